@@ -1,0 +1,66 @@
+"""Outlet inspection: checklists on phones, photo evidence, rectification, reports."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from inspect_app import config as config_module
+from inspect_app.config import PROJECT_ROOT
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Marks the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        try:
+            return request.is_secure
+        except RuntimeError:
+            return False
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = config_module.load(config)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=settings["INSTANCE_PATH"],
+    )
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
+    app.session_interface = _SessionInterface()
+    if app.config.get("TRUST_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    from inspect_app import db, web
+    from inspect_app.extensions import babel, csrf, login_manager
+    from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
+
+    db.init_app(app)
+    csrf.init_app(app)
+    compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    web.init_app(app)
+
+    from inspect_app.audit.views import bp as audit_bp
+    from inspect_app.auth.views import bp as auth_bp
+    from inspect_app.dashboard.views import bp as dashboard_bp
+    from inspect_app.org.views import bp as org_bp
+
+    for bp in (auth_bp, dashboard_bp, org_bp, audit_bp):
+        app.register_blueprint(bp)
+
+    from inspect_app import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlmodel import Field, SQLModel
+
+from inspect_app.db import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    inspector = "inspector"
+    shopper = "shopper"
+    reviewer = "reviewer"
+    branch_chief = "branch_chief"
+
+
+#: Roles scoped to a unit subtree; branch chiefs are scoped to outlets; shoppers to their visits.
+UNIT_SCOPED_ROLES = {Role.manager, Role.inspector, Role.reviewer}
+
+
+class User(UserMixin, SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(max_length=64)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_type=sa.String(16), index=True)
+    #: Root of the unit subtree this user may see (manager, inspector, reviewer).
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    #: Shoppers are known to the outlet side by this name only.
+    code_name: str | None = Field(default=None, max_length=32, unique=True)
+    phone: str = Field(default="", max_length=32)
+    active: bool = True
+    locale: str | None = Field(default=None, max_length=8)
+    #: Bumped on deactivation and password reset: every session issued before ends.
+    session_version: int = 1
+    last_login_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def get_id(self) -> str:
+        # Flask-Login's "alternative token": the session holds id and version, so bumping the
+        # version logs the user out everywhere.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+
+class UserOutlet(SQLModel, table=True):
+    """Outlets a branch chief answers for (one or more)."""
+
+    __tablename__ = "user_outlet"
+
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    outlet_id: int = Field(foreign_key="outlet.id", primary_key=True, index=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Kept in the database (not process memory) so throttling holds across app processes."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (sa.Index("ix_login_attempt_user_at", "username", "at"),
+                      sa.Index("ix_login_attempt_ip_at", "ip", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    ip: str = Field(max_length=64)
+    success: bool = False
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,233 @@
+"""Accounts and login: creating people, scoping them, throttling guessers."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from inspect_app import permissions
+from inspect_app.audit.services import record, snapshot
+from inspect_app.auth.models import UNIT_SCOPED_ROLES, LoginAttempt, Role, User, UserOutlet
+from inspect_app.db import utcnow
+from inspect_app.errors import DomainError, PermissionDenied
+from inspect_app.org.models import Outlet, Unit
+
+MIN_PASSWORD_LENGTH = 8
+# A fixed hash checked when the username is unknown, so a miss costs as long as a hit and the
+# response time does not tell which usernames exist.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+
+
+def hash_password(password: str) -> str:
+    # scrypt (Werkzeug's default) in production; tests may configure a cheaper method.
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if password.isdigit() or password.isalpha():
+        raise DomainError(_("The password must mix letters with digits or symbols."))
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    ip: str,
+    max_failures: int,
+    max_failures_per_ip: int,
+    window_minutes: int,
+) -> User | None:
+    """Check a login; refuse outright while too many recent attempts failed.
+
+    Failures are counted per username and per address in the database, so throttling holds
+    across app processes. A success clears nothing: old failures simply age out of the window.
+    """
+    username = username.strip().lower()
+    since = utcnow() - dt.timedelta(minutes=window_minutes)
+    failures_for_user = session.exec(
+        select(sa.func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        )
+    ).one()
+    failures_from_ip = session.exec(
+        select(sa.func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        )
+    ).one()
+    if failures_for_user >= max_failures or failures_from_ip >= max_failures_per_ip:
+        raise TooManyAttempts(
+            _("Too many failed logins. Please wait %(minutes)d minutes and try again.", minutes=window_minutes)
+        )
+    user = session.exec(select(User).where(User.username == username)).first()
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=username, ip=ip, success=ok))
+    if not ok:
+        return None
+    user.last_login_at = utcnow()
+    session.add(user)
+    return user
+
+
+def _validate_scope(session: Session, *, role: Role, unit_id: int | None, outlet_ids: list[int]) -> None:
+    if role in UNIT_SCOPED_ROLES and unit_id is None:
+        raise DomainError(_("Managers, inspectors and reviewers need a unit."))
+    if unit_id is not None and session.get(Unit, unit_id) is None:
+        raise DomainError(_("The unit does not exist."))
+    if role == Role.branch_chief and not outlet_ids:
+        raise DomainError(_("A branch chief needs at least one outlet."))
+    if outlet_ids:
+        found = session.exec(select(sa.func.count()).select_from(Outlet).where(Outlet.id.in_(outlet_ids))).one()
+        if found != len(set(outlet_ids)):
+            raise DomainError(_("One of the outlets does not exist."))
+
+
+def _require_admin(actor: User) -> None:
+    if not permissions.can_manage_org(actor):
+        raise PermissionDenied(_("Only an administrator may manage accounts."))
+
+
+USER_FIELDS = ["username", "display_name", "role", "unit_id", "code_name", "phone", "active"]
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: User | None,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    unit_id: int | None = None,
+    outlet_ids: list[int] | None = None,
+    code_name: str | None = None,
+    phone: str = "",
+) -> User:
+    """Create an account. ``actor`` None means the system (CLI), which may always do it."""
+    if actor is not None:
+        _require_admin(actor)
+    username = username.strip().lower()
+    if not username:
+        raise DomainError(_("A username is required."))
+    if session.exec(select(User).where(User.username == username)).first():
+        raise DomainError(_("The username %(name)s is already taken.", name=username))
+    check_password_strength(password)
+    outlet_ids = list(outlet_ids or [])
+    role = Role(role)
+    _validate_scope(session, role=role, unit_id=unit_id, outlet_ids=outlet_ids)
+    code_name = _check_code_name(session, role=role, code_name=code_name, user_id=None)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=hash_password(password),
+        role=role,
+        unit_id=unit_id if role in UNIT_SCOPED_ROLES else None,
+        code_name=code_name,
+        phone=phone.strip(),
+    )
+    session.add(user)
+    session.flush()
+    _set_outlets(session, user, outlet_ids if role == Role.branch_chief else [])
+    record(session, actor=actor, action="user.created", obj=user, after=snapshot(user, USER_FIELDS))
+    return user
+
+
+def _check_code_name(session: Session, *, role: Role, code_name: str | None, user_id: int | None) -> str | None:
+    code_name = (code_name or "").strip() or None
+    if role == Role.shopper and not code_name:
+        raise DomainError(_("A mystery shopper needs a code name."))
+    if code_name:
+        clash = session.exec(select(User).where(User.code_name == code_name, User.id != user_id)).first()
+        if clash:
+            raise DomainError(_("The code name %(name)s is already used.", name=code_name))
+    return code_name
+
+
+def _set_outlets(session: Session, user: User, outlet_ids: list[int]) -> None:
+    current = set(session.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
+    wanted = set(outlet_ids)
+    for outlet_id in current - wanted:
+        session.delete(session.get(UserOutlet, (user.id, outlet_id)))
+    for outlet_id in wanted - current:
+        session.add(UserOutlet(user_id=user.id, outlet_id=outlet_id))
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: User,
+    user: User,
+    display_name: str,
+    role: Role,
+    unit_id: int | None,
+    outlet_ids: list[int],
+    code_name: str | None,
+    phone: str,
+) -> User:
+    _require_admin(actor)
+    role = Role(role)
+    if user.id == actor.id and role != Role.admin:
+        raise DomainError(_("You cannot take away your own administrator role."))
+    _validate_scope(session, role=role, unit_id=unit_id, outlet_ids=outlet_ids)
+    before = snapshot(user, USER_FIELDS)
+    before["outlet_ids"] = sorted(session.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
+    user.code_name = _check_code_name(session, role=role, code_name=code_name, user_id=user.id)
+    user.display_name = display_name.strip() or user.username
+    if role != user.role or unit_id != user.unit_id:
+        # A narrower scope must take effect now, not at the next login.
+        user.session_version += 1
+    user.role = role
+    user.unit_id = unit_id if role in UNIT_SCOPED_ROLES else None
+    user.phone = phone.strip()
+    session.add(user)
+    wanted = outlet_ids if role == Role.branch_chief else []
+    if sorted(set(wanted)) != before["outlet_ids"]:
+        user.session_version += 1
+    _set_outlets(session, user, wanted)
+    session.flush()
+    after = snapshot(user, USER_FIELDS)
+    after["outlet_ids"] = sorted(set(wanted))
+    record(session, actor=actor, action="user.updated", obj=user, before=before, after=after)
+    return user
+
+
+def set_active(session: Session, *, actor: User, user: User, active: bool) -> User:
+    _require_admin(actor)
+    if user.id == actor.id and not active:
+        raise DomainError(_("You cannot deactivate your own account."))
+    if user.active == active:
+        return user
+    user.active = active
+    user.session_version += 1  # ends every open session of a deactivated user
+    session.add(user)
+    record(session, actor=actor, action="user.activated" if active else "user.deactivated", obj=user,
+           before={"active": not active}, after={"active": active})
+    return user
+
+
+def reset_password(session: Session, *, actor: User, user: User, password: str) -> User:
+    if actor.id != user.id:
+        _require_admin(actor)
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    session.add(user)
+    record(session, actor=actor, action="user.password_reset", obj=user)
+    return user
+
+
+def set_locale(session: Session, *, user: User, locale: str) -> None:
+    user.locale = locale
+    session.add(user)

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlmodel import select
+
+from inspect_app import permissions
+from inspect_app.auth import services
+from inspect_app.auth.forms import LoginForm, PasswordForm, UserForm, role_choices
+from inspect_app.auth.models import Role, User, UserOutlet
+from inspect_app.db import get_session
+from inspect_app.errors import DomainError
+from inspect_app.forms_common import ActionForm, CsvUploadForm
+from inspect_app.i18n import SUPPORTED
+from inspect_app.org import services as org_services
+from inspect_app.org.importing import ImportFailed, import_users
+from inspect_app.web import get_or_404, is_safe_next, redirect_back
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.authenticate(
+                db,
+                username=form.username.data,
+                password=form.password.data,
+                ip=request.remote_addr or "-",
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                max_failures_per_ip=current_app.config["LOGIN_MAX_FAILURES_PER_IP"],
+                window_minutes=current_app.config["LOGIN_WINDOW_MINUTES"],
+            )
+        except services.TooManyAttempts as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), 429
+        db.commit()
+        if user is None:
+            flash(_("Wrong username or password."), "error")
+        else:
+            lang = session.get("lang")
+            session.clear()  # a fresh session at login: nothing carried over from before
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else url_for("dashboard.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    form = ActionForm()
+    if form.validate_on_submit():
+        lang = session.get("lang")
+        logout_user()
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    form = ActionForm()
+    lang = request.form.get("lang")
+    if form.validate_on_submit() and lang in SUPPORTED:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            services.set_locale(get_session(), user=current_user, locale=lang)
+            get_session().commit()
+    return redirect_back()
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.reset_password(db, actor=current_user, user=current_user, password=form.password.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            login_user(current_user._get_current_object())  # the version changed: re-issue this session, end the others
+            flash(_("Your password has been changed. Other devices are logged out."), "success")
+            return redirect(url_for("dashboard.home"))
+    return render_template("auth/password.html", form=form, user=current_user, own=True)
+
+
+# --- administration of accounts -------------------------------------------------------------
+
+def _require_admin():
+    if not permissions.can_manage_org(current_user):
+        abort(403)
+
+
+@bp.route("/admin/users")
+@login_required
+def users():
+    _require_admin()
+    db = get_session()
+    role = request.args.get("role") or None
+    q = (request.args.get("q") or "").strip()
+    query = select(User).order_by(User.role, User.username)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == role)
+    if q:
+        like = f"%{q}%"
+        query = query.where(User.username.ilike(like) | User.display_name.ilike(like))
+    rows = db.exec(query).all()
+    return render_template("auth/users.html", users=rows, role=role, q=q, roles=role_choices(),
+                           units=org_services.unit_names(db))
+
+
+def _fill_choices(form: UserForm) -> None:
+    db = get_session()
+    form.role.choices = role_choices()
+    form.unit_id.choices = [("", "—")] + [(str(u.id), label) for u, label in org_services.unit_tree_labels(db)]
+    form.outlet_ids.choices = [(o.id, f"{o.code} {o.name}") for o in org_services.all_outlets(db)]
+
+
+def _unit_id(form: UserForm) -> int | None:
+    return int(form.unit_id.data) if form.unit_id.data else None
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+def user_new():
+    _require_admin()
+    form = UserForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.create_user(
+                db, actor=current_user, username=form.username.data, display_name=form.display_name.data,
+                password=form.password.data or "", role=form.role.data, unit_id=_unit_id(form),
+                outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data, phone=form.phone.data or "",
+            )
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Account %(name)s created.", name=user.username), "success")
+            return redirect(url_for("auth.user_edit", user_id=user.id))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def user_edit(user_id: int):
+    _require_admin()
+    db = get_session()
+    user = get_or_404(User, user_id)
+    form = UserForm(obj=user)
+    _fill_choices(form)
+    del form.password
+    if request.method == "GET":
+        form.unit_id.data = str(user.unit_id) if user.unit_id else ""
+        form.outlet_ids.data = list(db.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
+    form.username.data = user.username  # not editable: it is the login and the audit identity
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                db, actor=current_user, user=user, display_name=form.display_name.data, role=form.role.data,
+                unit_id=_unit_id(form), outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data,
+                phone=form.phone.data or "",
+            )
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("auth.user_edit", user_id=user.id))
+    return render_template("auth/user_form.html", form=form, user=user, action_form=ActionForm(),
+                           password_form=PasswordForm(prefix="pw"))
+
+
+@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@login_required
+def user_set_active(user_id: int):
+    _require_admin()
+    db = get_session()
+    user = get_or_404(User, user_id)
+    if ActionForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        try:
+            services.set_active(db, actor=current_user, user=user, active=active)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Account activated.") if active else _("Account deactivated; its sessions have ended."), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id))
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@login_required
+def user_reset_password(user_id: int):
+    _require_admin()
+    db = get_session()
+    user = get_or_404(User, user_id)
+    form = PasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        try:
+            services.reset_password(db, actor=current_user, user=user, password=form.password.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            if user.id == current_user.id:
+                login_user(user)
+            flash(_("Password reset; the user's sessions have ended."), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+    return redirect(url_for("auth.user_edit", user_id=user.id))
+
+
+@bp.route("/admin/users/import", methods=["GET", "POST"])
+@login_required
+def users_import():
+    _require_admin()
+    form = CsvUploadForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            result = import_users(db, actor=current_user, data=form.file.data.read())
+        except ImportFailed as exc:
+            db.rollback()
+            errors = exc.errors
+        else:
+            db.commit()
+            flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("org/import.html", form=form, errors=errors, kind="users")

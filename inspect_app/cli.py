@@ -1,0 +1,130 @@
+"""Command line: ``inspect-app init | demo | serve | db ...`` (plus Flask's own commands)."""
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlmodel import Session, select
+
+from inspect_app.config import PROJECT_ROOT
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str) -> None:
+    alembic_command.upgrade(alembic_config(url), "head")
+
+
+def ensure_admin(session: Session, password: str | None) -> tuple[str, str | None]:
+    """Create the first administrator when there is none; returns (username, new password)."""
+    from inspect_app.auth.models import Role, User
+    from inspect_app.auth.services import create_user
+
+    existing = session.exec(select(User).where(User.role == Role.admin)).first()
+    if existing:
+        return existing.username, None
+    password = password or secrets.token_urlsafe(12)
+    create_user(session, actor=None, username="admin", display_name="系统管理员", password=password, role=Role.admin)
+    session.commit()
+    return "admin", password
+
+
+@click.command("init")
+@click.option("--admin-password", envvar="ADMIN_PASSWORD", help="Password for the first admin account.")
+@with_appcontext
+def init_command(admin_password: str | None) -> None:
+    """Migrate the database to the newest schema and create the first admin."""
+    from inspect_app.db import get_engine
+
+    migrate(current_app.config["DATABASE_URL"])
+    with Session(get_engine()) as session:
+        username, password = ensure_admin(session, admin_password)
+    click.echo("Database is up to date.")
+    if password:
+        click.echo(f"Administrator created: {username} / {password}")
+
+
+@click.command("demo")
+@click.option("--scale", type=click.Choice(["small", "large"]), default="small")
+@with_appcontext
+def demo_command(scale: str) -> None:
+    """Fill the database with realistic demo data (run after init)."""
+    from inspect_app import demo
+    from inspect_app.db import get_engine
+
+    migrate(current_app.config["DATABASE_URL"])
+    with Session(get_engine()) as session:
+        passwords = demo.load_demo(session)
+    if passwords:
+        click.echo("Demo accounts (username / password):")
+        for username, role, password in passwords:
+            click.echo(f"  {role:<13} {username:<14} {password}")
+    else:
+        click.echo("Demo data already present; nothing added.")
+
+
+@click.command("serve")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"))
+@click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), type=int)
+@click.option("--workers", default=2, type=int)
+@click.option("--threads", default=4, type=int)
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app with gunicorn (several processes, threads each)."""
+    from gunicorn.app.base import BaseApplication
+
+    from inspect_app import create_app
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self):
+            return create_app()
+
+    click.echo(f"Serving on http://{host}:{port}")
+    _Server().run()
+
+
+@click.group("db")
+def db_group() -> None:
+    """Schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    migrate(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models."""
+    alembic_command.revision(alembic_config(current_app.config["DATABASE_URL"]), message=message, autogenerate=True)
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_command, demo_command, serve_command, db_group):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from inspect_app import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), add_default_commands=True)(prog_name="inspect-app")

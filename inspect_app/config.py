@@ -1,0 +1,82 @@
+"""Configuration from the environment, with safe defaults for the embedded setup."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("INSPECT_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """Use SECRET_KEY when given; otherwise generate one once and keep it under instance/."""
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Write-then-rename so two processes starting together agree on one key.
+    tmp = key_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    try:
+        os.link(tmp, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key_file.read_text().strip()
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Defaults, then the environment, then ``overrides`` (what tests and scripts pass)."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.get("INSTANCE_PATH") or _instance_path()).resolve()
+    result = dict(DEFAULTS)
+    result.update(from_environment(instance))
+    result.update(overrides)
+    if not result.get("SECRET_KEY"):
+        result["SECRET_KEY"] = _secret_key(instance)
+    return result
+
+
+def from_environment(instance: Path) -> dict:
+    return {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'inspect.db'}"),
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(instance / "media")),
+        "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND", "local"),
+        "S3_BUCKET": os.environ.get("S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": os.environ.get("S3_REGION", "us-east-1"),
+        "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE", "zh_CN"),
+        "TRUST_PROXY": os.environ.get("TRUST_PROXY", "") == "1",
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_WINDOW_MINUTES": _int("LOGIN_WINDOW_MINUTES", 15),
+        "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 30),
+        "SQL_ECHO": os.environ.get("SQL_ECHO", "") == "1",
+    }
+
+
+DEFAULTS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "inspect_session",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+    "WTF_CSRF_TIME_LIMIT": 60 * 60 * 12,
+    "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    "LANGUAGES": ["zh_CN", "en"],
+    "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "inspect_app" / "translations"),
+}

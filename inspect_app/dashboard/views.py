@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from inspect_app import permissions
+from inspect_app.auth.models import Role, User
+from inspect_app.db import get_session
+from inspect_app.org.models import Outlet, Unit
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.route("/home")
+@login_required
+def home():
+    db = get_session()
+    role = Role(current_user.role)
+    context = {}
+    if role == Role.admin:
+        context["counts"] = {
+            "units": db.exec(select(sa.func.count()).select_from(Unit)).one(),
+            "outlets": db.exec(select(sa.func.count()).select_from(Outlet)).one(),
+            "users": db.exec(select(sa.func.count()).select_from(User).where(User.active.is_(True))).one(),
+        }
+    if role in (Role.manager, Role.inspector, Role.reviewer, Role.admin):
+        context["scope_unit"] = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
+        context["outlet_count"] = db.exec(
+            select(sa.func.count()).select_from(Outlet).where(permissions.outlets_clause(db, current_user))
+        ).one()
+    if role == Role.branch_chief:
+        context["my_outlets"] = db.exec(
+            select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)
+        ).all()
+    return render_template(f"dashboard/home_{role.value}.html", **context)

@@ -1,0 +1,8 @@
+"""Extensions created unbound and bound inside ``create_app`` (microblog's pattern)."""
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()

@@ -1,0 +1,60 @@
+"""Language choice, catalogue compilation and time display in the outlet's zone."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import current_app, session
+from flask_login import current_user
+
+SUPPORTED = ("zh_CN", "en")
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED:
+        return current_user.locale
+    lang = session.get("lang")
+    if lang in SUPPORTED:
+        return lang
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def select_timezone() -> str:
+    return current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai")
+
+
+def compile_catalogues(directory: Path) -> list[Path]:
+    """Compile each ``.po`` to ``.mo`` when the ``.mo`` is missing or older.
+
+    The ``.po`` files are the source of truth in git; compiling here means a plain checkout runs
+    without a separate ``pybabel compile`` step.
+    """
+    written = []
+    for po_path in directory.glob("*/LC_MESSAGES/*.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as f:
+            catalog = read_po(f, locale=po_path.parts[-3])
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as f:
+            write_mo(f, catalog)
+        tmp.replace(mo_path)
+        written.append(mo_path)
+    return written
+
+
+def to_zone(value: dt.datetime | None, tz: str | None = None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(ZoneInfo(tz or select_timezone()))
+
+
+def format_local(value: dt.datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_zone(value, tz)
+    return local.strftime(fmt) if local else ""

@@ -1,0 +1,1 @@
+"""Organisation: the unit tree, outlets and their windows (counters)."""

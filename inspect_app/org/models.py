@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inspect_app.db import UTCDateTime, utcnow
+
+
+class UnitLevel(StrEnum):
+    province = "province"
+    city = "city"
+    county = "county"
+
+
+LEVEL_ORDER = [UnitLevel.province, UnitLevel.city, UnitLevel.county]
+
+
+class Unit(SQLModel, table=True):
+    """An organisational unit (省/市/县区). ``path`` is the materialised path ``/1/4/12/`` so a
+    whole subtree is one indexed prefix match."""
+
+    __tablename__ = "unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=100)
+    level: UnitLevel = Field(sa_type=sa.String(16))
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    path: str = Field(default="", max_length=255, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Outlet(SQLModel, table=True):
+    """A postal or express-delivery outlet (营业网点)."""
+
+    __tablename__ = "outlet"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=120)
+    address: str = Field(default="", max_length=255)
+    lat: float | None = None
+    lon: float | None = None
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Window(SQLModel, table=True):
+    """A service window / counter (窗口) of an outlet."""
+
+    __tablename__ = "window"
+    __table_args__ = (sa.UniqueConstraint("outlet_id", "number", name="uq_window_outlet_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    number: str = Field(max_length=16)
+    name: str = Field(default="", max_length=60)
+    active: bool = True

@@ -1,0 +1,192 @@
+"""Units, outlets and windows: creation, editing and the queries other domains share."""
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from inspect_app import permissions
+from inspect_app.audit.services import record, snapshot
+from inspect_app.auth.models import User
+from inspect_app.errors import DomainError, PermissionDenied
+from inspect_app.org.models import LEVEL_ORDER, Outlet, Unit, UnitLevel, Window
+
+UNIT_FIELDS = ["code", "name", "level", "parent_id"]
+OUTLET_FIELDS = ["code", "name", "address", "lat", "lon", "unit_id", "timezone", "active"]
+
+
+def _require_admin(actor: User | None) -> None:
+    if actor is not None and not permissions.can_manage_org(actor):
+        raise PermissionDenied(_("Only an administrator may change the organisation."))
+
+
+def child_level(parent: Unit | None) -> UnitLevel:
+    if parent is None:
+        return UnitLevel.province
+    index = LEVEL_ORDER.index(UnitLevel(parent.level))
+    if index + 1 >= len(LEVEL_ORDER):
+        raise DomainError(_("A county or district cannot have sub-units."))
+    return LEVEL_ORDER[index + 1]
+
+
+def create_unit(session: Session, *, actor: User | None, code: str, name: str, parent: Unit | None) -> Unit:
+    _require_admin(actor)
+    code, name = code.strip(), name.strip()
+    if not code or not name:
+        raise DomainError(_("A unit needs a code and a name."))
+    if session.exec(select(Unit).where(Unit.code == code)).first():
+        raise DomainError(_("The unit code %(code)s is already used.", code=code))
+    unit = Unit(code=code, name=name, level=child_level(parent), parent_id=parent.id if parent else None)
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.add(unit)
+    record(session, actor=actor, action="unit.created", obj=unit, after=snapshot(unit, UNIT_FIELDS))
+    return unit
+
+
+def rename_unit(session: Session, *, actor: User, unit: Unit, name: str) -> Unit:
+    _require_admin(actor)
+    name = name.strip()
+    if not name:
+        raise DomainError(_("A unit needs a name."))
+    before = snapshot(unit, ["name"])
+    unit.name = name
+    session.add(unit)
+    record(session, actor=actor, action="unit.renamed", obj=unit, before=before, after={"name": name})
+    return unit
+
+
+def unit_tree_labels(session: Session, clause=None) -> list[tuple[Unit, str]]:
+    """Units in tree order, each with an indented label for select boxes and lists."""
+    query = select(Unit).order_by(Unit.path)
+    if clause is not None:
+        query = query.where(clause)
+    units = session.exec(query).all()
+    by_id = {u.id: u for u in units}
+
+    def sort_key(unit: Unit):
+        # Order siblings by code, not by id: path order alone sorts "/1/10/" before "/1/2/".
+        chain, node = [], unit
+        while node is not None:
+            chain.append(node.code)
+            node = by_id.get(node.parent_id)
+        return list(reversed(chain))
+
+    units = sorted(units, key=sort_key)
+    return [(u, "\u3000" * (u.path.count("/") - 2) + u.name) for u in units]
+
+
+def unit_names(session: Session) -> dict[int, str]:
+    return {u.id: u.name for u in session.exec(select(Unit)).all()}
+
+
+def all_outlets(session: Session) -> list[Outlet]:
+    return list(session.exec(select(Outlet).order_by(Outlet.code)).all())
+
+
+def validate_timezone(tz: str) -> str:
+    tz = (tz or "").strip() or "Asia/Shanghai"
+    if tz not in available_timezones():
+        raise DomainError(_("Unknown time zone %(tz)s.", tz=tz))
+    return tz
+
+
+def validate_location(lat: float | None, lon: float | None) -> None:
+    if (lat is None) != (lon is None):
+        raise DomainError(_("Give both latitude and longitude, or neither."))
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise DomainError(_("Latitude must lie within ±90 and longitude within ±180."))
+
+
+def save_outlet(
+    session: Session,
+    *,
+    actor: User | None,
+    outlet: Outlet | None,
+    code: str,
+    name: str,
+    address: str,
+    lat: float | None,
+    lon: float | None,
+    unit_id: int,
+    timezone: str,
+    active: bool = True,
+) -> Outlet:
+    """Create (``outlet`` None) or update an outlet."""
+    _require_admin(actor)
+    code, name = code.strip(), name.strip()
+    if not code or not name:
+        raise DomainError(_("An outlet needs a code and a name."))
+    clash = session.exec(select(Outlet).where(Outlet.code == code)).first()
+    if clash is not None and (outlet is None or clash.id != outlet.id):
+        raise DomainError(_("The outlet code %(code)s is already used.", code=code))
+    if session.get(Unit, unit_id) is None:
+        raise DomainError(_("The unit does not exist."))
+    validate_location(lat, lon)
+    timezone = validate_timezone(timezone)
+    before = snapshot(outlet, OUTLET_FIELDS) if outlet else None
+    if outlet is None:
+        outlet = Outlet(code=code, name=name, unit_id=unit_id)
+    outlet.code, outlet.name, outlet.address = code, name, address.strip()
+    outlet.lat, outlet.lon, outlet.unit_id, outlet.timezone, outlet.active = lat, lon, unit_id, timezone, active
+    session.add(outlet)
+    session.flush()
+    after = snapshot(outlet, OUTLET_FIELDS)
+    if before != after:
+        record(session, actor=actor, action="outlet.created" if before is None else "outlet.updated",
+               obj=outlet, before=before, after=after)
+    return outlet
+
+
+def save_window(
+    session: Session, *, actor: User | None, outlet: Outlet, window: Window | None, number: str, name: str,
+    active: bool = True,
+) -> Window:
+    _require_admin(actor)
+    number = number.strip()
+    if not number:
+        raise DomainError(_("A window needs a number."))
+    clash = session.exec(select(Window).where(Window.outlet_id == outlet.id, Window.number == number)).first()
+    if clash is not None and (window is None or clash.id != window.id):
+        raise DomainError(_("Window %(number)s already exists at this outlet.", number=number))
+    before = snapshot(window, ["number", "name", "active"]) if window else None
+    if window is None:
+        window = Window(outlet_id=outlet.id, number=number)
+    window.number, window.name, window.active = number, name.strip(), active
+    session.add(window)
+    session.flush()
+    record(session, actor=actor, action="window.created" if before is None else "window.updated", obj=window,
+           before=before, after=snapshot(window, ["number", "name", "active"]))
+    return window
+
+
+def windows_of(session: Session, outlet_id: int, active_only: bool = False) -> list[Window]:
+    query = select(Window).where(Window.outlet_id == outlet_id)
+    if active_only:
+        query = query.where(Window.active.is_(True))
+    windows = session.exec(query).all()
+    return sorted(windows, key=lambda w: (len(w.number), w.number))
+
+
+def search_outlets(session: Session, *, user: User, q: str = "", unit_id: int | None = None,
+                   page: int = 1, per_page: int = 30) -> tuple[list[Outlet], int]:
+    """Outlets the user may see, filtered and paged; returns (rows, total)."""
+    query = select(Outlet).where(permissions.outlets_clause(session, user))
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(Outlet.code.ilike(like) | Outlet.name.ilike(like) | Outlet.address.ilike(like))
+    if unit_id:
+        unit = session.get(Unit, unit_id)
+        if unit is not None:
+            query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Outlet.code).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def outlet_counts_by_unit(session: Session) -> dict[int, int]:
+    rows = session.exec(select(Outlet.unit_id, sa.func.count()).group_by(Outlet.unit_id)).all()
+    return dict(rows)

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from inspect_app import permissions
+from inspect_app.db import get_session
+from inspect_app.errors import DomainError
+from inspect_app.forms_common import CsvUploadForm
+from inspect_app.org import services
+from inspect_app.org.forms import OutletForm, UnitForm, UnitRenameForm, WindowForm
+from inspect_app.org.importing import ImportFailed, import_outlets
+from inspect_app.org.models import Outlet, Unit
+from inspect_app.web import get_or_404
+
+bp = Blueprint("org", __name__)
+
+
+def _require_admin():
+    if not permissions.can_manage_org(current_user):
+        abort(403)
+
+
+def load_outlet(outlet_id: int) -> Outlet:
+    """The outlet, if the user may see it; otherwise 404 (never 403: no hint that it exists)."""
+    outlet = get_or_404(Outlet, outlet_id)
+    if not permissions.outlet_in_scope(get_session(), current_user, outlet):
+        abort(404)
+    return outlet
+
+
+@bp.route("/admin/units", methods=["GET", "POST"])
+@login_required
+def units():
+    _require_admin()
+    db = get_session()
+    form = UnitForm()
+    if form.validate_on_submit():
+        parent = db.get(Unit, int(form.parent_id.data)) if form.parent_id.data else None
+        try:
+            unit = services.create_unit(db, actor=current_user, code=form.code.data, name=form.name.data, parent=parent)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Unit %(name)s created.", name=unit.name), "success")
+            return redirect(url_for("org.units"))
+    counts = services.outlet_counts_by_unit(db)
+    return render_template("org/units.html", tree=services.unit_tree_labels(db), form=form, counts=counts,
+                           rename_form=UnitRenameForm())
+
+
+@bp.route("/admin/units/<int:unit_id>", methods=["POST"])
+@login_required
+def unit_rename(unit_id: int):
+    _require_admin()
+    db = get_session()
+    unit = get_or_404(Unit, unit_id)
+    form = UnitRenameForm()
+    if form.validate_on_submit():
+        services.rename_unit(db, actor=current_user, unit=unit, name=form.name.data)
+        db.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("org.units"))
+
+
+@bp.route("/outlets")
+@login_required
+def outlets():
+    if not (permissions.can_see_org_pages(current_user) or current_user.role == "branch_chief"):
+        abort(403)
+    db = get_session()
+    q = (request.args.get("q") or "").strip()
+    unit_id = request.args.get("unit", type=int)
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = services.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=page)
+    units = services.unit_tree_labels(db, permissions.units_clause(db, current_user))
+    return render_template("org/outlets.html", outlets=rows, total=total, page=page, per_page=30, q=q,
+                           unit_id=unit_id, units=units, unit_names=services.unit_names(db))
+
+
+@bp.route("/outlets/<int:outlet_id>")
+@login_required
+def outlet_detail(outlet_id: int):
+    outlet = load_outlet(outlet_id)
+    db = get_session()
+    return render_template("org/outlet_detail.html", outlet=outlet, unit=db.get(Unit, outlet.unit_id),
+                           windows=services.windows_of(db, outlet.id), window_form=WindowForm())
+
+
+def _outlet_form(outlet: Outlet | None) -> OutletForm:
+    form = OutletForm(obj=outlet)
+    form.unit_id.choices = [(u.id, label) for u, label in services.unit_tree_labels(get_session())]
+    return form
+
+
+@bp.route("/admin/outlets/new", methods=["GET", "POST"])
+@bp.route("/admin/outlets/<int:outlet_id>/edit", methods=["GET", "POST"])
+@login_required
+def outlet_edit(outlet_id: int | None = None):
+    _require_admin()
+    db = get_session()
+    outlet = get_or_404(Outlet, outlet_id) if outlet_id else None
+    form = _outlet_form(outlet)
+    if form.validate_on_submit():
+        try:
+            outlet = services.save_outlet(
+                db, actor=current_user, outlet=outlet, code=form.code.data, name=form.name.data,
+                address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, unit_id=form.unit_id.data,
+                timezone=form.timezone.data, active=form.active.data,
+            )
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("org.outlet_detail", outlet_id=outlet.id))
+    return render_template("org/outlet_form.html", form=form, outlet=outlet)
+
+
+@bp.route("/admin/outlets/<int:outlet_id>/windows", methods=["POST"])
+@login_required
+def window_add(outlet_id: int):
+    _require_admin()
+    db = get_session()
+    outlet = get_or_404(Outlet, outlet_id)
+    form = WindowForm()
+    if form.validate_on_submit():
+        try:
+            services.save_window(db, actor=current_user, outlet=outlet, window=None, number=form.number.data,
+                                 name=form.name.data or "")
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Window added."), "success")
+    else:
+        flash(_("Give the window a number."), "error")
+    return redirect(url_for("org.outlet_detail", outlet_id=outlet.id))
+
+
+@bp.route("/admin/outlets/import", methods=["GET", "POST"])
+@login_required
+def outlets_import():
+    _require_admin()
+    form = CsvUploadForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            result = import_outlets(db, actor=current_user, data=form.file.data.read())
+        except ImportFailed as exc:
+            db.rollback()
+            errors = exc.errors
+        else:
+            db.commit()
+            flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated), "success")
+            return redirect(url_for("org.outlets"))
+    elif request.method == "POST":
+        errors = [_("Choose a CSV file to import.")]
+    return render_template("org/import.html", form=form, errors=errors, kind="outlets")

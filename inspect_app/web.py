@@ -1,0 +1,152 @@
+"""Request-wide wiring: user loading, security headers, error pages, template helpers."""
+from __future__ import annotations
+
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlmodel import select
+
+from inspect_app import permissions
+from inspect_app.auth.models import Role, User
+from inspect_app.db import get_session
+from inspect_app.errors import DomainError
+from inspect_app.extensions import login_manager
+from inspect_app.i18n import format_local, select_locale
+
+ROLE_LABELS = {
+    Role.admin: _l("Administrator"),
+    Role.manager: _l("Regional manager"),
+    Role.inspector: _l("Inspector"),
+    Role.shopper: _l("Mystery shopper"),
+    Role.reviewer: _l("Reviewer"),
+    Role.branch_chief: _l("Branch chief"),
+}
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(DomainError, _domain_error)
+    for code in (400, 403, 404, 405, 409, 413, 429, 500):
+        app.register_error_handler(code, _http_error)
+
+    app.jinja_env.globals.update(
+        perm=permissions,
+        Role=Role,
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        current_locale=select_locale,
+        page_url=page_url,
+    )
+    app.jinja_env.filters["localtime"] = format_local
+
+
+def _load_user(token: str) -> User | None:
+    try:
+        user_id, version = (int(p) for p in token.split(":"))
+    except ValueError:
+        return None
+    user = get_session().exec(select(User).where(User.id == user_id)).first()
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
+
+
+def _unauthorized():
+    if wants_json():
+        return jsonify(error=_("Your session has ended. Please log in again.")), 401
+    flash(login_manager.login_message, "info")
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+    if current_user and getattr(current_user, "is_authenticated", False):
+        # Pages of a logged-in user never sit in a shared cache or the back-forward cache of
+        # a shared phone after logout.
+        response.headers.setdefault("Cache-Control", "private, no-store")
+        response.vary.add("Cookie")
+    return response
+
+
+def _csrf_error(error: CSRFError):
+    message = _("This form has expired or was sent twice. Please reload the page and try again.")
+    if wants_json():
+        return jsonify(error=message), 400
+    return render_template("errors/error.html", code=400, message=message), 400
+
+
+def _domain_error(error: DomainError):
+    if wants_json():
+        return jsonify(error=error.message), error.status_code
+    return render_template("errors/error.html", code=error.status_code, message=error.message), error.status_code
+
+
+ERROR_MESSAGES = {
+    400: _l("The request could not be understood."),
+    403: _l("You do not have permission to see this page."),
+    404: _l("This page does not exist, or you cannot see it."),
+    405: _l("This action is not allowed here."),
+    409: _l("This record was changed by someone else. Reload and try again."),
+    413: _l("The upload is too large."),
+    429: _l("Too many requests. Please wait a moment and try again."),
+    500: _l("Something went wrong on our side. The error has been logged."),
+}
+
+
+def _http_error(error):
+    code = getattr(error, "code", 500) or 500
+    message = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[500]))
+    if wants_json():
+        return jsonify(error=message), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def get_or_404(model, object_id):
+    """Load one row by primary key or answer 404."""
+    from flask import abort
+
+    obj = get_session().get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def is_safe_next(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+def redirect_back(default_endpoint: str = "dashboard.home"):
+    target = request.form.get("next") or request.args.get("next")
+    if is_safe_next(target):
+        return redirect(target)
+    return redirect(url_for(default_endpoint))
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with its query string, at another page number."""
+    args = request.args.to_dict()
+    args["page"] = page
+    return url_for(request.endpoint, **(request.view_args or {}), **args)

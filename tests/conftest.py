@@ -1,0 +1,283 @@
+"""Fixtures: a migrated database per test (copied from a template), factories, logged-in clients."""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from werkzeug.serving import make_server
+
+from inspect_app import create_app
+from inspect_app.auth.models import Role, User
+from inspect_app.auth.services import create_user as _create_user
+from inspect_app.cli import migrate
+from inspect_app.org import services as org
+from inspect_app.org.models import Outlet, Unit
+
+PASSWORD = "test-pass-1"
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    db_path = tmp_path / "test.db"
+    shutil.copy(template_db, db_path)
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "SECRET_KEY": "test-secret",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+class FreshSession(Session):
+    """Each query starts from the newest committed state (a held read transaction would keep an
+    old WAL snapshot and miss what the requests under test wrote)."""
+
+    _wrote = False
+
+    def _fresh(self) -> None:
+        if self.in_transaction() and not self._wrote and not (self.new or self.dirty or self.deleted):
+            self.rollback()
+
+    def flush(self, *args, **kwargs):
+        if self.new or self.dirty or self.deleted:
+            self._wrote = True
+        return super().flush(*args, **kwargs)
+
+    def commit(self):
+        super().commit()
+        self._wrote = False
+
+    def rollback(self):
+        super().rollback()
+        self._wrote = False
+
+    def exec(self, *args, **kwargs):
+        self._fresh()
+        return super().exec(*args, **kwargs)
+
+    def get(self, *args, **kwargs):
+        self._fresh()
+        return super().get(*args, **kwargs)
+
+
+@pytest.fixture
+def db(app):
+    """A session for arranging data and checking it afterwards (always sees committed state)."""
+    # No app context is pushed here on purpose: one held open would be shared by every request the
+    # test client makes (and with it ``g`` and the logged-in user).
+    session = FreshSession(app.extensions["db_engine"], expire_on_commit=False)
+    yield session
+    session.close()
+
+
+# --- factories (Indico style: fixtures returning callables) ---------------------------------
+
+@pytest.fixture
+def create_unit(app, db):
+    counter = iter(range(1, 10_000))
+
+    def factory(name: str | None = None, parent: Unit | None = None, code: str | None = None) -> Unit:
+        n = next(counter)
+        with app.test_request_context():
+            unit = org.create_unit(db, actor=None, code=code or f"U{n:04d}", name=name or f"单位{n}", parent=parent)
+        db.commit()
+        return unit
+
+    return factory
+
+
+@pytest.fixture
+def create_outlet(app, db):
+    counter = iter(range(1, 10_000))
+
+    def factory(unit: Unit, code: str | None = None, name: str | None = None, windows: int = 2,
+                lat: float | None = 30.26, lon: float | None = 120.13) -> Outlet:
+        n = next(counter)
+        with app.test_request_context():
+            outlet = org.save_outlet(db, actor=None, outlet=None, code=code or f"O{n:05d}", name=name or f"测试网点{n}",
+                                     address=f"测试路{n}号", lat=lat, lon=lon, unit_id=unit.id, timezone="Asia/Shanghai")
+            for w in range(1, windows + 1):
+                org.save_window(db, actor=None, outlet=outlet, window=None, number=str(w), name="综合业务")
+        db.commit()
+        return outlet
+
+    return factory
+
+
+@pytest.fixture
+def create_user(app, db):
+    counter = iter(range(1, 10_000))
+
+    def factory(role: Role | str, unit: Unit | None = None, outlets: list[Outlet] | None = None,
+                username: str | None = None, password: str = PASSWORD, **extra) -> User:
+        n = next(counter)
+        role = Role(role)
+        if role == Role.shopper:
+            extra.setdefault("code_name", f"暗访员{n:02d}")
+        with app.test_request_context():
+            user = _create_user(db, actor=None, username=username or f"{role.value}{n}", display_name=f"{role.value}{n}",
+                                password=password, role=role, unit_id=unit.id if unit else None,
+                                outlet_ids=[o.id for o in outlets or []], **extra)
+        db.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def org_tree(create_unit, create_outlet):
+    """Province → two cities → a county each, with two outlets per county."""
+    province = create_unit("浙江省", code="33")
+    hz = create_unit("杭州市", parent=province, code="3301")
+    nb = create_unit("宁波市", parent=province, code="3302")
+    xihu = create_unit("西湖区", parent=hz, code="330106")
+    haishu = create_unit("海曙区", parent=nb, code="330203")
+    return {
+        "province": province, "hz": hz, "nb": nb, "xihu": xihu, "haishu": haishu,
+        "xihu1": create_outlet(xihu, code="330106001", name="西湖区文三路邮政营业所"),
+        "xihu2": create_outlet(xihu, code="330106002", name="西湖区古荡邮政支局"),
+        "haishu1": create_outlet(haishu, code="330203001", name="海曙区鼓楼邮政营业所"),
+    }
+
+
+@pytest.fixture
+def people(org_tree, create_user):
+    """One account of each role, plus the look-alikes that must be refused."""
+    t = org_tree
+    return {
+        "admin": create_user(Role.admin, username="admin"),
+        "manager": create_user(Role.manager, unit=t["hz"], username="manager"),
+        "other_manager": create_user(Role.manager, unit=t["nb"], username="manager.nb"),
+        "director": create_user(Role.manager, unit=t["province"], username="director"),
+        "inspector": create_user(Role.inspector, unit=t["hz"], username="inspector"),
+        "shopper": create_user(Role.shopper, username="shopper", code_name="暗访员A07"),
+        "reviewer": create_user(Role.reviewer, unit=t["province"], username="reviewer"),
+        "chief": create_user(Role.branch_chief, outlets=[t["xihu1"]], username="chief"),
+        "other_chief": create_user(Role.branch_chief, outlets=[t["xihu2"]], username="chief2"),
+    }
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+class Client:
+    """A test client that keeps its CSRF token and posts like a browser form does."""
+
+    def __init__(self, flask_client):
+        self.c = flask_client
+        self._token = None
+
+    def __getattr__(self, name):
+        return getattr(self.c, name)
+
+    def csrf_token(self) -> str:
+        if self._token is None:
+            page = self.c.get("/login", follow_redirects=True).get_data(as_text=True)
+            found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+                r'value="([^"]+)"[^>]*name="csrf_token"', page)
+            assert found, "no CSRF token on the page"
+            self._token = found.group(1)
+        return self._token
+
+    def post(self, url, data=None, csrf=True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf_token())
+        return self.c.post(url, data=data, **kwargs)
+
+    def post_json(self, url, payload, csrf=True, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf_token()
+        return self.c.post(url, json=payload, headers=headers, **kwargs)
+
+    def login(self, username: str, password: str = PASSWORD):
+        self._token = None
+        response = self.post("/login", {"username": username, "password": password})
+        self._token = None  # the session was renewed at login
+        return response
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def client_as(app):
+    """``client_as(user)`` gives a client already logged in as that user."""
+
+    def factory(user: User) -> Client:
+        c = Client(app.test_client())
+        with c.c.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+        return c
+
+    return factory
+
+
+# --- a live server for browser tests ---------------------------------------------------------
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser, request):
+    """A fresh phone-sized browser context and page; a screenshot lands in test-output/ at the end."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    OUTPUT.mkdir(exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    try:
+        page.screenshot(path=str(OUTPUT / f"{safe}.png"), full_page=True)
+    except Exception:  # the page may be gone when the test failed hard
+        pass
+    context.close()
+
+
+def browser_login(page, base: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.locator("form button.btn-primary").click()
+    page.wait_for_url(re.compile(r".*/home$"))

@@ -1,0 +1,36 @@
+"""The commands a newcomer runs: init, demo."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inspect_app.auth.models import Role, User
+from inspect_app.org.models import Outlet, Unit, Window
+
+
+def test_init_and_demo(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["init", "--admin-password", "Admin-2026"])
+    assert result.exit_code == 0, result.output
+    assert "Administrator created: admin" in result.output
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "branch_chief" in result.output and "demo-2026" in result.output
+    with Session(app.extensions["db_engine"]) as s:
+        assert s.exec(select(sa.func.count()).select_from(Unit).where(Unit.level == "county")).one() == 8
+        assert s.exec(select(sa.func.count()).select_from(Unit).where(Unit.level == "city")).one() == 3
+        outlets = s.exec(select(Outlet)).all()
+        assert 55 <= len(outlets) <= 65
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in o.name) for o in outlets)
+        assert s.exec(select(sa.func.count()).select_from(Window)).one() >= 2 * len(outlets)
+        roles = {u.role for u in s.exec(select(User)).all()}
+        assert roles == set(Role)
+    again = runner.invoke(args=["demo"])
+    assert "already present" in again.output
+
+
+def test_sqlite_pragmas(app):
+    with app.extensions["db_engine"].connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
