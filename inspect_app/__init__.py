@@ -52,12 +52,20 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     web.init_app(app)
 
+    from inspect_app.checklists import services as checklist_services
+    from inspect_app.evidence import storage
+
+    checklist_services.init_app(app)
+    storage.init_app(app)
+
     from inspect_app.audit.views import bp as audit_bp
     from inspect_app.auth.views import bp as auth_bp
     from inspect_app.dashboard.views import bp as dashboard_bp
+    from inspect_app.evidence.views import bp as evidence_bp
     from inspect_app.org.views import bp as org_bp
+    from inspect_app.visits.views import bp as visits_bp
 
-    for bp in (auth_bp, dashboard_bp, org_bp, audit_bp):
+    for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, evidence_bp):
         app.register_blueprint(bp)
 
     from inspect_app import cli

@@ -119,6 +119,30 @@ def db_revision(message: str) -> None:
     alembic_command.revision(alembic_config(current_app.config["DATABASE_URL"]), message=message, autogenerate=True)
 
 
+@click.group("checklists")
+def checklists_group() -> None:
+    """Checklist definitions in forms/."""
+
+
+@checklists_group.command("check")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+def checklists_check(folder: str | None) -> None:
+    """Validate every checklist file; exit 1 with the file, item and problem when one is wrong."""
+    from pathlib import Path
+
+    from inspect_app.checklists.definition import ChecklistError, load_directory
+
+    try:
+        found = load_directory(Path(folder) if folder else PROJECT_ROOT / "forms")
+    except ChecklistError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    for checklist in found.values():
+        items = checklist.items
+        click.echo(f"{checklist.code}: {checklist.kind}, {len(checklist.sections)} sections, {len(items)} items, "
+                   f"{sum(1 for i in items if i.red_line)} red lines, {sum(i.points for i in items):g} points")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_command, demo_command, serve_command, db_group):
         app.cli.add_command(command)
@@ -127,4 +151,7 @@ def init_app(app: Flask) -> None:
 def main() -> None:
     from inspect_app import create_app
 
-    FlaskGroup(create_app=lambda: create_app(), add_default_commands=True)(prog_name="inspect-app")
+    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=True)
+    # Checking checklists must work when a checklist is broken, i.e. without building the app.
+    group.add_command(checklists_group)
+    group(prog_name="inspect-app")

@@ -100,6 +100,30 @@ def get_session() -> Session:
     return g.db_session
 
 
+def on_rollback(session: Session, action) -> None:
+    """Run ``action`` if this session's work is rolled back instead of committed (files written
+    for rows that never landed are removed again)."""
+    session.info.setdefault("on_rollback", []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_rollback_actions(session) -> None:
+    session.info.pop("on_rollback", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _run_rollback_actions(session, previous_transaction) -> None:
+    if previous_transaction.parent is not None:  # a savepoint; the outer transaction may still commit
+        return
+    for action in session.info.pop("on_rollback", []):
+        try:
+            action()
+        except Exception:  # cleanup must not hide the original error
+            import logging
+
+            logging.getLogger(__name__).exception("cleanup after rollback failed")
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -1,4 +1,7 @@
 """Imports every table so ``SQLModel.metadata`` is complete (Alembic and tests use it)."""
 from inspect_app.audit.models import AuditEvent  # noqa: F401
 from inspect_app.auth.models import LoginAttempt, User, UserOutlet  # noqa: F401
+from inspect_app.checklists.models import ChecklistVersion  # noqa: F401
+from inspect_app.evidence.models import Photo  # noqa: F401
 from inspect_app.org.models import Outlet, Unit, Window  # noqa: F401
+from inspect_app.visits.models import Answer, StarRating, Visit  # noqa: F401

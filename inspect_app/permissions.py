@@ -93,3 +93,82 @@ def outlet_in_scope(session: Session, user: User, outlet: Outlet) -> bool:
         return False
     unit_path = session.exec(select(Unit.path).where(Unit.id == outlet.unit_id)).one()
     return unit_path.startswith(path)
+
+
+# --- visits ------------------------------------------------------------------------------------
+
+def can_schedule(user: User) -> bool:
+    """Managers plan visits for their region (admins anywhere)."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager)
+
+
+def can_start_adhoc(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.inspector, Role.manager)
+
+
+def can_be_assigned(user: User, kind: str) -> bool:
+    """Secret visits go to shoppers only; every other kind to inspectors (or managers who inspect)."""
+    if not user.active:
+        return False
+    if kind == "secret":
+        return user.role == Role.shopper
+    return user.role in (Role.inspector, Role.manager)
+
+
+def can_view_visit(session: Session, user: User, visit) -> bool:
+    """Who may see a visit at all. Out of scope → the caller answers 404, never 403.
+
+    The outlet side (branch chiefs) sees only released visits of its own outlets; a shopper only
+    the visits assigned to them; inspectors see secret visits of others only once released.
+    """
+    from inspect_app.visits.models import VisitStatus
+
+    if not user.is_authenticated:
+        return False
+    if is_admin(user) or visit.assignee_id == user.id:
+        return True
+    if user.role == Role.shopper:
+        return False
+    outlet = session.get(Outlet, visit.outlet_id)
+    if not outlet_in_scope(session, user, outlet):
+        return False
+    if user.role == Role.branch_chief:
+        return visit.status == VisitStatus.released
+    if user.role == Role.inspector and visit.kind == "secret":
+        return visit.status == VisitStatus.released
+    return True
+
+
+def can_edit_visit(user: User, visit) -> bool:
+    from inspect_app.visits.models import EDITABLE
+
+    return user.is_authenticated and visit.assignee_id == user.id and visit.status in EDITABLE
+
+
+def can_manage_visit(session: Session, user: User, visit) -> bool:
+    """Reschedule or cancel: managers of the outlet's region."""
+    if not can_schedule(user):
+        return False
+    return is_admin(user) or outlet_in_scope(session, user, session.get(Outlet, visit.outlet_id))
+
+
+def sees_shopper_identity(user: User) -> bool:
+    """The outlet side knows a shopper only by code name."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
+
+
+def visits_clause(session: Session, user: User):
+    """A WHERE clause on ``Visit`` matching ``can_view_visit`` for lists and counts."""
+    from inspect_app.visits.models import Visit, VisitStatus
+
+    if is_admin(user):
+        return sa.true()
+    if user.role == Role.shopper:
+        return Visit.assignee_id == user.id
+    in_scope = Visit.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
+    if user.role == Role.branch_chief:
+        return sa.and_(in_scope, Visit.status == VisitStatus.released)
+    if user.role == Role.inspector:
+        return sa.or_(Visit.assignee_id == user.id,
+                      sa.and_(in_scope, sa.or_(Visit.kind != "secret", Visit.status == VisitStatus.released)))
+    return sa.or_(Visit.assignee_id == user.id, in_scope)

@@ -24,6 +24,23 @@ ROLE_LABELS = {
     Role.branch_chief: _l("Branch chief"),
 }
 
+VISIT_STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "in_progress": _l("In progress"),
+    "in_review": _l("In review"),
+    "returned": _l("Returned"),
+    "released": _l("Released"),
+    "cancelled": _l("Cancelled"),
+}
+
+KIND_LABELS = {
+    "open": _l("Open inspection"),
+    "secret": _l("Secret visit"),
+    "star": _l("Star rating"),
+    "etiquette": _l("Service etiquette"),
+    "fives": _l("5S check"),
+}
+
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -51,6 +68,10 @@ def init_app(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         current_locale=select_locale,
         page_url=page_url,
+        visit_status_label=lambda status: VISIT_STATUS_LABELS.get(status, status),
+        kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        checklist_title=_checklist_title,
+        person_label=person_label,
     )
     app.jinja_env.filters["localtime"] = format_local
 
@@ -150,3 +171,21 @@ def page_url(page: int) -> str:
     args = request.args.to_dict()
     args["page"] = page
     return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _checklist_title(code: str) -> str:
+    from flask import current_app
+
+    checklist = current_app.extensions["checklists"].get(code)
+    return checklist.title(select_locale()) if checklist else code
+
+
+def person_label(user: User, visit=None) -> str:
+    """How a person is named to the current viewer: the outlet side knows shoppers by code name only."""
+    if user is None:
+        return ""
+    if user.role == Role.shopper:
+        if permissions.sees_shopper_identity(current_user) or current_user.id == user.id:
+            return f"{user.display_name} · {user.code_name}"
+        return user.code_name or "—"
+    return user.display_name

@@ -28,11 +28,26 @@ def template_db(tmp_path_factory) -> Path:
     return path
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+
+
 @pytest.fixture
-def app(template_db, tmp_path):
+def checklist_dir(tmp_path) -> Path:
+    """The shipped checklists plus the small test sheet ``mini`` (known points, a red line)."""
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    for path in [*(ROOT / "forms").glob("*.toml"), FIXTURES / "mini.toml"]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def app(template_db, tmp_path, checklist_dir):
     db_path = tmp_path / "test.db"
     shutil.copy(template_db, db_path)
     app = create_app({
+        "CHECKLIST_DIR": str(checklist_dir),
         "TESTING": True,
         "DATABASE_URL": f"sqlite:///{db_path}",
         "INSTANCE_PATH": str(tmp_path / "instance"),

@@ -1,6 +1,8 @@
 """Who may open which page: every role against every page, including look-alikes out of scope."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 ROLES = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief"]
@@ -82,10 +84,20 @@ def _routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        url = rule.rule
-        for arg in rule.arguments:
-            url = url.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "x").replace(f"<path:{arg}>", "x")
-        yield rule, url
+        yield rule, _sample_url(rule.rule)
+
+
+def _sample_url(pattern: str) -> str:
+    """Fill each converter with a value it accepts: ints with 1, any(a, b) with a, the rest with x."""
+    def value(match):
+        converter = match.group(1) or ""
+        if converter.startswith("int"):
+            return "1"
+        if converter.startswith("any("):
+            return converter[4:].split(",")[0].strip(" )'\"")
+        return "x"
+
+    return re.sub(r"<(?:([^:>]+):)?[^>]+>", value, pattern)
 
 
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.set_language", "dashboard.index"}

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -7,10 +10,17 @@ from sqlmodel import select
 
 from inspect_app import permissions
 from inspect_app.auth.models import Role, User
-from inspect_app.db import get_session
+from inspect_app.db import get_session, utcnow
 from inspect_app.org.models import Outlet, Unit
 
 bp = Blueprint("dashboard", __name__)
+
+
+def _today() -> dt.date:
+    """Today in the default zone; visit windows are outlet-local dates, nearly always this zone."""
+    from flask import current_app
+
+    return dt.datetime.now(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
 
 
 @bp.route("/")
@@ -37,6 +47,15 @@ def home():
         context["outlet_count"] = db.exec(
             select(sa.func.count()).select_from(Outlet).where(permissions.outlets_clause(db, current_user))
         ).one()
+    if role in (Role.inspector, Role.shopper):
+        from inspect_app.visits import queries
+
+        context.update(queries.inspector_home(db, current_user, today=_today()))
+    if role in (Role.manager, Role.admin, Role.reviewer):
+        from inspect_app.visits import queries
+
+        context["summary"] = queries.manager_summary(db, current_user, today=_today(),
+                                                     since=utcnow() - dt.timedelta(days=30))
     if role == Role.branch_chief:
         context["my_outlets"] = db.exec(
             select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)

@@ -1,0 +1,1 @@
+"""Checklists: definitions loaded from ``forms/``, versioned in the database, scored purely."""

@@ -1,0 +1,1 @@
+"""Photo evidence: validated by content, stamped, hashed, stored privately, served with checks."""

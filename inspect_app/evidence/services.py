@@ -1,0 +1,199 @@
+"""Taking photos in: checks, dedupe of retries, files written before the row, cleanup on failure."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from inspect_app import permissions
+from inspect_app.audit.services import record
+from inspect_app.auth.models import User
+from inspect_app.db import on_rollback, utcnow
+from inspect_app.errors import Conflict, DomainError, PermissionDenied
+from inspect_app.evidence import imaging
+from inspect_app.evidence.models import Photo
+from inspect_app.evidence.storage import Storage, new_prefix
+from inspect_app.org.models import Outlet
+from inspect_app.visits.models import Visit
+
+MAX_PHOTOS_PER_ITEM = 6
+MAX_PHOTOS_PER_VISIT = 60
+PURPOSES = ("item", "receipt", "general")
+#: A photo taken this long before the check-in (or after the submit) is flagged for the reviewer.
+CAPTURE_TOLERANCE = dt.timedelta(hours=2)
+
+VARIANTS = {"original": "original", "display": "display.jpg", "thumb": "thumb.jpg"}
+
+
+def key(photo: Photo, variant: str) -> str:
+    return f"{photo.storage_key}/{VARIANTS[variant]}"
+
+
+def store_photo(
+    session: Session,
+    storage: Storage,
+    *,
+    actor: User,
+    outlet: Outlet,
+    data: bytes,
+    client_id: str | None,
+    visit_id: int | None = None,
+    item_code: str | None = None,
+    purpose: str = "item",
+    response_id: int | None = None,
+    same_place,
+) -> tuple[Photo, bool]:
+    """Decode, copy, store and record one photo; returns (photo, created).
+
+    ``same_place`` filters existing photos to the ones a retry would have produced (the same
+    visit item, or the same rectification response). Files are written before the row; if
+    anything fails afterwards, the request's rollback removes them again.
+    """
+    if client_id:
+        earlier = session.exec(select(Photo).where(Photo.uploaded_by_id == actor.id, Photo.client_id == client_id)).first()
+        if earlier is not None:
+            if earlier.deleted_at is None and earlier.sha256 == hashlib.sha256(data).hexdigest():
+                return earlier, False
+            raise Conflict(_("This upload id was already used for another photo."))
+    digest = hashlib.sha256(data).hexdigest()
+    retry = session.exec(same_place(select(Photo)).where(Photo.sha256 == digest, Photo.deleted_at.is_(None))).first()
+    if retry is not None:
+        return retry, False  # the same photo sent again to the same place: a retry, stored once
+    now = utcnow()
+    local = now.astimezone(ZoneInfo(outlet.timezone))
+    processed = imaging.process(data, stamp_text=f"{outlet.code}  {local:%Y-%m-%d %H:%M}", zone=outlet.timezone)
+    prefix = new_prefix()
+    written = []
+    try:
+        for variant, content, content_type in (("original", data, processed.content_type),
+                                               ("display.jpg", processed.display, "image/jpeg"),
+                                               ("thumb.jpg", processed.thumb, "image/jpeg")):
+            storage.put(f"{prefix}/{variant}", content, content_type)
+            written.append(f"{prefix}/{variant}")
+        photo = Photo(
+            visit_id=visit_id, item_code=item_code, purpose=purpose, response_id=response_id, outlet_id=outlet.id,
+            sha256=digest, storage_key=prefix, content_type=processed.content_type, width=processed.width,
+            height=processed.height, size_bytes=len(data), taken_at=processed.taken_at, gps_lat=processed.gps_lat,
+            gps_lon=processed.gps_lon, device=processed.device, uploaded_by_id=actor.id, received_at=now,
+            client_id=client_id,
+        )
+        session.add(photo)
+        session.flush()
+    except BaseException:
+        for k in written:
+            storage.delete(k)
+        raise
+    on_rollback(session, lambda: [storage.delete(k) for k in written])
+    record(session, actor=actor, action="photo.added", obj=photo,
+           after={"visit_id": visit_id, "item_code": item_code, "purpose": purpose, "sha256": digest,
+                  "taken_at": photo.taken_at, "device": photo.device})
+    return photo, True
+
+
+def add_visit_photo(
+    session: Session,
+    storage: Storage,
+    *,
+    actor: User,
+    visit: Visit,
+    data: bytes,
+    item_code: str | None,
+    purpose: str = "item",
+    client_id: str | None = None,
+) -> tuple[Photo, bool]:
+    from inspect_app.visits.services import _require_editable, checklist_of
+
+    _require_editable(actor, visit)
+    if purpose not in PURPOSES:
+        raise DomainError(_("Unknown kind of photo."))
+    if purpose == "item":
+        checklist = checklist_of(session, visit)
+        if not item_code or checklist.item(item_code) is None:
+            raise DomainError(_("Item %(code)s is not on this checklist.", code=item_code or "?"))
+    else:
+        item_code = None
+
+    def same_place(query):
+        query = query.where(Photo.visit_id == visit.id, Photo.purpose == purpose)
+        return query.where(Photo.item_code == item_code) if item_code else query.where(Photo.item_code.is_(None))
+
+    digest = hashlib.sha256(data).hexdigest()
+    already = session.exec(same_place(select(Photo)).where(Photo.deleted_at.is_(None))).all()
+    is_retry = any(p.sha256 == digest for p in already) or (
+        client_id and any(p.client_id == client_id for p in already))
+    if not is_retry:
+        if purpose == "item" and len(already) >= MAX_PHOTOS_PER_ITEM:
+            raise DomainError(_("At most %(n)d photos per item.", n=MAX_PHOTOS_PER_ITEM))
+        total = session.exec(select(sa.func.count()).select_from(Photo).where(
+            Photo.visit_id == visit.id, Photo.deleted_at.is_(None))).one()
+        if total >= MAX_PHOTOS_PER_VISIT:
+            raise DomainError(_("At most %(n)d photos per visit.", n=MAX_PHOTOS_PER_VISIT))
+    outlet = session.get(Outlet, visit.outlet_id)
+    return store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
+                       visit_id=visit.id, item_code=item_code, purpose=purpose, same_place=same_place)
+
+
+def delete_visit_photo(session: Session, *, actor: User, photo: Photo) -> Photo:
+    """Before submit the inspector may take a photo back; the row stays (audited), marked deleted."""
+    from inspect_app.visits.services import _require_editable
+
+    if photo.visit_id is None:
+        raise PermissionDenied(_("This photo cannot be removed here."))
+    _require_editable(actor, session.get(Visit, photo.visit_id))
+    if photo.deleted_at is None:
+        photo.deleted_at = utcnow()
+        session.add(photo)
+        record(session, actor=actor, action="photo.deleted", obj=photo)
+    return photo
+
+
+def can_view_photo(session: Session, user: User, photo: Photo) -> bool:
+    if photo.deleted_at is not None and not permissions.is_admin(user):
+        return False
+    if photo.visit_id is not None:
+        return permissions.can_view_visit(session, user, session.get(Visit, photo.visit_id))
+    if photo.response_id is not None:
+        from inspect_app.permissions import can_view_response_photo
+
+        return can_view_response_photo(session, user, photo)
+    return permissions.is_admin(user)
+
+
+def reused_elsewhere(session: Session, photos: list[Photo]) -> dict[int, int]:
+    """Photo id → how many other visits or outlets hold a photo with the same content hash."""
+    if not photos:
+        return {}
+    hashes = {p.sha256 for p in photos}
+    rows = session.exec(select(Photo.id, Photo.sha256, Photo.visit_id, Photo.outlet_id).where(
+        Photo.sha256.in_(hashes), Photo.deleted_at.is_(None))).all()
+    result = {}
+    for photo in photos:
+        others = {(v, o) for pid, sha, v, o in rows if sha == photo.sha256 and pid != photo.id
+                  and (v != photo.visit_id or o != photo.outlet_id)}
+        if others:
+            result[photo.id] = len(others)
+    return result
+
+
+def capture_time_flag(photo: Photo, visit: Visit) -> str | None:
+    """'no_time' / 'before' / 'after' when the EXIF time does not fit the visit."""
+    if photo.taken_at is None:
+        return "no_time"
+    start = visit.checkin_at or visit.started_at
+    end = visit.submitted_at or photo.received_at
+    if start and photo.taken_at < start - CAPTURE_TOLERANCE:
+        return "before"
+    if end and photo.taken_at > end + CAPTURE_TOLERANCE:
+        return "after"
+    return None
+
+
+def may_download_original(user: User) -> bool:
+    """Originals keep EXIF (place, device): only the inspection side gets them, never the outlet side."""
+    from inspect_app.auth.models import Role
+
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.inspector)

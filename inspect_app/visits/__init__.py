@@ -1,0 +1,1 @@
+"""Visits: scheduling, filling a checklist on a phone, submitting, star ratings."""

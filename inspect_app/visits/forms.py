@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, FloatField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class ScheduleForm(FlaskForm):
+    checklist = SelectField(_l("Checklist"), validators=[DataRequired()])
+    outlet_ids = SelectMultipleField(_l("Outlets"), coerce=int, validate_choice=False)
+    window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
+    assignee_id = SelectField(_l("Assigned to"), coerce=int, validators=[DataRequired()], validate_choice=False)
+    due_from = DateField(_l("From"), validators=[DataRequired()])
+    due_until = DateField(_l("Until"), validators=[DataRequired()])
+
+
+class AdhocForm(FlaskForm):
+    outlet_id = SelectField(_l("Outlet"), coerce=int, validate_choice=False)
+    checklist = SelectField(_l("Checklist"), validators=[DataRequired()])
+    window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
+
+
+class CheckinForm(FlaskForm):
+    lat = FloatField(validators=[Optional()])
+    lon = FloatField(validators=[Optional()])
+    accuracy = FloatField(validators=[Optional()])
+    window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
+    no_location_reason = TextAreaField(_l("No location? Say why"), validators=[Optional(), Length(max=300)])
+
+
+class SubmitForm(FlaskForm):
+    token = HiddenField()
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inspect_app.db import UTCDateTime, utcnow
+
+
+class VisitStatus(StrEnum):
+    scheduled = "scheduled"      # planned, not started
+    in_progress = "in_progress"  # draft, saved continuously
+    in_review = "in_review"      # secret visit submitted, waiting for a reviewer
+    returned = "returned"        # secret visit sent back to the shopper
+    released = "released"        # findings visible to the outlet side
+    cancelled = "cancelled"
+
+
+EDITABLE = {VisitStatus.in_progress, VisitStatus.returned}
+
+
+_VISIT_ROW_VERSION = sa.Column("row_version", sa.Integer, nullable=False, default=1)
+
+
+class Visit(SQLModel, table=True):
+    """One inspection of one outlet (or one of its windows) with one checklist version."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        sa.Index("ix_visit_outlet_status", "outlet_id", "status"),
+        sa.Index("ix_visit_assignee_status", "assignee_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    checklist_version_id: int = Field(foreign_key="checklist_version.id", index=True)
+    checklist_code: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)  # checklist kind: open, secret, star, etiquette, fives
+    outlet_id: int = Field(foreign_key="outlet.id")
+    window_id: int | None = Field(default=None, foreign_key="window.id", index=True)
+    assignee_id: int = Field(foreign_key="user_account.id")
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    status: VisitStatus = Field(default=VisitStatus.scheduled, sa_type=sa.String(16), index=True)
+    #: Scheduling window, in the outlet's local dates (ad hoc visits have none).
+    due_from: dt.date | None = None
+    due_until: dt.date | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checkin_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checkin_lat: float | None = None
+    checkin_lon: float | None = None
+    checkin_accuracy: float | None = None
+    #: Why there is no location (the phone refused it): kept and shown.
+    checkin_no_location_reason: str = Field(default="", max_length=300)
+    submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    released_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    released_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    summary: str = Field(default="", max_length=4000)
+    #: Secret visits: one-tap timer marks, {"entry": iso, "queue_start": iso, ...}.
+    timers: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    counter_number: str = Field(default="", max_length=16)
+    score: float | None = None
+    earned: float | None = None
+    applicable: float | None = None
+    passed: bool | None = None
+    stars: int | None = None
+    red_line: bool = False
+    #: Idempotency key of the submit that locked this visit (a repeat does nothing twice).
+    submit_token: str | None = Field(default=None, max_length=64)
+    #: Optimistic lock: two people changing one visit at once — one wins, the other gets a conflict.
+    row_version: int = Field(default=1, sa_column=_VISIT_ROW_VERSION)
+
+    __mapper_args__ = {"version_id_col": _VISIT_ROW_VERSION}
+
+
+class Answer(SQLModel, table=True):
+    """The inspector's answer to one item; ``version`` refuses a stale write from another device."""
+
+    __tablename__ = "answer"
+    __table_args__ = (sa.UniqueConstraint("visit_id", "item_code", name="uq_answer_visit_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    item_code: str = Field(max_length=32)
+    result: str | None = Field(default=None, max_length=8)  # pass | fail | na
+    occurrences: int | None = None
+    scale_value: int | None = None
+    seconds: float | None = None
+    note: str = Field(default="", max_length=2000)
+    version: int = 1
+    client_id: str | None = Field(default=None, max_length=64)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class StarRating(SQLModel, table=True):
+    """A star level awarded to an outlet or one of its windows by a released star-rating visit.
+
+    Holds for 12 months unless a later rating replaces it or a red-line failure removes it.
+    """
+
+    __tablename__ = "star_rating"
+    __table_args__ = (sa.Index("ix_star_outlet_window", "outlet_id", "window_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outlet_id: int = Field(foreign_key="outlet.id")
+    window_id: int | None = Field(default=None, foreign_key="window.id")
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    stars: int
+    score: float
+    awarded_at: dt.datetime = Field(sa_type=UTCDateTime)
+    valid_until: dt.datetime = Field(sa_type=UTCDateTime)
+    ended_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=16)  # replaced | red_line
+    ended_by_visit_id: int | None = Field(default=None, foreign_key="visit.id")

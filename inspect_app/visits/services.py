@@ -1,0 +1,466 @@
+"""Visit rules: scheduling, starting, answering, submitting, releasing, star ratings.
+
+Services flush and write audit events; views commit. Every function checks the actor again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from inspect_app import permissions
+from inspect_app.audit.services import record
+from inspect_app.auth.models import User
+from inspect_app.checklists import services as checklists
+from inspect_app.checklists.definition import Checklist
+from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
+from inspect_app.db import utcnow
+from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from inspect_app.evidence.models import Photo
+from inspect_app.org.models import Outlet, Window
+from inspect_app.visits.models import EDITABLE, Answer, StarRating, Visit, VisitStatus
+
+MAX_NOTE = 2000
+STAR_VALIDITY = dt.timedelta(days=365)
+MAX_BULK = 500
+
+
+def local_today(outlet: Outlet) -> dt.date:
+    return dt.datetime.now(ZoneInfo(outlet.timezone)).date()
+
+
+def local_date(moment: dt.datetime, outlet: Outlet) -> dt.date:
+    return moment.astimezone(ZoneInfo(outlet.timezone)).date()
+
+
+# --- scheduling ------------------------------------------------------------------------------
+
+def schedule_visits(
+    session: Session,
+    *,
+    actor: User,
+    checklist_code: str,
+    outlet_ids: list[int],
+    assignee: User,
+    due_from: dt.date,
+    due_until: dt.date,
+    window_id: int | None = None,
+) -> list[Visit]:
+    """Plan one visit per outlet (一次排多个网点). All or nothing: one bad outlet refuses all."""
+    if not permissions.can_schedule(actor):
+        raise PermissionDenied(_("Only managers schedule visits."))
+    checklist = checklists.registry().get(checklist_code)
+    if checklist is None:
+        raise DomainError(_("Unknown checklist."))
+    if not outlet_ids:
+        raise DomainError(_("Choose at least one outlet."))
+    if len(outlet_ids) > MAX_BULK:
+        raise DomainError(_("At most %(n)d outlets at once.", n=MAX_BULK))
+    if due_until < due_from:
+        raise DomainError(_("The window ends before it starts."))
+    if not permissions.can_be_assigned(assignee, checklist.kind):
+        raise DomainError(_("Secret visits go to mystery shoppers; other visits to inspectors.")
+                          if checklist.kind == "secret" else _("This person cannot be given this visit."))
+    outlets = session.exec(select(Outlet).where(Outlet.id.in_(outlet_ids))).all()
+    if len(outlets) != len(set(outlet_ids)):
+        raise NotFound(_("One of the outlets does not exist."))
+    window = None
+    if window_id is not None:
+        if len(outlets) != 1:
+            raise DomainError(_("A window can only be chosen when scheduling a single outlet."))
+        window = session.get(Window, window_id)
+        if window is None or window.outlet_id != outlets[0].id:
+            raise DomainError(_("That window does not belong to the outlet."))
+    visits = []
+    for outlet in outlets:
+        if not permissions.outlet_in_scope(session, actor, outlet):
+            raise NotFound(_("One of the outlets does not exist."))
+        if not outlet.active:
+            raise DomainError(_("Outlet %(name)s is closed.", name=outlet.name))
+        if due_until < local_today(outlet):
+            raise DomainError(_("The date window is already over."))
+        if checklist.kind != "secret" and assignee.role != "admin" and not permissions.outlet_in_scope(session, assignee, outlet):
+            raise DomainError(_("%(person)s does not cover outlet %(outlet)s.", person=assignee.display_name,
+                                outlet=outlet.name))
+        visit = Visit(
+            checklist_version_id=checklists.current_version(session, checklist.code).id,
+            checklist_code=checklist.code, kind=checklist.kind, outlet_id=outlet.id,
+            window_id=window.id if window else None, assignee_id=assignee.id, created_by_id=actor.id,
+            status=VisitStatus.scheduled, due_from=due_from, due_until=due_until,
+        )
+        session.add(visit)
+        visits.append(visit)
+    session.flush()
+    for visit in visits:
+        record(session, actor=actor, action="visit.scheduled", obj=visit,
+               after={"checklist": checklist.code, "outlet_id": visit.outlet_id, "assignee_id": assignee.id,
+                      "due_from": due_from, "due_until": due_until})
+    return visits
+
+
+def cancel_visit(session: Session, *, actor: User, visit: Visit, reason: str) -> Visit:
+    if not permissions.can_manage_visit(session, actor, visit):
+        raise PermissionDenied(_("You cannot cancel this visit."))
+    if visit.status not in (VisitStatus.scheduled, VisitStatus.in_progress):
+        raise DomainError(_("Only a visit that is not submitted can be cancelled."))
+    if not reason.strip():
+        raise DomainError(_("Give a reason for cancelling."))
+    before = visit.status
+    visit.status = VisitStatus.cancelled
+    session.add(visit)
+    record(session, actor=actor, action="visit.cancelled", obj=visit, before={"status": before},
+           after={"status": visit.status}, note=reason.strip())
+    return visit
+
+
+def window_flag(visit: Visit, outlet: Outlet) -> str | None:
+    """'early' / 'late' when a scheduled visit was (or is being) done outside its date window."""
+    if visit.due_from is None or visit.due_until is None:
+        return None
+    moment = visit.submitted_at or visit.checkin_at
+    day = local_date(moment, outlet) if moment else local_today(outlet)
+    if moment is None and visit.status != VisitStatus.scheduled:
+        return None
+    if day < visit.due_from and moment is not None:
+        return "early"
+    if day > visit.due_until:
+        return "late"
+    return None
+
+
+# --- starting ----------------------------------------------------------------------------------
+
+def start_adhoc_visit(
+    session: Session, *, actor: User, outlet: Outlet, checklist_code: str, window: Window | None = None
+) -> Visit:
+    """An unplanned visit the inspector starts on the spot (secret visits are never ad hoc)."""
+    if not permissions.can_start_adhoc(actor):
+        raise PermissionDenied(_("Only inspectors start visits."))
+    checklist = checklists.registry().get(checklist_code)
+    if checklist is None:
+        raise DomainError(_("Unknown checklist."))
+    if checklist.kind == "secret":
+        raise DomainError(_("Secret visits are scheduled by a manager, never started ad hoc."))
+    if not permissions.outlet_in_scope(session, actor, outlet):
+        raise NotFound(_("This page does not exist, or you cannot see it."))
+    if not outlet.active:
+        raise DomainError(_("Outlet %(name)s is closed.", name=outlet.name))
+    if window is not None and window.outlet_id != outlet.id:
+        raise DomainError(_("That window does not belong to the outlet."))
+    if checklist.subject == "window" and window is None:
+        raise DomainError(_("This checklist rates one window: choose the window."))
+    visit = Visit(
+        checklist_version_id=checklists.current_version(session, checklist.code).id, checklist_code=checklist.code,
+        kind=checklist.kind, outlet_id=outlet.id, window_id=window.id if window else None, assignee_id=actor.id,
+        created_by_id=actor.id, status=VisitStatus.scheduled,
+    )
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.created", obj=visit,
+           after={"checklist": checklist.code, "outlet_id": outlet.id, "window_id": visit.window_id})
+    return visit
+
+
+def check_in(
+    session: Session,
+    *,
+    actor: User,
+    visit: Visit,
+    lat: float | None,
+    lon: float | None,
+    accuracy: float | None,
+    no_location_reason: str = "",
+    window_id: int | None = None,
+) -> Visit:
+    """Start the visit at the outlet: server time, and the phone's position or why there is none."""
+    if visit.assignee_id != actor.id:
+        raise PermissionDenied(_("This visit is assigned to someone else."))
+    if visit.status != VisitStatus.scheduled:
+        raise DomainError(_("This visit has already started."))
+    checklist = checklists.registry().get(visit.checklist_code)
+    if checklist is None:
+        raise DomainError(_("The checklist of this visit is no longer offered."))
+    if window_id is not None and visit.window_id is None:
+        window = session.get(Window, window_id)
+        if window is None or window.outlet_id != visit.outlet_id:
+            raise DomainError(_("That window does not belong to the outlet."))
+        visit.window_id = window.id
+    if checklist.subject == "window" and visit.window_id is None:
+        raise DomainError(_("This checklist rates one window: choose the window."))
+    has_position = lat is not None and lon is not None
+    if has_position:
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (accuracy is not None and accuracy < 0):
+            raise DomainError(_("The position from the phone is not valid."))
+    elif len(no_location_reason.strip()) < 2:
+        raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))
+    now = utcnow()
+    # The version the visit will be filled with is fixed now, at the start, and never changes.
+    visit.checklist_version_id = checklists.current_version(session, visit.checklist_code).id
+    visit.status = VisitStatus.in_progress
+    visit.started_at = visit.checkin_at = now
+    visit.checkin_lat, visit.checkin_lon = (lat, lon) if has_position else (None, None)
+    visit.checkin_accuracy = accuracy if has_position else None
+    visit.checkin_no_location_reason = "" if has_position else no_location_reason.strip()[:300]
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.checked_in", obj=visit,
+           after={"at": now, "lat": visit.checkin_lat, "lon": visit.checkin_lon, "accuracy": visit.checkin_accuracy,
+                  "no_location_reason": visit.checkin_no_location_reason})
+    return visit
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+def checklist_of(session: Session, visit: Visit) -> Checklist:
+    from inspect_app.checklists.models import ChecklistVersion
+
+    return checklists.definition(session.get(ChecklistVersion, visit.checklist_version_id))
+
+
+def answers_of(session: Session, visit: Visit) -> dict[str, Answer]:
+    return {a.item_code: a for a in session.exec(select(Answer).where(Answer.visit_id == visit.id)).all()}
+
+
+def answer_input(answer: Answer) -> AnswerInput:
+    return AnswerInput(result=answer.result, occurrences=answer.occurrences, scale_value=answer.scale_value,
+                       seconds=answer.seconds)
+
+
+def score_visit(checklist: Checklist, answers: dict[str, Answer]) -> ScoreResult:
+    return score(checklist, {code: answer_input(a) for code, a in answers.items()})
+
+
+def _require_editable(actor: User, visit: Visit) -> None:
+    if visit.assignee_id != actor.id:
+        raise PermissionDenied(_("This visit is assigned to someone else."))
+    if visit.status == VisitStatus.scheduled:
+        raise DomainError(_("Check in at the outlet first."))
+    if visit.status not in EDITABLE:
+        raise DomainError(_("This visit has been submitted and can no longer be changed."))
+
+
+def save_answer(
+    session: Session,
+    *,
+    actor: User,
+    visit: Visit,
+    item_code: str,
+    result: str | None = None,
+    occurrences: int | None = None,
+    scale_value: int | None = None,
+    note: str | None = None,
+    base_version: int | None = None,
+    client_id: str | None = None,
+) -> Answer:
+    """Save one answer as it is made.
+
+    ``base_version`` is the version the client last saw: a write based on an older version (the
+    same item changed on another device meanwhile) is refused with Conflict, never silently
+    overwritten. A repeat of the same write (same ``client_id``) returns what was stored.
+    """
+    _require_editable(actor, visit)
+    checklist = checklist_of(session, visit)
+    item = checklist.item(item_code)
+    if item is None:
+        raise DomainError(_("Item %(code)s is not on this checklist.", code=item_code))
+    if item.rule == "timer":
+        raise DomainError(_("This item is measured by the visit timers."))
+    existing = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == item_code)).first()
+    if existing is not None and client_id and existing.client_id == client_id:
+        return existing  # a retry of a write that already landed
+    if existing is not None and base_version is not None and existing.version != base_version:
+        raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
+    if existing is None and base_version not in (None, 0):
+        raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
+    result = result or None
+    if result not in (None, PASS, FAIL, NA):
+        raise DomainError(_("Unknown answer."))
+    if result == NA and not item.na_allowed:
+        raise DomainError(_("Item %(code)s cannot be marked not applicable.", code=item_code))
+    if item.rule == "per_occurrence" and result != NA:
+        if occurrences is None:
+            occurrences = 0 if result == PASS else None
+        if occurrences is None or occurrences < 0 or occurrences > 99:
+            raise DomainError(_("Count how often it happened (0 to 99)."))
+        result = FAIL if occurrences > 0 else PASS
+    elif item.rule == "scale" and result != NA:
+        if scale_value is None or not 0 <= scale_value <= item.scale_max:
+            raise DomainError(_("Choose a value from 0 to %(n)d.", n=item.scale_max))
+        result = FAIL if scale_value < item.fail_below else PASS
+    if result == NA or item.rule == "pass_fail":
+        occurrences = scale_value = None
+    if note is not None and len(note) > MAX_NOTE:
+        raise DomainError(_("The note is longer than %(n)d characters.", n=MAX_NOTE))
+    answer = existing or Answer(visit_id=visit.id, item_code=item_code, version=0)
+    answer.result = result
+    answer.occurrences = occurrences if item.rule == "per_occurrence" else None
+    answer.scale_value = scale_value if item.rule == "scale" else None
+    if note is not None:
+        answer.note = note.strip()
+    answer.version += 1
+    answer.client_id = client_id
+    answer.updated_at = utcnow()
+    answer.updated_by_id = actor.id
+    session.add(answer)
+    session.flush()
+    return answer
+
+
+def save_summary(session: Session, *, actor: User, visit: Visit, summary: str) -> Visit:
+    _require_editable(actor, visit)
+    if len(summary) > 4000:
+        raise DomainError(_("The overall note is longer than %(n)d characters.", n=4000))
+    visit.summary = summary.strip()
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+# --- submitting --------------------------------------------------------------------------------
+
+@dataclass
+class Missing:
+    """One thing that keeps a visit from being submitted."""
+
+    item_code: str | None
+    message: str
+
+
+class IncompleteVisit(DomainError):
+    def __init__(self, missing: list[Missing]):
+        super().__init__(_("The visit is not complete yet: %(n)d things are missing.", n=len(missing)))
+        self.missing = missing
+
+
+def photos_of(session: Session, visit: Visit) -> list[Photo]:
+    return list(session.exec(select(Photo).where(Photo.visit_id == visit.id, Photo.deleted_at.is_(None))
+                             .order_by(Photo.id)).all())
+
+
+def missing_for_submit(checklist: Checklist, visit: Visit, answers: dict[str, Answer], photos: list[Photo]) -> list[Missing]:
+    result = score_visit(checklist, answers)
+    photo_items = {p.item_code for p in photos if p.item_code}
+    missing = []
+    for item in checklist.items:
+        if item.rule == "timer":
+            continue
+        item_score = result.items[item.code]
+        if not item_score.answered:
+            missing.append(Missing(item.code, _("Not answered yet.")))
+            continue
+        if item_score.failed:
+            if not (answers[item.code].note or "").strip():
+                missing.append(Missing(item.code, _("A failed item needs a note saying what was wrong.")))
+            if item.photo_on_fail and item.code not in photo_items:
+                missing.append(Missing(item.code, _("A failed item needs a photo.")))
+    if checklist.min_photos and len(photos) < checklist.min_photos:
+        missing.append(Missing(None, _("At least %(n)d photos are needed for this visit; %(have)d taken.",
+                                       n=checklist.min_photos, have=len(photos))))
+    return missing
+
+
+def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | None) -> Visit:
+    """Lock the visit and score it. A repeat with the same token does nothing twice."""
+    if visit.assignee_id != actor.id:
+        raise PermissionDenied(_("This visit is assigned to someone else."))
+    if visit.status not in EDITABLE:
+        if token and visit.submit_token == token:
+            return visit
+        if visit.status == VisitStatus.scheduled:
+            raise DomainError(_("Check in at the outlet first."))
+        raise DomainError(_("This visit has already been submitted."))
+    checklist = checklist_of(session, visit)
+    answers = answers_of(session, visit)
+    missing = missing_for_submit(checklist, visit, answers, photos_of(session, visit))
+    if missing:
+        raise IncompleteVisit(missing)
+    result = score_visit(checklist, answers)
+    before = visit.status
+    visit.submitted_at = utcnow()
+    visit.submit_token = token
+    _store_score(visit, result)
+    visit.status = VisitStatus.in_review if visit.kind == "secret" else VisitStatus.released
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.submitted", obj=visit, before={"status": before},
+           after={"status": visit.status, "score": visit.score, "passed": visit.passed, "stars": visit.stars})
+    if visit.status == VisitStatus.released:
+        _on_release(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    return visit
+
+
+def _store_score(visit: Visit, result: ScoreResult) -> None:
+    visit.score, visit.earned, visit.applicable = result.total, result.earned, result.applicable
+    visit.passed, visit.stars, visit.red_line = result.passed, result.stars, bool(result.red_lines_failed)
+
+
+def release_visit(session: Session, *, actor: User, visit: Visit) -> Visit:
+    """Make a reviewed secret visit's findings visible to the outlet side."""
+    if visit.status != VisitStatus.in_review:
+        raise DomainError(_("Only a visit waiting for review can be released."))
+    checklist = checklist_of(session, visit)
+    result = score_visit(checklist, answers_of(session, visit))
+    _store_score(visit, result)
+    visit.status = VisitStatus.released
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.released", obj=visit, before={"status": VisitStatus.in_review},
+           after={"status": visit.status, "score": visit.score})
+    _on_release(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    return visit
+
+
+RELEASE_HOOKS: list = []
+
+
+def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
+    visit.released_at = utcnow()
+    visit.released_by_id = actor.id
+    session.add(visit)
+    update_star_ratings(session, visit=visit, checklist=checklist, result=result)
+    for hook in RELEASE_HOOKS:  # rectification notices register here
+        hook(session, actor=actor, visit=visit, checklist=checklist, result=result)
+
+
+# --- star ratings ------------------------------------------------------------------------------
+
+def current_stars_query(now: dt.datetime | None = None):
+    now = now or utcnow()
+    return select(StarRating).where(StarRating.ended_at.is_(None), StarRating.valid_until > now)
+
+
+def update_star_ratings(session: Session, *, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
+    """A released star-rating visit sets the level; a red-line failure in any released visit
+    removes the stars it touches (the window's, or the whole outlet's for an outlet visit)."""
+    now = utcnow()
+    current = session.exec(current_stars_query(now).where(StarRating.outlet_id == visit.outlet_id)).all()
+    if result.red_lines_failed:
+        for rating in current:
+            if visit.window_id is None or rating.window_id in (None, visit.window_id):
+                rating.ended_at, rating.end_reason, rating.ended_by_visit_id = now, "red_line", visit.id
+                session.add(rating)
+    if checklist.kind != "star":
+        return
+    for rating in current:
+        if rating.window_id == visit.window_id and rating.ended_at is None:
+            rating.ended_at, rating.end_reason, rating.ended_by_visit_id = now, "replaced", visit.id
+            session.add(rating)
+    if result.stars > 0:
+        session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
+                               stars=result.stars, score=result.total, awarded_at=now, valid_until=now + STAR_VALIDITY))
+    session.flush()
+
+
+def star_history(session: Session, *, outlet_id: int, window_id: int | None) -> list[StarRating]:
+    query = select(StarRating).where(StarRating.outlet_id == outlet_id)
+    query = query.where(StarRating.window_id.is_(None) if window_id is None else StarRating.window_id == window_id)
+    return list(session.exec(query.order_by(StarRating.awarded_at.desc())).all())
+
+
+def count_by_status(session: Session, clause) -> dict[str, int]:
+    rows = session.exec(select(Visit.status, sa.func.count()).where(clause).group_by(Visit.status)).all()
+    return {status: n for status, n in rows}

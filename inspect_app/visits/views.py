@@ -1,0 +1,361 @@
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from inspect_app import permissions
+from inspect_app.auth.models import Role, User
+from inspect_app.checklists import services as checklists
+from inspect_app.db import get_session, utcnow
+from inspect_app.errors import DomainError
+from inspect_app.evidence import services as evidence
+from inspect_app.i18n import select_locale
+from inspect_app.org import services as org
+from inspect_app.org.models import Outlet, Unit, Window
+from inspect_app.visits import queries, services
+from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
+from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
+from inspect_app.web import get_or_404
+
+bp = Blueprint("visits", __name__)
+
+
+def load_visit(visit_id: int) -> Visit:
+    """The visit if the user may see it; 404 otherwise, so a guessed id reveals nothing."""
+    visit = get_or_404(Visit, visit_id)
+    if not permissions.can_view_visit(get_session(), current_user, visit):
+        abort(404)
+    return visit
+
+
+def checklist_choices(kinds: set[str] | None = None) -> list[tuple[str, str]]:
+    locale = select_locale()
+    return [(c.code, c.title(locale)) for c in checklists.available(kinds)]
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+@bp.route("/visits")
+@login_required
+def index():
+    db = get_session()
+    page = max(1, request.args.get("page", 1, type=int))
+    status = request.args.get("status") or None
+    kind = request.args.get("kind") or None
+    q = (request.args.get("q") or "").strip()
+    mine = current_user.role in (Role.inspector, Role.shopper) and request.args.get("all") != "1"
+    rows, total = queries.list_visits(db, current_user, status=status, kind=kind, q=q, mine=mine, page=page)
+    return render_template("visits/index.html", rows=rows, total=total, page=page, per_page=queries.PER_PAGE,
+                           status=status, kind=kind, q=q, mine=mine, statuses=list(VisitStatus),
+                           kinds=checklists.KIND_ORDER)
+
+
+# --- scheduling ----------------------------------------------------------------------------------
+
+def _assignable(db, kind_secret: bool | None = None) -> list[User]:
+    roles = [Role.inspector, Role.shopper, Role.manager]
+    people = db.exec(select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.role, User.display_name)).all()
+    result = []
+    for person in people:
+        if person.role == Role.shopper or permissions.is_admin(current_user):
+            result.append(person)
+        elif person.unit_id is not None:
+            unit = db.get(Unit, person.unit_id)
+            if unit is not None and permissions.unit_in_scope(db, current_user, unit) or person.id == current_user.id:
+                result.append(person)
+    return result
+
+
+@bp.route("/schedule", methods=["GET", "POST"])
+@login_required
+def schedule():
+    if not permissions.can_schedule(current_user):
+        abort(403)
+    db = get_session()
+    unit_id = request.args.get("unit", type=int)
+    q = (request.args.get("q") or "").strip()
+    outlets, total = org.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=1, per_page=500)
+    form = ScheduleForm()
+    form.checklist.choices = checklist_choices()
+    people = _assignable(db)
+    form.assignee_id.choices = [(p.id, f"{p.display_name}" + (f" · {p.code_name}" if p.code_name else "")) for p in people]
+    preset = request.args.get("outlet", type=int)
+    windows = org.windows_of(db, preset, active_only=True) if preset else []
+    form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
+    if request.method == "GET":
+        today = dt.date.today()
+        form.due_from.data, form.due_until.data = today, today + dt.timedelta(days=7)
+        if preset:
+            form.outlet_ids.data = [preset]
+    if form.validate_on_submit():
+        assignee = db.get(User, form.assignee_id.data)
+        try:
+            if assignee is None:
+                raise DomainError(_("Choose who does the visit."))
+            visits = services.schedule_visits(
+                db, actor=current_user, checklist_code=form.checklist.data, outlet_ids=form.outlet_ids.data or [],
+                assignee=assignee, due_from=form.due_from.data, due_until=form.due_until.data,
+                window_id=int(form.window_id.data) if form.window_id.data else None,
+            )
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("%(n)d visits scheduled.", n=len(visits)), "success")
+            return redirect(url_for("visits.index", status="scheduled"))
+    return render_template("visits/schedule.html", form=form, outlets=outlets, total=total, q=q, unit_id=unit_id,
+                           units=org.unit_tree_labels(db, permissions.units_clause(db, current_user)),
+                           windows=windows, preset=preset)
+
+
+@bp.route("/visits/<int:visit_id>/cancel", methods=["POST"])
+@login_required
+def cancel(visit_id: int):
+    visit = load_visit(visit_id)
+    db = get_session()
+    if not permissions.can_manage_visit(db, current_user, visit):
+        abort(403)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_visit(db, actor=current_user, visit=visit, reason=form.reason.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Visit cancelled."), "success")
+    else:
+        flash(_("Give a reason for cancelling."), "error")
+    return redirect(url_for("visits.detail", visit_id=visit.id))
+
+
+# --- starting ------------------------------------------------------------------------------------
+
+@bp.route("/visits/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not permissions.can_start_adhoc(current_user):
+        abort(403)
+    db = get_session()
+    q = (request.args.get("q") or "").strip()
+    outlets, _total = org.search_outlets(db, user=current_user, q=q, page=1, per_page=200)
+    form = AdhocForm()
+    form.checklist.choices = checklist_choices({"open", "star", "etiquette", "fives"})
+    form.outlet_id.choices = [(o.id, f"{o.name} · {o.code}") for o in outlets]
+    chosen = form.outlet_id.data if request.method == "POST" else request.args.get("outlet", type=int)
+    windows = org.windows_of(db, chosen, active_only=True) if chosen else []
+    form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
+    if form.validate_on_submit():
+        outlet = db.get(Outlet, form.outlet_id.data)
+        window = db.get(Window, int(form.window_id.data)) if form.window_id.data else None
+        try:
+            if outlet is None:
+                raise DomainError(_("Choose an outlet."))
+            visit = services.start_adhoc_visit(db, actor=current_user, outlet=outlet, window=window,
+                                               checklist_code=form.checklist.data)
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            return redirect(url_for("visits.checkin", visit_id=visit.id))
+    return render_template("visits/new.html", form=form, q=q, outlets=outlets, windows=windows, chosen=chosen)
+
+
+@bp.route("/visits/<int:visit_id>/checkin", methods=["GET", "POST"])
+@login_required
+def checkin(visit_id: int):
+    visit = load_visit(visit_id)
+    if visit.assignee_id != current_user.id:
+        abort(403)
+    if visit.status != VisitStatus.scheduled:
+        return redirect(url_for("visits.fill", visit_id=visit.id))
+    db = get_session()
+    outlet = db.get(Outlet, visit.outlet_id)
+    checklist = checklists.registry().get(visit.checklist_code)
+    form = CheckinForm()
+    windows = org.windows_of(db, outlet.id, active_only=True)
+    form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
+    if form.validate_on_submit():
+        try:
+            services.check_in(db, actor=current_user, visit=visit, lat=form.lat.data, lon=form.lon.data,
+                              accuracy=form.accuracy.data, no_location_reason=form.no_location_reason.data or "",
+                              window_id=int(form.window_id.data) if form.window_id.data else None)
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            return redirect(url_for("visits.fill", visit_id=visit.id))
+    return render_template("visits/checkin.html", visit=visit, outlet=outlet, checklist=checklist, form=form,
+                           needs_window=checklist is not None and checklist.subject == "window" and visit.window_id is None,
+                           window=db.get(Window, visit.window_id) if visit.window_id else None)
+
+
+# --- filling -------------------------------------------------------------------------------------
+
+def _progress(result) -> dict:
+    return {"answered": result.answered, "total": result.item_count, "score": result.total,
+            "passed": result.passed, "red_lines": result.red_lines_failed, "failed": len(result.failed_items),
+            "stars": result.stars}
+
+
+def _answer_json(answer) -> dict:
+    return {"item_code": answer.item_code, "result": answer.result, "occurrences": answer.occurrences,
+            "scale_value": answer.scale_value, "note": answer.note, "version": answer.version}
+
+
+@bp.route("/visits/<int:visit_id>/fill")
+@login_required
+def fill(visit_id: int):
+    visit = load_visit(visit_id)
+    if not permissions.can_edit_visit(current_user, visit):
+        if visit.assignee_id == current_user.id and visit.status == VisitStatus.scheduled:
+            return redirect(url_for("visits.checkin", visit_id=visit.id))
+        return redirect(url_for("visits.detail", visit_id=visit.id))
+    db = get_session()
+    checklist = services.checklist_of(db, visit)
+    answers = services.answers_of(db, visit)
+    photos = services.photos_of(db, visit)
+    by_item: dict[str, list] = {}
+    for photo in photos:
+        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    result = services.score_visit(checklist, answers)
+    return render_template(
+        "visits/fill.html", visit=visit, checklist=checklist, answers=answers, photos=by_item, result=result,
+        progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
+        window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
+        submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
+    )
+
+
+@bp.route("/api/visits/<int:visit_id>/answers", methods=["POST"])
+@login_required
+def save_answer(visit_id: int):
+    visit = load_visit(visit_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("item_code"), str):
+        return jsonify(error=_("The request could not be understood.")), 400
+    db = get_session()
+
+    def as_int(key):
+        value = payload.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise DomainError(_("The request could not be understood."))
+        try:
+            return int(value)
+        except ValueError:
+            raise DomainError(_("The request could not be understood.")) from None
+
+    note = payload.get("note")
+    if note is not None and not isinstance(note, str):
+        return jsonify(error=_("The request could not be understood.")), 400
+    try:
+        answer = services.save_answer(
+            db, actor=current_user, visit=visit, item_code=payload["item_code"], result=payload.get("result"),
+            occurrences=as_int("occurrences"), scale_value=as_int("scale_value"), note=note,
+            base_version=as_int("base_version"), client_id=str(payload.get("client_id") or "")[:64] or None,
+        )
+    except DomainError as exc:
+        db.rollback()
+        current = services.answers_of(db, visit).get(payload["item_code"])
+        return jsonify(error=exc.message, current=_answer_json(current) if current else None), exc.status_code
+    db.commit()
+    checklist = services.checklist_of(db, visit)
+    result = services.score_visit(checklist, services.answers_of(db, visit))
+    return jsonify(answer=_answer_json(answer), progress=_progress(result))
+
+
+@bp.route("/api/visits/<int:visit_id>/summary", methods=["POST"])
+@login_required
+def save_summary(visit_id: int):
+    visit = load_visit(visit_id)
+    payload = request.get_json(silent=True) or {}
+    summary = payload.get("summary")
+    if not isinstance(summary, str):
+        return jsonify(error=_("The request could not be understood.")), 400
+    db = get_session()
+    try:
+        services.save_summary(db, actor=current_user, visit=visit, summary=summary)
+    except DomainError as exc:
+        return jsonify(error=exc.message), exc.status_code
+    db.commit()
+    return jsonify(ok=True)
+
+
+@bp.route("/visits/<int:visit_id>/submit", methods=["POST"])
+@login_required
+def submit(visit_id: int):
+    visit = load_visit(visit_id)
+    db = get_session()
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None)
+    except services.IncompleteVisit as exc:
+        db.rollback()
+        checklist = services.checklist_of(db, visit)
+        return render_template("visits/missing.html", visit=visit, missing=exc.missing, checklist=checklist,
+                               locale=select_locale(), message=exc.message), 422
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("visits.detail", visit_id=visit.id))
+    db.commit()
+    flash(_("Submitted. Score %(score)s.", score=f"{visit.score:g}") if visit.status == VisitStatus.released
+          else _("Submitted for review."), "success")
+    return redirect(url_for("visits.detail", visit_id=visit.id))
+
+
+# --- the result ----------------------------------------------------------------------------------
+
+@bp.route("/visits/<int:visit_id>")
+@login_required
+def detail(visit_id: int):
+    visit = load_visit(visit_id)
+    db = get_session()
+    checklist = services.checklist_of(db, visit)
+    answers = services.answers_of(db, visit)
+    result = services.score_visit(checklist, answers)
+    photos = services.photos_of(db, visit)
+    by_item: dict[str, list] = {}
+    for photo in photos:
+        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    outlet = db.get(Outlet, visit.outlet_id)
+    failed = [checklist.item(code) for code in result.failed_items]
+    failed.sort(key=lambda item: (not item.red_line, item.section, item.code))
+    assignee = db.get(User, visit.assignee_id)
+    return render_template(
+        "visits/detail.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
+        outlet=outlet, window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed,
+        assignee=assignee, locale=select_locale(), window_flag=services.window_flag(visit, outlet),
+        can_edit=permissions.can_edit_visit(current_user, visit),
+        can_manage=permissions.can_manage_visit(db, current_user, visit), cancel_form=CancelForm(),
+        show_identity=permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id,
+        stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
+        editable_statuses=EDITABLE,
+    )
+
+
+@bp.route("/stars")
+@login_required
+def stars():
+    if current_user.role not in (Role.admin, Role.manager, Role.reviewer, Role.inspector):
+        abort(403)
+    db = get_session()
+    level = request.args.get("stars", type=int)
+    now = utcnow()
+    rows = queries.star_board(db, current_user, stars=level, now=now)
+    all_rows = rows if not level else queries.star_board(db, current_user, now=now)
+    counts = {n: sum(1 for r in all_rows if r[0].stars == n) for n in range(5, 0, -1)}
+    changes = queries.star_changes(db, current_user, since=now - dt.timedelta(days=90))[:30]
+    return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now)

@@ -1,0 +1,37 @@
+// Check-in: ask the phone for its position; if it refuses, the inspector says why.
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-geo]");
+  if (!form) return;
+  var status = form.querySelector("[data-geo-status]");
+  var reasonBox = form.querySelector("[data-geo-reason]");
+  var locate = form.querySelector("[data-geo-locate]");
+  var lat = form.querySelector("#lat"), lon = form.querySelector("#lon"), acc = form.querySelector("#accuracy");
+  var texts = {
+    zh: { asking: "正在获取位置…", ok: "已定位:精度约 {a} 米", denied: "无法获取位置({e})。请在下方说明原因后签到。" },
+    en: { asking: "Getting your position…", ok: "Position found: accurate to about {a} m", denied: "No position ({e}). Say why below, then check in." }
+  };
+  var t = texts[document.documentElement.lang === "en" ? "en" : "zh"];
+
+  function ask() {
+    if (!navigator.geolocation) { fail("unsupported"); return; }
+    status.textContent = t.asking;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      lat.value = pos.coords.latitude.toFixed(6);
+      lon.value = pos.coords.longitude.toFixed(6);
+      acc.value = Math.round(pos.coords.accuracy);
+      status.textContent = t.ok.replace("{a}", acc.value);
+      status.className = "geo-status ok";
+      reasonBox.hidden = true;
+    }, function (err) { fail(err && err.message ? err.message : "denied"); },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+  function fail(message) {
+    lat.value = lon.value = acc.value = "";
+    status.textContent = t.denied.replace("{e}", message);
+    status.className = "geo-status warn";
+    reasonBox.hidden = false;
+  }
+  locate.addEventListener("click", ask);
+  ask();
+})();

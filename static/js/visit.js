@@ -1,0 +1,430 @@
+// Filling a visit on a phone. Every answer and photo goes into a durable outbox (IndexedDB) first
+// and is sent from there, one at a time, until the server confirms it: a closed tab, a reload or
+// a dead network loses nothing, and a repeat is recognised by its client id on the server.
+(function () {
+  "use strict";
+  var root = document.getElementById("visit");
+  if (!root) return;
+  var visitId = root.dataset.visit, owner = root.dataset.user;
+  var csrf = (document.querySelector("[data-submit-form] input[name=csrf_token]") || {}).value;
+  var msg = function (key) { return root.dataset["msg" + key] || key; };
+  var MAX_EDGE = 2048, QUALITY = 0.8, SMALL = 500 * 1024;
+
+  // --- a tiny IndexedDB store ----------------------------------------------------------------
+  var dbPromise = new Promise(function (resolve, reject) {
+    if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
+    var req = indexedDB.open("inspect-outbox", 1);
+    req.onupgradeneeded = function () {
+      var store = req.result.createObjectStore("ops", { keyPath: "key" });
+      store.createIndex("owner", "owner");
+    };
+    req.onsuccess = function () { resolve(req.result); };
+    req.onerror = function () { reject(req.error); };
+  });
+  var memory = {};  // fallback when IndexedDB is unavailable (private mode): still retried in this tab
+  function tx(mode, fn) {
+    return dbPromise.then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction("ops", mode), store = t.objectStore("ops"), out = fn(store);
+        t.oncomplete = function () { resolve(out && out.result !== undefined ? out.result : out); };
+        t.onerror = function () { reject(t.error); };
+      });
+    }, function () {
+      return fn(null);
+    });
+  }
+  var store = {
+    put: function (op) { memory[op.key] = op; return tx("readwrite", function (s) { return s ? s.put(op) : null; }); },
+    del: function (key) { delete memory[key]; return tx("readwrite", function (s) { return s ? s.delete(key) : null; }); },
+    all: function () {
+      return tx("readonly", function (s) { return s ? s.index("owner").getAll(owner) : null; }).then(function (rows) {
+        rows = rows || Object.keys(memory).map(function (k) { return memory[k]; });
+        return rows.filter(function (op) { return op.owner === owner && op.visit === visitId; })
+          .sort(function (a, b) { return a.created - b.created; });
+      });
+    }
+  };
+  if (navigator.storage && navigator.storage.persist) { navigator.storage.persist(); }
+
+  function uid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  // --- item state ----------------------------------------------------------------------------
+  var items = {};
+  Array.prototype.forEach.call(root.querySelectorAll("article.item"), function (el) { items[el.dataset.code] = el; });
+
+  function stateOf(el) {
+    var s = { item_code: el.dataset.code, result: el.dataset.result || null, note: el.querySelector("[data-note]") ? el.querySelector("[data-note]").value : "" };
+    if (el.dataset.rule === "per_occurrence" && s.result !== "na" && el.dataset.occurrences !== "") s.occurrences = parseInt(el.dataset.occurrences, 10);
+    if (el.dataset.rule === "scale" && s.result !== "na" && el.dataset.scale !== "") s.scale_value = parseInt(el.dataset.scale, 10);
+    return s;
+  }
+  function isFail(el) {
+    if (el.dataset.result === "na") return false;
+    if (el.dataset.rule === "per_occurrence") return parseInt(el.dataset.occurrences || "0", 10) > 0;
+    if (el.dataset.rule === "scale") {
+      return el.dataset.scale !== "" && parseInt(el.dataset.scale, 10) < parseInt(el.dataset.failBelow, 10);
+    }
+    return el.dataset.result === "fail";
+  }
+  function paint(el) {
+    var fail = isFail(el), answered = !!el.dataset.result || el.dataset.occurrences !== "" || el.dataset.scale !== "";
+    el.classList.toggle("is-fail", fail);
+    el.classList.toggle("is-pass", answered && !fail && el.dataset.result !== "na");
+    el.classList.toggle("is-na", el.dataset.result === "na");
+    Array.prototype.forEach.call(el.querySelectorAll("[data-set]"), function (b) {
+      var on = b.dataset.set === el.dataset.result && !(b.dataset.set === "pass" && fail);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    Array.prototype.forEach.call(el.querySelectorAll("[data-scale-value]"), function (b) {
+      b.setAttribute("aria-pressed", b.dataset.scaleValue === el.dataset.scale && el.dataset.result !== "na" ? "true" : "false");
+    });
+    var count = el.querySelector("[data-count]");
+    if (count) count.textContent = el.dataset.occurrences || "0";
+  }
+  function setStatus(el, text, kind) {
+    var s = el.querySelector("[data-status]");
+    if (!s) return;
+    s.textContent = text || "";
+    s.className = "item-status" + (kind ? " " + kind : "");
+  }
+
+  // --- progress ------------------------------------------------------------------------------
+  var bar = document.querySelector("[data-progress]");
+  function showProgress(p) {
+    bar.querySelector("[data-answered]").textContent = p.answered;
+    bar.querySelector("[data-total]").textContent = p.total;
+    bar.querySelector("[data-score]").textContent = (Math.round(p.score * 10) / 10).toString();
+    bar.querySelector("[data-progress-bar]").value = p.answered;
+    bar.querySelector("[data-redline]").hidden = !(p.red_lines && p.red_lines.length);
+  }
+  function localAnswered() {
+    var n = 0;
+    Object.keys(items).forEach(function (k) {
+      var el = items[k];
+      if (el.dataset.rule === "timer") { n += 0; return; }
+      if (el.dataset.result || el.dataset.occurrences !== "" || el.dataset.scale !== "") n += 1;
+    });
+    bar.querySelector("[data-answered]").textContent = n;
+    bar.querySelector("[data-progress-bar]").value = n;
+  }
+
+  // --- the outbox ----------------------------------------------------------------------------
+  var sending = false, backoff = 0, timer = null, sessionEnded = false, pendingCount = 0;
+  var syncLine = document.querySelector("[data-sync]");
+
+  function queueAnswer(el) {
+    var state = stateOf(el);
+    var op = { key: "answer:" + owner + ":" + visitId + ":" + el.dataset.code, owner: owner, visit: visitId, kind: "answer",
+               url: root.dataset.answerUrl, payload: state, client_id: uid(), created: Date.now() };
+    setStatus(el, msg("Saving"), "pending");
+    return store.put(op).then(kick);
+  }
+  function queueSummary(text) {
+    return store.put({ key: "summary:" + owner + ":" + visitId, owner: owner, visit: visitId, kind: "summary",
+                       url: root.dataset.summaryUrl, payload: { summary: text }, client_id: uid(), created: Date.now() }).then(kick);
+  }
+
+  function refreshSyncLine() {
+    return store.all().then(function (ops) {
+      pendingCount = ops.length;
+      if (!ops.length) {
+        var last = localStorage.getItem("inspect-last-sync:" + owner);
+        syncLine.hidden = !last;
+        syncLine.className = "sync-line ok";
+        if (last) syncLine.textContent = msg("Saved") + " · " + new Date(parseInt(last, 10)).toLocaleTimeString();
+        return ops;
+      }
+      syncLine.hidden = false;
+      var oldest = ops[0].created, stale = Date.now() - oldest > 24 * 3600 * 1000;
+      syncLine.className = "sync-line " + (stale ? "bad" : "warn");
+      syncLine.textContent = msg("Pending").replace("{n}", ops.length) + (stale ? " ⚠" : "");
+      return ops;
+    });
+  }
+
+  function kick() {
+    refreshSyncLine();
+    if (sending || sessionEnded) return;
+    clearTimeout(timer);
+    sending = true;
+    store.all().then(function (ops) {
+      if (!ops.length) { sending = false; return; }
+      return send(ops[0]).then(function (ok) {
+        sending = false;
+        if (ok) { backoff = 0; kick(); }
+        else { backoff = Math.min(60000, backoff ? backoff * 2 : 1000); timer = setTimeout(kick, backoff); }
+      });
+    }).catch(function () { sending = false; });
+  }
+
+  function send(op) {
+    if (op.kind === "photo") return sendPhoto(op);
+    var body = Object.assign({}, op.payload, { client_id: op.client_id });
+    var el = op.kind === "answer" ? items[op.payload.item_code] : null;
+    if (el) body.base_version = parseInt(el.dataset.version || "0", 10);
+    return fetch(op.url, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify(body) }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) { return handle(op, el, res.status, data); });
+    }, function () {
+      if (el) setStatus(el, msg("Offline"), "warn");
+      return false;
+    });
+  }
+
+  function finish(op) {
+    // Drop the op only if it was not replaced by a newer change while it was in flight.
+    return store.all().then(function (ops) {
+      var current = ops.filter(function (o) { return o.key === op.key; })[0];
+      if (current && current.client_id === op.client_id) return store.del(op.key);
+    }).then(function () {
+      localStorage.setItem("inspect-last-sync:" + owner, String(Date.now()));
+    });
+  }
+
+  function handle(op, el, status, data) {
+    if (status === 200 || status === 201) {
+      if (el && data.answer) { el.dataset.version = data.answer.version; setStatus(el, msg("Saved"), "ok"); }
+      if (data.progress) showProgress(data.progress);
+      return finish(op).then(function () { return true; });
+    }
+    if (status === 401) { sessionEnded = true; syncLine.hidden = false; syncLine.className = "sync-line bad"; syncLine.textContent = data.error || "401"; return false; }
+    if (status >= 500 || status === 0 || status === 429) { if (el) setStatus(el, msg("Offline"), "warn"); return false; }
+    // 4xx: this write can never succeed as it is; show why and drop it.
+    if (el) {
+      if (status === 409 && data.current) {
+        el.dataset.version = data.current.version;
+        el.dataset.result = data.current.result || "";
+        el.dataset.occurrences = data.current.occurrences == null ? "" : data.current.occurrences;
+        el.dataset.scale = data.current.scale_value == null ? "" : data.current.scale_value;
+        var note = el.querySelector("[data-note]");
+        if (note) note.value = data.current.note || "";
+        paint(el);
+        setStatus(el, msg("Conflict"), "bad");
+      } else {
+        setStatus(el, data.error || String(status), "bad");
+      }
+    }
+    return store.del(op.key).then(function () { return true; });
+  }
+
+  // --- photos --------------------------------------------------------------------------------
+  function readBuffer(blob) {
+    if (blob.arrayBuffer) return blob.arrayBuffer();
+    return new Promise(function (resolve) { var r = new FileReader(); r.onload = function () { resolve(r.result); }; r.readAsArrayBuffer(blob); });
+  }
+  function exifSegment(buf) {
+    var v = new DataView(buf);
+    if (v.byteLength < 4 || v.getUint16(0) !== 0xFFD8) return null;
+    var off = 2;
+    while (off + 10 < v.byteLength) {
+      var marker = v.getUint16(off), len = v.getUint16(off + 2);
+      if (marker === 0xFFE1 && v.getUint32(off + 4) === 0x45786966) return new Uint8Array(buf.slice(off, off + 2 + len));
+      if ((marker & 0xFF00) !== 0xFF00 || marker === 0xFFDA) break;
+      off += 2 + len;
+    }
+    return null;
+  }
+  function resetOrientation(seg) {
+    try {
+      var v = new DataView(seg.buffer, seg.byteOffset, seg.byteLength), tiff = 10;
+      var little = v.getUint16(tiff) === 0x4949, ifd = tiff + v.getUint32(tiff + 4, little), n = v.getUint16(ifd, little);
+      for (var i = 0; i < n; i++) {
+        var e = ifd + 2 + i * 12;
+        if (v.getUint16(e, little) === 0x0112) v.setUint16(e + 8, 1, little);
+      }
+    } catch (err) { /* an odd EXIF block: keep it as it is */ }
+  }
+  // Downscale on the phone (long edge 2048, JPEG 0.8) and keep the original's EXIF (time, place,
+  // device) so the server still reads them; the pixels are already upright, so orientation → 1.
+  function prepare(file) {
+    return readBuffer(file).then(function (buf) {
+      var seg = exifSegment(buf);
+      if (!window.createImageBitmap) return file;
+      return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bmp) {
+        var scale = Math.min(1, MAX_EDGE / Math.max(bmp.width, bmp.height));
+        if (scale === 1 && file.size <= SMALL && /^image\/(jpeg|png|webp)$/.test(file.type)) { bmp.close && bmp.close(); return file; }
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.round(bmp.width * scale); canvas.height = Math.round(bmp.height * scale);
+        canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+        bmp.close && bmp.close();
+        return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", QUALITY); }).then(function (blob) {
+          if (!blob) return file;
+          if (!seg) return blob;
+          resetOrientation(seg);
+          return readBuffer(blob).then(function (out) {
+            var joined = new Uint8Array(out.byteLength + seg.byteLength);
+            joined.set(new Uint8Array(out, 0, 2), 0);
+            joined.set(seg, 2);
+            joined.set(new Uint8Array(out, 2), 2 + seg.byteLength);
+            return new Blob([joined], { type: "image/jpeg" });
+          });
+        });
+      }, function () { return file; });  // e.g. HEIC the browser cannot draw: the server converts it
+    });
+  }
+
+  function photoFigure(el, op) {
+    var fig = document.createElement("figure");
+    fig.className = "thumb is-uploading";
+    fig.dataset.clientId = op.client_id;
+    var img = document.createElement("img");
+    img.src = URL.createObjectURL(op.blob); img.width = 72; img.height = 72; img.alt = op.item_code;
+    var prog = document.createElement("progress"); prog.max = 100; prog.value = 0;
+    fig.appendChild(img); fig.appendChild(prog);
+    var box = el.querySelector("[data-photos]");
+    box.insertBefore(fig, box.querySelector(".photo-add"));
+    return fig;
+  }
+
+  function addPhotos(el, files) {
+    Array.prototype.forEach.call(files, function (file) {
+      prepare(file).then(function (blob) {
+        var op = { key: "photo:" + uid(), owner: owner, visit: visitId, kind: "photo", url: root.dataset.photoUrl,
+                   item_code: el.dataset.code, blob: blob, client_id: uid(), created: Date.now() };
+        op.key = "photo:" + op.client_id;
+        photoFigure(el, op);
+        return store.put(op).then(kick);
+      });
+    });
+  }
+
+  function sendPhoto(op) {
+    var el = items[op.item_code];
+    var fig = el && el.querySelector('[data-client-id="' + op.client_id + '"]');
+    if (el && !fig) fig = photoFigure(el, op);
+    return new Promise(function (resolve) {
+      var form = new FormData();
+      form.append("file", op.blob, "photo.jpg");
+      form.append("item_code", op.item_code);
+      form.append("client_id", op.client_id);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", op.url);
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (e) { if (fig && e.lengthComputable) fig.querySelector("progress").value = Math.round(e.loaded / e.total * 100); };
+      xhr.onload = function () {
+        var data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
+        if ((xhr.status === 200 || xhr.status === 201) && data.photo) {
+          if (fig) {
+            fig.className = "thumb is-saved";
+            fig.dataset.photoId = data.photo.id;
+            var del = document.createElement("button");
+            del.type = "button"; del.className = "thumb-del"; del.textContent = "×";
+            del.dataset.deleteUrl = data.photo["delete"];
+            fig.appendChild(del);
+            var p = fig.querySelector("progress"); if (p) p.remove();
+          }
+          finish(op).then(function () { resolve(true); });
+        } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401) {
+          if (fig) fig.className = "thumb is-failed";
+          if (xhr.status === 401) sessionEnded = true;
+          resolve(false);
+        } else {
+          if (fig) { fig.className = "thumb is-rejected"; fig.title = data.error || String(xhr.status); }
+          if (el) setStatus(el, data.error || String(xhr.status), "bad");
+          store.del(op.key).then(function () { resolve(true); });
+        }
+      };
+      xhr.onerror = xhr.ontimeout = function () { if (fig) fig.className = "thumb is-failed"; if (el) setStatus(el, msg("PhotoFailed"), "warn"); resolve(false); };
+      xhr.timeout = 120000;
+      xhr.send(form);
+    });
+  }
+
+  // --- events --------------------------------------------------------------------------------
+  root.addEventListener("click", function (e) {
+    var btn = e.target.closest("button");
+    if (!btn) return;
+    var el = btn.closest("article.item");
+    if (btn.classList.contains("thumb-del")) {
+      if (!window.confirm(msg("Delete"))) return;
+      var fig = btn.closest("figure");
+      fetch(btn.dataset.deleteUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf, "Accept": "application/json" } })
+        .then(function (res) { if (res.ok) fig.remove(); });
+      return;
+    }
+    if (!el) return;
+    if (btn.dataset.set) {
+      el.dataset.result = btn.dataset.set;
+      if (el.dataset.rule === "per_occurrence") el.dataset.occurrences = btn.dataset.set === "pass" ? "0" : "";
+    } else if (btn.dataset.step) {
+      var n = Math.max(0, Math.min(99, parseInt(el.dataset.occurrences || "0", 10) + parseInt(btn.dataset.step, 10)));
+      el.dataset.occurrences = String(n);
+      el.dataset.result = n > 0 ? "fail" : "pass";
+    } else if (btn.dataset.scaleValue !== undefined) {
+      el.dataset.scale = btn.dataset.scaleValue;
+      el.dataset.result = "";
+    } else {
+      return;
+    }
+    paint(el);
+    localAnswered();
+    queueAnswer(el);
+    if (isFail(el)) { var note = el.querySelector("[data-note]"); if (note && !note.value) note.focus({ preventScroll: true }); }
+  });
+  var noteTimers = {};
+  root.addEventListener("input", function (e) {
+    if (e.target.matches("[data-note]")) {
+      var el = e.target.closest("article.item");
+      clearTimeout(noteTimers[el.dataset.code]);
+      noteTimers[el.dataset.code] = setTimeout(function () { if (el.dataset.result || el.dataset.occurrences || el.dataset.scale) queueAnswer(el); }, 700);
+    } else if (e.target.matches("[data-summary]")) {
+      clearTimeout(noteTimers._summary);
+      noteTimers._summary = setTimeout(function () { queueSummary(e.target.value); }, 700);
+    }
+  });
+  root.addEventListener("change", function (e) {
+    if (e.target.matches("[data-photo-input]") && e.target.files.length) {
+      addPhotos(e.target.closest("article.item"), e.target.files);
+      e.target.value = "";
+    }
+  });
+  document.querySelector("[data-next]").addEventListener("click", function () {
+    var next = Object.keys(items).map(function (k) { return items[k]; }).filter(function (el) {
+      return el.dataset.rule !== "timer" && !el.dataset.result && el.dataset.occurrences === "" && el.dataset.scale === "";
+    })[0];
+    if (next) next.scrollIntoView({ behavior: "smooth", block: "center" });
+  });
+  window.addEventListener("online", kick);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) kick(); });
+  window.addEventListener("focus", kick);
+  window.addEventListener("beforeunload", function (e) {
+    if (pendingCount > 0) { e.preventDefault(); e.returnValue = msg("Unsent"); return msg("Unsent"); }
+  });
+  var submitForm = document.querySelector("[data-submit-form]");
+  submitForm.addEventListener("submit", function (e) {
+    // Send what waits first; submitting with unsent answers would only list them as missing.
+    if (pendingCount > 0) {
+      e.preventDefault();
+      submitForm.dataset.submitting = "";
+      kick();
+      window.alert(msg("Unsent"));
+    }
+  });
+
+  // --- start: re-apply what waits on this phone, then send it ---------------------------------
+  store.all().then(function (ops) {
+    ops.forEach(function (op) {
+      if (op.kind === "answer" && items[op.payload.item_code]) {
+        var el = items[op.payload.item_code], p = op.payload;
+        el.dataset.result = p.result || "";
+        el.dataset.occurrences = p.occurrences == null ? "" : String(p.occurrences);
+        el.dataset.scale = p.scale_value == null ? "" : String(p.scale_value);
+        var note = el.querySelector("[data-note]"); if (note) note.value = p.note || "";
+        paint(el);
+        setStatus(el, msg("Offline"), "warn");
+      } else if (op.kind === "summary") {
+        document.querySelector("[data-summary]").value = op.payload.summary;
+      } else if (op.kind === "photo" && items[op.item_code]) {
+        photoFigure(items[op.item_code], op);
+      }
+    });
+    localAnswered();
+    kick();
+  });
+})();
