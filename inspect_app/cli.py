@@ -63,8 +63,12 @@ def demo_command(scale: str) -> None:
     from inspect_app.db import get_engine
 
     migrate(current_app.config["DATABASE_URL"])
-    with Session(get_engine()) as session:
+    # Services speak the user's language; a request context gives them the default one.
+    with current_app.test_request_context(), Session(get_engine()) as session:
         passwords = demo.load_demo(session)
+        visits = demo.load_demo_visits(session)
+    if visits:
+        click.echo(f"Demo visits: {visits}")
     if passwords:
         click.echo("Demo accounts (username / password):")
         for username, role, password in passwords:

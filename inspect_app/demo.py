@@ -89,3 +89,132 @@ def load_demo(session: Session, *, seed: int = 7) -> list[tuple[str, str, str]]:
         created.append((spec["username"], spec["role"].value, DEMO_PASSWORD))
     session.commit()
     return created
+
+
+# --- visits ----------------------------------------------------------------------------------
+
+DEMO_NOTES = ["现场发现该问题,已当面指出", "工作人员未按规范执行", "现场物品摆放杂乱", "宣传资料过期未撤换",
+              "地面有明显污渍", "未按要求佩戴工牌", "等候区座椅破损", "业务办理时未唱收唱付"]
+
+
+def _demo_photo(rng: random.Random, label: str) -> bytes:
+    """A plausible-looking evidence picture: a photo-sized frame with shapes and a caption."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1280, 960), tuple(rng.randint(120, 220) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.randint(0, 1100), rng.randint(0, 800)
+        draw.rectangle((x, y, x + rng.randint(60, 300), y + rng.randint(60, 200)),
+                       fill=tuple(rng.randint(30, 250) for _ in range(3)))
+    draw.text((40, 40), label, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _fill_randomly(session: Session, *, visit, actor: User, rng: random.Random, fail_rate: float,
+                   red_line: bool) -> None:
+    from inspect_app.evidence import services as evidence
+    from inspect_app.evidence.storage import get_storage
+    from inspect_app.visits import services as visits
+
+    checklist = visits.checklist_of(session, visit)
+    red_items = [i for i in checklist.items if i.red_line]
+    forced_red = rng.choice(red_items).code if red_line and red_items else None
+    for item in checklist.items:
+        if item.rule == "timer":
+            continue
+        fail = item.code == forced_red or (not item.red_line and rng.random() < fail_rate)
+        note = rng.choice(DEMO_NOTES) if fail else None
+        if item.na_allowed and not fail and rng.random() < 0.05:
+            visits.save_answer(session, actor=actor, visit=visit, item_code=item.code, result="na")
+            continue
+        if item.rule == "per_occurrence":
+            visits.save_answer(session, actor=actor, visit=visit, item_code=item.code,
+                               occurrences=rng.randint(1, 3) if fail else 0, note=note)
+        elif item.rule == "scale":
+            value = rng.randint(0, item.fail_below - 1) if fail else rng.randint(item.fail_below, item.scale_max)
+            visits.save_answer(session, actor=actor, visit=visit, item_code=item.code, scale_value=value,
+                               note=note if value < item.fail_below else None)
+        else:
+            visits.save_answer(session, actor=actor, visit=visit, item_code=item.code,
+                               result="fail" if fail else "pass", note=note)
+        if fail and item.photo_on_fail:
+            evidence.add_visit_photo(session, get_storage(), actor=actor, visit=visit,
+                                     data=_demo_photo(rng, item.code), item_code=item.code)
+
+
+def load_demo_visits(session: Session, *, seed: int = 11) -> int:
+    """Released visits over the last two months, scheduled work for the demo inspector, a draft."""
+    import datetime as dt
+
+    from inspect_app.db import utcnow
+    from inspect_app.org.models import Window
+    from inspect_app.visits import services as visits
+    from inspect_app.visits.models import Answer, StarRating, Visit
+
+    if session.exec(select(Visit)).first():
+        return 0
+    rng = random.Random(seed)
+    users = {u.username: u for u in session.exec(select(User)).all()}
+    inspectors = {"3301": users["inspector"], "3302": users["inspector.nb"]}
+    outlets = session.exec(select(Outlet).order_by(Outlet.code)).all()
+    count = 0
+    for outlet in outlets:
+        city = outlet.code[:4]
+        if city not in inspectors:
+            continue
+        inspector = inspectors[city]
+        windows = session.exec(select(Window).where(Window.outlet_id == outlet.id).order_by(Window.number)).all()
+        plans = [("open_inspection", None), ("window_star", windows[0])]
+        if rng.random() < 0.5:
+            plans.append((rng.choice(["etiquette", "fives"]), windows[-1]))
+        for code, window in plans:
+            days_ago = rng.randint(2, 60)
+            visit = visits.start_adhoc_visit(session, actor=inspector, outlet=outlet, window=window, checklist_code=code)
+            visits.check_in(session, actor=inspector, visit=visit, lat=outlet.lat, lon=outlet.lon,
+                            accuracy=rng.randint(8, 40))
+            weak = outlet.code.endswith(("003", "006"))  # a few outlets that keep having problems
+            _fill_randomly(session, visit=visit, actor=inspector, rng=rng, fail_rate=0.12 if weak else 0.03,
+                           red_line=weak and rng.random() < 0.3)
+            visits.submit_visit(session, actor=inspector, visit=visit, token=f"demo-{outlet.code}-{code}")
+            moment = utcnow() - dt.timedelta(days=days_ago, hours=rng.randint(0, 6))
+            visit.started_at = visit.checkin_at = moment
+            visit.submitted_at = visit.released_at = moment + dt.timedelta(minutes=rng.randint(25, 70))
+            session.add(visit)
+            for answer in session.exec(select(Answer).where(Answer.visit_id == visit.id)).all():
+                answer.updated_at = moment + dt.timedelta(minutes=10)
+                session.add(answer)
+            for rating in session.exec(select(StarRating).where(StarRating.visit_id == visit.id)).all():
+                rating.awarded_at = visit.released_at
+                rating.valid_until = visit.released_at + visits.STAR_VALIDITY
+                session.add(rating)
+            count += 1
+    session.flush()
+    # work for the demo inspector: today, overdue, coming up, and a draft
+    today = dt.date.today()
+    hz = [o for o in outlets if o.code.startswith("3301")]
+    manager = users["manager"]
+    plan = [(hz[0:3], 0, 2), (hz[3:5], -6, -1), (hz[5:7], 3, 7)]
+    for chosen, start, end in plan:
+        scheduled = visits.schedule_visits(
+            session, actor=manager, checklist_code="open_inspection", outlet_ids=[o.id for o in chosen],
+            assignee=users["inspector"], due_from=today + dt.timedelta(days=max(start, 0)),
+            due_until=today + dt.timedelta(days=max(end, 0)))
+        if end < 0:  # overdue: the window lies in the past
+            for visit in scheduled:
+                visit.due_from, visit.due_until = today + dt.timedelta(days=start), today + dt.timedelta(days=end)
+                session.add(visit)
+        count += len(scheduled)
+    draft = visits.start_adhoc_visit(session, actor=users["inspector"], outlet=hz[8], checklist_code="fives")
+    visits.check_in(session, actor=users["inspector"], visit=draft, lat=hz[8].lat, lon=hz[8].lon, accuracy=15)
+    checklist = visits.checklist_of(session, draft)
+    for item in checklist.items[:8]:
+        visits.save_answer(session, actor=users["inspector"], visit=draft, item_code=item.code,
+                           **({"scale_value": item.scale_max} if item.rule == "scale" else
+                              {"occurrences": 0} if item.rule == "per_occurrence" else {"result": "pass"}))
+    session.commit()
+    return count + 1

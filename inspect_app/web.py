@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
         checklist_title=_checklist_title,
         person_label=person_label,
+        window_flag=_window_flag,
     )
     app.jinja_env.filters["localtime"] = format_local
 
@@ -189,3 +190,9 @@ def person_label(user: User, visit=None) -> str:
             return f"{user.display_name} · {user.code_name}"
         return user.code_name or "—"
     return user.display_name
+
+
+def _window_flag(visit, outlet):
+    from inspect_app.visits.services import window_flag
+
+    return window_flag(visit, outlet)

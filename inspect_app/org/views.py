@@ -85,8 +85,18 @@ def outlets():
 def outlet_detail(outlet_id: int):
     outlet = load_outlet(outlet_id)
     db = get_session()
+    from sqlmodel import select
+
+    from inspect_app.visits import queries as visit_queries
+    from inspect_app.visits.models import StarRating, Visit
+    from inspect_app.visits.services import current_stars_query
+
+    recent = visit_queries.visit_rows(db, select(Visit).where(
+        Visit.outlet_id == outlet.id, permissions.visits_clause(db, current_user)).order_by(Visit.id.desc()).limit(10))
+    stars = {r.window_id: r for r in db.exec(current_stars_query().where(StarRating.outlet_id == outlet.id)).all()}
     return render_template("org/outlet_detail.html", outlet=outlet, unit=db.get(Unit, outlet.unit_id),
-                           windows=services.windows_of(db, outlet.id), window_form=WindowForm())
+                           windows=services.windows_of(db, outlet.id), window_form=WindowForm(), recent=recent,
+                           stars=stars)
 
 
 def _outlet_form(outlet: Outlet | None) -> OutletForm:

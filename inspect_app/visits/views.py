@@ -311,8 +311,12 @@ def submit(visit_id: int):
         flash(exc.message, "error")
         return redirect(url_for("visits.detail", visit_id=visit.id))
     db.commit()
-    flash(_("Submitted. Score %(score)s.", score=f"{visit.score:g}") if visit.status == VisitStatus.released
-          else _("Submitted for review."), "success")
+    if visit.status != VisitStatus.released:
+        flash(_("Submitted for review."), "success")
+    elif visit.red_line:
+        flash(_("Submitted. Score %(score)s, but a red line failed: the visit fails.", score=f"{visit.score:g}"), "warning")
+    else:
+        flash(_("Submitted. Score %(score)s.", score=f"{visit.score:g}"), "success")
     return redirect(url_for("visits.detail", visit_id=visit.id))
 
 

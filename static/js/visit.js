@@ -115,16 +115,17 @@
   var sending = false, backoff = 0, timer = null, sessionEnded = false, pendingCount = 0;
   var syncLine = document.querySelector("[data-sync]");
 
-  function queueAnswer(el) {
+  function queueAnswer(el, quiet) {
     var state = stateOf(el);
     var op = { key: "answer:" + owner + ":" + visitId + ":" + el.dataset.code, owner: owner, visit: visitId, kind: "answer",
                url: root.dataset.answerUrl, payload: state, client_id: uid(), created: Date.now() };
     setStatus(el, msg("Saving"), "pending");
-    return store.put(op).then(kick);
+    return store.put(op).then(quiet ? refreshSyncLine : kick);
   }
-  function queueSummary(text) {
+  function queueSummary(text, quiet) {
     return store.put({ key: "summary:" + owner + ":" + visitId, owner: owner, visit: visitId, kind: "summary",
-                       url: root.dataset.summaryUrl, payload: { summary: text }, client_id: uid(), created: Date.now() }).then(kick);
+                       url: root.dataset.summaryUrl, payload: { summary: text }, client_id: uid(), created: Date.now() })
+      .then(quiet ? refreshSyncLine : kick);
   }
 
   function refreshSyncLine() {
@@ -367,17 +368,23 @@
     queueAnswer(el);
     if (isFail(el)) { var note = el.querySelector("[data-note]"); if (note && !note.value) note.focus({ preventScroll: true }); }
   });
-  var noteTimers = {};
+  // Typing goes into the outbox at once (durable even if the tab dies mid-word); only the sending
+  // waits for a pause in the typing.
+  var typingTimer = null;
   root.addEventListener("input", function (e) {
+    var queued = null;
     if (e.target.matches("[data-note]")) {
       var el = e.target.closest("article.item");
-      clearTimeout(noteTimers[el.dataset.code]);
-      noteTimers[el.dataset.code] = setTimeout(function () { if (el.dataset.result || el.dataset.occurrences || el.dataset.scale) queueAnswer(el); }, 700);
+      if (el.dataset.result || el.dataset.occurrences || el.dataset.scale) queued = queueAnswer(el, true);
     } else if (e.target.matches("[data-summary]")) {
-      clearTimeout(noteTimers._summary);
-      noteTimers._summary = setTimeout(function () { queueSummary(e.target.value); }, 700);
+      queued = queueSummary(e.target.value, true);
+    }
+    if (queued) {
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(kick, 700);
     }
   });
+  window.addEventListener("pagehide", kick);
   root.addEventListener("change", function (e) {
     if (e.target.matches("[data-photo-input]") && e.target.files.length) {
       addPhotos(e.target.closest("article.item"), e.target.files);

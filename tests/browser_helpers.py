@@ -1,0 +1,37 @@
+"""Shared steps for the Playwright tests (phone-sized, headless Chromium)."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+
+def photo_file(name: str = "evidence.jpg", size=(1600, 1200), color=(180, 40, 40)) -> dict:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG", quality=90)
+    return {"name": name, "mimeType": "image/jpeg", "buffer": out.getvalue()}
+
+
+def answer_item(item, outcome: str = "pass") -> None:
+    """Answer one checklist card the way a thumb would: pass, fail or the best/worst value."""
+    rule = item.get_attribute("data-rule")
+    if rule == "timer":
+        return
+    if rule == "scale":
+        buttons = item.locator("[data-scale-value]")
+        (buttons.last if outcome == "pass" else buttons.first).click()
+    elif rule == "per_occurrence":
+        if outcome == "pass":
+            item.locator("[data-set=pass]").click()
+        else:
+            item.locator("[data-step='1']").click()
+    else:
+        item.locator(f"[data-set={outcome}]").click()
+
+
+def wait_saved(page) -> None:
+    """Every change has left the outbox (the server confirmed it)."""
+    page.wait_for_function("() => !document.querySelector('.item-status.pending') && "
+                           "!document.querySelector('.thumb.is-uploading')")
+    page.wait_for_function("() => { const s = document.querySelector('[data-sync]');"
+                           " return s && !s.classList.contains('warn') && !s.classList.contains('bad'); }")
