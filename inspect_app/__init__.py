@@ -62,10 +62,12 @@ def create_app(config: dict | None = None) -> Flask:
     from inspect_app.auth.views import bp as auth_bp
     from inspect_app.dashboard.views import bp as dashboard_bp
     from inspect_app.evidence.views import bp as evidence_bp
+    from inspect_app.notifications.views import bp as notifications_bp
     from inspect_app.org.views import bp as org_bp
+    from inspect_app.rectifications.views import bp as rectifications_bp
     from inspect_app.visits.views import bp as visits_bp
 
-    for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, evidence_bp):
+    for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, evidence_bp, rectifications_bp, notifications_bp):
         app.register_blueprint(bp)
 
     from inspect_app import cli

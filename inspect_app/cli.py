@@ -147,8 +147,21 @@ def checklists_check(folder: str | None) -> None:
                    f"{sum(1 for i in items if i.red_line)} red lines, {sum(i.points for i in items):g} points")
 
 
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Send due-soon reminders and escalation notices (safe to run from cron every few minutes)."""
+    from inspect_app.db import get_engine
+    from inspect_app.rectifications.services import sweep
+
+    with current_app.test_request_context(), Session(get_engine()) as session:
+        sent = sweep(session)
+        session.commit()
+    click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_command, demo_command, serve_command, db_group):
+    for command in (init_command, demo_command, serve_command, db_group, sweep_command):
         app.cli.add_command(command)
 
 

@@ -65,6 +65,9 @@ def from_environment(instance: Path) -> dict:
         "LOGIN_WINDOW_MINUTES": _int("LOGIN_WINDOW_MINUTES", 15),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 30),
         "SQL_ECHO": os.environ.get("SQL_ECHO", "") == "1",
+        # A late line climbs one unit up per this many days past its deadline.
+        "ESCALATION_DAYS": _int("ESCALATION_DAYS", 3),
+        "SWEEP_INTERVAL_SECONDS": _int("SWEEP_INTERVAL_SECONDS", 300),
     }
 
 

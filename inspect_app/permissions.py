@@ -172,3 +172,46 @@ def visits_clause(session: Session, user: User):
         return sa.or_(Visit.assignee_id == user.id,
                       sa.and_(in_scope, sa.or_(Visit.kind != "secret", Visit.status == VisitStatus.released)))
     return sa.or_(Visit.assignee_id == user.id, in_scope)
+
+
+# --- rectification -------------------------------------------------------------------------------
+
+def is_outlet_side(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.branch_chief
+
+
+def can_answer_for_outlet(session: Session, user: User, outlet_id: int) -> bool:
+    """The outlet side acts on its own notices: acknowledge, answer, dispute."""
+    return is_outlet_side(user) and outlet_id in branch_outlet_ids(session, user)
+
+
+def can_verify_lines(session: Session, user: User, outlet_id: int) -> bool:
+    """The inspection side of the outlet's region verifies answers and decides disputes."""
+    if not user.is_authenticated or user.role not in (Role.admin, Role.manager, Role.reviewer, Role.inspector):
+        return False
+    return is_admin(user) or outlet_in_scope(session, user, session.get(Outlet, outlet_id))
+
+
+def can_change_deadlines(session: Session, user: User, outlet_id: int) -> bool:
+    """Deadlines and responsible persons are the issuer side's, never the outlet's."""
+    return can_verify_lines(session, user, outlet_id)
+
+
+def can_see_board(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
+
+
+def can_view_response_photo(session: Session, user: User, photo) -> bool:
+    """After-photos of a rectification: whoever may see the line's visit."""
+    from inspect_app.rectifications.models import RectificationLine
+    from inspect_app.visits.models import Visit
+
+    line_id = photo.line_id
+    if line_id is None:
+        return False
+    line = session.get(RectificationLine, line_id)
+    if line is None:
+        return False
+    if photo.response_id is None and photo.uploaded_by_id != user.id and not is_admin(user):
+        return False  # a staged photo not yet submitted belongs to its uploader
+    return can_view_visit(session, user, session.get(Visit, line.visit_id))

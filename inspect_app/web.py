@@ -41,6 +41,37 @@ KIND_LABELS = {
     "fives": _l("5S check"),
 }
 
+LINE_STATUS_LABELS = {
+    "issued": _l("Issued"),
+    "acknowledged": _l("Acknowledged"),
+    "answered": _l("Answered, to verify"),
+    "returned": _l("Returned"),
+    "closed": _l("Closed"),
+    "disputed": _l("Disputed"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+SEVERITY_LABELS = {
+    "on_spot": _l("On the spot"),
+    "urgent": _l("Urgent (1 day)"),
+    "serious": _l("Serious (3 days)"),
+    "general": _l("General (7 days)"),
+    "minor": _l("Minor (15 days)"),
+}
+
+EVENT_LABELS = {
+    "issued": _l("issued"),
+    "acknowledged": _l("acknowledged"),
+    "answered": _l("answer sent"),
+    "returned": _l("returned"),
+    "verified": _l("verified and closed"),
+    "disputed": _l("disputed"),
+    "upheld": _l("dispute refused: finding upheld"),
+    "withdrawn": _l("finding withdrawn"),
+    "deadline_changed": _l("deadline changed"),
+    "assigned": _l("responsible person set"),
+}
+
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -73,7 +104,15 @@ def init_app(app: Flask) -> None:
         checklist_title=_checklist_title,
         person_label=person_label,
         window_flag=_window_flag,
+        line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
+        severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
+        event_label=lambda action: EVENT_LABELS.get(action, action),
+        severities=list(SEVERITY_LABELS),
+        line_days_left=_line_days_left,
+        line_overdue=_line_overdue,
     )
+    app.context_processor(_badges)
+    app.before_request(_maybe_sweep)
     app.jinja_env.filters["localtime"] = format_local
 
 
@@ -196,3 +235,50 @@ def _window_flag(visit, outlet):
     from inspect_app.visits.services import window_flag
 
     return window_flag(visit, outlet)
+
+
+def _badges() -> dict:
+    """The unread-notification count for the badge, once per rendered page."""
+    if not (current_user and getattr(current_user, "is_authenticated", False)):
+        return {"unread_count": 0}
+    from inspect_app.notifications.services import unread_count
+
+    return {"unread_count": unread_count(get_session(), current_user.id)}
+
+
+_last_sweep = {"at": 0.0}
+
+
+def _maybe_sweep() -> None:
+    """Reminders and escalations go out without a cron job: at most every few minutes per process,
+    from an ordinary request. ``inspect-app sweep`` does the same from cron when preferred."""
+    import time
+
+    from flask import current_app
+
+    interval = current_app.config.get("SWEEP_INTERVAL_SECONDS", 300)
+    if interval <= 0 or time.monotonic() - _last_sweep["at"] < interval or request.endpoint == "static":
+        return
+    _last_sweep["at"] = time.monotonic()
+    from inspect_app.db import get_engine
+    from inspect_app.rectifications.services import sweep
+    from sqlmodel import Session
+
+    try:
+        with Session(get_engine()) as session:
+            sweep(session)
+            session.commit()
+    except Exception:  # a failed sweep must never break the user's page
+        current_app.logger.exception("reminder sweep failed")
+
+
+def _line_days_left(line, outlet):
+    from inspect_app.rectifications.services import days_left
+
+    return days_left(line, outlet)
+
+
+def _line_overdue(line):
+    from inspect_app.rectifications.services import is_overdue
+
+    return is_overdue(line)

@@ -54,6 +54,7 @@ def app(template_db, tmp_path, checklist_dir):
         "MEDIA_ROOT": str(tmp_path / "media"),
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SWEEP_INTERVAL_SECONDS": 0,
     })
     yield app
     app.extensions["db_engine"].dispose()

@@ -57,6 +57,11 @@ def home():
         context["summary"] = queries.manager_summary(db, current_user, today=_today(),
                                                      since=utcnow() - dt.timedelta(days=30))
     if role == Role.branch_chief:
+        from inspect_app.rectifications import queries as rect_queries
+
+        context["notices"] = rect_queries.notices_for(db, current_user, open_only=True, limit=30)
+        context["due"] = rect_queries.line_rows(db, current_user, filters=rect_queries.BoardFilters(), state="due_soon")
+        context["now"] = utcnow()
         context["my_outlets"] = db.exec(
             select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)
         ).all()

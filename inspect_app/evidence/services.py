@@ -45,6 +45,7 @@ def store_photo(
     item_code: str | None = None,
     purpose: str = "item",
     response_id: int | None = None,
+    line_id: int | None = None,
     same_place,
 ) -> tuple[Photo, bool]:
     """Decode, copy, store and record one photo; returns (photo, created).
@@ -75,7 +76,7 @@ def store_photo(
             storage.put(f"{prefix}/{variant}", content, content_type)
             written.append(f"{prefix}/{variant}")
         photo = Photo(
-            visit_id=visit_id, item_code=item_code, purpose=purpose, response_id=response_id, outlet_id=outlet.id,
+            visit_id=visit_id, item_code=item_code, purpose=purpose, response_id=response_id, line_id=line_id, outlet_id=outlet.id,
             sha256=digest, storage_key=prefix, content_type=processed.content_type, width=processed.width,
             height=processed.height, size_bytes=len(data), taken_at=processed.taken_at, gps_lat=processed.gps_lat,
             gps_lon=processed.gps_lon, device=processed.device, uploaded_by_id=actor.id, received_at=now,
@@ -142,8 +143,11 @@ def delete_visit_photo(session: Session, *, actor: User, photo: Photo) -> Photo:
     from inspect_app.visits.services import _require_editable
 
     if photo.visit_id is None:
-        raise PermissionDenied(_("This photo cannot be removed here."))
-    _require_editable(actor, session.get(Visit, photo.visit_id))
+        # a rectification after-photo: only while staged, only by whoever took it
+        if photo.line_id is None or photo.response_id is not None or photo.uploaded_by_id != actor.id:
+            raise PermissionDenied(_("This photo cannot be removed here."))
+    else:
+        _require_editable(actor, session.get(Visit, photo.visit_id))
     if photo.deleted_at is None:
         photo.deleted_at = utcnow()
         session.add(photo)
@@ -156,7 +160,7 @@ def can_view_photo(session: Session, user: User, photo: Photo) -> bool:
         return False
     if photo.visit_id is not None:
         return permissions.can_view_visit(session, user, session.get(Visit, photo.visit_id))
-    if photo.response_id is not None:
+    if photo.line_id is not None:
         from inspect_app.permissions import can_view_response_photo
 
         return can_view_response_photo(session, user, photo)

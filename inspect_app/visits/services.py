@@ -414,16 +414,15 @@ def release_visit(session: Session, *, actor: User, visit: Visit) -> Visit:
     return visit
 
 
-RELEASE_HOOKS: list = []
-
-
 def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
+    """What release means: the outlet side sees the findings, stars change, failures become a notice."""
+    from inspect_app.rectifications.services import issue_notice
+
     visit.released_at = utcnow()
     visit.released_by_id = actor.id
     session.add(visit)
     update_star_ratings(session, visit=visit, checklist=checklist, result=result)
-    for hook in RELEASE_HOOKS:  # rectification notices register here
-        hook(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    issue_notice(session, actor=actor, visit=visit, checklist=checklist, result=result)
 
 
 # --- star ratings ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""In-app notifications: a badge and a list."""

@@ -1,0 +1,75 @@
+"""Sending and reading in-app notifications."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from inspect_app.db import utcnow
+from inspect_app.notifications.models import Notification
+
+#: Texts by kind; rendered when shown, in the reader's language.
+TEXTS = {
+    "notice_issued": _l("New rectification notice %(number)s for %(outlet)s: %(lines)s items."),
+    "line_answered": _l("%(outlet)s answered item %(item)s of notice %(number)s: please verify."),
+    "line_returned": _l("Item %(item)s of notice %(number)s was returned: %(reason)s"),
+    "line_closed": _l("Item %(item)s of notice %(number)s was verified and closed."),
+    "line_disputed": _l("%(outlet)s disputes item %(item)s of notice %(number)s: please decide."),
+    "dispute_upheld": _l("Your dispute of item %(item)s (notice %(number)s) was not accepted: %(reason)s"),
+    "dispute_withdrawn": _l("Item %(item)s of notice %(number)s was withdrawn: %(reason)s"),
+    "deadline_changed": _l("The deadline of item %(item)s (notice %(number)s) is now %(deadline)s: %(reason)s"),
+    "due_soon": _l("Item %(item)s of notice %(number)s (%(outlet)s) is due by %(deadline)s."),
+    "escalated": _l("Escalated: item %(item)s of notice %(number)s (%(outlet)s) is %(days)s days overdue."),
+    "visit_returned": _l("Your secret visit to %(outlet)s was returned: %(reason)s"),
+}
+
+
+def notify(session: Session, *, user_ids, kind: str, params: dict, link: str, dedupe_key: str | None = None) -> int:
+    """Send one notification to each user; with ``dedupe_key`` a user gets it at most once."""
+    sent = 0
+    for user_id in {u for u in user_ids if u}:
+        note = Notification(user_id=user_id, kind=kind, params=params, link=link, dedupe_key=dedupe_key)
+        if dedupe_key is None:
+            session.add(note)
+            sent += 1
+            continue
+        exists = session.exec(select(Notification.id).where(Notification.user_id == user_id,
+                                                             Notification.dedupe_key == dedupe_key)).first()
+        if exists:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(note)
+                session.flush()
+            sent += 1
+        except IntegrityError:  # another process sent the same one a moment ago
+            continue
+    return sent
+
+
+def render(note: Notification) -> str:
+    template = TEXTS.get(note.kind)
+    if template is None:
+        return note.kind
+    try:
+        return str(template) % note.params
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.exec(select(sa.func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))).one()
+
+
+def recent(session: Session, user_id: int, limit: int = 50) -> list[Notification]:
+    return list(session.exec(select(Notification).where(Notification.user_id == user_id)
+                             .order_by(Notification.id.desc()).limit(limit)).all())
+
+
+def mark_read(session: Session, *, user_id: int, notification_id: int | None = None) -> None:
+    query = sa.update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    session.execute(query.values(read_at=utcnow()))

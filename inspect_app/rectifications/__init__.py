@@ -1,0 +1,1 @@
+"""Rectification (整改): notices, lines, answers with evidence, verification, escalation."""

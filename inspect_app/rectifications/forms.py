@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class VersionedForm(FlaskForm):
+    """Carries the line version the user saw, so a concurrent change is detected, not overwritten."""
+
+    version = HiddenField()
+
+    def base_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class AnswerForm(VersionedForm):
+    description = TextAreaField(_l("What was done to fix it"), validators=[DataRequired(), Length(max=2000)])
+
+
+class DisputeForm(VersionedForm):
+    reason = TextAreaField(_l("Why the finding is wrong"), validators=[DataRequired(), Length(max=2000)])
+
+
+class VerifyForm(VersionedForm):
+    decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept and close")), ("return", _l("Return to the outlet"))],
+                          validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason (required when returning)"), validators=[Optional(), Length(max=2000)])
+    new_deadline = DateField(_l("New deadline (optional)"), validators=[Optional()])
+    on_site = BooleanField(_l("Checked on site (re-check visit)"))
+
+
+class DecideForm(VersionedForm):
+    decision = RadioField(_l("Decision"), choices=[("uphold", _l("Uphold the finding")), ("withdraw", _l("Withdraw the finding"))],
+                          validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    new_deadline = DateField(_l("New deadline (optional)"), validators=[Optional()])
+
+
+class DeadlineForm(VersionedForm):
+    new_deadline = DateField(_l("New deadline"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ResponsibleForm(FlaskForm):
+    user_id = SelectField(_l("Responsible person"), coerce=int, validate_choice=False)

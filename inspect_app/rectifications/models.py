@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inspect_app.db import UTCDateTime, utcnow
+
+
+class LineStatus(StrEnum):
+    issued = "issued"              # on the notice, not acknowledged yet
+    acknowledged = "acknowledged"  # 签收: the outlet has taken it on
+    answered = "answered"          # rectified, with description and after-photos, waiting for verification
+    returned = "returned"          # verification refused it: to be answered again
+    closed = "closed"              # verified
+    disputed = "disputed"          # the outlet contests the finding
+    withdrawn = "withdrawn"        # dispute upheld for the outlet: the finding is withdrawn
+
+
+OPEN_STATUSES = (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned, LineStatus.answered,
+                 LineStatus.disputed)
+#: Waiting for the outlet to act (the deadline runs against the outlet only in these).
+OUTLET_TURN = (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned)
+
+
+class RectificationNotice(SQLModel, table=True):
+    """整改通知书: one per released visit with failures."""
+
+    __tablename__ = "rectification_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(default="", max_length=32, index=True)
+    visit_id: int = Field(foreign_key="visit.id", unique=True)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    issued_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    issued_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+_LINE_ROW_VERSION = sa.Column("row_version", sa.Integer, nullable=False, default=1)
+
+
+class RectificationLine(SQLModel, table=True):
+    """One failed item to fix: problem, requirement, severity, deadline, responsible person."""
+
+    __tablename__ = "rectification_line"
+    __table_args__ = (
+        sa.Index("ix_line_outlet_status", "outlet_id", "status"),
+        sa.Index("ix_line_status_deadline", "status", "deadline_at"),
+        sa.UniqueConstraint("notice_id", "item_code", name="uq_line_notice_item"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="rectification_notice.id", index=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    outlet_id: int = Field(foreign_key="outlet.id")
+    item_code: str = Field(max_length=32)
+    checklist_kind: str = Field(max_length=16)
+    problem: str = Field(max_length=2500)
+    requirement: str = Field(max_length=1000)
+    severity: str = Field(max_length=16, index=True)
+    red_line: bool = False
+    #: The last day to rectify, in the outlet's calendar; ``deadline_at`` is the UTC instant that
+    #: day ends (local midnight after it). Overdue is derived from it, never stored.
+    deadline_date: dt.date
+    deadline_at: dt.datetime = Field(sa_type=UTCDateTime)
+    responsible_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    status: LineStatus = Field(default=LineStatus.issued, sa_type=sa.String(16))
+    issued_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    row_version: int = Field(default=1, sa_column=_LINE_ROW_VERSION)
+
+    __mapper_args__ = {"version_id_col": _LINE_ROW_VERSION}
+
+
+class RectificationEvent(SQLModel, table=True):
+    """The history of a line: who did what, when, with which text, deadline and photos."""
+
+    __tablename__ = "rectification_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="rectification_line.id", index=True)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    action: str = Field(max_length=24)
+    status_after: str = Field(max_length=16)
+    text: str = Field(default="", max_length=2000)
+    deadline_before: dt.date | None = None
+    deadline_after: dt.date | None = None
+    on_site: bool = False

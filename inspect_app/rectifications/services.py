@@ -1,0 +1,525 @@
+"""Rectification rules. Every state change checks who may do it and in which state, records an
+event in the line's history and an audit event, and tells the people who must act next.
+
+Line life: issued → acknowledged (签收, per notice) → answered (description + after-photos) →
+closed (verified) or returned (again); or disputed → upheld (back to the outlet) / withdrawn
+(the finding falls and the visit is re-scored).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, select
+
+from inspect_app import permissions
+from inspect_app.audit.services import record
+from inspect_app.auth.models import Role, User, UserOutlet
+from inspect_app.checklists.definition import SEVERITY_DAYS, Checklist
+from inspect_app.checklists.scoring import ScoreResult
+from inspect_app.db import utcnow
+from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from inspect_app.evidence.models import Photo
+from inspect_app.notifications.services import notify
+from inspect_app.org.models import Outlet, Unit
+from inspect_app.rectifications.models import (
+    OPEN_STATUSES,
+    OUTLET_TURN,
+    LineStatus,
+    RectificationEvent,
+    RectificationLine,
+    RectificationNotice,
+)
+from inspect_app.visits.models import Answer, Visit
+
+MIN_TEXT = 4
+MAX_TEXT = 2000
+MAX_DEADLINE_DAYS = 180
+
+
+# --- deadlines -----------------------------------------------------------------------------------
+
+def deadline_instant(day: dt.date, zone: str) -> dt.datetime:
+    """The moment a deadline day ends in the outlet's zone (local midnight after it), in UTC."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), ZoneInfo(zone))
+    return end.astimezone(dt.timezone.utc)
+
+
+def local_today(outlet: Outlet, now: dt.datetime | None = None) -> dt.date:
+    return (now or utcnow()).astimezone(ZoneInfo(outlet.timezone)).date()
+
+
+def default_deadline(severity: str, issued: dt.datetime, outlet: Outlet) -> dt.date:
+    """On the spot: the day of issue; otherwise N calendar days after it, in the outlet's calendar."""
+    return local_today(outlet, issued) + dt.timedelta(days=SEVERITY_DAYS[severity])
+
+
+def is_overdue(line: RectificationLine, now: dt.datetime | None = None) -> bool:
+    return line.status in OUTLET_TURN and (now or utcnow()) >= line.deadline_at
+
+
+def days_left(line: RectificationLine, outlet: Outlet, now: dt.datetime | None = None) -> int:
+    """Whole days until the deadline day (0 = due today, negative = overdue by that many days)."""
+    return (line.deadline_date - local_today(outlet, now)).days
+
+
+def escalation_days() -> int:
+    return current_app.config.get("ESCALATION_DAYS", 3) if has_app_context() else 3
+
+
+def escalation_steps(line: RectificationLine, outlet: Outlet, now: dt.datetime | None = None) -> int:
+    """How many units above the outlet's own a late line is shown to: one level per N days late."""
+    if not is_overdue(line, now):
+        return 0
+    late_days = -days_left(line, outlet, now)
+    return late_days // escalation_days()
+
+
+def _check_new_deadline(day: dt.date, outlet: Outlet) -> None:
+    today = local_today(outlet)
+    if day < today:
+        raise DomainError(_("The deadline cannot be in the past (today is %(today)s at the outlet).", today=today))
+    if day > today + dt.timedelta(days=MAX_DEADLINE_DAYS):
+        raise DomainError(_("The deadline cannot be more than %(n)d days away.", n=MAX_DEADLINE_DAYS))
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+def branch_chiefs_of(session: Session, outlet_id: int) -> list[User]:
+    return list(session.exec(select(User).join(UserOutlet, UserOutlet.user_id == User.id).where(
+        UserOutlet.outlet_id == outlet_id, User.active.is_(True), User.role == Role.branch_chief).order_by(User.id)).all())
+
+
+def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Checklist,
+                 result: ScoreResult) -> RectificationNotice | None:
+    """Turn a released visit's failures into a numbered notice; nothing when nothing failed."""
+    if not result.failed_items:
+        return None
+    if session.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).first():
+        return None  # released once, issued once
+    outlet = session.get(Outlet, visit.outlet_id)
+    now = utcnow()
+    notice = RectificationNotice(visit_id=visit.id, outlet_id=outlet.id, issued_at=now, issued_by_id=actor.id)
+    session.add(notice)
+    session.flush()
+    notice.number = f"ZG{local_today(outlet, now):%Y%m}-{notice.id:05d}"
+    chiefs = branch_chiefs_of(session, outlet.id)
+    responsible = chiefs[0].id if chiefs else None
+    answers = {a.item_code: a for a in session.exec(select(Answer).where(Answer.visit_id == visit.id)).all()}
+    for code in result.failed_items:
+        item = checklist.item(code)
+        note = (answers.get(code).note if answers.get(code) else "") or ""
+        problem = f"{item.text_zh}" + (f"\n{note}" if note else "")
+        deadline = default_deadline(item.severity, now, outlet)
+        line = RectificationLine(
+            notice_id=notice.id, visit_id=visit.id, outlet_id=outlet.id, item_code=code, checklist_kind=checklist.kind,
+            problem=problem[:2500], requirement=item.requirement_zh[:1000], severity=item.severity, red_line=item.red_line,
+            deadline_date=deadline, deadline_at=deadline_instant(deadline, outlet.timezone), responsible_id=responsible,
+            issued_at=now,
+        )
+        session.add(line)
+        session.flush()
+        session.add(RectificationEvent(line_id=line.id, at=now, actor_id=actor.id, action="issued",
+                                       status_after=line.status, deadline_after=deadline))
+    session.add(notice)
+    record(session, actor=actor, action="notice.issued", obj=notice,
+           after={"number": notice.number, "visit_id": visit.id, "lines": len(result.failed_items)})
+    notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
+           params={"number": notice.number, "outlet": outlet.name, "lines": len(result.failed_items)},
+           link=_notice_link(notice))
+    return notice
+
+
+def _notice_link(notice: RectificationNotice) -> str:
+    return f"/notices/{notice.id}"
+
+
+def _line_link(line: RectificationLine) -> str:
+    return f"/lines/{line.id}"
+
+
+# --- loading with the version the user saw ---------------------------------------------------------
+
+def _expect_version(line: RectificationLine, base_version: int | None) -> None:
+    if base_version is not None and line.row_version != base_version:
+        raise Conflict(_("This item was changed by someone else a moment ago. Look at it again before acting."))
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(_("This item was changed by someone else a moment ago. Look at it again before acting.")) from None
+
+
+def _event(session: Session, line: RectificationLine, actor: User, action: str, text: str = "", *,
+           deadline_before: dt.date | None = None, deadline_after: dt.date | None = None,
+           on_site: bool = False) -> RectificationEvent:
+    event = RectificationEvent(line_id=line.id, actor_id=actor.id, action=action, status_after=line.status,
+                               text=text, deadline_before=deadline_before, deadline_after=deadline_after,
+                               on_site=on_site)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _text(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if len(value) < MIN_TEXT:
+        raise DomainError(_("Write a few words: %(what)s.", what=what))
+    if len(value) > MAX_TEXT:
+        raise DomainError(_("The text is longer than %(n)d characters.", n=MAX_TEXT))
+    return value
+
+
+def _context(session: Session, line: RectificationLine) -> tuple[RectificationNotice, Outlet]:
+    return session.get(RectificationNotice, line.notice_id), session.get(Outlet, line.outlet_id)
+
+
+def _params(notice, outlet, line, **extra) -> dict:
+    return {"number": notice.number, "outlet": outlet.name, "item": line.item_code, **extra}
+
+
+# --- the outlet side -------------------------------------------------------------------------------
+
+def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNotice) -> RectificationNotice:
+    """签收: the outlet confirms it received the notice; its issued lines become acknowledged."""
+    if not permissions.can_answer_for_outlet(session, actor, notice.outlet_id):
+        raise PermissionDenied(_("Only the outlet's branch chief acknowledges its notices."))
+    if notice.acknowledged_at is not None:
+        raise DomainError(_("This notice was already acknowledged on %(when)s.",
+                            when=notice.acknowledged_at.astimezone(ZoneInfo(session.get(Outlet, notice.outlet_id).timezone))
+                            .strftime("%Y-%m-%d %H:%M")))
+    now = utcnow()
+    notice.acknowledged_at, notice.acknowledged_by_id = now, actor.id
+    session.add(notice)
+    lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
+    for line in lines:
+        if line.status == LineStatus.issued:
+            line.status, line.acknowledged_at = LineStatus.acknowledged, now
+            session.add(line)
+            _flush(session)
+            _event(session, line, actor, "acknowledged")
+    record(session, actor=actor, action="notice.acknowledged", obj=notice, after={"at": now})
+    return notice
+
+
+def stage_line_photo(session: Session, storage, *, actor: User, line: RectificationLine, data: bytes,
+                     client_id: str | None) -> tuple[Photo, bool]:
+    """An after-photo taken for a line before the answer is sent (uploaded on its own, retried)."""
+    from inspect_app.evidence.services import MAX_PHOTOS_PER_ITEM, store_photo
+
+    if not permissions.can_answer_for_outlet(session, actor, line.outlet_id):
+        raise PermissionDenied(_("Only the outlet's branch chief answers its notices."))
+    if line.status not in (LineStatus.acknowledged, LineStatus.returned):
+        raise DomainError(_("This item cannot be answered now (it is %(status)s).", status=status_label(line.status)))
+
+    def same_place(query):
+        return query.where(Photo.line_id == line.id, Photo.response_id.is_(None), Photo.uploaded_by_id == actor.id)
+
+    staged = session.exec(same_place(select(Photo)).where(Photo.deleted_at.is_(None))).all()
+    if len(staged) >= MAX_PHOTOS_PER_ITEM:
+        raise DomainError(_("At most %(n)d photos per item.", n=MAX_PHOTOS_PER_ITEM))
+    outlet = session.get(Outlet, line.outlet_id)
+    return store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
+                       item_code=line.item_code, purpose="rectification", same_place=same_place,
+                       line_id=line.id)
+
+
+def staged_photos(session: Session, *, actor: User, line: RectificationLine) -> list[Photo]:
+    return list(session.exec(select(Photo).where(Photo.line_id == line.id, Photo.response_id.is_(None),
+                                                 Photo.uploaded_by_id == actor.id, Photo.deleted_at.is_(None))
+                             .order_by(Photo.id)).all())
+
+
+def answer_line(session: Session, *, actor: User, line: RectificationLine, description: str,
+                base_version: int | None = None) -> RectificationEvent:
+    """The outlet says what it fixed, with the after-photos staged for this line."""
+    if not permissions.can_answer_for_outlet(session, actor, line.outlet_id):
+        raise PermissionDenied(_("Only the outlet's branch chief answers its notices."))
+    _expect_version(line, base_version)
+    if line.status == LineStatus.issued:
+        raise DomainError(_("Acknowledge the notice first."))
+    if line.status not in (LineStatus.acknowledged, LineStatus.returned):
+        raise DomainError(_("This item cannot be answered now (it is %(status)s).", status=status_label(line.status)))
+    description = _text(description, _("what was done to fix it"))
+    photos = staged_photos(session, actor=actor, line=line)
+    if not photos:
+        raise DomainError(_("Add at least one photo showing the problem fixed."))
+    now = utcnow()
+    line.status, line.answered_at, line.answered_by_id = LineStatus.answered, now, actor.id
+    session.add(line)
+    _flush(session)
+    event = _event(session, line, actor, "answered", description)
+    for photo in photos:
+        photo.response_id = event.id
+        session.add(photo)
+    notice, outlet = _context(session, line)
+    record(session, actor=actor, action="line.answered", obj=line, after={"photos": [p.id for p in photos]},
+           note=description[:200])
+    notify(session, user_ids=_inspection_side(session, line), kind="line_answered",
+           params=_params(notice, outlet, line), link=_line_link(line))
+    return event
+
+
+def dispute_line(session: Session, *, actor: User, line: RectificationLine, reason: str,
+                 base_version: int | None = None) -> RectificationEvent:
+    if not permissions.can_answer_for_outlet(session, actor, line.outlet_id):
+        raise PermissionDenied(_("Only the outlet's branch chief answers its notices."))
+    _expect_version(line, base_version)
+    if line.status not in (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned):
+        raise DomainError(_("This item cannot be disputed now (it is %(status)s).", status=status_label(line.status)))
+    reason = _text(reason, _("why the finding is wrong"))
+    line.status = LineStatus.disputed
+    session.add(line)
+    _flush(session)
+    event = _event(session, line, actor, "disputed", reason)
+    notice, outlet = _context(session, line)
+    record(session, actor=actor, action="line.disputed", obj=line, note=reason[:200])
+    notify(session, user_ids=_inspection_side(session, line), kind="line_disputed",
+           params=_params(notice, outlet, line), link=_line_link(line))
+    return event
+
+
+def _inspection_side(session: Session, line: RectificationLine) -> list[int]:
+    """Who hears about answers and disputes: the visit's inspector (not a shopper) and the issuer."""
+    visit = session.get(Visit, line.visit_id)
+    notice = session.get(RectificationNotice, line.notice_id)
+    ids = [notice.issued_by_id]
+    assignee = session.get(User, visit.assignee_id)
+    if assignee is not None and assignee.role != Role.shopper:
+        ids.append(assignee.id)
+    return [i for i in ids if i]
+
+
+# --- the inspection side ---------------------------------------------------------------------------
+
+def _require_verifier(session: Session, actor: User, line: RectificationLine) -> None:
+    if not permissions.can_verify_lines(session, actor, line.outlet_id):
+        raise PermissionDenied(_("Only the inspection side of this outlet's region verifies rectifications."))
+
+
+def verify_line(session: Session, *, actor: User, line: RectificationLine, accept: bool, reason: str = "",
+                new_deadline: dt.date | None = None, base_version: int | None = None,
+                on_site: bool = False) -> RectificationEvent:
+    """Accept an answer (closing the line) or return it with a reason (deadline kept or reset)."""
+    _require_verifier(session, actor, line)
+    _expect_version(line, base_version)
+    if line.status != LineStatus.answered:
+        raise DomainError(_("Only an answered item can be verified (it is %(status)s).", status=status_label(line.status)))
+    if line.answered_by_id == actor.id:
+        raise PermissionDenied(_("You cannot verify your own answer."))
+    notice, outlet = _context(session, line)
+    if accept:
+        line.status, line.closed_at = LineStatus.closed, utcnow()
+        session.add(line)
+        _flush(session)
+        event = _event(session, line, actor, "verified", (reason or "").strip()[:MAX_TEXT], on_site=on_site)
+        record(session, actor=actor, action="line.verified", obj=line, after={"status": line.status, "on_site": on_site})
+        notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_closed",
+               params=_params(notice, outlet, line), link=_line_link(line))
+        return event
+    reason = _text(reason, _("why the answer is not enough"))
+    before = line.deadline_date
+    if new_deadline is not None and new_deadline != before:
+        _check_new_deadline(new_deadline, outlet)
+        line.deadline_date, line.deadline_at = new_deadline, deadline_instant(new_deadline, outlet.timezone)
+    line.status = LineStatus.returned
+    session.add(line)
+    _flush(session)
+    event = _event(session, line, actor, "returned", reason, deadline_before=before,
+                   deadline_after=line.deadline_date if line.deadline_date != before else None, on_site=on_site)
+    record(session, actor=actor, action="line.returned", obj=line,
+           before={"deadline": before}, after={"deadline": line.deadline_date}, note=reason[:200])
+    notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_returned",
+           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+    return event
+
+
+def decide_dispute(session: Session, *, actor: User, line: RectificationLine, uphold: bool, reason: str,
+                   new_deadline: dt.date | None = None, base_version: int | None = None) -> RectificationEvent:
+    """Uphold the finding (back to the outlet) or withdraw it (the visit is re-scored)."""
+    _require_verifier(session, actor, line)
+    _expect_version(line, base_version)
+    if line.status != LineStatus.disputed:
+        raise DomainError(_("Only a disputed item can be decided (it is %(status)s).", status=status_label(line.status)))
+    reason = _text(reason, _("the reason for the decision"))
+    notice, outlet = _context(session, line)
+    if uphold:
+        before = line.deadline_date
+        if new_deadline is not None and new_deadline != before:
+            _check_new_deadline(new_deadline, outlet)
+            line.deadline_date, line.deadline_at = new_deadline, deadline_instant(new_deadline, outlet.timezone)
+        line.status = LineStatus.acknowledged
+        session.add(line)
+        _flush(session)
+        event = _event(session, line, actor, "upheld", reason, deadline_before=before,
+                       deadline_after=line.deadline_date if line.deadline_date != before else None)
+        record(session, actor=actor, action="line.dispute_upheld", obj=line, note=reason[:200])
+        notify(session, user_ids=[line.responsible_id], kind="dispute_upheld",
+               params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+        return event
+    line.status, line.closed_at = LineStatus.withdrawn, utcnow()
+    session.add(line)
+    _flush(session)
+    event = _event(session, line, actor, "withdrawn", reason)
+    rescore_after_withdrawal(session, actor=actor, line=line, reason=reason)
+    notify(session, user_ids=[line.responsible_id], kind="dispute_withdrawn",
+           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+    return event
+
+
+def rescore_after_withdrawal(session: Session, *, actor: User, line: RectificationLine, reason: str) -> None:
+    """A withdrawn finding counts as passed: the answer changes (audited) and the visit is re-scored,
+    its star and any star its red line removed included."""
+    from inspect_app.checklists.scoring import FAIL
+    from inspect_app.visits import services as visits
+    from inspect_app.visits.models import StarRating
+
+    visit = session.get(Visit, line.visit_id)
+    checklist = visits.checklist_of(session, visit)
+    item = checklist.item(line.item_code)
+    answer = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == line.item_code)).first()
+    if answer is not None:
+        before = {"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value}
+        if item.rule == "per_occurrence":
+            answer.occurrences, answer.result = 0, "pass"
+        elif item.rule == "scale":
+            answer.scale_value, answer.result = item.scale_max, "pass"
+        elif answer.result == FAIL:
+            answer.result = "pass"
+        answer.version += 1
+        answer.updated_at, answer.updated_by_id = utcnow(), actor.id
+        session.add(answer)
+        record(session, actor=actor, action="answer.corrected", obj=answer, before=before,
+               after={"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value},
+               note=reason[:200])
+    before = {"score": visit.score, "passed": visit.passed, "stars": visit.stars}
+    result = visits.score_visit(checklist, visits.answers_of(session, visit))
+    visits._store_score(visit, result)
+    session.add(visit)
+    if not visit.red_line:  # stars this visit's red line took away come back
+        for rating in session.exec(select(StarRating).where(StarRating.ended_by_visit_id == visit.id,
+                                                            StarRating.end_reason == "red_line")).all():
+            rating.ended_at = rating.end_reason = rating.ended_by_visit_id = None
+            session.add(rating)
+    if checklist.kind == "star":
+        rating = session.exec(select(StarRating).where(StarRating.visit_id == visit.id)).first()
+        if rating is not None:
+            rating.stars, rating.score = max(rating.stars, result.stars), result.total
+            session.add(rating)
+        elif result.stars > 0:
+            session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
+                                   stars=result.stars, score=result.total, awarded_at=utcnow(),
+                                   valid_until=(visit.released_at or utcnow()) + visits.STAR_VALIDITY))
+    session.flush()
+    record(session, actor=actor, action="visit.rescored", obj=visit, before=before,
+           after={"score": visit.score, "passed": visit.passed, "stars": visit.stars}, note=reason[:200])
+
+
+def change_deadline(session: Session, *, actor: User, line: RectificationLine, new_deadline: dt.date, reason: str,
+                    base_version: int | None = None) -> RectificationEvent:
+    """The issuer shortens or lengthens a deadline, with a reason; never into the past."""
+    if not permissions.can_change_deadlines(session, actor, line.outlet_id):
+        raise PermissionDenied(_("Only the inspection side changes deadlines."))
+    _expect_version(line, base_version)
+    if line.status not in OPEN_STATUSES:
+        raise DomainError(_("This item is finished; its deadline no longer matters."))
+    reason = _text(reason, _("why the deadline changes"))
+    notice, outlet = _context(session, line)
+    _check_new_deadline(new_deadline, outlet)
+    before = line.deadline_date
+    if new_deadline == before:
+        raise DomainError(_("That is already the deadline."))
+    line.deadline_date, line.deadline_at = new_deadline, deadline_instant(new_deadline, outlet.timezone)
+    session.add(line)
+    _flush(session)
+    event = _event(session, line, actor, "deadline_changed", reason, deadline_before=before, deadline_after=new_deadline)
+    record(session, actor=actor, action="line.deadline_changed", obj=line, before={"deadline": before},
+           after={"deadline": new_deadline}, note=reason[:200])
+    notify(session, user_ids=[line.responsible_id], kind="deadline_changed",
+           params=_params(notice, outlet, line, deadline=new_deadline.isoformat(), reason=reason[:100]),
+           link=_line_link(line))
+    return event
+
+
+def assign_responsible(session: Session, *, actor: User, line: RectificationLine, user: User) -> RectificationLine:
+    if not permissions.can_change_deadlines(session, actor, line.outlet_id):
+        raise PermissionDenied(_("Only the inspection side assigns responsible persons."))
+    if user.role != Role.branch_chief or line.outlet_id not in permissions.branch_outlet_ids(session, user):
+        raise DomainError(_("The responsible person must be a branch chief of this outlet."))
+    before = line.responsible_id
+    line.responsible_id = user.id
+    session.add(line)
+    _flush(session)
+    _event(session, line, actor, "assigned", user.display_name)
+    record(session, actor=actor, action="line.assigned", obj=line, before={"responsible_id": before},
+           after={"responsible_id": user.id})
+    return line
+
+
+# --- reminders and escalation --------------------------------------------------------------------
+
+def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]:
+    """Reminders for lines due within a day, escalation notices for late ones.
+
+    Safe to run often and from several processes: each notification is sent once (dedupe key).
+    """
+    now = now or utcnow()
+    sent = {"due_soon": 0, "escalated": 0}
+    open_lines = session.execute(
+        select(RectificationLine, RectificationNotice, Outlet, Unit)
+        .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+        .join(Outlet, Outlet.id == RectificationLine.outlet_id)
+        .join(Unit, Unit.id == Outlet.unit_id)
+        .where(RectificationLine.status.in_(OUTLET_TURN),
+               RectificationLine.deadline_at <= now + dt.timedelta(days=1))
+    ).all()
+    managers = session.exec(select(User).where(User.role == Role.manager, User.active.is_(True))).all()
+    unit_paths = {u.id: u.path for u in session.exec(select(Unit)).all()}
+    for line, notice, outlet, unit in open_lines:
+        params = _params(notice, outlet, line, deadline=line.deadline_date.isoformat())
+        if now < line.deadline_at:
+            sent["due_soon"] += notify(session, user_ids=[line.responsible_id], kind="due_soon", params=params,
+                                       link=_line_link(line), dedupe_key=f"due:{line.id}:{line.deadline_date}")
+            continue
+        steps = escalation_steps(line, outlet, now)
+        if steps <= 0:
+            continue
+        ancestors = [int(x) for x in unit.path.strip("/").split("/")]
+        target_index = max(0, len(ancestors) - 1 - steps)
+        target_path = unit_paths.get(ancestors[target_index], "")
+        # the managers whose own unit is the target level (not those already below it)
+        recipients = [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
+        sent["escalated"] += notify(
+            session, user_ids=recipients, kind="escalated", params={**params, "days": -days_left(line, outlet, now)},
+            link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}")
+    return sent
+
+
+def status_label(status: str) -> str:
+    from inspect_app.web import LINE_STATUS_LABELS
+
+    return str(LINE_STATUS_LABELS.get(status, status))
+
+
+def load_line_for(session: Session, user: User, line_id: int) -> RectificationLine:
+    """The line if the user may see its visit; NotFound otherwise (never a hint that it exists)."""
+    line = session.get(RectificationLine, line_id)
+    if line is None or not permissions.can_view_visit(session, user, session.get(Visit, line.visit_id)):
+        raise NotFound(_("This page does not exist, or you cannot see it."))
+    return line
+
+
+def board_counts_query():
+    """Shared aggregate columns for the status board (a fixed number of queries at any size)."""
+    return [
+        sa.func.count().label("issued"),
+        sa.func.sum(sa.case((RectificationLine.acknowledged_at.is_not(None), 1), else_=0)).label("acknowledged"),
+        sa.func.sum(sa.case((RectificationLine.answered_at.is_not(None), 1), else_=0)).label("answered"),
+        sa.func.sum(sa.case((RectificationLine.status == LineStatus.closed, 1), else_=0)).label("closed"),
+    ]

@@ -1,0 +1,318 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from inspect_app import permissions
+from inspect_app.auth.models import User
+from inspect_app.db import get_session, utcnow
+from inspect_app.errors import DomainError
+from inspect_app.evidence.imaging import MAX_BYTES
+from inspect_app.evidence.models import Photo
+from inspect_app.evidence.storage import get_storage
+from inspect_app.evidence.views import photo_json
+from inspect_app.forms_common import ActionForm
+from inspect_app.org.models import Outlet, Unit
+from inspect_app.rectifications import queries, services
+from inspect_app.rectifications.forms import AnswerForm, DeadlineForm, DecideForm, DisputeForm, ResponsibleForm, VerifyForm
+from inspect_app.rectifications.models import LineStatus, RectificationEvent, RectificationLine, RectificationNotice
+from inspect_app.visits.models import Visit
+from inspect_app.web import get_or_404
+
+bp = Blueprint("rectifications", __name__)
+
+
+def load_notice(notice_id: int) -> RectificationNotice:
+    notice = get_or_404(RectificationNotice, notice_id)
+    if not permissions.can_view_visit(get_session(), current_user, get_session().get(Visit, notice.visit_id)):
+        abort(404)
+    return notice
+
+
+def load_line(line_id: int) -> RectificationLine:
+    try:
+        return services.load_line_for(get_session(), current_user, line_id)
+    except DomainError:
+        abort(404)
+
+
+@bp.route("/notices")
+@login_required
+def notices():
+    if current_user.role == "shopper":
+        abort(403)
+    db = get_session()
+    rows = queries.notices_for(db, current_user, open_only=request.args.get("open") == "1")
+    return render_template("rectifications/notices.html", rows=rows, now=utcnow(),
+                           open_only=request.args.get("open") == "1")
+
+
+def _line_bundle(db, lines):
+    """History events and photos for lines, in two queries."""
+    ids = [line.id for line in lines]
+    events = db.exec(select(RectificationEvent).where(RectificationEvent.line_id.in_(ids))
+                     .order_by(RectificationEvent.id)).all() if ids else []
+    photos = db.exec(select(Photo).where(Photo.line_id.in_(ids), Photo.deleted_at.is_(None))).all() if ids else []
+    by_line = {i: [] for i in ids}
+    for event in events:
+        by_line[event.line_id].append(event)
+    photos_by_event: dict[int, list] = {}
+    for photo in photos:
+        if photo.response_id is not None:
+            photos_by_event.setdefault(photo.response_id, []).append(photo)
+    actor_ids = {e.actor_id for e in events if e.actor_id} | {line.responsible_id for line in lines if line.responsible_id}
+    people = {u.id: u for u in db.exec(select(User).where(User.id.in_(actor_ids))).all()} if actor_ids else {}
+    return by_line, photos_by_event, people
+
+
+@bp.route("/notices/<int:notice_id>")
+@login_required
+def notice(notice_id: int):
+    notice = load_notice(notice_id)
+    db = get_session()
+    lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
+                    .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
+    events, photos, people = _line_bundle(db, lines)
+    visit = db.get(Visit, notice.visit_id)
+    outlet = db.get(Outlet, notice.outlet_id)
+    return render_template(
+        "rectifications/notice.html", notice=notice, lines=lines, events=events, photos=photos, people=people,
+        visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id), now=utcnow(),
+        can_ack=permissions.can_answer_for_outlet(db, current_user, notice.outlet_id) and notice.acknowledged_at is None,
+        action_form=ActionForm(), acknowledged_by=db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None,
+    )
+
+
+@bp.route("/notices/<int:notice_id>/acknowledge", methods=["POST"])
+@login_required
+def acknowledge(notice_id: int):
+    notice = load_notice(notice_id)
+    db = get_session()
+    if ActionForm().validate_on_submit():
+        try:
+            services.acknowledge_notice(db, actor=current_user, notice=notice)
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        else:
+            db.commit()
+            flash(_("Notice acknowledged. Answer each item before its deadline."), "success")
+    return redirect(url_for("rectifications.notice", notice_id=notice.id))
+
+
+@bp.route("/lines/<int:line_id>")
+@login_required
+def line(line_id: int):
+    line = load_line(line_id)
+    db = get_session()
+    events, photos, people = _line_bundle(db, [line])
+    notice = db.get(RectificationNotice, line.notice_id)
+    outlet = db.get(Outlet, line.outlet_id)
+    can_outlet = permissions.can_answer_for_outlet(db, current_user, line.outlet_id)
+    can_verify = permissions.can_verify_lines(db, current_user, line.outlet_id)
+    version = {"version": line.row_version}
+    responsible_form = ResponsibleForm()
+    responsible_form.user_id.choices = [(u.id, u.display_name) for u in services.branch_chiefs_of(db, line.outlet_id)]
+    responsible_form.user_id.data = line.responsible_id
+    return render_template(
+        "rectifications/line.html", line=line, notice=notice, outlet=outlet, events=events[line.id], photos=photos,
+        people=people, now=utcnow(), can_outlet=can_outlet, can_verify=can_verify,
+        staged=services.staged_photos(db, actor=current_user, line=line) if can_outlet else [],
+        answer_form=AnswerForm(data=version), dispute_form=DisputeForm(data=version),
+        verify_form=VerifyForm(data=version), decide_form=DecideForm(data=version),
+        deadline_form=DeadlineForm(data=version), responsible_form=responsible_form,
+        own_answer=line.answered_by_id == current_user.id, photo_limit=6,
+    )
+
+
+def _act(line: RectificationLine, action, success: str):
+    db = get_session()
+    try:
+        action(db)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    else:
+        db.commit()
+        flash(success, "success")
+    return redirect(url_for("rectifications.line", line_id=line.id))
+
+
+def _form_errors(form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "error")
+
+
+@bp.route("/lines/<int:line_id>/answer", methods=["POST"])
+@login_required
+def answer(line_id: int):
+    line = load_line(line_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    return _act(line, lambda db: services.answer_line(db, actor=current_user, line=line, description=form.description.data,
+                                                      base_version=form.base_version()),
+                _("Answer sent for verification."))
+
+
+@bp.route("/lines/<int:line_id>/dispute", methods=["POST"])
+@login_required
+def dispute(line_id: int):
+    line = load_line(line_id)
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    return _act(line, lambda db: services.dispute_line(db, actor=current_user, line=line, reason=form.reason.data,
+                                                       base_version=form.base_version()),
+                _("Dispute sent for a decision."))
+
+
+@bp.route("/lines/<int:line_id>/verify", methods=["POST"])
+@login_required
+def verify(line_id: int):
+    line = load_line(line_id)
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    accept = form.decision.data == "accept"
+    return _act(line, lambda db: services.verify_line(
+        db, actor=current_user, line=line, accept=accept, reason=form.reason.data or "",
+        new_deadline=form.new_deadline.data, base_version=form.base_version(), on_site=form.on_site.data),
+        _("Closed.") if accept else _("Returned to the outlet."))
+
+
+@bp.route("/lines/<int:line_id>/decide", methods=["POST"])
+@login_required
+def decide(line_id: int):
+    line = load_line(line_id)
+    form = DecideForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    uphold = form.decision.data == "uphold"
+    return _act(line, lambda db: services.decide_dispute(
+        db, actor=current_user, line=line, uphold=uphold, reason=form.reason.data, new_deadline=form.new_deadline.data,
+        base_version=form.base_version()),
+        _("Finding upheld; the outlet must rectify it.") if uphold else _("Finding withdrawn; the visit was re-scored."))
+
+
+@bp.route("/lines/<int:line_id>/deadline", methods=["POST"])
+@login_required
+def deadline(line_id: int):
+    line = load_line(line_id)
+    form = DeadlineForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    return _act(line, lambda db: services.change_deadline(
+        db, actor=current_user, line=line, new_deadline=form.new_deadline.data, reason=form.reason.data,
+        base_version=form.base_version()), _("Deadline changed."))
+
+
+@bp.route("/lines/<int:line_id>/responsible", methods=["POST"])
+@login_required
+def responsible(line_id: int):
+    line = load_line(line_id)
+    form = ResponsibleForm()
+    db = get_session()
+    person = db.get(User, form.user_id.data) if form.validate_on_submit() and form.user_id.data else None
+    if person is None:
+        flash(_("Choose a person."), "error")
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    return _act(line, lambda db: services.assign_responsible(db, actor=current_user, line=line, user=person), _("Saved."))
+
+
+@bp.route("/api/lines/<int:line_id>/photos", methods=["POST"])
+@login_required
+def line_photo(line_id: int):
+    line = load_line(line_id)
+    upload = request.files.get("file")
+    if upload is None:
+        return jsonify(error=_("No photo was received. Try again.")), 400
+    db = get_session()
+    try:
+        photo, created = services.stage_line_photo(db, get_storage(), actor=current_user, line=line,
+                                                   data=upload.read(MAX_BYTES + 1),
+                                                   client_id=(request.form.get("client_id") or "")[:64] or None)
+    except DomainError as exc:
+        db.rollback()
+        return jsonify(error=exc.message), exc.status_code
+    db.commit()
+    return jsonify(photo=photo_json(photo), created=created), 201 if created else 200
+
+
+# --- managers ------------------------------------------------------------------------------------
+
+def _filters() -> tuple[queries.BoardFilters, dict]:
+    args = {k: request.args.get(k) or "" for k in ("from", "to", "kind", "severity")}
+
+    def day(value):
+        try:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.timezone.utc) if value else None
+        except ValueError:
+            return None
+
+    until = day(args["to"])
+    return queries.BoardFilters(since=day(args["from"]), until=until + dt.timedelta(days=1) if until else None,
+                                kind=args["kind"] or None, severity=args["severity"] or None), args
+
+
+@bp.route("/board")
+@login_required
+def board():
+    if not permissions.can_see_board(current_user):
+        abort(403)
+    db = get_session()
+    node_id = request.args.get("unit", type=int) or current_user.unit_id
+    node = db.get(Unit, node_id) if node_id else None
+    if node is not None and not permissions.unit_in_scope(db, current_user, node):
+        abort(404)
+    filters, args = _filters()
+    rows, total = queries.board(db, current_user, node=node, filters=filters)
+    escalated = queries.escalated_to(db, current_user, node, filters=filters,
+                                     escalation_days=current_app.config.get("ESCALATION_DAYS", 3))
+    parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
+    if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
+        parent = None
+    return render_template("rectifications/board.html", rows=rows, total=total, node=node, parent=parent,
+                           escalated=escalated, args=args, now=utcnow())
+
+
+@bp.route("/board/lines")
+@login_required
+def board_lines():
+    if not (permissions.can_see_board(current_user) or current_user.role in ("inspector", "branch_chief")):
+        abort(403)
+    db = get_session()
+    filters, args = _filters()
+    node = db.get(Unit, request.args.get("unit", type=int)) if request.args.get("unit") else None
+    if node is not None and not permissions.unit_in_scope(db, current_user, node):
+        abort(404)
+    outlet_id = request.args.get("outlet", type=int)
+    state = request.args.get("state") or None
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = queries.line_rows(db, current_user, filters=filters, node=node, outlet_id=outlet_id, state=state,
+                             limit=101, offset=(page - 1) * 100)
+    return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100, page=page, args=args,
+                           state=state, node=node, outlet=db.get(Outlet, outlet_id) if outlet_id else None, now=utcnow())
+
+
+@bp.route("/reminders")
+@login_required
+def reminders():
+    """Lines due within a day (and the ones already late) in the user's reach."""
+    if current_user.role == "shopper":
+        abort(403)
+    db = get_session()
+    filters = queries.BoardFilters()
+    due = queries.line_rows(db, current_user, filters=filters, state="due_soon")
+    late = queries.line_rows(db, current_user, filters=filters, state="overdue")
+    return render_template("rectifications/reminders.html", due=due, late=late, now=utcnow())
