@@ -151,10 +151,10 @@ def checklists_check(folder: str | None) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Send due-soon reminders and escalation notices (safe to run from cron every few minutes)."""
-    from inspect_app.db import get_engine
+    from inspect_app.db import get_engine, writing
     from inspect_app.rectifications.services import sweep
 
-    with current_app.test_request_context(), Session(get_engine()) as session:
+    with current_app.test_request_context(), writing(), Session(get_engine()) as session:
         sent = sweep(session)
         session.commit()
     click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}")

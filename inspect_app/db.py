@@ -6,6 +6,8 @@ commit once at the end of the request (Indico's pattern).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,7 +81,23 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
 
 
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+
+
+@contextmanager
+def writing():
+    """Transactions begun inside take SQLite's write lock up front (background jobs, CLI), like
+    every non-GET request does."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
 def _wants_write_lock() -> bool:
+    if _writing.get():
+        return True
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 

@@ -260,12 +260,13 @@ def _maybe_sweep() -> None:
     if interval <= 0 or time.monotonic() - _last_sweep["at"] < interval or request.endpoint == "static":
         return
     _last_sweep["at"] = time.monotonic()
-    from inspect_app.db import get_engine
-    from inspect_app.rectifications.services import sweep
     from sqlmodel import Session
 
+    from inspect_app.db import get_engine, writing
+    from inspect_app.rectifications.services import sweep
+
     try:
-        with Session(get_engine()) as session:
+        with writing(), Session(get_engine()) as session:
             sweep(session)
             session.commit()
     except Exception:  # a failed sweep must never break the user's page
