@@ -1,0 +1,106 @@
+"""Rectification pages through the client: who sees what, forms refusing stale or bad input."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from inspect_app.rectifications.models import LineStatus, RectificationLine, RectificationNotice
+from tests.test_browser_rectification import release_mini_visit
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), (0, 100, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def notice(app, db, org_tree, people):
+    visit = release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {"A-02": dict(occurrences=1, note="倚靠")})
+    return db.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).one()
+
+
+def test_who_sees_the_notice(notice, client_as, people):
+    for role, expected in [("chief", 200), ("inspector", 200), ("manager", 200), ("director", 200), ("reviewer", 200),
+                           ("admin", 200), ("other_chief", 404), ("other_manager", 404)]:
+        assert client_as(people[role]).get(f"/notices/{notice.id}").status_code == expected, role
+    assert client_as(people["shopper"]).get("/notices").status_code == 403
+    assert client_as(people["chief"]).get("/board").status_code == 403
+    listed = client_as(people["other_chief"]).get("/notices").get_data(as_text=True)
+    assert notice.number not in listed
+
+
+def test_chief_acknowledges_and_answers_through_forms(notice, client_as, people, db):
+    chief = client_as(people["chief"])
+    line = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).one()
+    early = chief.post(f"/lines/{line.id}/answer", {"description": "已整改完成", "version": line.row_version},
+                       follow_redirects=True)
+    assert "请先签收通知书" in early.get_data(as_text=True)
+    chief.post(f"/notices/{notice.id}/acknowledge")
+    again = chief.post(f"/notices/{notice.id}/acknowledge", follow_redirects=True)
+    assert "已于" in again.get_data(as_text=True)
+    other = client_as(people["other_chief"])
+    assert other.post(f"/notices/{notice.id}/acknowledge").status_code == 404
+    assert other.post(f"/api/lines/{line.id}/photos", {"file": (io.BytesIO(jpeg()), "a.jpg")},
+                      headers={"X-CSRFToken": other.csrf_token()}, content_type="multipart/form-data").status_code == 404
+    upload = chief.post(f"/api/lines/{line.id}/photos", {"file": (io.BytesIO(jpeg()), "a.jpg"), "client_id": "x1"},
+                        headers={"X-CSRFToken": chief.csrf_token()}, content_type="multipart/form-data")
+    assert upload.status_code == 201
+    bad = chief.post(f"/api/lines/{line.id}/photos", {"file": (io.BytesIO(b"<html>no</html>"), "a.jpg")},
+                     headers={"X-CSRFToken": chief.csrf_token()}, content_type="multipart/form-data")
+    assert bad.status_code == 422 and "不是照片" in bad.get_json()["error"]
+    line = db.get(RectificationLine, line.id)
+    stale = chief.post(f"/lines/{line.id}/answer", {"description": "已整改完成", "version": line.row_version - 1},
+                       follow_redirects=True)
+    assert "刚被他人处理" in stale.get_data(as_text=True)
+    ok = chief.post(f"/lines/{line.id}/answer", {"description": "已整改完成", "version": line.row_version},
+                    follow_redirects=True)
+    assert "整改回复已提交" in ok.get_data(as_text=True)
+    assert db.get(RectificationLine, line.id).status == LineStatus.answered
+    # the chief cannot verify, nor change the deadline
+    assert "验证整改" not in chief.get(f"/lines/{line.id}").get_data(as_text=True)
+    refused = chief.post(f"/lines/{line.id}/deadline", {"new_deadline": "2030-01-01", "reason": "延长一些时间"},
+                         follow_redirects=True)
+    assert "只有检查方可以修改整改期限" in refused.get_data(as_text=True)
+
+
+def test_deadline_in_the_past_refused_with_message(notice, client_as, people, db):
+    line = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).one()
+    manager = client_as(people["manager"])
+    page = manager.post(f"/lines/{line.id}/deadline", {"new_deadline": "2020-01-01", "reason": "测试一下过去",
+                                                       "version": line.row_version}, follow_redirects=True)
+    assert "整改期限不能早于今天" in page.get_data(as_text=True)
+    missing = manager.post(f"/lines/{line.id}/deadline", {"new_deadline": "", "reason": ""}, follow_redirects=True)
+    assert missing.status_code == 200 and db.get(RectificationLine, line.id).deadline_date == line.deadline_date
+
+
+def test_notifications_badge_and_read(notice, client_as, people):
+    chief = client_as(people["chief"])
+    home = chief.get("/home").get_data(as_text=True)
+    assert 'class="count" data-unread>1<' in home
+    page = chief.get("/notifications").get_data(as_text=True)
+    assert notice.number in page
+    from inspect_app.notifications.models import Notification
+
+    response = chief.post("/notifications/read", {"id": "1"})
+    assert response.headers["Location"].endswith(f"/notices/{notice.id}")
+    assert "data-unread" not in chief.get("/home").get_data(as_text=True)
+    # someone else's notification id does nothing
+    assert client_as(people["other_chief"]).post("/notifications/read", {"id": "1"}).headers["Location"].endswith("/notifications")
+    del Notification
+
+
+def test_board_drill_down_and_filters(notice, client_as, people, org_tree):
+    director = client_as(people["director"])
+    page = director.get("/board").get_data(as_text=True)
+    assert "杭州市" in page
+    page = director.get(f"/board?unit={org_tree['xihu'].id}").get_data(as_text=True)
+    assert "西湖区文三路邮政营业所" in page
+    lines = director.get(f"/board/lines?outlet={org_tree['xihu1'].id}").get_data(as_text=True)
+    assert "A-02" in lines
+    filtered = director.get(f"/board/lines?outlet={org_tree['xihu1'].id}&severity=urgent").get_data(as_text=True)
+    assert "A-02" not in filtered
+    assert client_as(people["other_manager"]).get(f"/board?unit={org_tree['xihu'].id}").status_code == 404
