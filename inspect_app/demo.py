@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 
 from sqlmodel import Session, select
 
@@ -87,6 +88,12 @@ def load_demo(session: Session, *, seed: int = 7) -> list[tuple[str, str, str]]:
     for spec in _demo_users(units, outlets):
         create_user(session, actor=None, password=DEMO_PASSWORD, **spec)
         created.append((spec["username"], spec["role"].value, DEMO_PASSWORD))
+    # every other outlet has its own branch chief too (not printed: log in as chief / chief2)
+    surnames, given = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+    for n, outlet in enumerate(outlets[3:], start=3):
+        create_user(session, actor=None, username=f"chief{n}", password=secrets.token_urlsafe(12),
+                    display_name=surnames[n % len(surnames)] + given[(n * 7) % len(given)],
+                    role=Role.branch_chief, outlet_ids=[outlet.id])
     session.commit()
     return created
 
@@ -194,6 +201,7 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
                 session.add(rating)
             count += 1
     session.flush()
+    _demo_rectification(session, rng=rng)
     # work for the demo inspector: today, overdue, coming up, and a draft
     today = dt.date.today()
     hz = [o for o in outlets if o.code.startswith("3301")]
@@ -218,3 +226,75 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
                               {"occurrences": 0} if item.rule == "per_occurrence" else {"result": "pass"}))
     session.commit()
     return count + 1
+
+
+def _demo_rectification(session: Session, *, rng: random.Random) -> None:
+    """Notices in every state: acknowledged, answered, returned, closed, and some overdue.
+
+    The visits were back-dated; their notices are moved to the same dates, then walked through the
+    real services so the history, photos and notifications are what the app itself would write.
+    """
+    import datetime as dt
+
+    from inspect_app.db import utcnow
+    from inspect_app.evidence.storage import get_storage
+    from inspect_app.rectifications import services as rect
+    from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
+    from inspect_app.visits.models import Visit
+
+    users = {u.username: u for u in session.exec(select(User)).all()}
+    now = utcnow()
+    for notice in session.exec(select(RectificationNotice).order_by(RectificationNotice.id)).all():
+        visit = session.get(Visit, notice.visit_id)
+        outlet = session.get(Outlet, notice.outlet_id)
+        issued = visit.released_at
+        notice.issued_at = issued
+        session.add(notice)
+        lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
+        for line in lines:
+            day = rect.default_deadline(line.severity, issued, outlet)
+            line.issued_at, line.deadline_date, line.deadline_at = issued, day, rect.deadline_instant(day, outlet.timezone)
+            session.add(line)
+            for event in session.exec(select(RectificationEvent).where(RectificationEvent.line_id == line.id)).all():
+                event.at, event.deadline_after = issued, day
+                session.add(event)
+        session.flush()
+        chiefs = rect.branch_chiefs_of(session, outlet.id)
+        age = (now - issued).days
+        if not chiefs or age < 2 or rng.random() < 0.08:
+            continue  # not even acknowledged: these turn overdue
+        chief = chiefs[0]
+        inspector = session.get(User, visit.assignee_id)
+        rect.acknowledge_notice(session, actor=chief, notice=notice)
+        for line in lines:
+            fate = rng.random()
+            if age < 5 and fate < 0.5:
+                continue
+            if fate < 0.1 and age > 20:
+                continue  # acknowledged but never answered: overdue
+            rect.stage_line_photo(session, get_storage(), actor=chief, line=line,
+                                  data=_demo_photo(rng, f"{line.item_code} OK"), client_id=None)
+            rect.answer_line(session, actor=chief, line=line, description="已按要求整改完毕,附整改后照片。")
+            if age > 6 and fate < 0.9:
+                if fate < 0.2:
+                    rect.verify_line(session, actor=inspector, line=line, accept=False,
+                                     reason="整改照片不能说明问题已解决,请补充。")
+                    continue
+                rect.verify_line(session, actor=inspector, line=line, accept=True)
+        # the walk happened "now"; spread it over the days after the notice was issued
+        span = max(1, min(age, 10))
+        for line in lines:
+            events = session.exec(select(RectificationEvent).where(RectificationEvent.line_id == line.id)
+                                  .order_by(RectificationEvent.id)).all()
+            for k, event in enumerate(events[1:], start=1):
+                event.at = issued + dt.timedelta(days=min(span, k * span / max(1, len(events) - 1)), hours=k)
+                session.add(event)
+            stamps = {e.action: e.at for e in events}
+            line.acknowledged_at = stamps.get("acknowledged", line.acknowledged_at)
+            line.answered_at = stamps.get("answered", line.answered_at)
+            line.closed_at = stamps.get("verified", line.closed_at)
+            session.add(line)
+        notice.acknowledged_at = issued + dt.timedelta(hours=3)
+        session.add(notice)
+    session.flush()
+    del users
