@@ -91,7 +91,7 @@ def load_demo(session: Session, *, seed: int = 7) -> list[tuple[str, str, str]]:
     # every other outlet has its own branch chief too (not printed: log in as chief / chief2)
     surnames, given = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
     for n, outlet in enumerate(outlets[3:], start=3):
-        create_user(session, actor=None, username=f"chief{n}", password=secrets.token_urlsafe(12),
+        create_user(session, actor=None, username=f"chief{n}", password=secrets.token_urlsafe(12) + "-7",
                     display_name=surnames[n % len(surnames)] + given[(n * 7) % len(given)],
                     role=Role.branch_chief, outlet_ids=[outlet.id])
     session.commit()
