@@ -4,6 +4,6 @@ from inspect_app.auth.models import LoginAttempt, User, UserOutlet  # noqa: F401
 from inspect_app.checklists.models import ChecklistVersion  # noqa: F401
 from inspect_app.evidence.models import Photo  # noqa: F401
 from inspect_app.notifications.models import Notification  # noqa: F401
-from inspect_app.org.models import Outlet, Unit, Window  # noqa: F401
+from inspect_app.org.models import Outlet, OutletBlackout, Unit, Window  # noqa: F401
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice  # noqa: F401
 from inspect_app.visits.models import Answer, StarRating, Visit  # noqa: F401

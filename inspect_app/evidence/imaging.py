@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -60,7 +61,12 @@ def open_checked(data: bytes) -> Image.Image:
         raise PhotoRejected(_("The photo is larger than %(mb)d MB.", mb=MAX_BYTES // (1024 * 1024)))
     try:
         image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Image.DecompressionBombError as exc:
+        # Pillow's own guard fires inside open() for sizes far beyond ours: it is still a photo
+        # with too many pixels, not "not a photo". Pillow names the pixel count in its message.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise PhotoRejected(_too_many_pixels(int(found.group(1)) if found else 2 * Image.MAX_IMAGE_PIXELS)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise PhotoRejected(_("This file is not a photo. Use JPEG, PNG, WebP or HEIC.")) from None
     if image.format not in FORMATS:
         raise PhotoRejected(_("This file is not a photo. Use JPEG, PNG, WebP or HEIC."))
@@ -68,9 +74,13 @@ def open_checked(data: bytes) -> Image.Image:
     if width < 1 or height < 1:
         raise PhotoRejected(_("This file is not a photo. Use JPEG, PNG, WebP or HEIC."))
     if width * height > MAX_PIXELS:
-        raise PhotoRejected(_("The photo has too many pixels (%(mp)d MP; at most %(max)d MP).",
-                              mp=width * height // 1_000_000, max=MAX_PIXELS // 1_000_000))
+        raise PhotoRejected(_too_many_pixels(width * height))
     return image
+
+
+def _too_many_pixels(pixels: int) -> str:
+    return _("The photo has too many pixels (%(mp)d MP; at most %(max)d MP).",
+             mp=pixels // 1_000_000, max=MAX_PIXELS // 1_000_000)
 
 
 def _exif_facts(image: Image.Image, zone: str) -> tuple[dt.datetime | None, float | None, float | None, str]:

@@ -61,3 +61,16 @@ class Window(SQLModel, table=True):
     number: str = Field(max_length=16)
     name: str = Field(default="", max_length=60)
     active: bool = True
+
+
+class OutletBlackout(SQLModel, table=True):
+    """Days no secret visit may be planned at an outlet (stocktaking, renovation, holidays)."""
+
+    __tablename__ = "outlet_blackout"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    date_from: dt.date
+    date_until: dt.date
+    reason: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -399,7 +399,7 @@ def rescore_after_withdrawal(session: Session, *, actor: User, line: Rectificati
                after={"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value},
                note=reason[:200])
     before = {"score": visit.score, "passed": visit.passed, "stars": visit.stars}
-    result = visits.score_visit(checklist, visits.answers_of(session, visit))
+    result = visits.score_visit(checklist, visits.answers_of(session, visit), visit)
     visits._store_score(visit, result)
     session.add(visit)
     if not visit.red_line:  # stars this visit's red line took away come back

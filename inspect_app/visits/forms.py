@@ -31,6 +31,26 @@ class CheckinForm(FlaskForm):
 
 class SubmitForm(FlaskForm):
     token = HiddenField()
+    accept_warnings = HiddenField()
+
+
+class ReturnForm(FlaskForm):
+    comment = TextAreaField(_l("What the shopper should correct"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CorrectForm(FlaskForm):
+    item_code = HiddenField(validators=[DataRequired()])
+    result = SelectField(_l("Answer"), choices=[("pass", _l("Pass")), ("fail", _l("Fail")), ("na", _l("N/A"))],
+                         validators=[Optional()], validate_choice=False)
+    occurrences = StringField(_l("Occurrences"), validators=[Optional(), Length(max=3)])
+    scale_value = StringField(_l("Value"), validators=[Optional(), Length(max=3)])
+    reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=300)])
+
+
+class BlackoutForm(FlaskForm):
+    date_from = DateField(_l("From"), validators=[DataRequired()])
+    date_until = DateField(_l("Until"), validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
 
 
 class CancelForm(FlaskForm):

@@ -61,6 +61,8 @@ class Visit(SQLModel, table=True):
     #: Secret visits: one-tap timer marks, {"entry": iso, "queue_start": iso, ...}.
     timers: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     counter_number: str = Field(default="", max_length=16)
+    #: The reviewer's comments when returning a secret visit to the shopper.
+    review_comment: str = Field(default="", max_length=2000)
     score: float | None = None
     earned: float | None = None
     applicable: float | None = None

@@ -83,6 +83,10 @@ def schedule_visits(
             raise DomainError(_("Outlet %(name)s is closed.", name=outlet.name))
         if due_until < local_today(outlet):
             raise DomainError(_("The date window is already over."))
+        if checklist.kind == "secret":
+            from inspect_app.visits.secret import check_secret_schedule
+
+            check_secret_schedule(session, shopper=assignee, outlet=outlet, due_from=due_from, due_until=due_until)
         if checklist.kind != "secret" and assignee.role != "admin" and not permissions.outlet_in_scope(session, assignee, outlet):
             raise DomainError(_("%(person)s does not cover outlet %(outlet)s.", person=assignee.display_name,
                                 outlet=outlet.name))
@@ -230,8 +234,17 @@ def answer_input(answer: Answer) -> AnswerInput:
                        seconds=answer.seconds)
 
 
-def score_visit(checklist: Checklist, answers: dict[str, Answer]) -> ScoreResult:
-    return score(checklist, {code: answer_input(a) for code, a in answers.items()})
+def score_visit(checklist: Checklist, answers: dict[str, Answer], visit: Visit | None = None) -> ScoreResult:
+    """Score with the visit's own version; timer items take the durations the taps measured."""
+    inputs = {code: answer_input(a) for code, a in answers.items()}
+    if visit is not None and visit.kind == "secret":
+        from inspect_app.visits.secret import durations
+
+        measured = durations(visit)
+        for item in checklist.items:
+            if item.rule == "timer" and measured.get(item.timer) is not None:
+                inputs[item.code] = AnswerInput(seconds=measured[item.timer])
+    return score(checklist, inputs)
 
 
 def _require_editable(actor: User, visit: Visit) -> None:
@@ -331,9 +344,14 @@ class Missing:
 
 
 class IncompleteVisit(DomainError):
-    def __init__(self, missing: list[Missing]):
-        super().__init__(_("The visit is not complete yet: %(n)d things are missing.", n=len(missing)))
+    def __init__(self, missing: list[Missing], warnings: list[Missing] | None = None):
+        if missing:
+            message = _("The visit is not complete yet: %(n)d things are missing.", n=len(missing))
+        else:
+            message = _("Check these %(n)d points; submit anyway if they cannot be helped.", n=len(warnings or []))
+        super().__init__(message)
         self.missing = missing
+        self.warnings = warnings or []
 
 
 def photos_of(session: Session, visit: Visit) -> list[Photo]:
@@ -341,29 +359,43 @@ def photos_of(session: Session, visit: Visit) -> list[Photo]:
                              .order_by(Photo.id)).all())
 
 
-def missing_for_submit(checklist: Checklist, visit: Visit, answers: dict[str, Answer], photos: list[Photo]) -> list[Missing]:
-    result = score_visit(checklist, answers)
+def missing_for_submit(checklist: Checklist, visit: Visit, answers: dict[str, Answer],
+                       photos: list[Photo]) -> tuple[list[Missing], list[Missing]]:
+    """(blockers, warnings). Open inspections need everything. A mystery shopper cannot always
+    take a photo or get a receipt without being noticed: those become warnings they confirm, and
+    flags for the reviewer."""
+    result = score_visit(checklist, answers, visit)
     photo_items = {p.item_code for p in photos if p.item_code}
-    missing = []
+    secret = visit.kind == "secret"
+    blockers, warnings = [], []
+    soft = warnings if secret else blockers
     for item in checklist.items:
-        if item.rule == "timer":
-            continue
         item_score = result.items[item.code]
+        if item.rule == "timer":
+            if not item_score.answered:
+                blockers.append(Missing(item.code, _("Record the times with the timer buttons.")))
+            continue
         if not item_score.answered:
-            missing.append(Missing(item.code, _("Not answered yet.")))
+            blockers.append(Missing(item.code, _("Not answered yet.")))
             continue
         if item_score.failed:
             if not (answers[item.code].note or "").strip():
-                missing.append(Missing(item.code, _("A failed item needs a note saying what was wrong.")))
+                soft.append(Missing(item.code, _("A failed item needs a note saying what was wrong.")))
             if item.photo_on_fail and item.code not in photo_items:
-                missing.append(Missing(item.code, _("A failed item needs a photo.")))
+                soft.append(Missing(item.code, _("A failed item needs a photo.")))
     if checklist.min_photos and len(photos) < checklist.min_photos:
-        missing.append(Missing(None, _("At least %(n)d photos are needed for this visit; %(have)d taken.",
-                                       n=checklist.min_photos, have=len(photos))))
-    return missing
+        soft.append(Missing(None, _("At least %(n)d photos are needed for this visit; %(have)d taken.",
+                                    n=checklist.min_photos, have=len(photos))))
+    if checklist.receipt_photo and not any(p.purpose == "receipt" for p in photos):
+        soft.append(Missing(None, _("No receipt photo.")))
+    if checklist.impression_min_chars and len(visit.summary) < checklist.impression_min_chars:
+        soft.append(Missing(None, _("The overall impression needs at least %(n)d characters; it has %(have)d.",
+                                    n=checklist.impression_min_chars, have=len(visit.summary))))
+    return blockers, warnings
 
 
-def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | None) -> Visit:
+def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | None,
+                 accept_warnings: bool = False) -> Visit:
     """Lock the visit and score it. A repeat with the same token does nothing twice."""
     if visit.assignee_id != actor.id:
         raise PermissionDenied(_("This visit is assigned to someone else."))
@@ -375,10 +407,10 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
         raise DomainError(_("This visit has already been submitted."))
     checklist = checklist_of(session, visit)
     answers = answers_of(session, visit)
-    missing = missing_for_submit(checklist, visit, answers, photos_of(session, visit))
-    if missing:
-        raise IncompleteVisit(missing)
-    result = score_visit(checklist, answers)
+    missing, warnings = missing_for_submit(checklist, visit, answers, photos_of(session, visit))
+    if missing or (warnings and not accept_warnings):
+        raise IncompleteVisit(missing, warnings)
+    result = score_visit(checklist, answers, visit)
     before = visit.status
     visit.submitted_at = utcnow()
     visit.submit_token = token
@@ -403,7 +435,7 @@ def release_visit(session: Session, *, actor: User, visit: Visit) -> Visit:
     if visit.status != VisitStatus.in_review:
         raise DomainError(_("Only a visit waiting for review can be released."))
     checklist = checklist_of(session, visit)
-    result = score_visit(checklist, answers_of(session, visit))
+    result = score_visit(checklist, answers_of(session, visit), visit)
     _store_score(visit, result)
     visit.status = VisitStatus.released
     session.add(visit)

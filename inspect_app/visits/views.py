@@ -226,9 +226,12 @@ def fill(visit_id: int):
     by_item: dict[str, list] = {}
     for photo in photos:
         by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
-    result = services.score_visit(checklist, answers)
+    result = services.score_visit(checklist, answers, visit)
+    from inspect_app.visits import secret
+
     return render_template(
         "visits/fill.html", visit=visit, checklist=checklist, answers=answers, photos=by_item, result=result,
+        timers=secret.timer_moments(visit), timer_names=secret.TIMERS, timer_labels=secret.TIMER_LABELS,
         progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
@@ -270,7 +273,7 @@ def save_answer(visit_id: int):
         return jsonify(error=exc.message, current=_answer_json(current) if current else None), exc.status_code
     db.commit()
     checklist = services.checklist_of(db, visit)
-    result = services.score_visit(checklist, services.answers_of(db, visit))
+    result = services.score_visit(checklist, services.answers_of(db, visit), visit)
     return jsonify(answer=_answer_json(answer), progress=_progress(result))
 
 
@@ -291,6 +294,51 @@ def save_summary(visit_id: int):
     return jsonify(ok=True)
 
 
+@bp.route("/api/visits/<int:visit_id>/timers", methods=["POST"])
+@login_required
+def set_timer(visit_id: int):
+    """One tap of a secret-visit timer: the phone's time, or ``clear`` to undo the last tap."""
+    from inspect_app.visits import secret
+
+    visit = load_visit(visit_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+        return jsonify(error=_("The request could not be understood.")), 400
+    db = get_session()
+    try:
+        at = dt.datetime.fromisoformat(payload["at"]) if payload.get("at") else None
+    except (TypeError, ValueError):
+        return jsonify(error=_("The request could not be understood.")), 400
+    try:
+        secret.set_timer(db, actor=current_user, visit=visit, name=payload["name"], at=at, clear=bool(payload.get("clear")))
+    except DomainError as exc:
+        db.rollback()
+        return jsonify(error=exc.message, timers=visit.timers or {}), exc.status_code
+    db.commit()
+    checklist = services.checklist_of(db, visit)
+    result = services.score_visit(checklist, services.answers_of(db, visit), visit)
+    return jsonify(timers=visit.timers or {}, durations=secret.durations(visit), progress=_progress(result))
+
+
+@bp.route("/api/visits/<int:visit_id>/details", methods=["POST"])
+@login_required
+def save_details(visit_id: int):
+    from inspect_app.visits import secret
+
+    visit = load_visit(visit_id)
+    payload = request.get_json(silent=True) or {}
+    counter, impression = payload.get("counter_number"), payload.get("summary")
+    if (counter is not None and not isinstance(counter, str)) or (impression is not None and not isinstance(impression, str)):
+        return jsonify(error=_("The request could not be understood.")), 400
+    db = get_session()
+    try:
+        secret.save_details(db, actor=current_user, visit=visit, counter_number=counter, impression=impression)
+    except DomainError as exc:
+        return jsonify(error=exc.message), exc.status_code
+    db.commit()
+    return jsonify(ok=True)
+
+
 @bp.route("/visits/<int:visit_id>/submit", methods=["POST"])
 @login_required
 def submit(visit_id: int):
@@ -300,12 +348,14 @@ def submit(visit_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None)
+        services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None,
+                              accept_warnings=form.accept_warnings.data == "1")
     except services.IncompleteVisit as exc:
         db.rollback()
         checklist = services.checklist_of(db, visit)
-        return render_template("visits/missing.html", visit=visit, missing=exc.missing, checklist=checklist,
-                               locale=select_locale(), message=exc.message), 422
+        return render_template("visits/missing.html", visit=visit, missing=exc.missing, warnings=exc.warnings,
+                               checklist=checklist, locale=select_locale(), message=exc.message,
+                               submit_form=SubmitForm(token=secrets.token_urlsafe(16), accept_warnings="1")), 422
     except DomainError as exc:
         db.rollback()
         flash(exc.message, "error")
@@ -329,7 +379,7 @@ def detail(visit_id: int):
     db = get_session()
     checklist = services.checklist_of(db, visit)
     answers = services.answers_of(db, visit)
-    result = services.score_visit(checklist, answers)
+    result = services.score_visit(checklist, answers, visit)
     photos = services.photos_of(db, visit)
     by_item: dict[str, list] = {}
     for photo in photos:
@@ -346,6 +396,7 @@ def detail(visit_id: int):
         can_manage=permissions.can_manage_visit(db, current_user, visit), cancel_form=CancelForm(),
         show_identity=permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id,
         stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
+        timers=_secret().timer_moments(visit), timer_labels=_secret().TIMER_LABELS,
         editable_statuses=EDITABLE,
     )
 
@@ -363,3 +414,9 @@ def stars():
     counts = {n: sum(1 for r in all_rows if r[0].stars == n) for n in range(5, 0, -1)}
     changes = queries.star_changes(db, current_user, since=now - dt.timedelta(days=90))[:30]
     return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now)
+
+
+def _secret():
+    from inspect_app.visits import secret
+
+    return secret

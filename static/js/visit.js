@@ -126,6 +126,64 @@
                        url: root.dataset.summaryUrl, payload: { summary: text }, client_id: uid(), created: Date.now() })
       .then(quiet ? refreshSyncLine : kick);
   }
+  function queueDetails(payload, quiet) {
+    return store.put({ key: "details:" + owner + ":" + visitId, owner: owner, visit: visitId, kind: "details",
+                       url: root.dataset.detailsUrl, payload: payload, client_id: uid(), created: Date.now() })
+      .then(quiet ? refreshSyncLine : kick);
+  }
+
+  // --- secret-visit timers: one tap records the phone's time to the second -------------------
+  var timerBox = document.querySelector("[data-timers]");
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function showTimer(name, iso, pending) {
+    if (!timerBox) return;
+    var row = timerBox.querySelector('[data-timer-row="' + name + '"]');
+    if (!row) return;
+    var out = row.querySelector("output");
+    if (iso) {
+      var d = new Date(iso);
+      out.textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+      row.classList.add("is-set");
+    } else {
+      out.textContent = "—";
+      row.classList.remove("is-set");
+    }
+    row.classList.toggle("is-pending", !!pending);
+    updateDurations();
+  }
+  function updateDurations() {
+    if (!timerBox) return;
+    function at(name) {
+      var row = timerBox.querySelector('[data-timer-row="' + name + '"]');
+      return row && row.classList.contains("is-set") ? row.dataset.at : null;
+    }
+    [["queue_start", "service_start", "wait"], ["service_start", "service_end", "service"]].forEach(function (p) {
+      var a = at(p[0]), b = at(p[1]), out = timerBox.querySelector('[data-duration="' + p[2] + '"]');
+      if (!out) return;
+      if (a && b) { var s = Math.round((new Date(b) - new Date(a)) / 1000); out.textContent = Math.floor(s / 60) + ":" + pad(s % 60); }
+      else out.textContent = "—";
+    });
+  }
+  function queueTimer(name, clear) {
+    var iso = new Date().toISOString();
+    var row = timerBox.querySelector('[data-timer-row="' + name + '"]');
+    row.dataset.at = clear ? "" : iso;
+    showTimer(name, clear ? null : iso, true);
+    return store.put({ key: "timer:" + owner + ":" + visitId + ":" + name, owner: owner, visit: visitId, kind: "timer",
+                       url: root.dataset.timerUrl, payload: clear ? { name: name, clear: true } : { name: name, at: iso },
+                       client_id: uid(), created: Date.now() }).then(kick);
+  }
+  if (timerBox) {
+    timerBox.addEventListener("click", function (e) {
+      var btn = e.target.closest("button");
+      if (!btn) return;
+      if (btn.dataset.timer) queueTimer(btn.dataset.timer, false);
+      else if (btn.dataset.timerClear) queueTimer(btn.dataset.timerClear, true);
+    });
+    Array.prototype.forEach.call(timerBox.querySelectorAll("[data-timer-row]"), function (row) {
+      if (row.dataset.at) showTimer(row.dataset.timerRow, row.dataset.at, false);
+    });
+  }
 
   function refreshSyncLine() {
     return store.all().then(function (ops) {
@@ -188,12 +246,26 @@
   function handle(op, el, status, data) {
     if (status === 200 || status === 201) {
       if (el && data.answer) { el.dataset.version = data.answer.version; setStatus(el, msg("Saved"), "ok"); }
+      if (op.kind === "timer") {
+        var t = (data.timers || {})[op.payload.name];
+        var row = timerBox.querySelector('[data-timer-row="' + op.payload.name + '"]');
+        row.dataset.at = t ? t.at : "";
+        showTimer(op.payload.name, t ? t.at : null, false);
+      }
       if (data.progress) showProgress(data.progress);
       return finish(op).then(function () { return true; });
     }
     if (status === 401) { sessionEnded = true; syncLine.hidden = false; syncLine.className = "sync-line bad"; syncLine.textContent = data.error || "401"; return false; }
     if (status >= 500 || status === 0 || status === 429) { if (el) setStatus(el, msg("Offline"), "warn"); return false; }
     // 4xx: this write can never succeed as it is; show why and drop it.
+    if (op.kind === "timer" && timerBox) {
+      var r = timerBox.querySelector('[data-timer-row="' + op.payload.name + '"]');
+      var saved = (data.timers || {})[op.payload.name];
+      r.dataset.at = saved ? saved.at : "";
+      showTimer(op.payload.name, saved ? saved.at : null, false);
+      var err = timerBox.querySelector("[data-timer-error]");
+      if (err) err.textContent = data.error || String(status);
+    }
     if (el) {
       if (status === 409 && data.current) {
         el.dataset.version = data.current.version;
@@ -213,40 +285,50 @@
 
   // --- photos --------------------------------------------------------------------------------
   var prepare = window.InspectPhoto.prepare;
+  function counterValue() { var c = document.querySelector("[data-detail=counter_number]"); return c ? c.value : undefined; }
 
   function photoFigure(el, op) {
+    if (!el) return null;
     var fig = document.createElement("figure");
     fig.className = "thumb is-uploading";
     fig.dataset.clientId = op.client_id;
     var img = document.createElement("img");
-    img.src = URL.createObjectURL(op.blob); img.width = 72; img.height = 72; img.alt = op.item_code;
+    img.src = URL.createObjectURL(op.blob); img.width = 72; img.height = 72; img.alt = op.item_code || op.purpose;
     var prog = document.createElement("progress"); prog.max = 100; prog.value = 0;
     fig.appendChild(img); fig.appendChild(prog);
-    var box = el.querySelector("[data-photos]");
+    var box = el;
     box.insertBefore(fig, box.querySelector(".photo-add"));
     return fig;
   }
 
+  function photoBox(op) {
+    var key = op.item_code || ("_" + (op.purpose || "general"));
+    return root.querySelector('[data-photo-key="' + key + '"]');
+  }
   function addPhotos(el, files) {
     Array.prototype.forEach.call(files, function (file) {
       prepare(file).then(function (blob) {
+        var purpose = el.dataset.purpose || "item";
         var op = { key: "photo:" + uid(), owner: owner, visit: visitId, kind: "photo", url: root.dataset.photoUrl,
-                   item_code: el.dataset.code, blob: blob, client_id: uid(), created: Date.now() };
+                   item_code: purpose === "item" ? el.dataset.code : null, purpose: purpose, blob: blob,
+                   client_id: uid(), created: Date.now() };
         op.key = "photo:" + op.client_id;
-        photoFigure(el, op);
+        photoFigure(photoBox(op), op);
         return store.put(op).then(kick);
       });
     });
   }
 
   function sendPhoto(op) {
-    var el = items[op.item_code];
-    var fig = el && el.querySelector('[data-client-id="' + op.client_id + '"]');
-    if (el && !fig) fig = photoFigure(el, op);
+    var box = photoBox(op);
+    var el = op.item_code ? items[op.item_code] : null;
+    var fig = box && box.querySelector('[data-client-id="' + op.client_id + '"]');
+    if (box && !fig) fig = photoFigure(box, op);
     return new Promise(function (resolve) {
       var form = new FormData();
       form.append("file", op.blob, "photo.jpg");
-      form.append("item_code", op.item_code);
+      if (op.item_code) form.append("item_code", op.item_code);
+      form.append("purpose", op.purpose || "item");
       form.append("client_id", op.client_id);
       var xhr = new XMLHttpRequest();
       xhr.open("POST", op.url);
@@ -323,7 +405,12 @@
       var el = e.target.closest("article.item");
       if (el.dataset.result || el.dataset.occurrences || el.dataset.scale) queued = queueAnswer(el, true);
     } else if (e.target.matches("[data-summary]")) {
-      queued = queueSummary(e.target.value, true);
+      queued = root.dataset.detailsUrl ? queueDetails({ summary: e.target.value, counter_number: counterValue() }, true)
+                                       : queueSummary(e.target.value, true);
+      var count = document.querySelector("[data-summary-count]");
+      if (count) count.textContent = e.target.value.trim().length;
+    } else if (e.target.matches("[data-detail]")) {
+      queued = queueDetails({ summary: (document.querySelector("[data-summary]") || {}).value || "", counter_number: counterValue() }, true);
     }
     if (queued) {
       clearTimeout(typingTimer);
@@ -333,7 +420,7 @@
   window.addEventListener("pagehide", kick);
   root.addEventListener("change", function (e) {
     if (e.target.matches("[data-photo-input]") && e.target.files.length) {
-      addPhotos(e.target.closest("article.item"), e.target.files);
+      addPhotos(e.target.closest("[data-photo-owner]"), e.target.files);
       e.target.value = "";
     }
   });
@@ -373,8 +460,15 @@
         setStatus(el, msg("Offline"), "warn");
       } else if (op.kind === "summary") {
         document.querySelector("[data-summary]").value = op.payload.summary;
-      } else if (op.kind === "photo" && items[op.item_code]) {
-        photoFigure(items[op.item_code], op);
+      } else if (op.kind === "photo") {
+        photoFigure(photoBox(op), op);
+      } else if (op.kind === "timer") {
+        showTimer(op.payload.name, op.payload.clear ? null : op.payload.at, true);
+      } else if (op.kind === "details") {
+        var counter = document.querySelector("[data-detail=counter_number]");
+        if (counter && op.payload.counter_number !== undefined) counter.value = op.payload.counter_number;
+        var summary = document.querySelector("[data-summary]");
+        if (summary && op.payload.summary !== undefined) summary.value = op.payload.summary;
       }
     });
     localAnswered();

@@ -1,0 +1,316 @@
+"""Secret visits (暗访): blind scheduling, one-tap timers, proof of visit, review before release.
+
+Nothing here is ever shown to the outlet side before release; the permission predicates and the
+visits clause keep it that way, and a crawl test checks every route.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, select
+
+from inspect_app import permissions
+from inspect_app.audit.services import record
+from inspect_app.auth.models import Role, User
+from inspect_app.db import utcnow
+from inspect_app.errors import DomainError, PermissionDenied
+from inspect_app.evidence import services as evidence
+from inspect_app.notifications.services import notify
+from inspect_app.org.models import Outlet, OutletBlackout
+from inspect_app.visits.models import EDITABLE, Answer, Visit, VisitStatus
+
+TIMERS = ("entry", "queue_start", "service_start", "service_end", "exit")
+TIMER_LABELS = {
+    "entry": _l("Entered"),
+    "queue_start": _l("Queue start"),
+    "service_start": _l("Service start"),
+    "service_end": _l("Service end"),
+    "exit": _l("Left"),
+}
+#: Which measured duration a checklist timer item is scored on.
+DURATIONS = {"queue_wait": ("queue_start", "service_start"), "service_time": ("service_start", "service_end")}
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _config(name: str, default: int) -> int:
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
+# --- scheduling -----------------------------------------------------------------------------------
+
+def check_secret_schedule(session: Session, *, shopper: User, outlet: Outlet, due_from: dt.date,
+                          due_until: dt.date) -> None:
+    """Refuse, with the reason, a shopper seen at this outlet too recently, or a blackout date."""
+    blackout = session.exec(select(OutletBlackout).where(
+        OutletBlackout.outlet_id == outlet.id, OutletBlackout.date_from <= due_until,
+        OutletBlackout.date_until >= due_from)).first()
+    if blackout is not None:
+        raise DomainError(_("%(outlet)s is on the blackout list from %(start)s to %(end)s (%(reason)s).",
+                            outlet=outlet.name, start=blackout.date_from, end=blackout.date_until,
+                            reason=blackout.reason or "—"))
+    days = _config("ROTATION_DAYS", 60)
+    earlier = session.exec(select(Visit).where(
+        Visit.assignee_id == shopper.id, Visit.outlet_id == outlet.id, Visit.kind == "secret",
+        Visit.status != VisitStatus.cancelled)).all()
+    for visit in earlier:
+        moment = visit.checkin_at.date() if visit.checkin_at else visit.due_until or visit.due_from
+        if moment is None:
+            continue
+        if abs((due_from - moment).days) < days or abs((due_until - moment).days) < days:
+            raise DomainError(_("%(shopper)s visited or will visit %(outlet)s on %(day)s; the same shopper may "
+                                "return only after %(n)d days.", shopper=shopper.code_name or shopper.display_name,
+                                outlet=outlet.name, day=moment, n=days))
+
+
+def add_blackout(session: Session, *, actor: User, outlet: Outlet, date_from: dt.date, date_until: dt.date,
+                 reason: str) -> OutletBlackout:
+    if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
+        raise PermissionDenied(_("Only managers keep the blackout list."))
+    if date_until < date_from:
+        raise DomainError(_("The window ends before it starts."))
+    blackout = OutletBlackout(outlet_id=outlet.id, date_from=date_from, date_until=date_until, reason=reason.strip()[:200])
+    session.add(blackout)
+    session.flush()
+    record(session, actor=actor, action="blackout.added", obj=blackout,
+           after={"outlet_id": outlet.id, "from": date_from, "until": date_until, "reason": blackout.reason})
+    return blackout
+
+
+def remove_blackout(session: Session, *, actor: User, blackout: OutletBlackout) -> None:
+    outlet = session.get(Outlet, blackout.outlet_id)
+    if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
+        raise PermissionDenied(_("Only managers keep the blackout list."))
+    record(session, actor=actor, action="blackout.removed", obj=blackout,
+           before={"from": blackout.date_from, "until": blackout.date_until, "reason": blackout.reason})
+    session.delete(blackout)
+
+
+# --- timers ---------------------------------------------------------------------------------------
+
+def _parse(value) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def timer_moments(visit: Visit) -> dict[str, dt.datetime]:
+    return {name: _parse(entry["at"]) for name, entry in (visit.timers or {}).items() if entry and entry.get("at")}
+
+
+def set_timer(session: Session, *, actor: User, visit: Visit, name: str, at: dt.datetime | None,
+              clear: bool = False) -> Visit:
+    """Record one tap (the phone's time, to the second) or clear the last one.
+
+    Times must run in order (entry ≤ queue start ≤ service start ≤ service end ≤ exit), lie after
+    the check-in and not in the future: a wrong tap is undone and tapped again.
+    """
+    from inspect_app.visits.services import _require_editable
+
+    _require_editable(actor, visit)
+    if visit.kind != "secret":
+        raise DomainError(_("Timers belong to secret visits."))
+    if name not in TIMERS:
+        raise DomainError(_("Unknown timer."))
+    timers = dict(visit.timers or {})
+    if clear:
+        later = [t for t in TIMERS[TIMERS.index(name) + 1:] if t in timers]
+        if later:
+            raise DomainError(_("Clear the later times first."))
+        timers.pop(name, None)
+    else:
+        now = utcnow()
+        at = (at or now).astimezone(dt.timezone.utc).replace(microsecond=0)
+        if at > now + CLOCK_SKEW:
+            raise DomainError(_("That time lies in the future; check the phone's clock."))
+        if visit.checkin_at and at < visit.checkin_at - dt.timedelta(minutes=30):
+            raise DomainError(_("That time lies before the check-in."))
+        moments = timer_moments(visit)
+        index = TIMERS.index(name)
+        for before in TIMERS[:index]:
+            if before in moments and at < moments[before]:
+                raise DomainError(_("%(this)s cannot come before %(that)s.", this=TIMER_LABELS[name], that=TIMER_LABELS[before]))
+        for after in TIMERS[index + 1:]:
+            if after in moments and at > moments[after]:
+                raise DomainError(_("%(this)s cannot come after %(that)s.", this=TIMER_LABELS[name], that=TIMER_LABELS[after]))
+        timers[name] = {"at": at.isoformat(), "received": now.isoformat()}
+    visit.timers = timers
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def durations(visit: Visit) -> dict[str, float | None]:
+    """Seconds of queue wait and service, derived from the taps (never typed in)."""
+    moments = timer_moments(visit)
+    result = {}
+    for key, (start, end) in DURATIONS.items():
+        result[key] = (moments[end] - moments[start]).total_seconds() if start in moments and end in moments else None
+    return result
+
+
+def save_details(session: Session, *, actor: User, visit: Visit, counter_number: str | None = None,
+                 impression: str | None = None) -> Visit:
+    from inspect_app.visits.services import _require_editable
+
+    _require_editable(actor, visit)
+    if counter_number is not None:
+        visit.counter_number = counter_number.strip()[:16]
+    if impression is not None:
+        if len(impression) > 4000:
+            raise DomainError(_("The overall note is longer than %(n)d characters.", n=4000))
+        visit.summary = impression.strip()
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+# --- proof and flags ------------------------------------------------------------------------------
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+@dataclass
+class Flag:
+    code: str
+    message: str
+    item_code: str | None = None
+
+
+def review_flags(session: Session, visit: Visit) -> list[Flag]:
+    """What a reviewer should look at before releasing (warnings, not blocks)."""
+    from inspect_app.visits.services import answers_of, checklist_of, photos_of, score_visit
+
+    checklist = checklist_of(session, visit)
+    outlet = session.get(Outlet, visit.outlet_id)
+    photos = photos_of(session, visit)
+    flags: list[Flag] = []
+    if checklist.receipt_photo and not any(p.purpose == "receipt" for p in photos):
+        flags.append(Flag("no_receipt", _("No receipt photo.")))
+    if visit.checkin_lat is None:
+        flags.append(Flag("no_location", _("No check-in location: %(reason)s", reason=visit.checkin_no_location_reason or "—")))
+    elif outlet.lat is not None:
+        meters = distance_m(visit.checkin_lat, visit.checkin_lon, outlet.lat, outlet.lon)
+        radius = _config("CHECKIN_RADIUS_METERS", 300)
+        if meters > radius:
+            flags.append(Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=meters, r=radius)))
+    reused = evidence.reused_elsewhere(session, photos)
+    for photo in photos:
+        if photo.id in reused:
+            flags.append(Flag("reused_photo", _("A photo also appears in %(n)d other visits or outlets.", n=reused[photo.id]),
+                              photo.item_code))
+        time_flag = evidence.capture_time_flag(photo, visit)
+        if time_flag in ("before", "after"):
+            flags.append(Flag("photo_time", _("A photo was taken outside the visit time."), photo.item_code))
+        elif time_flag == "no_time":
+            flags.append(Flag("photo_no_time", _("A photo carries no capture time."), photo.item_code))
+    answers = answers_of(session, visit)
+    result = score_visit(checklist, answers, visit)
+    for code in result.failed_items:
+        if checklist.item(code).rule != "timer" and not (answers.get(code) and answers[code].note.strip()):
+            flags.append(Flag("no_note", _("Failed without a note."), code))
+    if checklist.impression_min_chars and len(visit.summary) < checklist.impression_min_chars:
+        flags.append(Flag("short_impression", _("The overall impression has %(n)d characters; %(min)d are required.",
+                                                n=len(visit.summary), min=checklist.impression_min_chars)))
+    if checklist.min_photos and len(photos) < checklist.min_photos:
+        flags.append(Flag("few_photos", _("%(n)d photos; the checklist asks for %(min)d.", n=len(photos), min=checklist.min_photos)))
+    moments = timer_moments(visit)
+    if len(moments) < len(TIMERS):
+        flags.append(Flag("timers", _("Not every time was recorded.")))
+    if visit.submitted_at and visit.checkin_at:
+        from inspect_app.visits.services import local_date
+
+        if local_date(visit.submitted_at, outlet) != local_date(visit.checkin_at, outlet):
+            flags.append(Flag("late_completion", _("Completed on a later day than the visit.")))
+    return flags
+
+
+# --- review ---------------------------------------------------------------------------------------
+
+def _require_reviewer(session: Session, actor: User, visit: Visit) -> None:
+    if actor.role not in (Role.reviewer, Role.admin, Role.manager):
+        raise PermissionDenied(_("Only reviewers review secret visits."))
+    if not permissions.can_view_visit(session, actor, visit):
+        raise PermissionDenied(_("Only reviewers review secret visits."))
+    if visit.assignee_id == actor.id:
+        raise PermissionDenied(_("You cannot review your own visit."))
+
+
+def correct_answer(session: Session, *, actor: User, visit: Visit, item_code: str, reason: str, **values) -> Answer:
+    """A reviewer changes an answer before release; the old and new values and the reason are audited."""
+    from inspect_app.visits.services import checklist_of
+
+    _require_reviewer(session, actor, visit)
+    if visit.status != VisitStatus.in_review:
+        raise DomainError(_("Only a visit waiting for review can be corrected."))
+    if len((reason or "").strip()) < 4:
+        raise DomainError(_("Write a few words: %(what)s.", what=_("why the answer changes")))
+    checklist = checklist_of(session, visit)
+    item = checklist.item(item_code)
+    if item is None or item.rule == "timer":
+        raise DomainError(_("Item %(code)s is not on this checklist.", code=item_code))
+    answer = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == item_code)).first()
+    before = {"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value,
+              "note": answer.note} if answer else None
+    # the same validation as the shopper's answers: pretend the visit is editable by its assignee
+    from inspect_app.visits import services as visits
+
+    assignee = session.get(User, visit.assignee_id)
+    status = visit.status
+    visit.status = VisitStatus.in_progress
+    try:
+        answer = visits.save_answer(session, actor=assignee, visit=visit, item_code=item_code, **values)
+    finally:
+        visit.status = status
+    answer.updated_by_id = actor.id
+    session.add(answer)
+    record(session, actor=actor, action="answer.corrected", obj=answer, before=before,
+           after={"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value,
+                  "note": answer.note}, note=reason.strip()[:300])
+    return answer
+
+
+def return_visit(session: Session, *, actor: User, visit: Visit, comment: str) -> Visit:
+    _require_reviewer(session, actor, visit)
+    if visit.status != VisitStatus.in_review:
+        raise DomainError(_("Only a visit waiting for review can be returned."))
+    comment = (comment or "").strip()
+    if len(comment) < 4:
+        raise DomainError(_("Write a few words: %(what)s.", what=_("what the shopper should correct")))
+    visit.status, visit.review_comment, visit.submit_token = VisitStatus.returned, comment[:2000], None
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.returned", obj=visit, before={"status": VisitStatus.in_review},
+           after={"status": visit.status}, note=comment[:300])
+    outlet = session.get(Outlet, visit.outlet_id)
+    notify(session, user_ids=[visit.assignee_id], kind="visit_returned",
+           params={"outlet": outlet.name, "reason": comment[:100]}, link=f"/visits/{visit.id}/fill")
+    return visit
+
+
+def release(session: Session, *, actor: User, visit: Visit) -> Visit:
+    from inspect_app.visits.services import release_visit
+
+    _require_reviewer(session, actor, visit)
+    return release_visit(session, actor=actor, visit=visit)
+
+
+def review_queue(session: Session, user: User) -> list[Visit]:
+    return list(session.exec(select(Visit).where(permissions.visits_clause(session, user), Visit.kind == "secret",
+                                                 Visit.status == VisitStatus.in_review)
+                             .order_by(Visit.submitted_at)).all())
+
+
+def is_editable(visit: Visit) -> bool:
+    return visit.status in EDITABLE

@@ -1,0 +1,460 @@
+"""Benchmark of the server photo pipeline on realistic phone photos (a benchmark, not a test).
+
+    .venv/bin/python scripts/bench_photos.py [--count N] [--dir PATH] [--keep] [--seed S]
+
+What it does:
+
+1. Generates ``--count`` (default 200) 12 MP phone photos (4032×3024 JPEG, quality 90, 4:2:0, with
+   gradients, shapes, lines and sensor-like noise so they compress like real photos, ~3–5 MB each;
+   EXIF with make/model and DateTimeOriginal on all, orientation 6 on every 4th, an offset time
+   on every 3rd, GPS on every 2nd), deterministically from ``--seed``. Alongside each it writes
+   the copy the phone actually sends (static/js/photo.js: upright pixels, long edge 2048, JPEG 0.8,
+   EXIF kept with orientation reset to 1). Generation runs in worker processes so it does not
+   inflate this process's memory figures. With ``--dir`` existing files are reused.
+2. Times per photo what the server does per upload minus the database row
+   (``evidence.services.store_photo``): sha256 of the bytes + ``imaging.process(...)`` + writing
+   original, display.jpg and thumb.jpg through ``LocalStorage`` (which fsyncs) into a temp folder.
+   Peak RSS (VmHWM, reset via /proc/self/clear_refs before the loop) and current RSS are sampled
+   after photo 10, 100, 200 (and the last one).
+3. Times a naive Pillow baseline on the same files: open → full decode → exif_transpose →
+   LANCZOS resize to long edge 1600 → JPEG q82, and a 320 px thumbnail from that (no draft, no
+   sha256, no storage writes: the comparison is conservative against the pipeline).
+4. Times the pipeline on the phone-downscaled 2048 px inputs (the realistic case).
+
+Targets: pipeline median ≤ 100 ms per 12 MP photo AND ≥ 2× faster than the naive median.
+Exit status 0 when met, 1 when missed.
+
+``imaging.process`` needs no Flask app: it only calls flask_babel's gettext when it refuses a
+photo, and outside an app context that returns the untranslated message.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import io
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import PIL  # noqa: E402
+from PIL import (  # noqa: E402
+    Image,
+    ImageChops,
+    ImageDraw,
+    ImageFilter,
+    ImageOps,
+    JpegImagePlugin,
+    features,
+)
+
+from inspect_app.evidence import imaging  # noqa: E402
+from inspect_app.evidence.services import VARIANTS  # noqa: E402
+from inspect_app.evidence.storage import LocalStorage, new_prefix  # noqa: E402
+
+FULL_SIZE = (4032, 3024)
+PHONE_EDGE, PHONE_QUALITY, PHONE_MAX_BYTES = 2048, 80, 500 * 1024
+TARGET_MEDIAN_MS = 100.0
+TARGET_SPEEDUP = 2.0
+SAMPLE_AT = (10, 100, 200)
+DEVICES = [("Apple", "iPhone 13"), ("HUAWEI", "ANA-AN00"), ("Xiaomi", "M2102K1C"), ("OPPO", "PEGM00"),
+           ("vivo", "V2134A"), ("samsung", "SM-S9080")]
+
+
+# ---------------------------------------------------------------- generating photos
+
+def _noise(rng: random.Random, size: tuple[int, int], amp: int) -> Image.Image:
+    """Sensor-like noise centred on 128: full-resolution luma noise plus softer chroma noise."""
+    w, h = size
+    luma = Image.frombytes("L", size, rng.randbytes(w * h))
+    luma = luma.point([128 + (v * (2 * amp + 1)) // 256 - amp for v in range(256)])
+    camp = max(1, amp // 2)
+    chroma = Image.frombytes("L", (w // 2, h // 2), rng.randbytes((w // 2) * (h // 2)))
+    chroma = chroma.point([128 + (v * (2 * camp + 1)) // 256 - camp for v in range(256)]).resize(size)
+    return Image.merge("RGB", (ImageChops.add(luma, chroma, 1.0, -128), luma,
+                               ImageChops.subtract(luma, chroma, 1.0, -128)))
+
+
+def _colour(rng: random.Random) -> tuple[int, int, int]:
+    return tuple(rng.randrange(256) for _ in range(3))
+
+
+def _scene(rng: random.Random) -> Image.Image:
+    """A 12 MP RGB image that compresses like a photo: soft large forms, sharp edges, noise."""
+    w, h = FULL_SIZE
+    sw, sh = w // 4, h // 4
+    ramp = Image.linear_gradient("L").rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR).resize((sw, sh))
+    base = Image.composite(Image.new("RGB", (sw, sh), _colour(rng)), Image.new("RGB", (sw, sh), _colour(rng)), ramp)
+    glow = Image.radial_gradient("L").resize((sw, sh))
+    base = Image.composite(base, Image.new("RGB", (sw, sh), _colour(rng)), glow.point(lambda v: 96 + v * 5 // 8))
+    draw = ImageDraw.Draw(base)
+    for _ in range(rng.randint(25, 45)):  # shelves, boxes, signs, people-sized blobs
+        fill = _colour(rng)
+        x0, y0 = rng.randrange(sw), rng.randrange(sh)
+        x1, y1 = x0 + rng.randrange(20, sw // 3), y0 + rng.randrange(20, sh // 3)
+        kind = rng.random()
+        if kind < 0.4:
+            draw.rectangle((x0, y0, x1, y1), fill=fill)
+        elif kind < 0.7:
+            draw.ellipse((x0, y0, x1, y1), fill=fill)
+        else:
+            draw.polygon([(rng.randrange(sw), rng.randrange(sh)) for _ in range(rng.randint(3, 6))], fill=fill)
+    base = base.filter(ImageFilter.GaussianBlur(1.2))
+    image = base.resize(FULL_SIZE, Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.randint(300, 600)):  # sharp detail at full resolution: edges, labels, cables
+        x, y = rng.randrange(w), rng.randrange(h)
+        draw.line((x, y, x + rng.randrange(-300, 300), y + rng.randrange(-300, 300)), fill=_colour(rng),
+                  width=rng.randint(1, 4))
+    return ImageChops.add(image, _noise(rng, FULL_SIZE, rng.randint(10, 16)), 1.0, -128)
+
+
+def _exif(rng: random.Random, index: int, orientation: int) -> Image.Exif:
+    exif = Image.Exif()
+    make, model = DEVICES[index % len(DEVICES)]
+    taken = f"2026:{rng.randint(1, 12):02d}:{rng.randint(1, 28):02d} {rng.randint(8, 20):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+    exif[0x010F], exif[0x0110], exif[0x0112], exif[0x0132] = make, model, orientation, taken
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x9003] = taken  # DateTimeOriginal
+    if index % 3 == 0:
+        ifd[0x9011] = "+08:00"  # OffsetTimeOriginal
+    if index % 2 == 0:
+        exif.get_ifd(0x8825).update({1: "N", 2: (31.0, float(rng.randrange(60)), rng.randrange(6000) / 100),
+                                     3: "E", 4: (121.0, float(rng.randrange(60)), rng.randrange(6000) / 100)})
+    return exif
+
+
+def _generate_one(args: tuple[int, int, str, str]) -> tuple[int, int, int]:
+    """Writes photo ``index`` (12 MP) and its phone-downscaled copy; returns (index, sizes...)."""
+    index, seed, full_path, phone_path = args
+    rng = random.Random(seed * 1_000_003 + index)
+    orientation = 6 if index % 4 == 1 else 1
+    exif = _exif(rng, index, orientation)
+    image = _scene(rng)
+    if not os.path.exists(full_path):
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=90, exif=exif.tobytes())  # 4:2:0 like phone cameras
+        _write(full_path, buf.getvalue())
+    if not os.path.exists(phone_path):
+        # What static/js/photo.js sends: pixels made upright, long edge 2048, JPEG 0.8, the EXIF
+        # kept with orientation reset to 1.
+        if orientation == 6:
+            image = image.transpose(Image.Transpose.ROTATE_270)
+        scale = PHONE_EDGE / max(image.size)
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
+        exif[0x0112] = 1
+        quality = PHONE_QUALITY
+        while True:  # the brief says ≤ 500 KB; only step down if a photo would not fit
+            buf = io.BytesIO()
+            image.save(buf, "JPEG", quality=quality, exif=exif.tobytes())
+            if buf.tell() <= PHONE_MAX_BYTES or quality <= 50:
+                break
+            quality -= 5
+        _write(phone_path, buf.getvalue())
+    return index, os.path.getsize(full_path), os.path.getsize(phone_path)
+
+
+def _write(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def generate(folder: Path, count: int, seed: int) -> tuple[list[Path], list[Path], int]:
+    (folder / "full").mkdir(parents=True, exist_ok=True)
+    (folder / "phone").mkdir(parents=True, exist_ok=True)
+    full = [folder / "full" / f"photo_{i:04d}.jpg" for i in range(count)]
+    phone = [folder / "phone" / f"photo_{i:04d}.jpg" for i in range(count)]
+    todo = [(i, seed, str(full[i]), str(phone[i])) for i in range(count) if not (full[i].exists() and phone[i].exists())]
+    if todo:
+        started = time.perf_counter()
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for done, _ in enumerate(pool.map(_generate_one, todo, chunksize=1), 1):
+                if done % 20 == 0 or done == len(todo):
+                    print(f"  generated {done}/{len(todo)} ({time.perf_counter() - started:.0f} s)", flush=True)
+    return full, phone, len(todo)
+
+
+# ---------------------------------------------------------------- measuring
+
+def proc_status() -> dict[str, int]:
+    """VmRSS / VmHWM in kB from /proc/self/status (Linux); empty elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
+    except OSError:
+        return {}
+
+
+def peak_rss_kb() -> int:
+    status = proc_status()
+    if "VmHWM" in status:
+        return status["VmHWM"]
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux ≥ 4.0), so a phase's peak is its own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def stamp_text() -> str:
+    now = time.time()
+    local = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
+    return f"SH-0042  {local}"
+
+
+def server_upload(data: bytes, storage: LocalStorage, text: str, zone: str) -> tuple[dict, imaging.Processed, str]:
+    """What evidence.services.store_photo does for a new photo, minus the database row."""
+    t0 = time.perf_counter()
+    digest = hashlib.sha256(data).hexdigest()
+    t1 = time.perf_counter()
+    processed = imaging.process(data, stamp_text=text, zone=zone)
+    t2 = time.perf_counter()
+    prefix = new_prefix()
+    for variant, content, content_type in ((VARIANTS["original"], data, processed.content_type),
+                                           (VARIANTS["display"], processed.display, "image/jpeg"),
+                                           (VARIANTS["thumb"], processed.thumb, "image/jpeg")):
+        storage.put(f"{prefix}/{variant}", content, content_type)
+    t3 = time.perf_counter()
+    assert digest
+    return {"total": t3 - t0, "sha256": t1 - t0, "process": t2 - t1, "storage": t3 - t2}, processed, prefix
+
+
+def remove_outputs(storage: LocalStorage, prefix: str) -> None:
+    for variant in VARIANTS.values():
+        storage.delete(f"{prefix}/{variant}")
+
+
+def naive(data: bytes) -> tuple[bytes, bytes]:
+    """The obvious Pillow code: full decode, no draft, LANCZOS."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    image = ImageOps.exif_transpose(image)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    scale = imaging.DISPLAY_EDGE / max(image.size)
+    if scale < 1:
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=82)
+    thumb = image.copy()
+    thumb.thumbnail((imaging.THUMB_EDGE, imaging.THUMB_EDGE), Image.Resampling.LANCZOS)
+    small = io.BytesIO()
+    thumb.save(small, "JPEG", quality=75)
+    return out.getvalue(), small.getvalue()
+
+
+def probe_draft(data: bytes, storage: LocalStorage, text: str, zone: str) -> tuple[str, imaging.Processed]:
+    """One warm-up upload with a spy on JpegImageFile.draft: did process() decode at reduced scale?"""
+    calls = []
+    original = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size):
+        before = self.size
+        result = original(self, mode, size)
+        calls.append((before, size, self.size))
+        return result
+
+    JpegImagePlugin.JpegImageFile.draft = spy
+    try:
+        _, processed, prefix = server_upload(data, storage, text, zone)
+    finally:
+        JpegImagePlugin.JpegImageFile.draft = original
+    remove_outputs(storage, prefix)
+    if not calls:
+        return "no (Image.draft was not called)", processed
+    (bw, bh), (rw, rh), (aw, ah) = calls[-1]
+    if (aw, ah) == (bw, bh):
+        return f"no (draft asked for {rw}×{rh}, libjpeg kept {bw}×{bh})", processed
+    return f"yes (libjpeg DCT scale 1/{round(bw / aw)}: {bw}×{bh} decoded as {aw}×{ah}, asked ≥ {rw}×{rh})", processed
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def summary(values_s: list[float]) -> str:
+    ms = [v * 1000 for v in values_s]
+    return f"median {statistics.median(ms):7.1f} ms   p95 {pct(ms, 0.95):7.1f} ms   max {max(ms):7.1f} ms"
+
+
+def mb(n: float) -> str:
+    return f"{n / 1024 / 1024:.2f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=200, help="photos per scenario (default 200)")
+    parser.add_argument("--dir", type=Path, help="folder for the generated photos (reused when present)")
+    parser.add_argument("--keep", action="store_true", help="keep generated photos and written outputs")
+    parser.add_argument("--seed", type=int, default=20260301, help="generator seed (default 20260301)")
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be ≥ 1")
+
+    work = Path(tempfile.mkdtemp(prefix="bench_photos_"))
+    photo_dir = args.dir.resolve() if args.dir else work / "photos"
+    storage = LocalStorage(work / "media")
+    zone = "Asia/Shanghai"
+    ZoneInfo(zone)
+    text = stamp_text()
+    try:
+        print(f"Python {platform.python_version()}  Pillow {PIL.__version__}  libjpeg-turbo "
+              f"{features.version('jpg') if features.check_feature('libjpeg_turbo') else 'no (' + str(features.version('jpg')) + ')'}"
+              f"  CPUs {os.cpu_count()}  {platform.machine()}")
+        print(f"photos: {photo_dir}   outputs: {work / 'media'}")
+        full, phone, made = generate(photo_dir, args.count, args.seed)
+        print(f"generated {made}, reused {args.count - made}")
+        full_sizes = [p.stat().st_size for p in full]
+        phone_sizes = [p.stat().st_size for p in phone]
+        with Image.open(full[0]) as im:
+            print(f"inputs: {len(full)} × {im.size[0]}×{im.size[1]} JPEG q90, size median {mb(statistics.median(full_sizes))} "
+                  f"(min {mb(min(full_sizes))}, max {mb(max(full_sizes))}); orientation 6 on {sum(1 for i in range(args.count) if i % 4 == 1)}")
+
+        # Warm-up (font, codecs, page cache) and the reduce-on-decode probe; not timed.
+        for path in full[:3]:
+            path.read_bytes()
+        draft_info, first = probe_draft(full[0].read_bytes(), storage, text, zone)
+        print(f"reduce-on-decode (Image.draft) used: {draft_info}")
+        naive(full[0].read_bytes())
+
+        # ---- the server pipeline, 12 MP inputs
+        gc.collect()
+        reset_ok = reset_peak()
+        base = proc_status()
+        print(f"\n[pipeline, 12 MP] sha256 + imaging.process + 3 × LocalStorage.put (fsync), {len(full)} photos")
+        print(f"  RSS before loop: {base.get('VmRSS', 0) / 1024:.1f} MB"
+              f"{'' if reset_ok else '  (could not reset VmHWM: peaks include generation/warm-up)'}")
+        times: list[dict] = []
+        display_sizes, thumb_sizes, dims, samples = [], [], set(), []
+        checkpoints = sorted({n for n in SAMPLE_AT if n <= len(full)} | {len(full)})
+        for n, path in enumerate(full, 1):
+            data = path.read_bytes()  # the upload body is in memory before the server starts
+            t, processed, prefix = server_upload(data, storage, text, zone)
+            times.append(t)
+            display_sizes.append(len(processed.display))
+            thumb_sizes.append(len(processed.thumb))
+            if n <= 8:
+                with Image.open(io.BytesIO(processed.display)) as d:
+                    dims.add(d.size)
+            if not args.keep:
+                remove_outputs(storage, prefix)
+            del data, processed
+            if n in checkpoints:
+                status = proc_status()
+                samples.append((n, status.get("VmRSS", 0), peak_rss_kb()))
+        total = [t["total"] for t in times]
+        print(f"  per photo:  {summary(total)}")
+        for part in ("sha256", "process", "storage"):
+            print(f"    {part:8s}  {summary([t[part] for t in times])}")
+        print(f"  display copy size median {mb(statistics.median(display_sizes))} ({', '.join(f'{w}×{h}' for w, h in sorted(dims))}),"
+              f" thumb median {mb(statistics.median(thumb_sizes))}")
+        print(f"  memory (VmRSS now / VmHWM peak since loop start):")
+        for n, rss, hwm in samples:
+            print(f"    after photo {n:4d}: RSS {rss / 1024:7.1f} MB   peak {hwm / 1024:7.1f} MB")
+        if len(samples) >= 2:
+            growth = (samples[-1][2] - samples[0][2]) / 1024
+            print(f"  peak growth from photo {samples[0][0]} to {samples[-1][0]}: {growth:+.1f} MB "
+                  f"-> {'flat' if growth < 16 else 'GROWING'}")
+
+        # tracemalloc on a short extra pass (kept out of the timed loop: it slows allocations).
+        gc.collect()
+        tracemalloc.start()
+        for path in full[: min(20, len(full))]:
+            _, processed, prefix = server_upload(path.read_bytes(), storage, text, zone)
+            remove_outputs(storage, prefix)
+            del processed
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"  tracemalloc peak (Python objects only; Pillow's pixel buffers are C memory), "
+              f"{min(20, len(full))} photos: {mb(traced_peak)}")
+
+        # ---- the naive baseline, same files
+        gc.collect()
+        reset_peak()
+        print(f"\n[naive Pillow, 12 MP] open + load + exif_transpose + LANCZOS 1600 + q82 + thumb, {len(full)} photos")
+        naive_times, naive_sizes = [], []
+        for path in full:
+            data = path.read_bytes()
+            t0 = time.perf_counter()
+            display, _thumb = naive(data)
+            naive_times.append(time.perf_counter() - t0)
+            naive_sizes.append(len(display))
+            del data, display, _thumb
+        print(f"  per photo:  {summary(naive_times)}")
+        print(f"  display copy size median {mb(statistics.median(naive_sizes))};  peak RSS {peak_rss_kb() / 1024:.1f} MB")
+
+        # ---- the realistic case: the phone already downscaled
+        gc.collect()
+        reset_peak()
+        with Image.open(phone[0]) as im:
+            phone_dims = im.size
+        print(f"\n[pipeline, phone-downscaled] {len(phone)} × {phone_dims[0]}×{phone_dims[1]} (portrait ones rotated) JPEG q{PHONE_QUALITY}, "
+              f"size median {mb(statistics.median(phone_sizes))} (max {mb(max(phone_sizes))})")
+        server_upload(phone[0].read_bytes(), storage, text, zone)  # warm-up
+        phone_times, phone_display = [], []
+        for path in phone:
+            t, processed, prefix = server_upload(path.read_bytes(), storage, text, zone)
+            phone_times.append(t)
+            phone_display.append(len(processed.display))
+            if not args.keep:
+                remove_outputs(storage, prefix)
+        print(f"  per photo:  {summary([t['total'] for t in phone_times])}")
+        for part in ("sha256", "process", "storage"):
+            print(f"    {part:8s}  {summary([t[part] for t in phone_times])}")
+        print(f"  display copy size median {mb(statistics.median(phone_display))};  peak RSS {peak_rss_kb() / 1024:.1f} MB")
+
+        # ---- verdict
+        pipe_median = statistics.median(total) * 1000
+        naive_median = statistics.median(naive_times) * 1000
+        speedup = naive_median / pipe_median
+        fast = pipe_median <= TARGET_MEDIAN_MS
+        faster = speedup >= TARGET_SPEEDUP
+        print("\nSummary")
+        print(f"  Pillow {PIL.__version__}; reduce-on-decode: {draft_info}")
+        print(f"  photos: {len(full)} × 12 MP (input median {mb(statistics.median(full_sizes))}), "
+              f"display copy median {mb(statistics.median(display_sizes))}")
+        print(f"  pipeline  {summary(total)}")
+        print(f"  naive     {summary(naive_times)}")
+        print(f"  speed-up (naive median / pipeline median): {speedup:.2f}×")
+        print(f"  phone-downscaled 2048 px inputs: pipeline median {statistics.median([t['total'] for t in phone_times]) * 1000:.1f} ms")
+        print(f"  target median ≤ {TARGET_MEDIAN_MS:.0f} ms: {'met' if fast else 'MISSED'} ({pipe_median:.1f} ms)")
+        print(f"  target ≥ {TARGET_SPEEDUP:.0f}× faster than naive: {'met' if faster else 'MISSED'} ({speedup:.2f}×)")
+        print(f"  RESULT: {'PASS' if fast and faster else 'FAIL'}")
+        return 0 if fast and faster else 1
+    finally:
+        if args.keep:
+            print(f"kept: {work}" + (f" and {photo_dir}" if args.dir else ""))
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Real image files for the photo tests, built with Pillow (and pillow_heif for HEIC).
+
+Each builder returns the bytes a phone would send. ``seed`` makes otherwise equal pictures differ,
+so one test can take several distinct photos.
+"""
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+
+from PIL import Image, ImageDraw, TiffImagePlugin
+from pillow_heif import register_heif_opener
+
+register_heif_opener()
+
+
+def picture(size=(800, 600), seed: int = 0, mode: str = "RGB") -> Image.Image:
+    """A picture with some structure (a coloured block per seed), not a flat colour."""
+    rng = random.Random(seed)
+    image = Image.new(mode, size, (230, 230, 230) + ((255,) if mode == "RGBA" else ()))
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    for _ in range(6):
+        x, y = rng.randrange(w // 2), rng.randrange(h // 2)
+        colour = tuple(rng.randrange(256) for _ in range(3)) + ((255,) if mode == "RGBA" else ())
+        draw.rectangle((x, y, x + w // 3, y + h // 3), fill=colour)
+    return image
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def jpeg(size=(800, 600), seed: int = 0, **params) -> bytes:
+    return encode(picture(size, seed), "JPEG", quality=90, **params)
+
+
+def png_with_alpha(size=(500, 400)) -> bytes:
+    """Opaque red on the left half, fully transparent on the right half."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 2 - 1, size[1]), fill=(220, 20, 20, 255))
+    return encode(image, "PNG")
+
+
+def webp(size=(900, 700), seed: int = 0) -> bytes:
+    return encode(picture(size, seed), "WEBP", quality=85)
+
+
+def heic(size=(1200, 900), seed: int = 0) -> bytes:
+    return encode(picture(size, seed), "HEIF", quality=80)
+
+
+def left_red_right_blue(size=(3200, 2400)) -> Image.Image:
+    """As stored by a phone held upright with orientation 6: the upright top is on the left."""
+    image = Image.new("RGB", size, (20, 40, 220))
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 2 - 1, size[1]), fill=(220, 20, 20))
+    return image
+
+
+def exif_block(*, orientation: int | None = None, taken: str | None = None, offset: str | None = None,
+               gps: tuple[tuple[float, float, float], str, tuple[float, float, float], str] | None = None,
+               make: str | None = None, model: str | None = None) -> bytes:
+    """EXIF as a phone writes it: IFD0 (orientation, make, model), Exif IFD (time), GPS IFD."""
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if make:
+        exif[0x010F] = make
+    if model:
+        exif[0x0110] = model
+    if taken:
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003] = taken  # DateTimeOriginal
+        if offset:
+            sub[0x9011] = offset  # OffsetTimeOriginal
+    if gps:
+        (lat, lat_ref, lon, lon_ref) = gps
+        rational = TiffImagePlugin.IFDRational
+        block = exif.get_ifd(0x8825)
+        block[1], block[2] = lat_ref, tuple(rational(v) for v in lat)
+        block[3], block[4] = lon_ref, tuple(rational(v) for v in lon)
+    return exif.tobytes()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A valid 1-bit greyscale PNG of width × height, all black: a few dozen KB that would decode
+    to hundreds of megabytes. Built row by row so the test never holds the pixels either."""
+    row = b"\x00" + bytes((width + 7) // 8)  # filter byte + packed bits
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def noise_png(size=(700, 700), seed: int = 0) -> bytes:
+    """Random pixels: a PNG that does not compress, to go over a size limit with a real photo."""
+    rng = random.Random(seed)
+    return encode(Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3)), "PNG")
+
+
+SVG = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+       b'<script>alert(1)</script><rect width="100" height="100" fill="red"/></svg>')
+HTML = b"<!doctype html><html><body><script>fetch('/api/steal')</script><h1>photo</h1></body></html>"
+
+
+def pdf() -> bytes:
+    """A real one-page PDF (with a picture inside: still not a photo file)."""
+    return encode(picture((300, 200)), "PDF")
