@@ -38,6 +38,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -289,7 +290,10 @@ def probe_draft(data: bytes, storage: LocalStorage, text: str, zone: str) -> tup
     remove_outputs(storage, prefix)
     if not calls:
         return "no (Image.draft was not called)", processed
-    (bw, bh), (rw, rh), (aw, ah) = calls[-1]
+    # Image.thumbnail also calls draft(), a no-op once the pixels are loaded: look for the call
+    # that shrank the decode, else report the first one.
+    shrunk = [c for c in calls if c[2] != c[0]]
+    (bw, bh), (rw, rh), (aw, ah) = shrunk[0] if shrunk else calls[0]
     if (aw, ah) == (bw, bh):
         return f"no (draft asked for {rw}×{rh}, libjpeg kept {bw}×{bh})", processed
     return f"yes (libjpeg DCT scale 1/{round(bw / aw)}: {bw}×{bh} decoded as {aw}×{ah}, asked ≥ {rw}×{rh})", processed
@@ -321,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 1:
         parser.error("--count must be ≥ 1")
 
+    # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so the temp folder is still removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="bench_photos_"))
     photo_dir = args.dir.resolve() if args.dir else work / "photos"
     storage = LocalStorage(work / "media")

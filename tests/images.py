@@ -39,6 +39,14 @@ def jpeg(size=(800, 600), seed: int = 0, **params) -> bytes:
     return encode(picture(size, seed), "JPEG", quality=90, **params)
 
 
+def jpeg_with_second_picture(size=(3000, 2000), seed: int = 0) -> bytes:
+    """A JPEG carrying a second, smaller picture in an MPF segment, as cameras write a large preview
+    and iPhones an HDR gain map. Pillow reports it as format MPO."""
+    out = io.BytesIO()
+    picture(size, seed).save(out, "MPO", save_all=True, append_images=[picture((size[0] // 4, size[1] // 4), seed + 1)])
+    return out.getvalue()
+
+
 def png_with_alpha(size=(500, 400)) -> bytes:
     """Opaque red on the left half, fully transparent on the right half."""
     image = Image.new("RGBA", size, (0, 0, 0, 0))
@@ -58,6 +66,13 @@ def left_red_right_blue(size=(3200, 2400)) -> Image.Image:
     """As stored by a phone held upright with orientation 6: the upright top is on the left."""
     image = Image.new("RGB", size, (20, 40, 220))
     ImageDraw.Draw(image).rectangle((0, 0, size[0] // 2 - 1, size[1]), fill=(220, 20, 20))
+    return image
+
+
+def with_clear_corner(image: Image.Image) -> Image.Image:
+    """The picture with its stored top-left corner (a tenth each way) fully transparent."""
+    image = image.convert("RGBA")
+    ImageDraw.Draw(image).rectangle((0, 0, image.width // 10, image.height // 10), fill=(0, 0, 0, 0))
     return image
 
 

@@ -18,6 +18,7 @@ from PIL import Image, ImageFile
 from sqlmodel import select
 
 from inspect_app import create_app
+from inspect_app.audit.models import AuditEvent
 from inspect_app.db import get_session
 from inspect_app.evidence import imaging, services
 from inspect_app.evidence.models import Photo
@@ -98,9 +99,10 @@ def no_exif(image: Image.Image) -> bool:
 
 ACCEPTED = {
     "jpeg": (lambda: images.jpeg((4000, 3000)), "image/jpeg", (4000, 3000)),  # 12 MP: the draft path
+    "jpeg-with-preview": (lambda: images.jpeg_with_second_picture((3000, 2000)), "image/jpeg", (3000, 2000)),
     "png-alpha": (lambda: images.png_with_alpha((2000, 1200)), "image/png", (2000, 1200)),
     "webp": (lambda: images.webp((1800, 1000)), "image/webp", (1800, 1000)),
-    "heic": (lambda: images.heic((2048, 1536)), "image/heic", (2048, 1536)),
+    "heic": (lambda: images.heic((1760, 1320)), "image/heic", (1760, 1320)),
 }
 
 
@@ -175,6 +177,7 @@ def test_bad_files_are_refused_clearly_and_leave_nothing(case, visit, inspector,
         return real_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    inspector.csrf_token()  # fetched outside the timing
     started = time.perf_counter()
     response = upload(inspector, visit, data, item_code="Z-99" if case == "unknown item" else "A-01", client_id="c1")
     elapsed = time.perf_counter() - started
@@ -182,10 +185,21 @@ def test_bad_files_are_refused_clearly_and_leave_nothing(case, visit, inspector,
     assert response.status_code == status
     assert response.get_json() == {"error": message}
     assert photos(db) == [] and files_under(media) == []
+    assert not db.exec(select(AuditEvent).where(AuditEvent.action == "photo.added")).all()
     if case in ("bomb 400 MP", "just over 50 MP", "over the size limit"):
         assert decoded == [] and elapsed < 1.0
     if case == "truncated jpeg":
         assert decoded  # opened fine from its header; the decoder found it cut off
+
+
+def test_size_limit_is_inclusive(app, monkeypatch):
+    data = images.jpeg((320, 240))
+    monkeypatch.setattr(imaging, "MAX_BYTES", len(data))
+    with app.test_request_context():
+        assert imaging.process(data, stamp_text="O1").content_type == "image/jpeg"
+        monkeypatch.setattr(imaging, "MAX_BYTES", len(data) - 1)
+        with pytest.raises(imaging.PhotoRejected):
+            imaging.process(data, stamp_text="O1")
 
 
 def test_item_photo_limit(visit, inspector, db, media):
@@ -208,16 +222,20 @@ def test_item_photo_limit(visit, inspector, db, media):
 PHONE_EXIF = dict(orientation=6, taken="2026:11:23 10:15:00", make="Apple", model="iPhone 15")
 
 
-@pytest.mark.parametrize("fmt,size,offset,gps,expected_gps", [
-    ("JPEG", (3200, 2400), "+08:00", ((30, 15, 36), "N", (120, 7, 48), "E"), (30.26, 120.13)),
-    ("WEBP", (2000, 1500), None, ((33, 52, 4.8), "S", (151, 12, 36), "E"), (-33.868, 151.21)),
-    ("HEIF", (2000, 1500), "+08:00", ((40, 42, 46.8), "N", (74, 0, 21.6), "W"), (40.713, -74.006)),
-])
-def test_exif_orientation_time_place_device(fmt, size, offset, gps, expected_gps, visit, inspector, db, media):
+@pytest.mark.parametrize("fmt,alpha,size,offset,gps,expected_gps", [
+    ("JPEG", False, (3200, 2400), "+08:00", ((30, 15, 36), "N", (120, 7, 48), "E"), (30.26, 120.13)),
+    ("WEBP", False, (1760, 1320), None, ((33, 52, 4.8), "S", (151, 12, 36), "E"), (-33.868, 151.21)),
+    ("WEBP", True, (1760, 1320), None, ((33, 52, 4.8), "S", (151, 12, 36), "E"), (-33.868, 151.21)),
+    ("HEIF", False, (1760, 1320), "+08:00", ((40, 42, 46.8), "N", (74, 0, 21.6), "W"), (40.713, -74.006)),
+], ids=["jpeg", "webp", "webp-alpha", "heic"])
+def test_exif_orientation_time_place_device(fmt, alpha, size, offset, gps, expected_gps, visit, inspector, db,
+                                            media):
     """Orientation 6 (phone held upright) ends up upright; time, place and device are read. Without an
     offset the time is taken as the outlet's local time (Asia/Shanghai)."""
     exif = images.exif_block(**PHONE_EXIF, offset=offset, gps=gps)
-    data = images.encode(images.left_red_right_blue(size), fmt, exif=exif)
+    source = images.left_red_right_blue(size)
+    data = images.encode(images.with_clear_corner(source) if alpha else source, fmt, exif=exif,
+                         **({"lossless": True} if alpha else {}))
     response = upload(inspector, visit, data)
     assert response.status_code == 201, response.get_json()
 
@@ -234,6 +252,8 @@ def test_exif_orientation_time_place_device(fmt, size, offset, gps, expected_gps
     top, bottom = display.getpixel((600, 400)), display.getpixel((600, 1200))
     assert top[0] > 180 and top[2] < 80, "the upright top (stored on the left) is red"
     assert bottom[2] > 180 and bottom[0] < 80, "the upright bottom is blue"
+    if alpha:  # the clear corner, stored top left, is top right when upright, and white
+        assert display.getpixel((1170, 40)) == (255, 255, 255)
     thumb = Image.open(io.BytesIO(stored(media, photo, "thumb")))
     assert thumb.size == (240, 320) and no_exif(thumb)
     # the original keeps everything, for the inspection side

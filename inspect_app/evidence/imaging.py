@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from inspect_app.errors import DomainError
 
@@ -32,6 +32,10 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 48 MP phone photo passes; a bomb does not
 DISPLAY_EDGE = 1600
 THUMB_EDGE = 320
+#: EXIF orientation → the turn that shows the photo upright (as ImageOps.exif_transpose does).
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
 # Pillow's own guard stays on as a second line, above our limit.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 2
 
@@ -68,7 +72,7 @@ def open_checked(data: bytes) -> Image.Image:
         raise PhotoRejected(_too_many_pixels(int(found.group(1)) if found else 2 * Image.MAX_IMAGE_PIXELS)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise PhotoRejected(_("This file is not a photo. Use JPEG, PNG, WebP or HEIC.")) from None
-    if image.format not in FORMATS:
+    if _format(image) not in FORMATS:
         raise PhotoRejected(_("This file is not a photo. Use JPEG, PNG, WebP or HEIC."))
     width, height = image.size
     if width < 1 or height < 1:
@@ -76,6 +80,12 @@ def open_checked(data: bytes) -> Image.Image:
     if width * height > MAX_PIXELS:
         raise PhotoRejected(_too_many_pixels(width * height))
     return image
+
+
+def _format(image: Image.Image) -> str:
+    """Pillow calls a JPEG that carries more pictures (a camera's large preview, a phone's HDR gain
+    map) MPO; the first picture is the photo, and the file is a JPEG to everyone else."""
+    return "JPEG" if image.format == "MPO" else image.format
 
 
 def _too_many_pixels(pixels: int) -> str:
@@ -156,7 +166,7 @@ def stamp(image: Image.Image, text: str) -> None:
 
 def process(data: bytes, *, stamp_text: str, zone: str = "Asia/Shanghai") -> Processed:
     image = open_checked(data)
-    fmt = image.format
+    fmt = _format(image)
     width, height = image.size
     taken_at, lat, lon, device = _exif_facts(image, zone)
     orientation = image.getexif().get(0x0112, 1) if fmt != "PNG" else 1
@@ -177,8 +187,10 @@ def process(data: bytes, *, stamp_text: str, zone: str = "Asia/Shanghai") -> Pro
         display.thumbnail((DISPLAY_EDGE, DISPLAY_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
     else:
         display = display.copy()
-    if orientation in (2, 3, 4, 5, 6, 7, 8):
-        display = ImageOps.exif_transpose(display)
+    if orientation in UPRIGHT:
+        # Turned by the orientation read above, not by the copy's EXIF: a photo with transparency
+        # was drawn onto a new white canvas by _to_rgb and carries no EXIF any more.
+        display = display.transpose(UPRIGHT[orientation])
     thumb = display.copy()
     thumb.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
     stamp(display, stamp_text)

@@ -355,7 +355,7 @@ def submit(visit_id: int):
         checklist = services.checklist_of(db, visit)
         return render_template("visits/missing.html", visit=visit, missing=exc.missing, warnings=exc.warnings,
                                checklist=checklist, locale=select_locale(), message=exc.message,
-                               submit_form=SubmitForm(token=secrets.token_urlsafe(16), accept_warnings="1")), 422
+                               submit_form=_confirm_form()), 422
     except DomainError as exc:
         db.rollback()
         flash(exc.message, "error")
@@ -420,3 +420,12 @@ def _secret():
     from inspect_app.visits import secret
 
     return secret
+
+
+def _confirm_form() -> SubmitForm:
+    """The "submit anyway" form: a fresh token (it is a new submit) and the warnings accepted.
+    Set after construction, because a form built during a POST takes the posted values."""
+    form = SubmitForm()
+    form.token.data = secrets.token_urlsafe(16)
+    form.accept_warnings.data = "1"
+    return form

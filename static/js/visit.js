@@ -188,6 +188,7 @@
   function refreshSyncLine() {
     return store.all().then(function (ops) {
       pendingCount = ops.length;
+      root.dataset.pending = String(pendingCount);
       if (!ops.length) {
         var last = localStorage.getItem("inspect-last-sync:" + owner);
         syncLine.hidden = !last;
