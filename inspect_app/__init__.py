@@ -65,11 +65,12 @@ def create_app(config: dict | None = None) -> Flask:
     from inspect_app.notifications.views import bp as notifications_bp
     from inspect_app.org.views import bp as org_bp
     from inspect_app.rectifications.views import bp as rectifications_bp
+    from inspect_app.reports.views import bp as reports_bp
     from inspect_app.visits.review_views import bp as review_bp
     from inspect_app.visits.views import bp as visits_bp
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp):
+               notifications_bp, reports_bp):
         app.register_blueprint(bp)
 
     from inspect_app import cli

@@ -114,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_badges)
     app.before_request(_maybe_sweep)
     app.jinja_env.filters["localtime"] = format_local
+    app.jinja_env.filters["duration"] = _duration
 
 
 def _load_user(token: str) -> User | None:
@@ -283,3 +284,10 @@ def _line_overdue(line):
     from inspect_app.rectifications.services import is_overdue
 
     return is_overdue(line)
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"

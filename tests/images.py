@@ -5,6 +5,7 @@ so one test can take several distinct photos.
 """
 from __future__ import annotations
 
+import functools
 import io
 import random
 import struct
@@ -16,16 +17,15 @@ from pillow_heif import register_heif_opener
 register_heif_opener()
 
 
-def picture(size=(800, 600), seed: int = 0, mode: str = "RGB") -> Image.Image:
-    """A picture with some structure (a coloured block per seed), not a flat colour."""
+def picture(size=(800, 600), seed: int = 0) -> Image.Image:
+    """A picture with some structure (coloured blocks chosen by the seed), not a flat colour."""
     rng = random.Random(seed)
-    image = Image.new(mode, size, (230, 230, 230) + ((255,) if mode == "RGBA" else ()))
+    image = Image.new("RGB", size, (230, 230, 230))
     draw = ImageDraw.Draw(image)
     w, h = size
     for _ in range(6):
         x, y = rng.randrange(w // 2), rng.randrange(h // 2)
-        colour = tuple(rng.randrange(256) for _ in range(3)) + ((255,) if mode == "RGBA" else ())
-        draw.rectangle((x, y, x + w // 3, y + h // 3), fill=colour)
+        draw.rectangle((x, y, x + w // 3, y + h // 3), fill=tuple(rng.randrange(256) for _ in range(3)))
     return image
 
 
@@ -93,7 +93,7 @@ def exif_block(*, orientation: int | None = None, taken: str | None = None, offs
         if offset:
             sub[0x9011] = offset  # OffsetTimeOriginal
     if gps:
-        (lat, lat_ref, lon, lon_ref) = gps
+        lat, lat_ref, lon, lon_ref = gps
         rational = TiffImagePlugin.IFDRational
         block = exif.get_ifd(0x8825)
         block[1], block[2] = lat_ref, tuple(rational(v) for v in lat)
@@ -105,6 +105,7 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
+@functools.cache
 def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
     """A valid 1-bit greyscale PNG of width × height, all black: a few dozen KB that would decode
     to hundreds of megabytes. Built row by row so the test never holds the pixels either."""

@@ -1,0 +1,1 @@
+"""Documents: rectification notices, visit reports and period bulletins, as HTML and PDF."""

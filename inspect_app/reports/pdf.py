@@ -1,0 +1,99 @@
+"""HTML to PDF with WeasyPrint, loading nothing but our own files.
+
+Every URL in a document uses the private ``inspect:`` scheme. The fetcher serves our print
+stylesheet and, for photos, only the ids the caller has already checked the viewer may see, as
+their resized copies (never originals). Anything else, network or disk, is refused.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Response
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+from weasyprint.text.fonts import FontConfiguration
+
+from inspect_app.config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+STATIC = PROJECT_ROOT / "static"
+ALLOWED_STATIC = {"css/print.css", "icons/icon.svg"}
+PHOTO_URL = re.compile(r"^inspect:photo/(\d+)/(thumb|display)$")
+
+_fonts = FontConfiguration()  # kept per process: fonts are found once, renders stay warm
+
+
+class BlockedResource(ValueError):
+    pass
+
+
+def subsetter() -> str:
+    """Which font subsetter WeasyPrint will use: HarfBuzz (fast) or the fontTools fallback (slow)."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset is not None and harfbuzz.hb_version_atleast(4, 1, 0):
+        return "harfbuzz-subset"
+    return "fontTools"
+
+
+class RestrictedFetcher(URLFetcher):
+    """Serves ``inspect:`` URLs from our static files and the allowed photos; refuses all else."""
+
+    def __init__(self, photos: dict[int, object], storage):
+        super().__init__(allowed_protocols=["inspect"], allow_redirects=False)
+        self._photos = photos
+        self._storage = storage
+
+    def fetch(self, url, headers=None):
+        from inspect_app.evidence.services import key
+
+        if url.startswith("inspect:static/"):
+            name = url[len("inspect:static/"):]
+            if name in ALLOWED_STATIC:
+                mime = "text/css" if name.endswith(".css") else "image/svg+xml"
+                return URLFetcherResponse(url, (STATIC / name).read_bytes(), {"Content-Type": mime})
+        match = PHOTO_URL.match(url)
+        if match:
+            photo = self._photos.get(int(match.group(1)))
+            if photo is not None:
+                data = self._storage.get(key(photo, match.group(2)))
+                return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
+        log.warning("blocked a resource in a PDF: %s", url[:200])
+        raise BlockedResource(url)
+
+
+def render(html: str, *, photos: dict[int, object] | None = None, storage=None) -> bytes:
+    document = HTML(string=html, base_url="inspect:", url_fetcher=RestrictedFetcher(photos or {}, storage))
+    return document.write_pdf(font_config=_fonts)
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """A download with a Chinese file name (RFC 5987 ``filename*``) and an ASCII fallback."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.encode("ascii", "ignore").decode()).strip("_") or "document.pdf"
+    if not ascii_name.endswith(".pdf"):
+        ascii_name += ".pdf"
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Length"] = str(len(data))
+    return response
+
+
+def qr_svg(text: str) -> str:
+    """A QR code as inline SVG markup (no image files, no JavaScript)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=4, border=1)
+    svg = image.to_string(encoding="unicode")
+    return re.sub(r"<\?xml[^>]*\?>", "", svg)
+
+
+def static_path(name: str) -> Path:
+    return STATIC / name

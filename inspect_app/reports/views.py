@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from inspect_app import permissions
+from inspect_app.auth.models import User
+from inspect_app.db import get_session
+from inspect_app.evidence.models import Photo
+from inspect_app.evidence.storage import get_storage
+from inspect_app.org import services as org
+from inspect_app.org.models import Outlet, Unit, Window
+from inspect_app.rectifications.models import RectificationLine
+from inspect_app.rectifications.views import load_notice
+from inspect_app.reports import bulletins, pdf
+from inspect_app.visits import secret, services
+from inspect_app.visits.models import Visit
+from inspect_app.visits.views import load_visit
+from inspect_app.web import person_label
+
+bp = Blueprint("reports", __name__)
+
+KIND_TITLES = {"day": "日通报", "week": "周分析", "month": "月总结"}
+
+
+def _visit_photos(db, visit) -> dict[str, list[Photo]]:
+    by_item: dict[str, list[Photo]] = {}
+    for photo in services.photos_of(db, visit):
+        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    return by_item
+
+
+@bp.route("/notices/<int:notice_id>/pdf")
+@login_required
+def notice_pdf(notice_id: int):
+    notice = load_notice(notice_id)  # 404 unless the viewer may see the visit (secrecy included)
+    db = get_session()
+    visit = db.get(Visit, notice.visit_id)
+    outlet = db.get(Outlet, notice.outlet_id)
+    lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
+                    .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
+    photos = _visit_photos(db, visit)
+    link = url_for("rectifications.notice", notice_id=notice.id, _external=True)
+    acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
+    html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, lines=lines,
+                           photos=photos, qr=pdf.qr_svg(link), link=link,
+                           person=person_label(db.get(User, visit.assignee_id), visit),
+                           acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
+    allowed = {p.id: p for group in photos.values() for p in group}
+    data = pdf.render(html, photos=allowed, storage=get_storage())
+    return pdf.pdf_response(data, f"整改通知书-{notice.number}-{outlet.name}.pdf")
+
+
+@bp.route("/visits/<int:visit_id>/pdf")
+@login_required
+def visit_pdf(visit_id: int):
+    visit = load_visit(visit_id)
+    db = get_session()
+    if visit.score is None:
+        abort(404)  # a report exists once the visit is submitted
+    checklist = services.checklist_of(db, visit)
+    answers = services.answers_of(db, visit)
+    result = services.score_visit(checklist, answers, visit)
+    outlet = db.get(Outlet, visit.outlet_id)
+    failed = sorted((checklist.item(c) for c in result.failed_items), key=lambda i: (not i.red_line, i.section, i.code))
+    photos = _visit_photos(db, visit)
+    inspection_side = permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id \
+        or current_user.role == "inspector"
+    show_times = visit.kind != "secret" or inspection_side
+    html = render_template(
+        "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
+        window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,
+        person=person_label(db.get(User, visit.assignee_id), visit),
+        time_format="%Y-%m-%d %H:%M" if show_times else "%Y-%m-%d",
+        timers=secret.timer_moments(visit) if visit.kind == "secret" and show_times else {},
+        timer_labels=secret.TIMER_LABELS, durations=secret.durations(visit) if visit.kind == "secret" else {},
+    )
+    allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
+    data = pdf.render(html, photos=allowed, storage=get_storage())
+    day = visit.checkin_at.astimezone(ZoneInfo(outlet.timezone)).strftime("%Y%m%d") if visit.checkin_at else ""
+    return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
+
+
+def _bulletin_args():
+    db = get_session()
+    if not permissions.can_see_board(current_user):
+        abort(403)
+    kind = request.args.get("kind") if request.args.get("kind") in bulletins.KINDS else "month"
+    zone = current_app.config["DEFAULT_TIMEZONE"]
+    try:
+        day = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else None
+    except ValueError:
+        day = None
+    if day is None:
+        day = dt.datetime.now(ZoneInfo(zone)).date()
+        if kind == "month":
+            day = (day.replace(day=1) - dt.timedelta(days=1))  # last complete month by default
+        elif kind == "week":
+            day = day - dt.timedelta(days=7)
+        else:
+            day = day - dt.timedelta(days=1)
+    node_id = request.args.get("unit", type=int) or current_user.unit_id
+    node = db.get(Unit, node_id) if node_id else None
+    if node is not None and not permissions.unit_in_scope(db, current_user, node):
+        abort(404)
+    period = bulletins.Period.around(kind, day)
+    b = bulletins.build(db, current_user, node=node, period=period, zone=zone)
+    name = node.name if node else _("All units")
+    title = f"{name}{KIND_TITLES[kind]}({period.start:%Y-%m-%d}至{period.last_day:%Y-%m-%d})"
+    args = {"kind": kind, "date": period.start.isoformat(), **({"unit": node.id} if node else {})}
+    return db, b, title, args
+
+
+@bp.route("/bulletins")
+@login_required
+def bulletin():
+    db, b, title, args = _bulletin_args()
+    units = org.unit_tree_labels(db, permissions.units_clause(db, current_user))
+    previous = b.period.previous().start.isoformat()
+    return render_template("reports/bulletin.html", b=b, title=title, args=args, units=units, previous=previous,
+                           kinds=[("day", _("Daily bulletin")), ("week", _("Weekly analysis")), ("month", _("Monthly summary"))],
+                           img=lambda p: url_for("evidence.photo", photo_id=p.id, variant="thumb"))
+
+
+@bp.route("/bulletins/pdf")
+@login_required
+def bulletin_pdf():
+    db, b, title, args = _bulletin_args()
+    html = render_template("reports/bulletin_pdf.html", b=b, title=title,
+                           img=lambda p: f"inspect:photo/{p.id}/display")
+    data = pdf.render(html, photos={p.id: p for p in b.photos}, storage=get_storage())
+    return pdf.pdf_response(data, f"{title}.pdf")

@@ -1,0 +1,126 @@
+"""PDF documents: content (Chinese text extractable), headers, who may download, what may load."""
+from __future__ import annotations
+
+import io
+import logging
+from urllib.parse import unquote
+
+import pytest
+from pypdf import PdfReader
+from sqlmodel import select
+
+from inspect_app.rectifications.models import RectificationNotice
+from inspect_app.reports import bulletins, pdf
+from inspect_app.visits import secret
+from tests.secret_helpers import secret_visit
+from tests.test_browser_rectification import release_mini_visit
+
+
+def text_of(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.fixture
+def notice(app, db, org_tree, people):
+    visit = release_mini_visit(app, db, people["inspector"], org_tree["xihu1"],
+                               {"A-02": dict(occurrences=1, note="倚靠柜台<script>alert(1)</script>"),
+                                "A-01": dict(result="fail", note="未着工装")})
+    return db.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).one()
+
+
+def test_notice_pdf_content_and_headers(notice, client_as, people):
+    response = client_as(people["chief"]).get(f"/notices/{notice.id}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == f"整改通知书-{notice.number}-西湖区文三路邮政营业所.pdf"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    text = text_of(response.data)
+    for expected in ("整改通知书", notice.number, "西湖区文三路邮政营业所", "站姿端正", "网点负责人签收", "第 1 页"):
+        assert expected in text, expected
+    assert "<script>" in text  # user text is printed as text, not run or parsed as markup
+    reader = PdfReader(io.BytesIO(response.data))
+    assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)  # A4
+
+
+def test_notice_pdf_refused_out_of_scope(notice, client_as, people):
+    for role in ("other_chief", "other_manager", "shopper"):
+        assert client_as(people[role]).get(f"/notices/{notice.id}/pdf").status_code == 404, role
+
+
+def test_visit_report_pdf(notice, client_as, people, db):
+    response = client_as(people["manager"]).get(f"/visits/{notice.visit_id}/pdf")
+    text = text_of(response.data)
+    assert response.status_code == 200
+    for expected in ("测试星级表", "分项得分", "不合格项", "未着工装"):
+        assert expected in text, expected
+
+
+def test_secret_visit_documents_follow_the_secrecy_rules(app, db, org_tree, people, client_as):
+    visit, _ = secret_visit(app, db, manager=people["manager"], shopper=people["shopper"], outlet=org_tree["xihu1"])
+    chief = client_as(people["chief"])
+    assert chief.get(f"/visits/{visit.id}/pdf").status_code == 404  # pending: no trace
+    assert client_as(people["reviewer"]).get(f"/visits/{visit.id}/pdf").status_code == 200
+    with app.test_request_context():
+        secret.release(db, actor=people["reviewer"], visit=visit)
+    db.commit()
+    text = text_of(chief.get(f"/visits/{visit.id}/pdf").data)
+    assert "暗访员A07" in text and people["shopper"].display_name not in text
+    assert "暗访计时" not in text  # the times would point at one customer on the CCTV
+    notice = db.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).one()
+    notice_text = text_of(chief.get(f"/notices/{notice.id}/pdf").data)
+    assert "暗访员A07" in notice_text and people["shopper"].display_name not in notice_text
+    inside = text_of(client_as(people["reviewer"]).get(f"/visits/{visit.id}/pdf").data)
+    assert "暗访计时" in inside
+
+
+def test_bulletin_page_and_pdf(notice, client_as, people, org_tree):
+    manager = client_as(people["manager"])
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    page = manager.get(f"/bulletins?kind=month&date={today}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "月总结" in html and "西湖区" in html and "<svg" in html
+    response = manager.get(f"/bulletins/pdf?kind=week&date={today}")
+    text = text_of(response.data)
+    assert "周分析" in text and "西湖区" in text and "高频问题" in text
+    assert client_as(people["chief"]).get("/bulletins").status_code == 403
+    assert client_as(people["other_manager"]).get(f"/bulletins?unit={org_tree['hz'].id}").status_code == 404
+
+
+def test_periods():
+    import datetime as dt
+
+    day = dt.date(2026, 11, 18)  # a Wednesday
+    assert bulletins.Period.around("week", day).start == dt.date(2026, 11, 16)
+    month = bulletins.Period.around("month", day)
+    assert (month.start, month.end) == (dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+    assert month.previous().start == dt.date(2026, 10, 1)
+    start, end = bulletins.Period.around("day", day).bounds("Asia/Shanghai")
+    assert start.hour == 16 and (end - start).days == 1
+
+
+def test_pdf_loads_nothing_but_our_files(app, caplog):
+    html = ('<html><head><link rel="stylesheet" href="file:///etc/passwd">'
+            '<link rel="stylesheet" href="inspect:static/css/print.css"></head><body><h1>测试</h1>'
+            '<img src="http://127.0.0.1:9/x.png"><img src="inspect:photo/1/display"><img src="inspect:static/../../etc/passwd">'
+            '</body></html>')
+    with caplog.at_level(logging.WARNING):
+        data = pdf.render(html, photos={}, storage=None)
+    assert "测试" in text_of(data)
+    blocked = [r.getMessage() for r in caplog.records if "blocked a resource" in r.getMessage()]
+    assert len(blocked) == 4  # disk, network, a photo id not allowed, a path outside our files
+    assert not any("print.css" in m for m in blocked)
+
+
+def test_chart_escapes_names():
+    svg = bulletins.bar_chart([("<b>西湖</b>", 91.5, 88.0), ("余杭", 79.0, None)])
+    assert "&lt;b&gt;" in svg and "<script" not in svg and svg.startswith("<svg")
+
+
+def test_subsetter_is_harfbuzz():
+    """The setup command installs libharfbuzz-subset0; without it Chinese PDFs take seconds."""
+    assert pdf.subsetter() == "harfbuzz-subset"
