@@ -164,9 +164,27 @@ def stamp(image: Image.Image, text: str) -> None:
     draw.text((x - left, y - top), text, font=font, fill=(255, 255, 255, 235))
 
 
+def looks_complete(data: bytes, fmt: str) -> bool:
+    """Whether the file ends the way its format must end.
+
+    Pillow only refuses truncated data while ``ImageFile.LOAD_TRUNCATED_IMAGES`` is false, and
+    WeasyPrint sets that process-wide flag to true when it is imported; so the ending is checked
+    here, independently of whoever else runs in the process.
+    """
+    if fmt == "JPEG":
+        return data.rstrip(b"\x00\r\n ")[-2:] == b"\xff\xd9"
+    if fmt == "PNG":
+        return b"IEND" in data[-16:]
+    if fmt == "WEBP":
+        return len(data) >= 12 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return True  # HEIF: the decoder itself refuses an incomplete file
+
+
 def process(data: bytes, *, stamp_text: str, zone: str = "Asia/Shanghai") -> Processed:
     image = open_checked(data)
     fmt = _format(image)
+    if not looks_complete(data, fmt):
+        raise PhotoRejected(_("The photo is damaged or was cut off during the upload. Take it again."))
     width, height = image.size
     taken_at, lat, lon, device = _exif_facts(image, zone)
     orientation = image.getexif().get(0x0112, 1) if fmt != "PNG" else 1
