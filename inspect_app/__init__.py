@@ -42,11 +42,16 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     from inspect_app import db, web
-    from inspect_app.extensions import babel, csrf, login_manager
+    from inspect_app.extensions import babel, compress, csrf, login_manager
     from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
 
     db.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "application/javascript", "text/javascript",
+                                                 "application/json", "image/svg+xml", "application/manifest+json"])
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    compress.init_app(app)
     compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
@@ -57,6 +62,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     checklist_services.init_app(app)
     storage.init_app(app)
+
+    from inspect_app import assets
+
+    assets.init_app(app)
 
     from inspect_app.audit.views import bp as audit_bp
     from inspect_app.auth.views import bp as auth_bp

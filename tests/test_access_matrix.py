@@ -100,7 +100,7 @@ def _sample_url(pattern: str) -> str:
     return re.sub(r"<(?:([^:>]+):)?[^>]+>", value, pattern)
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.set_language", "dashboard.index"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.set_language", "dashboard.index", "service_worker", "manifest"}
 
 
 def test_every_route_needs_login(app, client):

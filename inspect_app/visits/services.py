@@ -179,8 +179,16 @@ def check_in(
     accuracy: float | None,
     no_location_reason: str = "",
     window_id: int | None = None,
+    at: dt.datetime | None = None,
+    keep_version: bool = False,
 ) -> Visit:
-    """Start the visit at the outlet: server time, and the phone's position or why there is none."""
+    """Start the visit at the outlet: the time, and the phone's position or why there is none.
+
+    Online the time is the server's. A check-in made offline arrives later with the phone's time
+    (``at``), accepted when it is plausible (not ahead of the server, at most two days old); the
+    server's time of receipt goes into the audit event. ``keep_version``: the phone filled the
+    checklist version it downloaded, which the visit keeps even if the file changed meanwhile.
+    """
     if visit.assignee_id != actor.id:
         raise PermissionDenied(_("This visit is assigned to someone else."))
     if visit.status != VisitStatus.scheduled:
@@ -202,17 +210,24 @@ def check_in(
     elif len(no_location_reason.strip()) < 2:
         raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))
     now = utcnow()
-    # The version the visit will be filled with is fixed now, at the start, and never changes.
-    visit.checklist_version_id = checklists.current_version(session, visit.checklist_code).id
+    moment = now
+    if at is not None:
+        at = at.astimezone(dt.timezone.utc)
+        if at > now + dt.timedelta(minutes=5) or at < now - dt.timedelta(days=2):
+            raise DomainError(_("The check-in time from the phone is not plausible; check the phone's clock."))
+        moment = min(at, now)
+    # The version the visit is filled with is fixed at the start and never changes afterwards.
+    if not keep_version:
+        visit.checklist_version_id = checklists.current_version(session, visit.checklist_code).id
     visit.status = VisitStatus.in_progress
-    visit.started_at = visit.checkin_at = now
+    visit.started_at = visit.checkin_at = moment
     visit.checkin_lat, visit.checkin_lon = (lat, lon) if has_position else (None, None)
     visit.checkin_accuracy = accuracy if has_position else None
     visit.checkin_no_location_reason = "" if has_position else no_location_reason.strip()[:300]
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.checked_in", obj=visit,
-           after={"at": now, "lat": visit.checkin_lat, "lon": visit.checkin_lon, "accuracy": visit.checkin_accuracy,
+           after={"at": moment, "received": now, "lat": visit.checkin_lat, "lon": visit.checkin_lon, "accuracy": visit.checkin_accuracy,
                   "no_location_reason": visit.checkin_no_location_reason})
     return visit
 
@@ -283,9 +298,8 @@ def save_answer(
     if item.rule == "timer":
         raise DomainError(_("This item is measured by the visit timers."))
     existing = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == item_code)).first()
-    if existing is not None and client_id and existing.client_id == client_id:
-        return existing  # a retry of a write that already landed
-    if existing is not None and base_version is not None and existing.version != base_version:
+    repeat = existing is not None and client_id and existing.client_id == client_id
+    if not repeat and existing is not None and base_version is not None and existing.version != base_version:
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
     if existing is None and base_version not in (None, 0):
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
@@ -308,6 +322,16 @@ def save_answer(
         occurrences = scale_value = None
     if note is not None and len(note) > MAX_NOTE:
         raise DomainError(_("The note is longer than %(n)d characters.", n=MAX_NOTE))
+    if repeat:
+        # The same request again (a retry after a lost reply): answer with what is stored. The same
+        # id with different content is a client bug, refused rather than guessed at.
+        same = (existing.result == result
+                and existing.occurrences == (occurrences if item.rule == "per_occurrence" else None)
+                and existing.scale_value == (scale_value if item.rule == "scale" else None)
+                and (note is None or existing.note == note.strip()))
+        if not same:
+            raise Conflict(_("This request id was already used for a different answer."))
+        return existing
     answer = existing or Answer(visit_id=visit.id, item_code=item_code, version=0)
     answer.result = result
     answer.occurrences = occurrences if item.rule == "per_occurrence" else None

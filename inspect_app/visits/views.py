@@ -215,11 +215,14 @@ def _answer_json(answer) -> dict:
 @login_required
 def fill(visit_id: int):
     visit = load_visit(visit_id)
-    if not permissions.can_edit_visit(current_user, visit):
-        if visit.assignee_id == current_user.id and visit.status == VisitStatus.scheduled:
-            return redirect(url_for("visits.checkin", visit_id=visit.id))
-        return redirect(url_for("visits.detail", visit_id=visit.id))
     db = get_session()
+    not_started = visit.assignee_id == current_user.id and visit.status == VisitStatus.scheduled
+    if not_started:
+        checklist_file = checklists.registry().get(visit.checklist_code)
+        if checklist_file is None or (checklist_file.subject == "window" and visit.window_id is None):
+            return redirect(url_for("visits.checkin", visit_id=visit.id))  # the window is chosen online
+    elif not permissions.can_edit_visit(current_user, visit):
+        return redirect(url_for("visits.detail", visit_id=visit.id))
     checklist = services.checklist_of(db, visit)
     answers = services.answers_of(db, visit)
     photos = services.photos_of(db, visit)
@@ -235,6 +238,7 @@ def fill(visit_id: int):
         progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
+        not_started=not_started,
     )
 
 
@@ -292,6 +296,44 @@ def save_summary(visit_id: int):
         return jsonify(error=exc.message), exc.status_code
     db.commit()
     return jsonify(ok=True)
+
+
+@bp.route("/api/visits/<int:visit_id>/checkin", methods=["POST"])
+@login_required
+def checkin_api(visit_id: int):
+    """Check-in from the fill page, possibly sent later from the outbox: idempotent."""
+    visit = load_visit(visit_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(error=_("The request could not be understood.")), 400
+    db = get_session()
+    if visit.assignee_id == current_user.id and visit.status != VisitStatus.scheduled:
+        return jsonify(status=visit.status, checkin_at=visit.checkin_at.isoformat() if visit.checkin_at else None)
+
+    def number(key):
+        value = payload.get(key)
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise DomainError(_("The request could not be understood."))
+        try:
+            return float(value)
+        except ValueError:
+            raise DomainError(_("The request could not be understood.")) from None
+
+    try:
+        at = dt.datetime.fromisoformat(payload["at"]) if payload.get("at") else None
+        services.check_in(db, actor=current_user, visit=visit, lat=number("lat"), lon=number("lon"),
+                          accuracy=number("accuracy"), no_location_reason=str(payload.get("reason") or ""),
+                          at=at, keep_version=payload.get("checklist_version_id") == visit.checklist_version_id)
+    except (TypeError, ValueError):
+        db.rollback()
+        return jsonify(error=_("The request could not be understood.")), 400
+    except DomainError as exc:
+        db.rollback()
+        return jsonify(error=exc.message), exc.status_code
+    db.commit()
+    return jsonify(status=visit.status, checkin_at=visit.checkin_at.isoformat())
 
 
 @bp.route("/api/visits/<int:visit_id>/timers", methods=["POST"])

@@ -27,3 +27,58 @@
     });
   });
 })();
+
+// Offline support: the service worker, the outbox count for logout, downloading visits ahead.
+(function () {
+  "use strict";
+  var user = document.body.dataset.user;
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* the app works without it */ });
+  }
+  function pendingOps() {
+    return new Promise(function (resolve) {
+      if (!window.indexedDB || !user) { resolve(0); return; }
+      var req = indexedDB.open("inspect-outbox", 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore("ops", { keyPath: "key" }).createIndex("owner", "owner"); };
+      req.onerror = function () { resolve(0); };
+      req.onsuccess = function () {
+        try {
+          var count = req.result.transaction("ops").objectStore("ops").index("owner").count(user);
+          count.onsuccess = function () { resolve(count.result); };
+          count.onerror = function () { resolve(0); };
+        } catch (err) { resolve(0); }
+      };
+    });
+  }
+  var pending = 0;
+  pendingOps().then(function (n) { pending = n; });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-logout")) return;
+    if (pending > 0 && !window.confirm(form.dataset.unsent.replace("{n}", pending))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      form.dataset.submitting = "";
+      return;
+    }
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
+    }
+  }, true);
+  var ahead = document.querySelector("[data-download-ahead]");
+  if (ahead) {
+    ahead.addEventListener("click", function () {
+      var urls = JSON.parse(ahead.dataset.urls || "[]");
+      var status = document.querySelector("[data-download-status]");
+      if (!navigator.serviceWorker || !navigator.serviceWorker.controller) {
+        if (status) status.textContent = ahead.dataset.msgUnsupported;
+        return;
+      }
+      navigator.serviceWorker.addEventListener("message", function (e) {
+        if (e.data && e.data.type === "cached" && status) status.textContent = ahead.dataset.msgDone.replace("{n}", e.data.count);
+      });
+      navigator.serviceWorker.controller.postMessage({ type: "cache-pages", urls: urls });
+      if (status) status.textContent = ahead.dataset.msgWorking;
+    });
+  }
+})();

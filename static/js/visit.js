@@ -43,7 +43,14 @@
       });
     }
   };
-  if (navigator.storage && navigator.storage.persist) { navigator.storage.persist(); }
+  if (navigator.storage && navigator.storage.persist) {
+    navigator.storage.persist().then(function (granted) {
+      if (!granted) {
+        var warn = document.querySelector("[data-sync]");
+        if (warn) { warn.hidden = false; warn.className = "sync-line warn"; warn.textContent = msg("Persist"); }
+      }
+    });
+  }
 
   function uid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -111,7 +118,7 @@
   }
 
   // --- the outbox ----------------------------------------------------------------------------
-  var sending = false, backoff = 0, timer = null, sessionEnded = false, pendingCount = 0;
+  var sending = false, backoff = 0, timer = null, sessionEnded = false, pendingCount = 0, checkinFailed = false;
   var syncLine = document.querySelector("[data-sync]");
 
   function queueAnswer(el, quiet) {
@@ -206,7 +213,7 @@
 
   function kick() {
     refreshSyncLine();
-    if (sending || sessionEnded) return;
+    if (sending || sessionEnded || checkinFailed) return;
     clearTimeout(timer);
     sending = true;
     store.all().then(function (ops) {
@@ -221,6 +228,23 @@
 
   function send(op) {
     if (op.kind === "photo") return sendPhoto(op);
+    if (op.kind === "checkin") {
+      return fetch(op.url, { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+        body: JSON.stringify(op.payload) }).then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (data) {
+          if (res.ok) { return finish(op).then(function () { return true; }); }
+          if (res.status >= 500 || res.status === 429) return false;
+          if (res.status === 401) { sessionEnded = true; return false; }
+          // refused: stop here so the answers behind it wait instead of failing; check in again
+          checkinFailed = true;
+          var card = document.querySelector("[data-checkin-card]");
+          if (card) { card.hidden = false; card.querySelector("[data-geo-status]").textContent = data.error || String(res.status); }
+          root.classList.add("not-started");
+          return store.del(op.key).then(function () { return true; });
+        });
+      }, function () { return false; });
+    }
     var body = Object.assign({}, op.payload, { client_id: op.client_id });
     var el = op.kind === "answer" ? items[op.payload.item_code] : null;
     if (el) body.base_version = parseInt(el.dataset.version || "0", 10);
@@ -448,9 +472,46 @@
     }
   });
 
+  // --- check-in from this page (works offline: it waits in the outbox before the answers) ------
+  var checkinCard = document.querySelector("[data-checkin-card]");
+  function startedLocally() {
+    root.classList.remove("not-started");
+    if (checkinCard) checkinCard.hidden = true;
+  }
+  if (checkinCard) {
+    var geo = null;
+    var status = checkinCard.querySelector("[data-geo-status]");
+    var reasonBox = checkinCard.querySelector("[data-geo-reason]");
+    var reason = checkinCard.querySelector("textarea");
+    function queueCheckin() {
+      var payload = { at: new Date().toISOString(), checklist_version_id: parseInt(root.dataset.versionId, 10) };
+      if (geo) { payload.lat = geo.latitude; payload.lon = geo.longitude; payload.accuracy = Math.round(geo.accuracy); }
+      else {
+        if (reason.value.trim().length < 2) { reasonBox.hidden = false; status.textContent = msg("Reason"); reason.focus(); return; }
+        payload.reason = reason.value.trim();
+      }
+      checkinFailed = false;
+      store.put({ key: "checkin:" + owner + ":" + visitId, owner: owner, visit: visitId, kind: "checkin",
+                  url: root.dataset.checkinUrl, payload: payload, client_id: uid(), created: Date.now() }).then(kick);
+      startedLocally();
+    }
+    checkinCard.querySelector("[data-checkin-go]").addEventListener("click", function () {
+      if (geo || !reasonBox.hidden || !navigator.geolocation) { queueCheckin(); return; }
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        geo = pos.coords;
+        status.textContent = msg("GeoOk").replace("{a}", Math.round(geo.accuracy));
+        queueCheckin();
+      }, function (err) {
+        reasonBox.hidden = false;
+        status.textContent = msg("GeoFail").replace("{e}", (err && err.message) || "denied");
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+  }
+
   // --- start: re-apply what waits on this phone, then send it ---------------------------------
   store.all().then(function (ops) {
     ops.forEach(function (op) {
+      if (op.kind === "checkin") { startedLocally(); return; }
       if (op.kind === "answer" && items[op.payload.item_code]) {
         var el = items[op.payload.item_code], p = op.payload;
         el.dataset.result = p.result || "";

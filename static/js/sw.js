@@ -1,0 +1,74 @@
+// Service worker: the app shell from cache, pages network-first with the last copy kept, so a
+// visit opened once (or downloaded ahead) can be filled with no network at all. Writes never go
+// through here: the page's outbox sends and retries them, so nothing depends on Background Sync
+// (which iOS Safari lacks).
+"use strict";
+var VERSION = "__VERSION__";
+var SHELL = __SHELL__;
+var SHELL_CACHE = "shell-" + VERSION;
+var PAGES = "pages-v1";
+var OFFLINE_PAGES = /^\/(home|visits(\/\d+(\/(fill|checkin))?)?)$/;
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); })
+    .then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (k) { return k.indexOf("shell-") === 0 && k !== SHELL_CACHE; })
+      .map(function (k) { return caches.delete(k); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type === "clear-pages") {
+    // logging out on a shared phone: nobody else may see this user's pages
+    event.waitUntil(caches.delete(PAGES));
+  } else if (data.type === "cache-pages" && Array.isArray(data.urls)) {
+    event.waitUntil(caches.open(PAGES).then(function (cache) {
+      return Promise.all(data.urls.map(function (url) {
+        return fetch(url, { credentials: "same-origin" }).then(function (res) {
+          if (res.ok && !res.redirected) return cache.put(url, res);
+        }).catch(function () {});
+      }));
+    }).then(function () {
+      if (event.source) event.source.postMessage({ type: "cached", count: data.urls.length });
+    }));
+  }
+});
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") return;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.indexOf("/static/") === 0) {
+    event.respondWith(caches.match(request).then(function (hit) {
+      return hit || fetch(request).then(function (res) {
+        if (res.ok && url.searchParams.get("v")) {
+          var copy = res.clone();
+          caches.open(SHELL_CACHE).then(function (cache) { cache.put(request, copy); });
+        }
+        return res;
+      });
+    }));
+    return;
+  }
+  if (request.mode === "navigate" && OFFLINE_PAGES.test(url.pathname)) {
+    event.respondWith(fetch(request).then(function (res) {
+      if (res.ok && !res.redirected) {
+        var copy = res.clone();
+        caches.open(PAGES).then(function (cache) { cache.put(url.pathname, copy); });
+      }
+      return res;
+    }).catch(function () {
+      return caches.open(PAGES).then(function (cache) { return cache.match(url.pathname); }).then(function (hit) {
+        return hit || new Response("<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
+          "<p style='font:16px sans-serif;padding:2rem'>没有网络,此页面尚未保存到本机。<br>No network, and this page was not saved on this phone.</p>",
+          { headers: { "Content-Type": "text/html; charset=utf-8" } });
+      });
+    }));
+  }
+});
