@@ -1,12 +1,15 @@
 """Fixtures: a migrated database per test (copied from a template), factories, logged-in clients."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
@@ -21,11 +24,59 @@ PASSWORD = "test-pass-1"
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
 
+#: ``TEST_DATABASE=postgres`` runs the whole suite against a throwaway PostgreSQL server.
+POSTGRES = os.environ.get("TEST_DATABASE") == "postgres"
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
+def postgres_server():
+    if not POSTGRES:
+        yield None
+        return
+    from tests.pg import TempPostgres
+
+    server = TempPostgres()
+    base = server.start()
+    try:
+        yield base
+    finally:
+        server.stop()
+
+
+def _admin(base: str):
+    return sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, postgres_server):
+    """A migrated database every test starts from: a file copied (SQLite) or a template database."""
+    if POSTGRES:
+        admin = _admin(postgres_server)
+        with admin.connect() as conn:
+            conn.exec_driver_sql("CREATE DATABASE inspect_template")
+        admin.dispose()
+        migrate(f"{postgres_server}/inspect_template")
+        return "inspect_template"
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture
+def database_url(template_db, tmp_path, postgres_server):
+    if not POSTGRES:
+        db_path = tmp_path / "test.db"
+        shutil.copy(template_db, db_path)
+        yield f"sqlite:///{db_path}"
+        return
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _admin(postgres_server)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+    yield f"{postgres_server}/{name}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -43,13 +94,11 @@ def checklist_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def app(template_db, tmp_path, checklist_dir):
-    db_path = tmp_path / "test.db"
-    shutil.copy(template_db, db_path)
+def app(database_url, tmp_path, checklist_dir):
     app = create_app({
         "CHECKLIST_DIR": str(checklist_dir),
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{db_path}",
+        "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "SECRET_KEY": "test-secret",
