@@ -160,8 +160,47 @@ def sweep_command() -> None:
     click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}")
 
 
+@click.command("backup")
+@click.argument("target", required=False, type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(target: str | None) -> None:
+    """Back up the SQLite database and the photos into one .tar.gz (safe while the app runs)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from inspect_app import backup
+
+    path = Path(target) if target else Path(current_app.instance_path) / "backups" / (
+        f"inspect-{dt.datetime.now():%Y%m%d-%H%M%S}.tar.gz")
+    try:
+        backup.backup(database_url=current_app.config["DATABASE_URL"], media_root=current_app.config["MEDIA_ROOT"],
+                      target=path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace an existing database (stop the app first).")
+@with_appcontext
+def restore_command(archive: str, force: bool) -> None:
+    """Restore a backup made by `inspect-app backup` (stop the app first)."""
+    from pathlib import Path
+
+    from inspect_app import backup
+
+    current_app.extensions["db_engine"].dispose()
+    try:
+        backup.restore(archive=Path(archive), database_url=current_app.config["DATABASE_URL"],
+                       media_root=current_app.config["MEDIA_ROOT"], force=force)
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("Restored. Start the app again.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_command, demo_command, serve_command, db_group, sweep_command):
+    for command in (init_command, demo_command, serve_command, db_group, sweep_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 
