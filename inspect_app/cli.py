@@ -67,6 +67,14 @@ def demo_command(scale: str) -> None:
     with current_app.test_request_context(), Session(get_engine()) as session:
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
+        if scale == "large":
+            from inspect_app.demo_large import load_large
+
+            load_large(session, echo=click.echo)
+        from inspect_app.rectifications.stats import rebuild
+
+        rebuild(session)  # the demo back-dates its lines; totals are computed from them at the end
+        session.commit()
     if visits:
         click.echo(f"Demo visits: {visits}")
     if passwords:
@@ -160,6 +168,24 @@ def sweep_command() -> None:
     click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}")
 
 
+@click.group("stats")
+def stats_group() -> None:
+    """Running totals behind the managers' board."""
+
+
+@stats_group.command("rebuild")
+@with_appcontext
+def stats_rebuild() -> None:
+    """Recompute the board's running totals from the rectification lines."""
+    from inspect_app.db import get_engine, writing
+    from inspect_app.rectifications.stats import rebuild
+
+    with writing(), Session(get_engine()) as session:
+        rows = rebuild(session)
+        session.commit()
+    click.echo(f"Running totals rebuilt: {rows} rows.")
+
+
 @click.command("backup")
 @click.argument("target", required=False, type=click.Path(dir_okay=False))
 @with_appcontext
@@ -200,7 +226,8 @@ def restore_command(archive: str, force: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, demo_command, serve_command, db_group, sweep_command, backup_command, restore_command):
+    for command in (init_command, demo_command, serve_command, db_group, sweep_command, backup_command, restore_command,
+                    stats_group):
         app.cli.add_command(command)
 
 

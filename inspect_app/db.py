@@ -147,3 +147,14 @@ def _close_session(_exc: BaseException | None) -> None:
     if session is not None:
         session.rollback()
         session.close()
+
+
+def unindexed(column):
+    """``column + 0``: the same value, but the planner cannot use the column's index for it.
+
+    SQLite's planner drives a join from an indexed ``outlet_id`` whenever the query also limits
+    outlets to a scope, and then reads a million lines in random order; when a time range or a
+    status is the selective part, joining on ``outlet_id + 0`` makes it scan that index instead
+    (measured on the large dataset: 751 ms → 49 ms for a month of lines).
+    """
+    return column + 0

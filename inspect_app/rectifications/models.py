@@ -49,7 +49,8 @@ class RectificationLine(SQLModel, table=True):
     __tablename__ = "rectification_line"
     __table_args__ = (
         sa.Index("ix_line_outlet_status", "outlet_id", "status"),
-        sa.Index("ix_line_status_deadline", "status", "deadline_at"),
+        # covers the open-line queries (overdue, due soon, escalation) with the board filters
+        sa.Index("ix_line_status_deadline", "status", "deadline_at", "outlet_id", "issued_at", "checklist_kind", "severity"),
         sa.UniqueConstraint("notice_id", "item_code", name="uq_line_notice_item"),
     )
 
@@ -94,3 +95,26 @@ class RectificationEvent(SQLModel, table=True):
     deadline_before: dt.date | None = None
     deadline_after: dt.date | None = None
     on_site: bool = False
+
+
+class LineStats(SQLModel, table=True):
+    """Running totals of rectification lines per county, issue month, checklist kind and severity.
+
+    Kept up to date by the services at every transition, so the managers' board reads a few
+    thousand rows instead of aggregating a million lines on every view. Open and overdue counts
+    are not kept here: they depend on the clock and come from the (few) open lines themselves.
+    ``inspect-app stats rebuild`` recomputes the table from the lines.
+    """
+
+    __tablename__ = "line_stats"
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: dt.date = Field(primary_key=True)  # first day of the month the line was issued (outlet's zone)
+    checklist_kind: str = Field(max_length=16, primary_key=True)
+    severity: str = Field(max_length=16, primary_key=True)
+    issued: int = 0
+    acknowledged: int = 0
+    answered: int = 0
+    closed: int = 0
+    withdrawn: int = 0
+    close_seconds: float = 0.0

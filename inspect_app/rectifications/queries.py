@@ -9,10 +9,15 @@ from sqlmodel import Session, select
 
 from inspect_app import permissions
 from inspect_app.auth.models import User
-from inspect_app.db import utcnow
+from inspect_app.db import unindexed, utcnow
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications.models import OUTLET_TURN, LineStatus, RectificationLine, RectificationNotice
-from inspect_app.visits.models import Visit
+from inspect_app.rectifications.models import (
+    OUTLET_TURN,
+    LineStats,
+    LineStatus,
+    RectificationLine,
+    RectificationNotice,
+)
 
 
 def seconds_between(later, earlier, dialect: str):
@@ -73,68 +78,136 @@ class BoardRow:
             self.oldest_overdue = other.oldest_overdue
 
 
-def _grouped(session: Session, user: User, filters: BoardFilters, group_col, where, now: dt.datetime):
+def _overdue_by(session: Session, user: User, filters: BoardFilters, group_col, where, now: dt.datetime):
+    """Open lines past their deadline per outlet, with the oldest deadline; then summed per
+    ``group_col`` ('outlet' or 'unit') in Python. The SQL reads only the covering index on
+    (status, deadline, outlet): no join, whatever the number of lines."""
+    query = (select(RectificationLine.outlet_id, sa.func.count(), sa.func.min(RectificationLine.deadline_at))
+             .where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
+             .group_by(RectificationLine.outlet_id))
+    if filters.since or filters.until or filters.kind or filters.severity:
+        query = filters.apply(query)
+    allowed = outlets_in(session, user, where)
+    result: dict[int, tuple[int, dt.datetime | None]] = {}
+    for outlet_id, count, oldest in session.execute(query).all():
+        if outlet_id not in allowed:
+            continue
+        key = outlet_id if group_col == "outlet" else allowed[outlet_id]
+        n, first = result.get(key, (0, None))
+        oldest = _aware(oldest)
+        result[key] = (n + count, oldest if first is None or (oldest and oldest < first) else first)
+    return result
+
+
+def outlets_in(session: Session, user: User, where=None) -> dict[int, int]:
+    """Outlet id → unit id for the outlets the user may see (and ``where`` allows): one query."""
+    query = select(Outlet.id, Outlet.unit_id).where(permissions.outlets_clause(session, user))
+    if where is not None:
+        query = query.where(where)
+    return dict(session.execute(query).all())
+
+
+def _aware(moment):
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
+def _lines_by_outlet(session: Session, user: User, filters: BoardFilters, county: Unit):
+    """A county's outlets, from the lines themselves (a county holds few enough to count live)."""
     dialect = session.get_bind().dialect.name
-    overdue = sa.and_(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
     query = (select(
-        group_col.label("key"),
+        RectificationLine.outlet_id.label("key"),
         sa.func.count().label("issued"),
         sa.func.sum(sa.case((RectificationLine.acknowledged_at.is_not(None), 1), else_=0)).label("acknowledged"),
         sa.func.sum(sa.case((RectificationLine.answered_at.is_not(None), 1), else_=0)).label("answered"),
         sa.func.sum(sa.case((RectificationLine.status == LineStatus.closed, 1), else_=0)).label("closed"),
         sa.func.sum(sa.case((RectificationLine.status == LineStatus.withdrawn, 1), else_=0)).label("withdrawn"),
-        sa.func.sum(sa.case((RectificationLine.status.in_([s.value for s in LineStatus
-                                                            if s not in (LineStatus.closed, LineStatus.withdrawn)]), 1),
-                            else_=0)).label("open"),
-        sa.func.sum(sa.case((overdue, 1), else_=0)).label("overdue"),
         sa.func.sum(sa.case((RectificationLine.status == LineStatus.closed,
                              seconds_between(RectificationLine.closed_at, RectificationLine.issued_at, dialect)),
                             else_=0)).label("close_seconds"),
-        sa.func.min(sa.case((overdue, RectificationLine.deadline_at), else_=None)).label("oldest"),
     ).select_from(RectificationLine).join(Outlet, Outlet.id == RectificationLine.outlet_id)
-        .where(permissions.outlets_clause(session, user), where).group_by(group_col))
-    query = filters.apply(query)
+        .where(Outlet.unit_id == county.id, permissions.outlets_clause(session, user))
+        .group_by(RectificationLine.outlet_id))
+    return session.execute(filters.apply(query)).all()
+
+
+def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Unit | None):
+    """Counties under the node, from the running totals (``LineStats``)."""
+    query = (select(LineStats.unit_id.label("key"), sa.func.sum(LineStats.issued).label("issued"),
+                    sa.func.sum(LineStats.acknowledged).label("acknowledged"),
+                    sa.func.sum(LineStats.answered).label("answered"), sa.func.sum(LineStats.closed).label("closed"),
+                    sa.func.sum(LineStats.withdrawn).label("withdrawn"),
+                    sa.func.sum(LineStats.close_seconds).label("close_seconds"))
+             .join(Unit, Unit.id == LineStats.unit_id)
+             .where(permissions.units_clause(session, user))
+             .group_by(LineStats.unit_id))
+    if node is not None:
+        query = query.where(Unit.path.startswith(node.path))
+    if filters.since:
+        query = query.where(LineStats.month >= filters.since.date().replace(day=1))
+    if filters.until:
+        query = query.where(LineStats.month < filters.until.date())
+    if filters.kind:
+        query = query.where(LineStats.checklist_kind == filters.kind)
+    if filters.severity:
+        query = query.where(LineStats.severity == filters.severity)
     return session.execute(query).all()
 
 
 def _row(key, name, kind, r) -> BoardRow:
-    oldest = r.oldest
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.timezone.utc)
-    return BoardRow(key=key, name=name, kind=kind, issued=r.issued or 0, acknowledged=r.acknowledged or 0,
-                    answered=r.answered or 0, closed=r.closed or 0, withdrawn=r.withdrawn or 0, open=r.open or 0,
-                    overdue=r.overdue or 0, close_seconds=float(r.close_seconds or 0), oldest_overdue=oldest)
+    issued, closed, withdrawn = int(r.issued or 0), int(r.closed or 0), int(r.withdrawn or 0)
+    return BoardRow(key=key, name=name, kind=kind, issued=issued, acknowledged=int(r.acknowledged or 0),
+                    answered=int(r.answered or 0), closed=closed, withdrawn=withdrawn, open=issued - closed - withdrawn,
+                    close_seconds=float(r.close_seconds or 0))
 
 
 def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilters,
           now: dt.datetime | None = None) -> tuple[list[BoardRow], BoardRow]:
     """Per child unit of ``node`` (or per outlet when ``node`` is a county): the line counts.
 
-    Three queries whatever the data size: units, the grouped counts, and names.
+    Flow counts (issued, acknowledged, answered, closed) come from the running totals, overdue
+    ones from the open lines: a fixed handful of queries, fast at a million lines.
     """
     now = now or utcnow()
     total = BoardRow(key=0, name="", kind="total")
     if node is not None and node.level == "county":
-        rows = _grouped(session, user, filters, RectificationLine.outlet_id, Outlet.unit_id == node.id, now)
         names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all())
-        result = [_row(r.key, names.get(r.key, "?"), "outlet", r) for r in rows]
+        overdue = _overdue_by(session, user, filters, "outlet", Outlet.unit_id == node.id, now)
+        result = []
+        for r in _lines_by_outlet(session, user, filters, node):
+            row = _row(r.key, names.get(r.key, "?"), "outlet", r)
+            row.overdue, row.oldest_overdue = overdue.get(r.key, (0, None))
+            result.append(row)
     else:
-        rows = _grouped(session, user, filters, Outlet.unit_id,
-                        Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true(),
-                        now)
         units = {u.id: u for u in session.exec(select(Unit)).all()}
+        in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true()
+        overdue = _overdue_by(session, user, filters, "unit", in_node, now)
         children: dict[int, BoardRow] = {}
         depth = node.path.count("/") if node else 1
-        for r in rows:
-            unit = units.get(r.key)
+
+        def child_of(unit_id: int):
+            unit = units.get(unit_id)
             if unit is None:
-                continue
+                return None
             parts = unit.path.strip("/").split("/")
-            child_id = int(parts[depth - 1]) if len(parts) >= depth else unit.id
-            child = units[child_id]
-            if child_id not in children:
-                children[child_id] = BoardRow(key=child_id, name=child.name, kind="unit", extra={"level": child.level})
-            children[child_id].add(_row(child_id, child.name, "unit", r))
+            return units[int(parts[depth - 1])] if len(parts) >= depth else unit
+
+        for r in _stats_by_unit(session, user, filters, node):
+            child = child_of(r.key)
+            if child is None:
+                continue
+            row = children.setdefault(child.id, BoardRow(key=child.id, name=child.name, kind="unit",
+                                                         extra={"level": child.level}))
+            row.add(_row(child.id, child.name, "unit", r))
+        for unit_id, (count, oldest) in overdue.items():
+            child = child_of(unit_id)
+            if child is None:
+                continue
+            row = children.setdefault(child.id, BoardRow(key=child.id, name=child.name, kind="unit"))
+            row.overdue += count
+            if oldest and (row.oldest_overdue is None or oldest < row.oldest_overdue):
+                row.oldest_overdue = oldest
         result = sorted(children.values(), key=lambda row: units[row.key].code)
     for row in result:
         total.add(row)
@@ -145,17 +218,37 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
 def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
               outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
               limit: int = 200, offset: int = 0):
-    """Lines with notice and outlet, for drill-down lists (one query)."""
+    """Lines with notice and outlet, for drill-down lists (one query).
+
+    Lines exist only for released visits (a notice is issued at release), so whoever may see the
+    outlet may see its lines: the outlet scope is the whole check, secret visits included.
+    """
     now = now or utcnow()
+    by_time = state in ("overdue", "due_soon") and not outlet_id  # the deadline index is the selective one
+    outlet_key = unindexed(RectificationLine.outlet_id) if by_time else RectificationLine.outlet_id
     query = (select(RectificationLine, RectificationNotice, Outlet)
              .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
-             .join(Outlet, Outlet.id == RectificationLine.outlet_id)
-             .where(permissions.outlets_clause(session, user), _visible_lines(session, user)))
+             .join(Outlet, Outlet.id == outlet_key)
+             .where(permissions.outlets_clause(session, user)))
     query = filters.apply(query)
     if outlet_id:
         query = query.where(RectificationLine.outlet_id == outlet_id)
     elif node is not None:
         query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
+    if by_time:
+        # One ordered index range per status, each stopping at the page's end, merged here: a sort
+        # of every late line in the country would be the alternative.
+        rows = []
+        for status in OUTLET_TURN:
+            q = query.where(RectificationLine.status == status)
+            if state == "overdue":
+                q = q.where(RectificationLine.deadline_at <= now)
+            else:
+                q = q.where(RectificationLine.deadline_at > now, RectificationLine.deadline_at <= now + dt.timedelta(days=1))
+            rows.extend(tuple(r) for r in session.execute(
+                q.order_by(RectificationLine.deadline_at, RectificationLine.id).limit(offset + limit)).all())
+        rows.sort(key=lambda r: (r[0].deadline_at, r[0].id))
+        return rows[offset:offset + limit]
     if state == "overdue":
         query = query.where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
     elif state == "open":
@@ -169,28 +262,32 @@ def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit
     return [tuple(r) for r in session.execute(query).all()]
 
 
-def _visible_lines(session: Session, user: User):
-    """Lines belong to released visits; the visits clause keeps the secrecy rules in one place."""
-    return RectificationLine.visit_id.in_(select(Visit.id).where(permissions.visits_clause(session, user)))
-
-
 def escalated_to(session: Session, user: User, node: Unit | None, *, filters: BoardFilters,
-                 escalation_days: int, now: dt.datetime | None = None) -> list[tuple]:
-    """Late lines below ``node`` that have climbed to it: one unit up per ``escalation_days`` late."""
+                 escalation_days: int, now: dt.datetime | None = None, show: int = 20) -> tuple[int, list[tuple]]:
+    """Late lines below ``node`` that have climbed to it (one unit up per ``escalation_days``
+    late): how many, and the most late of them. An outlet ``d`` units below the node reaches it
+    after ``d × escalation_days`` days, so each distance is one deadline threshold on the open
+    lines' index — a handful of queries, however many lines are late."""
     if node is None:
-        return []
+        return 0, []
     now = now or utcnow()
-    rows = line_rows(session, user, filters=filters, node=node, state="overdue", now=now, limit=500)
-    units = {u.id: u for u in session.exec(select(Unit)).all()}
-    result = []
+    units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path))).all()}
+    allowed = outlets_in(session, user, Outlet.unit_id.in_(list(units)))
+    base_depth = node.path.count("/")
+    distances = {outlet_id: units[unit_id].path.count("/") - base_depth for outlet_id, unit_id in allowed.items()}
+    count, shown = 0, []
     from inspect_app.rectifications.services import days_left
 
-    for line, notice, outlet in rows:
-        distance = units[outlet.unit_id].path.count("/") - node.path.count("/")
-        late = -days_left(line, outlet, now)
-        if distance >= 1 and late >= distance * escalation_days:
-            result.append((line, notice, outlet, late))
-    return sorted(result, key=lambda r: -r[3])
+    for distance in sorted({d for d in distances.values() if d >= 1}):
+        # deadline day ended at least distance × N days ago: late by ≥ that many local days
+        threshold = now - dt.timedelta(days=distance * escalation_days - 1)
+        grouped = _overdue_by(session, user, filters, "outlet", Outlet.unit_id.in_(list(units)), threshold)
+        count += sum(n for outlet_id, (n, _oldest) in grouped.items() if distances.get(outlet_id) == distance)
+        rows = line_rows(session, user, filters=filters, node=node, state="overdue", now=threshold, limit=show)
+        shown.extend((line, notice, outlet, -days_left(line, outlet, now)) for line, notice, outlet in rows
+                     if distances.get(outlet.id) == distance and -days_left(line, outlet, now) >= distance * escalation_days)
+    shown.sort(key=lambda r: -r[3])
+    return count, shown[:show]
 
 
 def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int = 100):
@@ -208,8 +305,7 @@ def notices_for(session: Session, user: User, *, open_only: bool = False, limit:
     query = (select(RectificationNotice, Outlet, counts.c.lines, counts.c.open, counts.c.overdue, counts.c.next_deadline)
              .join(Outlet, Outlet.id == RectificationNotice.outlet_id)
              .join(counts, counts.c.nid == RectificationNotice.id)
-             .where(permissions.outlets_clause(session, user),
-                    RectificationNotice.visit_id.in_(select(Visit.id).where(permissions.visits_clause(session, user)))))
+             .where(permissions.outlets_clause(session, user)))  # notices exist only for released visits
     if open_only:
         query = query.where(counts.c.open > 0)
     query = query.order_by(counts.c.overdue.desc(), (counts.c.open > 0).desc(), counts.c.next_deadline,

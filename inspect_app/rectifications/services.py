@@ -26,6 +26,7 @@ from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.rectifications import stats
 from inspect_app.rectifications.models import (
     OPEN_STATUSES,
     OUTLET_TURN,
@@ -125,6 +126,7 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
         session.flush()
         session.add(RectificationEvent(line_id=line.id, at=now, actor_id=actor.id, action="issued",
                                        status_after=line.status, deadline_after=deadline))
+        stats.bump(session, line, outlet, issued=1)
     session.add(notice)
     record(session, actor=actor, action="notice.issued", obj=notice,
            after={"number": notice.number, "visit_id": visit.id, "lines": len(result.failed_items)})
@@ -198,12 +200,14 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
     notice.acknowledged_at, notice.acknowledged_by_id = now, actor.id
     session.add(notice)
     lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
+    outlet = session.get(Outlet, notice.outlet_id)
     for line in lines:
         if line.status == LineStatus.issued:
             line.status, line.acknowledged_at = LineStatus.acknowledged, now
             session.add(line)
             _flush(session)
             _event(session, line, actor, "acknowledged")
+            stats.bump(session, line, outlet, acknowledged=1)
     record(session, actor=actor, action="notice.acknowledged", obj=notice, after={"at": now})
     return notice
 
@@ -251,10 +255,13 @@ def answer_line(session: Session, *, actor: User, line: RectificationLine, descr
     if not photos:
         raise DomainError(_("Add at least one photo showing the problem fixed."))
     now = utcnow()
+    first_answer = line.answered_at is None
     line.status, line.answered_at, line.answered_by_id = LineStatus.answered, now, actor.id
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "answered", description)
+    if first_answer:
+        stats.bump(session, line, session.get(Outlet, line.outlet_id), answered=1)
     for photo in photos:
         photo.response_id = event.id
         session.add(photo)
@@ -319,6 +326,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
         session.add(line)
         _flush(session)
         event = _event(session, line, actor, "verified", (reason or "").strip()[:MAX_TEXT], on_site=on_site)
+        stats.bump(session, line, outlet, closed=1, close_seconds=(line.closed_at - line.issued_at).total_seconds())
         record(session, actor=actor, action="line.verified", obj=line, after={"status": line.status, "on_site": on_site})
         notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_closed",
                params=_params(notice, outlet, line), link=_line_link(line))
@@ -367,6 +375,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "withdrawn", reason)
+    stats.bump(session, line, outlet, withdrawn=1)
     rescore_after_withdrawal(session, actor=actor, line=line, reason=reason)
     notify(session, user_ids=[line.responsible_id], kind="dispute_withdrawn",
            params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))

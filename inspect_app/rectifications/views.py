@@ -252,17 +252,21 @@ def line_photo(line_id: int):
 # --- managers ------------------------------------------------------------------------------------
 
 def _filters() -> tuple[queries.BoardFilters, dict]:
+    """Period filters by month (``2026-11``; a full date counts as its month), kind, severity."""
     args = {k: request.args.get(k) or "" for k in ("from", "to", "kind", "severity")}
 
-    def day(value):
+    def month(value):
         try:
-            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.timezone.utc) if value else None
+            return dt.date.fromisoformat(value[:7] + "-01") if value else None
         except ValueError:
             return None
 
-    until = day(args["to"])
-    return queries.BoardFilters(since=day(args["from"]), until=until + dt.timedelta(days=1) if until else None,
-                                kind=args["kind"] or None, severity=args["severity"] or None), args
+    start, end = month(args["from"]), month(args["to"])
+    if end is not None:
+        end = (end + dt.timedelta(days=32)).replace(day=1)
+    as_moment = (lambda d: dt.datetime.combine(d, dt.time(), dt.timezone.utc) if d else None)
+    return queries.BoardFilters(since=as_moment(start), until=as_moment(end), kind=args["kind"] or None,
+                                severity=args["severity"] or None), args
 
 
 @bp.route("/board")
@@ -277,13 +281,13 @@ def board():
         abort(404)
     filters, args = _filters()
     rows, total = queries.board(db, current_user, node=node, filters=filters)
-    escalated = queries.escalated_to(db, current_user, node, filters=filters,
-                                     escalation_days=current_app.config.get("ESCALATION_DAYS", 3))
+    escalated_count, escalated = queries.escalated_to(db, current_user, node, filters=filters,
+                                                      escalation_days=current_app.config.get("ESCALATION_DAYS", 3))
     parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None
     return render_template("rectifications/board.html", rows=rows, total=total, node=node, parent=parent,
-                           escalated=escalated, args=args, now=utcnow())
+                           escalated=escalated, escalated_count=escalated_count, args=args, now=utcnow())
 
 
 @bp.route("/board/lines")

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from inspect_app import permissions
 from inspect_app.auth.models import User
-from inspect_app.db import utcnow
+from inspect_app.db import unindexed, utcnow
 from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import OUTLET_TURN, LineStatus, RectificationLine, RectificationNotice
@@ -115,16 +115,15 @@ def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit |
     return units.get(parts[depth])
 
 
-def _visit_stats(session: Session, user: User, node: Unit | None, since, until, by_outlet: bool = False):
-    group = Outlet.id if by_outlet else Outlet.unit_id
-    query = (select(group, sa.func.count(), sa.func.sum(Visit.score),
+def _visit_stats(session: Session, since, until) -> list[tuple]:
+    """Released visits per outlet in a period: (outlet id, count, score sum, red lines).
+
+    Read from the covering index on (status, released_at, outlet, score, red line) with no join;
+    the scope is applied per outlet in Python, where the outlets are few."""
+    query = (select(Visit.outlet_id, sa.func.count(), sa.func.sum(Visit.score),
                     sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)))
-             .select_from(Visit).join(Outlet, Outlet.id == Visit.outlet_id)
-             .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
-                    permissions.outlets_clause(session, user))
-             .group_by(group))
-    if node is not None:
-        query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
+             .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+             .group_by(Visit.outlet_id))
     return session.execute(query).all()
 
 
@@ -132,16 +131,22 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
           photo_limit: int = 4, overdue_limit: int = 30) -> Bulletin:
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
+    from inspect_app.rectifications.queries import outlets_in
+
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     by_outlet = node is not None and node.level == "county"  # a county's bulletin ranks its outlets
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all()) if by_outlet else {}
+    in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None else None
+    allowed = outlets_in(session, user, in_node)
     rows: dict[int, UnitRow] = {}
     for current, (a, b) in ((True, (since, until)), (False, (prev_since, prev_until))):
-        for key, count, score_sum, reds in _visit_stats(session, user, node, a, b, by_outlet):
+        for outlet_id, count, score_sum, reds in _visit_stats(session, a, b):
+            if outlet_id not in allowed:
+                continue
             if by_outlet:
-                row = rows.setdefault(key, UnitRow(key, names.get(key, "?")))
+                row = rows.setdefault(outlet_id, UnitRow(outlet_id, names.get(outlet_id, "?")))
             else:
-                child = _child_of(units, node, key)
+                child = _child_of(units, node, allowed[outlet_id])
                 if child is None:
                     continue
                 row = rows.setdefault(child.id, UnitRow(child.id, child.name))
@@ -166,12 +171,12 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     in_node = (Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None
                else sa.true())
     scope = sa.and_(permissions.outlets_clause(session, user), in_node)
-    line_base = (select(RectificationLine).join(Outlet, Outlet.id == RectificationLine.outlet_id)
+    line_base = (select(RectificationLine).join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
                  .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until))
     problems = session.execute(
         select(RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count().label("n"))
-        .join(Outlet, Outlet.id == RectificationLine.outlet_id)
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
         .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until)
         .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)
         .order_by(sa.desc("n"), RectificationLine.item_code).limit(10)).all()
@@ -181,12 +186,9 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
                                                   else_=0)))
         .select_from(issued)).one()
     now = utcnow()
-    overdue = session.execute(
-        select(RectificationLine, RectificationNotice, Outlet)
-        .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
-        .join(Outlet, Outlet.id == RectificationLine.outlet_id)
-        .where(scope, RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
-        .order_by(RectificationLine.deadline_at).limit(overdue_limit)).all()
+    from inspect_app.rectifications.queries import BoardFilters, line_rows
+
+    overdue = line_rows(session, user, filters=BoardFilters(), node=node, state="overdue", now=now, limit=overdue_limit)
     star_query = (select(StarRating, Outlet).join(Outlet, Outlet.id == StarRating.outlet_id).where(scope))
     awarded = session.execute(star_query.where(StarRating.awarded_at >= since, StarRating.awarded_at < until)
                               .order_by(StarRating.awarded_at)).all()
@@ -197,7 +199,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     photos = []
     if top_codes:
         candidates = session.exec(
-            select(Photo).join(Visit, Visit.id == Photo.visit_id).join(Outlet, Outlet.id == Photo.outlet_id)
+            select(Photo).join(Visit, Visit.id == Photo.visit_id).join(Outlet, Outlet.id == unindexed(Photo.outlet_id))
             .where(scope, Photo.item_code.in_(top_codes), Photo.deleted_at.is_(None), Visit.status == VisitStatus.released,
                    Visit.released_at >= since, Visit.released_at < until)
             .order_by(Photo.id.desc()).limit(50)).all()

@@ -32,6 +32,8 @@ class Visit(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_visit_outlet_status", "outlet_id", "status"),
         sa.Index("ix_visit_assignee_status", "assignee_id", "status"),
+        # covers the results by period (bulletins, rankings, the manager's home) without the table
+        sa.Index("ix_visit_released", "status", "released_at", "outlet_id", "score", "red_line"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -104,7 +106,9 @@ class StarRating(SQLModel, table=True):
     """
 
     __tablename__ = "star_rating"
-    __table_args__ = (sa.Index("ix_star_outlet_window", "outlet_id", "window_id"),)
+    __table_args__ = (sa.Index("ix_star_outlet_window", "outlet_id", "window_id"),
+                      sa.Index("ix_star_current", "ended_at", "valid_until"),
+                      sa.Index("ix_star_awarded", "awarded_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     outlet_id: int = Field(foreign_key="outlet.id")

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from inspect_app import permissions
 from inspect_app.auth.models import User
+from inspect_app.db import unindexed, utcnow
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits.models import StarRating, Visit, VisitStatus
 
@@ -63,39 +64,64 @@ def list_visits(session: Session, user: User, *, status: str | None = None, kind
     return rows, total
 
 
-def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime) -> list[tuple]:
-    """Current star levels in the user's scope: (rating, outlet, window, unit name)."""
+def star_counts(session: Session, user: User, *, now: dt.datetime) -> dict[int, int]:
+    query = (select(StarRating.stars, sa.func.count()).join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
+             .where(StarRating.ended_at.is_(None), StarRating.valid_until > now, permissions.outlets_clause(session, user))
+             .group_by(StarRating.stars))
+    return dict(session.execute(query).all())
+
+
+def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, limit: int = 100,
+               offset: int = 0) -> list[tuple]:
+    """Current star levels in the user's scope, a page at a time: (rating, outlet, window, unit name)."""
     query = (select(StarRating, Outlet, Window, Unit.name)
-             .join(Outlet, Outlet.id == StarRating.outlet_id)
+             .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
              .join(Unit, Unit.id == Outlet.unit_id)
              .join(Window, Window.id == StarRating.window_id, isouter=True)
              .where(StarRating.ended_at.is_(None), StarRating.valid_until > now,
                     permissions.outlets_clause(session, user)))
     if stars:
         query = query.where(StarRating.stars == stars)
-    return [tuple(r) for r in session.exec(query.order_by(StarRating.stars.desc(), Outlet.code, Window.number)).all()]
+    query = query.order_by(StarRating.stars.desc(), Outlet.code, Window.number).offset(offset).limit(limit)
+    return [tuple(r) for r in session.execute(query).all()]
 
 
-def star_changes(session: Session, user: User, *, since: dt.datetime) -> list[tuple]:
+def star_changes(session: Session, user: User, *, since: dt.datetime, limit: int = 30) -> list[tuple]:
     """Stars awarded or removed since a moment, newest first: (rating, outlet, window)."""
-    query = (select(StarRating, Outlet, Window)
-             .join(Outlet, Outlet.id == StarRating.outlet_id)
-             .join(Window, Window.id == StarRating.window_id, isouter=True)
-             .where(permissions.outlets_clause(session, user),
-                    sa.or_(StarRating.awarded_at >= since, StarRating.ended_at >= since)))
-    rows = [tuple(r) for r in session.exec(query).all()]
-    return sorted(rows, key=lambda r: max(r[0].awarded_at, r[0].ended_at or r[0].awarded_at), reverse=True)
+    base = (select(StarRating, Outlet, Window)
+            .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
+            .join(Window, Window.id == StarRating.window_id, isouter=True)
+            .where(permissions.outlets_clause(session, user)))
+    # two index ranges (awarded, ended), newest first, instead of an OR over the whole table
+    awarded = session.execute(base.where(StarRating.awarded_at >= since).order_by(StarRating.awarded_at.desc()).limit(limit)).all()
+    ended = session.execute(base.where(StarRating.ended_at >= since).order_by(StarRating.ended_at.desc()).limit(limit)).all()
+    rows = list({r[0].id: tuple(r) for r in [*awarded, *ended]}.values())
+    return sorted(rows, key=lambda r: max(r[0].awarded_at, r[0].ended_at or r[0].awarded_at), reverse=True)[:limit]
 
 
 def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.datetime) -> dict:
+    """The manager's home: work in hand (few rows, by status) and the last 30 days' results.
+
+    Released visits (the bulk of the table) are reached through the release date; the scope is
+    checked per row (``unindexed``) rather than driving the query.
+    """
     scope = permissions.visits_clause(session, user)
-    counts = dict(session.exec(select(Visit.status, sa.func.count()).where(scope).group_by(Visit.status)).all())
+    in_scope = unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user)))
+    open_states = [VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned]
+    counts = dict(session.exec(select(Visit.status, sa.func.count())
+                               .where(scope, Visit.status.in_(open_states)).group_by(Visit.status)).all())
     overdue = session.exec(select(sa.func.count()).select_from(Visit).where(
         scope, Visit.status == VisitStatus.scheduled, Visit.due_until < today)).one()
-    released = select(Visit).where(scope, Visit.status == VisitStatus.released, Visit.released_at >= since)
+    released = select(Visit).where(in_scope, Visit.status == VisitStatus.released, Visit.released_at >= since)
     recent = visit_rows(session, released.order_by(Visit.released_at.desc()).limit(8))
     red = visit_rows(session, released.where(Visit.red_line.is_(True)).order_by(Visit.released_at.desc()).limit(8))
-    stats = session.exec(select(sa.func.count(), sa.func.avg(Visit.score)).where(
-        scope, Visit.status == VisitStatus.released, Visit.released_at >= since)).one()
+    from inspect_app.rectifications.queries import outlets_in
+    from inspect_app.reports.bulletins import _visit_stats
+
+    allowed = outlets_in(session, user)
+    count = total = 0
+    for outlet_id, n, score_sum, _reds in _visit_stats(session, since, utcnow()):
+        if outlet_id in allowed:
+            count, total = count + n, total + float(score_sum or 0)
     return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,
-            "released_count": stats[0], "average": round(stats[1], 1) if stats[1] is not None else None}
+            "released_count": count, "average": round(total / count, 1) if count else None}

@@ -450,12 +450,15 @@ def stars():
         abort(403)
     db = get_session()
     level = request.args.get("stars", type=int)
+    page = max(1, request.args.get("page", 1, type=int))
     now = utcnow()
-    rows = queries.star_board(db, current_user, stars=level, now=now)
-    all_rows = rows if not level else queries.star_board(db, current_user, now=now)
-    counts = {n: sum(1 for r in all_rows if r[0].stars == n) for n in range(5, 0, -1)}
-    changes = queries.star_changes(db, current_user, since=now - dt.timedelta(days=90))[:30]
-    return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now)
+    found = queries.star_counts(db, current_user, now=now)
+    counts = {n: found.get(n, 0) for n in range(5, 0, -1)}
+    rows = queries.star_board(db, current_user, stars=level, now=now, limit=100, offset=(page - 1) * 100)
+    changes = queries.star_changes(db, current_user, since=now - dt.timedelta(days=90))
+    total = counts.get(level, 0) if level else sum(counts.values())
+    return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now,
+                           page=page, total=total, per_page=100)
 
 
 def _secret():

@@ -1,0 +1,70 @@
+"""Maintaining ``LineStats``: one upsert per transition, and a full rebuild from the lines."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inspect_app.org.models import Outlet
+from inspect_app.rectifications.models import LineStats, LineStatus, RectificationLine
+
+COUNTERS = ("issued", "acknowledged", "answered", "closed", "withdrawn", "close_seconds")
+
+
+def month_of(moment: dt.datetime, zone: str) -> dt.date:
+    return moment.astimezone(ZoneInfo(zone)).date().replace(day=1)
+
+
+def _upsert(session: Session, key: dict, deltas: dict) -> None:
+    dialect = session.get_bind().dialect.name
+    values = {**key, **{c: deltas.get(c, 0) for c in COUNTERS}}
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(LineStats.__table__).values(**values)
+    table = LineStats.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.unit_id, table.c.month, table.c.checklist_kind, table.c.severity],
+        set_={c: table.c[c] + statement.excluded[c] for c in COUNTERS if c in deltas},
+    )
+    session.execute(statement)
+
+
+def bump(session: Session, line: RectificationLine, outlet: Outlet, **deltas) -> None:
+    """Add ``deltas`` (e.g. closed=1, close_seconds=…) to the line's row."""
+    key = {"unit_id": outlet.unit_id, "month": month_of(line.issued_at, outlet.timezone),
+           "checklist_kind": line.checklist_kind, "severity": line.severity}
+    _upsert(session, key, deltas)
+
+
+def rebuild(session: Session) -> int:
+    """Recompute every row from the lines themselves (after an import, or to check the totals)."""
+    session.execute(sa.delete(LineStats))
+    zones = dict(session.execute(select(Outlet.id, Outlet.timezone)).all())
+    units = dict(session.execute(select(Outlet.id, Outlet.unit_id)).all())
+    totals: dict[tuple, dict] = {}
+    query = select(RectificationLine.outlet_id, RectificationLine.issued_at, RectificationLine.checklist_kind,
+                   RectificationLine.severity, RectificationLine.status, RectificationLine.acknowledged_at,
+                   RectificationLine.answered_at, RectificationLine.closed_at)
+    for outlet_id, issued, kind, severity, status, ack, answered, closed in session.execute(
+            query.execution_options(yield_per=50_000)):
+        if issued.tzinfo is None:
+            issued = issued.replace(tzinfo=dt.timezone.utc)
+        key = (units[outlet_id], month_of(issued, zones[outlet_id]), kind, severity)
+        row = totals.setdefault(key, dict.fromkeys(COUNTERS, 0))
+        row["issued"] += 1
+        row["acknowledged"] += ack is not None
+        row["answered"] += answered is not None
+        if status == LineStatus.closed and closed is not None:
+            row["closed"] += 1
+            if closed.tzinfo is None:
+                closed = closed.replace(tzinfo=dt.timezone.utc)
+            row["close_seconds"] += (closed - issued).total_seconds()
+        row["withdrawn"] += status == LineStatus.withdrawn
+    rows = [{"unit_id": k[0], "month": k[1], "checklist_kind": k[2], "severity": k[3], **v} for k, v in totals.items()]
+    for start in range(0, len(rows), 10_000):
+        session.execute(sa.insert(LineStats.__table__), rows[start:start + 10_000])
+    return len(rows)
