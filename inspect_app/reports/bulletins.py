@@ -96,6 +96,8 @@ class Bulletin:
     lines_issued: int
     lines_done: int
     overdue: list[tuple]
+    stars_awarded_count: int = 0
+    stars_removed_count: int = 0
     photos: list[Photo] = field(default_factory=list)
     chart_svg: str = ""
 
@@ -128,7 +130,7 @@ def _visit_stats(session: Session, since, until) -> list[tuple]:
 
 
 def build(session: Session, user: User, *, node: Unit | None, period: Period, zone: str = "Asia/Shanghai",
-          photo_limit: int = 4, overdue_limit: int = 30) -> Bulletin:
+          photo_limit: int = 4, overdue_limit: int = 30, star_limit: int = 30) -> Bulletin:
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
     from inspect_app.rectifications.queries import outlets_in
@@ -189,11 +191,14 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     from inspect_app.rectifications.queries import BoardFilters, line_rows
 
     overdue = line_rows(session, user, filters=BoardFilters(), node=node, state="overdue", now=now, limit=overdue_limit)
-    star_query = (select(StarRating, Outlet).join(Outlet, Outlet.id == StarRating.outlet_id).where(scope))
-    awarded = session.execute(star_query.where(StarRating.awarded_at >= since, StarRating.awarded_at < until)
-                              .order_by(StarRating.awarded_at)).all()
-    removed = session.execute(star_query.where(StarRating.ended_at >= since, StarRating.ended_at < until,
-                                               StarRating.end_reason == "red_line").order_by(StarRating.ended_at)).all()
+    star_query = (select(StarRating, Outlet).join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(scope))
+    awarded_where = (StarRating.awarded_at >= since, StarRating.awarded_at < until)
+    removed_where = (StarRating.ended_at >= since, StarRating.ended_at < until, StarRating.end_reason == "red_line")
+    awarded = session.execute(star_query.where(*awarded_where).order_by(StarRating.awarded_at.desc()).limit(star_limit)).all()
+    removed = session.execute(star_query.where(*removed_where).order_by(StarRating.ended_at.desc()).limit(star_limit)).all()
+    star_counts = [session.execute(select(sa.func.count()).select_from(StarRating)
+                                   .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(scope, *where)).scalar()
+                   for where in (awarded_where, removed_where)]
     # typical problems: photos of the most frequent failures in the period, from released visits
     top_codes = [p[1] for p in problems[:photo_limit]]
     photos = []
@@ -215,6 +220,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         red_lines=sum(r.red_lines for r in rows.values()),
         problems=[(kind, code, (text or "").split("\n")[0], n) for kind, code, text, n in problems],
         stars_awarded=[tuple(r) for r in awarded], stars_removed=[tuple(r) for r in removed],
+        stars_awarded_count=star_counts[0], stars_removed_count=star_counts[1],
         lines_issued=counts[0] or 0, lines_done=int(counts[1] or 0), overdue=[tuple(r) for r in overdue],
         photos=photos,
     )
