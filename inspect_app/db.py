@@ -101,10 +101,31 @@ def _wants_write_lock() -> bool:
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
+class QueryBudgetExceeded(RuntimeError):
+    """A page ran more SQL statements than allowed: an N+1 pattern slipped in."""
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
     app.extensions["db_engine"] = engine
     app.teardown_appcontext(_close_session)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count_statements(*_args, **_kwargs):
+        # Pages run a fixed handful of queries whatever the data size; with QUERY_BUDGET set (the
+        # tests set it), a page that starts querying per row fails loudly instead of slowly.
+        if not has_request_context():
+            return
+        g.query_count = g.get("query_count", 0) + 1
+        budget = current_app.config.get("QUERY_BUDGET")
+        if budget and g.query_count > budget:
+            raise QueryBudgetExceeded(f"{request.path} ran more than {budget} SQL statements")
+
+    if app.config.get("TESTING"):
+        @app.after_request
+        def _report_statements(response):
+            response.headers["X-Query-Count"] = str(g.get("query_count", 0))
+            return response
 
 
 def get_engine() -> Engine:

@@ -1,0 +1,52 @@
+"""Manager pages run a fixed number of SQL statements, however much data there is."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.test_browser_rectification import release_mini_visit
+
+PAGES = ["/board", "/board?from=2026-01&to=2030-12&severity=minor", "/board/lines?state=overdue", "/board/lines?state=open",
+         "/stars", "/bulletins?kind=month", "/home", "/visits", "/notices", "/reminders"]
+
+
+def statements(app, client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return int(response.headers["X-Query-Count"])
+
+
+def grow(app, db, org_tree, people, create_outlet, n, start=0):
+    for k in range(start, start + n):
+        outlet = create_outlet(org_tree["xihu"], code=f"9{k:05d}")
+        visit = release_mini_visit(app, db, people["inspector"], outlet,
+                                   {"A-02": dict(occurrences=1, note="倚靠"), "B-03": dict(result="fail", note="坏了")})
+        from sqlmodel import select
+
+        from inspect_app.rectifications.models import RectificationLine
+        from inspect_app.rectifications.services import deadline_instant
+
+        for line in db.exec(select(RectificationLine).where(RectificationLine.visit_id == visit.id)).all():
+            day = dt.date.today() - dt.timedelta(days=10)  # late, escalated
+            line.deadline_date, line.deadline_at = day, deadline_instant(day, "Asia/Shanghai")
+            db.add(line)
+        db.commit()
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_statement_count_does_not_grow_with_data(url, app, db, org_tree, people, create_outlet, client_as):
+    director = client_as(people["director"])
+    grow(app, db, org_tree, people, create_outlet, 1)
+    small = statements(app, director, url)
+    grow(app, db, org_tree, people, create_outlet, 6, start=1)
+    large = statements(app, director, url)
+    assert small == large, f"{url}: {small} statements with 1 visit, {large} with 7"
+
+
+def test_budget_fails_loudly(app, client_as, people):
+    from inspect_app.db import QueryBudgetExceeded
+
+    app.config["QUERY_BUDGET"] = 2
+    with pytest.raises(QueryBudgetExceeded):
+        client_as(people["manager"]).get("/home")
