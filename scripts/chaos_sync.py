@@ -601,7 +601,7 @@ class Worker(threading.Thread):
             reply = json.loads(raw or b"{}")
         except ValueError:
             reply = {"_raw": raw[:200].decode("utf-8", "replace")}
-        self.totals.add(f"status_{status}")
+        self.totals.add(f"{op.kind}_status_{status}")
         if status >= 500 or status == 429:
             self.totals.add("client_5xx" if status >= 500 else "client_429")
             return False
@@ -1018,7 +1018,7 @@ def main() -> int:
         print(f"   duplicated                      {s['dup_parallel'] + s['dup_serial'] + s['dup_late']:>6}   (at once {s['dup_parallel']}, one after the other {s['dup_serial']}, copy late {s['dup_late']})")
         print(f"   passed untouched                {s['pass']:>6}")
         print(f"   server statuses                 {dict(sorted(proxy.upstream_status.items()))}")
-        print(f" answers: 200 {c['status_200']}, 409 {c['conflicts_409']} (of which the server already held that exact edit: "
+        print(f" answers: 200 {c['answer_status_200']}, 409 {c['conflicts_409']} (of which the server already held that exact edit: "
               f"{c['conflicts_409_already_stored']}; against this phone's own earlier write: {len(own)}, "
               f"whose reply had been lost: {len(own_lost)})")
         print(f" photos: created {c['photo_created']}, recognised as a repeat {c['photo_recognised_as_repeat']}")
@@ -1031,7 +1031,7 @@ def main() -> int:
         print(f"   photo.added audit events        {facts['photo_added_audit_events']:>6}")
         print(f"   folders without a row           {facts['photo_folders_without_row']:>6}")
         print(f" visits created by the inspector   {facts['visits_created']:>6}   used {facts['visits_used']}, "
-              f"left behind by retried POST /visits/new: {facts['visits_orphaned']}")
+              f"extra, left by a repeated POST /visits/new: {facts['visits_orphaned']}")
         print(f" server 5xx / tracebacks           {status_5xx:>6} / {tracebacks}")
         print(f" time: sync {sync_seconds:.0f} s, total {time.monotonic() - started:.0f} s")
         print(line)

@@ -113,6 +113,8 @@ class Row:
     body: int = 0             # decoded body bytes
     by_worker: bool = False   # a request the service worker made itself
     error: str = ""
+    cache_control: str = ""
+    vary: str = ""
 
 
 class Recorder:
@@ -157,6 +159,7 @@ class Recorder:
         row.type = e.get("type", row.type)
         headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
         row.encoding = headers.get("content-encoding", "")
+        row.cache_control, row.vary = headers.get("cache-control", ""), headers.get("vary", "")
         if response.get("fromServiceWorker"):
             row.source = "service worker"
         elif response.get("fromDiskCache"):
@@ -210,6 +213,27 @@ class Recorder:
 def short(url: str, base: str) -> str:
     url = url[len(base):] if url.startswith(base) else url
     return url if len(url) <= 58 else url[:55] + "..."
+
+
+def check_headers(rows: list[Row], base: str) -> list[str]:
+    """Cache headers of what the cold load got from the network: hashed static files should be
+    cacheable for good and not vary by cookie (a new session cookie would make them stale)."""
+    notes = []
+    print()
+    print("--- cache headers (cold, from the network) " + "-" * 58)
+    for r in rows:
+        if r.by_worker or r.source != "network":
+            continue
+        print(f"{short(r.url, base):<60} cache-control: {r.cache_control or '-':<38} vary: {r.vary or '-'}")
+        path = urllib.parse.urlsplit(r.url)
+        if path.path.startswith("/static/") and "v=" in path.query:
+            if "immutable" not in r.cache_control or "max-age=31536000" not in r.cache_control:
+                notes.append(f"{short(r.url, base)}: hashed static file without a year's immutable caching")
+            if "cookie" in r.vary.lower():
+                notes.append(f"{short(r.url, base)}: 'Vary: {r.vary}' on a public immutable file")
+        elif r.type == "Document" and "no-store" not in r.cache_control and "private" not in r.cache_control:
+            notes.append(f"{short(r.url, base)}: a logged-in page that shared caches may keep")
+    return notes
 
 
 def report(title: str, rows: list[Row], base: str) -> dict:
@@ -319,8 +343,10 @@ def main() -> int:
             page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
                                    timeout=15_000)
             settle(page, recorder)
-            cold = report("COLD load (empty cache, no service worker yet)", recorder.all_rows(), base)
+            cold_rows = recorder.all_rows()
+            cold = report("COLD load (empty cache, no service worker yet)", cold_rows, base)
             cold_items = items_rendered(page)
+            header_notes = check_headers(cold_rows, base)
 
             # warm
             recorder.reset()
@@ -370,6 +396,10 @@ def main() -> int:
         problems.append("cold load over budget")
     if warm_static_network:
         problems.append(f"warm reload fetched {warm_static_network} B of static files from the network")
+    if header_notes:
+        print(f" cache header warnings ({len(header_notes)}, not counted in the result):")
+        for note in header_notes:
+            print(f"   - {note}")
     if not offline_items or offline_items != cold_items:
         problems.append(f"offline reload rendered {offline_items} checklist items (online: {cold_items})")
     print(f" RESULT: {'PASS' if not problems else 'FAIL: ' + '; '.join(problems)}")
