@@ -114,12 +114,16 @@ def init_app(app: Flask) -> None:
     def _count_statements(*_args, **_kwargs):
         # Pages run a fixed handful of queries whatever the data size; with QUERY_BUDGET set (the
         # tests set it), a page that starts querying per row fails loudly instead of slowly.
-        if not has_request_context():
-            return
-        g.query_count = g.get("query_count", 0) + 1
+        if not has_request_context() or "query_count" not in g:
+            return  # only requests the app dispatches are counted (not scripts' request contexts)
+        g.query_count += 1
         budget = current_app.config.get("QUERY_BUDGET")
         if budget and g.query_count > budget:
             raise QueryBudgetExceeded(f"{request.path} ran more than {budget} SQL statements")
+
+    @app.before_request
+    def _start_counting():
+        g.query_count = 0
 
     if app.config.get("TESTING"):
         @app.after_request

@@ -191,8 +191,11 @@ class Recorder:
     def _worker_finished(self, request):
         if not self.active or request.service_worker is None:
             return
-        response = request.response()
-        sizes = request.sizes()
+        try:
+            response = request.response()
+            sizes = request.sizes()
+        except Exception:  # noqa: BLE001 - the context closed meanwhile
+            return
         transferred = sizes["responseHeadersSize"] + sizes["responseBodySize"]
         headers = response.headers if response else {}
         self.worker_rows.append(Row(url=request.url, type=request.resource_type, status=response.status if response else 0,
@@ -268,6 +271,16 @@ def new_context(browser, storage_state=None, geolocation=False):
                                storage_state=storage_state, **extra)
 
 
+def poll(page, function: str, limit_s: float) -> None:
+    """Wait until ``function`` is true. (Not wait_for_function: polling a string predicate needs
+    eval, which the app's Content-Security-Policy rightly refuses.)"""
+    end = time.monotonic() + limit_s
+    while not page.evaluate(function):
+        if time.monotonic() > end:
+            raise TimeoutError(f"still false after {limit_s} s: {function}")
+        page.wait_for_timeout(100)
+
+
 def start_visit(page, base: str) -> str:
     """Log in through the form and start an ad hoc open inspection; returns the fill page URL."""
     page.goto(base + "/login")
@@ -281,8 +294,7 @@ def start_visit(page, base: str) -> str:
     page.select_option("select[name=checklist]", "open_inspection")
     page.locator("form.card button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/visits/\d+/checkin$"))
-    page.wait_for_function("document.querySelector('#lat') && document.querySelector('#lat').value !== ''",
-                           timeout=10_000)
+    poll(page, "() => !!document.querySelector('#lat') && document.querySelector('#lat').value !== ''", 10)
     page.locator("#checkin-form button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/visits/\d+/fill$"))
     return page.url
@@ -340,8 +352,7 @@ def main() -> int:
             # cold
             recorder.reset()
             page.goto(fill_url, wait_until="load")
-            page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
-                                   timeout=15_000)
+            poll(page, "() => !!navigator.serviceWorker && navigator.serviceWorker.controller !== null", 15)
             settle(page, recorder)
             cold_rows = recorder.all_rows()
             cold = report("COLD load (empty cache, no service worker yet)", cold_rows, base)
