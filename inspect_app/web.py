@@ -141,6 +141,8 @@ def _unauthorized():
 
 def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.endpoint == "static":
+        return response  # public files: no session is read, so no Vary: Cookie on them
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy", CSP)

@@ -535,6 +535,7 @@ class Worker(threading.Thread):
         self.last_edit: dict[str, Op] = {}       # per item: the inspector's last edit
         self.sent_payloads: dict[str, list[Op]] = defaultdict(list)
         self.lost_replies: set[str] = set()      # client ids whose attempt failed after being sent
+        self.unconfirmed: dict[str, list[str]] = {}  # item key -> ids sent but not confirmed (visit.js)
         self.counter = 0
         self.error: BaseException | None = None
 
@@ -576,8 +577,14 @@ class Worker(threading.Thread):
         op.attempts += 1
         headers = {"X-CSRFToken": phone.csrf, "Accept": "application/json"}
         if op.kind == "answer":
+            # as visit.js: ids of this item's writes sent but never confirmed go along, so the
+            # server recognises its stored version as this phone's own earlier write
+            sent = self.unconfirmed.setdefault(op.key, [])
+            if op.client_id not in sent:
+                sent.append(op.client_id)
             body = dict(op.payload, item_code=op.item_code, client_id=op.client_id,
-                        base_version=self.versions.get(op.item_code, 0))
+                        base_version=self.versions.get(op.item_code, 0),
+                        supersedes=[c for c in sent if c != op.client_id][-20:])
             headers["Content-Type"] = "application/json"
             path, data, timeout = f"/api/visits/{self.visit_id}/answers", json.dumps(body).encode(), ANSWER_TIMEOUT
         else:
@@ -628,8 +635,11 @@ class Worker(threading.Thread):
             self.versions[op.item_code] = got["version"]
             op.outcome, op.reply = "ok", got
             self.heard[op.item_code] = op
+            self.unconfirmed.pop(op.key, None)
             self.finish(op)
             return True
+        if status in (200, 201):
+            return False  # as visit.js: a 2xx without the stored answer is not a confirmation; retry
         if status == 409:
             current = reply.get("current") or {}
             own = [o for o in self.sent_payloads[op.item_code]

@@ -276,3 +276,18 @@ def test_version_rows_are_reused_for_an_unchanged_file(ctx, db):
     first = checklists.current_version(db, "open_inspection")
     second = checklists.current_version(db, "open_inspection")
     assert first.id == second.id and first.version == 1
+
+
+def test_a_newer_edit_replacing_an_unconfirmed_one_is_not_a_conflict(started, db, people):
+    """The phone sent edit A (the reply was lost: the server holds A), then the inspector changed
+    the item again before A was confirmed. Edit B still carries the old base version, and names A
+    as its own earlier write: the server takes it instead of calling it another device's change."""
+    inspector = people["inspector"]
+    services.save_answer(db, actor=inspector, visit=started, item_code="A-01", result="pass", base_version=0,
+                         client_id="A")
+    stored = services.save_answer(db, actor=inspector, visit=started, item_code="A-01", result="fail", note="未着工装",
+                                  base_version=0, client_id="B", supersedes=["A"])
+    assert stored.result == "fail" and stored.version == 2 and stored.client_id == "B"
+    with pytest.raises(Conflict):  # without naming it, it is still a conflict
+        services.save_answer(db, actor=inspector, visit=started, item_code="A-01", result="pass", base_version=0,
+                             client_id="C")

@@ -157,6 +157,13 @@ def start_adhoc_visit(
         raise DomainError(_("That window does not belong to the outlet."))
     if checklist.subject == "window" and window is None:
         raise DomainError(_("This checklist rates one window: choose the window."))
+    # The same start sent twice (a lost reply, a double tap) gives the same visit, not two.
+    recent = session.exec(select(Visit).where(
+        Visit.assignee_id == actor.id, Visit.outlet_id == outlet.id, Visit.checklist_code == checklist.code,
+        Visit.status == VisitStatus.scheduled, Visit.due_from.is_(None), Visit.created_at >= utcnow() - dt.timedelta(minutes=30),
+        Visit.window_id.is_(None) if window is None else Visit.window_id == window.id)).first()
+    if recent is not None:
+        return recent
     visit = Visit(
         checklist_version_id=checklists.current_version(session, checklist.code).id, checklist_code=checklist.code,
         kind=checklist.kind, outlet_id=outlet.id, window_id=window.id if window else None, assignee_id=actor.id,
@@ -283,6 +290,7 @@ def save_answer(
     note: str | None = None,
     base_version: int | None = None,
     client_id: str | None = None,
+    supersedes: list[str] | None = None,
 ) -> Answer:
     """Save one answer as it is made.
 
@@ -299,9 +307,13 @@ def save_answer(
         raise DomainError(_("This item is measured by the visit timers."))
     existing = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == item_code)).first()
     repeat = existing is not None and client_id and existing.client_id == client_id
-    if not repeat and existing is not None and base_version is not None and existing.version != base_version:
+    # The stored version may be this same phone's earlier write whose reply was lost, replaced on
+    # the phone by a newer edit before it was confirmed: that is not another device's change.
+    own_earlier = existing is not None and existing.client_id is not None and existing.client_id in (supersedes or [])
+    if not repeat and not own_earlier and existing is not None and base_version is not None \
+            and existing.version != base_version:
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
-    if existing is None and base_version not in (None, 0):
+    if existing is None and base_version not in (None, 0) and not supersedes:
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
     result = result or None
     if result not in (None, PASS, FAIL, NA):

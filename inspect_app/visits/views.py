@@ -270,6 +270,7 @@ def save_answer(visit_id: int):
             db, actor=current_user, visit=visit, item_code=payload["item_code"], result=payload.get("result"),
             occurrences=as_int("occurrences"), scale_value=as_int("scale_value"), note=note,
             base_version=as_int("base_version"), client_id=str(payload.get("client_id") or "")[:64] or None,
+            supersedes=[str(x)[:64] for x in payload.get("supersedes") or [] if isinstance(x, str)][:50],
         )
     except DomainError as exc:
         db.rollback()

@@ -121,10 +121,14 @@
   var sending = false, backoff = 0, timer = null, sessionEnded = false, pendingCount = 0, checkinFailed = false;
   var syncLine = document.querySelector("[data-sync]");
 
+  // Ids of this item's writes that were sent but never confirmed: the server may hold one of them,
+  // and must not take it for another device's change when a newer edit replaces it.
+  var unconfirmed = {};
   function queueAnswer(el, quiet) {
     var state = stateOf(el);
-    var op = { key: "answer:" + owner + ":" + visitId + ":" + el.dataset.code, owner: owner, visit: visitId, kind: "answer",
-               url: root.dataset.answerUrl, payload: state, client_id: uid(), created: Date.now() };
+    var key = "answer:" + owner + ":" + visitId + ":" + el.dataset.code;
+    var op = { key: key, owner: owner, visit: visitId, kind: "answer", url: root.dataset.answerUrl, payload: state,
+               client_id: uid(), created: Date.now(), supersedes: (unconfirmed[key] || []).slice(-20) };
     setStatus(el, msg("Saving"), "pending");
     return store.put(op).then(quiet ? refreshSyncLine : kick);
   }
@@ -247,7 +251,12 @@
     }
     var body = Object.assign({}, op.payload, { client_id: op.client_id });
     var el = op.kind === "answer" ? items[op.payload.item_code] : null;
-    if (el) body.base_version = parseInt(el.dataset.version || "0", 10);
+    if (el) {
+      body.base_version = parseInt(el.dataset.version || "0", 10);
+      var sent = unconfirmed[op.key] = unconfirmed[op.key] || (op.supersedes || []).slice();
+      if (sent.indexOf(op.client_id) < 0) sent.push(op.client_id);
+      body.supersedes = sent.filter(function (id) { return id !== op.client_id; }).slice(-20);
+    }
     return fetch(op.url, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: JSON.stringify(body) }).then(function (res) {
@@ -269,8 +278,15 @@
   }
 
   function handle(op, el, status, data) {
+    if ((status === 200 || status === 201) && op.kind === "answer" && !data.answer) {
+      return false;  // a reply cut short (or a captive portal's page): not a confirmation, retry
+    }
     if (status === 200 || status === 201) {
-      if (el && data.answer) { el.dataset.version = data.answer.version; setStatus(el, msg("Saved"), "ok"); }
+      if (el && data.answer) {
+        el.dataset.version = data.answer.version;
+        setStatus(el, msg("Saved"), "ok");
+        delete unconfirmed[op.key];
+      }
       if (op.kind === "timer") {
         var t = (data.timers || {})[op.payload.name];
         var row = timerBox.querySelector('[data-timer-row="' + op.payload.name + '"]');
@@ -374,7 +390,7 @@
             var p = fig.querySelector("progress"); if (p) p.remove();
           }
           finish(op).then(function () { resolve(true); });
-        } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401) {
+        } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401 || xhr.status === 200 || xhr.status === 201) {
           if (fig) fig.className = "thumb is-failed";
           if (xhr.status === 401) sessionEnded = true;
           resolve(false);
