@@ -43,10 +43,11 @@ def subsetter() -> str:
 class RestrictedFetcher(URLFetcher):
     """Serves ``inspect:`` URLs from our static files and the allowed photos; refuses all else."""
 
-    def __init__(self, photos: dict[int, object], storage):
+    def __init__(self, photos: dict[int, object], storage, extra: dict[str, tuple[bytes, str]] | None = None):
         super().__init__(allowed_protocols=["inspect"], allow_redirects=False)
         self._photos = photos
         self._storage = storage
+        self._extra = extra or {}
 
     def fetch(self, url, headers=None):
         from inspect_app.evidence.services import key
@@ -56,6 +57,9 @@ class RestrictedFetcher(URLFetcher):
             if name in ALLOWED_STATIC:
                 mime = "text/css" if name.endswith(".css") else "image/svg+xml"
                 return URLFetcherResponse(url, (STATIC / name).read_bytes(), {"Content-Type": mime})
+        if url in self._extra:  # made for this document (the QR code)
+            data, mime = self._extra[url]
+            return URLFetcherResponse(url, data, {"Content-Type": mime})
         match = PHOTO_URL.match(url)
         if match:
             photo = self._photos.get(int(match.group(1)))
@@ -66,8 +70,9 @@ class RestrictedFetcher(URLFetcher):
         raise BlockedResource(url)
 
 
-def render(html: str, *, photos: dict[int, object] | None = None, storage=None) -> bytes:
-    document = HTML(string=html, base_url="inspect:", url_fetcher=RestrictedFetcher(photos or {}, storage))
+def render(html: str, *, photos: dict[int, object] | None = None, storage=None,
+           extra: dict[str, tuple[bytes, str]] | None = None) -> bytes:
+    document = HTML(string=html, base_url="inspect:", url_fetcher=RestrictedFetcher(photos or {}, storage, extra))
     # Content streams uncompressed: ~45 ms less per notice (zlib on every page), files ~2.5× larger
     # but far under the 3 MB a notice may weigh (photos are JPEG and stay compressed).
     return document.write_pdf(font_config=_fonts, uncompressed_pdf=True)
@@ -87,14 +92,17 @@ def pdf_response(data: bytes, filename: str) -> Response:
     return response
 
 
-def qr_svg(text: str) -> str:
-    """A QR code as inline SVG markup (no image files, no JavaScript)."""
-    import qrcode
-    import qrcode.image.svg
+def qr_png(text: str) -> bytes:
+    """A QR code as a small PNG (an inline SVG of hundreds of path segments cost WeasyPrint more
+    to lay out than the whole table of a notice's first page)."""
+    import io
 
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=4, border=1)
-    svg = image.to_string(encoding="unicode")
-    return re.sub(r"<\?xml[^>]*\?>", "", svg)
+    import qrcode
+
+    image = qrcode.make(text, box_size=4, border=1)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def static_path(name: str) -> Path:

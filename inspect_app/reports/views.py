@@ -48,11 +48,11 @@ def notice_pdf(notice_id: int):
     link = url_for("rectifications.notice", notice_id=notice.id, _external=True)
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, lines=lines,
-                           photos=photos, qr=pdf.qr_svg(link), link=link,
+                           photos=photos, link=link,
                            person=person_label(db.get(User, visit.assignee_id), visit),
                            acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
     allowed = {p.id: p for group in photos.values() for p in group}
-    data = pdf.render(html, photos=allowed, storage=get_storage())
+    data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")})
     return pdf.pdf_response(data, f"整改通知书-{notice.number}-{outlet.name}.pdf")
 
 
