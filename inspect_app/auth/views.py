@@ -11,10 +11,10 @@ from inspect_app.auth.forms import LoginForm, PasswordForm, UserForm, role_choic
 from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
-from inspect_app.forms_common import ActionForm, CsvUploadForm
+from inspect_app.forms_common import ActionForm
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
-from inspect_app.org.importing import ImportFailed, import_users
+from inspect_app.org.importing import import_users
 from inspect_app.web import get_or_404, is_safe_next, redirect_back
 
 bp = Blueprint("auth", __name__)
@@ -233,17 +233,6 @@ def user_reset_password(user_id: int):
 @login_required
 def users_import():
     _require_admin()
-    form = CsvUploadForm()
-    errors: list[str] = []
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            result = import_users(db, actor=current_user, data=form.file.data.read())
-        except ImportFailed as exc:
-            db.rollback()
-            errors = exc.errors
-        else:
-            db.commit()
-            flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated), "success")
-            return redirect(url_for("auth.users"))
-    return render_template("org/import.html", form=form, errors=errors, kind="users")
+    from inspect_app.org.views import csv_import_page
+
+    return csv_import_page(import_users, "users", "auth.users")

@@ -151,23 +151,28 @@ def window_add(outlet_id: int):
     return redirect(url_for("org.outlet_detail", outlet_id=outlet.id))
 
 
-@bp.route("/admin/outlets/import", methods=["GET", "POST"])
-@login_required
-def outlets_import():
-    _require_admin()
+def csv_import_page(importer, kind: str, done_endpoint: str):
+    """The import page shared by outlets and accounts: all rows or none, errors by line."""
     form = CsvUploadForm()
     errors: list[str] = []
     if form.validate_on_submit():
         db = get_session()
         try:
-            result = import_outlets(db, actor=current_user, data=form.file.data.read())
+            result = importer(db, actor=current_user, data=form.file.data.read())
         except ImportFailed as exc:
             db.rollback()
             errors = exc.errors
         else:
             db.commit()
             flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated), "success")
-            return redirect(url_for("org.outlets"))
+            return redirect(url_for(done_endpoint))
     elif request.method == "POST":
         errors = [_("Choose a CSV file to import.")]
-    return render_template("org/import.html", form=form, errors=errors, kind="outlets")
+    return render_template("org/import.html", form=form, errors=errors, kind=kind)
+
+
+@bp.route("/admin/outlets/import", methods=["GET", "POST"])
+@login_required
+def outlets_import():
+    _require_admin()
+    return csv_import_page(import_outlets, "outlets", "org.outlets")
