@@ -29,10 +29,7 @@ KIND_TITLES = {"day": "日通报", "week": "周分析", "month": "月总结"}
 
 
 def _visit_photos(db, visit) -> dict[str, list[Photo]]:
-    by_item: dict[str, list[Photo]] = {}
-    for photo in services.photos_of(db, visit):
-        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
-    return by_item
+    return services.photos_by_place(db, visit)
 
 
 @bp.route("/notices/<int:notice_id>/pdf")

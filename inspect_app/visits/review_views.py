@@ -49,10 +49,7 @@ def review(visit_id: int):
     checklist = services.checklist_of(db, visit)
     answers = services.answers_of(db, visit)
     result = services.score_visit(checklist, answers, visit)
-    photos = services.photos_of(db, visit)
-    by_item: dict[str, list] = {}
-    for photo in photos:
-        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    by_item = services.photos_by_place(db, visit)
     return render_template(
         "visits/review.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
         outlet=db.get(Outlet, visit.outlet_id), shopper=db.get(User, visit.assignee_id), locale=select_locale(),

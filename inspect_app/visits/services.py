@@ -395,6 +395,14 @@ def photos_of(session: Session, visit: Visit) -> list[Photo]:
                              .order_by(Photo.id)).all())
 
 
+def photos_by_place(session: Session, visit: Visit) -> dict[str, list[Photo]]:
+    """The visit's photos keyed by item code, or ``_receipt`` / ``_general`` for visit-wide ones."""
+    by_place: dict[str, list[Photo]] = {}
+    for photo in photos_of(session, visit):
+        by_place.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    return by_place
+
+
 def missing_for_submit(checklist: Checklist, visit: Visit, answers: dict[str, Answer],
                        photos: list[Photo]) -> tuple[list[Missing], list[Missing]]:
     """(blockers, warnings). Open inspections need everything. A mystery shopper cannot always

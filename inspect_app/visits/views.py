@@ -225,10 +225,7 @@ def fill(visit_id: int):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     checklist = services.checklist_of(db, visit)
     answers = services.answers_of(db, visit)
-    photos = services.photos_of(db, visit)
-    by_item: dict[str, list] = {}
-    for photo in photos:
-        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    by_item = services.photos_by_place(db, visit)
     result = services.score_visit(checklist, answers, visit)
     from inspect_app.visits import secret
 
@@ -423,10 +420,7 @@ def detail(visit_id: int):
     checklist = services.checklist_of(db, visit)
     answers = services.answers_of(db, visit)
     result = services.score_visit(checklist, answers, visit)
-    photos = services.photos_of(db, visit)
-    by_item: dict[str, list] = {}
-    for photo in photos:
-        by_item.setdefault(photo.item_code or f"_{photo.purpose}", []).append(photo)
+    by_item = services.photos_by_place(db, visit)
     outlet = db.get(Outlet, visit.outlet_id)
     failed = [checklist.item(code) for code in result.failed_items]
     failed.sort(key=lambda item: (not item.red_line, item.section, item.code))
