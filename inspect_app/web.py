@@ -1,7 +1,7 @@
 """Request-wide wiring: user loading, security headers, error pages, template helpers."""
 from __future__ import annotations
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -293,3 +293,25 @@ def _duration(seconds) -> str:
         return "—"
     seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+REFUSED = object()
+
+
+def run_service(action, success=None):
+    """One form's service call, in the view rhythm: run it, then commit and flash ``success``
+    (a text, or a function of the result), or roll back and flash the refusal in the user's words.
+    Returns the service's result, or ``REFUSED``."""
+    from inspect_app.errors import DomainError
+
+    db = get_session()
+    try:
+        result = action(db)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return REFUSED
+    db.commit()
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return result

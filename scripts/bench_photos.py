@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    CPU time  {summary([t['cpu'] for t in times])}  (this thread only: insensitive to other load)")
         print(f"  display copy size median {mb(statistics.median(display_sizes))} ({', '.join(f'{w}×{h}' for w, h in sorted(dims))}),"
               f" thumb median {mb(statistics.median(thumb_sizes))}")
-        print(f"  memory (VmRSS now / VmHWM peak since loop start):")
+        print("  memory (VmRSS now / VmHWM peak since loop start):")
         for n, rss, hwm in samples:
             print(f"    after photo {n:4d}: RSS {rss / 1024:7.1f} MB   peak {hwm / 1024:7.1f} MB")
         if len(samples) >= 2:

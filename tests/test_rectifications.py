@@ -15,7 +15,7 @@ from inspect_app.notifications.models import Notification
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.models import LineStatus, RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
-from inspect_app.visits.models import StarRating, Visit
+from inspect_app.visits.models import Visit
 
 
 def jpeg(color=(0, 150, 0)) -> bytes:

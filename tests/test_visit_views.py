@@ -9,7 +9,7 @@ from PIL import Image
 from sqlmodel import select
 
 from inspect_app.evidence.models import Photo
-from inspect_app.visits.models import Answer, Visit, VisitStatus
+from inspect_app.visits.models import Visit, VisitStatus
 
 
 def jpeg(size=(800, 600)) -> bytes:

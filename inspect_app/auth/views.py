@@ -15,7 +15,7 @@ from inspect_app.forms_common import ActionForm
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
 from inspect_app.org.importing import import_users
-from inspect_app.web import get_or_404, is_safe_next, redirect_back
+from inspect_app.web import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 
 bp = Blueprint("auth", __name__)
 
@@ -140,18 +140,12 @@ def user_new():
     form = UserForm()
     _fill_choices(form)
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            user = services.create_user(
-                db, actor=current_user, username=form.username.data, display_name=form.display_name.data,
-                password=form.password.data or "", role=form.role.data, unit_id=_unit_id(form),
-                outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data, phone=form.phone.data or "",
-            )
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Account %(name)s created.", name=user.username), "success")
+        user = run_service(lambda db: services.create_user(
+            db, actor=current_user, username=form.username.data, display_name=form.display_name.data,
+            password=form.password.data or "", role=form.role.data, unit_id=_unit_id(form),
+            outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data, phone=form.phone.data or "",
+        ), lambda user: _("Account %(name)s created.", name=user.username))
+        if user is not REFUSED:
             return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template("auth/user_form.html", form=form, user=None)
 
@@ -170,18 +164,12 @@ def user_edit(user_id: int):
         form.outlet_ids.data = list(db.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
     form.username.data = user.username  # not editable: it is the login and the audit identity
     if form.validate_on_submit():
-        try:
-            services.update_user(
-                db, actor=current_user, user=user, display_name=form.display_name.data, role=form.role.data,
-                unit_id=_unit_id(form), outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data,
-                phone=form.phone.data or "",
-            )
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Saved."), "success")
+        updated = run_service(lambda db: services.update_user(
+            db, actor=current_user, user=user, display_name=form.display_name.data, role=form.role.data,
+            unit_id=_unit_id(form), outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data,
+            phone=form.phone.data or "",
+        ), _("Saved."))
+        if updated is not REFUSED:
             return redirect(url_for("auth.user_edit", user_id=user.id))
     return render_template("auth/user_form.html", form=form, user=user, action_form=ActionForm(),
                            password_form=PasswordForm(prefix="pw"))
@@ -191,17 +179,11 @@ def user_edit(user_id: int):
 @login_required
 def user_set_active(user_id: int):
     _require_admin()
-    db = get_session()
     user = get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        try:
-            services.set_active(db, actor=current_user, user=user, active=active)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Account activated.") if active else _("Account deactivated; its sessions have ended."), "success")
+        run_service(lambda db: services.set_active(db, actor=current_user, user=user, active=active),
+                    _("Account activated.") if active else _("Account deactivated; its sessions have ended."))
     return redirect(url_for("auth.user_edit", user_id=user.id))
 
 

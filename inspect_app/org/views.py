@@ -6,13 +6,12 @@ from flask_login import current_user, login_required
 
 from inspect_app import permissions
 from inspect_app.db import get_session
-from inspect_app.errors import DomainError
 from inspect_app.forms_common import CsvUploadForm
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, UnitForm, UnitRenameForm, WindowForm
 from inspect_app.org.importing import ImportFailed, import_outlets
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.web import get_or_404
+from inspect_app.web import REFUSED, get_or_404, run_service
 
 bp = Blueprint("org", __name__)
 
@@ -38,13 +37,10 @@ def units():
     form = UnitForm()
     if form.validate_on_submit():
         parent = db.get(Unit, int(form.parent_id.data)) if form.parent_id.data else None
-        try:
-            unit = services.create_unit(db, actor=current_user, code=form.code.data, name=form.name.data, parent=parent)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Unit %(name)s created.", name=unit.name), "success")
+        unit = run_service(lambda db: services.create_unit(db, actor=current_user, code=form.code.data,
+                                                            name=form.name.data, parent=parent),
+                           lambda unit: _("Unit %(name)s created.", name=unit.name))
+        if unit is not REFUSED:
             return redirect(url_for("org.units"))
     counts = services.outlet_counts_by_unit(db)
     return render_template("org/units.html", tree=services.unit_tree_labels(db), form=form, counts=counts,
@@ -110,23 +106,16 @@ def _outlet_form(outlet: Outlet | None) -> OutletForm:
 @login_required
 def outlet_edit(outlet_id: int | None = None):
     _require_admin()
-    db = get_session()
     outlet = get_or_404(Outlet, outlet_id) if outlet_id else None
     form = _outlet_form(outlet)
     if form.validate_on_submit():
-        try:
-            outlet = services.save_outlet(
-                db, actor=current_user, outlet=outlet, code=form.code.data, name=form.name.data,
-                address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, unit_id=form.unit_id.data,
-                timezone=form.timezone.data, active=form.active.data,
-            )
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("org.outlet_detail", outlet_id=outlet.id))
+        saved = run_service(lambda db: services.save_outlet(
+            db, actor=current_user, outlet=outlet, code=form.code.data, name=form.name.data,
+            address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, unit_id=form.unit_id.data,
+            timezone=form.timezone.data, active=form.active.data,
+        ), _("Saved."))
+        if saved is not REFUSED:
+            return redirect(url_for("org.outlet_detail", outlet_id=saved.id))
     return render_template("org/outlet_form.html", form=form, outlet=outlet)
 
 
@@ -134,18 +123,12 @@ def outlet_edit(outlet_id: int | None = None):
 @login_required
 def window_add(outlet_id: int):
     _require_admin()
-    db = get_session()
     outlet = get_or_404(Outlet, outlet_id)
     form = WindowForm()
     if form.validate_on_submit():
-        try:
-            services.save_window(db, actor=current_user, outlet=outlet, window=None, number=form.number.data,
-                                 name=form.name.data or "")
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Window added."), "success")
+        run_service(lambda db: services.save_window(db, actor=current_user, outlet=outlet, window=None,
+                                                     number=form.number.data, name=form.name.data or ""),
+                    _("Window added."))
     else:
         flash(_("Give the window a number."), "error")
     return redirect(url_for("org.outlet_detail", outlet_id=outlet.id))

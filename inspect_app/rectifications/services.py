@@ -11,7 +11,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context, url_for
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
@@ -78,6 +78,15 @@ def escalation_steps(line: RectificationLine, outlet: Outlet, now: dt.datetime |
         return 0
     late_days = -days_left(line, outlet, now)
     return late_days // escalation_days()
+
+
+def _move_deadline(line: RectificationLine, outlet: Outlet, day: dt.date | None) -> dt.date:
+    """Set a new deadline day when one is given and differs (never in the past); returns the old one."""
+    before = line.deadline_date
+    if day is not None and day != before:
+        _check_new_deadline(day, outlet)
+        line.deadline_date, line.deadline_at = day, deadline_instant(day, outlet.timezone)
+    return before
 
 
 def _check_new_deadline(day: dt.date, outlet: Outlet) -> None:
@@ -332,10 +341,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
                params=_params(notice, outlet, line), link=_line_link(line))
         return event
     reason = _text(reason, _("why the answer is not enough"))
-    before = line.deadline_date
-    if new_deadline is not None and new_deadline != before:
-        _check_new_deadline(new_deadline, outlet)
-        line.deadline_date, line.deadline_at = new_deadline, deadline_instant(new_deadline, outlet.timezone)
+    before = _move_deadline(line, outlet, new_deadline)
     line.status = LineStatus.returned
     session.add(line)
     _flush(session)
@@ -358,10 +364,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
     reason = _text(reason, _("the reason for the decision"))
     notice, outlet = _context(session, line)
     if uphold:
-        before = line.deadline_date
-        if new_deadline is not None and new_deadline != before:
-            _check_new_deadline(new_deadline, outlet)
-            line.deadline_date, line.deadline_at = new_deadline, deadline_instant(new_deadline, outlet.timezone)
+        before = _move_deadline(line, outlet, new_deadline)
         line.status = LineStatus.acknowledged
         session.add(line)
         _flush(session)
@@ -440,11 +443,9 @@ def change_deadline(session: Session, *, actor: User, line: RectificationLine, n
         raise DomainError(_("This item is finished; its deadline no longer matters."))
     reason = _text(reason, _("why the deadline changes"))
     notice, outlet = _context(session, line)
-    _check_new_deadline(new_deadline, outlet)
-    before = line.deadline_date
-    if new_deadline == before:
+    if new_deadline == line.deadline_date:
         raise DomainError(_("That is already the deadline."))
-    line.deadline_date, line.deadline_at = new_deadline, deadline_instant(new_deadline, outlet.timezone)
+    before = _move_deadline(line, outlet, new_deadline)
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "deadline_changed", reason, deadline_before=before, deadline_after=new_deadline)

@@ -19,9 +19,9 @@ from inspect_app.forms_common import ActionForm
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import queries, services
 from inspect_app.rectifications.forms import AnswerForm, DeadlineForm, DecideForm, DisputeForm, ResponsibleForm, VerifyForm
-from inspect_app.rectifications.models import LineStatus, RectificationEvent, RectificationLine, RectificationNotice
+from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit
-from inspect_app.web import get_or_404
+from inspect_app.web import get_or_404, run_service
 
 bp = Blueprint("rectifications", __name__)
 
@@ -91,16 +91,9 @@ def notice(notice_id: int):
 @login_required
 def acknowledge(notice_id: int):
     notice = load_notice(notice_id)
-    db = get_session()
     if ActionForm().validate_on_submit():
-        try:
-            services.acknowledge_notice(db, actor=current_user, notice=notice)
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Notice acknowledged. Answer each item before its deadline."), "success")
+        run_service(lambda db: services.acknowledge_notice(db, actor=current_user, notice=notice),
+                    _("Notice acknowledged. Answer each item before its deadline."))
     return redirect(url_for("rectifications.notice", notice_id=notice.id))
 
 
@@ -130,15 +123,7 @@ def line(line_id: int):
 
 
 def _act(line: RectificationLine, action, success: str):
-    db = get_session()
-    try:
-        action(db)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    else:
-        db.commit()
-        flash(success, "success")
+    run_service(action, success)
     return redirect(url_for("rectifications.line", line_id=line.id))
 
 

@@ -18,7 +18,7 @@ from inspect_app.auth.models import User
 from inspect_app.db import unindexed, utcnow
 from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications.models import OUTLET_TURN, LineStatus, RectificationLine, RectificationNotice
+from inspect_app.rectifications.models import LineStatus, RectificationLine
 from inspect_app.visits.models import StarRating, Visit, VisitStatus
 
 KINDS = ("day", "week", "month")

@@ -1,7 +1,7 @@
 """Reviewing secret visits before release, and the outlets' blackout lists."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -17,7 +17,7 @@ from inspect_app.visits import secret, services
 from inspect_app.visits.forms import BlackoutForm, CorrectForm, ReturnForm
 from inspect_app.visits.models import VisitStatus
 from inspect_app.visits.views import load_visit
-from inspect_app.web import get_or_404
+from inspect_app.web import REFUSED, get_or_404, run_service
 
 bp = Blueprint("review", __name__)
 
@@ -67,15 +67,8 @@ def _outlet_position(db, visit):
 
 
 def _done(visit_id: int, message: str, action):
-    db = get_session()
-    try:
-        action(db)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
+    if run_service(action, message) is REFUSED:
         return redirect(url_for("review.review", visit_id=visit_id))
-    db.commit()
-    flash(message, "success")
     return redirect(url_for("review.queue"))
 
 
@@ -142,15 +135,11 @@ def blackouts(outlet_id: int):
         abort(403)
     form = BlackoutForm()
     if form.validate_on_submit():
-        try:
-            secret.add_blackout(db, actor=current_user, outlet=outlet, date_from=form.date_from.data,
-                                date_until=form.date_until.data, reason=form.reason.data or "")
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Saved."), "success")
+        added = run_service(lambda db: secret.add_blackout(db, actor=current_user, outlet=outlet,
+                                                            date_from=form.date_from.data,
+                                                            date_until=form.date_until.data, reason=form.reason.data or ""),
+                            _("Saved."))
+        if added is not REFUSED:
             return redirect(url_for("review.blackouts", outlet_id=outlet.id))
     from sqlmodel import select
 
@@ -164,13 +153,6 @@ def blackouts(outlet_id: int):
 def blackout_delete(blackout_id: int):
     blackout = get_or_404(OutletBlackout, blackout_id)
     outlet = load_outlet(blackout.outlet_id)
-    db = get_session()
     if ActionForm().validate_on_submit():
-        try:
-            secret.remove_blackout(db, actor=current_user, blackout=blackout)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Removed."), "success")
+        run_service(lambda db: secret.remove_blackout(db, actor=current_user, blackout=blackout), _("Removed."))
     return redirect(url_for("review.blackouts", outlet_id=outlet.id))
