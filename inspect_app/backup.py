@@ -7,12 +7,13 @@ snapshot may come along too; they are harmless).
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 import tarfile
 import tempfile
 from pathlib import Path
+
+from inspect_app import clock
 
 MANIFEST = "inspect-backup.txt"
 
@@ -37,7 +38,7 @@ def backup(*, database_url: str, media_root: str, target: Path) -> Path:
         source.close()
         partial = target.with_suffix(target.suffix + ".part")
         with tarfile.open(partial, "w:gz") as tar:
-            info = f"created {dt.datetime.now(dt.timezone.utc).isoformat()}\nsource {db_path}\n".encode()
+            info = f"created {clock.now().isoformat()}\nsource {db_path}\n".encode()
             manifest = Path(tmp) / MANIFEST
             manifest.write_bytes(info)
             tar.add(manifest, arcname=MANIFEST)

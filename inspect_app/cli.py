@@ -191,13 +191,12 @@ def stats_rebuild() -> None:
 @with_appcontext
 def backup_command(target: str | None) -> None:
     """Back up the SQLite database and the photos into one .tar.gz (safe while the app runs)."""
-    import datetime as dt
     from pathlib import Path
 
-    from inspect_app import backup
+    from inspect_app import backup, clock
 
     path = Path(target) if target else Path(current_app.instance_path) / "backups" / (
-        f"inspect-{dt.datetime.now():%Y%m%d-%H%M%S}.tar.gz")
+        f"inspect-{clock.local_now():%Y%m%d-%H%M%S}.tar.gz")
     try:
         backup.backup(database_url=current_app.config["DATABASE_URL"], media_root=current_app.config["MEDIA_ROOT"],
                       target=path)

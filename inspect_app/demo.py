@@ -158,7 +158,7 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
     """Released visits over the last two months, scheduled work for the demo inspector, a draft."""
     import datetime as dt
 
-    from inspect_app.db import utcnow
+    from inspect_app import clock
     from inspect_app.org.models import Window
     from inspect_app.visits import services as visits
     from inspect_app.visits.models import Answer, StarRating, Visit
@@ -188,7 +188,7 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
             _fill_randomly(session, visit=visit, actor=inspector, rng=rng, fail_rate=0.12 if weak else 0.03,
                            red_line=weak and rng.random() < 0.3)
             visits.submit_visit(session, actor=inspector, visit=visit, token=f"demo-{outlet.code}-{code}")
-            moment = utcnow() - dt.timedelta(days=days_ago, hours=rng.randint(0, 6))
+            moment = clock.now() - dt.timedelta(days=days_ago, hours=rng.randint(0, 6))
             visit.started_at = visit.checkin_at = moment
             visit.submitted_at = visit.released_at = moment + dt.timedelta(minutes=rng.randint(25, 70))
             session.add(visit)
@@ -203,8 +203,8 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
     session.flush()
     _demo_rectification(session, rng=rng)
     # work for the demo inspector: today, overdue, coming up, and a draft
-    today = dt.date.today()
     hz = [o for o in outlets if o.code.startswith("3301")]
+    today = clock.today(hz[0].timezone)  # the outlets' calendar, not the host's
     manager = users["manager"]
     plan = [(hz[0:3], 0, 2), (hz[3:5], -6, -1), (hz[5:7], 3, 7)]
     for chosen, start, end in plan:
@@ -236,14 +236,14 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
     """
     import datetime as dt
 
-    from inspect_app.db import utcnow
+    from inspect_app import clock
     from inspect_app.evidence.storage import get_storage
     from inspect_app.rectifications import services as rect
     from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
     from inspect_app.visits.models import Visit
 
     users = {u.username: u for u in session.exec(select(User)).all()}
-    now = utcnow()
+    now = clock.now()
     for notice in session.exec(select(RectificationNotice).order_by(RectificationNotice.id)).all():
         visit = session.get(Visit, notice.visit_id)
         outlet = session.get(Outlet, notice.outlet_id)
@@ -252,7 +252,7 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
         session.add(notice)
         lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
         for line in lines:
-            day = rect.default_deadline(line.severity, issued, outlet)
+            day = rect.default_deadline(line.severity, issued, outlet, secret=visit.kind == "secret")
             line.issued_at, line.deadline_date, line.deadline_at = issued, day, rect.deadline_instant(day, outlet.timezone)
             session.add(line)
             for event in session.exec(select(RectificationEvent).where(RectificationEvent.line_id == line.id)).all():

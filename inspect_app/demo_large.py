@@ -15,11 +15,11 @@ import time
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
+from inspect_app import clock
 from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.auth.services import hash_password
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import SEVERITY_DAYS
-from inspect_app.db import utcnow
 from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
@@ -43,7 +43,7 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
         echo("The large dataset is already loaded.")
         return {}
     password = hash_password("demo-2026")
-    now = utcnow()
+    now = clock.now()
     # --- units: 3 provinces × 10 cities × 8 counties -----------------------------------------
     unit_rows = []
     next_id = (session.exec(select(sa.func.max(Unit.id))).one() or 0) + 1

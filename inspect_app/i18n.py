@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, session
 from flask_login import current_user
+
+from inspect_app import clock
 
 SUPPORTED = ("zh_CN", "en")
 
@@ -52,7 +53,7 @@ def to_zone(value: dt.datetime | None, tz: str | None = None) -> dt.datetime | N
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(ZoneInfo(tz or select_timezone()))
+    return value.astimezone(clock.zone(tz or select_timezone()))
 
 
 def format_local(value: dt.datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:

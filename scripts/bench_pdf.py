@@ -25,11 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image, ImageDraw  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from inspect_app import create_app  # noqa: E402
+from inspect_app import (
+    clock,  # noqa: E402
+    create_app,  # noqa: E402
+)
 from inspect_app.auth.models import Role, User  # noqa: E402
 from inspect_app.auth.services import create_user  # noqa: E402
 from inspect_app.cli import migrate  # noqa: E402
-from inspect_app.db import utcnow  # noqa: E402
 from inspect_app.evidence import services as evidence  # noqa: E402
 from inspect_app.evidence.storage import get_storage  # noqa: E402
 from inspect_app.org import services as org  # noqa: E402
@@ -130,7 +132,7 @@ def build(app, rng: random.Random) -> tuple[int, int]:
                                          requirement=checklist.item(code).requirement_zh, severity="general",
                                          deadline_date=day, deadline_at=dt.datetime.combine(day, dt.time(16), dt.timezone.utc),
                                          status=rng.choice(["closed", "closed", "answered", "acknowledged"]),
-                                         issued_at=v.released_at, closed_at=utcnow()))
+                                         issued_at=v.released_at, closed_at=clock.now()))
         db.commit()
         return notice.id, lines, manager.id
 

@@ -53,15 +53,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import PIL  # noqa: E402
-from PIL import (  # noqa: E402
-    Image,
-    ImageChops,
-    ImageDraw,
-    ImageFilter,
-    ImageOps,
-    JpegImagePlugin,
-    features,
-)
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, JpegImagePlugin, features  # noqa: E402
 
 from inspect_app.evidence import imaging  # noqa: E402
 from inspect_app.evidence.services import VARIANTS  # noqa: E402

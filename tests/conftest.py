@@ -1,6 +1,7 @@
 """Fixtures: a migrated database per test (copied from a template), factories, logged-in clients."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
@@ -26,6 +28,77 @@ OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
 #: ``TEST_DATABASE=postgres`` runs the whole suite against a throwaway PostgreSQL server.
 POSTGRES = os.environ.get("TEST_DATABASE") == "postgres"
+
+
+# --- the clock ---------------------------------------------------------------------------------
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock", default=os.environ.get("TEST_CLOCK") or None,
+        help="run the whole suite with the clock pinned (ticking on) at this instant: an ISO time "
+             "('2026-12-01T16:30:00Z'), or a UTC time of day ('16:30') taken on today's UTC date")
+
+
+def parse_instant(value: str) -> dt.datetime:
+    """'2026-12-01T16:30:00Z' / '2026-12-01 16:30+08:00' / '16:30' (UTC, today's UTC date)."""
+    value = value.strip()
+    if len(value) <= 8 and ":" in value:  # a time of day in UTC
+        hours, minutes, *rest = (int(p) for p in value.split(":"))
+        today = dt.datetime.now(dt.timezone.utc).date()
+        return dt.datetime.combine(today, dt.time(hours, minutes, rest[0] if rest else 0), dt.timezone.utc)
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"--clock needs a zone or Z: {value!r}")
+    return moment.astimezone(dt.timezone.utc)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_clock: needs the wall clock (not pinned by --clock)")
+    pinned = config.getoption("--clock")
+    if pinned:
+        # Started here, before any fixture or app exists, so that every "now" of the run (the
+        # app's clock, file times, cookies) agrees; time ticks on from the pinned instant.
+        traveller = time_machine.travel(parse_instant(pinned), tick=True)
+        traveller.start()
+        config._clock_traveller = traveller
+
+
+def pytest_report_header(config):
+    pinned = config.getoption("--clock")
+    return [f"clock pinned at {parse_instant(pinned).isoformat()} (ticking)"] if pinned else []
+
+
+class PinnedClock:
+    """``clock_at("2026-12-01T16:01:00Z")`` pins the app's clock for the rest of the test;
+    ``clock_at.shift(hours=2)`` moves it. Without ``tick`` time stands still."""
+
+    def __init__(self):
+        self._traveller = None
+        self._coordinates = None
+
+    def __call__(self, when: str | dt.datetime, tick: bool = False) -> dt.datetime:
+        moment = parse_instant(when) if isinstance(when, str) else when
+        if moment.tzinfo is None:
+            raise ValueError("pin the clock with an aware datetime")
+        self.stop()
+        self._traveller = time_machine.travel(moment, tick=tick)
+        self._coordinates = self._traveller.start()
+        return moment
+
+    def shift(self, **delta) -> None:
+        self._coordinates.shift(dt.timedelta(**delta))
+
+    def stop(self) -> None:
+        if self._traveller is not None:
+            self._traveller.stop()
+            self._traveller = None
+
+
+@pytest.fixture
+def clock_at():
+    pinned = PinnedClock()
+    yield pinned
+    pinned.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import io
 
 from PIL import Image
 
+from inspect_app import clock
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence.storage import get_storage
 from inspect_app.visits import secret
@@ -21,7 +22,7 @@ def jpeg(color=(90, 90, 90), size=(800, 600)) -> bytes:
 def secret_visit(app, db, *, manager, shopper, outlet, submit=True, fail_one=True, complete=True):
     """Schedule, check in, tap every timer, answer every item, photos, impression; submit."""
     with app.test_request_context():
-        today = dt.date.today()
+        today = clock.today("Asia/Shanghai")
         visit = visits.schedule_visits(db, actor=manager, checklist_code="secret_visit", outlet_ids=[outlet.id],
                                        assignee=shopper, due_from=today, due_until=today + dt.timedelta(days=5))[0]
         visits.check_in(db, actor=shopper, visit=visit, lat=outlet.lat + 0.0003, lon=outlet.lon, accuracy=25)

@@ -74,8 +74,9 @@ def test_admin_posts_refused(role, client_as, org_tree, people, db):
                                                              "active": "0", "pw-password": "Abcdefg-123",
                                                              "pw-confirm": "Abcdefg-123"})
         assert response.status_code == 403, f"{role} POST {url}: {response.status_code}"
-    from inspect_app.audit.models import AuditEvent
     from sqlmodel import select
+
+    from inspect_app.audit.models import AuditEvent
 
     assert not db.exec(select(AuditEvent).where(AuditEvent.actor_id == people[role].id)).all()
 

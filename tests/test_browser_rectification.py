@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from inspect_app import clock
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org.models import Window
@@ -129,7 +130,7 @@ def test_rectification_path(browser, live_server, app, db, org_tree, people):
     late_visit = release_mini_visit(app, db, people["inspector"], org_tree["xihu1"],
                                     {"A-01": dict(result="fail", note="仍未着工装")})
     late = db.exec(select(RectificationLine).where(RectificationLine.visit_id == late_visit.id)).one()
-    day = dt.date.today() - dt.timedelta(days=4)
+    day = clock.today("Asia/Shanghai") - dt.timedelta(days=4)
     late.deadline_date, late.deadline_at = day, deadline_instant(day, "Asia/Shanghai")
     db.add(late)
     db.commit()

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from inspect_app import clock
 from tests.test_browser_rectification import release_mini_visit
 
 PAGES = ["/board", "/board?from=2026-01&to=2030-12&severity=minor", "/board/lines?state=overdue", "/board/lines?state=open",
@@ -28,7 +29,7 @@ def grow(app, db, org_tree, people, create_outlet, n, start=0):
         from inspect_app.rectifications.services import deadline_instant
 
         for line in db.exec(select(RectificationLine).where(RectificationLine.visit_id == visit.id)).all():
-            day = dt.date.today() - dt.timedelta(days=10)  # late, escalated
+            day = clock.today("Asia/Shanghai") - dt.timedelta(days=10)  # late, escalated
             line.deadline_date, line.deadline_at = day, deadline_instant(day, "Asia/Shanghai")
             db.add(line)
         db.commit()

@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
+from inspect_app import clock
 from inspect_app.rectifications.models import RectificationNotice
 from inspect_app.reports import bulletins, pdf
 from inspect_app.visits import secret
@@ -77,9 +78,8 @@ def test_secret_visit_documents_follow_the_secrecy_rules(app, db, org_tree, peop
 
 def test_bulletin_page_and_pdf(notice, client_as, people, org_tree):
     manager = client_as(people["manager"])
-    import datetime as dt
 
-    today = dt.date.today().isoformat()
+    today = clock.today("Asia/Shanghai").isoformat()
     page = manager.get(f"/bulletins?kind=month&date={today}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
+from inspect_app import clock
 from inspect_app.audit.models import AuditEvent
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.notifications.models import Notification
@@ -25,7 +26,7 @@ def ctx(app):
 def test_rotation_refuses_the_same_shopper_within_60_days(app, db, org_tree, people):
     secret_visit(app, db, manager=people["manager"], shopper=people["shopper"], outlet=org_tree["xihu1"])
     with app.test_request_context():
-        today = dt.date.today()
+        today = clock.today("Asia/Shanghai")
         with pytest.raises(DomainError, match="须间隔 60 天"):
             visits.schedule_visits(db, actor=people["manager"], checklist_code="secret_visit",
                                    outlet_ids=[org_tree["xihu1"].id], assignee=people["shopper"],
@@ -45,14 +46,14 @@ def test_rotation_period_is_configurable(app, db, org_tree, people):
     app.config["ROTATION_DAYS"] = 10
     secret_visit(app, db, manager=people["manager"], shopper=people["shopper"], outlet=org_tree["xihu1"])
     with app.test_request_context():
-        today = dt.date.today()
+        today = clock.today("Asia/Shanghai")
         assert visits.schedule_visits(db, actor=people["manager"], checklist_code="secret_visit",
                                       outlet_ids=[org_tree["xihu1"].id], assignee=people["shopper"],
                                       due_from=today + dt.timedelta(days=11), due_until=today + dt.timedelta(days=12))
 
 
 def test_blackout_dates_refuse_scheduling(ctx, db, org_tree, people):
-    today = dt.date.today()
+    today = clock.today("Asia/Shanghai")
     secret.add_blackout(db, actor=people["manager"], outlet=org_tree["xihu1"], date_from=today + dt.timedelta(days=2),
                         date_until=today + dt.timedelta(days=4), reason="季度盘点")
     with pytest.raises(DomainError, match="季度盘点"):

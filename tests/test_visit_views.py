@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from inspect_app import clock
 from inspect_app.evidence.models import Photo
 from inspect_app.visits.models import Visit, VisitStatus
 
@@ -121,7 +122,7 @@ def test_red_line_listed_first(started_visit, db):
 def test_schedule_page_and_inspector_home(client_as, people, org_tree, db):
     manager = client_as(people["manager"])
     assert manager.get("/schedule").status_code == 200
-    today = dt.date.today()
+    today = clock.today("Asia/Shanghai")
     response = manager.post("/schedule", {
         "checklist": "open_inspection", "assignee_id": people["inspector"].id,
         "outlet_ids": [org_tree["xihu1"].id, org_tree["xihu2"].id],

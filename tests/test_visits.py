@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from inspect_app import clock
 from inspect_app.audit.models import AuditEvent
 from inspect_app.checklists import services as checklists
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -52,7 +53,7 @@ def answer_all_pass(db, visit, actor):
 # --- scheduling ------------------------------------------------------------------------------
 
 def test_manager_schedules_in_bulk(ctx, db, org_tree, people):
-    today = dt.date.today()
+    today = clock.today("Asia/Shanghai")
     visits = services.schedule_visits(
         db, actor=people["manager"], checklist_code="open_inspection",
         outlet_ids=[org_tree["xihu1"].id, org_tree["xihu2"].id], assignee=people["inspector"],
@@ -71,7 +72,7 @@ def test_manager_schedules_in_bulk(ctx, db, org_tree, people):
     ("assignee_out_of_area", DomainError, "不负责网点"),
 ])
 def test_scheduling_refusals(ctx, db, org_tree, people, case, error, message):
-    today = dt.date.today()
+    today = clock.today("Asia/Shanghai")
     kwargs = dict(actor=people["manager"], checklist_code="open_inspection", outlet_ids=[org_tree["xihu1"].id],
                   assignee=people["inspector"], due_from=today, due_until=today + dt.timedelta(days=2))
     if case == "other_region":
@@ -94,7 +95,7 @@ def test_scheduling_refusals(ctx, db, org_tree, people, case, error, message):
 
 
 def test_window_flag_for_late_visit(ctx, db, org_tree, people):
-    today = dt.date.today()
+    today = clock.today("Asia/Shanghai")
     visit = services.schedule_visits(db, actor=people["manager"], checklist_code="open_inspection",
                                      outlet_ids=[org_tree["xihu1"].id], assignee=people["inspector"],
                                      due_from=today, due_until=today)[0]

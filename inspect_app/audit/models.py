@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class AuditEvent(SQLModel, table=True):
@@ -14,7 +15,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_audit_object", "object_type", "object_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     action: str = Field(max_length=64)
     object_type: str = Field(max_length=32)

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class Role(StrEnum):
@@ -41,7 +42,7 @@ class User(UserMixin, SQLModel, table=True):
     #: Bumped on deactivation and password reset: every session issued before ends.
     session_version: int = 1
     last_login_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
     def get_id(self) -> str:
         # Flask-Login's "alternative token": the session holds id and version, so bumping the
@@ -73,4 +74,4 @@ class LoginAttempt(SQLModel, table=True):
     username: str = Field(max_length=64)
     ip: str = Field(max_length=64)
     success: bool = False
-    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.audit.services import record, snapshot
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, LoginAttempt, Role, User, UserOutlet
-from inspect_app.db import utcnow
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.org.models import Outlet, Unit
 
@@ -55,7 +54,7 @@ def authenticate(
     across app processes. A success clears nothing: old failures simply age out of the window.
     """
     username = username.strip().lower()
-    since = utcnow() - dt.timedelta(minutes=window_minutes)
+    since = clock.now() - dt.timedelta(minutes=window_minutes)
     failures_for_user = session.exec(
         select(sa.func.count()).select_from(LoginAttempt).where(
             LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at >= since
@@ -76,7 +75,7 @@ def authenticate(
     session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
         return None
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     session.add(user)
     return user
 
@@ -231,3 +230,15 @@ def reset_password(session: Session, *, actor: User, user: User, password: str) 
 def set_locale(session: Session, *, user: User, locale: str) -> None:
     user.locale = locale
     session.add(user)
+
+
+def zone_of(session: Session, user: User) -> str:
+    """The acting person's zone, for what a form offers as "today" or "this month": a branch
+    chief lives in the zone of their outlet(s); everyone else works in the network's zone."""
+    if user.is_authenticated and user.role == Role.branch_chief:
+        ids = permissions.branch_outlet_ids(session, user)
+        if ids:
+            zones = set(session.exec(select(Outlet.timezone).where(Outlet.id.in_(ids))).all())
+            if len(zones) == 1:
+                return zones.pop()
+    return clock.default_zone()

@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class ChecklistVersion(SQLModel, table=True):
@@ -24,4 +25,4 @@ class ChecklistVersion(SQLModel, table=True):
     kind: str = Field(max_length=16)
     sha256: str = Field(max_length=64)
     definition: dict[str, Any] = Field(sa_type=sa.JSON)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -1,26 +1,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlmodel import select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
+from inspect_app.auth import services as auth_services
 from inspect_app.auth.models import Role, User
-from inspect_app.db import get_session, utcnow
+from inspect_app.db import get_session
 from inspect_app.org.models import Outlet, Unit
 
 bp = Blueprint("dashboard", __name__)
 
 
 def _today() -> dt.date:
-    """Today in the default zone; visit windows are outlet-local dates, nearly always this zone."""
-    from flask import current_app
-
-    return dt.datetime.now(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+    """Today where the viewer works; visit windows are outlet-local dates, nearly always this zone."""
+    return clock.today(auth_services.zone_of(get_session(), current_user))
 
 
 @bp.route("/")
@@ -55,13 +53,13 @@ def home():
         from inspect_app.visits import queries
 
         context["summary"] = queries.manager_summary(db, current_user, today=_today(),
-                                                     since=utcnow() - dt.timedelta(days=30))
+                                                     since=clock.now() - dt.timedelta(days=30))
     if role == Role.branch_chief:
         from inspect_app.rectifications import queries as rect_queries
 
         context["notices"] = rect_queries.notices_for(db, current_user, open_only=True, limit=30)
         context["due"] = rect_queries.line_rows(db, current_user, filters=rect_queries.BoardFilters(), state="due_soon")
-        context["now"] = utcnow()
+        context["now"] = clock.now()
         context["my_outlets"] = db.exec(
             select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)
         ).all()

@@ -12,11 +12,11 @@ import io
 import math
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from inspect_app import clock
 from inspect_app.errors import DomainError
 
 try:  # HEIC/HEIF from iPhones
@@ -112,7 +112,7 @@ def _exif_facts(image: Image.Image, zone: str) -> tuple[dt.datetime | None, floa
                 tz = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
                 taken_at = naive.replace(tzinfo=tz)
             else:  # phones without an offset write local time: the outlet's zone is the best guess
-                taken_at = naive.replace(tzinfo=ZoneInfo(zone))
+                taken_at = naive.replace(tzinfo=clock.zone(zone))
             taken_at = taken_at.astimezone(dt.timezone.utc)
     except (ValueError, TypeError, KeyError):
         taken_at = None

@@ -5,7 +5,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class Photo(SQLModel, table=True):
@@ -39,6 +40,6 @@ class Photo(SQLModel, table=True):
     gps_lon: float | None = None
     device: str = Field(default="", max_length=120)
     uploaded_by_id: int = Field(foreign_key="user_account.id")
-    received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     client_id: str | None = Field(default=None, max_length=64)
     deleted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

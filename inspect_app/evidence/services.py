@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
-from inspect_app.db import on_rollback, utcnow
+from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, DomainError, PermissionDenied
 from inspect_app.evidence import imaging
 from inspect_app.evidence.models import Photo
@@ -64,8 +63,8 @@ def store_photo(
     retry = session.exec(same_place(select(Photo)).where(Photo.sha256 == digest, Photo.deleted_at.is_(None))).first()
     if retry is not None:
         return retry, False  # the same photo sent again to the same place: a retry, stored once
-    now = utcnow()
-    local = now.astimezone(ZoneInfo(outlet.timezone))
+    now = clock.now()
+    local = now.astimezone(clock.zone(outlet.timezone))
     processed = imaging.process(data, stamp_text=f"{outlet.code}  {local:%Y-%m-%d %H:%M}", zone=outlet.timezone)
     prefix = new_prefix()
     written = []
@@ -149,7 +148,7 @@ def delete_visit_photo(session: Session, *, actor: User, photo: Photo) -> Photo:
     else:
         _require_editable(actor, session.get(Visit, photo.visit_id))
     if photo.deleted_at is None:
-        photo.deleted_at = utcnow()
+        photo.deleted_at = clock.now()
         session.add(photo)
         record(session, actor=actor, action="photo.deleted", obj=photo)
     return photo

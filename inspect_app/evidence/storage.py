@@ -24,9 +24,8 @@ class Storage(Protocol):
 
 
 def new_prefix(kind: str = "photos") -> str:
-    from inspect_app.db import utcnow
-
-    now = utcnow()
+    from inspect_app import clock
+    now = clock.now()
     return f"{kind}/{now:%Y}/{now:%m}/{uuid.uuid4().hex}"
 
 

@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class Notification(SQLModel, table=True):
@@ -23,5 +24,5 @@ class Notification(SQLModel, table=True):
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     link: str = Field(default="", max_length=200)
     dedupe_key: str | None = Field(default=None, max_length=80)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     read_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

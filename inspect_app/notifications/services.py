@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from inspect_app.db import utcnow
+from inspect_app import clock
 from inspect_app.notifications.models import Notification
 
 #: Texts by kind; rendered when shown, in the reader's language.
@@ -72,4 +72,4 @@ def mark_read(session: Session, *, user_id: int, notification_id: int | None = N
     query = sa.update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
-    session.execute(query.values(read_at=utcnow()))
+    session.execute(query.values(read_at=clock.now()))

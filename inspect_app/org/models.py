@@ -6,7 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class UnitLevel(StrEnum):
@@ -30,7 +31,7 @@ class Unit(SQLModel, table=True):
     level: UnitLevel = Field(sa_type=sa.String(16))
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     path: str = Field(default="", max_length=255, index=True)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Outlet(SQLModel, table=True):
@@ -47,7 +48,7 @@ class Outlet(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     active: bool = True
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Window(SQLModel, table=True):
@@ -73,4 +74,4 @@ class OutletBlackout(SQLModel, table=True):
     date_from: dt.date
     date_until: dt.date
     reason: str = Field(default="", max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -6,7 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class LineStatus(StrEnum):
@@ -34,7 +35,7 @@ class RectificationNotice(SQLModel, table=True):
     number: str = Field(default="", max_length=32, index=True)
     visit_id: int = Field(foreign_key="visit.id", unique=True)
     outlet_id: int = Field(foreign_key="outlet.id", index=True)
-    issued_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    issued_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     issued_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_by_id: int | None = Field(default=None, foreign_key="user_account.id")
@@ -70,7 +71,7 @@ class RectificationLine(SQLModel, table=True):
     deadline_at: dt.datetime = Field(sa_type=UTCDateTime)
     responsible_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     status: LineStatus = Field(default=LineStatus.issued, sa_type=sa.String(16))
-    issued_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    issued_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     answered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     answered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
@@ -87,7 +88,7 @@ class RectificationEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     line_id: int = Field(foreign_key="rectification_line.id", index=True)
-    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id")
     action: str = Field(max_length=24)
     status_after: str = Field(max_length=16)

@@ -7,17 +7,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed, utcnow
+from inspect_app.db import unindexed
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications.models import (
-    OUTLET_TURN,
-    LineStats,
-    LineStatus,
-    RectificationLine,
-    RectificationNotice,
-)
+from inspect_app.rectifications.models import OUTLET_TURN, LineStats, LineStatus, RectificationLine, RectificationNotice
 
 
 def seconds_between(later, earlier, dialect: str):
@@ -169,7 +163,7 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
     Flow counts (issued, acknowledged, answered, closed) come from the running totals, overdue
     ones from the open lines: a fixed handful of queries, fast at a million lines.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     total = BoardRow(key=0, name="", kind="total")
     if node is not None and node.level == "county":
         names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all())
@@ -223,7 +217,7 @@ def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit
     Lines exist only for released visits (a notice is issued at release), so whoever may see the
     outlet may see its lines: the outlet scope is the whole check, secret visits included.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     by_time = state in ("overdue", "due_soon") and not outlet_id  # the deadline index is the selective one
     outlet_key = unindexed(RectificationLine.outlet_id) if by_time else RectificationLine.outlet_id
     query = (select(RectificationLine, RectificationNotice, Outlet)
@@ -270,7 +264,7 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
     lines' index — a handful of queries, however many lines are late."""
     if node is None:
         return 0, []
-    now = now or utcnow()
+    now = now or clock.now()
     units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path))).all()}
     allowed = outlets_in(session, user, Outlet.unit_id.in_(list(units)))
     base_depth = node.path.count("/")
@@ -292,7 +286,7 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
 
 def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int = 100):
     """Notices the user may see, newest first, with their outlet and line counts."""
-    now = utcnow()
+    now = clock.now()
     counts = (select(RectificationLine.notice_id.label("nid"),
                      sa.func.count().label("lines"),
                      sa.func.sum(sa.case((RectificationLine.status.not_in([LineStatus.closed, LineStatus.withdrawn]), 1),

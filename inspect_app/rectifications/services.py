@@ -8,7 +8,6 @@ closed (verified) or returned (again); or disputed → upheld (back to the outle
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -16,12 +15,11 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.checklists.definition import SEVERITY_DAYS, Checklist
 from inspect_app.checklists.scoring import ScoreResult
-from inspect_app.db import utcnow
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
@@ -46,21 +44,26 @@ MAX_DEADLINE_DAYS = 180
 
 def deadline_instant(day: dt.date, zone: str) -> dt.datetime:
     """The moment a deadline day ends in the outlet's zone (local midnight after it), in UTC."""
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), ZoneInfo(zone))
-    return end.astimezone(dt.timezone.utc)
+    return clock.day_end(day, zone)
 
 
 def local_today(outlet: Outlet, now: dt.datetime | None = None) -> dt.date:
-    return (now or utcnow()).astimezone(ZoneInfo(outlet.timezone)).date()
+    return clock.local_date(now or clock.now(), outlet.timezone)
 
 
-def default_deadline(severity: str, issued: dt.datetime, outlet: Outlet) -> dt.date:
-    """On the spot: the day of issue; otherwise N calendar days after it, in the outlet's calendar."""
-    return local_today(outlet, issued) + dt.timedelta(days=SEVERITY_DAYS[severity])
+def default_deadline(severity: str, issued: dt.datetime, outlet: Outlet, *, secret: bool = False) -> dt.date:
+    """On the spot: the day of issue; otherwise N calendar days after it, in the outlet's calendar.
+
+    A secret visit's lines are issued on release, days after the shopper left: nobody was there
+    to fix anything on the spot, so its shortest deadline is one day from release."""
+    days = SEVERITY_DAYS[severity]
+    if secret:
+        days = max(days, 1)
+    return local_today(outlet, issued) + dt.timedelta(days=days)
 
 
 def is_overdue(line: RectificationLine, now: dt.datetime | None = None) -> bool:
-    return line.status in OUTLET_TURN and (now or utcnow()) >= line.deadline_at
+    return line.status in OUTLET_TURN and (now or clock.now()) >= line.deadline_at
 
 
 def days_left(line: RectificationLine, outlet: Outlet, now: dt.datetime | None = None) -> int:
@@ -112,7 +115,7 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
     if session.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).first():
         return None  # released once, issued once
     outlet = session.get(Outlet, visit.outlet_id)
-    now = utcnow()
+    now = clock.now()
     notice = RectificationNotice(visit_id=visit.id, outlet_id=outlet.id, issued_at=now, issued_by_id=actor.id)
     session.add(notice)
     session.flush()
@@ -124,7 +127,7 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
         item = checklist.item(code)
         note = (answers.get(code).note if answers.get(code) else "") or ""
         problem = f"{item.text_zh}" + (f"\n{note}" if note else "")
-        deadline = default_deadline(item.severity, now, outlet)
+        deadline = default_deadline(item.severity, now, outlet, secret=visit.kind == "secret")
         line = RectificationLine(
             notice_id=notice.id, visit_id=visit.id, outlet_id=outlet.id, item_code=code, checklist_kind=checklist.kind,
             problem=problem[:2500], requirement=item.requirement_zh[:1000], severity=item.severity, red_line=item.red_line,
@@ -203,9 +206,9 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
         raise PermissionDenied(_("Only the outlet's branch chief acknowledges its notices."))
     if notice.acknowledged_at is not None:
         raise DomainError(_("This notice was already acknowledged on %(when)s.",
-                            when=notice.acknowledged_at.astimezone(ZoneInfo(session.get(Outlet, notice.outlet_id).timezone))
+                            when=notice.acknowledged_at.astimezone(clock.zone(session.get(Outlet, notice.outlet_id).timezone))
                             .strftime("%Y-%m-%d %H:%M")))
-    now = utcnow()
+    now = clock.now()
     notice.acknowledged_at, notice.acknowledged_by_id = now, actor.id
     session.add(notice)
     lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
@@ -263,7 +266,7 @@ def answer_line(session: Session, *, actor: User, line: RectificationLine, descr
     photos = staged_photos(session, actor=actor, line=line)
     if not photos:
         raise DomainError(_("Add at least one photo showing the problem fixed."))
-    now = utcnow()
+    now = clock.now()
     first_answer = line.answered_at is None
     line.status, line.answered_at, line.answered_by_id = LineStatus.answered, now, actor.id
     session.add(line)
@@ -331,7 +334,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
         raise PermissionDenied(_("You cannot verify your own answer."))
     notice, outlet = _context(session, line)
     if accept:
-        line.status, line.closed_at = LineStatus.closed, utcnow()
+        line.status, line.closed_at = LineStatus.closed, clock.now()
         session.add(line)
         _flush(session)
         event = _event(session, line, actor, "verified", (reason or "").strip()[:MAX_TEXT], on_site=on_site)
@@ -374,7 +377,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
         notify(session, user_ids=[line.responsible_id], kind="dispute_upheld",
                params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
         return event
-    line.status, line.closed_at = LineStatus.withdrawn, utcnow()
+    line.status, line.closed_at = LineStatus.withdrawn, clock.now()
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "withdrawn", reason)
@@ -405,7 +408,7 @@ def rescore_after_withdrawal(session: Session, *, actor: User, line: Rectificati
         elif answer.result == FAIL:
             answer.result = "pass"
         answer.version += 1
-        answer.updated_at, answer.updated_by_id = utcnow(), actor.id
+        answer.updated_at, answer.updated_by_id = clock.now(), actor.id
         session.add(answer)
         record(session, actor=actor, action="answer.corrected", obj=answer, before=before,
                after={"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value},
@@ -426,8 +429,8 @@ def rescore_after_withdrawal(session: Session, *, actor: User, line: Rectificati
             session.add(rating)
         elif result.stars > 0:
             session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
-                                   stars=result.stars, score=result.total, awarded_at=utcnow(),
-                                   valid_until=(visit.released_at or utcnow()) + visits.STAR_VALIDITY))
+                                   stars=result.stars, score=result.total, awarded_at=clock.now(),
+                                   valid_until=(visit.released_at or clock.now()) + visits.STAR_VALIDITY))
     session.flush()
     record(session, actor=actor, action="visit.rescored", obj=visit, before=before,
            after={"score": visit.score, "passed": visit.passed, "stars": visit.stars}, note=reason[:200])
@@ -479,7 +482,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
 
     Safe to run often and from several processes: each notification is sent once (dedupe key).
     """
-    now = now or utcnow()
+    now = now or clock.now()
     sent = {"due_soon": 0, "escalated": 0}
     open_lines = session.execute(
         select(RectificationLine, RectificationNotice, Outlet, Unit)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from inspect_app import clock
 from inspect_app.org.models import Outlet
 from inspect_app.rectifications.models import LineStats, LineStatus, RectificationLine
 
@@ -14,7 +14,7 @@ COUNTERS = ("issued", "acknowledged", "answered", "closed", "withdrawn", "close_
 
 
 def month_of(moment: dt.datetime, zone: str) -> dt.date:
-    return moment.astimezone(ZoneInfo(zone)).date().replace(day=1)
+    return clock.month_start(clock.local_date(moment, zone))
 
 
 def _upsert(session: Session, key: dict, deltas: dict) -> None:

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import get_session, utcnow
+from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.evidence.imaging import MAX_BYTES
 from inspect_app.evidence.models import Photo
@@ -18,7 +18,14 @@ from inspect_app.evidence.views import photo_json
 from inspect_app.forms_common import ActionForm
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import queries, services
-from inspect_app.rectifications.forms import AnswerForm, DeadlineForm, DecideForm, DisputeForm, ResponsibleForm, VerifyForm
+from inspect_app.rectifications.forms import (
+    AnswerForm,
+    DeadlineForm,
+    DecideForm,
+    DisputeForm,
+    ResponsibleForm,
+    VerifyForm,
+)
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit
 from inspect_app.web import get_or_404, run_service
@@ -47,7 +54,7 @@ def notices():
         abort(403)
     db = get_session()
     rows = queries.notices_for(db, current_user, open_only=request.args.get("open") == "1")
-    return render_template("rectifications/notices.html", rows=rows, now=utcnow(),
+    return render_template("rectifications/notices.html", rows=rows, now=clock.now(),
                            open_only=request.args.get("open") == "1")
 
 
@@ -81,7 +88,7 @@ def notice(notice_id: int):
     outlet = db.get(Outlet, notice.outlet_id)
     return render_template(
         "rectifications/notice.html", notice=notice, lines=lines, events=events, photos=photos, people=people,
-        visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id), now=utcnow(),
+        visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id), now=clock.now(),
         can_ack=permissions.can_answer_for_outlet(db, current_user, notice.outlet_id) and notice.acknowledged_at is None,
         action_form=ActionForm(), acknowledged_by=db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None,
     )
@@ -113,7 +120,7 @@ def line(line_id: int):
     responsible_form.user_id.data = line.responsible_id
     return render_template(
         "rectifications/line.html", line=line, notice=notice, outlet=outlet, events=events[line.id], photos=photos,
-        people=people, now=utcnow(), can_outlet=can_outlet, can_verify=can_verify,
+        people=people, now=clock.now(), can_outlet=can_outlet, can_verify=can_verify,
         staged=services.staged_photos(db, actor=current_user, line=line) if can_outlet else [],
         answer_form=AnswerForm(data=version), dispute_form=DisputeForm(data=version),
         verify_form=VerifyForm(data=version), decide_form=DecideForm(data=version),
@@ -272,7 +279,7 @@ def board():
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None
     return render_template("rectifications/board.html", rows=rows, total=total, node=node, parent=parent,
-                           escalated=escalated, escalated_count=escalated_count, args=args, now=utcnow())
+                           escalated=escalated, escalated_count=escalated_count, args=args, now=clock.now())
 
 
 @bp.route("/board/lines")
@@ -291,7 +298,7 @@ def board_lines():
     rows = queries.line_rows(db, current_user, filters=filters, node=node, outlet_id=outlet_id, state=state,
                              limit=101, offset=(page - 1) * 100)
     return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100, page=page, args=args,
-                           state=state, node=node, outlet=db.get(Outlet, outlet_id) if outlet_id else None, now=utcnow())
+                           state=state, node=node, outlet=db.get(Outlet, outlet_id) if outlet_id else None, now=clock.now())
 
 
 @bp.route("/reminders")
@@ -304,4 +311,4 @@ def reminders():
     filters = queries.BoardFilters()
     due = queries.line_rows(db, current_user, filters=filters, state="due_soon")
     late = queries.line_rows(db, current_user, filters=filters, state="overdue")
-    return render_template("rectifications/reminders.html", due=due, late=late, now=utcnow())
+    return render_template("rectifications/reminders.html", due=due, late=late, now=clock.now())

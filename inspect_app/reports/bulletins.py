@@ -8,14 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from html import escape
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed, utcnow
+from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import LineStatus, RectificationLine
@@ -45,9 +44,7 @@ class Period:
         return Period.around(self.kind, self.start - dt.timedelta(days=1))
 
     def bounds(self, zone: str) -> tuple[dt.datetime, dt.datetime]:
-        tz = ZoneInfo(zone)
-        return (dt.datetime.combine(self.start, dt.time(), tz).astimezone(dt.timezone.utc),
-                dt.datetime.combine(self.end, dt.time(), tz).astimezone(dt.timezone.utc))
+        return clock.day_start(self.start, zone), clock.day_start(self.end, zone)
 
     @property
     def last_day(self) -> dt.date:
@@ -187,7 +184,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         select(sa.func.count(), sa.func.sum(sa.case((issued.c.status.in_([LineStatus.closed, LineStatus.withdrawn]), 1),
                                                   else_=0)))
         .select_from(issued)).one()
-    now = utcnow()
+    now = clock.now()
     from inspect_app.rectifications.queries import BoardFilters, line_rows
 
     overdue = line_rows(session, user, filters=BoardFilters(), node=node, state="overdue", now=now, limit=overdue_limit)

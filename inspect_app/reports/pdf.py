@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from flask import Response
 from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from inspect_app.config import PROJECT_ROOT
 

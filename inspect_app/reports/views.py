@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.db import get_session
 from inspect_app.evidence.models import Photo
@@ -79,7 +78,7 @@ def visit_pdf(visit_id: int):
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage())
-    day = visit.checkin_at.astimezone(ZoneInfo(outlet.timezone)).strftime("%Y%m%d") if visit.checkin_at else ""
+    day = clock.local_date(visit.checkin_at, outlet.timezone).strftime("%Y%m%d") if visit.checkin_at else ""
     return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
 
 
@@ -94,7 +93,7 @@ def _bulletin_args():
     except ValueError:
         day = None
     if day is None:
-        day = dt.datetime.now(ZoneInfo(zone)).date()
+        day = clock.today(zone)
         if kind == "month":
             day = (day.replace(day=1) - dt.timedelta(days=1))  # last complete month by default
         elif kind == "week":

@@ -7,7 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inspect_app.db import UTCDateTime, utcnow
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
 
 
 class VisitStatus(StrEnum):
@@ -48,7 +49,7 @@ class Visit(SQLModel, table=True):
     #: Scheduling window, in the outlet's local dates (ad hoc visits have none).
     due_from: dt.date | None = None
     due_until: dt.date | None = None
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     started_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     checkin_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     checkin_lat: float | None = None
@@ -95,7 +96,7 @@ class Answer(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     version: int = 1
     client_id: str | None = Field(default=None, max_length=64)
-    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 

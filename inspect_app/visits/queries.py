@@ -6,9 +6,9 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed, utcnow
+from inspect_app.db import unindexed
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits.models import StarRating, Visit, VisitStatus
 
@@ -120,7 +120,7 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
 
     allowed = outlets_in(session, user)
     count = total = 0
-    for outlet_id, n, score_sum, _reds in _visit_stats(session, since, utcnow()):
+    for outlet_id, n, score_sum, _reds in _visit_stats(session, since, clock.now()):
         if outlet_id in allowed:
             count, total = count + n, total + float(score_sum or 0)
     return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,

@@ -14,10 +14,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import Role, User
-from inspect_app.db import utcnow
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.evidence import services as evidence
 from inspect_app.notifications.services import notify
@@ -124,7 +123,7 @@ def set_timer(session: Session, *, actor: User, visit: Visit, name: str, at: dt.
             raise DomainError(_("Clear the later times first."))
         timers.pop(name, None)
     else:
-        now = utcnow()
+        now = clock.now()
         at = (at or now).astimezone(dt.timezone.utc).replace(microsecond=0)
         if at > now + CLOCK_SKEW:
             raise DomainError(_("That time lies in the future; check the phone's clock."))

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import Checklist
 from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
-from inspect_app.db import utcnow
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Outlet, Window
@@ -30,11 +28,12 @@ MAX_BULK = 500
 
 
 def local_today(outlet: Outlet) -> dt.date:
-    return dt.datetime.now(ZoneInfo(outlet.timezone)).date()
+    """Today at the outlet: date windows and deadlines are the outlet's calendar days."""
+    return clock.today(outlet.timezone)
 
 
 def local_date(moment: dt.datetime, outlet: Outlet) -> dt.date:
-    return moment.astimezone(ZoneInfo(outlet.timezone)).date()
+    return clock.local_date(moment, outlet.timezone)
 
 
 # --- scheduling ------------------------------------------------------------------------------
@@ -160,7 +159,7 @@ def start_adhoc_visit(
     # The same start sent twice (a lost reply, a double tap) gives the same visit, not two.
     recent = session.exec(select(Visit).where(
         Visit.assignee_id == actor.id, Visit.outlet_id == outlet.id, Visit.checklist_code == checklist.code,
-        Visit.status == VisitStatus.scheduled, Visit.due_from.is_(None), Visit.created_at >= utcnow() - dt.timedelta(minutes=30),
+        Visit.status == VisitStatus.scheduled, Visit.due_from.is_(None), Visit.created_at >= clock.now() - dt.timedelta(minutes=30),
         Visit.window_id.is_(None) if window is None else Visit.window_id == window.id)).first()
     if recent is not None:
         return recent
@@ -216,7 +215,7 @@ def check_in(
             raise DomainError(_("The position from the phone is not valid."))
     elif len(no_location_reason.strip()) < 2:
         raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))
-    now = utcnow()
+    now = clock.now()
     moment = now
     if at is not None:
         at = at.astimezone(dt.timezone.utc)
@@ -352,7 +351,7 @@ def save_answer(
         answer.note = note.strip()
     answer.version += 1
     answer.client_id = client_id
-    answer.updated_at = utcnow()
+    answer.updated_at = clock.now()
     answer.updated_by_id = actor.id
     session.add(answer)
     session.flush()
@@ -456,7 +455,7 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
         raise IncompleteVisit(missing, warnings)
     result = score_visit(checklist, answers, visit)
     before = visit.status
-    visit.submitted_at = utcnow()
+    visit.submitted_at = clock.now()
     visit.submit_token = token
     _store_score(visit, result)
     visit.status = VisitStatus.in_review if visit.kind == "secret" else VisitStatus.released
@@ -494,7 +493,7 @@ def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Check
     """What release means: the outlet side sees the findings, stars change, failures become a notice."""
     from inspect_app.rectifications.services import issue_notice
 
-    visit.released_at = utcnow()
+    visit.released_at = clock.now()
     visit.released_by_id = actor.id
     session.add(visit)
     update_star_ratings(session, visit=visit, checklist=checklist, result=result)
@@ -504,14 +503,14 @@ def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Check
 # --- star ratings ------------------------------------------------------------------------------
 
 def current_stars_query(now: dt.datetime | None = None):
-    now = now or utcnow()
+    now = now or clock.now()
     return select(StarRating).where(StarRating.ended_at.is_(None), StarRating.valid_until > now)
 
 
 def update_star_ratings(session: Session, *, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
     """A released star-rating visit sets the level; a red-line failure in any released visit
     removes the stars it touches (the window's, or the whole outlet's for an outlet visit)."""
-    now = utcnow()
+    now = clock.now()
     current = session.exec(current_stars_query(now).where(StarRating.outlet_id == visit.outlet_id)).all()
     if result.red_lines_failed:
         for rating in current:

@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
-from inspect_app import permissions
+from inspect_app import clock, permissions
+from inspect_app.auth import services as auth_services
 from inspect_app.auth.models import Role, User
 from inspect_app.checklists import services as checklists
-from inspect_app.db import get_session, utcnow
+from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.evidence import services as evidence
 from inspect_app.i18n import select_locale
@@ -88,7 +89,7 @@ def schedule():
     windows = org.windows_of(db, preset, active_only=True) if preset else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     if request.method == "GET":
-        today = dt.date.today()
+        today = clock.today(auth_services.zone_of(db, current_user))
         form.due_from.data, form.due_until.data = today, today + dt.timedelta(days=7)
         if preset:
             form.outlet_ids.data = [preset]
@@ -446,7 +447,7 @@ def stars():
     db = get_session()
     level = request.args.get("stars", type=int)
     page = max(1, request.args.get("page", 1, type=int))
-    now = utcnow()
+    now = clock.now()
     found = queries.star_counts(db, current_user, now=now)
     counts = {n: found.get(n, 0) for n in range(5, 0, -1)}
     rows = queries.star_board(db, current_user, stars=level, now=now, limit=100, offset=(page - 1) * 100)
