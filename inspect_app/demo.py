@@ -154,8 +154,11 @@ def _fill_randomly(session: Session, *, visit, actor: User, rng: random.Random, 
                                      data=_demo_photo(rng, item.code), item_code=item.code)
 
 
-def load_demo_visits(session: Session, *, seed: int = 11) -> int:
-    """Released visits over the last two months, scheduled work for the demo inspector, a draft."""
+def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None = None) -> int:
+    """Released visits over the last two months, scheduled work for the demo inspector, a draft.
+
+    ``per_city`` limits the released visits to that many outlets per city (the tests, which run
+    the loader at many instants, need the same steps, not the same volume)."""
     import datetime as dt
 
     from inspect_app import clock
@@ -170,10 +173,14 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
     inspectors = {"3301": users["inspector"], "3302": users["inspector.nb"]}
     outlets = session.exec(select(Outlet).order_by(Outlet.code)).all()
     count = 0
+    done_per_city: dict[str, int] = {}
     for outlet in outlets:
         city = outlet.code[:4]
         if city not in inspectors:
             continue
+        if per_city is not None and done_per_city.get(city, 0) >= per_city:
+            continue
+        done_per_city[city] = done_per_city.get(city, 0) + 1
         inspector = inspectors[city]
         windows = session.exec(select(Window).where(Window.outlet_id == outlet.id).order_by(Window.number)).all()
         plans = [("open_inspection", None), ("window_star", windows[0])]
@@ -197,7 +204,7 @@ def load_demo_visits(session: Session, *, seed: int = 11) -> int:
                 session.add(answer)
             for rating in session.exec(select(StarRating).where(StarRating.visit_id == visit.id)).all():
                 rating.awarded_at = visit.released_at
-                rating.valid_until = visit.released_at + visits.STAR_VALIDITY
+                rating.valid_until = visits.star_valid_until(visit.released_at, outlet.timezone)
                 session.add(rating)
             count += 1
     session.flush()

@@ -24,6 +24,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 from inspect_app.visits.models import StarRating, Visit
+from inspect_app.visits.services import star_valid_until
 
 PROVINCES = [("41", "河南省"), ("42", "湖北省"), ("43", "湖南省")]
 BATCH = 20_000
@@ -161,7 +162,7 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
                                passed=not red, stars=stars, red_line=red, row_version=1))
         if star and stars:
             star_rows.append(dict(outlet_id=outlet_id, window_id=None, visit_id=vid, stars=stars, score=round(score, 1),
-                                  awarded_at=released, valid_until=released + dt.timedelta(days=365),
+                                  awarded_at=released, valid_until=star_valid_until(released, "Asia/Shanghai"),
                                   ended_at=None, end_reason=None, ended_by_visit_id=None))
         chosen = rng.sample(items, want) + ([rng.choice(reds)] if red else [])
         if chosen:

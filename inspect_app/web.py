@@ -104,6 +104,7 @@ def init_app(app: Flask) -> None:
         checklist_title=_checklist_title,
         person_label=person_label,
         window_flag=_window_flag,
+        star_last_day=_star_last_day,
         line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
         severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
         event_label=lambda action: EVENT_LABELS.get(action, action),
@@ -238,6 +239,12 @@ def _window_flag(visit, outlet):
     from inspect_app.visits.services import window_flag
 
     return window_flag(visit, outlet)
+
+
+def _star_last_day(rating, zone):
+    from inspect_app.visits.services import star_last_day
+
+    return star_last_day(rating, zone).isoformat()
 
 
 def _badges() -> dict:

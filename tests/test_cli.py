@@ -9,7 +9,8 @@ from inspect_app.auth.models import Role, User
 from inspect_app.org.models import Outlet, Unit, Window
 
 
-def test_init_and_demo(app):
+def test_init_and_demo(app, clock_at):
+    clock_at("2026-12-01T18:00:00Z", tick=True)  # 02:00 on 2 December in Shanghai: the hour it once failed
     runner = app.test_cli_runner()
     result = runner.invoke(args=["init", "--admin-password", "Admin-2026"])
     assert result.exit_code == 0, result.output

@@ -192,7 +192,9 @@ def test_submit_scores_releases_and_awards_stars(started, db, people, app):
     assert started.score == 92.0 and started.stars == 4 and started.passed
     rating = db.exec(select(StarRating).where(StarRating.visit_id == started.id)).one()
     assert rating.stars == 4 and rating.window_id == started.window_id
-    assert (rating.valid_until - rating.awarded_at).days == 365
+    # 12 months in the outlet's calendar: through the day before the same date next year
+    awarded = clock.local_date(rating.awarded_at, "Asia/Shanghai")
+    assert services.star_last_day(rating, "Asia/Shanghai") == clock.add_months(awarded, 12) - dt.timedelta(days=1)
     # a repeat of the same submit does nothing twice; another submit is refused
     assert services.submit_visit(db, actor=inspector, visit=started, token="tok") is started
     with pytest.raises(DomainError, match="已提交"):

@@ -37,7 +37,7 @@ def current_version(session: Session, code: str) -> ChecklistVersion:
     simply reads the winner's row.
     """
     checklist = registry()[code]
-    digest = checklist.content_hash()
+    digest = _content_hash(checklist)
     for _attempt in range(3):
         row = session.exec(select(ChecklistVersion).where(ChecklistVersion.code == code,
                                                           ChecklistVersion.sha256 == digest)).first()
@@ -56,7 +56,28 @@ def current_version(session: Session, code: str) -> ChecklistVersion:
     raise RuntimeError(f"could not record a version of checklist {code}")
 
 
+_hashes: dict[int, tuple[Checklist, str]] = {}
+
+
+def _content_hash(checklist: Checklist) -> str:
+    """The file's hash, computed once per loaded definition (they are frozen)."""
+    found = _hashes.get(id(checklist))
+    if found is None or found[0] is not checklist:
+        found = _hashes[id(checklist)] = (checklist, checklist.content_hash())
+    return found[1]
+
+
 _definitions: dict[tuple[int, str], Checklist] = {}
+
+
+def definition_of_version(session: Session, version_id: int) -> Checklist:
+    """The definition of a version row by id, reading the stored JSON only the first time: the
+    hash is enough to know a parsed copy is this row's (ids repeat across databases, hashes not)."""
+    digest = session.exec(select(ChecklistVersion.sha256).where(ChecklistVersion.id == version_id)).one()
+    found = _definitions.get((version_id, digest))
+    if found is None:
+        found = definition(session.get(ChecklistVersion, version_id))
+    return found
 
 
 def definition(version: ChecklistVersion) -> Checklist:

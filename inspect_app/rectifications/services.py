@@ -430,7 +430,8 @@ def rescore_after_withdrawal(session: Session, *, actor: User, line: Rectificati
         elif result.stars > 0:
             session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
                                    stars=result.stars, score=result.total, awarded_at=clock.now(),
-                                   valid_until=(visit.released_at or clock.now()) + visits.STAR_VALIDITY))
+                                   valid_until=visits.star_valid_until(visit.released_at or clock.now(),
+                                                                       session.get(Outlet, visit.outlet_id).timezone)))
     session.flush()
     record(session, actor=actor, action="visit.rescored", obj=visit, before=before,
            after={"score": visit.score, "passed": visit.passed, "stars": visit.stars}, note=reason[:200])

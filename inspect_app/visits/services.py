@@ -23,7 +23,7 @@ from inspect_app.org.models import Outlet, Window
 from inspect_app.visits.models import EDITABLE, Answer, StarRating, Visit, VisitStatus
 
 MAX_NOTE = 2000
-STAR_VALIDITY = dt.timedelta(days=365)
+STAR_VALIDITY_MONTHS = 12
 MAX_BULK = 500
 
 
@@ -241,9 +241,7 @@ def check_in(
 # --- answering ---------------------------------------------------------------------------------
 
 def checklist_of(session: Session, visit: Visit) -> Checklist:
-    from inspect_app.checklists.models import ChecklistVersion
-
-    return checklists.definition(session.get(ChecklistVersion, visit.checklist_version_id))
+    return checklists.definition_of_version(session, visit.checklist_version_id)
 
 
 def answers_of(session: Session, visit: Visit) -> dict[str, Answer]:
@@ -502,6 +500,18 @@ def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Check
 
 # --- star ratings ------------------------------------------------------------------------------
 
+def star_valid_until(awarded_at: dt.datetime, zone: str) -> dt.datetime:
+    """A star holds for 12 months in the outlet's calendar: through the day before the same date a
+    year later (awarded 2026-03-15: through 2027-03-14; awarded 2028-02-29: through 2029-02-28)."""
+    day = clock.add_months(clock.local_date(awarded_at, zone), STAR_VALIDITY_MONTHS)
+    return clock.day_start(day, zone)
+
+
+def star_last_day(rating: StarRating, zone: str) -> dt.date:
+    """The last local day a star holds (``valid_until`` is the instant it ends)."""
+    return clock.local_date(rating.valid_until - dt.timedelta(microseconds=1), zone)
+
+
 def current_stars_query(now: dt.datetime | None = None):
     now = now or clock.now()
     return select(StarRating).where(StarRating.ended_at.is_(None), StarRating.valid_until > now)
@@ -524,8 +534,10 @@ def update_star_ratings(session: Session, *, visit: Visit, checklist: Checklist,
             rating.ended_at, rating.end_reason, rating.ended_by_visit_id = now, "replaced", visit.id
             session.add(rating)
     if result.stars > 0:
+        zone = session.get(Outlet, visit.outlet_id).timezone
         session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
-                               stars=result.stars, score=result.total, awarded_at=now, valid_until=now + STAR_VALIDITY))
+                               stars=result.stars, score=result.total, awarded_at=now,
+                               valid_until=star_valid_until(now, zone)))
     session.flush()
 
 
