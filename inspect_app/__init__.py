@@ -24,6 +24,17 @@ class _SessionInterface(SecureCookieSessionInterface):
             return False
 
 
+#: Libraries that narrate their own work at INFO (WeasyPrint's rendering steps, font subsetting,
+#: each migration): the app's log says what the app did, and theirs only when something is wrong.
+QUIET_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools", "alembic", "PIL", "botocore", "boto3", "urllib3")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def create_app(config: dict | None = None) -> Flask:
     settings = config_module.load(config)
     app = Flask(
@@ -38,8 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.session_interface = _SessionInterface()
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging()
 
     from inspect_app import db, web
     from inspect_app.extensions import babel, compress, csrf, login_manager

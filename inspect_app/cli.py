@@ -1,6 +1,7 @@
 """Command line: ``inspect-app init | demo | serve | db ...`` (plus Flask's own commands)."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 
@@ -63,6 +64,9 @@ def demo_command(scale: str) -> None:
     from inspect_app.db import get_engine
 
     migrate(current_app.config["DATABASE_URL"])
+    # Thousands of audit lines for data nobody entered by hand would bury what matters; the
+    # summary below says what was loaded (the events themselves are in the audit table).
+    logging.getLogger("inspect_app.audit.services").setLevel(logging.WARNING)
     # Services speak the user's language; a request context gives them the default one.
     with current_app.test_request_context(), Session(get_engine()) as session:
         passwords = demo.load_demo(session)

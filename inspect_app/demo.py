@@ -256,6 +256,7 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
         outlet = session.get(Outlet, notice.outlet_id)
         issued = visit.released_at
         notice.issued_at = issued
+        notice.number = f"ZG{clock.local_date(issued, outlet.timezone):%Y%m}-{notice.id:05d}"  # its own month
         session.add(notice)
         lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
         for line in lines:

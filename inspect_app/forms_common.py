@@ -1,8 +1,44 @@
 """Small WTForms pieces shared by several domains."""
 from __future__ import annotations
 
+from flask import flash
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms.validators import DataRequired, StopValidation
+
+
+class Required(DataRequired):
+    """DataRequired whose message names the field ("请填写“整改说明”。"): a message shown away
+    from its field (a flash at the top of a phone screen) must still say what is missing."""
+
+    def __call__(self, form, field):
+        if field.data and (not isinstance(field.data, str) or field.data.strip()):
+            return
+        field.errors[:] = []
+        raise StopValidation(self.message or _("Fill in “%(field)s”.", field=field.label.text))
+
+
+def error_messages(form) -> list[str]:
+    """Every error of a form, each naming its field unless the message already does."""
+    messages = []
+    for name, errors in form.errors.items():
+        field = getattr(form, name, None)
+        label = str(field.label.text) if field is not None and field.label is not None else ""
+        for error in errors:
+            error = str(error)
+            if name == "csrf_token":
+                error = _("This form has expired or was sent twice. Please reload the page and try again.")
+            elif label and label not in error:
+                error = _("%(field)s: %(error)s", field=label, error=error)
+            messages.append(error)
+    return messages
+
+
+def flash_form_errors(form) -> None:
+    for message in error_messages(form):
+        flash(message, "error")
 
 
 class ActionForm(FlaskForm):
@@ -10,4 +46,4 @@ class ActionForm(FlaskForm):
 
 
 class CsvUploadForm(FlaskForm):
-    file = FileField(validators=[FileRequired()])
+    file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a CSV file to import."))])

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, session
+from flask import current_app, g, has_app_context, session
+from flask_babel import gettext
 from flask_login import current_user
 
 from inspect_app import clock
@@ -24,7 +25,27 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    return current_app.config.get("DEFAULT_TIMEZONE", "Asia/Shanghai")
+    """The viewer's zone (a branch chief's outlet zone), found once per request by the hook the
+    web wiring registers as ``app.extensions["viewer_zone"]``; else the network's zone."""
+    if not has_app_context():
+        return clock.DEFAULT_ZONE
+    if "user_zone" not in g:
+        finder = current_app.extensions.get("viewer_zone")
+        g.user_zone = (finder() if finder else None) or clock.default_zone()
+    return g.user_zone
+
+
+def zone_note(tz: str | None) -> str:
+    """What to say beside a local time or deadline: nothing when it is the viewer's own zone,
+    北京时间 for China's zone seen from elsewhere, else the zone's offset and name."""
+    name = tz or clock.default_zone()
+    viewer = select_timezone()
+    if name == viewer or (clock.is_beijing_time(name) and clock.is_beijing_time(viewer)):
+        return ""
+    if clock.is_beijing_time(name):
+        return gettext("Beijing time")
+    offset = clock.local_now(name).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]} {name}"
 
 
 def compile_catalogues(directory: Path) -> list[Path]:

@@ -152,6 +152,11 @@ def can_manage_visit(session: Session, user: User, visit) -> bool:
     return is_admin(user) or outlet_in_scope(session, user, session.get(Outlet, visit.outlet_id))
 
 
+def can_review_secret_visits(user: User) -> bool:
+    """Reviewers check secret visits before release (managers and admins may stand in)."""
+    return user.is_authenticated and user.role in (Role.reviewer, Role.admin, Role.manager)
+
+
 def sees_shopper_identity(user: User) -> bool:
     """The outlet side knows a shopper only by code name."""
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)

@@ -13,7 +13,7 @@ from inspect_app.auth.models import Role, User
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
-from inspect_app.i18n import format_local, select_locale
+from inspect_app.i18n import format_local, select_locale, zone_note
 
 ROLE_LABELS = {
     Role.admin: _l("Administrator"),
@@ -31,6 +31,12 @@ VISIT_STATUS_LABELS = {
     "returned": _l("Returned"),
     "released": _l("Released"),
     "cancelled": _l("Cancelled"),
+}
+
+RESULT_LABELS = {
+    "pass": _l("Pass"),
+    "fail": _l("Fail"),
+    "na": _l("N/A"),
 }
 
 KIND_LABELS = {
@@ -101,10 +107,12 @@ def init_app(app: Flask) -> None:
         page_url=page_url,
         visit_status_label=lambda status: VISIT_STATUS_LABELS.get(status, status),
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        result_label=lambda result: RESULT_LABELS.get(result, "—") if result else "—",
         checklist_title=_checklist_title,
         person_label=person_label,
         window_flag=_window_flag,
         star_last_day=_star_last_day,
+        zone_note=zone_note,
         line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
         severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
         event_label=lambda action: EVENT_LABELS.get(action, action),
@@ -112,6 +120,7 @@ def init_app(app: Flask) -> None:
         line_days_left=_line_days_left,
         line_overdue=_line_overdue,
     )
+    app.extensions["viewer_zone"] = _viewer_zone
     app.context_processor(_badges)
     app.before_request(_maybe_sweep)
     app.jinja_env.filters["localtime"] = format_local
@@ -245,6 +254,14 @@ def _star_last_day(rating, zone):
     from inspect_app.visits.services import star_last_day
 
     return star_last_day(rating, zone).isoformat()
+
+
+def _viewer_zone() -> str | None:
+    if not (current_user and getattr(current_user, "is_authenticated", False)):
+        return None
+    from inspect_app.auth.services import zone_of
+
+    return zone_of(get_session(), current_user)
 
 
 def _badges() -> dict:

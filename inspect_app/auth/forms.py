@@ -3,9 +3,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import EqualTo, Length, Optional, Regexp
 
 from inspect_app.auth.models import Role
+from inspect_app.forms_common import Required
 
 
 def role_choices():
@@ -15,18 +16,18 @@ def role_choices():
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[Required(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[Required(), Length(max=200)])
 
 
 class UserForm(FlaskForm):
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(), Length(min=2, max=64),
+        validators=[Required(), Length(min=2, max=64),
                     Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore."))],
     )
-    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
-    role = SelectField(_l("Role"), choices=[], validators=[DataRequired()])
+    display_name = StringField(_l("Name"), validators=[Required(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=[], validators=[Required()])
     unit_id = SelectField(_l("Unit (scope)"), choices=[], coerce=str, validators=[Optional()])
     outlet_ids = SelectMultipleField(_l("Outlets (branch chief)"), choices=[], coerce=int, validate_choice=False)
     code_name = StringField(_l("Code name (mystery shopper)"), validators=[Optional(), Length(max=32)])
@@ -35,8 +36,8 @@ class UserForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=[Required(), Length(max=200)])
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+        validators=[Required(), EqualTo("password", message=_l("The two passwords differ."))],
     )

@@ -11,7 +11,7 @@ from inspect_app.auth.forms import LoginForm, PasswordForm, UserForm, role_choic
 from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
-from inspect_app.forms_common import ActionForm
+from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
 from inspect_app.org.importing import import_users
@@ -205,9 +205,7 @@ def user_reset_password(user_id: int):
                 login_user(user)
             flash(_("Password reset; the user's sessions have ended."), "success")
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
+        flash_form_errors(form)
     return redirect(url_for("auth.user_edit", user_id=user.id))
 
 

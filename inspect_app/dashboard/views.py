@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from inspect_app import clock, permissions
-from inspect_app.auth import services as auth_services
 from inspect_app.auth.models import Role, User
 from inspect_app.db import get_session
+from inspect_app.i18n import select_timezone
 from inspect_app.org.models import Outlet, Unit
 
 bp = Blueprint("dashboard", __name__)
@@ -18,7 +18,7 @@ bp = Blueprint("dashboard", __name__)
 
 def _today() -> dt.date:
     """Today where the viewer works; visit windows are outlet-local dates, nearly always this zone."""
-    return clock.today(auth_services.zone_of(get_session(), current_user))
+    return clock.today(select_timezone())
 
 
 @bp.route("/")

@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
+
+from inspect_app.forms_common import Required
 
 
 class VersionedForm(FlaskForm):
@@ -19,16 +21,16 @@ class VersionedForm(FlaskForm):
 
 
 class AnswerForm(VersionedForm):
-    description = TextAreaField(_l("What was done to fix it"), validators=[DataRequired(), Length(max=2000)])
+    description = TextAreaField(_l("What was done to fix it"), validators=[Required(), Length(max=2000)])
 
 
 class DisputeForm(VersionedForm):
-    reason = TextAreaField(_l("Why the finding is wrong"), validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(_l("Why the finding is wrong"), validators=[Required(), Length(max=2000)])
 
 
 class VerifyForm(VersionedForm):
     decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept and close")), ("return", _l("Return to the outlet"))],
-                          validators=[DataRequired()])
+                          validators=[Required()])
     reason = TextAreaField(_l("Reason (required when returning)"), validators=[Optional(), Length(max=2000)])
     new_deadline = DateField(_l("New deadline (optional)"), validators=[Optional()])
     on_site = BooleanField(_l("Checked on site (re-check visit)"))
@@ -36,14 +38,14 @@ class VerifyForm(VersionedForm):
 
 class DecideForm(VersionedForm):
     decision = RadioField(_l("Decision"), choices=[("uphold", _l("Uphold the finding")), ("withdraw", _l("Withdraw the finding"))],
-                          validators=[DataRequired()])
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+                          validators=[Required()])
+    reason = TextAreaField(_l("Reason"), validators=[Required(), Length(max=2000)])
     new_deadline = DateField(_l("New deadline (optional)"), validators=[Optional()])
 
 
 class DeadlineForm(VersionedForm):
-    new_deadline = DateField(_l("New deadline"), validators=[DataRequired()])
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    new_deadline = DateField(_l("New deadline"), validators=[Required()])
+    reason = TextAreaField(_l("Reason"), validators=[Required(), Length(max=2000)])
 
 
 class ResponsibleForm(FlaskForm):

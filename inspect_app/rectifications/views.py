@@ -15,7 +15,7 @@ from inspect_app.evidence.imaging import MAX_BYTES
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.evidence.views import photo_json
-from inspect_app.forms_common import ActionForm
+from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import queries, services
 from inspect_app.rectifications.forms import (
@@ -134,19 +134,13 @@ def _act(line: RectificationLine, action, success: str):
     return redirect(url_for("rectifications.line", line_id=line.id))
 
 
-def _form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "error")
-
-
 @bp.route("/lines/<int:line_id>/answer", methods=["POST"])
 @login_required
 def answer(line_id: int):
     line = load_line(line_id)
     form = AnswerForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("rectifications.line", line_id=line.id))
     return _act(line, lambda db: services.answer_line(db, actor=current_user, line=line, description=form.description.data,
                                                       base_version=form.base_version()),
@@ -159,7 +153,7 @@ def dispute(line_id: int):
     line = load_line(line_id)
     form = DisputeForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("rectifications.line", line_id=line.id))
     return _act(line, lambda db: services.dispute_line(db, actor=current_user, line=line, reason=form.reason.data,
                                                        base_version=form.base_version()),
@@ -172,7 +166,7 @@ def verify(line_id: int):
     line = load_line(line_id)
     form = VerifyForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("rectifications.line", line_id=line.id))
     accept = form.decision.data == "accept"
     return _act(line, lambda db: services.verify_line(
@@ -187,7 +181,7 @@ def decide(line_id: int):
     line = load_line(line_id)
     form = DecideForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("rectifications.line", line_id=line.id))
     uphold = form.decision.data == "uphold"
     return _act(line, lambda db: services.decide_dispute(
@@ -202,7 +196,7 @@ def deadline(line_id: int):
     line = load_line(line_id)
     form = DeadlineForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("rectifications.line", line_id=line.id))
     return _act(line, lambda db: services.change_deadline(
         db, actor=current_user, line=line, new_deadline=form.new_deadline.data, reason=form.reason.data,

@@ -3,22 +3,25 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, FloatField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
+
+from inspect_app.forms_common import Required
 
 
 class ScheduleForm(FlaskForm):
-    checklist = SelectField(_l("Checklist"), validators=[DataRequired()])
+    checklist = SelectField(_l("Checklist"), validators=[Required()])
     outlet_ids = SelectMultipleField(_l("Outlets"), coerce=int, validate_choice=False)
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
-    assignee_id = SelectField(_l("Assigned to"), coerce=int, validators=[DataRequired()], validate_choice=False)
-    due_from = DateField(_l("From"), validators=[DataRequired()])
-    due_until = DateField(_l("Until"), validators=[DataRequired()])
+    assignee_id = SelectField(_l("Assigned to"), coerce=int, validators=[Required()], validate_choice=False)
+    due_from = DateField(_l("From"), validators=[Required()])
+    due_until = DateField(_l("Until"), validators=[Required()])
 
 
 class AdhocForm(FlaskForm):
     outlet_id = SelectField(_l("Outlet"), coerce=int, validate_choice=False)
-    checklist = SelectField(_l("Checklist"), validators=[DataRequired()])
+    checklist = SelectField(_l("Checklist"), validators=[Required()])
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
+    despite_planned = HiddenField()
 
 
 class CheckinForm(FlaskForm):
@@ -35,23 +38,23 @@ class SubmitForm(FlaskForm):
 
 
 class ReturnForm(FlaskForm):
-    comment = TextAreaField(_l("What the shopper should correct"), validators=[DataRequired(), Length(max=2000)])
+    comment = TextAreaField(_l("What the shopper should correct"), validators=[Required(), Length(max=2000)])
 
 
 class CorrectForm(FlaskForm):
-    item_code = HiddenField(validators=[DataRequired()])
+    item_code = HiddenField(validators=[Required()])
     result = SelectField(_l("Answer"), choices=[("pass", _l("Pass")), ("fail", _l("Fail")), ("na", _l("N/A"))],
                          validators=[Optional()], validate_choice=False)
     occurrences = StringField(_l("Occurrences"), validators=[Optional(), Length(max=3)])
     scale_value = StringField(_l("Value"), validators=[Optional(), Length(max=3)])
-    reason = TextAreaField(_l("Reason for the correction"), validators=[DataRequired(), Length(max=300)])
+    reason = TextAreaField(_l("Reason for the correction"), validators=[Required(), Length(max=300)])
 
 
 class BlackoutForm(FlaskForm):
-    date_from = DateField(_l("From"), validators=[DataRequired()])
-    date_until = DateField(_l("Until"), validators=[DataRequired()])
+    date_from = DateField(_l("From"), validators=[Required()])
+    date_until = DateField(_l("Until"), validators=[Required()])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
 
 
 class CancelForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+    reason = StringField(_l("Reason"), validators=[Required(), Length(max=300)])

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inspect_app import permissions
-from inspect_app.auth.models import Role, User
+from inspect_app.auth.models import User
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm
@@ -23,7 +23,7 @@ bp = Blueprint("review", __name__)
 
 
 def _require_reviewer_role():
-    if current_user.role not in (Role.reviewer, Role.admin, Role.manager):
+    if not permissions.can_review_secret_visits(current_user):
         abort(403)
 
 

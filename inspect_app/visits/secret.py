@@ -16,9 +16,11 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
-from inspect_app.auth.models import Role, User
+from inspect_app.auth.models import User
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.evidence import services as evidence
+from inspect_app.evidence.models import Photo
+from inspect_app.i18n import format_local
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, OutletBlackout
 from inspect_app.visits.models import EDITABLE, Answer, Visit, VisitStatus
@@ -185,6 +187,20 @@ class Flag:
     code: str
     message: str
     item_code: str | None = None
+    photo_id: int | None = None
+
+
+PLACE_LABELS = {"receipt": _l("Receipt"), "general": _l("Storefront, hall, counter")}
+
+
+def photo_labels(photos: list[Photo]) -> dict[int, str]:
+    """Each photo named as a reviewer sees it on the page: its place and number there ("A-01 #2")."""
+    labels, counts = {}, {}
+    for photo in photos:
+        place = photo.item_code or str(PLACE_LABELS.get(photo.purpose, photo.purpose))
+        counts[place] = counts.get(place, 0) + 1
+        labels[photo.id] = f"{place} #{counts[place]}"
+    return labels
 
 
 def review_flags(session: Session, visit: Visit) -> list[Flag]:
@@ -205,15 +221,22 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
         if meters > radius:
             flags.append(Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=meters, r=radius)))
     reused = evidence.reused_elsewhere(session, photos)
+    labels = photo_labels(photos)
+    span = (f"{format_local(visit.checkin_at, outlet.timezone, '%H:%M')}–"
+            f"{format_local(visit.submitted_at, outlet.timezone, '%H:%M') if visit.submitted_at else '…'}")
     for photo in photos:
+        name = labels[photo.id]
         if photo.id in reused:
-            flags.append(Flag("reused_photo", _("A photo also appears in %(n)d other visits or outlets.", n=reused[photo.id]),
-                              photo.item_code))
+            flags.append(Flag("reused_photo", _("Photo %(photo)s also appears in %(n)d other visits or outlets.",
+                                                photo=name, n=reused[photo.id]), photo.item_code, photo.id))
         time_flag = evidence.capture_time_flag(photo, visit)
         if time_flag in ("before", "after"):
-            flags.append(Flag("photo_time", _("A photo was taken outside the visit time."), photo.item_code))
+            flags.append(Flag("photo_time", _("Photo %(photo)s was taken %(when)s, outside the visit (%(span)s).",
+                                              photo=name, when=format_local(photo.taken_at, outlet.timezone),
+                                              span=span), photo.item_code, photo.id))
         elif time_flag == "no_time":
-            flags.append(Flag("photo_no_time", _("A photo carries no capture time."), photo.item_code))
+            flags.append(Flag("photo_no_time", _("Photo %(photo)s carries no capture time.", photo=name),
+                              photo.item_code, photo.id))
     answers = answers_of(session, visit)
     result = score_visit(checklist, answers, visit)
     for code in result.failed_items:
@@ -238,7 +261,7 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
 # --- review ---------------------------------------------------------------------------------------
 
 def _require_reviewer(session: Session, actor: User, visit: Visit) -> None:
-    if actor.role not in (Role.reviewer, Role.admin, Role.manager):
+    if not permissions.can_review_secret_visits(actor):
         raise PermissionDenied(_("Only reviewers review secret visits."))
     if not permissions.can_view_visit(session, actor, visit):
         raise PermissionDenied(_("Only reviewers review secret visits."))

@@ -137,10 +137,34 @@ def window_flag(visit: Visit, outlet: Outlet) -> str | None:
 
 # --- starting ----------------------------------------------------------------------------------
 
+class PlannedVisitExists(DomainError):
+    """The inspector is about to start an ad hoc visit where a planned one waits for them today."""
+
+    status_code = 409
+
+    def __init__(self, planned: list[Visit]):
+        super().__init__(_("A visit to this outlet is already planned for you. Start the planned visit, "
+                           "or confirm that you want another, unplanned one."))
+        self.planned = planned
+
+
+def planned_visits_due(session: Session, *, actor: User, outlet: Outlet) -> list[Visit]:
+    """The actor's planned, not yet started visits at the outlet whose window covers today at the
+    outlet or is already over (still to do), soonest first."""
+    today = local_today(outlet)
+    return list(session.exec(select(Visit).where(
+        Visit.assignee_id == actor.id, Visit.outlet_id == outlet.id, Visit.status == VisitStatus.scheduled,
+        Visit.due_from.is_not(None), Visit.due_from <= today).order_by(Visit.due_until, Visit.id)).all())
+
+
 def start_adhoc_visit(
-    session: Session, *, actor: User, outlet: Outlet, checklist_code: str, window: Window | None = None
+    session: Session, *, actor: User, outlet: Outlet, checklist_code: str, window: Window | None = None,
+    despite_planned: bool = False,
 ) -> Visit:
-    """An unplanned visit the inspector starts on the spot (secret visits are never ad hoc)."""
+    """An unplanned visit the inspector starts on the spot (secret visits are never ad hoc).
+
+    Where a planned visit waits for them at this outlet today, they are offered that one first
+    (``PlannedVisitExists``); ``despite_planned`` starts another one all the same."""
     if not permissions.can_start_adhoc(actor):
         raise PermissionDenied(_("Only inspectors start visits."))
     checklist = checklists.registry().get(checklist_code)
@@ -163,6 +187,10 @@ def start_adhoc_visit(
         Visit.window_id.is_(None) if window is None else Visit.window_id == window.id)).first()
     if recent is not None:
         return recent
+    if not despite_planned:
+        planned = planned_visits_due(session, actor=actor, outlet=outlet)
+        if planned:
+            raise PlannedVisitExists(planned)
     visit = Visit(
         checklist_version_id=checklists.current_version(session, checklist.code).id, checklist_code=checklist.code,
         kind=checklist.kind, outlet_id=outlet.id, window_id=window.id if window else None, assignee_id=actor.id,
@@ -288,8 +316,9 @@ def save_answer(
     base_version: int | None = None,
     client_id: str | None = None,
     supersedes: list[str] | None = None,
+    clear: bool = False,
 ) -> Answer:
-    """Save one answer as it is made.
+    """Save one answer as it is made; ``clear`` takes an answer back (the item is unanswered again).
 
     ``base_version`` is the version the client last saw: a write based on an older version (the
     same item changed on another device meanwhile) is refused with Conflict, never silently
@@ -315,9 +344,11 @@ def save_answer(
     result = result or None
     if result not in (None, PASS, FAIL, NA):
         raise DomainError(_("Unknown answer."))
-    if result == NA and not item.na_allowed:
+    if clear:
+        result = occurrences = scale_value = None
+    elif result == NA and not item.na_allowed:
         raise DomainError(_("Item %(code)s cannot be marked not applicable.", code=item_code))
-    if item.rule == "per_occurrence" and result != NA:
+    elif item.rule == "per_occurrence" and result != NA:
         if occurrences is None:
             occurrences = 0 if result == PASS else None
         if occurrences is None or occurrences < 0 or occurrences > 99:

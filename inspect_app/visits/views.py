@@ -9,19 +9,19 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from inspect_app import clock, permissions
-from inspect_app.auth import services as auth_services
 from inspect_app.auth.models import Role, User
 from inspect_app.checklists import services as checklists
+from inspect_app.checklists.models import ChecklistVersion
 from inspect_app.db import get_session
-from inspect_app.errors import DomainError
+from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
-from inspect_app.i18n import select_locale
+from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import queries, services
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
 from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
-from inspect_app.web import get_or_404
+from inspect_app.web import REFUSED, get_or_404, run_service
 
 bp = Blueprint("visits", __name__)
 
@@ -89,7 +89,7 @@ def schedule():
     windows = org.windows_of(db, preset, active_only=True) if preset else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     if request.method == "GET":
-        today = clock.today(auth_services.zone_of(db, current_user))
+        today = clock.today(select_timezone())  # the acting user's today
         form.due_from.data, form.due_until.data = today, today + dt.timedelta(days=7)
         if preset:
             form.outlet_ids.data = [preset]
@@ -152,21 +152,28 @@ def new():
     chosen = form.outlet_id.data if request.method == "POST" else request.args.get("outlet", type=int)
     windows = org.windows_of(db, chosen, active_only=True) if chosen else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
+    chosen_outlet = db.get(Outlet, chosen) if chosen else None
+    if chosen_outlet is not None and not permissions.outlet_in_scope(db, current_user, chosen_outlet):
+        chosen_outlet = None  # the service answers "does not exist" for it
+    planned = services.planned_visits_due(db, actor=current_user, outlet=chosen_outlet) if chosen_outlet else []
     if form.validate_on_submit():
-        outlet = db.get(Outlet, form.outlet_id.data)
         window = db.get(Window, int(form.window_id.data)) if form.window_id.data else None
-        try:
-            if outlet is None:
-                raise DomainError(_("Choose an outlet."))
-            visit = services.start_adhoc_visit(db, actor=current_user, outlet=outlet, window=window,
-                                               checklist_code=form.checklist.data)
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
+        visit = run_service(lambda db: services.start_adhoc_visit(
+            db, actor=current_user, outlet=chosen_outlet or _no_outlet(chosen), window=window,
+            checklist_code=form.checklist.data, despite_planned=form.despite_planned.data == "1"))
+        if visit is not REFUSED:
             return redirect(url_for("visits.checkin", visit_id=visit.id))
-    return render_template("visits/new.html", form=form, q=q, outlets=outlets, windows=windows, chosen=chosen)
+        planned = services.planned_visits_due(db, actor=current_user, outlet=chosen_outlet) if chosen_outlet else []
+    if planned:
+        form.despite_planned.data = "1"  # the page shows the planned visits: this form is the other choice
+    return render_template("visits/new.html", form=form, q=q, outlets=outlets, windows=windows, chosen=chosen,
+                           chosen_outlet=chosen_outlet, planned=planned)
+
+
+def _no_outlet(chosen: int | None):
+    if chosen:
+        raise NotFound(_("This page does not exist, or you cannot see it."))
+    raise DomainError(_("Choose an outlet."))
 
 
 @bp.route("/visits/<int:visit_id>/checkin", methods=["GET", "POST"])
@@ -269,6 +276,7 @@ def save_answer(visit_id: int):
             occurrences=as_int("occurrences"), scale_value=as_int("scale_value"), note=note,
             base_version=as_int("base_version"), client_id=str(payload.get("client_id") or "")[:64] or None,
             supersedes=[str(x)[:64] for x in payload.get("supersedes") or [] if isinstance(x, str)][:50],
+            clear=payload.get("clear") is True,
         )
     except DomainError as exc:
         db.rollback()
@@ -435,7 +443,8 @@ def detail(visit_id: int):
         show_identity=permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id,
         stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
         timers=_secret().timer_moments(visit), timer_labels=_secret().TIMER_LABELS,
-        editable_statuses=EDITABLE,
+        editable_statuses=EDITABLE, version=db.exec(select(ChecklistVersion.version, ChecklistVersion.created_at)
+                                                   .where(ChecklistVersion.id == visit.checklist_version_id)).one(),
     )
 
 

@@ -65,7 +65,11 @@
     var s = { item_code: el.dataset.code, result: el.dataset.result || null, note: el.querySelector("[data-note]") ? el.querySelector("[data-note]").value : "" };
     if (el.dataset.rule === "per_occurrence" && s.result !== "na" && el.dataset.occurrences !== "") s.occurrences = parseInt(el.dataset.occurrences, 10);
     if (el.dataset.rule === "scale" && s.result !== "na" && el.dataset.scale !== "") s.scale_value = parseInt(el.dataset.scale, 10);
+    if (!answered(el)) s.clear = true;  // taken back (undo): the item is unanswered again
     return s;
+  }
+  function answered(el) {
+    return !!el.dataset.result || el.dataset.occurrences !== "" || el.dataset.scale !== "";
   }
   function isFail(el) {
     if (el.dataset.result === "na") return false;
@@ -465,11 +469,66 @@
       e.target.value = "";
     }
   });
+  // "Next unanswered": the first unanswered item after the one in view (wrapping round), scrolled
+  // to and focused, so a thumb can answer it at once.
+  var progressLine = bar.querySelector(".sync-line");
   document.querySelector("[data-next]").addEventListener("click", function () {
-    var next = Object.keys(items).map(function (k) { return items[k]; }).filter(function (el) {
-      return el.dataset.rule !== "timer" && !el.dataset.result && el.dataset.occurrences === "" && el.dataset.scale === "";
-    })[0];
-    if (next) next.scrollIntoView({ behavior: "smooth", block: "center" });
+    var open = Object.keys(items).map(function (k) { return items[k]; }).filter(function (el) {
+      return el.dataset.rule !== "timer" && !answered(el);
+    });
+    if (!open.length) {
+      progressLine.hidden = false; progressLine.textContent = msg("AllAnswered"); progressLine.className = "sync-line ok";
+      return;
+    }
+    var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("article.item");
+    var next = open[0];
+    if (focused) {
+      var after = open.filter(function (el) { return focused.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING; });
+      if (after.length) next = after[0];
+    }
+    next.scrollIntoView({ behavior: "smooth", block: "center" });
+    var target = next.querySelector(".choice");
+    if (target) target.focus({ preventScroll: true });
+  });
+
+  // "All pass in this section": every item of the section not answered yet is marked passed (a
+  // scale at its best value); answers already given are never touched. Undo takes back exactly
+  // those items that still hold what the button set.
+  root.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-section-pass], [data-undo]");
+    if (!btn) return;
+    var section = btn.closest("[data-section]");
+    var undoBar = section.querySelector("[data-section-undo]");
+    if (btn.hasAttribute("data-undo")) {
+      (section._passed || []).forEach(function (mark) {
+        var el = items[mark.code];
+        if (el.dataset.result !== mark.result || el.dataset.occurrences !== mark.occurrences || el.dataset.scale !== mark.scale) return;
+        el.dataset.result = ""; el.dataset.occurrences = ""; el.dataset.scale = "";
+        paint(el); queueAnswer(el);
+      });
+      section._passed = [];
+      undoBar.hidden = true;
+      localAnswered();
+      return;
+    }
+    var marked = [];
+    Array.prototype.forEach.call(section.querySelectorAll("article.item"), function (el) {
+      if (el.dataset.rule === "timer" || answered(el)) return;
+      if (el.dataset.rule === "scale") {
+        var values = el.querySelectorAll("[data-scale-value]");
+        el.dataset.scale = values[values.length - 1].dataset.scaleValue;
+      } else {
+        el.dataset.result = "pass";
+        if (el.dataset.rule === "per_occurrence") el.dataset.occurrences = "0";
+      }
+      paint(el); queueAnswer(el);
+      marked.push({ code: el.dataset.code, result: el.dataset.result, occurrences: el.dataset.occurrences, scale: el.dataset.scale });
+    });
+    section._passed = marked;
+    localAnswered();
+    undoBar.querySelector("[data-undo-text]").textContent = marked.length ? msg("SectionDone").replace("{n}", marked.length) : msg("SectionNone");
+    undoBar.querySelector("[data-undo]").hidden = !marked.length;
+    undoBar.hidden = false;
   });
   window.addEventListener("online", kick);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) kick(); });
