@@ -113,6 +113,7 @@ def init_app(app: Flask) -> None:
         window_flag=_window_flag,
         star_last_day=_star_last_day,
         zone_note=zone_note,
+        visit_url=visit_url,
         line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
         severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
         event_label=lambda action: EVENT_LABELS.get(action, action),
@@ -248,6 +249,13 @@ def _window_flag(visit, outlet):
     from inspect_app.visits.services import window_flag
 
     return window_flag(visit, outlet)
+
+
+def visit_url(visit) -> str:
+    """Where a visit in a list opens: on the review for whoever reviews it while it waits."""
+    if visit.status == "in_review" and permissions.can_review_secret_visits(current_user):
+        return url_for("review.review", visit_id=visit.id)
+    return url_for("visits.detail", visit_id=visit.id)
 
 
 def _star_last_day(rating, zone):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
@@ -221,12 +222,22 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         lines_issued=counts[0] or 0, lines_done=int(counts[1] or 0), overdue=[tuple(r) for r in overdue],
         photos=photos,
     )
-    bulletin.chart_svg = bar_chart([(r.name, r.average, r.previous_average) for r in ranked])
+    chart_rows = [(r.name, r.average, r.previous_average) for r in ranked]
+    bulletin.chart_svg = bar_chart(chart_rows, label=chart_label(chart_rows))
     return bulletin
 
 
-def bar_chart(rows: list[tuple[str, float, float | None]], width: int = 640) -> str:
-    """Average score per unit as horizontal bars, with last period as a tick. Inline SVG, no script."""
+def chart_label(rows: list[tuple[str, float, float | None]]) -> str:
+    """The chart in words: each unit's average, and the previous period's where there is one."""
+    parts = [_("%(unit)s %(score)s (previous %(previous)s)", unit=name, score=f"{value:g}", previous=f"{previous:g}")
+             if previous is not None else _("%(unit)s %(score)s", unit=name, score=f"{value:g}")
+             for name, value, previous in rows]
+    return _("Average score by unit: %(list)s", list="; ".join(parts))
+
+
+def bar_chart(rows: list[tuple[str, float, float | None]], width: int = 640, label: str = "") -> str:
+    """Average score per unit as horizontal bars, with last period as a tick. Inline SVG, no script;
+    ``label`` is its text alternative (the same figures in words, for screen readers)."""
     if not rows:
         return ""
     bar_h, gap, label_w, right = 18, 8, 150, 50
@@ -239,7 +250,7 @@ def bar_chart(rows: list[tuple[str, float, float | None]], width: int = 640) -> 
         return label_w + (value - scale_min) / span * plot_w
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'class="chart" role="img">']
+             f'class="chart" role="img" aria-label="{escape(label, quote=True)}"><title>{escape(label)}</title>']
     for tick in range(int(scale_min // 5 * 5 + 5), 101, 5):
         tx = x(tick)
         parts.append(f'<line x1="{tx:.1f}" y1="0" x2="{tx:.1f}" y2="{height - 20}" stroke="#dde" stroke-width="1"/>'

@@ -243,7 +243,7 @@ def fill(visit_id: int):
         progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
-        not_started=not_started,
+        not_started=not_started, version=_version(db, visit),
     )
 
 
@@ -443,9 +443,14 @@ def detail(visit_id: int):
         show_identity=permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id,
         stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
         timers=_secret().timer_moments(visit), timer_labels=_secret().TIMER_LABELS,
-        editable_statuses=EDITABLE, version=db.exec(select(ChecklistVersion.version, ChecklistVersion.created_at)
-                                                   .where(ChecklistVersion.id == visit.checklist_version_id)).one(),
+        editable_statuses=EDITABLE, version=_version(db, visit),
     )
+
+
+def _version(db, visit: Visit):
+    """The version number and date of the checklist a visit is filled with (never its row id)."""
+    return db.exec(select(ChecklistVersion.version, ChecklistVersion.created_at)
+                   .where(ChecklistVersion.id == visit.checklist_version_id)).one()
 
 
 @bp.route("/stars")

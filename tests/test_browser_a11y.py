@@ -1,0 +1,113 @@
+"""Every main page, as every role, on a 360 px phone: axe-core finds no critical or serious
+violation, and every control a thumb uses is at least 44 × 44 px."""
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from sqlmodel import select
+
+from inspect_app import clock
+from inspect_app.rectifications.models import RectificationLine
+from inspect_app.visits import services as visits
+from tests.conftest import browser_login
+from tests.secret_helpers import secret_visit
+from tests.test_browser_rectification import release_mini_visit
+
+pytestmark = pytest.mark.browser
+
+#: Controls under this size are reported; links inside running text are exempt (WCAG 2.5.8).
+MIN_TARGET = 44
+
+SMALL_TARGETS = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('a[href], button, summary, select, input:not([type=hidden]), textarea, label.photo-add')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    if (el.matches('input[type=file]') && el.closest('label')) continue;  // the label is the target
+    if (el.matches('input[type=checkbox], input[type=radio]') && el.closest('label')) continue;
+    if (el.tagName === 'A' && el.closest('p, li.list-item p, dd, td, .note, .breadcrumb, .hint') && !el.classList.contains('btn')) continue;
+    if (r.width < %(min)d || r.height < %(min)d) {
+      out.push(`${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).trim().split(/\\s+/).join('.') : ''} `
+               + `"${(el.innerText || el.getAttribute('aria-label') || el.value || '').trim().slice(0, 24)}" `
+               + `${Math.round(r.width)}×${Math.round(r.height)}`);
+    }
+  }
+  return out;
+}""" % {"min": MIN_TARGET}
+
+
+@pytest.fixture
+def world(app, db, org_tree, people):
+    """A bit of everything each role has pages for."""
+    outlet = org_tree["xihu1"]
+    released = release_mini_visit(app, db, people["inspector"], outlet,
+                                   {"A-01": dict(result="fail", note="未着工装"), "A-02": dict(occurrences=1, note="倚靠")})
+    line = db.exec(select(RectificationLine).where(RectificationLine.visit_id == released.id)).first()
+    review, _failed = secret_visit(app, db, manager=people["manager"], shopper=people["shopper"], outlet=org_tree["xihu2"])
+    today = clock.today(outlet.timezone)
+    with app.test_request_context():
+        draft = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu2"],
+                                         checklist_code="open_inspection")
+        visits.check_in(db, actor=people["inspector"], visit=draft, lat=30.26, lon=120.13, accuracy=10)
+        planned = visits.schedule_visits(db, actor=people["manager"], checklist_code="fives", outlet_ids=[outlet.id],
+                                         assignee=people["inspector"], due_from=today, due_until=today)[0]
+    db.commit()
+    return {"released": released, "line": line, "review": review, "draft": draft, "planned": planned,
+            "outlet": outlet}
+
+
+def pages(world) -> dict[str, list[str]]:
+    v, line, outlet = world["released"].id, world["line"], world["outlet"].id
+    common = ["/home", "/notifications", "/account/password"]
+    return {
+        "admin": common + ["/admin/units", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
+                           "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
+                           "/admin/users/import", "/admin/audit"],
+        "manager": common + ["/visits", "/schedule", f"/visits/{v}", "/board", "/board/lines?state=open", "/stars",
+                             "/bulletins?kind=month", "/bulletins?kind=day",
+                             f"/bulletins?kind=month&date={clock.today(world['outlet'].timezone)}", "/notices", f"/notices/{line.notice_id}",
+                             f"/lines/{line.id}", "/reminders", "/outlets", f"/outlets/{outlet}",
+                             f"/outlets/{outlet}/blackouts"],
+        "inspector": common + ["/visits", "/visits/new", f"/visits/new?outlet={outlet}", f"/visits/{world['draft'].id}/fill",
+                               f"/visits/{world['planned'].id}/checkin", f"/visits/{v}", "/notices", f"/lines/{line.id}"],
+        "reviewer": common + ["/review", f"/review/{world['review'].id}", "/board", "/visits?status=in_review"],
+        "shopper": common + ["/visits"],
+        "chief": common + ["/notices", f"/notices/{line.notice_id}", f"/lines/{line.id}", f"/visits/{v}"],
+    }
+
+
+def test_every_main_page_is_accessible_and_thumb_sized(browser, live_server, world, people):
+    axe = Axe()
+    violations, small = [], []
+    anonymous = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = anonymous.new_page()
+    walk = [("anonymous", page, ["/login"])]
+    contexts = [anonymous]
+    for role, paths in pages(world).items():
+        context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                      locale="zh-CN", timezone_id="Asia/Shanghai")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        browser_login(page, live_server, role)
+        walk.append((role, page, paths))
+    for role, page, paths in walk:
+        for path in paths:
+            response = page.goto(live_server + path)
+            assert response.status == 200, (role, path, response.status)
+            page.wait_for_load_state("networkidle")
+            for details in page.locator("details").all():  # what a tap opens is checked too
+                if details.is_visible():
+                    details.evaluate("d => d.open = true")
+            result = axe.run(page)
+            for v in result.response["violations"]:
+                if v["impact"] in ("critical", "serious"):
+                    targets = [", ".join(n["target"]) for n in v["nodes"]][:3]
+                    violations.append(f"{role} {path}: {v['id']} ({v['impact']}) {targets}")
+            small += [f"{role} {path}: {s}" for s in page.evaluate(SMALL_TARGETS)]
+    for context in contexts:
+        context.close()
+    assert not violations, "\n".join(violations)
+    assert not small, "\n".join(small)
