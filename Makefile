@@ -14,6 +14,7 @@ run: system-deps $(VENV)/.installed
 	$(BIN)/inspect-app serve --host $(HOST) --port $(PORT)
 
 test: system-deps-test $(VENV)/.installed-test
+	$(BIN)/ruff check inspect_app tests scripts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 system-deps:

@@ -387,13 +387,29 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-dev-shm-usage"]
 
 
+class _PinnedBrowser:
+    """With ``--clock``, every browser context starts on the app's pinned clock: the phone's
+    ``Date`` then agrees with the server's (timers and offline check-ins carry the phone's time)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.clock.install(time=dt.datetime.now(dt.timezone.utc))  # the pinned, ticking clock
+        return context
+
+
 @pytest.fixture(scope="session")
-def browser():
+def browser(pytestconfig):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
+        yield _PinnedBrowser(b) if pytestconfig.getoption("--clock") else b
         b.close()
 
 
