@@ -37,3 +37,20 @@ def test_sqlite_pragmas(app):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_commands_log_what_the_app_did_not_library_progress(tmp_path):
+    """A command's output is the app's own: no WeasyPrint rendering steps, no per-migration INFO."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "INSPECT_INSTANCE": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    cli = Path(sys.executable).with_name("inspect-app")
+    done = subprocess.run([str(cli), "init", "--admin-password", "Admin-2026-x"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "Administrator created: admin" in output
+    assert "weasyprint" not in output and "alembic.runtime" not in output and "fontTools" not in output

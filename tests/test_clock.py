@@ -235,3 +235,14 @@ def test_the_demo_loads_at_any_hour_and_twice_changes_nothing(app, clock_at, ins
         due = session.exec(sa.text("SELECT due_from, due_until FROM visit WHERE status = 'scheduled' "
                                    "AND due_from IS NOT NULL")).all()
         assert any(dt.date.fromisoformat(str(a)) <= today <= dt.date.fromisoformat(str(b)) for a, b in due)
+
+
+def test_nothing_in_the_app_reads_the_hosts_clock():
+    """Every now and today goes through inspect_app/clock.py (the only module that may)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "inspect_app"
+    pattern = re.compile(r"date\.today\(\)|datetime\.(now|today|utcnow)\(\s*\)|time\.time\(\)|utcnow\(")
+    offenders = [f"{path.relative_to(root)}:{n}" for path in root.rglob("*.py")
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
