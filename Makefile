@@ -11,6 +11,7 @@ PORT   ?= 5000
 
 run: system-deps $(VENV)/.installed
 	$(BIN)/inspect-app demo
+	$(BIN)/inspect-app sweep
 	$(BIN)/inspect-app serve --host $(HOST) --port $(PORT)
 
 test: system-deps-test $(VENV)/.installed-test

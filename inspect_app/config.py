@@ -67,7 +67,6 @@ def from_environment(instance: Path) -> dict:
         "SQL_ECHO": os.environ.get("SQL_ECHO", "") == "1",
         # A late line climbs one unit up per this many days past its deadline.
         "ESCALATION_DAYS": _int("ESCALATION_DAYS", 3),
-        "SWEEP_INTERVAL_SECONDS": _int("SWEEP_INTERVAL_SECONDS", 300),
         # Secret visits: the same shopper not at the same outlet within this many days; a check-in
         # farther than this from the outlet is flagged for the reviewer.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),

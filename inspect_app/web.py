@@ -1,4 +1,8 @@
-"""Request-wide wiring: user loading, security headers, error pages, template helpers."""
+"""The web wiring (top layer): user loading, security headers, error pages, template globals.
+
+Nothing imports this module but the app factory; the view helpers every domain uses live in
+``inspect_app.http`` (core).
+"""
 from __future__ import annotations
 
 from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
@@ -9,74 +13,20 @@ from flask_wtf.csrf import CSRFError
 from sqlmodel import select
 
 from inspect_app import permissions
-from inspect_app.auth.models import Role, User
+from inspect_app.auth.models import ROLE_LABELS, Role, User
+from inspect_app.auth.services import person_label, zone_of
+from inspect_app.checklists import services as checklists
+from inspect_app.checklists.definition import KIND_LABELS, RESULT_LABELS, SEVERITY_LABELS
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
+from inspect_app.http import page_url, wants_json
 from inspect_app.i18n import format_local, select_locale, zone_note
-
-ROLE_LABELS = {
-    Role.admin: _l("Administrator"),
-    Role.manager: _l("Regional manager"),
-    Role.inspector: _l("Inspector"),
-    Role.shopper: _l("Mystery shopper"),
-    Role.reviewer: _l("Reviewer"),
-    Role.branch_chief: _l("Branch chief"),
-}
-
-VISIT_STATUS_LABELS = {
-    "scheduled": _l("Scheduled"),
-    "in_progress": _l("In progress"),
-    "in_review": _l("In review"),
-    "returned": _l("Returned"),
-    "released": _l("Released"),
-    "cancelled": _l("Cancelled"),
-}
-
-RESULT_LABELS = {
-    "pass": _l("Pass"),
-    "fail": _l("Fail"),
-    "na": _l("N/A"),
-}
-
-KIND_LABELS = {
-    "open": _l("Open inspection"),
-    "secret": _l("Secret visit"),
-    "star": _l("Star rating"),
-    "etiquette": _l("Service etiquette"),
-    "fives": _l("5S check"),
-}
-
-LINE_STATUS_LABELS = {
-    "issued": _l("Issued"),
-    "acknowledged": _l("Acknowledged"),
-    "answered": _l("Answered, to verify"),
-    "returned": _l("Returned"),
-    "closed": _l("Closed"),
-    "disputed": _l("Disputed"),
-    "withdrawn": _l("Withdrawn"),
-}
-
-SEVERITY_LABELS = {
-    "on_spot": _l("On the spot"),
-    "urgent": _l("Urgent (1 day)"),
-    "serious": _l("Serious (3 days)"),
-    "general": _l("General (7 days)"),
-    "minor": _l("Minor (15 days)"),
-}
-
-EVENT_LABELS = {
-    "issued": _l("issued"),
-    "acknowledged": _l("acknowledged"),
-    "answered": _l("answer sent"),
-    "returned": _l("returned"),
-    "verified": _l("verified and closed"),
-    "disputed": _l("disputed"),
-    "upheld": _l("dispute refused: finding upheld"),
-    "withdrawn": _l("finding withdrawn"),
-    "deadline_changed": _l("deadline changed"),
-    "assigned": _l("responsible person set"),
-}
+from inspect_app.notifications.services import unread_count
+from inspect_app.rectifications.models import EVENT_LABELS, LINE_STATUS_LABELS
+from inspect_app.rectifications.services import days_left, is_overdue
+from inspect_app.visits.models import VISIT_STATUS_LABELS
+from inspect_app.visits.services import star_last_day, window_flag
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -109,21 +59,20 @@ def init_app(app: Flask) -> None:
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
         result_label=lambda result: RESULT_LABELS.get(result, "—") if result else "—",
         checklist_title=_checklist_title,
-        person_label=person_label,
-        window_flag=_window_flag,
-        star_last_day=_star_last_day,
+        person_label=lambda user, visit=None: person_label(current_user, user),
+        window_flag=window_flag,
+        star_last_day=lambda rating, zone: star_last_day(rating, zone).isoformat(),
         zone_note=zone_note,
         visit_url=visit_url,
         line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
         severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
         event_label=lambda action: EVENT_LABELS.get(action, action),
         severities=list(SEVERITY_LABELS),
-        line_days_left=_line_days_left,
-        line_overdue=_line_overdue,
+        line_days_left=days_left,
+        line_overdue=is_overdue,
     )
     app.extensions["viewer_zone"] = _viewer_zone
     app.context_processor(_badges)
-    app.before_request(_maybe_sweep)
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["duration"] = _duration
 
@@ -137,10 +86,6 @@ def _load_user(token: str) -> User | None:
     if user is None or not user.active or user.session_version != version:
         return None
     return user
-
-
-def wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
 
 
 def _unauthorized():
@@ -199,56 +144,9 @@ def _http_error(error):
     return render_template("errors/error.html", code=code, message=message), code
 
 
-def get_or_404(model, object_id):
-    """Load one row by primary key or answer 404."""
-    from flask import abort
-
-    obj = get_session().get(model, object_id)
-    if obj is None:
-        abort(404)
-    return obj
-
-
-def is_safe_next(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
-
-
-def redirect_back(default_endpoint: str = "dashboard.home"):
-    target = request.form.get("next") or request.args.get("next")
-    if is_safe_next(target):
-        return redirect(target)
-    return redirect(url_for(default_endpoint))
-
-
-def page_url(page: int) -> str:
-    """The current page's URL with its query string, at another page number."""
-    args = request.args.to_dict()
-    args["page"] = page
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
 def _checklist_title(code: str) -> str:
-    from flask import current_app
-
-    checklist = current_app.extensions["checklists"].get(code)
+    checklist = checklists.registry().get(code)
     return checklist.title(select_locale()) if checklist else code
-
-
-def person_label(user: User, visit=None) -> str:
-    """How a person is named to the current viewer: the outlet side knows shoppers by code name only."""
-    if user is None:
-        return ""
-    if user.role == Role.shopper:
-        if permissions.sees_shopper_identity(current_user) or current_user.id == user.id:
-            return f"{user.display_name} · {user.code_name}"
-        return user.code_name or "—"
-    return user.display_name
-
-
-def _window_flag(visit, outlet):
-    from inspect_app.visits.services import window_flag
-
-    return window_flag(visit, outlet)
 
 
 def visit_url(visit) -> str:
@@ -258,17 +156,9 @@ def visit_url(visit) -> str:
     return url_for("visits.detail", visit_id=visit.id)
 
 
-def _star_last_day(rating, zone):
-    from inspect_app.visits.services import star_last_day
-
-    return star_last_day(rating, zone).isoformat()
-
-
 def _viewer_zone() -> str | None:
     if not (current_user and getattr(current_user, "is_authenticated", False)):
         return None
-    from inspect_app.auth.services import zone_of
-
     return zone_of(get_session(), current_user)
 
 
@@ -276,48 +166,7 @@ def _badges() -> dict:
     """The unread-notification count for the badge, once per rendered page."""
     if not (current_user and getattr(current_user, "is_authenticated", False)):
         return {"unread_count": 0}
-    from inspect_app.notifications.services import unread_count
-
     return {"unread_count": unread_count(get_session(), current_user.id)}
-
-
-_last_sweep = {"at": 0.0}
-
-
-def _maybe_sweep() -> None:
-    """Reminders and escalations go out without a cron job: at most every few minutes per process,
-    from an ordinary request. ``inspect-app sweep`` does the same from cron when preferred."""
-    import time
-
-    from flask import current_app
-
-    interval = current_app.config.get("SWEEP_INTERVAL_SECONDS", 300)
-    if interval <= 0 or time.monotonic() - _last_sweep["at"] < interval or request.endpoint == "static":
-        return
-    _last_sweep["at"] = time.monotonic()
-    from sqlmodel import Session
-
-    from inspect_app.db import get_engine, writing
-    from inspect_app.rectifications.services import sweep
-
-    try:
-        with writing(), Session(get_engine()) as session:
-            sweep(session)
-            session.commit()
-    except Exception:  # a failed sweep must never break the user's page
-        current_app.logger.exception("reminder sweep failed")
-
-
-def _line_days_left(line, outlet):
-    from inspect_app.rectifications.services import days_left
-
-    return days_left(line, outlet)
-
-
-def _line_overdue(line):
-    from inspect_app.rectifications.services import is_overdue
-
-    return is_overdue(line)
 
 
 def _duration(seconds) -> str:
@@ -325,25 +174,3 @@ def _duration(seconds) -> str:
         return "—"
     seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-REFUSED = object()
-
-
-def run_service(action, success=None):
-    """One form's service call, in the view rhythm: run it, then commit and flash ``success``
-    (a text, or a function of the result), or roll back and flash the refusal in the user's words.
-    Returns the service's result, or ``REFUSED``."""
-    from inspect_app.errors import DomainError
-
-    db = get_session()
-    try:
-        result = action(db)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return REFUSED
-    db.commit()
-    if success is not None:
-        flash(success(result) if callable(success) else success, "success")
-    return result

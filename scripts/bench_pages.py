@@ -104,7 +104,7 @@ def main() -> int:
         url = f"{base}/inspect"
         migrate(url)
         app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench",
-                          "SWEEP_INTERVAL_SECONDS": 0})
+                          })
         from inspect_app import demo
         from inspect_app.demo_large import load_large
 
@@ -120,7 +120,7 @@ def main() -> int:
             session.commit()
     try:
         app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench",
-                          "SWEEP_INTERVAL_SECONDS": 0})
+                          })
         engine = app.extensions["db_engine"]
         with engine.connect() as conn:
             counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()

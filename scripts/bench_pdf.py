@@ -163,7 +163,7 @@ def main() -> int:
         url = f"sqlite:///{tmp / 'bench.db'}"
         migrate(url)
         app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp), "MEDIA_ROOT": str(tmp / "media"),
-                          "SECRET_KEY": "bench", "SWEEP_INTERVAL_SECONDS": 0})
+                          "SECRET_KEY": "bench"})
         notice_id, lines, manager_id = build(app, random.Random(5))
         client = app.test_client()
         with Session(app.extensions["db_engine"]) as db, client.session_transaction() as sess:

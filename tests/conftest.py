@@ -176,7 +176,6 @@ def app(database_url, tmp_path, checklist_dir):
         "MEDIA_ROOT": str(tmp_path / "media"),
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "SWEEP_INTERVAL_SECONDS": 0,
         "QUERY_BUDGET": 60,
     })
     yield app

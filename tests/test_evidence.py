@@ -403,7 +403,7 @@ def s3_client(endpoint: str):
 def s3_app(app, bucket, moto_endpoint):
     """The same database and checklists as ``app``, with photos in the S3 bucket."""
     keys = ("CHECKLIST_DIR", "TESTING", "DATABASE_URL", "INSTANCE_PATH", "MEDIA_ROOT", "SECRET_KEY",
-            "PASSWORD_HASH_METHOD", "SWEEP_INTERVAL_SECONDS")
+            "PASSWORD_HASH_METHOD", "QUERY_BUDGET")
     s3 = create_app({**{k: app.config[k] for k in keys}, "STORAGE_BACKEND": "s3", "S3_BUCKET": bucket,
                      "S3_ENDPOINT_URL": moto_endpoint})
     yield s3

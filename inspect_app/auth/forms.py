@@ -5,13 +5,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import EqualTo, Length, Optional, Regexp
 
-from inspect_app.auth.models import Role
+from inspect_app.auth.models import ROLE_LABELS, Role
 from inspect_app.forms_common import Required
 
 
 def role_choices():
-    from inspect_app.web import ROLE_LABELS
-
     return [(r.value, ROLE_LABELS[r]) for r in Role]
 
 

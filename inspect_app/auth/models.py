@@ -4,6 +4,7 @@ import datetime as dt
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlmodel import Field, SQLModel
 
@@ -19,6 +20,15 @@ class Role(StrEnum):
     reviewer = "reviewer"
     branch_chief = "branch_chief"
 
+
+ROLE_LABELS = {
+    Role.admin: _l("Administrator"),
+    Role.manager: _l("Regional manager"),
+    Role.inspector: _l("Inspector"),
+    Role.shopper: _l("Mystery shopper"),
+    Role.reviewer: _l("Reviewer"),
+    Role.branch_chief: _l("Branch chief"),
+}
 
 #: Roles scoped to a unit subtree; branch chiefs are scoped to outlets; shoppers to their visits.
 UNIT_SCOPED_ROLES = {Role.manager, Role.inspector, Role.reviewer}

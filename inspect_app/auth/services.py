@@ -242,3 +242,14 @@ def zone_of(session: Session, user: User) -> str:
             if len(zones) == 1:
                 return zones.pop()
     return clock.default_zone()
+
+
+def person_label(viewer: User, user: User | None) -> str:
+    """How a person is named to the viewer: the outlet side knows shoppers by code name only."""
+    if user is None:
+        return ""
+    if user.role == Role.shopper:
+        if permissions.sees_shopper_identity(viewer) or viewer.id == user.id:
+            return f"{user.display_name} · {user.code_name}"
+        return user.code_name or "—"
+    return user.display_name

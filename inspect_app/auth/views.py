@@ -12,10 +12,10 @@ from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.http import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
 from inspect_app.org.importing import import_users
-from inspect_app.web import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 
 bp = Blueprint("auth", __name__)
 

@@ -13,12 +13,37 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 KINDS = ("open", "secret", "star", "etiquette", "fives")
 SUBJECTS = ("outlet", "window")
 RULES = ("pass_fail", "per_occurrence", "scale", "timer")
 TIMERS = ("queue_wait", "service_time")
 #: Severity → days allowed for rectification (0 = on the spot, 当场整改).
 SEVERITY_DAYS = {"on_spot": 0, "urgent": 1, "serious": 3, "general": 7, "minor": 15}
+
+SEVERITY_LABELS = {
+    "on_spot": _l("On the spot"),
+    "urgent": _l("Urgent (1 day)"),
+    "serious": _l("Serious (3 days)"),
+    "general": _l("General (7 days)"),
+    "minor": _l("Minor (15 days)"),
+}
+
+KIND_LABELS = {
+    "open": _l("Open inspection"),
+    "secret": _l("Secret visit"),
+    "star": _l("Star rating"),
+    "etiquette": _l("Service etiquette"),
+    "fives": _l("5S check"),
+}
+
+#: How an answer reads (the stored values are pass / fail / na).
+RESULT_LABELS = {
+    "pass": _l("Pass"),
+    "fail": _l("Fail"),
+    "na": _l("N/A"),
+}
 
 TOP_KEYS = {"code", "kind", "subject", "title_zh", "title_en", "description_zh", "description_en", "min_photos",
             "receipt_photo", "impression_min_chars", "stars", "sections"}

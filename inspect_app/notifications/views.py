@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 
 from inspect_app.db import get_session
 from inspect_app.forms_common import ActionForm
+from inspect_app.http import is_safe_next
 from inspect_app.notifications import services
 from inspect_app.notifications.models import Notification
-from inspect_app.web import is_safe_next
 
 bp = Blueprint("notifications", __name__)
 

@@ -7,11 +7,11 @@ from flask_login import current_user, login_required
 from inspect_app import permissions
 from inspect_app.db import get_session
 from inspect_app.forms_common import CsvUploadForm
+from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, UnitForm, UnitRenameForm, WindowForm
 from inspect_app.org.importing import ImportFailed, import_outlets
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.web import REFUSED, get_or_404, run_service
 
 bp = Blueprint("org", __name__)
 

@@ -4,6 +4,7 @@ import datetime as dt
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Field, SQLModel
 
 from inspect_app import clock
@@ -17,8 +18,32 @@ class LineStatus(StrEnum):
     returned = "returned"          # verification refused it: to be answered again
     closed = "closed"              # verified
     disputed = "disputed"          # the outlet contests the finding
-    withdrawn = "withdrawn"        # dispute upheld for the outlet: the finding is withdrawn
+    withdrawn = "withdrawn"        # the outlet's dispute was accepted: the finding falls
 
+
+LINE_STATUS_LABELS = {
+    "issued": _l("Issued"),
+    "acknowledged": _l("Acknowledged"),
+    "answered": _l("Answered, to verify"),
+    "returned": _l("Returned"),
+    "closed": _l("Closed"),
+    "disputed": _l("Disputed"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+#: Line history events; "upheld" means the dispute was refused and the finding stands.
+EVENT_LABELS = {
+    "issued": _l("issued"),
+    "acknowledged": _l("acknowledged"),
+    "answered": _l("answer sent"),
+    "returned": _l("returned"),
+    "verified": _l("verified and closed"),
+    "disputed": _l("disputed"),
+    "upheld": _l("dispute refused: finding upheld"),
+    "withdrawn": _l("finding withdrawn"),
+    "deadline_changed": _l("deadline changed"),
+    "assigned": _l("responsible person set"),
+}
 
 OPEN_STATUSES = (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned, LineStatus.answered,
                  LineStatus.disputed)

@@ -26,6 +26,7 @@ from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import stats
 from inspect_app.rectifications.models import (
+    LINE_STATUS_LABELS,
     OPEN_STATUSES,
     OUTLET_TURN,
     LineStatus,
@@ -516,8 +517,6 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
 
 
 def status_label(status: str) -> str:
-    from inspect_app.web import LINE_STATUS_LABELS
-
     return str(LINE_STATUS_LABELS.get(status, status))
 
 

@@ -16,6 +16,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.evidence.views import photo_json
 from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.http import get_or_404, run_service
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import queries, services
 from inspect_app.rectifications.forms import (
@@ -28,7 +29,6 @@ from inspect_app.rectifications.forms import (
 )
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit
-from inspect_app.web import get_or_404, run_service
 
 bp = Blueprint("rectifications", __name__)
 

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
+from inspect_app.auth.services import person_label
 from inspect_app.db import get_session
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
@@ -20,7 +21,6 @@ from inspect_app.reports import bulletins, pdf
 from inspect_app.visits import secret, services
 from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
-from inspect_app.web import person_label
 
 bp = Blueprint("reports", __name__)
 
@@ -45,7 +45,7 @@ def notice_pdf(notice_id: int):
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, lines=lines,
                            photos=photos, link=link,
-                           person=person_label(db.get(User, visit.assignee_id), visit),
+                           person=person_label(current_user, db.get(User, visit.assignee_id)),
                            acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
     allowed = {p.id: p for group in photos.values() for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")})
@@ -71,7 +71,7 @@ def visit_pdf(visit_id: int):
     html = render_template(
         "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
         window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,
-        person=person_label(db.get(User, visit.assignee_id), visit),
+        person=person_label(current_user, db.get(User, visit.assignee_id)),
         time_format="%Y-%m-%d %H:%M" if show_times else "%Y-%m-%d",
         timers=secret.timer_moments(visit) if visit.kind == "secret" and show_times else {},
         timer_labels=secret.TIMER_LABELS, durations=secret.durations(visit) if visit.kind == "secret" else {},

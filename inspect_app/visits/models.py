@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Field, SQLModel
 
 from inspect_app import clock
@@ -19,6 +20,15 @@ class VisitStatus(StrEnum):
     released = "released"        # findings visible to the outlet side
     cancelled = "cancelled"
 
+
+VISIT_STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "in_progress": _l("In progress"),
+    "in_review": _l("In review"),
+    "returned": _l("Returned"),
+    "released": _l("Released"),
+    "cancelled": _l("Cancelled"),
+}
 
 EDITABLE = {VisitStatus.in_progress, VisitStatus.returned}
 

@@ -10,6 +10,7 @@ from inspect_app.auth.models import User
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm
+from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_locale
 from inspect_app.org.models import Outlet, OutletBlackout
 from inspect_app.org.views import load_outlet
@@ -17,7 +18,6 @@ from inspect_app.visits import secret, services
 from inspect_app.visits.forms import BlackoutForm, CorrectForm, ReturnForm
 from inspect_app.visits.models import VisitStatus
 from inspect_app.visits.views import load_visit
-from inspect_app.web import REFUSED, get_or_404, run_service
 
 bp = Blueprint("review", __name__)
 

@@ -15,13 +15,13 @@ from inspect_app.checklists.models import ChecklistVersion
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
+from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import queries, services
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
 from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
-from inspect_app.web import REFUSED, get_or_404, run_service
 
 bp = Blueprint("visits", __name__)
 

@@ -1,0 +1,152 @@
+"""The request rhythm every view follows, in one place (core: imports no domain).
+
+load or 404 → authorise (403/404) → validate → one service → commit → flash → redirect, or the
+JSON twin: the same with a JSON answer. ``run_service`` and ``run_json`` hold the commit/rollback
+part so no view writes it by hand; ``Payload`` reads a JSON body without trusting it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+
+from inspect_app.db import get_session
+from inspect_app.errors import DomainError
+
+
+def get_or_404(model, object_id):
+    """Load one row by primary key or answer 404."""
+    obj = get_session().get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
+
+
+def is_safe_next(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+def redirect_back(default_endpoint: str = "dashboard.home"):
+    target = request.form.get("next") or request.args.get("next")
+    if is_safe_next(target):
+        return redirect(target)
+    return redirect(url_for(default_endpoint))
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with its query string, at another page number."""
+    args = request.args.to_dict()
+    args["page"] = page
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+REFUSED = object()
+
+
+def run_service(action: Callable[[Any], Any], success: str | Callable[[Any], str] | None = None):
+    """One form's service call: run it, then commit and flash ``success`` (a text, or a function of
+    the result), or roll back and flash the refusal in the user's words. Returns the service's
+    result, or ``REFUSED``."""
+    db = get_session()
+    try:
+        result = action(db)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return REFUSED
+    db.commit()
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return result
+
+
+def run_json(action: Callable[[Any], Any], answer: Callable[[Any], Any], *,
+             refused: Callable[[DomainError], dict] | None = None, status: Callable[[Any], int] | None = None):
+    """The JSON twin of ``run_service``: run, commit and answer ``answer(result)`` (a dict), or
+    roll back and answer the refusal with its status (``refused(exc)`` may add what the client
+    needs to recover, such as the stored value)."""
+    db = get_session()
+    try:
+        result = action(db)
+    except DomainError as exc:
+        db.rollback()
+        return jsonify(error=exc.message, **(refused(exc) if refused else {})), exc.status_code
+    db.commit()
+    return jsonify(answer(result)), status(result) if status else 200
+
+
+class BadPayload(DomainError):
+    def __init__(self):
+        super().__init__(_("The request could not be understood."))
+
+
+class Payload:
+    """A JSON object from the phone, read field by field: a wrong type is ``BadPayload`` (400),
+    never a 500 and never a guess."""
+
+    def __init__(self, data: Any):
+        if not isinstance(data, dict):
+            raise BadPayload()
+        self.data = data
+
+    @classmethod
+    def from_request(cls) -> "Payload":
+        return cls(request.get_json(silent=True))
+
+    def get(self, key: str, default=None):
+        return self.data.get(key, default)
+
+    def str(self, key: str, *, required: bool = False, limit: int | None = None) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise BadPayload()
+            return None
+        if not isinstance(value, str):
+            raise BadPayload()
+        return value[:limit] if limit else value
+
+    def _number(self, key: str, kind):
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise BadPayload()
+        try:
+            return kind(value)
+        except ValueError:
+            raise BadPayload() from None
+
+    def int(self, key: str) -> int | None:
+        return self._number(key, int)
+
+    def float(self, key: str) -> float | None:
+        return self._number(key, float)
+
+    def datetime(self, key: str) -> dt.datetime | None:
+        value = self.str(key)
+        if not value:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadPayload() from None
+        if moment.tzinfo is None:
+            raise BadPayload()
+        return moment
+
+    def is_true(self, key: str) -> bool:
+        return self.data.get(key) is True
+
+    def strings(self, key: str, *, limit: int = 64, most: int = 50) -> list[str]:
+        values = self.data.get(key) or []
+        if not isinstance(values, list):
+            raise BadPayload()
+        return [v[:limit] for v in values if isinstance(v, str)][:most]
