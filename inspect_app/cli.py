@@ -4,33 +4,27 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from pathlib import Path
 
 import click
 from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 from sqlmodel import Session, select
 
+from inspect_app import backup, clock, demo
+from inspect_app.auth.models import Role, User
+from inspect_app.auth.services import create_user
+from inspect_app.checklists.definition import ChecklistError, load_directory
 from inspect_app.config import PROJECT_ROOT
-
-
-def alembic_config(url: str) -> AlembicConfig:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def migrate(url: str) -> None:
-    alembic_command.upgrade(alembic_config(url), "head")
+from inspect_app.db import alembic_config, get_engine, migrate, writing
+from inspect_app.demo_large import load_large
+from inspect_app.rectifications.services import sweep
+from inspect_app.rectifications.stats import rebuild
 
 
 def ensure_admin(session: Session, password: str | None) -> tuple[str, str | None]:
     """Create the first administrator when there is none; returns (username, new password)."""
-    from inspect_app.auth.models import Role, User
-    from inspect_app.auth.services import create_user
-
     existing = session.exec(select(User).where(User.role == Role.admin)).first()
     if existing:
         return existing.username, None
@@ -45,8 +39,6 @@ def ensure_admin(session: Session, password: str | None) -> tuple[str, str | Non
 @with_appcontext
 def init_command(admin_password: str | None) -> None:
     """Migrate the database to the newest schema and create the first admin."""
-    from inspect_app.db import get_engine
-
     migrate(current_app.config["DATABASE_URL"])
     with Session(get_engine()) as session:
         username, password = ensure_admin(session, admin_password)
@@ -60,9 +52,6 @@ def init_command(admin_password: str | None) -> None:
 @with_appcontext
 def demo_command(scale: str) -> None:
     """Fill the database with realistic demo data (run after init)."""
-    from inspect_app import demo
-    from inspect_app.db import get_engine
-
     migrate(current_app.config["DATABASE_URL"])
     # Thousands of audit lines for data nobody entered by hand would bury what matters; the
     # summary below says what was loaded (the events themselves are in the audit table).
@@ -72,10 +61,8 @@ def demo_command(scale: str) -> None:
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
         if scale == "large":
-            from inspect_app.demo_large import load_large
 
             load_large(session, echo=click.echo)
-        from inspect_app.rectifications.stats import rebuild
 
         rebuild(session)  # the demo back-dates its lines; totals are computed from them at the end
         session.commit()
@@ -96,9 +83,9 @@ def demo_command(scale: str) -> None:
 @click.option("--threads", default=4, type=int)
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (several processes, threads each)."""
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # loaded only to serve: it patches the process on import
 
-    from inspect_app import create_app
+    load_app = click.get_current_context().ensure_object(ScriptInfo).load_app
 
     class _Server(BaseApplication):
         def load_config(self):
@@ -109,7 +96,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("timeout", 120)
 
         def load(self):
-            return create_app()
+            return load_app()
 
     click.echo(f"Serving on http://{host}:{port}")
     _Server().run()
@@ -144,9 +131,7 @@ def checklists_group() -> None:
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 def checklists_check(folder: str | None) -> None:
     """Validate every checklist file; exit 1 with the file, item and problem when one is wrong."""
-    from pathlib import Path
 
-    from inspect_app.checklists.definition import ChecklistError, load_directory
 
     try:
         found = load_directory(Path(folder) if folder else PROJECT_ROOT / "forms")
@@ -163,9 +148,6 @@ def checklists_check(folder: str | None) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Send due-soon reminders and escalation notices (safe to run from cron every few minutes)."""
-    from inspect_app.db import get_engine, writing
-    from inspect_app.rectifications.services import sweep
-
     with current_app.test_request_context(), writing(), Session(get_engine()) as session:
         sent = sweep(session)
         session.commit()
@@ -181,9 +163,6 @@ def stats_group() -> None:
 @with_appcontext
 def stats_rebuild() -> None:
     """Recompute the board's running totals from the rectification lines."""
-    from inspect_app.db import get_engine, writing
-    from inspect_app.rectifications.stats import rebuild
-
     with writing(), Session(get_engine()) as session:
         rows = rebuild(session)
         session.commit()
@@ -195,9 +174,7 @@ def stats_rebuild() -> None:
 @with_appcontext
 def backup_command(target: str | None) -> None:
     """Back up the SQLite database and the photos into one .tar.gz (safe while the app runs)."""
-    from pathlib import Path
 
-    from inspect_app import backup, clock
 
     path = Path(target) if target else Path(current_app.instance_path) / "backups" / (
         f"inspect-{clock.local_now():%Y%m%d-%H%M%S}.tar.gz")
@@ -215,9 +192,7 @@ def backup_command(target: str | None) -> None:
 @with_appcontext
 def restore_command(archive: str, force: bool) -> None:
     """Restore a backup made by `inspect-app backup` (stop the app first)."""
-    from pathlib import Path
 
-    from inspect_app import backup
 
     current_app.extensions["db_engine"].dispose()
     try:
@@ -232,12 +207,3 @@ def init_app(app: Flask) -> None:
     for command in (init_command, demo_command, serve_command, db_group, sweep_command, backup_command, restore_command,
                     stats_group):
         app.cli.add_command(command)
-
-
-def main() -> None:
-    from inspect_app import create_app
-
-    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=True)
-    # Checking checklists must work when a checklist is broken, i.e. without building the app.
-    group.add_command(checklists_group)
-    group(prog_name="inspect-app")

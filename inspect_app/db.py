@@ -6,15 +6,20 @@ commit once at the end of the request (Indico's pattern).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+from inspect_app.config import PROJECT_ROOT
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -44,6 +49,18 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(dt.timezone.utc)
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (Alembic)."""
+    alembic_command.upgrade(alembic_config(url), "head")
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -158,8 +175,6 @@ def _run_rollback_actions(session, previous_transaction) -> None:
         try:
             action()
         except Exception:  # cleanup must not hide the original error
-            import logging
-
             logging.getLogger(__name__).exception("cleanup after rollback failed")
 
 

@@ -124,7 +124,6 @@ def _demo_photo(rng: random.Random, label: str) -> bytes:
 
 def _fill_randomly(session: Session, *, visit, actor: User, rng: random.Random, fail_rate: float,
                    red_line: bool) -> None:
-    from inspect_app.evidence import services as evidence
     from inspect_app.evidence.storage import get_storage
     from inspect_app.visits import services as visits
 
@@ -150,7 +149,7 @@ def _fill_randomly(session: Session, *, visit, actor: User, rng: random.Random, 
             visits.save_answer(session, actor=actor, visit=visit, item_code=item.code,
                                result="fail" if fail else "pass", note=note)
         if fail and item.photo_on_fail:
-            evidence.add_visit_photo(session, get_storage(), actor=actor, visit=visit,
+            visits.add_visit_photo(session, get_storage(), actor=actor, visit=visit,
                                      data=_demo_photo(rng, item.code), item_code=item.code)
 
 

@@ -2,6 +2,9 @@
 
 Views call these to decide 403/404, templates to hide what cannot be used, services to refuse
 again (a view is not the only caller). Predicates take the acting user first.
+
+Cross-cutting by design: it reads the table models of every domain it judges (and nothing else of
+them), and the layer contract lets every domain use it.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from sqlmodel import Session, select
 
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, Role, User, UserOutlet
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.rectifications.models import RectificationLine
+from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
 
 
 def is_admin(user: User) -> bool:
@@ -121,8 +126,6 @@ def can_view_visit(session: Session, user: User, visit) -> bool:
     The outlet side (branch chiefs) sees only released visits of its own outlets; a shopper only
     the visits assigned to them; inspectors see secret visits of others only once released.
     """
-    from inspect_app.visits.models import VisitStatus
-
     if not user.is_authenticated:
         return False
     if is_admin(user) or visit.assignee_id == user.id:
@@ -140,8 +143,6 @@ def can_view_visit(session: Session, user: User, visit) -> bool:
 
 
 def can_edit_visit(user: User, visit) -> bool:
-    from inspect_app.visits.models import EDITABLE
-
     return user.is_authenticated and visit.assignee_id == user.id and visit.status in EDITABLE
 
 
@@ -157,6 +158,21 @@ def can_review_secret_visits(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.reviewer, Role.admin, Role.manager)
 
 
+def visit_sides(session: Session, user: User, visit) -> set[str]:
+    """The sides a user takes towards a visit, for its transition table (``visits.lifecycle``)."""
+    sides: set[str] = set()
+    if not user.is_authenticated:
+        return sides
+    if visit.assignee_id == user.id:
+        sides.add("assignee")
+    if visit.kind == "secret" and visit.assignee_id != user.id and can_review_secret_visits(user) \
+            and can_view_visit(session, user, visit):
+        sides.add("reviewer")  # never one's own visit
+    if can_manage_visit(session, user, visit):
+        sides.add("manager")
+    return sides
+
+
 def sees_shopper_identity(user: User) -> bool:
     """The outlet side knows a shopper only by code name."""
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
@@ -164,8 +180,6 @@ def sees_shopper_identity(user: User) -> bool:
 
 def visits_clause(session: Session, user: User):
     """A WHERE clause on ``Visit`` matching ``can_view_visit`` for lists and counts."""
-    from inspect_app.visits.models import Visit, VisitStatus
-
     if is_admin(user):
         return sa.true()
     if user.role == Role.shopper:
@@ -202,15 +216,31 @@ def can_change_deadlines(session: Session, user: User, outlet_id: int) -> bool:
     return can_verify_lines(session, user, outlet_id)
 
 
+def line_sides(session: Session, user: User, line) -> set[str]:
+    """The sides a user takes towards a rectification line (``rectifications.lifecycle``)."""
+    sides: set[str] = set()
+    if can_answer_for_outlet(session, user, line.outlet_id):
+        sides.add("outlet")
+    if can_verify_lines(session, user, line.outlet_id):
+        sides.add("inspection")
+    return sides
+
+
+def notice_sides(session: Session, user: User, notice) -> set[str]:
+    return {"outlet"} if can_answer_for_outlet(session, user, notice.outlet_id) else set()
+
+
 def can_see_board(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
 
 
+def may_download_original(user: User) -> bool:
+    """Originals keep EXIF (place, device): only the inspection side gets them, never the outlet side."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.inspector)
+
+
 def can_view_response_photo(session: Session, user: User, photo) -> bool:
     """After-photos of a rectification: whoever may see the line's visit."""
-    from inspect_app.rectifications.models import RectificationLine
-    from inspect_app.visits.models import Visit
-
     line_id = photo.line_id
     if line_id is None:
         return False

@@ -93,7 +93,7 @@ def main() -> int:
     url = args.database_url
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     if args.postgres:
-        from inspect_app.cli import migrate
+        from inspect_app.db import migrate
         from tests.pg import TempPostgres
 
         server = TempPostgres()

@@ -31,8 +31,7 @@ from inspect_app import (
 )
 from inspect_app.auth.models import Role, User  # noqa: E402
 from inspect_app.auth.services import create_user  # noqa: E402
-from inspect_app.cli import migrate  # noqa: E402
-from inspect_app.evidence import services as evidence  # noqa: E402
+from inspect_app.db import migrate  # noqa: E402
 from inspect_app.evidence.storage import get_storage  # noqa: E402
 from inspect_app.org import services as org  # noqa: E402
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice  # noqa: E402
@@ -99,7 +98,7 @@ def build(app, rng: random.Random) -> tuple[int, int]:
                                    result="fail" if fail else "pass", note=note)
             if fail and photos_left > 0 and (item.photo_on_fail or photos_left > len(
                     [c for c in needs_photo if c not in {a.item_code for a in visits.answers_of(db, visit).values()}])):
-                evidence.add_visit_photo(db, get_storage(), actor=inspector, visit=visit, data=photo(rng),
+                visits.add_visit_photo(db, get_storage(), actor=inspector, visit=visit, data=photo(rng),
                                          item_code=item.code)
                 photos_left -= 1
         visits.submit_visit(db, actor=inspector, visit=visit, token="bench")

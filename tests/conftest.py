@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from inspect_app import create_app
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import create_user as _create_user
-from inspect_app.cli import migrate
+from inspect_app.db import migrate
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 

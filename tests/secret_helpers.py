@@ -7,9 +7,8 @@ import io
 from PIL import Image
 
 from inspect_app import clock
-from inspect_app.evidence import services as evidence
 from inspect_app.evidence.storage import get_storage
-from inspect_app.visits import secret
+from inspect_app.visits import secret, timers
 from inspect_app.visits import services as visits
 
 
@@ -28,7 +27,7 @@ def secret_visit(app, db, *, manager, shopper, outlet, submit=True, fail_one=Tru
         visits.check_in(db, actor=shopper, visit=visit, lat=outlet.lat + 0.0003, lon=outlet.lon, accuracy=25)
         visit.checkin_at = visit.started_at = visit.checkin_at - dt.timedelta(minutes=30)  # the visit was half an hour ago
         start = visit.checkin_at
-        for k, name in enumerate(secret.TIMERS):
+        for k, name in enumerate(timers.TIMERS):
             secret.set_timer(db, actor=shopper, visit=visit, name=name, at=start + dt.timedelta(minutes=2 * k))
         checklist = visits.checklist_of(db, visit)
         failed = None
@@ -48,7 +47,7 @@ def secret_visit(app, db, *, manager, shopper, outlet, submit=True, fail_one=Tru
         if complete:
             for purpose, color in (("receipt", (250, 250, 240)), ("general", (30, 120, 60)), ("general", (60, 60, 160)),
                                    ("general", (160, 60, 60))):
-                evidence.add_visit_photo(db, get_storage(), actor=shopper, visit=visit, data=jpeg(color),
+                visits.add_visit_photo(db, get_storage(), actor=shopper, visit=visit, data=jpeg(color),
                                          item_code=None, purpose=purpose)
             secret.save_details(db, actor=shopper, visit=visit, counter_number="3",
                                 impression="进门后等了两分钟左右才轮到我,窗口工作人员态度总体平和,但没有起身迎候,"

@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import select
 
 from inspect_app import clock
-from inspect_app.evidence import services as evidence
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org.models import Window
 from inspect_app.rectifications.models import LineStatus, RectificationLine
@@ -34,7 +33,7 @@ def release_mini_visit(app, db, inspector, outlet, failures):
         for code, kw in answers.items():
             visits.save_answer(db, actor=inspector, visit=visit, item_code=code, **kw)
             if code == "A-01" and kw.get("result") == "fail":  # this item needs a photo on failure
-                evidence.add_visit_photo(db, get_storage(), actor=inspector, visit=visit, item_code=code,
+                visits.add_visit_photo(db, get_storage(), actor=inspector, visit=visit, item_code=code,
                                          data=photo_file()["buffer"])
         visits.submit_visit(db, actor=inspector, visit=visit, token=f"t{visit.id}")
     db.commit()

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from PIL import Image, ImageFile
 from sqlmodel import select
 
-from inspect_app import create_app
+from inspect_app import create_app, permissions
 from inspect_app.audit.models import AuditEvent
 from inspect_app.db import get_session
 from inspect_app.evidence import imaging, services
@@ -342,7 +342,7 @@ def test_failed_write_removes_the_files_already_written(app, visit, people, db, 
     with app.test_request_context(method="POST"):
         session = get_session()
         with pytest.raises(OSError, match="No space"):
-            services.add_visit_photo(session, storage, actor=people["inspector"], visit=session.get(Visit, visit.id),
+            visits.add_visit_photo(session, storage, actor=people["inspector"], visit=session.get(Visit, visit.id),
                                      data=images.jpeg(), item_code="A-01", client_id="c1")
         session.rollback()
     assert len(storage.written_before_failure) == 1  # the original had landed...
@@ -353,14 +353,14 @@ def test_failed_write_removes_the_files_already_written(app, visit, people, db, 
 def test_rolled_back_transaction_removes_its_files(app, visit, people, db, media):
     with app.test_request_context(method="POST"):
         session = get_session()
-        photo, created = services.add_visit_photo(session, get_storage(), actor=people["inspector"],
+        photo, created = visits.add_visit_photo(session, get_storage(), actor=people["inspector"],
                                                   visit=session.get(Visit, visit.id), data=images.jpeg(seed=1),
                                                   item_code="A-01")
         assert created and len(files_under(media)) == 3  # files first, the row not committed yet
         session.rollback()  # e.g. a later step of the request failed
         assert files_under(media) == []
 
-        photo, created = services.add_visit_photo(session, get_storage(), actor=people["inspector"],
+        photo, created = visits.add_visit_photo(session, get_storage(), actor=people["inspector"],
                                                   visit=session.get(Visit, visit.id), data=images.jpeg(seed=2),
                                                   item_code="A-01")
         session.commit()
@@ -526,7 +526,7 @@ def test_who_sees_which_photo_variant(visit, inspector, client_as, client, peopl
     assert got == {"anonymous": anonymous.status_code, **in_region, **refused, "chief": 200}
     got = statuses(client_as, people, client, photo, "original")
     assert got == {"anonymous": anonymous.status_code, **in_region, **refused}
-    assert services.may_download_original(people["chief"]) is False
+    assert permissions.may_download_original(people["chief"]) is False
 
 
 def test_deleted_photo_is_gone_except_for_the_admin(visit, inspector, client_as, people, db):

@@ -9,7 +9,6 @@ import pytest
 from sqlmodel import select
 
 from inspect_app import clock
-from inspect_app.evidence import services as evidence
 from inspect_app.evidence.storage import get_storage
 from inspect_app.rectifications.models import RectificationLine
 from inspect_app.visits import services as visits
@@ -142,7 +141,7 @@ def test_review_flags_name_each_photo_and_its_time(app, db, client_as, people, o
     taken = (visit.checkin_at - dt.timedelta(days=2)).astimezone(clock.zone("Asia/Shanghai"))
     data = images.jpeg(seed=5, exif=images.exif_block(taken=f"{taken:%Y:%m:%d %H:%M:%S}", offset="+08:00"))
     with app.test_request_context():
-        evidence.add_visit_photo(db, get_storage(), actor=people["shopper"], visit=visit, data=data, item_code=None,
+        visits.add_visit_photo(db, get_storage(), actor=people["shopper"], visit=visit, data=data, item_code=None,
                                  purpose="general")
         visits.submit_visit(db, actor=people["shopper"], visit=visit, token="flags")
     db.commit()

@@ -12,7 +12,7 @@ from sqlmodel import select
 from inspect_app import clock
 from inspect_app.rectifications.models import RectificationNotice
 from inspect_app.reports import bulletins, pdf
-from inspect_app.visits import secret
+from inspect_app.visits import services as visits_services
 from tests.secret_helpers import secret_visit
 from tests.test_browser_rectification import release_mini_visit
 
@@ -64,7 +64,7 @@ def test_secret_visit_documents_follow_the_secrecy_rules(app, db, org_tree, peop
     assert chief.get(f"/visits/{visit.id}/pdf").status_code == 404  # pending: no trace
     assert client_as(people["reviewer"]).get(f"/visits/{visit.id}/pdf").status_code == 200
     with app.test_request_context():
-        secret.release(db, actor=people["reviewer"], visit=visit)
+        visits_services.release_visit(db, actor=people["reviewer"], visit=visit)
     db.commit()
     text = text_of(chief.get(f"/visits/{visit.id}/pdf").data)
     assert "暗访员A07" in text and people["shopper"].display_name not in text

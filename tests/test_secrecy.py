@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from inspect_app.evidence.models import Photo
-from inspect_app.visits import secret
+from inspect_app.visits import services as visits_services
 from tests.secret_helpers import secret_visit
 
 TOKEN = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|(value=")[^"]+("[^>]*name="csrf_token")')
@@ -91,7 +91,7 @@ def test_pending_secret_visit_leaves_no_trace_for_the_outlet(app, db, org_tree, 
 def test_after_release_code_name_only(app, db, org_tree, people, outlet_side):
     visit, _ = secret_visit(app, db, manager=people["manager"], shopper=people["shopper"], outlet=org_tree["xihu1"])
     with app.test_request_context():
-        secret.release(db, actor=people["reviewer"], visit=visit)
+        visits_services.release_visit(db, actor=people["reviewer"], visit=visit)
     db.commit()
     shopper = people["shopper"]
     seen = crawl(outlet_side, app)

@@ -11,7 +11,7 @@ from inspect_app.audit.models import AuditEvent
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.notifications.models import Notification
 from inspect_app.rectifications.models import RectificationNotice
-from inspect_app.visits import secret
+from inspect_app.visits import secret, timers
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer, Visit, VisitStatus
 from tests.secret_helpers import secret_visit
@@ -54,14 +54,14 @@ def test_rotation_period_is_configurable(app, db, org_tree, people):
 
 def test_blackout_dates_refuse_scheduling(ctx, db, org_tree, people):
     today = clock.today("Asia/Shanghai")
-    secret.add_blackout(db, actor=people["manager"], outlet=org_tree["xihu1"], date_from=today + dt.timedelta(days=2),
+    visits.add_blackout(db, actor=people["manager"], outlet=org_tree["xihu1"], date_from=today + dt.timedelta(days=2),
                         date_until=today + dt.timedelta(days=4), reason="季度盘点")
     with pytest.raises(DomainError, match="季度盘点"):
         visits.schedule_visits(db, actor=people["manager"], checklist_code="secret_visit",
                                outlet_ids=[org_tree["xihu1"].id], assignee=people["shopper"],
                                due_from=today, due_until=today + dt.timedelta(days=3))
     with pytest.raises(PermissionDenied):
-        secret.add_blackout(db, actor=people["other_manager"], outlet=org_tree["xihu1"], date_from=today,
+        visits.add_blackout(db, actor=people["other_manager"], outlet=org_tree["xihu1"], date_from=today,
                             date_until=today, reason="不是我的网点")
     # open inspections are not affected by the blackout list
     assert visits.schedule_visits(db, actor=people["manager"], checklist_code="open_inspection",
@@ -74,8 +74,8 @@ def test_timers_in_order_and_scored(app, db, org_tree, people):
                                   outlet=org_tree["xihu1"], submit=False)
     shopper = people["shopper"]
     with app.test_request_context():
-        moments = secret.timer_moments(visit)
-        assert secret.durations(visit) == {"queue_wait": 120.0, "service_time": 120.0}
+        moments = timers.timer_moments(visit)
+        assert timers.durations(visit) == {"queue_wait": 120.0, "service_time": 120.0}
         with pytest.raises(DomainError, match="不能早于"):
             secret.set_timer(db, actor=shopper, visit=visit, name="service_start", at=moments["entry"] - dt.timedelta(seconds=1))
         with pytest.raises(DomainError, match="晚于当前时间"):
@@ -144,10 +144,10 @@ def test_review_correct_return_release(app, db, org_tree, people):
         assert db.exec(select(Notification).where(Notification.user_id == shopper.id,
                                                   Notification.kind == "visit_returned")).one()
         with pytest.raises(DomainError):
-            secret.release(db, actor=reviewer, visit=visit)
+            visits.release_visit(db, actor=reviewer, visit=visit)
         visits.submit_visit(db, actor=shopper, visit=visit, token="again")
         assert visit.status == VisitStatus.in_review
-        secret.release(db, actor=reviewer, visit=visit)
+        visits.release_visit(db, actor=reviewer, visit=visit)
         assert visit.status == VisitStatus.released
     db.commit()
     notice = db.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).one()

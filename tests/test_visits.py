@@ -13,7 +13,6 @@ from inspect_app import clock
 from inspect_app.audit.models import AuditEvent
 from inspect_app.checklists import services as checklists
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
-from inspect_app.evidence import services as evidence
 from inspect_app.evidence.storage import get_storage
 from inspect_app.visits import services
 from inspect_app.visits.models import Answer, StarRating, Visit, VisitStatus
@@ -235,7 +234,7 @@ def test_photo_required_on_failure_then_submit(started, db, people, app):
     services.save_answer(db, actor=inspector, visit=started, item_code="A-01", result="fail", note="未穿工装")
     with pytest.raises(services.IncompleteVisit):
         services.submit_visit(db, actor=inspector, visit=started, token="x")
-    evidence.add_visit_photo(db, get_storage(), actor=inspector, visit=started, data=jpeg_bytes(),
+    services.add_visit_photo(db, get_storage(), actor=inspector, visit=started, data=jpeg_bytes(),
                              item_code="A-01", client_id="p1")
     services.submit_visit(db, actor=inspector, visit=started, token="x")
     db.commit()
@@ -259,7 +258,7 @@ def test_visit_keeps_its_checklist_version(app, ctx, db, org_tree, people, start
         assert newer.checklist_version_id != old_version
         answer_all_pass(db, started, inspector)
         services.save_answer(db, actor=inspector, visit=started, item_code="A-01", result="fail", note="x")
-        evidence.add_visit_photo(db, get_storage(), actor=inspector, visit=started, data=jpeg_bytes(),
+        services.add_visit_photo(db, get_storage(), actor=inspector, visit=started, data=jpeg_bytes(),
                                  item_code="A-01")
         services.submit_visit(db, actor=inspector, visit=started, token="v")
         assert started.score == round(15 / 25 * 100, 1)  # scored with A-01 worth 10, as when it was filled

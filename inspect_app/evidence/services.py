@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
@@ -12,12 +14,11 @@ from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.db import on_rollback
-from inspect_app.errors import Conflict, DomainError, PermissionDenied
+from inspect_app.errors import Conflict, PermissionDenied
 from inspect_app.evidence import imaging
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import Storage, new_prefix
 from inspect_app.org.models import Outlet
-from inspect_app.visits.models import Visit
 
 MAX_PHOTOS_PER_ITEM = 6
 MAX_PHOTOS_PER_VISIT = 60
@@ -94,76 +95,57 @@ def store_photo(
     return photo, True
 
 
-def add_visit_photo(
-    session: Session,
-    storage: Storage,
-    *,
-    actor: User,
-    visit: Visit,
-    data: bytes,
-    item_code: str | None,
-    purpose: str = "item",
-    client_id: str | None = None,
-) -> tuple[Photo, bool]:
-    from inspect_app.visits.services import _require_editable, checklist_of
-
-    _require_editable(actor, visit)
-    if purpose not in PURPOSES:
-        raise DomainError(_("Unknown kind of photo."))
-    if purpose == "item":
-        checklist = checklist_of(session, visit)
-        if not item_code or checklist.item(item_code) is None:
-            raise DomainError(_("Item %(code)s is not on this checklist.", code=item_code or "?"))
-    else:
-        item_code = None
-
-    def same_place(query):
-        query = query.where(Photo.visit_id == visit.id, Photo.purpose == purpose)
-        return query.where(Photo.item_code == item_code) if item_code else query.where(Photo.item_code.is_(None))
-
-    digest = hashlib.sha256(data).hexdigest()
-    already = session.exec(same_place(select(Photo)).where(Photo.deleted_at.is_(None))).all()
-    is_retry = any(p.sha256 == digest for p in already) or (
-        client_id and any(p.client_id == client_id for p in already))
-    if not is_retry:
-        if purpose == "item" and len(already) >= MAX_PHOTOS_PER_ITEM:
-            raise DomainError(_("At most %(n)d photos per item.", n=MAX_PHOTOS_PER_ITEM))
-        total = session.exec(select(sa.func.count()).select_from(Photo).where(
-            Photo.visit_id == visit.id, Photo.deleted_at.is_(None))).one()
-        if total >= MAX_PHOTOS_PER_VISIT:
-            raise DomainError(_("At most %(n)d photos per visit.", n=MAX_PHOTOS_PER_VISIT))
-    outlet = session.get(Outlet, visit.outlet_id)
-    return store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
-                       visit_id=visit.id, item_code=item_code, purpose=purpose, same_place=same_place)
+# --- owners ------------------------------------------------------------------------------------
+# Evidence serves every domain and knows none: the domain a photo belongs to (a visit's answer, a
+# rectification answer) registers, at start-up, who may see and who may remove its photos.
 
 
-def delete_visit_photo(session: Session, *, actor: User, photo: Photo) -> Photo:
-    """Before submit the inspector may take a photo back; the row stays (audited), marked deleted."""
-    from inspect_app.visits.services import _require_editable
+@dataclass(frozen=True)
+class PhotoOwner:
+    """How the owning domain answers for its photos."""
 
-    if photo.visit_id is None:
-        # a rectification after-photo: only while staged, only by whoever took it
-        if photo.line_id is None or photo.response_id is not None or photo.uploaded_by_id != actor.id:
-            raise PermissionDenied(_("This photo cannot be removed here."))
-    else:
-        _require_editable(actor, session.get(Visit, photo.visit_id))
-    if photo.deleted_at is None:
-        photo.deleted_at = clock.now()
-        session.add(photo)
-        record(session, actor=actor, action="photo.deleted", obj=photo)
-    return photo
+    may_view: Callable[[Session, User, Photo], bool]
+    #: Raises a ``DomainError`` (usually ``PermissionDenied``) when the actor may not remove it.
+    check_remove: Callable[[Session, User, Photo], None]
+
+
+def register_owner(app: Flask, kind: str, owner: PhotoOwner) -> None:
+    app.extensions.setdefault("photo_owners", {})[kind] = owner
+
+
+def owner_kind(photo: Photo) -> str | None:
+    """Which domain a photo belongs to, by the row it hangs on."""
+    if photo.visit_id is not None:
+        return "visit"
+    if photo.line_id is not None:
+        return "line"
+    return None
+
+
+def _owner(photo: Photo) -> PhotoOwner | None:
+    return current_app.extensions.get("photo_owners", {}).get(owner_kind(photo))
 
 
 def can_view_photo(session: Session, user: User, photo: Photo) -> bool:
     if photo.deleted_at is not None and not permissions.is_admin(user):
         return False
-    if photo.visit_id is not None:
-        return permissions.can_view_visit(session, user, session.get(Visit, photo.visit_id))
-    if photo.line_id is not None:
-        from inspect_app.permissions import can_view_response_photo
+    owner = _owner(photo)
+    if owner is None:
+        return permissions.is_admin(user)
+    return owner.may_view(session, user, photo)
 
-        return can_view_response_photo(session, user, photo)
-    return permissions.is_admin(user)
+
+def remove_photo(session: Session, *, actor: User, photo: Photo) -> Photo:
+    """A photo taken back before it was sent: the row stays (audited), marked deleted."""
+    owner = _owner(photo)
+    if owner is None:
+        raise PermissionDenied(_("This photo cannot be removed here."))
+    owner.check_remove(session, actor, photo)
+    if photo.deleted_at is None:
+        photo.deleted_at = clock.now()
+        session.add(photo)
+        record(session, actor=actor, action="photo.deleted", obj=photo)
+    return photo
 
 
 def reused_elsewhere(session: Session, photos: list[Photo]) -> dict[int, int]:
@@ -182,7 +164,7 @@ def reused_elsewhere(session: Session, photos: list[Photo]) -> dict[int, int]:
     return result
 
 
-def capture_time_flag(photo: Photo, visit: Visit) -> str | None:
+def capture_time_flag(photo: Photo, visit) -> str | None:
     """'no_time' / 'before' / 'after' when the EXIF time does not fit the visit."""
     if photo.taken_at is None:
         return "no_time"
@@ -195,8 +177,3 @@ def capture_time_flag(photo: Photo, visit: Visit) -> str | None:
     return None
 
 
-def may_download_original(user: User) -> bool:
-    """Originals keep EXIF (place, device): only the inspection side gets them, never the outlet side."""
-    from inspect_app.auth.models import Role
-
-    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.inspector)

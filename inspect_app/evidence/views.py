@@ -1,18 +1,24 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, abort, request, url_for
 from flask_login import current_user, login_required
 
+from inspect_app import permissions
 from inspect_app.db import get_session
-from inspect_app.errors import DomainError
 from inspect_app.evidence import services
 from inspect_app.evidence.imaging import MAX_BYTES
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
-from inspect_app.visits.views import load_visit
+from inspect_app.http import run_json
 
 bp = Blueprint("evidence", __name__)
+
+
+def read_upload() -> bytes | None:
+    """The photo file of a multipart upload, read up to one byte over the limit (the pipeline
+    refuses what is too large with a clear message); None when no file came."""
+    upload_file = request.files.get("file")
+    return None if upload_file is None else upload_file.read(MAX_BYTES + 1)
 
 
 def photo_json(photo: Photo) -> dict:
@@ -23,28 +29,6 @@ def photo_json(photo: Photo) -> dict:
             "taken_at": photo.taken_at.isoformat() if photo.taken_at else None, "client_id": photo.client_id}
 
 
-@bp.route("/api/visits/<int:visit_id>/photos", methods=["POST"])
-@login_required
-def upload(visit_id: int):
-    visit = load_visit(visit_id)
-    upload_file = request.files.get("file")
-    if upload_file is None:
-        return jsonify(error=_("No photo was received. Try again.")), 400
-    data = upload_file.read(MAX_BYTES + 1)
-    db = get_session()
-    try:
-        photo, created = services.add_visit_photo(
-            db, get_storage(), actor=current_user, visit=visit, data=data,
-            item_code=request.form.get("item_code") or None, purpose=request.form.get("purpose") or "item",
-            client_id=(request.form.get("client_id") or "")[:64] or None,
-        )
-    except DomainError as exc:
-        db.rollback()
-        return jsonify(error=exc.message), exc.status_code
-    db.commit()
-    return jsonify(photo=photo_json(photo), created=created), 201 if created else 200
-
-
 @bp.route("/api/photos/<int:photo_id>/delete", methods=["POST"])
 @login_required
 def delete(photo_id: int):
@@ -52,12 +36,7 @@ def delete(photo_id: int):
     photo = db.get(Photo, photo_id)
     if photo is None or not services.can_view_photo(db, current_user, photo):
         abort(404)
-    try:
-        services.delete_visit_photo(db, actor=current_user, photo=photo)
-    except DomainError as exc:
-        return jsonify(error=exc.message), exc.status_code
-    db.commit()
-    return jsonify(ok=True)
+    return run_json(lambda db: services.remove_photo(db, actor=current_user, photo=photo), lambda _photo: {"ok": True})
 
 
 @bp.route("/photos/<int:photo_id>/<any(thumb, display, original):variant>")
@@ -68,7 +47,7 @@ def photo(photo_id: int, variant: str):
     photo = db.get(Photo, photo_id)
     if photo is None or not services.can_view_photo(db, current_user, photo):
         abort(404)
-    if variant == "original" and not services.may_download_original(current_user):
+    if variant == "original" and not permissions.may_download_original(current_user):
         abort(404)
     etag = f"{photo.sha256[:32]}-{variant}"
     if request.if_none_match.contains(etag):

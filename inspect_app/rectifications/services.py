@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,19 +20,20 @@ from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.checklists.definition import SEVERITY_DAYS, Checklist
 from inspect_app.checklists.scoring import ScoreResult
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from inspect_app.evidence import services as evidence
 from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import stats
+from inspect_app.rectifications.lifecycle import LINE, NOTICE
 from inspect_app.rectifications.models import (
     LINE_STATUS_LABELS,
-    OPEN_STATUSES,
     OUTLET_TURN,
-    LineStatus,
     RectificationEvent,
     RectificationLine,
     RectificationNotice,
 )
+from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer, Visit
 
 MIN_TEXT = 4
@@ -199,24 +199,40 @@ def _params(notice, outlet, line, **extra) -> dict:
     return {"number": notice.number, "outlet": outlet.name, "item": line.item_code, **extra}
 
 
+def issue_notice_on_release(visit: Visit, *, session: Session, actor: User, checklist: Checklist,
+                            result: ScoreResult, **_extra) -> RectificationNotice | None:
+    """The receiver of ``signals.visit_released``."""
+    return issue_notice(session, actor=actor, visit=visit, checklist=checklist, result=result)
+
+
+# --- after-photos: this domain answers for them (registered with evidence in ``hooks``) ---------
+
+def _check_remove_line_photo(session: Session, actor: User, photo: Photo) -> None:
+    """Only while staged (before the answer is sent), only by whoever took it."""
+    if photo.response_id is not None or photo.uploaded_by_id != actor.id:
+        raise PermissionDenied(_("This photo cannot be removed here."))
+
+
+PHOTO_OWNER = evidence.PhotoOwner(may_view=permissions.can_view_response_photo, check_remove=_check_remove_line_photo)
+
+
 # --- the outlet side -------------------------------------------------------------------------------
 
 def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNotice) -> RectificationNotice:
     """签收: the outlet confirms it received the notice; its issued lines become acknowledged."""
-    if not permissions.can_answer_for_outlet(session, actor, notice.outlet_id):
-        raise PermissionDenied(_("Only the outlet's branch chief acknowledges its notices."))
-    if notice.acknowledged_at is not None:
+    if notice.acknowledged_at is not None and "outlet" in NOTICE.sides(session, actor, notice):
         raise DomainError(_("This notice was already acknowledged on %(when)s.",
                             when=notice.acknowledged_at.astimezone(clock.zone(session.get(Outlet, notice.outlet_id).timezone))
                             .strftime("%Y-%m-%d %H:%M")))
+    NOTICE.check(session, actor, notice, "acknowledge")
     now = clock.now()
     notice.acknowledged_at, notice.acknowledged_by_id = now, actor.id
     session.add(notice)
     lines = session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all()
     outlet = session.get(Outlet, notice.outlet_id)
     for line in lines:
-        if line.status == LineStatus.issued:
-            line.status, line.acknowledged_at = LineStatus.acknowledged, now
+        if LINE.allows("acknowledge", line.status):
+            line.status, line.acknowledged_at = LINE["acknowledge"].target, now
             session.add(line)
             _flush(session)
             _event(session, line, actor, "acknowledged")
@@ -228,21 +244,16 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
 def stage_line_photo(session: Session, storage, *, actor: User, line: RectificationLine, data: bytes,
                      client_id: str | None) -> tuple[Photo, bool]:
     """An after-photo taken for a line before the answer is sent (uploaded on its own, retried)."""
-    from inspect_app.evidence.services import MAX_PHOTOS_PER_ITEM, store_photo
-
-    if not permissions.can_answer_for_outlet(session, actor, line.outlet_id):
-        raise PermissionDenied(_("Only the outlet's branch chief answers its notices."))
-    if line.status not in (LineStatus.acknowledged, LineStatus.returned):
-        raise DomainError(_("This item cannot be answered now (it is %(status)s).", status=status_label(line.status)))
+    LINE.check(session, actor, line, "stage_photo")
 
     def same_place(query):
         return query.where(Photo.line_id == line.id, Photo.response_id.is_(None), Photo.uploaded_by_id == actor.id)
 
     staged = session.exec(same_place(select(Photo)).where(Photo.deleted_at.is_(None))).all()
-    if len(staged) >= MAX_PHOTOS_PER_ITEM:
-        raise DomainError(_("At most %(n)d photos per item.", n=MAX_PHOTOS_PER_ITEM))
+    if len(staged) >= evidence.MAX_PHOTOS_PER_ITEM:
+        raise DomainError(_("At most %(n)d photos per item.", n=evidence.MAX_PHOTOS_PER_ITEM))
     outlet = session.get(Outlet, line.outlet_id)
-    return store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
+    return evidence.store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
                        item_code=line.item_code, purpose="rectification", same_place=same_place,
                        line_id=line.id)
 
@@ -256,20 +267,15 @@ def staged_photos(session: Session, *, actor: User, line: RectificationLine) -> 
 def answer_line(session: Session, *, actor: User, line: RectificationLine, description: str,
                 base_version: int | None = None) -> RectificationEvent:
     """The outlet says what it fixed, with the after-photos staged for this line."""
-    if not permissions.can_answer_for_outlet(session, actor, line.outlet_id):
-        raise PermissionDenied(_("Only the outlet's branch chief answers its notices."))
-    _expect_version(line, base_version)
-    if line.status == LineStatus.issued:
-        raise DomainError(_("Acknowledge the notice first."))
-    if line.status not in (LineStatus.acknowledged, LineStatus.returned):
-        raise DomainError(_("This item cannot be answered now (it is %(status)s).", status=status_label(line.status)))
+    transition = LINE.check(session, actor, line, "answer",
+                            then=lambda: _expect_version(line, base_version))
     description = _text(description, _("what was done to fix it"))
     photos = staged_photos(session, actor=actor, line=line)
     if not photos:
         raise DomainError(_("Add at least one photo showing the problem fixed."))
     now = clock.now()
     first_answer = line.answered_at is None
-    line.status, line.answered_at, line.answered_by_id = LineStatus.answered, now, actor.id
+    line.status, line.answered_at, line.answered_by_id = transition.target, now, actor.id
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "answered", description)
@@ -288,13 +294,10 @@ def answer_line(session: Session, *, actor: User, line: RectificationLine, descr
 
 def dispute_line(session: Session, *, actor: User, line: RectificationLine, reason: str,
                  base_version: int | None = None) -> RectificationEvent:
-    if not permissions.can_answer_for_outlet(session, actor, line.outlet_id):
-        raise PermissionDenied(_("Only the outlet's branch chief answers its notices."))
-    _expect_version(line, base_version)
-    if line.status not in (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned):
-        raise DomainError(_("This item cannot be disputed now (it is %(status)s).", status=status_label(line.status)))
+    transition = LINE.check(session, actor, line, "dispute",
+                            then=lambda: _expect_version(line, base_version))
     reason = _text(reason, _("why the finding is wrong"))
-    line.status = LineStatus.disputed
+    line.status = transition.target
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "disputed", reason)
@@ -318,24 +321,17 @@ def _inspection_side(session: Session, line: RectificationLine) -> list[int]:
 
 # --- the inspection side ---------------------------------------------------------------------------
 
-def _require_verifier(session: Session, actor: User, line: RectificationLine) -> None:
-    if not permissions.can_verify_lines(session, actor, line.outlet_id):
-        raise PermissionDenied(_("Only the inspection side of this outlet's region verifies rectifications."))
-
-
 def verify_line(session: Session, *, actor: User, line: RectificationLine, accept: bool, reason: str = "",
                 new_deadline: dt.date | None = None, base_version: int | None = None,
                 on_site: bool = False) -> RectificationEvent:
     """Accept an answer (closing the line) or return it with a reason (deadline kept or reset)."""
-    _require_verifier(session, actor, line)
-    _expect_version(line, base_version)
-    if line.status != LineStatus.answered:
-        raise DomainError(_("Only an answered item can be verified (it is %(status)s).", status=status_label(line.status)))
+    transition = LINE.check(session, actor, line, "verify" if accept else "return",
+                            then=lambda: _expect_version(line, base_version))
     if line.answered_by_id == actor.id:
         raise PermissionDenied(_("You cannot verify your own answer."))
     notice, outlet = _context(session, line)
     if accept:
-        line.status, line.closed_at = LineStatus.closed, clock.now()
+        line.status, line.closed_at = transition.target, clock.now()
         session.add(line)
         _flush(session)
         event = _event(session, line, actor, "verified", (reason or "").strip()[:MAX_TEXT], on_site=on_site)
@@ -346,7 +342,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
         return event
     reason = _text(reason, _("why the answer is not enough"))
     before = _move_deadline(line, outlet, new_deadline)
-    line.status = LineStatus.returned
+    line.status = transition.target
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "returned", reason, deadline_before=before,
@@ -361,15 +357,13 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
 def decide_dispute(session: Session, *, actor: User, line: RectificationLine, uphold: bool, reason: str,
                    new_deadline: dt.date | None = None, base_version: int | None = None) -> RectificationEvent:
     """Uphold the finding (back to the outlet) or withdraw it (the visit is re-scored)."""
-    _require_verifier(session, actor, line)
-    _expect_version(line, base_version)
-    if line.status != LineStatus.disputed:
-        raise DomainError(_("Only a disputed item can be decided (it is %(status)s).", status=status_label(line.status)))
+    transition = LINE.check(session, actor, line, "uphold" if uphold else "withdraw",
+                            then=lambda: _expect_version(line, base_version))
     reason = _text(reason, _("the reason for the decision"))
     notice, outlet = _context(session, line)
     if uphold:
         before = _move_deadline(line, outlet, new_deadline)
-        line.status = LineStatus.acknowledged
+        line.status = transition.target
         session.add(line)
         _flush(session)
         event = _event(session, line, actor, "upheld", reason, deadline_before=before,
@@ -378,74 +372,23 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
         notify(session, user_ids=[line.responsible_id], kind="dispute_upheld",
                params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
         return event
-    line.status, line.closed_at = LineStatus.withdrawn, clock.now()
+    line.status, line.closed_at = transition.target, clock.now()
     session.add(line)
     _flush(session)
     event = _event(session, line, actor, "withdrawn", reason)
     stats.bump(session, line, outlet, withdrawn=1)
-    rescore_after_withdrawal(session, actor=actor, line=line, reason=reason)
+    visits.withdraw_finding(session, actor=actor, visit=session.get(Visit, line.visit_id), item_code=line.item_code,
+                            reason=reason)
     notify(session, user_ids=[line.responsible_id], kind="dispute_withdrawn",
            params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
     return event
 
 
-def rescore_after_withdrawal(session: Session, *, actor: User, line: RectificationLine, reason: str) -> None:
-    """A withdrawn finding counts as passed: the answer changes (audited) and the visit is re-scored,
-    its star and any star its red line removed included."""
-    from inspect_app.checklists.scoring import FAIL
-    from inspect_app.visits import services as visits
-    from inspect_app.visits.models import StarRating
-
-    visit = session.get(Visit, line.visit_id)
-    checklist = visits.checklist_of(session, visit)
-    item = checklist.item(line.item_code)
-    answer = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == line.item_code)).first()
-    if answer is not None:
-        before = {"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value}
-        if item.rule == "per_occurrence":
-            answer.occurrences, answer.result = 0, "pass"
-        elif item.rule == "scale":
-            answer.scale_value, answer.result = item.scale_max, "pass"
-        elif answer.result == FAIL:
-            answer.result = "pass"
-        answer.version += 1
-        answer.updated_at, answer.updated_by_id = clock.now(), actor.id
-        session.add(answer)
-        record(session, actor=actor, action="answer.corrected", obj=answer, before=before,
-               after={"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value},
-               note=reason[:200])
-    before = {"score": visit.score, "passed": visit.passed, "stars": visit.stars}
-    result = visits.score_visit(checklist, visits.answers_of(session, visit), visit)
-    visits._store_score(visit, result)
-    session.add(visit)
-    if not visit.red_line:  # stars this visit's red line took away come back
-        for rating in session.exec(select(StarRating).where(StarRating.ended_by_visit_id == visit.id,
-                                                            StarRating.end_reason == "red_line")).all():
-            rating.ended_at = rating.end_reason = rating.ended_by_visit_id = None
-            session.add(rating)
-    if checklist.kind == "star":
-        rating = session.exec(select(StarRating).where(StarRating.visit_id == visit.id)).first()
-        if rating is not None:
-            rating.stars, rating.score = max(rating.stars, result.stars), result.total
-            session.add(rating)
-        elif result.stars > 0:
-            session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
-                                   stars=result.stars, score=result.total, awarded_at=clock.now(),
-                                   valid_until=visits.star_valid_until(visit.released_at or clock.now(),
-                                                                       session.get(Outlet, visit.outlet_id).timezone)))
-    session.flush()
-    record(session, actor=actor, action="visit.rescored", obj=visit, before=before,
-           after={"score": visit.score, "passed": visit.passed, "stars": visit.stars}, note=reason[:200])
-
-
 def change_deadline(session: Session, *, actor: User, line: RectificationLine, new_deadline: dt.date, reason: str,
                     base_version: int | None = None) -> RectificationEvent:
     """The issuer shortens or lengthens a deadline, with a reason; never into the past."""
-    if not permissions.can_change_deadlines(session, actor, line.outlet_id):
-        raise PermissionDenied(_("Only the inspection side changes deadlines."))
-    _expect_version(line, base_version)
-    if line.status not in OPEN_STATUSES:
-        raise DomainError(_("This item is finished; its deadline no longer matters."))
+    LINE.check(session, actor, line, "change_deadline",
+                            then=lambda: _expect_version(line, base_version))
     reason = _text(reason, _("why the deadline changes"))
     notice, outlet = _context(session, line)
     if new_deadline == line.deadline_date:
@@ -463,8 +406,7 @@ def change_deadline(session: Session, *, actor: User, line: RectificationLine, n
 
 
 def assign_responsible(session: Session, *, actor: User, line: RectificationLine, user: User) -> RectificationLine:
-    if not permissions.can_change_deadlines(session, actor, line.outlet_id):
-        raise PermissionDenied(_("Only the inspection side assigns responsible persons."))
+    LINE.check(session, actor, line, "assign")
     if user.role != Role.branch_chief or line.outlet_id not in permissions.branch_outlet_ids(session, user):
         raise DomainError(_("The responsible person must be a branch chief of this outlet."))
     before = line.responsible_id
@@ -526,13 +468,3 @@ def load_line_for(session: Session, user: User, line_id: int) -> RectificationLi
     if line is None or not permissions.can_view_visit(session, user, session.get(Visit, line.visit_id)):
         raise NotFound(_("This page does not exist, or you cannot see it."))
     return line
-
-
-def board_counts_query():
-    """Shared aggregate columns for the status board (a fixed number of queries at any size)."""
-    return [
-        sa.func.count().label("issued"),
-        sa.func.sum(sa.case((RectificationLine.acknowledged_at.is_not(None), 1), else_=0)).label("acknowledged"),
-        sa.func.sum(sa.case((RectificationLine.answered_at.is_not(None), 1), else_=0)).label("answered"),
-        sa.func.sum(sa.case((RectificationLine.status == LineStatus.closed, 1), else_=0)).label("closed"),
-    ]

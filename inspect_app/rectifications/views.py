@@ -11,12 +11,11 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
-from inspect_app.evidence.imaging import MAX_BYTES
+from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
-from inspect_app.evidence.views import photo_json
 from inspect_app.forms_common import ActionForm, flash_form_errors
-from inspect_app.http import get_or_404, run_service
+from inspect_app.http import get_or_404, run_json, run_service
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import queries, services
 from inspect_app.rectifications.forms import (
@@ -220,19 +219,14 @@ def responsible(line_id: int):
 @login_required
 def line_photo(line_id: int):
     line = load_line(line_id)
-    upload = request.files.get("file")
-    if upload is None:
+    data = evidence_views.read_upload()
+    if data is None:
         return jsonify(error=_("No photo was received. Try again.")), 400
-    db = get_session()
-    try:
-        photo, created = services.stage_line_photo(db, get_storage(), actor=current_user, line=line,
-                                                   data=upload.read(MAX_BYTES + 1),
-                                                   client_id=(request.form.get("client_id") or "")[:64] or None)
-    except DomainError as exc:
-        db.rollback()
-        return jsonify(error=exc.message), exc.status_code
-    db.commit()
-    return jsonify(photo=photo_json(photo), created=created), 201 if created else 200
+    return run_json(
+        lambda db: services.stage_line_photo(db, get_storage(), actor=current_user, line=line, data=data,
+                                             client_id=(request.form.get("client_id") or "")[:64] or None),
+        lambda stored: {"photo": evidence_views.photo_json(stored[0]), "created": stored[1]},
+        status=lambda stored: 201 if stored[1] else 200)
 
 
 # --- managers ------------------------------------------------------------------------------------

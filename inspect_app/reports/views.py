@@ -18,7 +18,7 @@ from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications.models import RectificationLine
 from inspect_app.rectifications.views import load_notice
 from inspect_app.reports import bulletins, pdf
-from inspect_app.visits import secret, services
+from inspect_app.visits import services, timers
 from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
 
@@ -73,8 +73,8 @@ def visit_pdf(visit_id: int):
         window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,
         person=person_label(current_user, db.get(User, visit.assignee_id)),
         time_format="%Y-%m-%d %H:%M" if show_times else "%Y-%m-%d",
-        timers=secret.timer_moments(visit) if visit.kind == "secret" and show_times else {},
-        timer_labels=secret.TIMER_LABELS, durations=secret.durations(visit) if visit.kind == "secret" else {},
+        timers=timers.timer_moments(visit) if visit.kind == "secret" and show_times else {},
+        timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit) if visit.kind == "secret" else {},
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage())

@@ -14,7 +14,7 @@ from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_locale
 from inspect_app.org.models import Outlet, OutletBlackout
 from inspect_app.org.views import load_outlet
-from inspect_app.visits import secret, services
+from inspect_app.visits import secret, services, timers
 from inspect_app.visits.forms import BlackoutForm, CorrectForm, ReturnForm
 from inspect_app.visits.models import VisitStatus
 from inspect_app.visits.views import load_visit
@@ -53,8 +53,8 @@ def review(visit_id: int):
     return render_template(
         "visits/review.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
         outlet=db.get(Outlet, visit.outlet_id), shopper=db.get(User, visit.assignee_id), locale=select_locale(),
-        flags=secret.review_flags(db, visit), timers=secret.timer_moments(visit), timer_names=secret.TIMERS,
-        timer_labels=secret.TIMER_LABELS, durations=secret.durations(visit), return_form=ReturnForm(),
+        flags=secret.review_flags(db, visit), timers=timers.timer_moments(visit), timer_names=timers.TIMERS,
+        timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit), return_form=ReturnForm(),
         action_form=ActionForm(), correct_form=CorrectForm(), can_act=visit.status == VisitStatus.in_review,
         distance=(secret.distance_m(visit.checkin_lat, visit.checkin_lon, *_outlet_position(db, visit))
                   if visit.checkin_lat is not None and _outlet_position(db, visit) else None),
@@ -80,7 +80,7 @@ def release(visit_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     return _done(visit.id, _("Released: the outlet now sees the findings under the shopper's code name."),
-                 lambda db: secret.release(db, actor=current_user, visit=visit))
+                 lambda db: services.release_visit(db, actor=current_user, visit=visit))
 
 
 @bp.route("/review/<int:visit_id>/return", methods=["POST"])
@@ -135,7 +135,7 @@ def blackouts(outlet_id: int):
         abort(403)
     form = BlackoutForm()
     if form.validate_on_submit():
-        added = run_service(lambda db: secret.add_blackout(db, actor=current_user, outlet=outlet,
+        added = run_service(lambda db: services.add_blackout(db, actor=current_user, outlet=outlet,
                                                             date_from=form.date_from.data,
                                                             date_until=form.date_until.data, reason=form.reason.data or ""),
                             _("Saved."))
@@ -154,5 +154,5 @@ def blackout_delete(blackout_id: int):
     blackout = get_or_404(OutletBlackout, blackout_id)
     outlet = load_outlet(blackout.outlet_id)
     if ActionForm().validate_on_submit():
-        run_service(lambda db: secret.remove_blackout(db, actor=current_user, blackout=blackout), _("Removed."))
+        run_service(lambda db: services.remove_blackout(db, actor=current_user, blackout=blackout), _("Removed."))
     return redirect(url_for("review.blackouts", outlet_id=outlet.id))

@@ -17,24 +17,17 @@ from sqlmodel import Session, select
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
-from inspect_app.errors import DomainError, PermissionDenied
+from inspect_app.errors import DomainError
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence.models import Photo
 from inspect_app.i18n import format_local
 from inspect_app.notifications.services import notify
-from inspect_app.org.models import Outlet, OutletBlackout
-from inspect_app.visits.models import EDITABLE, Answer, Visit, VisitStatus
+from inspect_app.org.models import Outlet
+from inspect_app.visits import services as visits
+from inspect_app.visits import timers
+from inspect_app.visits.lifecycle import VISIT
+from inspect_app.visits.models import Answer, Visit, VisitStatus
 
-TIMERS = ("entry", "queue_start", "service_start", "service_end", "exit")
-TIMER_LABELS = {
-    "entry": _l("Entered"),
-    "queue_start": _l("Queue start"),
-    "service_start": _l("Service start"),
-    "service_end": _l("Service end"),
-    "exit": _l("Left"),
-}
-#: Which measured duration a checklist timer item is scored on.
-DURATIONS = {"queue_wait": ("queue_start", "service_start"), "service_time": ("service_start", "service_end")}
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
@@ -42,67 +35,7 @@ def _config(name: str, default: int) -> int:
     return current_app.config.get(name, default) if has_app_context() else default
 
 
-# --- scheduling -----------------------------------------------------------------------------------
-
-def check_secret_schedule(session: Session, *, shopper: User, outlet: Outlet, due_from: dt.date,
-                          due_until: dt.date) -> None:
-    """Refuse, with the reason, a shopper seen at this outlet too recently, or a blackout date."""
-    blackout = session.exec(select(OutletBlackout).where(
-        OutletBlackout.outlet_id == outlet.id, OutletBlackout.date_from <= due_until,
-        OutletBlackout.date_until >= due_from)).first()
-    if blackout is not None:
-        raise DomainError(_("%(outlet)s is on the blackout list from %(start)s to %(end)s (%(reason)s).",
-                            outlet=outlet.name, start=blackout.date_from, end=blackout.date_until,
-                            reason=blackout.reason or "—"))
-    days = _config("ROTATION_DAYS", 60)
-    earlier = session.exec(select(Visit).where(
-        Visit.assignee_id == shopper.id, Visit.outlet_id == outlet.id, Visit.kind == "secret",
-        Visit.status != VisitStatus.cancelled)).all()
-    for visit in earlier:
-        moment = visit.checkin_at.date() if visit.checkin_at else visit.due_until or visit.due_from
-        if moment is None:
-            continue
-        if abs((due_from - moment).days) < days or abs((due_until - moment).days) < days:
-            raise DomainError(_("%(shopper)s visited or will visit %(outlet)s on %(day)s; the same shopper may "
-                                "return only after %(n)d days.", shopper=shopper.code_name or shopper.display_name,
-                                outlet=outlet.name, day=moment, n=days))
-
-
-def add_blackout(session: Session, *, actor: User, outlet: Outlet, date_from: dt.date, date_until: dt.date,
-                 reason: str) -> OutletBlackout:
-    if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
-        raise PermissionDenied(_("Only managers keep the blackout list."))
-    if date_until < date_from:
-        raise DomainError(_("The window ends before it starts."))
-    blackout = OutletBlackout(outlet_id=outlet.id, date_from=date_from, date_until=date_until, reason=reason.strip()[:200])
-    session.add(blackout)
-    session.flush()
-    record(session, actor=actor, action="blackout.added", obj=blackout,
-           after={"outlet_id": outlet.id, "from": date_from, "until": date_until, "reason": blackout.reason})
-    return blackout
-
-
-def remove_blackout(session: Session, *, actor: User, blackout: OutletBlackout) -> None:
-    outlet = session.get(Outlet, blackout.outlet_id)
-    if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
-        raise PermissionDenied(_("Only managers keep the blackout list."))
-    record(session, actor=actor, action="blackout.removed", obj=blackout,
-           before={"from": blackout.date_from, "until": blackout.date_until, "reason": blackout.reason})
-    session.delete(blackout)
-
-
 # --- timers ---------------------------------------------------------------------------------------
-
-def _parse(value) -> dt.datetime | None:
-    if not value:
-        return None
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
-def timer_moments(visit: Visit) -> dict[str, dt.datetime]:
-    return {name: _parse(entry["at"]) for name, entry in (visit.timers or {}).items() if entry and entry.get("at")}
-
 
 def set_timer(session: Session, *, actor: User, visit: Visit, name: str, at: dt.datetime | None,
               clear: bool = False) -> Visit:
@@ -111,19 +44,17 @@ def set_timer(session: Session, *, actor: User, visit: Visit, name: str, at: dt.
     Times must run in order (entry ≤ queue start ≤ service start ≤ service end ≤ exit), lie after
     the check-in and not in the future: a wrong tap is undone and tapped again.
     """
-    from inspect_app.visits.services import _require_editable
-
-    _require_editable(actor, visit)
+    visits.require_editable(session, actor, visit)
     if visit.kind != "secret":
         raise DomainError(_("Timers belong to secret visits."))
-    if name not in TIMERS:
+    if name not in timers.TIMERS:
         raise DomainError(_("Unknown timer."))
-    timers = dict(visit.timers or {})
+    taps = dict(visit.timers or {})
     if clear:
-        later = [t for t in TIMERS[TIMERS.index(name) + 1:] if t in timers]
+        later = [t for t in timers.TIMERS[timers.TIMERS.index(name) + 1:] if t in taps]
         if later:
             raise DomainError(_("Clear the later times first."))
-        timers.pop(name, None)
+        taps.pop(name, None)
     else:
         now = clock.now()
         at = (at or now).astimezone(dt.timezone.utc).replace(microsecond=0)
@@ -131,42 +62,30 @@ def set_timer(session: Session, *, actor: User, visit: Visit, name: str, at: dt.
             raise DomainError(_("That time lies in the future; check the phone's clock."))
         if visit.checkin_at and at < visit.checkin_at - dt.timedelta(minutes=30):
             raise DomainError(_("That time lies before the check-in."))
-        moments = timer_moments(visit)
-        index = TIMERS.index(name)
-        for before in TIMERS[:index]:
+        moments = timers.timer_moments(visit)
+        index = timers.TIMERS.index(name)
+        for before in timers.TIMERS[:index]:
             if before in moments and at < moments[before]:
-                raise DomainError(_("%(this)s cannot come before %(that)s.", this=TIMER_LABELS[name], that=TIMER_LABELS[before]))
-        for after in TIMERS[index + 1:]:
+                raise DomainError(_("%(this)s cannot come before %(that)s.", this=timers.TIMER_LABELS[name], that=timers.TIMER_LABELS[before]))
+        for after in timers.TIMERS[index + 1:]:
             if after in moments and at > moments[after]:
-                raise DomainError(_("%(this)s cannot come after %(that)s.", this=TIMER_LABELS[name], that=TIMER_LABELS[after]))
-        timers[name] = {"at": at.isoformat(), "received": now.isoformat()}
-    visit.timers = timers
+                raise DomainError(_("%(this)s cannot come after %(that)s.", this=timers.TIMER_LABELS[name], that=timers.TIMER_LABELS[after]))
+        taps[name] = {"at": at.isoformat(), "received": now.isoformat()}
+    visit.timers = taps
     session.add(visit)
     session.flush()
     return visit
 
 
-def durations(visit: Visit) -> dict[str, float | None]:
-    """Seconds of queue wait and service, derived from the taps (never typed in)."""
-    moments = timer_moments(visit)
-    result = {}
-    for key, (start, end) in DURATIONS.items():
-        result[key] = (moments[end] - moments[start]).total_seconds() if start in moments and end in moments else None
-    return result
-
-
 def save_details(session: Session, *, actor: User, visit: Visit, counter_number: str | None = None,
                  impression: str | None = None) -> Visit:
-    from inspect_app.visits.services import _require_editable
-
-    _require_editable(actor, visit)
+    """The counter number and the overall impression (the visit's summary, one writer for both kinds)."""
+    visits.require_editable(session, actor, visit)
     if counter_number is not None:
         visit.counter_number = counter_number.strip()[:16]
+        session.add(visit)
     if impression is not None:
-        if len(impression) > 4000:
-            raise DomainError(_("The overall note is longer than %(n)d characters.", n=4000))
-        visit.summary = impression.strip()
-    session.add(visit)
+        visits.save_summary(session, actor=actor, visit=visit, summary=impression)
     session.flush()
     return visit
 
@@ -205,11 +124,9 @@ def photo_labels(photos: list[Photo]) -> dict[int, str]:
 
 def review_flags(session: Session, visit: Visit) -> list[Flag]:
     """What a reviewer should look at before releasing (warnings, not blocks)."""
-    from inspect_app.visits.services import answers_of, checklist_of, photos_of, score_visit
-
-    checklist = checklist_of(session, visit)
+    checklist = visits.checklist_of(session, visit)
     outlet = session.get(Outlet, visit.outlet_id)
-    photos = photos_of(session, visit)
+    photos = visits.photos_of(session, visit)
     flags: list[Flag] = []
     if checklist.receipt_photo and not any(p.purpose == "receipt" for p in photos):
         flags.append(Flag("no_receipt", _("No receipt photo.")))
@@ -237,8 +154,8 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
         elif time_flag == "no_time":
             flags.append(Flag("photo_no_time", _("Photo %(photo)s carries no capture time.", photo=name),
                               photo.item_code, photo.id))
-    answers = answers_of(session, visit)
-    result = score_visit(checklist, answers, visit)
+    answers = visits.answers_of(session, visit)
+    result = visits.score_visit(checklist, answers, visit)
     for code in result.failed_items:
         if checklist.item(code).rule != "timer" and not (answers.get(code) and answers[code].note.strip()):
             flags.append(Flag("no_note", _("Failed without a note."), code))
@@ -247,70 +164,44 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
                                                 n=len(visit.summary), min=checklist.impression_min_chars)))
     if checklist.min_photos and len(photos) < checklist.min_photos:
         flags.append(Flag("few_photos", _("%(n)d photos; the checklist asks for %(min)d.", n=len(photos), min=checklist.min_photos)))
-    moments = timer_moments(visit)
-    if len(moments) < len(TIMERS):
+    moments = timers.timer_moments(visit)
+    if len(moments) < len(timers.TIMERS):
         flags.append(Flag("timers", _("Not every time was recorded.")))
     if visit.submitted_at and visit.checkin_at:
-        from inspect_app.visits.services import local_date
-
-        if local_date(visit.submitted_at, outlet) != local_date(visit.checkin_at, outlet):
+        if visits.local_date(visit.submitted_at, outlet) != visits.local_date(visit.checkin_at, outlet):
             flags.append(Flag("late_completion", _("Completed on a later day than the visit.")))
     return flags
 
 
 # --- review ---------------------------------------------------------------------------------------
 
-def _require_reviewer(session: Session, actor: User, visit: Visit) -> None:
-    if not permissions.can_review_secret_visits(actor):
-        raise PermissionDenied(_("Only reviewers review secret visits."))
-    if not permissions.can_view_visit(session, actor, visit):
-        raise PermissionDenied(_("Only reviewers review secret visits."))
-    if visit.assignee_id == actor.id:
-        raise PermissionDenied(_("You cannot review your own visit."))
-
-
 def correct_answer(session: Session, *, actor: User, visit: Visit, item_code: str, reason: str, **values) -> Answer:
-    """A reviewer changes an answer before release; the old and new values and the reason are audited."""
-    from inspect_app.visits.services import checklist_of
-
-    _require_reviewer(session, actor, visit)
-    if visit.status != VisitStatus.in_review:
-        raise DomainError(_("Only a visit waiting for review can be corrected."))
+    """A reviewer changes an answer before release; the old and new values and the reason are audited.
+    The values are checked as the shopper's are (``answer_values``)."""
+    VISIT.check(session, actor, visit, "correct")
     if len((reason or "").strip()) < 4:
         raise DomainError(_("Write a few words: %(what)s.", what=_("why the answer changes")))
-    checklist = checklist_of(session, visit)
+    checklist = visits.checklist_of(session, visit)
     item = checklist.item(item_code)
     if item is None or item.rule == "timer":
         raise DomainError(_("Item %(code)s is not on this checklist.", code=item_code))
     answer = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == item_code)).first()
-    before = {"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value,
-              "note": answer.note} if answer else None
-    # the same validation as the shopper's answers: pretend the visit is editable by its assignee
-    from inspect_app.visits import services as visits
-
-    assignee = session.get(User, visit.assignee_id)
-    status = visit.status
-    visit.status = VisitStatus.in_progress
-    try:
-        answer = visits.save_answer(session, actor=assignee, visit=visit, item_code=item_code, **values)
-    finally:
-        visit.status = status
-    answer.updated_by_id = actor.id
-    session.add(answer)
+    before = visits._answer_values(answer) if answer else None
+    checked = visits.answer_values(item, result=values.get("result"), occurrences=values.get("occurrences"),
+                                   scale_value=values.get("scale_value"), note=values.get("note"))
+    answer = visits.write_answer(session, actor=actor, visit=visit, existing=answer, item_code=item_code,
+                                 values=checked, note=values.get("note"))
     record(session, actor=actor, action="answer.corrected", obj=answer, before=before,
-           after={"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value,
-                  "note": answer.note}, note=reason.strip()[:300])
+           after=visits._answer_values(answer), note=reason.strip()[:300])
     return answer
 
 
 def return_visit(session: Session, *, actor: User, visit: Visit, comment: str) -> Visit:
-    _require_reviewer(session, actor, visit)
-    if visit.status != VisitStatus.in_review:
-        raise DomainError(_("Only a visit waiting for review can be returned."))
+    VISIT.check(session, actor, visit, "return")
     comment = (comment or "").strip()
     if len(comment) < 4:
         raise DomainError(_("Write a few words: %(what)s.", what=_("what the shopper should correct")))
-    visit.status, visit.review_comment, visit.submit_token = VisitStatus.returned, comment[:2000], None
+    visit.status, visit.review_comment, visit.submit_token = VISIT["return"].target, comment[:2000], None
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.returned", obj=visit, before={"status": VisitStatus.in_review},
@@ -321,18 +212,7 @@ def return_visit(session: Session, *, actor: User, visit: Visit, comment: str) -
     return visit
 
 
-def release(session: Session, *, actor: User, visit: Visit) -> Visit:
-    from inspect_app.visits.services import release_visit
-
-    _require_reviewer(session, actor, visit)
-    return release_visit(session, actor=actor, visit=visit)
-
-
 def review_queue(session: Session, user: User) -> list[Visit]:
     return list(session.exec(select(Visit).where(permissions.visits_clause(session, user), Visit.kind == "secret",
                                                  Visit.status == VisitStatus.in_review)
                              .order_by(Visit.submitted_at)).all())
-
-
-def is_editable(visit: Visit) -> bool:
-    return visit.status in EDITABLE

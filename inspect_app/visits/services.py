@@ -5,21 +5,26 @@ Services flush and write audit events; views commit. Every function checks the a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
-from inspect_app import clock, permissions
+from inspect_app import clock, permissions, signals
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import Checklist
 from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from inspect_app.evidence import services as evidence
 from inspect_app.evidence.models import Photo
-from inspect_app.org.models import Outlet, Window
+from inspect_app.org.models import Outlet, OutletBlackout, Window
+from inspect_app.visits import timers
+from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import EDITABLE, Answer, StarRating, Visit, VisitStatus
 
 MAX_NOTE = 2000
@@ -83,8 +88,6 @@ def schedule_visits(
         if due_until < local_today(outlet):
             raise DomainError(_("The date window is already over."))
         if checklist.kind == "secret":
-            from inspect_app.visits.secret import check_secret_schedule
-
             check_secret_schedule(session, shopper=assignee, outlet=outlet, due_from=due_from, due_until=due_until)
         if checklist.kind != "secret" and assignee.role != "admin" and not permissions.outlet_in_scope(session, assignee, outlet):
             raise DomainError(_("%(person)s does not cover outlet %(outlet)s.", person=assignee.display_name,
@@ -105,11 +108,57 @@ def schedule_visits(
     return visits
 
 
+# --- secret-visit scheduling: rotation and blackout -----------------------------------------------------------------------------------
+
+def check_secret_schedule(session: Session, *, shopper: User, outlet: Outlet, due_from: dt.date,
+                          due_until: dt.date) -> None:
+    """Refuse, with the reason, a shopper seen at this outlet too recently, or a blackout date."""
+    blackout = session.exec(select(OutletBlackout).where(
+        OutletBlackout.outlet_id == outlet.id, OutletBlackout.date_from <= due_until,
+        OutletBlackout.date_until >= due_from)).first()
+    if blackout is not None:
+        raise DomainError(_("%(outlet)s is on the blackout list from %(start)s to %(end)s (%(reason)s).",
+                            outlet=outlet.name, start=blackout.date_from, end=blackout.date_until,
+                            reason=blackout.reason or "—"))
+    days = current_app.config.get("ROTATION_DAYS", 60) if has_app_context() else 60
+    earlier = session.exec(select(Visit).where(
+        Visit.assignee_id == shopper.id, Visit.outlet_id == outlet.id, Visit.kind == "secret",
+        Visit.status != VisitStatus.cancelled)).all()
+    for visit in earlier:
+        moment = local_date(visit.checkin_at, outlet) if visit.checkin_at else visit.due_until or visit.due_from
+        if moment is None:
+            continue
+        if abs((due_from - moment).days) < days or abs((due_until - moment).days) < days:
+            raise DomainError(_("%(shopper)s visited or will visit %(outlet)s on %(day)s; the same shopper may "
+                                "return only after %(n)d days.", shopper=shopper.code_name or shopper.display_name,
+                                outlet=outlet.name, day=moment, n=days))
+
+
+def add_blackout(session: Session, *, actor: User, outlet: Outlet, date_from: dt.date, date_until: dt.date,
+                 reason: str) -> OutletBlackout:
+    if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
+        raise PermissionDenied(_("Only managers keep the blackout list."))
+    if date_until < date_from:
+        raise DomainError(_("The window ends before it starts."))
+    blackout = OutletBlackout(outlet_id=outlet.id, date_from=date_from, date_until=date_until, reason=reason.strip()[:200])
+    session.add(blackout)
+    session.flush()
+    record(session, actor=actor, action="blackout.added", obj=blackout,
+           after={"outlet_id": outlet.id, "from": date_from, "until": date_until, "reason": blackout.reason})
+    return blackout
+
+
+def remove_blackout(session: Session, *, actor: User, blackout: OutletBlackout) -> None:
+    outlet = session.get(Outlet, blackout.outlet_id)
+    if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
+        raise PermissionDenied(_("Only managers keep the blackout list."))
+    record(session, actor=actor, action="blackout.removed", obj=blackout,
+           before={"from": blackout.date_from, "until": blackout.date_until, "reason": blackout.reason})
+    session.delete(blackout)
+
+
 def cancel_visit(session: Session, *, actor: User, visit: Visit, reason: str) -> Visit:
-    if not permissions.can_manage_visit(session, actor, visit):
-        raise PermissionDenied(_("You cannot cancel this visit."))
-    if visit.status not in (VisitStatus.scheduled, VisitStatus.in_progress):
-        raise DomainError(_("Only a visit that is not submitted can be cancelled."))
+    VISIT.check(session, actor, visit, "cancel")
     if not reason.strip():
         raise DomainError(_("Give a reason for cancelling."))
     before = visit.status
@@ -223,10 +272,7 @@ def check_in(
     server's time of receipt goes into the audit event. ``keep_version``: the phone filled the
     checklist version it downloaded, which the visit keeps even if the file changed meanwhile.
     """
-    if visit.assignee_id != actor.id:
-        raise PermissionDenied(_("This visit is assigned to someone else."))
-    if visit.status != VisitStatus.scheduled:
-        raise DomainError(_("This visit has already started."))
+    VISIT.check(session, actor, visit, "check_in")
     checklist = checklists.registry().get(visit.checklist_code)
     if checklist is None:
         raise DomainError(_("The checklist of this visit is no longer offered."))
@@ -285,22 +331,16 @@ def score_visit(checklist: Checklist, answers: dict[str, Answer], visit: Visit |
     """Score with the visit's own version; timer items take the durations the taps measured."""
     inputs = {code: answer_input(a) for code, a in answers.items()}
     if visit is not None and visit.kind == "secret":
-        from inspect_app.visits.secret import durations
-
-        measured = durations(visit)
+        measured = timers.durations(visit)
         for item in checklist.items:
             if item.rule == "timer" and measured.get(item.timer) is not None:
                 inputs[item.code] = AnswerInput(seconds=measured[item.timer])
     return score(checklist, inputs)
 
 
-def _require_editable(actor: User, visit: Visit) -> None:
-    if visit.assignee_id != actor.id:
-        raise PermissionDenied(_("This visit is assigned to someone else."))
-    if visit.status == VisitStatus.scheduled:
-        raise DomainError(_("Check in at the outlet first."))
-    if visit.status not in EDITABLE:
-        raise DomainError(_("This visit has been submitted and can no longer be changed."))
+def require_editable(session: Session, actor: User, visit: Visit) -> None:
+    """Answers, photos and notes change only while the assignee is filling the visit."""
+    VISIT.check(session, actor, visit, "edit")
 
 
 def save_answer(
@@ -324,7 +364,7 @@ def save_answer(
     same item changed on another device meanwhile) is refused with Conflict, never silently
     overwritten. A repeat of the same write (same ``client_id``) returns what was stored.
     """
-    _require_editable(actor, visit)
+    require_editable(session, actor, visit)
     checklist = checklist_of(session, visit)
     item = checklist.item(item_code)
     if item is None:
@@ -341,13 +381,31 @@ def save_answer(
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
     if existing is None and base_version not in (None, 0) and not supersedes:
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
+    result, occurrences, scale_value = answer_values(item, result=result, occurrences=occurrences,
+                                                     scale_value=scale_value, clear=clear, note=note)
+    if repeat:
+        # The same request again (a retry after a lost reply): answer with what is stored. The same
+        # id with different content is a client bug, refused rather than guessed at.
+        same = ((existing.result, existing.occurrences, existing.scale_value) == (result, occurrences, scale_value)
+                and (note is None or existing.note == note.strip()))
+        if not same:
+            raise Conflict(_("This request id was already used for a different answer."))
+        return existing
+    return write_answer(session, actor=actor, visit=visit, existing=existing, item_code=item_code,
+                        values=(result, occurrences, scale_value), note=note, client_id=client_id)
+
+
+def answer_values(item, *, result: str | None, occurrences: int | None, scale_value: int | None,
+                  clear: bool = False, note: str | None = None) -> tuple[str | None, int | None, int | None]:
+    """(result, occurrences, scale value) as stored for this item, or the refusal of a value the
+    item does not take. Shared by the assignee's answers and the reviewer's corrections."""
     result = result or None
     if result not in (None, PASS, FAIL, NA):
         raise DomainError(_("Unknown answer."))
     if clear:
         result = occurrences = scale_value = None
     elif result == NA and not item.na_allowed:
-        raise DomainError(_("Item %(code)s cannot be marked not applicable.", code=item_code))
+        raise DomainError(_("Item %(code)s cannot be marked not applicable.", code=item.code))
     elif item.rule == "per_occurrence" and result != NA:
         if occurrences is None:
             occurrences = 0 if result == PASS else None
@@ -362,20 +420,16 @@ def save_answer(
         occurrences = scale_value = None
     if note is not None and len(note) > MAX_NOTE:
         raise DomainError(_("The note is longer than %(n)d characters.", n=MAX_NOTE))
-    if repeat:
-        # The same request again (a retry after a lost reply): answer with what is stored. The same
-        # id with different content is a client bug, refused rather than guessed at.
-        same = (existing.result == result
-                and existing.occurrences == (occurrences if item.rule == "per_occurrence" else None)
-                and existing.scale_value == (scale_value if item.rule == "scale" else None)
-                and (note is None or existing.note == note.strip()))
-        if not same:
-            raise Conflict(_("This request id was already used for a different answer."))
-        return existing
+    return (result, occurrences if item.rule == "per_occurrence" else None,
+            scale_value if item.rule == "scale" else None)
+
+
+def write_answer(session: Session, *, actor: User, visit: Visit, existing: Answer | None, item_code: str,
+                 values: tuple[str | None, int | None, int | None], note: str | None,
+                 client_id: str | None = None) -> Answer:
+    """Store checked values (``answer_values``) as the item's answer, one version up."""
     answer = existing or Answer(visit_id=visit.id, item_code=item_code, version=0)
-    answer.result = result
-    answer.occurrences = occurrences if item.rule == "per_occurrence" else None
-    answer.scale_value = scale_value if item.rule == "scale" else None
+    answer.result, answer.occurrences, answer.scale_value = values
     if note is not None:
         answer.note = note.strip()
     answer.version += 1
@@ -387,14 +441,78 @@ def save_answer(
     return answer
 
 
+MAX_SUMMARY = 4000
+
+
 def save_summary(session: Session, *, actor: User, visit: Visit, summary: str) -> Visit:
-    _require_editable(actor, visit)
-    if len(summary) > 4000:
-        raise DomainError(_("The overall note is longer than %(n)d characters.", n=4000))
+    """The overall note (a secret visit's impression): the one writer of ``visit.summary``."""
+    require_editable(session, actor, visit)
+    if len(summary) > MAX_SUMMARY:
+        raise DomainError(_("The overall note is longer than %(n)d characters.", n=MAX_SUMMARY))
     visit.summary = summary.strip()
     session.add(visit)
     session.flush()
     return visit
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+PHOTO_PURPOSES = ("item", "receipt", "general")
+
+
+def add_visit_photo(
+    session: Session,
+    storage,
+    *,
+    actor: User,
+    visit: Visit,
+    data: bytes,
+    item_code: str | None,
+    purpose: str = "item",
+    client_id: str | None = None,
+) -> tuple[Photo, bool]:
+    """A photo for an answer (or the visit's receipt or hall), while the visit is being filled."""
+    require_editable(session, actor, visit)
+    if purpose not in PHOTO_PURPOSES:
+        raise DomainError(_("Unknown kind of photo."))
+    if purpose == "item":
+        checklist = checklist_of(session, visit)
+        if not item_code or checklist.item(item_code) is None:
+            raise DomainError(_("Item %(code)s is not on this checklist.", code=item_code or "?"))
+    else:
+        item_code = None
+
+    def same_place(query):
+        query = query.where(Photo.visit_id == visit.id, Photo.purpose == purpose)
+        return query.where(Photo.item_code == item_code) if item_code else query.where(Photo.item_code.is_(None))
+
+    digest = hashlib.sha256(data).hexdigest()
+    already = session.exec(same_place(select(Photo)).where(Photo.deleted_at.is_(None))).all()
+    is_retry = any(p.sha256 == digest for p in already) or (
+        client_id and any(p.client_id == client_id for p in already))
+    if not is_retry:
+        if purpose == "item" and len(already) >= evidence.MAX_PHOTOS_PER_ITEM:
+            raise DomainError(_("At most %(n)d photos per item.", n=evidence.MAX_PHOTOS_PER_ITEM))
+        total = session.exec(select(sa.func.count()).select_from(Photo).where(
+            Photo.visit_id == visit.id, Photo.deleted_at.is_(None))).one()
+        if total >= evidence.MAX_PHOTOS_PER_VISIT:
+            raise DomainError(_("At most %(n)d photos per visit.", n=evidence.MAX_PHOTOS_PER_VISIT))
+    outlet = session.get(Outlet, visit.outlet_id)
+    return evidence.store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
+                       visit_id=visit.id, item_code=item_code, purpose=purpose, same_place=same_place)
+
+
+def _may_view_visit_photo(session: Session, user: User, photo: Photo) -> bool:
+    return permissions.can_view_visit(session, user, session.get(Visit, photo.visit_id))
+
+
+def _check_remove_visit_photo(session: Session, actor: User, photo: Photo) -> None:
+    """Before submit the inspector may take a photo back."""
+    require_editable(session, actor, session.get(Visit, photo.visit_id))
+
+
+#: Registered with evidence at start-up (``inspect_app.visits.init_app``).
+PHOTO_OWNER = evidence.PhotoOwner(may_view=_may_view_visit_photo, check_remove=_check_remove_visit_photo)
 
 
 # --- submitting --------------------------------------------------------------------------------
@@ -469,14 +587,9 @@ def missing_for_submit(checklist: Checklist, visit: Visit, answers: dict[str, An
 def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | None,
                  accept_warnings: bool = False) -> Visit:
     """Lock the visit and score it. A repeat with the same token does nothing twice."""
-    if visit.assignee_id != actor.id:
-        raise PermissionDenied(_("This visit is assigned to someone else."))
-    if visit.status not in EDITABLE:
-        if token and visit.submit_token == token:
-            return visit
-        if visit.status == VisitStatus.scheduled:
-            raise DomainError(_("Check in at the outlet first."))
-        raise DomainError(_("This visit has already been submitted."))
+    if visit.assignee_id == actor.id and visit.status not in EDITABLE and token and visit.submit_token == token:
+        return visit
+    transition = VISIT.check(session, actor, visit, "submit_secret" if visit.kind == "secret" else "submit")
     checklist = checklist_of(session, visit)
     answers = answers_of(session, visit)
     missing, warnings = missing_for_submit(checklist, visit, answers, photos_of(session, visit))
@@ -486,8 +599,8 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
     before = visit.status
     visit.submitted_at = clock.now()
     visit.submit_token = token
-    _store_score(visit, result)
-    visit.status = VisitStatus.in_review if visit.kind == "secret" else VisitStatus.released
+    store_score(visit, result)
+    visit.status = transition.target
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.submitted", obj=visit, before={"status": before},
@@ -497,19 +610,18 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
     return visit
 
 
-def _store_score(visit: Visit, result: ScoreResult) -> None:
+def store_score(visit: Visit, result: ScoreResult) -> None:
     visit.score, visit.earned, visit.applicable = result.total, result.earned, result.applicable
     visit.passed, visit.stars, visit.red_line = result.passed, result.stars, bool(result.red_lines_failed)
 
 
 def release_visit(session: Session, *, actor: User, visit: Visit) -> Visit:
     """Make a reviewed secret visit's findings visible to the outlet side."""
-    if visit.status != VisitStatus.in_review:
-        raise DomainError(_("Only a visit waiting for review can be released."))
+    VISIT.check(session, actor, visit, "release")
     checklist = checklist_of(session, visit)
     result = score_visit(checklist, answers_of(session, visit), visit)
-    _store_score(visit, result)
-    visit.status = VisitStatus.released
+    store_score(visit, result)
+    visit.status = VISIT["release"].target
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.released", obj=visit, before={"status": VisitStatus.in_review},
@@ -519,14 +631,53 @@ def release_visit(session: Session, *, actor: User, visit: Visit) -> Visit:
 
 
 def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
-    """What release means: the outlet side sees the findings, stars change, failures become a notice."""
-    from inspect_app.rectifications.services import issue_notice
-
+    """What release means: the outlet side sees the findings, stars change, and whoever acts on
+    released findings is told (rectification issues the notice)."""
     visit.released_at = clock.now()
     visit.released_by_id = actor.id
     session.add(visit)
-    update_star_ratings(session, visit=visit, checklist=checklist, result=result)
-    issue_notice(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    settle_stars(session, visit=visit, checklist=checklist, result=result)
+    signals.visit_released.send(visit, session=session, actor=actor, checklist=checklist, result=result)
+
+
+def rescore(session: Session, *, actor: User, visit: Visit, reason: str) -> ScoreResult:
+    """Score a released visit again from its answers (after a finding was withdrawn): the score,
+    its stars and any star its red line took away follow."""
+    checklist = checklist_of(session, visit)
+    before = {"score": visit.score, "passed": visit.passed, "stars": visit.stars}
+    result = score_visit(checklist, answers_of(session, visit), visit)
+    store_score(visit, result)
+    session.add(visit)
+    settle_stars(session, visit=visit, checklist=checklist, result=result)
+    record(session, actor=actor, action="visit.rescored", obj=visit, before=before,
+           after={"score": visit.score, "passed": visit.passed, "stars": visit.stars}, note=reason[:200])
+    return result
+
+
+def withdraw_finding(session: Session, *, actor: User, visit: Visit, item_code: str, reason: str) -> ScoreResult:
+    """A finding the reviewer withdrew counts as passed: the answer changes (audited) and the visit
+    is re-scored."""
+    item = checklist_of(session, visit).item(item_code)
+    answer = session.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == item_code)).first()
+    if answer is not None and item is not None:
+        before = _answer_values(answer)
+        if item.rule == "per_occurrence":
+            answer.occurrences, answer.result = 0, PASS
+        elif item.rule == "scale":
+            answer.scale_value, answer.result = item.scale_max, PASS
+        elif answer.result == FAIL:
+            answer.result = PASS
+        answer.version += 1
+        answer.updated_at, answer.updated_by_id = clock.now(), actor.id
+        session.add(answer)
+        record(session, actor=actor, action="answer.corrected", obj=answer, before=before,
+               after=_answer_values(answer), note=reason[:200])
+    return rescore(session, actor=actor, visit=visit, reason=reason)
+
+
+def _answer_values(answer: Answer) -> dict:
+    return {"result": answer.result, "occurrences": answer.occurrences, "scale_value": answer.scale_value,
+            "note": answer.note}
 
 
 # --- star ratings ------------------------------------------------------------------------------
@@ -548,9 +699,13 @@ def current_stars_query(now: dt.datetime | None = None):
     return select(StarRating).where(StarRating.ended_at.is_(None), StarRating.valid_until > now)
 
 
-def update_star_ratings(session: Session, *, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
-    """A released star-rating visit sets the level; a red-line failure in any released visit
-    removes the stars it touches (the window's, or the whole outlet's for an outlet visit)."""
+def settle_stars(session: Session, *, visit: Visit, checklist: Checklist, result: ScoreResult) -> None:
+    """The one place stars change, on release and again on a re-score.
+
+    A red line failed: the stars it touches end (the window's, or every one of the outlet for an
+    outlet visit); no red line (any more): the stars this visit's red line ended come back. A star
+    rating sets its window's level: older ratings are replaced, a newer one is never overridden.
+    """
     now = clock.now()
     current = session.exec(current_stars_query(now).where(StarRating.outlet_id == visit.outlet_id)).all()
     if result.red_lines_failed:
@@ -558,17 +713,34 @@ def update_star_ratings(session: Session, *, visit: Visit, checklist: Checklist,
             if visit.window_id is None or rating.window_id in (None, visit.window_id):
                 rating.ended_at, rating.end_reason, rating.ended_by_visit_id = now, "red_line", visit.id
                 session.add(rating)
-    if checklist.kind != "star":
-        return
-    for rating in current:
-        if rating.window_id == visit.window_id and rating.ended_at is None:
-            rating.ended_at, rating.end_reason, rating.ended_by_visit_id = now, "replaced", visit.id
+    else:
+        for rating in session.exec(select(StarRating).where(StarRating.ended_by_visit_id == visit.id,
+                                                            StarRating.end_reason == "red_line")).all():
+            rating.ended_at = rating.end_reason = rating.ended_by_visit_id = None
             session.add(rating)
-    if result.stars > 0:
-        zone = session.get(Outlet, visit.outlet_id).timezone
-        session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
-                               stars=result.stars, score=result.total, awarded_at=now,
-                               valid_until=star_valid_until(now, zone)))
+    if checklist.kind != "star":
+        session.flush()
+        return
+    released = visit.released_at or now
+    own = session.exec(select(StarRating).where(StarRating.visit_id == visit.id)).first()
+    if own is not None:
+        own.stars, own.score = result.stars, result.total
+        session.add(own)
+    else:
+        newer = False
+        for rating in session.exec(current_stars_query(now).where(StarRating.outlet_id == visit.outlet_id)).all():
+            if rating.window_id != visit.window_id or rating.ended_at is not None:
+                continue
+            if rating.awarded_at > released:
+                newer = True  # a later rating of this window holds; this one does not come back over it
+            else:
+                rating.ended_at, rating.end_reason, rating.ended_by_visit_id = now, "replaced", visit.id
+                session.add(rating)
+        if result.stars > 0 and not newer:
+            zone = session.get(Outlet, visit.outlet_id).timezone
+            session.add(StarRating(outlet_id=visit.outlet_id, window_id=visit.window_id, visit_id=visit.id,
+                                   stars=result.stars, score=result.total, awarded_at=released,
+                                   valid_until=star_valid_until(released, zone)))
     session.flush()
 
 
@@ -576,8 +748,3 @@ def star_history(session: Session, *, outlet_id: int, window_id: int | None) -> 
     query = select(StarRating).where(StarRating.outlet_id == outlet_id)
     query = query.where(StarRating.window_id.is_(None) if window_id is None else StarRating.window_id == window_id)
     return list(session.exec(query.order_by(StarRating.awarded_at.desc())).all())
-
-
-def count_by_status(session: Session, clause) -> dict[str, int]:
-    rows = session.exec(select(Visit.status, sa.func.count()).where(clause).group_by(Visit.status)).all()
-    return {status: n for status, n in rows}

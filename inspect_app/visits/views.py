@@ -15,11 +15,13 @@ from inspect_app.checklists.models import ChecklistVersion
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
-from inspect_app.http import REFUSED, get_or_404, run_service
+from inspect_app.evidence import views as evidence_views
+from inspect_app.evidence.storage import get_storage
+from inspect_app.http import REFUSED, get_or_404, run_json, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
-from inspect_app.visits import queries, services
+from inspect_app.visits import queries, secret, services, timers
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
 from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
 
@@ -235,11 +237,10 @@ def fill(visit_id: int):
     answers = services.answers_of(db, visit)
     by_item = services.photos_by_place(db, visit)
     result = services.score_visit(checklist, answers, visit)
-    from inspect_app.visits import secret
 
     return render_template(
         "visits/fill.html", visit=visit, checklist=checklist, answers=answers, photos=by_item, result=result,
-        timers=secret.timer_moments(visit), timer_names=secret.TIMERS, timer_labels=secret.TIMER_LABELS,
+        timers=timers.timer_moments(visit), timer_names=timers.TIMERS, timer_labels=timers.TIMER_LABELS,
         progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
@@ -286,6 +287,23 @@ def save_answer(visit_id: int):
     checklist = services.checklist_of(db, visit)
     result = services.score_visit(checklist, services.answers_of(db, visit), visit)
     return jsonify(answer=_answer_json(answer), progress=_progress(result))
+
+
+@bp.route("/api/visits/<int:visit_id>/photos", methods=["POST"])
+@login_required
+def upload_photo(visit_id: int):
+    """One photo for an answer (or the receipt or the hall), sent from the phone's outbox."""
+    visit = load_visit(visit_id)
+    data = evidence_views.read_upload()
+    if data is None:
+        return jsonify(error=_("No photo was received. Try again.")), 400
+    return run_json(
+        lambda db: services.add_visit_photo(
+            db, get_storage(), actor=current_user, visit=visit, data=data,
+            item_code=request.form.get("item_code") or None, purpose=request.form.get("purpose") or "item",
+            client_id=(request.form.get("client_id") or "")[:64] or None),
+        lambda stored: {"photo": evidence_views.photo_json(stored[0]), "created": stored[1]},
+        status=lambda stored: 201 if stored[1] else 200)
 
 
 @bp.route("/api/visits/<int:visit_id>/summary", methods=["POST"])
@@ -347,8 +365,6 @@ def checkin_api(visit_id: int):
 @login_required
 def set_timer(visit_id: int):
     """One tap of a secret-visit timer: the phone's time, or ``clear`` to undo the last tap."""
-    from inspect_app.visits import secret
-
     visit = load_visit(visit_id)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
@@ -366,14 +382,12 @@ def set_timer(visit_id: int):
     db.commit()
     checklist = services.checklist_of(db, visit)
     result = services.score_visit(checklist, services.answers_of(db, visit), visit)
-    return jsonify(timers=visit.timers or {}, durations=secret.durations(visit), progress=_progress(result))
+    return jsonify(timers=visit.timers or {}, durations=timers.durations(visit), progress=_progress(result))
 
 
 @bp.route("/api/visits/<int:visit_id>/details", methods=["POST"])
 @login_required
 def save_details(visit_id: int):
-    from inspect_app.visits import secret
-
     visit = load_visit(visit_id)
     payload = request.get_json(silent=True) or {}
     counter, impression = payload.get("counter_number"), payload.get("summary")
@@ -442,7 +456,7 @@ def detail(visit_id: int):
         can_manage=permissions.can_manage_visit(db, current_user, visit), cancel_form=CancelForm(),
         show_identity=permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id,
         stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
-        timers=_secret().timer_moments(visit), timer_labels=_secret().TIMER_LABELS,
+        timers=timers.timer_moments(visit), timer_labels=timers.TIMER_LABELS,
         editable_statuses=EDITABLE, version=_version(db, visit),
     )
 
@@ -469,12 +483,6 @@ def stars():
     total = counts.get(level, 0) if level else sum(counts.values())
     return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now,
                            page=page, total=total, per_page=100)
-
-
-def _secret():
-    from inspect_app.visits import secret
-
-    return secret
 
 
 def _confirm_form() -> SubmitForm:

@@ -1,0 +1,15 @@
+"""What the rectification domain registers at start-up (called by the app factory): a released
+visit's failures become a notice, and the after-photos of an answer are this domain's to guard."""
+from __future__ import annotations
+
+from flask import Flask
+
+from inspect_app import signals
+from inspect_app.evidence import services as evidence
+from inspect_app.rectifications.services import PHOTO_OWNER, issue_notice_on_release
+
+
+def init_app(app: Flask) -> None:
+    evidence.register_owner(app, "line", PHOTO_OWNER)
+    # a module-level function: blinker keeps a weak reference, and connecting it again is a no-op
+    signals.visit_released.connect(issue_notice_on_release)

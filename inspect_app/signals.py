@@ -1,0 +1,17 @@
+"""What a lower domain announces and a higher one acts on (core: imports no domain).
+
+Domains import one way (see the README's layers). When something low must cause something high,
+the low domain sends one of these signals and the high domain connects a receiver in its
+``init_app``, called by the app factory. Blinker ships with Flask; receivers run in the sender's
+transaction, so what they write commits or rolls back with the action that caused it.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A visit's findings became visible to the outlet side (an open visit on submit, a secret one on
+#: release). Sender: the visit; keyword arguments ``session``, ``actor``, ``checklist``, ``result``.
+#: Rectification issues the notice.
+visit_released = _signals.signal("visit-released")
