@@ -16,6 +16,7 @@ run: system-deps $(VENV)/.installed
 
 test: system-deps-test $(VENV)/.installed-test
 	$(BIN)/ruff check inspect_app tests scripts
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 system-deps:

@@ -17,6 +17,9 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    #: The actor's username when it happened: the log stays readable as written, whatever later
+    #: happens to the account.
+    actor_name: str = Field(default="", max_length=64)
     action: str = Field(max_length=64)
     object_type: str = Field(max_length=32)
     object_id: int | None = None

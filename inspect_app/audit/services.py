@@ -34,6 +34,7 @@ def record(
     """Write one audit event for ``obj`` (any table object with an ``id``)."""
     event = AuditEvent(
         actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", "") or "",
         action=action,
         object_type=obj.__tablename__,
         object_id=obj.id,

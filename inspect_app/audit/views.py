@@ -7,7 +7,6 @@ from sqlmodel import select
 
 from inspect_app import permissions
 from inspect_app.audit.models import AuditEvent
-from inspect_app.auth.models import User
 from inspect_app.db import get_session
 
 bp = Blueprint("audit", __name__)
@@ -23,7 +22,7 @@ def events():
     db = get_session()
     page = max(1, request.args.get("page", 1, type=int))
     object_type = request.args.get("type") or None
-    query = select(AuditEvent, User.username).join(User, User.id == AuditEvent.actor_id, isouter=True)
+    query = select(AuditEvent)
     if object_type:
         query = query.where(AuditEvent.object_type == object_type)
     total = db.exec(select(sa.func.count()).select_from(query.subquery())).one()

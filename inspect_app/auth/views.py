@@ -8,14 +8,15 @@ from sqlmodel import select
 from inspect_app import permissions
 from inspect_app.auth import services
 from inspect_app.auth.forms import LoginForm, PasswordForm, UserForm, role_choices
+from inspect_app.auth.importing import import_users
 from inspect_app.auth.models import Role, User, UserOutlet
+from inspect_app.csv_import import import_page
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
-from inspect_app.org.importing import import_users
 
 bp = Blueprint("auth", __name__)
 
@@ -213,6 +214,4 @@ def user_reset_password(user_id: int):
 @login_required
 def users_import():
     _require_admin()
-    from inspect_app.org.views import csv_import_page
-
-    return csv_import_page(import_users, "users", "auth.users")
+    return import_page(import_users, "users", "auth.users")

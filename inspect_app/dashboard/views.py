@@ -9,9 +9,17 @@ from sqlmodel import select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
+from inspect_app.dashboard import queries
 from inspect_app.db import get_session
 from inspect_app.i18n import select_timezone
+from inspect_app.org import services as org
+from inspect_app.org.forms import WindowForm
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.views import load_outlet
+from inspect_app.rectifications import queries as rect_queries
+from inspect_app.visits import queries as visit_queries
+from inspect_app.visits.models import StarRating, Visit
+from inspect_app.visits.services import current_stars_query
 
 bp = Blueprint("dashboard", __name__)
 
@@ -46,17 +54,11 @@ def home():
             select(sa.func.count()).select_from(Outlet).where(permissions.outlets_clause(db, current_user))
         ).one()
     if role in (Role.inspector, Role.shopper):
-        from inspect_app.visits import queries
-
         context.update(queries.inspector_home(db, current_user, today=_today()))
     if role in (Role.manager, Role.admin, Role.reviewer):
-        from inspect_app.visits import queries
-
         context["summary"] = queries.manager_summary(db, current_user, today=_today(),
                                                      since=clock.now() - dt.timedelta(days=30))
     if role == Role.branch_chief:
-        from inspect_app.rectifications import queries as rect_queries
-
         context["notices"] = rect_queries.notices_for(db, current_user, open_only=True, limit=30)
         context["due"] = rect_queries.line_rows(db, current_user, filters=rect_queries.BoardFilters(), state="due_soon")
         context["now"] = clock.now()
@@ -64,3 +66,17 @@ def home():
             select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)
         ).all()
     return render_template(f"dashboard/home_{role.value}.html", **context)
+
+
+@bp.route("/outlets/<int:outlet_id>")
+@login_required
+def outlet(outlet_id: int):
+    """An outlet's page: its windows with their stars, and its latest visits the viewer may see."""
+    outlet = load_outlet(outlet_id)
+    db = get_session()
+    recent = visit_queries.visit_rows(db, select(Visit).where(
+        Visit.outlet_id == outlet.id, permissions.visits_clause(db, current_user)).order_by(Visit.id.desc()).limit(10))
+    stars = {r.window_id: r for r in db.exec(current_stars_query().where(StarRating.outlet_id == outlet.id)).all()}
+    return render_template("dashboard/outlet.html", outlet=outlet, unit=db.get(Unit, outlet.unit_id),
+                           windows=org.windows_of(db, outlet.id), window_form=WindowForm(), recent=recent,
+                           stars=stars)

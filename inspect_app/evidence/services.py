@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
-from inspect_app.auth.models import User
+from inspect_app.actors import Actor
 from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
 from inspect_app.evidence import imaging
@@ -37,7 +37,7 @@ def store_photo(
     session: Session,
     storage: Storage,
     *,
-    actor: User,
+    actor: Actor,
     outlet: Outlet,
     data: bytes,
     client_id: str | None,
@@ -104,9 +104,9 @@ def store_photo(
 class PhotoOwner:
     """How the owning domain answers for its photos."""
 
-    may_view: Callable[[Session, User, Photo], bool]
+    may_view: Callable[[Session, Actor, Photo], bool]
     #: Raises a ``DomainError`` (usually ``PermissionDenied``) when the actor may not remove it.
-    check_remove: Callable[[Session, User, Photo], None]
+    check_remove: Callable[[Session, Actor, Photo], None]
 
 
 def register_owner(app: Flask, kind: str, owner: PhotoOwner) -> None:
@@ -126,7 +126,7 @@ def _owner(photo: Photo) -> PhotoOwner | None:
     return current_app.extensions.get("photo_owners", {}).get(owner_kind(photo))
 
 
-def can_view_photo(session: Session, user: User, photo: Photo) -> bool:
+def can_view_photo(session: Session, user: Actor, photo: Photo) -> bool:
     if photo.deleted_at is not None and not permissions.is_admin(user):
         return False
     owner = _owner(photo)
@@ -135,7 +135,7 @@ def can_view_photo(session: Session, user: User, photo: Photo) -> bool:
     return owner.may_view(session, user, photo)
 
 
-def remove_photo(session: Session, *, actor: User, photo: Photo) -> Photo:
+def remove_photo(session: Session, *, actor: Actor, photo: Photo) -> Photo:
     """A photo taken back before it was sent: the row stays (audited), marked deleted."""
     owner = _owner(photo)
     if owner is None:

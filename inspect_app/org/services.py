@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from inspect_app import permissions
+from inspect_app.actors import Actor
 from inspect_app.audit.services import record, snapshot
-from inspect_app.auth.models import User
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.org.models import LEVEL_ORDER, Outlet, Unit, UnitLevel, Window
 
@@ -17,7 +17,7 @@ UNIT_FIELDS = ["code", "name", "level", "parent_id"]
 OUTLET_FIELDS = ["code", "name", "address", "lat", "lon", "unit_id", "timezone", "active"]
 
 
-def _require_admin(actor: User | None) -> None:
+def _require_admin(actor: Actor | None) -> None:
     if actor is not None and not permissions.can_manage_org(actor):
         raise PermissionDenied(_("Only an administrator may change the organisation."))
 
@@ -31,7 +31,7 @@ def child_level(parent: Unit | None) -> UnitLevel:
     return LEVEL_ORDER[index + 1]
 
 
-def create_unit(session: Session, *, actor: User | None, code: str, name: str, parent: Unit | None) -> Unit:
+def create_unit(session: Session, *, actor: Actor | None, code: str, name: str, parent: Unit | None) -> Unit:
     _require_admin(actor)
     code, name = code.strip(), name.strip()
     if not code or not name:
@@ -47,7 +47,7 @@ def create_unit(session: Session, *, actor: User | None, code: str, name: str, p
     return unit
 
 
-def rename_unit(session: Session, *, actor: User, unit: Unit, name: str) -> Unit:
+def rename_unit(session: Session, *, actor: Actor, unit: Unit, name: str) -> Unit:
     _require_admin(actor)
     name = name.strip()
     if not name:
@@ -104,7 +104,7 @@ def validate_location(lat: float | None, lon: float | None) -> None:
 def save_outlet(
     session: Session,
     *,
-    actor: User | None,
+    actor: Actor | None,
     outlet: Outlet | None,
     code: str,
     name: str,
@@ -142,7 +142,7 @@ def save_outlet(
 
 
 def save_window(
-    session: Session, *, actor: User | None, outlet: Outlet, window: Window | None, number: str, name: str,
+    session: Session, *, actor: Actor | None, outlet: Outlet, window: Window | None, number: str, name: str,
     active: bool = True,
 ) -> Window:
     _require_admin(actor)
@@ -171,7 +171,7 @@ def windows_of(session: Session, outlet_id: int, active_only: bool = False) -> l
     return sorted(windows, key=lambda w: (len(w.number), w.number))
 
 
-def search_outlets(session: Session, *, user: User, q: str = "", unit_id: int | None = None,
+def search_outlets(session: Session, *, user: Actor, q: str = "", unit_id: int | None = None,
                    page: int = 1, per_page: int = 30) -> tuple[list[Outlet], int]:
     """Outlets the user may see, filtered and paged; returns (rows, total)."""
     query = select(Outlet).where(permissions.outlets_clause(session, user))
@@ -190,3 +190,11 @@ def search_outlets(session: Session, *, user: User, q: str = "", unit_id: int | 
 def outlet_counts_by_unit(session: Session) -> dict[int, int]:
     rows = session.exec(select(Outlet.unit_id, sa.func.count()).group_by(Outlet.unit_id)).all()
     return dict(rows)
+
+
+def outlets_in(session: Session, user: Actor, where=None) -> dict[int, int]:
+    """Outlet id → unit id for the outlets the user may see (and ``where`` allows): one query."""
+    query = select(Outlet.id, Outlet.unit_id).where(permissions.outlets_clause(session, user))
+    if where is not None:
+        query = query.where(where)
+    return dict(session.execute(query).all())

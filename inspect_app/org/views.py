@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inspect_app import permissions
+from inspect_app.csv_import import import_page
 from inspect_app.db import get_session
-from inspect_app.forms_common import CsvUploadForm
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, UnitForm, UnitRenameForm, WindowForm
-from inspect_app.org.importing import ImportFailed, import_outlets
+from inspect_app.org.importing import import_outlets
 from inspect_app.org.models import Outlet, Unit
 
 bp = Blueprint("org", __name__)
@@ -76,25 +76,6 @@ def outlets():
                            unit_id=unit_id, units=units, unit_names=services.unit_names(db))
 
 
-@bp.route("/outlets/<int:outlet_id>")
-@login_required
-def outlet_detail(outlet_id: int):
-    outlet = load_outlet(outlet_id)
-    db = get_session()
-    from sqlmodel import select
-
-    from inspect_app.visits import queries as visit_queries
-    from inspect_app.visits.models import StarRating, Visit
-    from inspect_app.visits.services import current_stars_query
-
-    recent = visit_queries.visit_rows(db, select(Visit).where(
-        Visit.outlet_id == outlet.id, permissions.visits_clause(db, current_user)).order_by(Visit.id.desc()).limit(10))
-    stars = {r.window_id: r for r in db.exec(current_stars_query().where(StarRating.outlet_id == outlet.id)).all()}
-    return render_template("org/outlet_detail.html", outlet=outlet, unit=db.get(Unit, outlet.unit_id),
-                           windows=services.windows_of(db, outlet.id), window_form=WindowForm(), recent=recent,
-                           stars=stars)
-
-
 def _outlet_form(outlet: Outlet | None) -> OutletForm:
     form = OutletForm(obj=outlet)
     form.unit_id.choices = [(u.id, label) for u, label in services.unit_tree_labels(get_session())]
@@ -115,7 +96,7 @@ def outlet_edit(outlet_id: int | None = None):
             timezone=form.timezone.data, active=form.active.data,
         ), _("Saved."))
         if saved is not REFUSED:
-            return redirect(url_for("org.outlet_detail", outlet_id=saved.id))
+            return redirect(url_for("dashboard.outlet", outlet_id=saved.id))
     return render_template("org/outlet_form.html", form=form, outlet=outlet)
 
 
@@ -131,31 +112,11 @@ def window_add(outlet_id: int):
                     _("Window added."))
     else:
         flash(_("Give the window a number."), "error")
-    return redirect(url_for("org.outlet_detail", outlet_id=outlet.id))
-
-
-def csv_import_page(importer, kind: str, done_endpoint: str):
-    """The import page shared by outlets and accounts: all rows or none, errors by line."""
-    form = CsvUploadForm()
-    errors: list[str] = []
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            result = importer(db, actor=current_user, data=form.file.data.read())
-        except ImportFailed as exc:
-            db.rollback()
-            errors = exc.errors
-        else:
-            db.commit()
-            flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated), "success")
-            return redirect(url_for(done_endpoint))
-    elif request.method == "POST":
-        errors = [_("Choose a CSV file to import.")]
-    return render_template("org/import.html", form=form, errors=errors, kind=kind)
+    return redirect(url_for("dashboard.outlet", outlet_id=outlet.id))
 
 
 @bp.route("/admin/outlets/import", methods=["GET", "POST"])
 @login_required
 def outlets_import():
     _require_admin()
-    return csv_import_page(import_outlets, "outlets", "org.outlets")
+    return import_page(import_outlets, "outlets", "org.outlets")

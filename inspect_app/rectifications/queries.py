@@ -10,7 +10,9 @@ from sqlmodel import Session, select
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.db import unindexed
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.rectifications import services
 from inspect_app.rectifications.models import OUTLET_TURN, LineStats, LineStatus, RectificationLine, RectificationNotice
 
 
@@ -81,7 +83,7 @@ def _overdue_by(session: Session, user: User, filters: BoardFilters, group_col, 
              .group_by(RectificationLine.outlet_id))
     if filters.since or filters.until or filters.kind or filters.severity:
         query = filters.apply(query)
-    allowed = outlets_in(session, user, where)
+    allowed = org.outlets_in(session, user, where)
     result: dict[int, tuple[int, dt.datetime | None]] = {}
     for outlet_id, count, oldest in session.execute(query).all():
         if outlet_id not in allowed:
@@ -91,14 +93,6 @@ def _overdue_by(session: Session, user: User, filters: BoardFilters, group_col, 
         oldest = _aware(oldest)
         result[key] = (n + count, oldest if first is None or (oldest and oldest < first) else first)
     return result
-
-
-def outlets_in(session: Session, user: User, where=None) -> dict[int, int]:
-    """Outlet id → unit id for the outlets the user may see (and ``where`` allows): one query."""
-    query = select(Outlet.id, Outlet.unit_id).where(permissions.outlets_clause(session, user))
-    if where is not None:
-        query = query.where(where)
-    return dict(session.execute(query).all())
 
 
 def _aware(moment):
@@ -266,20 +260,18 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
         return 0, []
     now = now or clock.now()
     units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path))).all()}
-    allowed = outlets_in(session, user, Outlet.unit_id.in_(list(units)))
+    allowed = org.outlets_in(session, user, Outlet.unit_id.in_(list(units)))
     base_depth = node.path.count("/")
     distances = {outlet_id: units[unit_id].path.count("/") - base_depth for outlet_id, unit_id in allowed.items()}
     count, shown = 0, []
-    from inspect_app.rectifications.services import days_left
-
     for distance in sorted({d for d in distances.values() if d >= 1}):
         # deadline day ended at least distance × N days ago: late by ≥ that many local days
         threshold = now - dt.timedelta(days=distance * escalation_days - 1)
         grouped = _overdue_by(session, user, filters, "outlet", Outlet.unit_id.in_(list(units)), threshold)
         count += sum(n for outlet_id, (n, _oldest) in grouped.items() if distances.get(outlet_id) == distance)
         rows = line_rows(session, user, filters=filters, node=node, state="overdue", now=threshold, limit=show)
-        shown.extend((line, notice, outlet, -days_left(line, outlet, now)) for line, notice, outlet in rows
-                     if distances.get(outlet.id) == distance and -days_left(line, outlet, now) >= distance * escalation_days)
+        shown.extend((line, notice, outlet, -services.days_left(line, outlet, now)) for line, notice, outlet in rows
+                     if distances.get(outlet.id) == distance and -services.days_left(line, outlet, now) >= distance * escalation_days)
     shown.sort(key=lambda r: -r[3])
     return count, shown[:show]
 

@@ -17,8 +17,10 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import LineStatus, RectificationLine
+from inspect_app.visits import queries as visit_queries
 from inspect_app.visits.models import StarRating, Visit, VisitStatus
 
 KINDS = ("day", "week", "month")
@@ -115,32 +117,18 @@ def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit |
     return units.get(parts[depth])
 
 
-def _visit_stats(session: Session, since, until) -> list[tuple]:
-    """Released visits per outlet in a period: (outlet id, count, score sum, red lines).
-
-    Read from the covering index on (status, released_at, outlet, score, red line) with no join;
-    the scope is applied per outlet in Python, where the outlets are few."""
-    query = (select(Visit.outlet_id, sa.func.count(), sa.func.sum(Visit.score),
-                    sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)))
-             .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
-             .group_by(Visit.outlet_id))
-    return session.execute(query).all()
-
-
 def build(session: Session, user: User, *, node: Unit | None, period: Period, zone: str = "Asia/Shanghai",
           photo_limit: int = 4, overdue_limit: int = 30, star_limit: int = 30) -> Bulletin:
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
-    from inspect_app.rectifications.queries import outlets_in
-
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     by_outlet = node is not None and node.level == "county"  # a county's bulletin ranks its outlets
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all()) if by_outlet else {}
     in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None else None
-    allowed = outlets_in(session, user, in_node)
+    allowed = org.outlets_in(session, user, in_node)
     rows: dict[int, UnitRow] = {}
     for current, (a, b) in ((True, (since, until)), (False, (prev_since, prev_until))):
-        for outlet_id, count, score_sum, reds in _visit_stats(session, a, b):
+        for outlet_id, count, score_sum, reds in visit_queries.visit_stats(session, a, b):
             if outlet_id not in allowed:
                 continue
             if by_outlet:

@@ -1,0 +1,60 @@
+"""The home pages' queries: what each role sees first (read only, across domains)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inspect_app import clock, permissions
+from inspect_app.auth.models import User
+from inspect_app.db import unindexed
+from inspect_app.org import services as org
+from inspect_app.org.models import Outlet
+from inspect_app.visits import queries as visit_queries
+from inspect_app.visits.models import Visit, VisitStatus
+
+
+def inspector_home(session: Session, user: User, today: dt.date) -> dict:
+    mine = select(Visit).where(Visit.assignee_id == user.id)
+    scheduled = visit_queries.visit_rows(session, mine.where(Visit.status == VisitStatus.scheduled)
+                           .order_by(Visit.due_until.is_(None), Visit.due_until, Visit.id))
+    today_rows, overdue, upcoming = [], [], []
+    for row in scheduled:
+        visit = row[0]
+        if visit.due_until is not None and visit.due_until < today:
+            overdue.append(row)
+        elif visit.due_from is None or visit.due_from <= today:
+            today_rows.append(row)
+        else:
+            upcoming.append(row)
+    drafts = visit_queries.visit_rows(session, mine.where(Visit.status.in_([VisitStatus.in_progress, VisitStatus.returned]))
+                        .order_by(Visit.started_at.desc()))
+    recent = visit_queries.visit_rows(session, mine.where(Visit.status.in_([VisitStatus.in_review, VisitStatus.released]))
+                        .order_by(Visit.submitted_at.desc()).limit(10))
+    return {"today": today_rows, "overdue": overdue, "upcoming": upcoming[:10], "drafts": drafts, "recent": recent}
+
+
+def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.datetime) -> dict:
+    """The manager's home: work in hand (few rows, by status) and the last 30 days' results.
+
+    Released visits (the bulk of the table) are reached through the release date; the scope is
+    checked per row (``unindexed``) rather than driving the query.
+    """
+    scope = permissions.visits_clause(session, user)
+    in_scope = unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user)))
+    open_states = [VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned]
+    counts = dict(session.exec(select(Visit.status, sa.func.count())
+                               .where(scope, Visit.status.in_(open_states)).group_by(Visit.status)).all())
+    overdue = session.exec(select(sa.func.count()).select_from(Visit).where(
+        scope, Visit.status == VisitStatus.scheduled, Visit.due_until < today)).one()
+    released = select(Visit).where(in_scope, Visit.status == VisitStatus.released, Visit.released_at >= since)
+    recent = visit_queries.visit_rows(session, released.order_by(Visit.released_at.desc()).limit(8))
+    red = visit_queries.visit_rows(session, released.where(Visit.red_line.is_(True)).order_by(Visit.released_at.desc()).limit(8))
+    allowed = org.outlets_in(session, user)
+    count = total = 0
+    for outlet_id, n, score_sum, _reds in visit_queries.visit_stats(session, since, clock.now()):
+        if outlet_id in allowed:
+            count, total = count + n, total + float(score_sum or 0)
+    return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,
+            "released_count": count, "average": round(total / count, 1) if count else None}
