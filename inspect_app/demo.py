@@ -6,10 +6,16 @@ import secrets
 
 from sqlmodel import Session, select
 
+from inspect_app import clock
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import create_user
+from inspect_app.evidence.storage import get_storage
 from inspect_app.org import services as org
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.models import Outlet, Unit, Window
+from inspect_app.rectifications import services as rect
+from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
+from inspect_app.visits import services as visits
+from inspect_app.visits.models import Answer, StarRating, Visit
 
 PROVINCE = ("33", "浙江省")
 CITIES = [
@@ -124,8 +130,6 @@ def _demo_photo(rng: random.Random, label: str) -> bytes:
 
 def _fill_randomly(session: Session, *, visit, actor: User, rng: random.Random, fail_rate: float,
                    red_line: bool) -> None:
-    from inspect_app.evidence.storage import get_storage
-    from inspect_app.visits import services as visits
 
     checklist = visits.checklist_of(session, visit)
     red_items = [i for i in checklist.items if i.red_line]
@@ -160,10 +164,6 @@ def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None =
     the loader at many instants, need the same steps, not the same volume)."""
     import datetime as dt
 
-    from inspect_app import clock
-    from inspect_app.org.models import Window
-    from inspect_app.visits import services as visits
-    from inspect_app.visits.models import Answer, StarRating, Visit
 
     if session.exec(select(Visit)).first():
         return 0
@@ -242,11 +242,6 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
     """
     import datetime as dt
 
-    from inspect_app import clock
-    from inspect_app.evidence.storage import get_storage
-    from inspect_app.rectifications import services as rect
-    from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
-    from inspect_app.visits.models import Visit
 
     users = {u.username: u for u in session.exec(select(User)).all()}
     now = clock.now()

@@ -65,6 +65,10 @@ class Lifecycle:
             raise DomainError(str(message) % {"status": self.status_label(status)})
         return transition
 
+    def may(self, session, user, obj, action: str) -> bool:
+        """Whether the user is on the side that takes this action (whatever the status now)."""
+        return self.transitions[action].who in self.sides(session, user, obj)
+
     def available(self, session, user, obj) -> set[str]:
         """The actions this user may take on this object now."""
         sides = self.sides(session, user, obj)

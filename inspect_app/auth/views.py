@@ -12,7 +12,6 @@ from inspect_app.auth.importing import import_users
 from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session
-from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 from inspect_app.i18n import SUPPORTED
@@ -27,6 +26,8 @@ def login():
         return redirect(url_for("dashboard.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        # The one view that commits by hand: a failed attempt is recorded (throttling) and must
+        # land although the login is refused.
         db = get_session()
         try:
             user = services.authenticate(
@@ -84,17 +85,11 @@ def set_language():
 @login_required
 def change_password():
     form = PasswordForm()
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            services.reset_password(db, actor=current_user, user=current_user, password=form.password.data)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            login_user(current_user._get_current_object())  # the version changed: re-issue this session, end the others
-            flash(_("Your password has been changed. Other devices are logged out."), "success")
-            return redirect(url_for("dashboard.home"))
+    if form.validate_on_submit() and run_service(lambda db: services.reset_password(
+            db, actor=current_user, user=current_user, password=form.password.data),
+            _("Your password has been changed. Other devices are logged out.")) is not REFUSED:
+        login_user(current_user._get_current_object())  # the version changed: re-issue this session, end the others
+        return redirect(url_for("dashboard.home"))
     return render_template("auth/password.html", form=form, user=current_user, own=True)
 
 
@@ -192,19 +187,12 @@ def user_set_active(user_id: int):
 @login_required
 def user_reset_password(user_id: int):
     _require_admin()
-    db = get_session()
     user = get_or_404(User, user_id)
     form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
-        try:
-            services.reset_password(db, actor=current_user, user=user, password=form.password.data)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            if user.id == current_user.id:
-                login_user(user)
-            flash(_("Password reset; the user's sessions have ended."), "success")
+        if run_service(lambda db: services.reset_password(db, actor=current_user, user=user, password=form.password.data),
+                       _("Password reset; the user's sessions have ended.")) is not REFUSED and user.id == current_user.id:
+            login_user(user)
     else:
         flash_form_errors(form)
     return redirect(url_for("auth.user_edit", user_id=user.id))

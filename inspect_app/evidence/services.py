@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
-from inspect_app.audit.services import record
 from inspect_app.actors import Actor
+from inspect_app.audit.services import record
 from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
 from inspect_app.evidence import imaging

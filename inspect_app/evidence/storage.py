@@ -13,6 +13,8 @@ from typing import Protocol
 
 from flask import Flask, current_app
 
+from inspect_app import clock
+
 KEY_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}/[a-z]+(\.[a-z]+)?$")
 
 
@@ -24,7 +26,6 @@ class Storage(Protocol):
 
 
 def new_prefix(kind: str = "photos") -> str:
-    from inspect_app import clock
     now = clock.now()
     return f"{kind}/{now:%Y}/{now:%m}/{uuid.uuid4().hex}"
 

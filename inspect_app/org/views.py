@@ -51,13 +51,10 @@ def units():
 @login_required
 def unit_rename(unit_id: int):
     _require_admin()
-    db = get_session()
     unit = get_or_404(Unit, unit_id)
     form = UnitRenameForm()
     if form.validate_on_submit():
-        services.rename_unit(db, actor=current_user, unit=unit, name=form.name.data)
-        db.commit()
-        flash(_("Saved."), "success")
+        run_service(lambda db: services.rename_unit(db, actor=current_user, unit=unit, name=form.name.data), _("Saved."))
     return redirect(url_for("org.units"))
 
 

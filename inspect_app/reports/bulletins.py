@@ -20,6 +20,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import LineStatus, RectificationLine
+from inspect_app.rectifications.queries import BoardFilters, line_rows
 from inspect_app.visits import queries as visit_queries
 from inspect_app.visits.models import StarRating, Visit, VisitStatus
 
@@ -174,7 +175,6 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
                                                   else_=0)))
         .select_from(issued)).one()
     now = clock.now()
-    from inspect_app.rectifications.queries import BoardFilters, line_rows
 
     overdue = line_rows(session, user, filters=BoardFilters(), node=node, state="overdue", now=now, limit=overdue_limit)
     star_query = (select(StarRating, Outlet).join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(scope))

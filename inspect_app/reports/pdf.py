@@ -17,6 +17,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from inspect_app.config import PROJECT_ROOT
+from inspect_app.evidence.services import key
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ def subsetter() -> str:
 
 class RestrictedFetcher(URLFetcher):
     """Serves ``inspect:`` URLs from our static files and the allowed photos; refuses all else."""
-
     def __init__(self, photos: dict[int, object], storage, extra: dict[str, tuple[bytes, str]] | None = None):
         super().__init__(allowed_protocols=["inspect"], allow_redirects=False)
         self._photos = photos
@@ -50,7 +50,6 @@ class RestrictedFetcher(URLFetcher):
         self._extra = extra or {}
 
     def fetch(self, url, headers=None):
-        from inspect_app.evidence.services import key
 
         if url.startswith("inspect:static/"):
             name = url[len("inspect:static/"):]

@@ -102,7 +102,6 @@ def correct(visit_id: int):
     _require_reviewer_role()
     visit = load_visit(visit_id)
     form = CorrectForm()
-    db = get_session()
     if not form.validate_on_submit():
         flash(_("Give the corrected answer and a reason."), "error")
         return redirect(url_for("review.review", visit_id=visit.id))
@@ -113,16 +112,10 @@ def correct(visit_id: int):
         except ValueError:
             raise DomainError(_("The request could not be understood.")) from None
 
-    try:
-        secret.correct_answer(db, actor=current_user, visit=visit, item_code=form.item_code.data, reason=form.reason.data,
-                              result=form.result.data or None, occurrences=number(form.occurrences.data),
-                              scale_value=number(form.scale_value.data))
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    else:
-        db.commit()
-        flash(_("Answer corrected; the change is in the audit log."), "success")
+    run_service(lambda db: secret.correct_answer(
+        db, actor=current_user, visit=visit, item_code=form.item_code.data, reason=form.reason.data,
+        result=form.result.data or None, occurrences=number(form.occurrences.data),
+        scale_value=number(form.scale_value.data)), _("Answer corrected; the change is in the audit log."))
     return redirect(url_for("review.review", visit_id=visit.id) + f"#item-{form.item_code.data}")
 
 

@@ -584,6 +584,19 @@ def missing_for_submit(checklist: Checklist, visit: Visit, answers: dict[str, An
     return blockers, warnings
 
 
+def submit_problems(session: Session, *, actor: User, visit: Visit,
+                    accept_warnings: bool = False) -> IncompleteVisit | None:
+    """What keeps the assignee's visit from being submitted now (None: nothing, or not theirs to
+    submit, which ``submit_visit`` refuses in its own words)."""
+    if visit.assignee_id != actor.id or visit.status not in EDITABLE:
+        return None
+    missing, warnings = missing_for_submit(checklist_of(session, visit), visit, answers_of(session, visit),
+                                           photos_of(session, visit))
+    if missing or (warnings and not accept_warnings):
+        return IncompleteVisit(missing, warnings)
+    return None
+
+
 def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | None,
                  accept_warnings: bool = False) -> Visit:
     """Lock the visit and score it. A repeat with the same token does nothing twice."""

@@ -17,12 +17,13 @@ from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.storage import get_storage
-from inspect_app.http import REFUSED, get_or_404, run_json, run_service
+from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import queries, secret, services, timers
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
+from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
 
 bp = Blueprint("visits", __name__)
@@ -96,21 +97,13 @@ def schedule():
         if preset:
             form.outlet_ids.data = [preset]
     if form.validate_on_submit():
-        assignee = db.get(User, form.assignee_id.data)
-        try:
-            if assignee is None:
-                raise DomainError(_("Choose who does the visit."))
-            visits = services.schedule_visits(
-                db, actor=current_user, checklist_code=form.checklist.data, outlet_ids=form.outlet_ids.data or [],
-                assignee=assignee, due_from=form.due_from.data, due_until=form.due_until.data,
-                window_id=int(form.window_id.data) if form.window_id.data else None,
-            )
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("%(n)d visits scheduled.", n=len(visits)), "success")
+        scheduled = run_service(lambda db: services.schedule_visits(
+            db, actor=current_user, checklist_code=form.checklist.data, outlet_ids=form.outlet_ids.data or [],
+            assignee=db.get(User, form.assignee_id.data) or _refuse(_("Choose who does the visit.")),
+            due_from=form.due_from.data, due_until=form.due_until.data,
+            window_id=int(form.window_id.data) if form.window_id.data else None),
+            lambda visits: _("%(n)d visits scheduled.", n=len(visits)))
+        if scheduled is not REFUSED:
             return redirect(url_for("visits.index", status="scheduled"))
     return render_template("visits/schedule.html", form=form, outlets=outlets, total=total, q=q, unit_id=unit_id,
                            units=org.unit_tree_labels(db, permissions.units_clause(db, current_user)),
@@ -121,18 +114,12 @@ def schedule():
 @login_required
 def cancel(visit_id: int):
     visit = load_visit(visit_id)
-    db = get_session()
-    if not permissions.can_manage_visit(db, current_user, visit):
+    if not VISIT.may(get_session(), current_user, visit, "cancel"):
         abort(403)
     form = CancelForm()
     if form.validate_on_submit():
-        try:
-            services.cancel_visit(db, actor=current_user, visit=visit, reason=form.reason.data)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            flash(_("Visit cancelled."), "success")
+        run_service(lambda db: services.cancel_visit(db, actor=current_user, visit=visit, reason=form.reason.data),
+                    _("Visit cancelled."))
     else:
         flash(_("Give a reason for cancelling."), "error")
     return redirect(url_for("visits.detail", visit_id=visit.id))
@@ -172,6 +159,11 @@ def new():
                            chosen_outlet=chosen_outlet, planned=planned)
 
 
+def _refuse(message: str):
+    """Raise the refusal inside a service call (for a form value that names nothing)."""
+    raise DomainError(message)
+
+
 def _no_outlet(chosen: int | None):
     if chosen:
         raise NotFound(_("This page does not exist, or you cannot see it."))
@@ -192,17 +184,11 @@ def checkin(visit_id: int):
     form = CheckinForm()
     windows = org.windows_of(db, outlet.id, active_only=True)
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
-    if form.validate_on_submit():
-        try:
-            services.check_in(db, actor=current_user, visit=visit, lat=form.lat.data, lon=form.lon.data,
-                              accuracy=form.accuracy.data, no_location_reason=form.no_location_reason.data or "",
-                              window_id=int(form.window_id.data) if form.window_id.data else None)
-        except DomainError as exc:
-            db.rollback()
-            flash(exc.message, "error")
-        else:
-            db.commit()
-            return redirect(url_for("visits.fill", visit_id=visit.id))
+    if form.validate_on_submit() and run_service(lambda db: services.check_in(
+            db, actor=current_user, visit=visit, lat=form.lat.data, lon=form.lon.data, accuracy=form.accuracy.data,
+            no_location_reason=form.no_location_reason.data or "",
+            window_id=int(form.window_id.data) if form.window_id.data else None)) is not REFUSED:
+        return redirect(url_for("visits.fill", visit_id=visit.id))
     return render_template("visits/checkin.html", visit=visit, outlet=outlet, checklist=checklist, form=form,
                            needs_window=checklist is not None and checklist.subject == "window" and visit.window_id is None,
                            window=db.get(Window, visit.window_id) if visit.window_id else None)
@@ -251,42 +237,26 @@ def fill(visit_id: int):
 @bp.route("/api/visits/<int:visit_id>/answers", methods=["POST"])
 @login_required
 def save_answer(visit_id: int):
+    """One answer from the phone's outbox; a refusal carries the stored answer so the phone can show it."""
     visit = load_visit(visit_id)
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("item_code"), str):
-        return jsonify(error=_("The request could not be understood.")), 400
+    payload = Payload.from_request()
+    item_code = payload.str("item_code", required=True)
+
+    def stored(_exc):
+        current = services.answers_of(get_session(), visit).get(item_code)
+        return {"current": _answer_json(current) if current else None}
+
+    return run_json(lambda db: services.save_answer(
+        db, actor=current_user, visit=visit, item_code=item_code, result=payload.str("result"),
+        occurrences=payload.int("occurrences"), scale_value=payload.int("scale_value"), note=payload.str("note"),
+        base_version=payload.int("base_version"), client_id=payload.str("client_id", limit=64) or None,
+        supersedes=payload.strings("supersedes"), clear=payload.is_true("clear")),
+        lambda answer: {"answer": _answer_json(answer), "progress": _visit_progress(visit)}, refused=stored)
+
+
+def _visit_progress(visit: Visit) -> dict:
     db = get_session()
-
-    def as_int(key):
-        value = payload.get(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise DomainError(_("The request could not be understood."))
-        try:
-            return int(value)
-        except ValueError:
-            raise DomainError(_("The request could not be understood.")) from None
-
-    note = payload.get("note")
-    if note is not None and not isinstance(note, str):
-        return jsonify(error=_("The request could not be understood.")), 400
-    try:
-        answer = services.save_answer(
-            db, actor=current_user, visit=visit, item_code=payload["item_code"], result=payload.get("result"),
-            occurrences=as_int("occurrences"), scale_value=as_int("scale_value"), note=note,
-            base_version=as_int("base_version"), client_id=str(payload.get("client_id") or "")[:64] or None,
-            supersedes=[str(x)[:64] for x in payload.get("supersedes") or [] if isinstance(x, str)][:50],
-            clear=payload.get("clear") is True,
-        )
-    except DomainError as exc:
-        db.rollback()
-        current = services.answers_of(db, visit).get(payload["item_code"])
-        return jsonify(error=exc.message, current=_answer_json(current) if current else None), exc.status_code
-    db.commit()
-    checklist = services.checklist_of(db, visit)
-    result = services.score_visit(checklist, services.answers_of(db, visit), visit)
-    return jsonify(answer=_answer_json(answer), progress=_progress(result))
+    return _progress(services.score_visit(services.checklist_of(db, visit), services.answers_of(db, visit), visit))
 
 
 @bp.route("/api/visits/<int:visit_id>/photos", methods=["POST"])
@@ -310,17 +280,9 @@ def upload_photo(visit_id: int):
 @login_required
 def save_summary(visit_id: int):
     visit = load_visit(visit_id)
-    payload = request.get_json(silent=True) or {}
-    summary = payload.get("summary")
-    if not isinstance(summary, str):
-        return jsonify(error=_("The request could not be understood.")), 400
-    db = get_session()
-    try:
-        services.save_summary(db, actor=current_user, visit=visit, summary=summary)
-    except DomainError as exc:
-        return jsonify(error=exc.message), exc.status_code
-    db.commit()
-    return jsonify(ok=True)
+    summary = Payload.from_request().str("summary", required=True)
+    return run_json(lambda db: services.save_summary(db, actor=current_user, visit=visit, summary=summary),
+                    lambda _visit: {"ok": True})
 
 
 @bp.route("/api/visits/<int:visit_id>/checkin", methods=["POST"])
@@ -328,37 +290,14 @@ def save_summary(visit_id: int):
 def checkin_api(visit_id: int):
     """Check-in from the fill page, possibly sent later from the outbox: idempotent."""
     visit = load_visit(visit_id)
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return jsonify(error=_("The request could not be understood.")), 400
-    db = get_session()
+    payload = Payload.from_request()
     if visit.assignee_id == current_user.id and visit.status != VisitStatus.scheduled:
         return jsonify(status=visit.status, checkin_at=visit.checkin_at.isoformat() if visit.checkin_at else None)
-
-    def number(key):
-        value = payload.get(key)
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise DomainError(_("The request could not be understood."))
-        try:
-            return float(value)
-        except ValueError:
-            raise DomainError(_("The request could not be understood.")) from None
-
-    try:
-        at = dt.datetime.fromisoformat(payload["at"]) if payload.get("at") else None
-        services.check_in(db, actor=current_user, visit=visit, lat=number("lat"), lon=number("lon"),
-                          accuracy=number("accuracy"), no_location_reason=str(payload.get("reason") or ""),
-                          at=at, keep_version=payload.get("checklist_version_id") == visit.checklist_version_id)
-    except (TypeError, ValueError):
-        db.rollback()
-        return jsonify(error=_("The request could not be understood.")), 400
-    except DomainError as exc:
-        db.rollback()
-        return jsonify(error=exc.message), exc.status_code
-    db.commit()
-    return jsonify(status=visit.status, checkin_at=visit.checkin_at.isoformat())
+    return run_json(lambda db: services.check_in(
+        db, actor=current_user, visit=visit, lat=payload.float("lat"), lon=payload.float("lon"),
+        accuracy=payload.float("accuracy"), no_location_reason=payload.str("reason") or "", at=payload.datetime("at"),
+        keep_version=payload.get("checklist_version_id") == visit.checklist_version_id),
+        lambda checked: {"status": checked.status, "checkin_at": checked.checkin_at.isoformat()})
 
 
 @bp.route("/api/visits/<int:visit_id>/timers", methods=["POST"])
@@ -366,40 +305,23 @@ def checkin_api(visit_id: int):
 def set_timer(visit_id: int):
     """One tap of a secret-visit timer: the phone's time, or ``clear`` to undo the last tap."""
     visit = load_visit(visit_id)
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
-        return jsonify(error=_("The request could not be understood.")), 400
-    db = get_session()
-    try:
-        at = dt.datetime.fromisoformat(payload["at"]) if payload.get("at") else None
-    except (TypeError, ValueError):
-        return jsonify(error=_("The request could not be understood.")), 400
-    try:
-        secret.set_timer(db, actor=current_user, visit=visit, name=payload["name"], at=at, clear=bool(payload.get("clear")))
-    except DomainError as exc:
-        db.rollback()
-        return jsonify(error=exc.message, timers=visit.timers or {}), exc.status_code
-    db.commit()
-    checklist = services.checklist_of(db, visit)
-    result = services.score_visit(checklist, services.answers_of(db, visit), visit)
-    return jsonify(timers=visit.timers or {}, durations=timers.durations(visit), progress=_progress(result))
+    payload = Payload.from_request()
+    name, at = payload.str("name", required=True), payload.datetime("at")
+    return run_json(
+        lambda db: secret.set_timer(db, actor=current_user, visit=visit, name=name, at=at, clear=bool(payload.get("clear"))),
+        lambda tapped: {"timers": tapped.timers or {}, "durations": timers.durations(tapped),
+                        "progress": _visit_progress(tapped)},
+        refused=lambda _exc: {"timers": visit.timers or {}})
 
 
 @bp.route("/api/visits/<int:visit_id>/details", methods=["POST"])
 @login_required
 def save_details(visit_id: int):
     visit = load_visit(visit_id)
-    payload = request.get_json(silent=True) or {}
-    counter, impression = payload.get("counter_number"), payload.get("summary")
-    if (counter is not None and not isinstance(counter, str)) or (impression is not None and not isinstance(impression, str)):
-        return jsonify(error=_("The request could not be understood.")), 400
-    db = get_session()
-    try:
-        secret.save_details(db, actor=current_user, visit=visit, counter_number=counter, impression=impression)
-    except DomainError as exc:
-        return jsonify(error=exc.message), exc.status_code
-    db.commit()
-    return jsonify(ok=True)
+    payload = Payload.from_request()
+    counter, impression = payload.str("counter_number"), payload.str("summary")
+    return run_json(lambda db: secret.save_details(db, actor=current_user, visit=visit, counter_number=counter,
+                                                   impression=impression), lambda _visit: {"ok": True})
 
 
 @bp.route("/visits/<int:visit_id>/submit", methods=["POST"])
@@ -410,20 +332,15 @@ def submit(visit_id: int):
     form = SubmitForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None,
-                              accept_warnings=form.accept_warnings.data == "1")
-    except services.IncompleteVisit as exc:
-        db.rollback()
-        checklist = services.checklist_of(db, visit)
-        return render_template("visits/missing.html", visit=visit, missing=exc.missing, warnings=exc.warnings,
-                               checklist=checklist, locale=select_locale(), message=exc.message,
-                               submit_form=_confirm_form()), 422
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
+    accept_warnings = form.accept_warnings.data == "1"
+    incomplete = services.submit_problems(db, actor=current_user, visit=visit, accept_warnings=accept_warnings)
+    if incomplete is not None:  # what keeps it from being submitted, listed on its own page
+        return render_template("visits/missing.html", visit=visit, missing=incomplete.missing,
+                               warnings=incomplete.warnings, checklist=services.checklist_of(db, visit),
+                               locale=select_locale(), message=incomplete.message, submit_form=_confirm_form()), 422
+    if run_service(lambda db: services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None,
+                                                    accept_warnings=accept_warnings)) is REFUSED:
         return redirect(url_for("visits.detail", visit_id=visit.id))
-    db.commit()
     if visit.status != VisitStatus.released:
         flash(_("Submitted for review."), "success")
     elif visit.red_line:
