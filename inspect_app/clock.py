@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
@@ -42,14 +42,6 @@ def _zone(name: str) -> ZoneInfo:
 def zone(name: str | None = None) -> ZoneInfo:
     """The zone by name; the default zone when none is given."""
     return _zone(name or default_zone())
-
-
-def is_valid_zone(name: str) -> bool:
-    try:
-        _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def local_now(tz: str | None = None) -> dt.datetime:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, Role, User, UserOutlet
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import RectificationLine
-from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
+from inspect_app.visits.models import Visit, VisitStatus
 
 
 def is_admin(user: User) -> bool:
@@ -142,10 +142,6 @@ def can_view_visit(session: Session, user: User, visit) -> bool:
     return True
 
 
-def can_edit_visit(user: User, visit) -> bool:
-    return user.is_authenticated and visit.assignee_id == user.id and visit.status in EDITABLE
-
-
 def can_manage_visit(session: Session, user: User, visit) -> bool:
     """Reschedule or cancel: managers of the outlet's region."""
     if not can_schedule(user):
@@ -228,6 +224,32 @@ def line_sides(session: Session, user: User, line) -> set[str]:
 
 def notice_sides(session: Session, user: User, notice) -> set[str]:
     return {"outlet"} if can_answer_for_outlet(session, user, notice.outlet_id) else set()
+
+
+def can_see_outlet_list(user: User) -> bool:
+    """The outlet list: people who work over a region, and branch chiefs (their own outlets)."""
+    return can_see_org_pages(user) or (user.is_authenticated and user.role == Role.branch_chief)
+
+
+def can_see_notices(user: User) -> bool:
+    """Notices and reminders: everyone but mystery shoppers (who never see the outlet side's work)."""
+    return user.is_authenticated and user.role != Role.shopper
+
+
+def can_see_line_lists(user: User) -> bool:
+    """The board's line lists: the board's viewers, and inspectors and branch chiefs for their reach."""
+    return can_see_board(user) or (user.is_authenticated and user.role in (Role.inspector, Role.branch_chief))
+
+
+def can_see_star_board(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.inspector)
+
+
+def sees_visit_times(user: User, visit) -> bool:
+    """Check-in and timer times of a secret visit: the inspection side and the shopper, never the
+    outlet side (it learns the date only)."""
+    return (visit.kind != "secret" or sees_shopper_identity(user) or visit.assignee_id == user.id
+            or (user.is_authenticated and user.role == Role.inspector))
 
 
 def can_see_board(user: User) -> bool:

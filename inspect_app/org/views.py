@@ -61,7 +61,7 @@ def unit_rename(unit_id: int):
 @bp.route("/outlets")
 @login_required
 def outlets():
-    if not (permissions.can_see_org_pages(current_user) or current_user.role == "branch_chief"):
+    if not permissions.can_see_outlet_list(current_user):
         abort(403)
     db = get_session()
     q = (request.args.get("q") or "").strip()

@@ -26,6 +26,7 @@ from inspect_app.rectifications.forms import (
     ResponsibleForm,
     VerifyForm,
 )
+from inspect_app.rectifications.lifecycle import LINE, NOTICE
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit
 
@@ -49,7 +50,7 @@ def load_line(line_id: int) -> RectificationLine:
 @bp.route("/notices")
 @login_required
 def notices():
-    if current_user.role == "shopper":
+    if not permissions.can_see_notices(current_user):
         abort(403)
     db = get_session()
     rows = queries.notices_for(db, current_user, open_only=request.args.get("open") == "1")
@@ -88,7 +89,7 @@ def notice(notice_id: int):
     return render_template(
         "rectifications/notice.html", notice=notice, lines=lines, events=events, photos=photos, people=people,
         visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id), now=clock.now(),
-        can_ack=permissions.can_answer_for_outlet(db, current_user, notice.outlet_id) and notice.acknowledged_at is None,
+        can_ack="acknowledge" in NOTICE.available(db, current_user, notice),
         action_form=ActionForm(), acknowledged_by=db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None,
     )
 
@@ -111,16 +112,15 @@ def line(line_id: int):
     events, photos, people = _line_bundle(db, [line])
     notice = db.get(RectificationNotice, line.notice_id)
     outlet = db.get(Outlet, line.outlet_id)
-    can_outlet = permissions.can_answer_for_outlet(db, current_user, line.outlet_id)
-    can_verify = permissions.can_verify_lines(db, current_user, line.outlet_id)
+    actions = LINE.available(db, current_user, line)
     version = {"version": line.row_version}
     responsible_form = ResponsibleForm()
     responsible_form.user_id.choices = [(u.id, u.display_name) for u in services.branch_chiefs_of(db, line.outlet_id)]
     responsible_form.user_id.data = line.responsible_id
     return render_template(
         "rectifications/line.html", line=line, notice=notice, outlet=outlet, events=events[line.id], photos=photos,
-        people=people, now=clock.now(), can_outlet=can_outlet, can_verify=can_verify,
-        staged=services.staged_photos(db, actor=current_user, line=line) if can_outlet else [],
+        people=people, now=clock.now(), actions=actions,
+        staged=services.staged_photos(db, actor=current_user, line=line) if "stage_photo" in actions else [],
         answer_form=AnswerForm(data=version), dispute_form=DisputeForm(data=version),
         verify_form=VerifyForm(data=version), decide_form=DecideForm(data=version),
         deadline_form=DeadlineForm(data=version), responsible_form=responsible_form,
@@ -273,7 +273,7 @@ def board():
 @bp.route("/board/lines")
 @login_required
 def board_lines():
-    if not (permissions.can_see_board(current_user) or current_user.role in ("inspector", "branch_chief")):
+    if not permissions.can_see_line_lists(current_user):
         abort(403)
     db = get_session()
     filters, args = _filters()
@@ -293,7 +293,7 @@ def board_lines():
 @login_required
 def reminders():
     """Lines due within a day (and the ones already late) in the user's reach."""
-    if current_user.role == "shopper":
+    if not permissions.can_see_notices(current_user):
         abort(403)
     db = get_session()
     filters = queries.BoardFilters()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response
@@ -102,7 +101,3 @@ def qr_png(text: str) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
-
-
-def static_path(name: str) -> Path:
-    return STATIC / name

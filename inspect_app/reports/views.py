@@ -65,9 +65,7 @@ def visit_pdf(visit_id: int):
     outlet = db.get(Outlet, visit.outlet_id)
     failed = sorted((checklist.item(c) for c in result.failed_items), key=lambda i: (not i.red_line, i.section, i.code))
     photos = _visit_photos(db, visit)
-    inspection_side = permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id \
-        or current_user.role == "inspector"
-    show_times = visit.kind != "secret" or inspection_side
+    show_times = permissions.sees_visit_times(current_user, visit)
     html = render_template(
         "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
         window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,

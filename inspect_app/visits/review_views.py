@@ -16,7 +16,7 @@ from inspect_app.org.models import Outlet, OutletBlackout
 from inspect_app.org.views import load_outlet
 from inspect_app.visits import secret, services, timers
 from inspect_app.visits.forms import BlackoutForm, CorrectForm, ReturnForm
-from inspect_app.visits.models import VisitStatus
+from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.views import load_visit
 
 bp = Blueprint("review", __name__)
@@ -55,7 +55,7 @@ def review(visit_id: int):
         outlet=db.get(Outlet, visit.outlet_id), shopper=db.get(User, visit.assignee_id), locale=select_locale(),
         flags=secret.review_flags(db, visit), timers=timers.timer_moments(visit), timer_names=timers.TIMERS,
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit), return_form=ReturnForm(),
-        action_form=ActionForm(), correct_form=CorrectForm(), can_act=visit.status == VisitStatus.in_review,
+        action_form=ActionForm(), correct_form=CorrectForm(), actions=VISIT.available(db, current_user, visit),
         distance=(secret.distance_m(visit.checkin_lat, visit.checkin_lon, *_outlet_position(db, visit))
                   if visit.checkin_lat is not None and _outlet_position(db, visit) else None),
     )

@@ -24,7 +24,7 @@ from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import queries, secret, services, timers
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
 from inspect_app.visits.lifecycle import VISIT
-from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
+from inspect_app.visits.models import Visit, VisitStatus
 
 bp = Blueprint("visits", __name__)
 
@@ -174,7 +174,7 @@ def _no_outlet(chosen: int | None):
 @login_required
 def checkin(visit_id: int):
     visit = load_visit(visit_id)
-    if visit.assignee_id != current_user.id:
+    if not VISIT.may(get_session(), current_user, visit, "check_in"):
         abort(403)
     if visit.status != VisitStatus.scheduled:
         return redirect(url_for("visits.fill", visit_id=visit.id))
@@ -217,7 +217,7 @@ def fill(visit_id: int):
         checklist_file = checklists.registry().get(visit.checklist_code)
         if checklist_file is None or (checklist_file.subject == "window" and visit.window_id is None):
             return redirect(url_for("visits.checkin", visit_id=visit.id))  # the window is chosen online
-    elif not permissions.can_edit_visit(current_user, visit):
+    elif "edit" not in VISIT.available(db, current_user, visit):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     checklist = services.checklist_of(db, visit)
     answers = services.answers_of(db, visit)
@@ -369,12 +369,11 @@ def detail(visit_id: int):
         "visits/detail.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
         outlet=outlet, window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed,
         assignee=assignee, locale=select_locale(), window_flag=services.window_flag(visit, outlet),
-        can_edit=permissions.can_edit_visit(current_user, visit),
-        can_manage=permissions.can_manage_visit(db, current_user, visit), cancel_form=CancelForm(),
+        actions=VISIT.available(db, current_user, visit), cancel_form=CancelForm(),
         show_identity=permissions.sees_shopper_identity(current_user) or visit.assignee_id == current_user.id,
         stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
         timers=timers.timer_moments(visit), timer_labels=timers.TIMER_LABELS,
-        editable_statuses=EDITABLE, version=_version(db, visit),
+        version=_version(db, visit),
     )
 
 
@@ -387,7 +386,7 @@ def _version(db, visit: Visit):
 @bp.route("/stars")
 @login_required
 def stars():
-    if current_user.role not in (Role.admin, Role.manager, Role.reviewer, Role.inspector):
+    if not permissions.can_see_star_board(current_user):
         abort(403)
     db = get_session()
     level = request.args.get("stars", type=int)
