@@ -1,0 +1,216 @@
+"""Every (status, action) pair of every transition table, through the real services: an action
+the table allows goes through and lands where the table says; every other one is refused with the
+status named, and nothing changes."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from sqlmodel import select
+
+from inspect_app import clock
+from inspect_app.errors import DomainError, PermissionDenied
+from inspect_app.evidence.storage import get_storage
+from inspect_app.org.models import Window
+from inspect_app.rectifications import services as rect
+from inspect_app.rectifications.lifecycle import LINE, NOTICE
+from inspect_app.rectifications.models import LineStatus, RectificationLine, RectificationNotice
+from inspect_app.visits import secret
+from inspect_app.visits import services as visits
+from inspect_app.visits.lifecycle import VISIT
+from inspect_app.visits.models import VisitStatus
+from tests.secret_helpers import jpeg
+from tests.secret_helpers import secret_visit as make_secret_visit
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context():
+        yield
+
+
+def test_the_tables_name_known_statuses_only():
+    for table, statuses in ((VISIT, set(VisitStatus)), (LINE, set(LineStatus)), (NOTICE, {"issued", "acknowledged"})):
+        for transition in table.transitions.values():
+            assert transition.sources <= statuses, transition.action
+            assert transition.target is None or transition.target in statuses, transition.action
+
+
+#: The lives as DESIGN.md tells them, written out independently of the tables they pin down.
+VISIT_LIFE = {
+    "check_in": ({"scheduled"}, "in_progress"),
+    "edit": ({"in_progress", "returned"}, None),
+    "submit": ({"in_progress"}, "released"),
+    "submit_secret": ({"in_progress", "returned"}, "in_review"),
+    "correct": ({"in_review"}, None),
+    "return": ({"in_review"}, "returned"),
+    "release": ({"in_review"}, "released"),
+    "cancel": ({"scheduled", "in_progress"}, "cancelled"),
+}
+LINE_LIFE = {
+    "acknowledge": ({"issued"}, "acknowledged"),
+    "stage_photo": ({"acknowledged", "returned"}, None),
+    "answer": ({"acknowledged", "returned"}, "answered"),
+    "dispute": ({"issued", "acknowledged", "returned"}, "disputed"),
+    "verify": ({"answered"}, "closed"),
+    "return": ({"answered"}, "returned"),
+    "uphold": ({"disputed"}, "acknowledged"),
+    "withdraw": ({"disputed"}, "withdrawn"),
+    "change_deadline": ({"issued", "acknowledged", "answered", "returned", "disputed"}, None),
+    "assign": ({"issued", "acknowledged", "answered", "returned", "disputed"}, None),
+}
+
+
+@pytest.mark.parametrize("table, life", [(VISIT, VISIT_LIFE), (LINE, LINE_LIFE)])
+def test_the_tables_say_what_the_design_says(table, life):
+    assert {a: (set(t.sources), t.target) for a, t in table.transitions.items()} == life
+
+
+# --- visits --------------------------------------------------------------------------------------
+
+def _open_visit(db, org_tree, people):
+    """A star rating of xihu1's first window, checked in and fully answered."""
+    inspector = people["inspector"]
+    window = db.exec(select(Window).where(Window.outlet_id == org_tree["xihu1"].id)).first()
+    visit = visits.start_adhoc_visit(db, actor=inspector, outlet=org_tree["xihu1"], window=window, checklist_code="mini",
+                                     despite_planned=True)
+    visits.check_in(db, actor=inspector, visit=visit, lat=30.26, lon=120.13, accuracy=10)
+    for code, kw in {"A-01": dict(result="pass"), "A-02": dict(occurrences=0), "B-01": dict(scale_value=4),
+                     "B-02": dict(result="pass"), "B-03": dict(result="pass")}.items():
+        visits.save_answer(db, actor=inspector, visit=visit, item_code=code, **kw)
+    return visit
+
+
+VISIT_ACTIONS = {
+    "check_in": lambda db, v, p: visits.check_in(db, actor=p["assignee"], visit=v, lat=30.26, lon=120.13, accuracy=9),
+    "edit": lambda db, v, p: visits.save_summary(db, actor=p["assignee"], visit=v, summary="补充说明"),
+    "submit": lambda db, v, p: visits.submit_visit(db, actor=p["assignee"], visit=v, token=f"walk-{v.id}",
+                                                   accept_warnings=True),
+    "submit_secret": lambda db, v, p: visits.submit_visit(db, actor=p["assignee"], visit=v, token=f"walk-{v.id}",
+                                                          accept_warnings=True),
+    "correct": lambda db, v, p: secret.correct_answer(db, actor=p["reviewer"], visit=v, item_code=p["item"],
+                                                      reason="复核录像后更正", result="pass"),
+    "return": lambda db, v, p: secret.return_visit(db, actor=p["reviewer"], visit=v, comment="请补充小票照片"),
+    "release": lambda db, v, p: visits.release_visit(db, actor=p["reviewer"], visit=v),
+    "cancel": lambda db, v, p: visits.cancel_visit(db, actor=p["manager"], visit=v, reason="网点临时停业"),
+}
+
+
+@pytest.mark.parametrize("status, action", list(itertools.product(list(VisitStatus), VISIT_ACTIONS)))
+def test_every_visit_status_and_action(app, ctx, db, org_tree, people, status, action):
+    secret_kind = action in ("submit_secret", "correct", "return", "release") or (
+        action in ("edit", "cancel", "check_in") and status in (VisitStatus.in_review, VisitStatus.returned))
+    if secret_kind:
+        visit, failed = make_secret_visit(app, db, manager=people["manager"], shopper=people["shopper"],
+                                          outlet=org_tree["xihu2"], submit=False)
+        actors = {"assignee": people["shopper"], "reviewer": people["reviewer"], "manager": people["manager"],
+                  "item": failed}
+    else:
+        visit = _open_visit(db, org_tree, people)
+        actors = {"assignee": people["inspector"], "reviewer": people["reviewer"], "manager": people["manager"]}
+    if action == "submit" and secret_kind:
+        pytest.skip("open visits only")
+    visit.status = status
+    if status == VisitStatus.scheduled:
+        visit.checkin_at = visit.started_at = None
+    db.add(visit)
+    db.flush()
+    transition = VISIT[action]
+    if VISIT.allows(action, status):
+        VISIT_ACTIONS[action](db, visit, actors)
+        assert visit.status == (transition.target or status)
+    else:
+        with pytest.raises(DomainError) as refused:
+            VISIT_ACTIONS[action](db, visit, actors)
+        assert not isinstance(refused.value, PermissionDenied)
+        assert visit.status == status
+    db.rollback()
+
+
+def test_a_visit_action_by_the_wrong_side_is_forbidden(app, ctx, db, org_tree, people):
+    visit = _open_visit(db, org_tree, people)
+    with pytest.raises(PermissionDenied):
+        visits.submit_visit(db, actor=people["manager"], visit=visit, token="x")
+    with pytest.raises(PermissionDenied):
+        visits.cancel_visit(db, actor=people["inspector"], visit=visit, reason="不想做了")
+    shopper_visit, _failed = make_secret_visit(app, db, manager=people["manager"], shopper=people["shopper"],
+                                               outlet=org_tree["xihu2"])
+    with pytest.raises(PermissionDenied):  # the outlet side never reviews
+        visits.release_visit(db, actor=people["chief"], visit=shopper_visit)
+    assert VISIT.available(db, people["reviewer"], shopper_visit) == {"correct", "return", "release"}
+    assert VISIT.available(db, people["chief"], shopper_visit) == set()
+
+
+# --- rectification lines -------------------------------------------------------------------------
+
+def _line(db, org_tree, people):
+    inspector = people["inspector"]
+    window = db.exec(select(Window).where(Window.outlet_id == org_tree["xihu1"].id)).first()
+    visit = visits.start_adhoc_visit(db, actor=inspector, outlet=org_tree["xihu1"], window=window, checklist_code="mini",
+                                     despite_planned=True)
+    visits.check_in(db, actor=inspector, visit=visit, lat=30.26, lon=120.13, accuracy=10)
+    for code, kw in {"A-01": dict(result="pass"), "A-02": dict(occurrences=2, note="倚靠柜台两次"),
+                     "B-01": dict(scale_value=4), "B-02": dict(result="pass"), "B-03": dict(result="pass")}.items():
+        visits.save_answer(db, actor=inspector, visit=visit, item_code=code, **kw)
+    visits.submit_visit(db, actor=inspector, visit=visit, token=f"line-{visit.id}")
+    return db.exec(select(RectificationLine).where(RectificationLine.visit_id == visit.id)).one()
+
+
+def _stage(db, chief, line):
+    rect.stage_line_photo(db, get_storage(), actor=chief, line=line, data=jpeg((0, 120, 0)), client_id=None)
+
+
+LINE_ACTIONS = {
+    "stage_photo": lambda db, line, p: _stage(db, p["chief"], line),
+    "answer": lambda db, line, p: rect.answer_line(db, actor=p["chief"], line=line, description="已更换工装并拍照"),
+    "dispute": lambda db, line, p: rect.dispute_line(db, actor=p["chief"], line=line, reason="当天录像显示并未倚靠"),
+    "verify": lambda db, line, p: rect.verify_line(db, actor=p["inspector"], line=line, accept=True),
+    "return": lambda db, line, p: rect.verify_line(db, actor=p["inspector"], line=line, accept=False,
+                                                   reason="照片看不清"),
+    "uphold": lambda db, line, p: rect.decide_dispute(db, actor=p["manager"], line=line, uphold=True, reason="录像不全"),
+    "withdraw": lambda db, line, p: rect.decide_dispute(db, actor=p["manager"], line=line, uphold=False,
+                                                        reason="录像证实无此情况"),
+    "change_deadline": lambda db, line, p: rect.change_deadline(
+        db, actor=p["manager"], line=line, new_deadline=clock.today("Asia/Shanghai") + dt.timedelta(days=20),
+        reason="需要订购新设备"),
+    "assign": lambda db, line, p: rect.assign_responsible(db, actor=p["manager"], line=line, user=p["chief"]),
+}
+
+
+@pytest.mark.parametrize("status, action", list(itertools.product(list(LineStatus), LINE_ACTIONS)))
+def test_every_line_status_and_action(ctx, db, org_tree, people, status, action):
+    line = _line(db, org_tree, people)
+    actors = {"chief": people["chief"], "inspector": people["inspector"], "manager": people["manager"]}
+    line.status = status
+    line.answered_by_id = people["chief"].id if status == LineStatus.answered else None
+    db.add(line)
+    db.flush()
+    if action == "answer" and status in (LineStatus.acknowledged, LineStatus.returned):
+        _stage(db, people["chief"], line)  # an answer needs its after-photo
+    transition = LINE[action]
+    if LINE.allows(action, status):
+        LINE_ACTIONS[action](db, line, actors)
+        assert line.status == (transition.target or status)
+    else:
+        with pytest.raises(DomainError) as refused:
+            LINE_ACTIONS[action](db, line, actors)
+        assert not isinstance(refused.value, PermissionDenied)
+        assert line.status == status
+    db.rollback()
+
+
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_every_notice_status_and_action(ctx, db, org_tree, people, acknowledged):
+    line = _line(db, org_tree, people)
+    notice = db.get(RectificationNotice, line.notice_id)
+    if acknowledged:
+        rect.acknowledge_notice(db, actor=people["chief"], notice=notice)
+        with pytest.raises(DomainError, match="已于"):
+            rect.acknowledge_notice(db, actor=people["chief"], notice=notice)
+    else:
+        with pytest.raises(PermissionDenied):
+            rect.acknowledge_notice(db, actor=people["other_chief"], notice=notice)
+        rect.acknowledge_notice(db, actor=people["chief"], notice=notice)
+        assert notice.acknowledged_at is not None and line.status == LineStatus.acknowledged
+    db.rollback()
