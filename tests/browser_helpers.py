@@ -37,3 +37,12 @@ def wait_saved(page) -> None:
                            "!document.querySelector('.thumb.is-uploading')")
     page.wait_for_function("() => { const s = document.querySelector('[data-sync]');"
                            " return s && !s.classList.contains('warn') && !s.classList.contains('bad'); }")
+
+
+def phone(browser, **extra):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai", **extra)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("dialog", lambda d: d.accept())
+    return context, page

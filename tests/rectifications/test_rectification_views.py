@@ -8,7 +8,7 @@ from PIL import Image
 from sqlmodel import select
 
 from inspect_app.rectifications.models import LineStatus, RectificationLine, RectificationNotice
-from tests.test_browser_rectification import release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 
 def jpeg() -> bytes:

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from inspect_app.checklists.definition import load_directory, load_file
 from inspect_app.checklists.scoring import AnswerInput, score
 
-MINI = load_file(Path(__file__).parent / "fixtures" / "mini.toml")
-SHIPPED = load_directory(Path(__file__).resolve().parent.parent / "forms")
+MINI = load_file(Path(__file__).resolve().parents[1] / "fixtures" / "mini.toml")
+SHIPPED = load_directory(Path(__file__).resolve().parents[2] / "forms")
 
 
 def all_pass(checklist):

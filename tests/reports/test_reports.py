@@ -14,7 +14,7 @@ from inspect_app.rectifications.models import RectificationNotice
 from inspect_app.reports import bulletins, pdf
 from inspect_app.visits import services as visits_services
 from tests.secret_helpers import secret_visit
-from tests.test_browser_rectification import release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 
 def text_of(data: bytes) -> str:

@@ -15,7 +15,7 @@ from inspect_app.visits import services as visits
 from inspect_app.visits.models import Visit, VisitStatus
 from tests import images
 from tests.secret_helpers import secret_visit
-from tests.test_browser_rectification import release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("TEST_DATABASE") == "postgres",
 def test_backup_while_writing_then_restore(app, tmp_path, people, org_tree, client_as):
     from sqlmodel import Session as S
 
-    from tests.test_browser_rectification import release_mini_visit
+    from tests.visit_helpers import release_mini_visit
 
     with S(app.extensions["db_engine"]) as db:
         release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {"A-01": dict(result="fail", note="未着工装")})

@@ -19,7 +19,7 @@ from inspect_app.rectifications.models import RectificationLine
 from inspect_app.reports import bulletins
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import StarRating
-from tests.test_browser_rectification import release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 SHANGHAI = "Asia/Shanghai"
 
@@ -241,7 +241,7 @@ def test_nothing_in_the_app_reads_the_hosts_clock():
     """Every now and today goes through inspect_app/clock.py (the only module that may)."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "inspect_app"
+    root = Path(__file__).resolve().parents[2] / "inspect_app"
     pattern = re.compile(r"date\.today\(\)|datetime\.(now|today|utcnow)\(\s*\)|time\.time\(\)|utcnow\(")
     offenders = [f"{path.relative_to(root)}:{n}" for path in root.rglob("*.py")
                  for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]

@@ -8,9 +8,9 @@ from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer
-from tests.browser_helpers import wait_saved
+from tests.browser_helpers import phone, wait_saved
 from tests.conftest import browser_login
-from tests.test_browser_rectification import phone, release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 pytestmark = pytest.mark.browser
 

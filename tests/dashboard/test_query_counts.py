@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from inspect_app import clock
-from tests.test_browser_rectification import release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 PAGES = ["/board", "/board?from=2026-01&to=2030-12&severity=minor", "/board/lines?state=overdue", "/board/lines?state=open",
          "/stars", "/bulletins?kind=month", "/home", "/visits", "/notices", "/reminders"]

@@ -8,8 +8,8 @@ import pytest
 
 from inspect_app.checklists.definition import ChecklistError, from_dict, load_directory, load_file, parse
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_shipped_checklists_load_with_realistic_size():

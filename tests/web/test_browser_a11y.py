@@ -11,7 +11,7 @@ from inspect_app.rectifications.models import RectificationLine
 from inspect_app.visits import services as visits
 from tests.conftest import browser_login
 from tests.secret_helpers import secret_visit
-from tests.test_browser_rectification import release_mini_visit
+from tests.visit_helpers import release_mini_visit
 
 pytestmark = pytest.mark.browser
 
