@@ -26,7 +26,7 @@ def main() -> None:
     for module in sorted(graph.modules):
         for imported in graph.find_modules_directly_imported_by(module):
             a, b = package_of(module), package_of(imported)
-            if a != b and b != ROOT:
+            if a != b and ROOT not in (a, b):
                 details = graph.get_import_details(importer=module, imported=imported)
                 where = ", ".join(f"{d['importer']}:{d['line_number']}" for d in details) or module
                 edges[(a, b)].append(f"{where} -> {imported}")
