@@ -9,19 +9,10 @@ import pytest
 from sqlmodel import select
 
 from inspect_app.visits.models import Visit, VisitStatus
-from tests.browser_helpers import answer_item, photo_file, wait_saved
+from tests.browser_helpers import answer_item, phone, photo_file, wait_saved
 from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
-
-
-def phone(browser, **extra):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai", **extra)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("dialog", lambda d: d.accept())
-    return context, page
 
 
 def test_secret_visit_path(browser, live_server, db, org_tree, people):

@@ -12,7 +12,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.org.models import Window
 from inspect_app.visits import services
 from inspect_app.visits.models import Answer, StarRating, Visit, VisitStatus
-from tests.browser_helpers import answer_item, photo_file, wait_saved
+from tests.browser_helpers import answer_item, phone, photo_file, wait_saved
 from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
@@ -35,13 +35,8 @@ def earlier_star(app, db, org_tree, people):
 
 
 def test_inspector_full_visit_on_phone(browser, live_server, people, org_tree, earlier_star, db, request):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  geolocation={"latitude": 30.2601, "longitude": 120.1302, "accuracy": 18},
-                                  permissions=["geolocation"])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("dialog", lambda dialog: dialog.accept())
+    context, page = phone(browser, geolocation={"latitude": 30.2601, "longitude": 120.1302, "accuracy": 18},
+                          permissions=["geolocation"])
     browser_login(page, live_server, "inspector")
 
     # start: outlet → checklist and window → check-in with the phone's position
