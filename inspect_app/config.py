@@ -71,6 +71,9 @@ def from_environment(instance: Path) -> dict:
         # farther than this from the outlet is flagged for the reviewer.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),
         "CHECKIN_RADIUS_METERS": _int("CHECKIN_RADIUS_METERS", 300),
+        # A signed-in device ends after this long without a request, and after this long at most.
+        "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
+        "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),
     }
 
 
@@ -80,7 +83,8 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "inspect_session",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
-    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+    # The cookie may live as long as a session can; the server ends it sooner (idle, revoked).
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 31,
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 12,
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     "LANGUAGES": ["zh_CN", "en"],

@@ -1,6 +1,6 @@
 """Imports every table so ``SQLModel.metadata`` is complete (Alembic and tests use it)."""
 from inspect_app.audit.models import AuditEvent  # noqa: F401
-from inspect_app.auth.models import LoginAttempt, User, UserOutlet  # noqa: F401
+from inspect_app.auth.models import LoginAttempt, User, UserOutlet, UserSession  # noqa: F401
 from inspect_app.checklists.models import ChecklistVersion  # noqa: F401
 from inspect_app.evidence.models import Photo  # noqa: F401
 from inspect_app.notifications.models import Notification  # noqa: F401

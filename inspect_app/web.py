@@ -5,19 +5,21 @@ Nothing imports this module but the app factory; the view helpers every domain u
 """
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from inspect_app import permissions
-from inspect_app.auth.models import ROLE_LABELS, Role, User
-from inspect_app.auth.services import person_label, zone_of
+from inspect_app import clock, permissions
+from inspect_app.auth import services as auth_services
+from inspect_app.auth.models import ROLE_LABELS, Role, User, UserSession
+from inspect_app.auth.services import SESSION_KEY, person_label, zone_of
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, RESULT_LABELS, SEVERITY_LABELS
-from inspect_app.db import get_session
+from inspect_app.db import get_engine, get_session, writing
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
 from inspect_app.http import page_url, wants_json
@@ -82,16 +84,36 @@ def _load_user(token: str) -> User | None:
         user_id, version = (int(p) for p in token.split(":"))
     except ValueError:
         return None
-    user = get_session().exec(select(User).where(User.id == user_id)).first()
+    db = get_session()
+    user = db.exec(select(User).where(User.id == user_id)).first()
     if user is None or not user.active or user.session_version != version:
         return None
+    row = auth_services.find_session(db, session.get(SESSION_KEY))
+    state = auth_services.session_state(row, user, idle_hours=current_app.config["SESSION_IDLE_HOURS"],
+                                        max_days=current_app.config["SESSION_MAX_DAYS"])
+    if state != "ok":
+        g.session_ended = state
+        return None
+    if auth_services.needs_touch(row):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            # its own short write, so a page never holds the write lock while it renders
+            with writing(), Session(get_engine()) as touch:
+                touch.execute(sa.update(UserSession).where(UserSession.id == row.id).values(last_seen_at=clock.now()))
+                touch.commit()
+        else:  # a write request holds the lock already: the touch commits with its work
+            row.last_seen_at = clock.now()
+            db.add(row)
+    g.user_session = row
     return user
 
 
 def _unauthorized():
+    ended = g.get("session_ended") in ("idle", "expired")
+    message = (_("You were signed out after a long time without use. Please log in again.") if ended
+               else _("Your session has ended. Please log in again."))
     if wants_json():
-        return jsonify(error=_("Your session has ended. Please log in again.")), 401
-    flash(login_manager.login_message, "info")
+        return jsonify(error=message, login=url_for("auth.login")), 401
+    flash(message if g.get("session_ended") else login_manager.login_message, "info")
     return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
 
 

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from inspect_app import create_app
 from inspect_app.auth.models import Role, User
+from inspect_app.auth.services import SESSION_KEY, open_session
 from inspect_app.auth.services import create_user as _create_user
 from inspect_app.db import migrate
 from inspect_app.org import services as org
@@ -357,17 +358,30 @@ def client(app) -> Client:
 
 
 @pytest.fixture
-def client_as(app):
+def client_as(app, db):
     """``client_as(user)`` gives a client already logged in as that user."""
 
     def factory(user: User) -> Client:
-        c = Client(app.test_client())
-        with c.c.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return c
+        client = signed_in(app, Client(app.test_client()), user)
+        if not (db.new or db.dirty or db.deleted):
+            # the device row was written on another connection: a read the test's session began
+            # before it would make the test's next write fail on SQLite (a stale snapshot)
+            db.rollback()
+        return client
 
     return factory
+
+
+def signed_in(app, client: Client, user: User) -> Client:
+    """The client holds a signed-in device of ``user`` (its row and the cookie), as after a login."""
+    with Session(app.extensions["db_engine"]) as db, app.test_request_context():
+        key = open_session(db, user=db.get(User, user.id), user_agent="pytest", ip="127.0.0.1")
+        db.commit()
+    with client.c.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+        sess[SESSION_KEY] = key
+    return client
 
 
 # --- a live server for browser tests ---------------------------------------------------------

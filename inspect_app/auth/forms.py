@@ -34,8 +34,16 @@ class UserForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
+    """An admin sets a password (no current one to give)."""
+
     password = PasswordField(_l("New password"), validators=[Required(), Length(max=200)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[Required(), EqualTo("password", message=_l("The two passwords differ."))],
     )
+
+
+class OwnPasswordForm(PasswordForm):
+    """One's own password: the current one first."""
+
+    current = PasswordField(_l("Current password"), validators=[Required(), Length(max=200)])

@@ -85,3 +85,22 @@ class LoginAttempt(SQLModel, table=True):
     ip: str = Field(max_length=64)
     success: bool = False
     at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    """One signed-in device. The cookie carries a random key; the row decides whether it still
+    counts: logout, "end other devices", idle time and the absolute lifetime end it here, on the
+    server, whatever the cookie says."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (sa.Index("ix_user_session_user", "user_id", "revoked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: sha256 of the key in the cookie (a stolen database does not give working cookies).
+    key_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user_account.id")
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    last_seen_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    user_agent: str = Field(default="", max_length=200)
+    ip: str = Field(default="", max_length=64)

@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record, snapshot
-from inspect_app.auth.models import UNIT_SCOPED_ROLES, LoginAttempt, Role, User, UserOutlet
+from inspect_app.auth.models import UNIT_SCOPED_ROLES, LoginAttempt, Role, User, UserOutlet, UserSession
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.org.models import Outlet, Unit
 
 MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_SCORE = 2
 # A fixed hash checked when the username is unknown, so a miss costs as long as a hit and the
 # response time does not tell which usernames exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -31,11 +36,40 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=method)
 
 
-def check_password_strength(password: str) -> None:
+#: zxcvbn's reasons, in the user's words (it speaks English only).
+GUESSABLE_REASONS = {
+    "common": _l("it is one of the most common passwords"),
+    "similar": _l("it is close to a common password"),
+    "repeat": _l("it repeats characters or patterns"),
+    "sequence": _l("it is a sequence such as abc or 1234"),
+    "keyboard": _l("it is a row or pattern of keys"),
+    "date": _l("it is a date or a year"),
+    "name": _l("it contains a name or the username"),
+}
+
+
+def _reason(warning: str) -> str:
+    text = warning.lower()
+    for key, words in (("common", ("very common", "top-10", "top-100", "common password")),
+                       ("similar", ("similar",)), ("repeat", ("repeat",)), ("sequence", ("sequence", "abc")),
+                       ("keyboard", ("keyboard", "row of keys", "pattern")), ("date", ("date", "year")),
+                       ("name", ("name",))):
+        if any(w in text for w in words):
+            return str(GUESSABLE_REASONS[key])
+    return str(GUESSABLE_REASONS["common"])
+
+
+def check_password_strength(password: str, user_inputs: list[str] | None = None) -> None:
+    """Long enough, mixed, and not guessable: zxcvbn (the strength estimator of Dropbox, with its
+    lists of common passwords, names and words) must rate it at least "somewhat guessable"."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
     if password.isdigit() or password.isalpha():
         raise DomainError(_("The password must mix letters with digits or symbols."))
+    rating = zxcvbn(password[:100], user_inputs=[u for u in (user_inputs or []) if u])
+    if rating["score"] < MIN_PASSWORD_SCORE:
+        raise DomainError(_("This password is too easy to guess: %(why)s. Use a longer one, for example a few "
+                            "unrelated words with digits.", why=_reason(rating["feedback"].get("warning") or "")))
 
 
 def authenticate(
@@ -209,7 +243,7 @@ def set_active(session: Session, *, actor: User, user: User, active: bool) -> Us
     if user.active == active:
         return user
     user.active = active
-    user.session_version += 1  # ends every open session of a deactivated user
+    _sign_out_everywhere(session, user)  # a deactivated user's devices end at once
     session.add(user)
     record(session, actor=actor, action="user.activated" if active else "user.deactivated", obj=user,
            before={"active": not active}, after={"active": active})
@@ -217,14 +251,40 @@ def set_active(session: Session, *, actor: User, user: User, active: bool) -> Us
 
 
 def reset_password(session: Session, *, actor: User, user: User, password: str) -> User:
+    """An admin sets a new password: every device of the user is signed out."""
     if actor.id != user.id:
         _require_admin(actor)
-    check_password_strength(password)
+    check_password_strength(password, [user.username, user.display_name])
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    _sign_out_everywhere(session, user)
     session.add(user)
     record(session, actor=actor, action="user.password_reset", obj=user)
     return user
+
+
+def change_own_password(session: Session, *, user: User, current: str, password: str) -> User:
+    """The user changes their own password, proving it is them with the current one; their other
+    devices are signed out (the caller signs this one in again)."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise DomainError(_("The current password is not right."))
+    if current == password:
+        raise DomainError(_("The new password is the same as the current one."))
+    check_password_strength(password, [user.username, user.display_name])
+    user.password_hash = hash_password(password)
+    _sign_out_everywhere(session, user)
+    session.add(user)
+    record(session, actor=user, action="user.password_changed", obj=user)
+    return user
+
+
+def _sign_out_everywhere(session: Session, user: User) -> None:
+    """Every cookie of the user stops counting (the version in it), and every device row ends."""
+    user.session_version += 1
+    now = clock.now()
+    for row in session.exec(select(UserSession).where(UserSession.user_id == user.id,
+                                                      UserSession.revoked_at.is_(None))).all():
+        row.revoked_at = now
+        session.add(row)
 
 
 def set_locale(session: Session, *, user: User, locale: str) -> None:
@@ -253,3 +313,77 @@ def person_label(viewer: User, user: User | None) -> str:
             return f"{user.display_name} · {user.code_name}"
         return user.code_name or "—"
     return user.display_name
+
+
+# --- signed-in devices ---------------------------------------------------------------------------
+# The cookie holds a random key; the ``UserSession`` row behind it is the session. Checking it on
+# every request is one indexed read; ``last_seen_at`` is written at most every few minutes.
+
+TOUCH_EVERY = dt.timedelta(minutes=5)
+#: Where the device's key sits in the (signed) session cookie.
+SESSION_KEY = "sid"
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def open_session(session: Session, *, user: User, user_agent: str, ip: str) -> str:
+    """A new signed-in device for ``user``; returns the key for the cookie."""
+    key = secrets.token_urlsafe(32)
+    session.add(UserSession(key_hash=_key_hash(key), user_id=user.id, user_agent=user_agent[:200], ip=ip[:64]))
+    session.flush()
+    return key
+
+
+def find_session(session: Session, key: str | None) -> UserSession | None:
+    if not key or not isinstance(key, str):
+        return None
+    return session.exec(select(UserSession).where(UserSession.key_hash == _key_hash(key))).first()
+
+
+def session_state(row: UserSession | None, user: User, *, idle_hours: int, max_days: int,
+                  now: dt.datetime | None = None) -> str:
+    """'ok', or why it no longer counts: 'missing', 'revoked', 'idle', 'expired'."""
+    now = now or clock.now()
+    if row is None or row.user_id != user.id:
+        return "missing"
+    if row.revoked_at is not None:
+        return "revoked"
+    if now - row.last_seen_at > dt.timedelta(hours=idle_hours):
+        return "idle"
+    if now - row.created_at > dt.timedelta(days=max_days):
+        return "expired"
+    return "ok"
+
+
+def needs_touch(row: UserSession, now: dt.datetime | None = None) -> bool:
+    return (now or clock.now()) - row.last_seen_at >= TOUCH_EVERY
+
+
+def active_sessions(session: Session, user: User, *, idle_hours: int, max_days: int) -> list[UserSession]:
+    rows = session.exec(select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+                        .order_by(UserSession.last_seen_at.desc())).all()
+    return [r for r in rows if session_state(r, user, idle_hours=idle_hours, max_days=max_days) == "ok"]
+
+
+def end_session(session: Session, *, actor: User, row: UserSession) -> UserSession:
+    """Sign one device out (one's own, or any as an admin)."""
+    if row.user_id != actor.id and not permissions.is_admin(actor):
+        raise PermissionDenied(_("This is not your device."))
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        session.add(row)
+        record(session, actor=actor, action="session.ended", obj=row, after={"user_id": row.user_id})
+    return row
+
+
+def end_other_sessions(session: Session, *, actor: User, keep: UserSession | None) -> int:
+    """Sign out every device of the actor but this one; returns how many ended."""
+    rows = session.exec(select(UserSession).where(UserSession.user_id == actor.id, UserSession.revoked_at.is_(None))).all()
+    ended = 0
+    for row in rows:
+        if keep is None or row.id != keep.id:
+            end_session(session, actor=actor, row=row)
+            ended += 1
+    return ended

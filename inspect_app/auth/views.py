@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlmodel import select
 
 from inspect_app import permissions
 from inspect_app.auth import services
-from inspect_app.auth.forms import LoginForm, PasswordForm, UserForm, role_choices
+from inspect_app.auth.forms import LoginForm, OwnPasswordForm, PasswordForm, UserForm, role_choices
 from inspect_app.auth.importing import import_users
-from inspect_app.auth.models import Role, User, UserOutlet
+from inspect_app.auth.models import Role, User, UserOutlet, UserSession
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session
 from inspect_app.forms_common import ActionForm, flash_form_errors
@@ -46,20 +46,35 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "error")
         else:
-            lang = session.get("lang")
-            session.clear()  # a fresh session at login: nothing carried over from before
-            if lang:
-                session["lang"] = lang
-            login_user(user)
+            _sign_in(user)
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("dashboard.home"))
     return render_template("auth/login.html", form=form)
+
+
+def _sign_in(user: User) -> None:
+    """A fresh cookie (nothing carried over but the language) and a new device row behind it."""
+    db = get_session()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    key = services.open_session(db, user=user, user_agent=request.user_agent.string or "",
+                                ip=request.remote_addr or "-")
+    db.commit()
+    session[services.SESSION_KEY] = key
+    session.permanent = True  # the cookie survives closing the browser; the server decides how long
+    login_user(user)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
+        signed_in = current_user.is_authenticated  # loads the user, and with it this device's row
+        row = g.get("user_session")
+        if row is not None and signed_in:
+            run_service(lambda db: services.end_session(db, actor=current_user, row=row))
         lang = session.get("lang")
         logout_user()
         session.clear()
@@ -67,6 +82,39 @@ def logout():
             session["lang"] = lang
         flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/devices")
+@login_required
+def devices():
+    """The user's signed-in devices, this one marked; any of the others can be signed out."""
+    db = get_session()
+    rows = services.active_sessions(db, current_user, idle_hours=current_app.config["SESSION_IDLE_HOURS"],
+                                    max_days=current_app.config["SESSION_MAX_DAYS"])
+    current = g.get("user_session")
+    return render_template("auth/devices.html", rows=rows, current_id=current.id if current else None,
+                           form=ActionForm())
+
+
+@bp.route("/account/devices/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_device(session_id: int):
+    row = get_or_404(UserSession, session_id)
+    if row.user_id != current_user.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        run_service(lambda db: services.end_session(db, actor=current_user, row=row), _("That device is signed out."))
+    return redirect(url_for("auth.devices"))
+
+
+@bp.route("/account/devices/end-others", methods=["POST"])
+@login_required
+def end_other_devices():
+    if ActionForm().validate_on_submit():
+        current = g.get("user_session")
+        run_service(lambda db: services.end_other_sessions(db, actor=current_user, keep=current),
+                    lambda n: _("%(n)d other devices signed out.", n=n))
+    return redirect(url_for("auth.devices"))
 
 
 @bp.route("/language", methods=["POST"])
@@ -84,11 +132,11 @@ def set_language():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    form = PasswordForm()
-    if form.validate_on_submit() and run_service(lambda db: services.reset_password(
-            db, actor=current_user, user=current_user, password=form.password.data),
+    form = OwnPasswordForm()
+    if form.validate_on_submit() and run_service(lambda db: services.change_own_password(
+            db, user=current_user, current=form.current.data, password=form.password.data),
             _("Your password has been changed. Other devices are logged out.")) is not REFUSED:
-        login_user(current_user._get_current_object())  # the version changed: re-issue this session, end the others
+        _sign_in(current_user._get_current_object())  # every device ended: this one starts again
         return redirect(url_for("dashboard.home"))
     return render_template("auth/password.html", form=form, user=current_user, own=True)
 
@@ -192,7 +240,7 @@ def user_reset_password(user_id: int):
     if form.validate_on_submit():
         if run_service(lambda db: services.reset_password(db, actor=current_user, user=user, password=form.password.data),
                        _("Password reset; the user's sessions have ended.")) is not REFUSED and user.id == current_user.id:
-            login_user(user)
+            _sign_in(user)
     else:
         flash_form_errors(form)
     return redirect(url_for("auth.user_edit", user_id=user.id))

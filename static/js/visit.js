@@ -204,6 +204,7 @@
     return store.all().then(function (ops) {
       pendingCount = ops.length;
       root.dataset.pending = String(pendingCount);
+      if (sessionEnded) return ops;  // the line asks to sign in again; keep it until then
       if (!ops.length) {
         var last = localStorage.getItem("inspect-last-sync:" + owner);
         syncLine.hidden = !last;
@@ -219,6 +220,19 @@
     });
   }
 
+  // The server ended the session (logout elsewhere, idle, expired): nothing is dropped. The
+  // outbox stays on this phone; the line offers to sign in again and come back here to send it.
+  function signInAgain(data) {
+    sessionEnded = true;
+    syncLine.hidden = false;
+    syncLine.className = "sync-line bad";
+    syncLine.textContent = (data && data.error ? data.error : "401") + " ";
+    var link = document.createElement("a");
+    link.href = ((data && data.login) || "/login") + "?next=" + encodeURIComponent(location.pathname);
+    link.textContent = msg("SignIn");
+    link.className = "btn btn-small";
+    syncLine.appendChild(link);
+  }
   function kick() {
     refreshSyncLine();
     if (sending || sessionEnded || checkinFailed) return;
@@ -243,7 +257,7 @@
         return res.json().catch(function () { return {}; }).then(function (data) {
           if (res.ok) { return finish(op).then(function () { return true; }); }
           if (res.status >= 500 || res.status === 429) return false;
-          if (res.status === 401) { sessionEnded = true; return false; }
+          if (res.status === 401) { signInAgain(data); return false; }
           // refused: stop here so the answers behind it wait instead of failing; check in again
           checkinFailed = true;
           var card = document.querySelector("[data-checkin-card]");
@@ -300,7 +314,7 @@
       if (data.progress) showProgress(data.progress);
       return finish(op).then(function () { return true; });
     }
-    if (status === 401) { sessionEnded = true; syncLine.hidden = false; syncLine.className = "sync-line bad"; syncLine.textContent = data.error || "401"; return false; }
+    if (status === 401) { signInAgain(data); return false; }
     if (status >= 500 || status === 0 || status === 429) { if (el) setStatus(el, msg("Offline"), "warn"); return false; }
     // 4xx: this write can never succeed as it is; show why and drop it.
     if (op.kind === "timer" && timerBox) {
@@ -396,7 +410,7 @@
           finish(op).then(function () { resolve(true); });
         } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401 || xhr.status === 200 || xhr.status === 201) {
           if (fig) fig.className = "thumb is-failed";
-          if (xhr.status === 401) sessionEnded = true;
+          if (xhr.status === 401) signInAgain(data);
           resolve(false);
         } else {
           if (fig) { fig.className = "thumb is-rejected"; fig.title = data.error || String(xhr.status); }

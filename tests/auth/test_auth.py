@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from inspect_app.auth.models import LoginAttempt, Role, User
+from tests.conftest import PASSWORD
 
 
 def test_login_success_renews_session_and_records_last_login(client, people, db):
@@ -89,14 +90,15 @@ def test_password_reset_ends_sessions(client_as, people, client):
 
 def test_own_password_change_keeps_this_session(client, people):
     client.login("reviewer")
-    response = client.post("/account/password", {"password": "Another-1234", "confirm": "Another-1234"})
+    response = client.post("/account/password", {"current": PASSWORD, "password": "Another-1234",
+                                                  "confirm": "Another-1234"})
     assert response.status_code == 302
     assert client.get("/home").status_code == 200
 
 
 def test_weak_password_refused_with_message(client, people):
     client.login("reviewer")
-    response = client.post("/account/password", {"password": "short", "confirm": "short"})
+    response = client.post("/account/password", {"current": PASSWORD, "password": "short", "confirm": "short"})
     assert "密码至少需要" in response.get_data(as_text=True)
 
 

@@ -27,7 +27,7 @@ from inspect_app.org.models import Window
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import Visit, VisitStatus
 from tests import images
-from tests.conftest import Client
+from tests.conftest import Client, signed_in
 
 NOT_A_PHOTO = "该文件不是照片,请使用 JPEG、PNG、WebP 或 HEIC 格式。"
 DAMAGED = "照片已损坏或上传不完整,请重新拍摄。"
@@ -412,9 +412,7 @@ def s3_app(app, bucket, moto_endpoint):
 
 def test_upload_and_serve_through_s3(s3_app, bucket, moto_endpoint, visit, people, db, media):
     assert isinstance(s3_app.extensions["storage"], S3Storage)
-    client = Client(s3_app.test_client())
-    with client.c.session_transaction() as sess:
-        sess["_user_id"] = people["inspector"].get_id()
+    client = signed_in(s3_app, Client(s3_app.test_client()), people["inspector"])
     data = images.png_with_alpha()
     response = upload(client, visit, data)
     assert response.status_code == 201, response.get_json()

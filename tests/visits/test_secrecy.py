@@ -26,7 +26,7 @@ def urls(app, method: str):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or method not in rule.methods:
             continue
-        if rule.endpoint in ("auth.logout", "auth.set_language"):
+        if rule.endpoint in ("auth.logout", "auth.set_language", "auth.end_device", "auth.end_other_devices"):
             continue
         ints = [a for a, conv in rule._converters.items() if conv.__class__.__name__ == "IntegerConverter"]
         others = {a: conv for a, conv in rule._converters.items() if a not in ints}

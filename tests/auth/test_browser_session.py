@@ -1,0 +1,55 @@
+"""A session that ends on the server while the phone is filling a visit: the unsent answer stays
+on the phone, the phone asks to sign in again, and after signing in it is sent exactly once."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inspect_app import clock
+from inspect_app.auth.models import UserSession
+from inspect_app.visits import services as visits
+from inspect_app.visits.models import Answer
+from tests.browser_helpers import answer_item, phone, wait_saved
+from tests.conftest import PASSWORD, browser_login
+
+pytestmark = pytest.mark.browser
+
+
+def test_ended_session_keeps_the_outbox_and_asks_to_sign_in(browser, live_server, app, db, org_tree, people):
+    with app.test_request_context():
+        visit = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
+                                         checklist_code="open_inspection")
+        visits.check_in(db, actor=people["inspector"], visit=visit, lat=30.26, lon=120.13, accuracy=10)
+    db.commit()
+    context, page = phone(browser)
+    browser_login(page, live_server, "inspector")
+    page.goto(f"{live_server}/visits/{visit.id}/fill")
+    items = page.locator("article.item:not([data-rule=timer])")
+    answer_item(items.nth(0), "pass")
+    wait_saved(page)
+    # the session ends on the server (signed out from another device)
+    with Session(app.extensions["db_engine"]) as s:
+        s.execute(sa.update(UserSession).where(UserSession.user_id == people["inspector"].id)
+                  .values(revoked_at=clock.now() - dt.timedelta(seconds=1)))
+        s.commit()
+    answer_item(items.nth(1), "fail")
+    link = page.locator("[data-sync] a")
+    link.wait_for()
+    assert "重新登录后发送" in link.inner_text()
+    assert page.evaluate("() => document.getElementById('visit').dataset.pending") == "1"
+    second = items.nth(1).get_attribute("data-code")
+    assert db.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == second)).first() is None
+    link.click()
+    page.wait_for_url(re.compile(r".*/login\?next=.*"))
+    page.fill("#username", "inspector")
+    page.fill("#password", PASSWORD)
+    page.locator("form button.btn-primary").click()
+    page.wait_for_url(re.compile(rf".*/visits/{visit.id}/fill$"))
+    wait_saved(page)
+    rows = db.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == second)).all()
+    assert len(rows) == 1 and rows[0].result == "fail"
+    context.close()
