@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
@@ -30,7 +31,19 @@ def wants_json() -> bool:
 
 
 def is_safe_next(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
+    r"""A path on this site, and nothing a browser could read as another host.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so ``/\t/evil``
+    and ``/\\evil`` mean ``//evil``: any control character, whitespace or backslash refuses the
+    target, as do a scheme or a host after parsing."""
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return False
+    if any(ch < " " or ch in "\\\x7f" or ch.isspace() for ch in target):
+        return False
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 def redirect_back(default_endpoint: str = "dashboard.home"):

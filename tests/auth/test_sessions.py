@@ -3,7 +3,9 @@ password changes; a stolen cookie is worth nothing afterwards."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
+import pytest
 from sqlmodel import select
 
 from inspect_app.auth.models import UserSession
@@ -95,3 +97,17 @@ def test_changing_ones_password_needs_the_current_one_and_a_strong_new_one(app, 
     assert done.status_code == 302
     assert client.get("/visits").status_code == 200  # this device goes on
     assert other.get("/visits").status_code == 302  # the others are signed out
+
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/x", "/\r\nSet-Cookie:x=1", "//evil.example",
+                                    "/\\\\evil.example", "https://evil.example/", "/ /evil.example",
+                                    "javascript:alert(1)", "/\x7f/x"])
+def test_only_same_site_paths_are_followed(client, people, target):
+    response = client.post(f"/login?next={quote(target, safe='')}", {"username": "inspector", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
+    client._token = None  # the session was renewed at login
+    response = client.post("/language", {"lang": "en", "next": target})
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
+    kept = client.post("/language", {"lang": "zh_CN", "next": "/visits?status=scheduled"})
+    assert kept.headers["Location"] == "/visits?status=scheduled"
