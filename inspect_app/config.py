@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,10 @@ def load(overrides: dict | None = None) -> dict:
     result = dict(DEFAULTS)
     result.update(from_environment(instance))
     result.update(overrides)
+    if result.get("PUBLIC_URL") and not result.get("TRUSTED_HOSTS"):
+        # With a public address configured, a request for any other host is refused (400).
+        host = urlsplit(result["PUBLIC_URL"]).hostname
+        result["TRUSTED_HOSTS"] = [host, "localhost", "127.0.0.1"] if host else None
     if not result.get("SECRET_KEY"):
         result["SECRET_KEY"] = _secret_key(instance)
     return result
@@ -61,6 +66,9 @@ def from_environment(instance: Path) -> dict:
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Asia/Shanghai"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE", "zh_CN"),
         "TRUST_PROXY": os.environ.get("TRUST_PROXY", "") == "1",
+        # The address people reach the app at (https://inspect.example.cn): absolute links in PDFs
+        # and QR codes are made from it, never from the request's Host header.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_WINDOW_MINUTES": _int("LOGIN_WINDOW_MINUTES", 15),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 30),

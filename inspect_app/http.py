@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from inspect_app.db import get_session
@@ -51,6 +51,14 @@ def redirect_back(default_endpoint: str = "dashboard.home"):
     if is_safe_next(target):
         return redirect(target)
     return redirect(url_for(default_endpoint))
+
+
+def public_url(path: str) -> str:
+    """An absolute link for a paper or a QR code: the configured ``PUBLIC_URL``, never the Host
+    header a request came with (a forged one would otherwise be printed). Without it, the
+    site-relative path."""
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    return f"{base}{path}"
 
 
 def page_url(page: int) -> str:

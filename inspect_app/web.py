@@ -6,12 +6,13 @@ Nothing imports this module but the app factory; the view helpers every domain u
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlmodel import Session, select
+from werkzeug.exceptions import SecurityError
 
 from inspect_app import clock, permissions
 from inspect_app.auth import services as auth_services
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
 
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(DomainError, _domain_error)
     for code in (400, 403, 404, 405, 409, 413, 429, 500):
         app.register_error_handler(code, _http_error)
@@ -119,18 +121,27 @@ def _unauthorized():
 
 def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.is_secure:  # over HTTPS (directly, or behind a proxy with TRUST_PROXY): stay on it
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.endpoint == "static":
         return response  # public files: no session is read, so no Vary: Cookie on them
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+
     if current_user and getattr(current_user, "is_authenticated", False):
         # Pages of a logged-in user never sit in a shared cache or the back-forward cache of
         # a shared phone after logout.
         response.headers.setdefault("Cache-Control", "private, no-store")
         response.vary.add("Cookie")
     return response
+
+
+def _untrusted_host(error: SecurityError):
+    """A request for a host not in TRUSTED_HOSTS: refused plainly (no page: its links would name
+    that host)."""
+    return Response("Unknown host.\n", status=400, mimetype="text/plain")
 
 
 def _csrf_error(error: CSRFError):

@@ -13,6 +13,7 @@ from inspect_app.auth.services import person_label
 from inspect_app.db import get_session
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
+from inspect_app.http import public_url
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications.models import RectificationLine
@@ -41,7 +42,7 @@ def notice_pdf(notice_id: int):
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
     photos = _visit_photos(db, visit)
-    link = url_for("rectifications.notice", notice_id=notice.id, _external=True)
+    link = public_url(url_for("rectifications.notice", notice_id=notice.id))
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, lines=lines,
                            photos=photos, link=link,

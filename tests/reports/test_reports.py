@@ -124,3 +124,34 @@ def test_chart_escapes_names():
 def test_subsetter_is_harfbuzz():
     """The setup command installs libharfbuzz-subset0; without it Chinese PDFs take seconds."""
     assert pdf.subsetter() == "harfbuzz-subset"
+
+
+def test_papers_link_to_the_public_address_never_the_host_header(app, notice, client_as, people):
+    from tests.conftest import PASSWORD, Client
+
+    forger = Client(app.test_client())
+    forger.c.post("/login", data={"username": "chief", "password": PASSWORD,
+                                  "csrf_token": _token(forger, "http://evil.example")}, base_url="http://evil.example")
+    forged = forger.c.get(f"/notices/{notice.id}/pdf", base_url="http://evil.example")
+    assert forged.status_code == 200 and "evil.example" not in text_of(forged.data)
+    app.config.update(PUBLIC_URL="https://inspect.example.cn", TRUSTED_HOSTS=["inspect.example.cn", "localhost"])
+    assert forger.c.get(f"/notices/{notice.id}/pdf", base_url="http://evil.example").status_code == 400
+    chief = client_as(people["chief"])
+    good = chief.get(f"/notices/{notice.id}/pdf", environ_overrides={"wsgi.url_scheme": "https"})
+    assert good.status_code == 200 and f"https://inspect.example.cn/notices/{notice.id}" in text_of(good.data)
+    assert good.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Strict-Transport-Security" not in chief.get("/home").headers
+
+
+def _token(client, base_url):
+    import re
+
+    page = client.c.get("/login", base_url=base_url).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_a_configured_public_url_trusts_its_host_only():
+    from inspect_app.config import load
+
+    settings = load({"PUBLIC_URL": "https://inspect.example.cn/", "SECRET_KEY": "x"})
+    assert "inspect.example.cn" in settings["TRUSTED_HOSTS"]
