@@ -68,6 +68,7 @@ def init_app(app: Flask) -> None:
         star_last_day=lambda rating, zone: star_last_day(rating, zone).isoformat(),
         zone_note=zone_note,
         visit_url=visit_url,
+        sees_visit_times=lambda visit: permissions.sees_visit_times(current_user, visit),
         line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
         severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
         event_label=lambda action: EVENT_LABELS.get(action, action),

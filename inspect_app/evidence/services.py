@@ -47,10 +47,12 @@ def store_photo(
     response_id: int | None = None,
     line_id: int | None = None,
     same_place,
+    date_only_stamp: bool = False,
 ) -> tuple[Photo, bool]:
     """Decode, copy, store and record one photo; returns (photo, created).
 
-    ``same_place`` filters existing photos to the ones a retry would have produced (the same
+    ``date_only_stamp``: the display copy is stamped with the date, not the time (a secret
+    visit's photos must not date the shopper's visit to the minute). ``same_place`` filters existing photos to the ones a retry would have produced (the same
     visit item, or the same rectification response). Files are written before the row; if
     anything fails afterwards, the request's rollback removes them again.
     """
@@ -66,7 +68,8 @@ def store_photo(
         return retry, False  # the same photo sent again to the same place: a retry, stored once
     now = clock.now()
     local = now.astimezone(clock.zone(outlet.timezone))
-    processed = imaging.process(data, stamp_text=f"{outlet.code}  {local:%Y-%m-%d %H:%M}", zone=outlet.timezone)
+    stamp = f"{outlet.code}  {local:%Y-%m-%d}" if date_only_stamp else f"{outlet.code}  {local:%Y-%m-%d %H:%M}"
+    processed = imaging.process(data, stamp_text=stamp, zone=outlet.timezone)
     prefix = new_prefix()
     written = []
     try:

@@ -281,12 +281,15 @@ def board_lines():
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
     outlet_id = request.args.get("outlet", type=int)
+    outlet = db.get(Outlet, outlet_id) if outlet_id else None
+    if outlet_id and (outlet is None or not permissions.outlet_in_scope(db, current_user, outlet)):
+        abort(404)  # never name an outlet the viewer may not see
     state = request.args.get("state") or None
     page = max(1, request.args.get("page", 1, type=int))
     rows = queries.line_rows(db, current_user, filters=filters, node=node, outlet_id=outlet_id, state=state,
                              limit=101, offset=(page - 1) * 100)
     return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100, page=page, args=args,
-                           state=state, node=node, outlet=db.get(Outlet, outlet_id) if outlet_id else None, now=clock.now())
+                           state=state, node=node, outlet=outlet, now=clock.now())
 
 
 @bp.route("/reminders")

@@ -39,7 +39,10 @@ def list_visits(session: Session, user: User, *, status: str | None = None, kind
         like = f"%{q.strip()}%"
         query = query.where(Visit.outlet_id.in_(select(Outlet.id).where(Outlet.name.ilike(like) | Outlet.code.ilike(like))))
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
-    order = sa.func.coalesce(Visit.submitted_at, Visit.started_at, Visit.created_at)
+    # The outlet side sees released visits in the order they were released: the order of
+    # submission would tell it which secret visit came when in the day.
+    order = (sa.func.coalesce(Visit.released_at, Visit.created_at) if permissions.is_outlet_side(user)
+             else sa.func.coalesce(Visit.submitted_at, Visit.started_at, Visit.created_at))
     rows = visit_rows(session, query.order_by(order.desc(), Visit.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE))
     return rows, total
 

@@ -498,12 +498,23 @@ def add_visit_photo(
         if total >= evidence.MAX_PHOTOS_PER_VISIT:
             raise DomainError(_("At most %(n)d photos per visit.", n=evidence.MAX_PHOTOS_PER_VISIT))
     outlet = session.get(Outlet, visit.outlet_id)
-    return evidence.store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
+    return evidence.store_photo(session, storage, date_only_stamp=visit.kind == "secret", actor=actor, outlet=outlet, data=data, client_id=client_id,
                        visit_id=visit.id, item_code=item_code, purpose=purpose, same_place=same_place)
 
 
 def _may_view_visit_photo(session: Session, user: User, photo: Photo) -> bool:
-    return permissions.can_view_visit(session, user, session.get(Visit, photo.visit_id))
+    """Whoever may see the visit, except that the outlet side sees a secret visit's photos only
+    where they are the evidence of a finding shown to it: never the receipt (it can print the
+    shopper's name) nor the hall and counter photos."""
+    visit = session.get(Visit, photo.visit_id)
+    if not permissions.can_view_visit(session, user, visit):
+        return False
+    if visit.kind == "secret" and permissions.is_outlet_side(user):
+        if photo.purpose != "item" or not photo.item_code:
+            return False
+        result = score_visit(checklist_of(session, visit), answers_of(session, visit), visit)
+        return photo.item_code in result.failed_items
+    return True
 
 
 def _check_remove_visit_photo(session: Session, actor: User, photo: Photo) -> None:

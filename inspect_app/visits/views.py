@@ -88,7 +88,7 @@ def schedule():
     form.checklist.choices = checklist_choices()
     people = _assignable(db)
     form.assignee_id.choices = [(p.id, f"{p.display_name}" + (f" · {p.code_name}" if p.code_name else "")) for p in people]
-    preset = request.args.get("outlet", type=int)
+    preset = _outlet_in_scope(db, request.args.get("outlet", type=int))
     windows = org.windows_of(db, preset, active_only=True) if preset else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     if request.method == "GET":
@@ -139,7 +139,7 @@ def new():
     form.checklist.choices = checklist_choices({"open", "star", "etiquette", "fives"})
     form.outlet_id.choices = [(o.id, f"{o.name} · {o.code}") for o in outlets]
     chosen = form.outlet_id.data if request.method == "POST" else request.args.get("outlet", type=int)
-    windows = org.windows_of(db, chosen, active_only=True) if chosen else []
+    windows = org.windows_of(db, chosen, active_only=True) if _outlet_in_scope(db, chosen) else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     chosen_outlet = db.get(Outlet, chosen) if chosen else None
     if chosen_outlet is not None and not permissions.outlet_in_scope(db, current_user, chosen_outlet):
@@ -157,6 +157,12 @@ def new():
         form.despite_planned.data = "1"  # the page shows the planned visits: this form is the other choice
     return render_template("visits/new.html", form=form, q=q, outlets=outlets, windows=windows, chosen=chosen,
                            chosen_outlet=chosen_outlet, planned=planned)
+
+
+def _outlet_in_scope(db, outlet_id: int | None) -> int | None:
+    """The id back if the user may see that outlet, else None (its windows are not listed)."""
+    outlet = db.get(Outlet, outlet_id) if outlet_id else None
+    return outlet.id if outlet is not None and permissions.outlet_in_scope(db, current_user, outlet) else None
 
 
 def _refuse(message: str):

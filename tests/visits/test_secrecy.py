@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from inspect_app import clock
 from inspect_app.evidence.models import Photo
 from inspect_app.visits import services as visits_services
 from tests.secret_helpers import secret_visit
@@ -101,8 +102,10 @@ def test_after_release_code_name_only(app, db, org_tree, people, outlet_side):
         assert secret_fact not in texts, secret_fact
     page = outlet_side.get(f"/visits/{visit.id}").get_data(as_text=True)
     assert "检查日期" in page
-    checkin = visit.checkin_at.astimezone().strftime("%H:%M")
+    checkin = visit.checkin_at.astimezone(clock.zone("Asia/Shanghai")).strftime("%H:%M")
     assert checkin not in page  # the date, never the time of the visit
     photo = db.exec(select(Photo).where(Photo.visit_id == visit.id)).first()
-    assert outlet_side.get(f"/photos/{photo.id}/display").status_code == 200
+    assert photo.purpose == "receipt"
+    # the receipt can print the shopper's name and phone: never for the outlet side (issue 14)
+    assert outlet_side.get(f"/photos/{photo.id}/display").status_code == 404
     assert outlet_side.get(f"/photos/{photo.id}/original").status_code == 404  # EXIF keeps place and device
