@@ -7,6 +7,7 @@ part so no view writes it by hand; ``Payload`` reads a JSON body without trustin
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -119,7 +120,11 @@ class Payload:
 
     @classmethod
     def from_request(cls) -> "Payload":
-        return cls(request.get_json(silent=True))
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # nested thousands deep: the parser gives up, and so do we
+            raise BadPayload() from None
+        return cls(data)
 
     def get(self, key: str, default=None):
         return self.data.get(key, default)
@@ -130,7 +135,7 @@ class Payload:
             if required:
                 raise BadPayload()
             return None
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not _storable(value):
             raise BadPayload()
         return value[:limit] if limit else value
 
@@ -141,9 +146,12 @@ class Payload:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise BadPayload()
         try:
-            return kind(value)
-        except ValueError:
+            number = kind(float(value)) if kind is int and isinstance(value, float) else kind(value)
+        except (ValueError, OverflowError):
             raise BadPayload() from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise BadPayload()  # "nan", "inf", 1e999
+        return number
 
     def int(self, key: str) -> int | None:
         return self._number(key, int)
@@ -157,11 +165,11 @@ class Payload:
             return None
         try:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            if moment.tzinfo is None:
+                raise BadPayload()
+            return moment.astimezone(dt.timezone.utc)  # year 9999 at -14:00 does not fit: refused
+        except (ValueError, OverflowError):
             raise BadPayload() from None
-        if moment.tzinfo is None:
-            raise BadPayload()
-        return moment
 
     def is_true(self, key: str) -> bool:
         return self.data.get(key) is True
@@ -170,4 +178,16 @@ class Payload:
         values = self.data.get(key) or []
         if not isinstance(values, list):
             raise BadPayload()
-        return [v[:limit] for v in values if isinstance(v, str)][:most]
+        return [v[:limit] for v in values if isinstance(v, str) and _storable(v)][:most]
+
+
+def _storable(text: str) -> bool:
+    """Text a database can hold: a lone surrogate (``\\ud800``) is valid JSON but no UTF-8, and
+    PostgreSQL refuses NUL characters."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -6,7 +6,7 @@ Nothing imports this module but the app factory; the view helpers every domain u
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
 
+    app.before_request(_refuse_unstorable_form)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(SecurityError, _untrusted_host)
@@ -137,6 +138,13 @@ def _security_headers(response):
         response.headers.setdefault("Cache-Control", "private, no-store")
         response.vary.add("Cookie")
     return response
+
+
+def _refuse_unstorable_form():
+    """A form value no database can store (a NUL character) is a bad request, not a 500 later."""
+    if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if any("\x00" in value for value in request.form.values()):
+            abort(400)
 
 
 def _untrusted_host(error: SecurityError):

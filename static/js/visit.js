@@ -240,10 +240,17 @@
     sending = true;
     store.all().then(function (ops) {
       if (!ops.length) { sending = false; return; }
-      return send(ops[0]).then(function (ok) {
+      var op = ops[0];
+      return send(op).then(function (ok) {
         sending = false;
-        if (ok) { backoff = 0; kick(); }
-        else { backoff = Math.min(60000, backoff ? backoff * 2 : 1000); timer = setTimeout(kick, backoff); }
+        if (ok) { backoff = 0; kick(); return; }
+        backoff = Math.min(60000, backoff ? backoff * 2 : 1000);
+        // A write that keeps failing goes to the back of the line, so it never holds up the
+        // ones behind it; it is tried again in its turn.
+        op.attempts = (op.attempts || 0) + 1;
+        var setAside = op.attempts >= 3 && ops.length > 1 && !sessionEnded && op.kind !== "checkin";
+        if (setAside) { op.created = Date.now(); op.attempts = 0; }
+        (setAside ? store.put(op) : Promise.resolve()).then(function () { timer = setTimeout(kick, setAside ? 0 : backoff); });
       });
     }).catch(function () { sending = false; });
   }
