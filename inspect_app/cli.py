@@ -19,6 +19,7 @@ from inspect_app.checklists.definition import ChecklistError, load_directory
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.db import alembic_config, get_engine, migrate, writing
 from inspect_app.demo_large import load_large
+from inspect_app.evidence.storage import get_storage
 from inspect_app.rectifications.services import sweep
 from inspect_app.rectifications.stats import rebuild
 
@@ -151,7 +152,9 @@ def sweep_command() -> None:
     with current_app.test_request_context(), writing(), Session(get_engine()) as session:
         sent = sweep(session)
         session.commit()
-    click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}")
+    removed = get_storage().sweep_temp()
+    click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}, "
+               f"unfinished photo files removed: {removed}")
 
 
 @click.group("stats")

@@ -418,6 +418,8 @@
         } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401 || xhr.status === 200 || xhr.status === 201) {
           if (fig) fig.className = "thumb is-failed";
           if (xhr.status === 401) signInAgain(data);
+          // the server says why (507: its storage is full): shown in words; the photo waits here
+          else if (data.error && el) setStatus(el, data.error, "warn");
           resolve(false);
         } else {
           if (fig) { fig.className = "thumb is-rejected"; fig.title = data.error || String(xhr.status); }
