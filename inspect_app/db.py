@@ -6,6 +6,7 @@ commit once at the end of the request (Indico's pattern).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -111,7 +112,24 @@ def writing():
 def _wants_write_lock() -> bool:
     if _writing.get():
         return True
+    if has_request_context() and g.get("write_lock_later"):
+        return False
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+wants_write_lock = _wants_write_lock
+
+
+def lock_on_write_only(view):
+    """For a write request whose slow part needs no database (a photo being decoded): its reads
+    begin without the write lock; it ends them, does the slow part, then writes inside
+    ``writing()``, which takes the lock for the rows only. Goes above ``login_required``."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.write_lock_later = True
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 class QueryBudgetExceeded(RuntimeError):

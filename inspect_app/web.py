@@ -33,7 +33,7 @@ from inspect_app.auth.models import ROLE_LABELS, Role, User, UserSession
 from inspect_app.auth.services import SESSION_KEY, person_label, zone_of
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, RESULT_LABELS, SEVERITY_LABELS
-from inspect_app.db import get_engine, get_session, writing
+from inspect_app.db import get_engine, get_session, wants_write_lock, writing
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
 from inspect_app.http import page_url, wants_json
@@ -112,7 +112,7 @@ def _load_user(token: str) -> User | None:
         g.session_ended = state
         return None
     if auth_services.needs_touch(row):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if not wants_write_lock():
             # its own short write, so a page never holds the write lock while it renders
             with writing(), Session(get_engine()) as touch:
                 touch.execute(sa.update(UserSession).where(UserSession.id == row.id).values(last_seen_at=clock.now()))

@@ -1,9 +1,13 @@
 """Taking photos in: checks, dedupe of retries, files written before the row, cleanup on failure."""
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -33,6 +37,100 @@ def key(photo: Photo, variant: str) -> str:
     return f"{photo.storage_key}/{VARIANTS[variant]}"
 
 
+PHOTO_THREAD_NICE = 10
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PHOTO_THREAD_NICE)  # this thread only (Linux)
+    except (AttributeError, OSError):  # not on this platform: the photo is still processed
+        pass
+
+
+def _photo_threads() -> ThreadPoolExecutor:
+    """Per process, made on first use (after gunicorn forks its workers)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo", initializer=_lower_priority)
+        return _pool
+
+
+@dataclass
+class PreparedPhoto:
+    """A photo decoded, copied and written to storage, before any row exists: the slow part of an
+    upload (100–150 ms for 12 MP) runs outside the database transaction, so it holds no lock."""
+
+    processed: imaging.Processed
+    prefix: str
+    keys: list[str]
+    received_at: dt.datetime
+
+
+@dataclass
+class PhotoPlan:
+    """What an upload will be, found with reads only: the photo it repeats (a retry), or the
+    outlet facts its copies are stamped with."""
+
+    existing: Photo | None
+    outlet_code: str
+    zone: str
+    date_only_stamp: bool
+
+
+def prepare_photo(storage: Storage, *, outlet_code: str, zone: str, data: bytes,
+                  date_only_stamp: bool = False) -> PreparedPhoto:
+    """Check and decode the upload, make its display and thumbnail copies and write all three.
+    A refusal (``PhotoRejected``, ``StorageFull``) leaves nothing behind."""
+    now = clock.now()
+    local = now.astimezone(clock.zone(zone))
+    stamp = f"{outlet_code}  {local:%Y-%m-%d}" if date_only_stamp else f"{outlet_code}  {local:%Y-%m-%d %H:%M}"
+    # Decoding runs in threads of lower CPU priority: on a busy server the people saving answers
+    # go first, and a photo takes a little longer (Pillow releases the GIL while it decodes).
+    # The request's context goes along (a refusal speaks the user's language).
+    context = contextvars.copy_context()
+    processed = _photo_threads().submit(context.run, imaging.process, data, stamp_text=stamp, zone=zone).result()
+    prefix = new_prefix()
+    prepared = PreparedPhoto(processed=processed, prefix=prefix, keys=[], received_at=now)
+    try:
+        for variant, content, content_type in (("original", data, processed.content_type),
+                                               ("display.jpg", processed.display, "image/jpeg"),
+                                               ("thumb.jpg", processed.thumb, "image/jpeg")):
+            storage.put(f"{prefix}/{variant}", content, content_type)
+            prepared.keys.append(f"{prefix}/{variant}")
+    except BaseException:
+        discard(storage, prepared)
+        raise
+    return prepared
+
+
+def discard(storage: Storage, prepared: PreparedPhoto) -> None:
+    for key in prepared.keys:
+        storage.delete(key)
+    prepared.keys = []
+
+
+def stored_already(session: Session, *, actor: Actor, data: bytes, client_id: str | None, same_place) -> Photo | None:
+    """The photo this upload repeats (same upload id, or the same bytes at the same place): a retry
+    after a lost reply, answered with what is stored. The same id with other bytes is refused."""
+    if client_id:
+        earlier = session.exec(select(Photo).where(Photo.uploaded_by_id == actor.id, Photo.client_id == client_id)).first()
+        if earlier is not None:
+            if earlier.deleted_at is None and earlier.sha256 == hashlib.sha256(data).hexdigest():
+                return earlier
+            raise Conflict(_("This upload id was already used for another photo."))
+    digest = hashlib.sha256(data).hexdigest()
+    return session.exec(same_place(select(Photo)).where(Photo.sha256 == digest, Photo.deleted_at.is_(None))).first()
+
+
+def plan_photo(session: Session, *, actor: Actor, outlet: Outlet, data: bytes, client_id: str | None, same_place,
+               date_only_stamp: bool = False) -> PhotoPlan:
+    return PhotoPlan(existing=stored_already(session, actor=actor, data=data, client_id=client_id, same_place=same_place),
+                     outlet_code=outlet.code, zone=outlet.timezone, date_only_stamp=date_only_stamp)
+
+
 def store_photo(
     session: Session,
     storage: Storage,
@@ -48,6 +146,7 @@ def store_photo(
     line_id: int | None = None,
     same_place,
     date_only_stamp: bool = False,
+    prepared: PreparedPhoto | None = None,
 ) -> tuple[Photo, bool]:
     """Decode, copy, store and record one photo; returns (photo, created).
 
@@ -56,28 +155,17 @@ def store_photo(
     visit item, or the same rectification response). Files are written before the row; if
     anything fails afterwards, the request's rollback removes them again.
     """
-    if client_id:
-        earlier = session.exec(select(Photo).where(Photo.uploaded_by_id == actor.id, Photo.client_id == client_id)).first()
-        if earlier is not None:
-            if earlier.deleted_at is None and earlier.sha256 == hashlib.sha256(data).hexdigest():
-                return earlier, False
-            raise Conflict(_("This upload id was already used for another photo."))
+    earlier = stored_already(session, actor=actor, data=data, client_id=client_id, same_place=same_place)
+    if earlier is not None:
+        if prepared is not None:
+            discard(storage, prepared)  # the same photo landed meanwhile (a retry racing the first try)
+        return earlier, False
     digest = hashlib.sha256(data).hexdigest()
-    retry = session.exec(same_place(select(Photo)).where(Photo.sha256 == digest, Photo.deleted_at.is_(None))).first()
-    if retry is not None:
-        return retry, False  # the same photo sent again to the same place: a retry, stored once
-    now = clock.now()
-    local = now.astimezone(clock.zone(outlet.timezone))
-    stamp = f"{outlet.code}  {local:%Y-%m-%d}" if date_only_stamp else f"{outlet.code}  {local:%Y-%m-%d %H:%M}"
-    processed = imaging.process(data, stamp_text=stamp, zone=outlet.timezone)
-    prefix = new_prefix()
-    written = []
+    if prepared is None:
+        prepared = prepare_photo(storage, outlet_code=outlet.code, zone=outlet.timezone, data=data,
+                                 date_only_stamp=date_only_stamp)
+    processed, prefix, written, now = prepared.processed, prepared.prefix, prepared.keys, prepared.received_at
     try:
-        for variant, content, content_type in (("original", data, processed.content_type),
-                                               ("display.jpg", processed.display, "image/jpeg"),
-                                               ("thumb.jpg", processed.thumb, "image/jpeg")):
-            storage.put(f"{prefix}/{variant}", content, content_type)
-            written.append(f"{prefix}/{variant}")
         photo = Photo(
             visit_id=visit_id, item_code=item_code, purpose=purpose, response_id=response_id, line_id=line_id, outlet_id=outlet.id,
             sha256=digest, storage_key=prefix, content_type=processed.content_type, width=processed.width,
@@ -88,8 +176,7 @@ def store_photo(
         session.add(photo)
         session.flush()
     except BaseException:
-        for k in written:
-            storage.delete(k)
+        discard(storage, prepared)
         raise
     on_rollback(session, lambda: [storage.delete(k) for k in written])
     record(session, actor=actor, action="photo.added", obj=photo,

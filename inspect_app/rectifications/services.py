@@ -242,8 +242,10 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
 
 
 def stage_line_photo(session: Session, storage, *, actor: User, line: RectificationLine, data: bytes,
-                     client_id: str | None) -> tuple[Photo, bool]:
-    """An after-photo taken for a line before the answer is sent (uploaded on its own, retried)."""
+                     client_id: str | None, plan_only: bool = False,
+                     prepared: evidence.PreparedPhoto | None = None) -> tuple[Photo, bool] | evidence.PhotoPlan:
+    """An after-photo taken for a line before the answer is sent (uploaded on its own, retried).
+    ``plan_only`` / ``prepared``: as for ``visits.add_visit_photo``."""
     LINE.check(session, actor, line, "stage_photo")
 
     def same_place(query):
@@ -253,7 +255,11 @@ def stage_line_photo(session: Session, storage, *, actor: User, line: Rectificat
     if len(staged) >= evidence.MAX_PHOTOS_PER_ITEM:
         raise DomainError(_("At most %(n)d photos per item.", n=evidence.MAX_PHOTOS_PER_ITEM))
     outlet = session.get(Outlet, line.outlet_id)
-    return evidence.store_photo(session, storage, actor=actor, outlet=outlet, data=data, client_id=client_id,
+    if plan_only:
+        return evidence.plan_photo(session, actor=actor, outlet=outlet, data=data, client_id=client_id,
+                                   same_place=same_place)
+    return evidence.store_photo(session, storage, prepared=prepared, actor=actor, outlet=outlet, data=data,
+                                client_id=client_id,
                        item_code=line.item_code, purpose="rectification", same_place=same_place,
                        line_id=line.id)
 

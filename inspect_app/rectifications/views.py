@@ -9,13 +9,13 @@ from sqlmodel import select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import get_session
+from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.errors import DomainError
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
-from inspect_app.http import get_or_404, run_json, run_service
+from inspect_app.http import get_or_404, run_service
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import queries, services
 from inspect_app.rectifications.forms import (
@@ -216,17 +216,17 @@ def responsible(line_id: int):
 
 
 @bp.route("/api/lines/<int:line_id>/photos", methods=["POST"])
+@lock_on_write_only
 @login_required
 def line_photo(line_id: int):
-    line = load_line(line_id)
+    load_line(line_id)  # 404 unless the viewer may see it
     data = evidence_views.read_upload()
     if data is None:
         return jsonify(error=_("No photo was received. Try again.")), 400
-    return run_json(
-        lambda db: services.stage_line_photo(db, get_storage(), actor=current_user, line=line, data=data,
-                                             client_id=(request.form.get("client_id") or "")[:64] or None),
-        lambda stored: {"photo": evidence_views.photo_json(stored[0]), "created": stored[1]},
-        status=lambda stored: 201 if stored[1] else 200)
+    user_id = current_user.id
+    return evidence_views.upload_outside_the_lock(lambda db, plan_only, prepared: services.stage_line_photo(
+        db, get_storage(), actor=db.get(User, user_id), line=db.get(RectificationLine, line_id), data=data,
+        client_id=(request.form.get("client_id") or "")[:64] or None, plan_only=plan_only, prepared=prepared), data)
 
 
 # --- managers ------------------------------------------------------------------------------------

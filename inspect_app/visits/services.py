@@ -470,8 +470,13 @@ def add_visit_photo(
     item_code: str | None,
     purpose: str = "item",
     client_id: str | None = None,
-) -> tuple[Photo, bool]:
-    """A photo for an answer (or the visit's receipt or hall), while the visit is being filled."""
+    plan_only: bool = False,
+    prepared: evidence.PreparedPhoto | None = None,
+) -> tuple[Photo, bool] | evidence.PhotoPlan:
+    """A photo for an answer (or the visit's receipt or hall), while the visit is being filled.
+
+    ``plan_only`` checks everything and answers the plan (reads only); ``prepared`` is the photo
+    already decoded and written by ``evidence.prepare_photo`` outside the transaction."""
     require_editable(session, actor, visit)
     if purpose not in PHOTO_PURPOSES:
         raise DomainError(_("Unknown kind of photo."))
@@ -498,7 +503,10 @@ def add_visit_photo(
         if total >= evidence.MAX_PHOTOS_PER_VISIT:
             raise DomainError(_("At most %(n)d photos per visit.", n=evidence.MAX_PHOTOS_PER_VISIT))
     outlet = session.get(Outlet, visit.outlet_id)
-    return evidence.store_photo(session, storage, date_only_stamp=visit.kind == "secret", actor=actor, outlet=outlet, data=data, client_id=client_id,
+    if plan_only:
+        return evidence.plan_photo(session, actor=actor, outlet=outlet, data=data, client_id=client_id,
+                                   same_place=same_place, date_only_stamp=visit.kind == "secret")
+    return evidence.store_photo(session, storage, prepared=prepared, date_only_stamp=visit.kind == "secret", actor=actor, outlet=outlet, data=data, client_id=client_id,
                        visit_id=visit.id, item_code=item_code, purpose=purpose, same_place=same_place)
 
 

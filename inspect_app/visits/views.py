@@ -12,7 +12,7 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.models import ChecklistVersion
-from inspect_app.db import get_session
+from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
@@ -266,6 +266,7 @@ def _visit_progress(visit: Visit) -> dict:
 
 
 @bp.route("/api/visits/<int:visit_id>/photos", methods=["POST"])
+@lock_on_write_only
 @login_required
 def upload_photo(visit_id: int):
     """One photo for an answer (or the receipt or the hall), sent from the phone's outbox."""
@@ -273,13 +274,11 @@ def upload_photo(visit_id: int):
     data = evidence_views.read_upload()
     if data is None:
         return jsonify(error=_("No photo was received. Try again.")), 400
-    return run_json(
-        lambda db: services.add_visit_photo(
-            db, get_storage(), actor=current_user, visit=visit, data=data,
-            item_code=request.form.get("item_code") or None, purpose=request.form.get("purpose") or "item",
-            client_id=(request.form.get("client_id") or "")[:64] or None),
-        lambda stored: {"photo": evidence_views.photo_json(stored[0]), "created": stored[1]},
-        status=lambda stored: 201 if stored[1] else 200)
+    visit_id, user_id = visit.id, current_user.id
+    return evidence_views.upload_outside_the_lock(lambda db, plan_only, prepared: services.add_visit_photo(
+        db, get_storage(), actor=db.get(User, user_id), visit=db.get(Visit, visit_id), data=data,
+        item_code=request.form.get("item_code") or None, purpose=request.form.get("purpose") or "item",
+        client_id=(request.form.get("client_id") or "")[:64] or None, plan_only=plan_only, prepared=prepared), data)
 
 
 @bp.route("/api/visits/<int:visit_id>/summary", methods=["POST"])
