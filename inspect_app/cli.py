@@ -1,6 +1,7 @@
 """Command line: ``inspect-app init | demo | serve | db ...`` (plus Flask's own commands)."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
@@ -19,6 +20,8 @@ from inspect_app.checklists.definition import ChecklistError, load_directory
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.db import alembic_config, get_engine, migrate, writing
 from inspect_app.demo_large import load_large
+from inspect_app.evidence.models import Photo
+from inspect_app.evidence.services import sweep_orphan_files
 from inspect_app.evidence.storage import get_storage
 from inspect_app.rectifications.services import sweep
 from inspect_app.rectifications.stats import rebuild
@@ -59,6 +62,10 @@ def demo_command(scale: str) -> None:
     logging.getLogger("inspect_app.audit.services").setLevel(logging.WARNING)
     # Services speak the user's language; a request context gives them the default one.
     with current_app.test_request_context(), Session(get_engine()) as session:
+        if not session.exec(select(Photo.id).limit(1)).first():
+            # No photo has a row yet, so every photo file is left from a load that was cut short.
+            sweep_orphan_files(session, get_storage(), older_than=dt.timedelta(0))
+            session.rollback()
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
         if scale == "large":
@@ -153,8 +160,10 @@ def sweep_command() -> None:
         sent = sweep(session)
         session.commit()
     removed = get_storage().sweep_temp()
+    with Session(get_engine()) as session:
+        orphans = sweep_orphan_files(session, get_storage())
     click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}, "
-               f"unfinished photo files removed: {removed}")
+               f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
 
 
 @click.group("stats")

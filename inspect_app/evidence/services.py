@@ -199,6 +199,26 @@ class PhotoOwner:
     check_remove: Callable[[Session, Actor, Photo], None]
 
 
+#: Files of a photo are written before its row commits (outside the write lock); a folder younger
+#: than this may belong to an upload still on its way to the database.
+ORPHAN_GRACE = dt.timedelta(hours=1)
+
+
+def sweep_orphan_files(session: Session, storage: Storage, older_than: dt.timedelta = ORPHAN_GRACE) -> int:
+    """Remove photo folders no row points to: what a killed process (an upload, a demo load cut
+    short) wrote for a transaction that never committed. Returns how many folders went."""
+    removed = 0
+    candidates = list(storage.prefixes("photos", older_than))
+    for start in range(0, len(candidates), 500):
+        chunk = candidates[start:start + 500]
+        kept = set(session.exec(select(Photo.storage_key).where(Photo.storage_key.in_(chunk))).all())
+        for prefix in chunk:
+            if prefix not in kept:
+                storage.delete_prefix(prefix)
+                removed += 1
+    return removed
+
+
 def register_owner(app: Flask, kind: str, owner: PhotoOwner) -> None:
     app.extensions.setdefault("photo_owners", {})[kind] = owner
 

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +22,7 @@ from inspect_app import clock
 from inspect_app.errors import DomainError
 
 KEY_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}/[a-z]+(\.[a-z]+)?$")
+PREFIX_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}$")
 
 
 class Storage(Protocol):
@@ -29,6 +31,8 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
     def sweep_temp(self, older_than: dt.timedelta = ...) -> int: ...
+    def prefixes(self, kind: str, older_than: dt.timedelta) -> Iterator[str]: ...
+    def delete_prefix(self, prefix: str) -> None: ...
 
 
 def new_prefix(kind: str = "photos") -> str:
@@ -53,6 +57,11 @@ class StorageFull(DomainError):
     def __init__(self):
         super().__init__(_("The server's photo storage is full. The photo is kept on the phone and will be "
                            "sent again automatically later."))
+
+
+def _check_prefix(prefix: str) -> None:
+    if not PREFIX_PATTERN.match(prefix):
+        raise ValueError(f"refusing a storage prefix of unexpected shape: {prefix!r}")
 
 
 def _remove_empty(folder: Path, root: Path) -> None:
@@ -106,6 +115,27 @@ class LocalStorage:
                 continue
         return removed
 
+    def prefixes(self, kind: str, older_than: dt.timedelta) -> Iterator[str]:
+        """Every ``kind/YYYY/MM/<uuid>`` folder whose newest file is older than ``older_than``."""
+        cutoff = clock.now().timestamp() - older_than.total_seconds()
+        for folder in sorted((self.root / kind).glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/*")):
+            prefix = folder.relative_to(self.root).as_posix()
+            if not folder.is_dir() or not PREFIX_PATTERN.match(prefix):
+                continue
+            try:
+                newest = max((f.stat().st_mtime for f in folder.iterdir()), default=folder.stat().st_mtime)
+            except FileNotFoundError:
+                continue
+            if newest < cutoff:
+                yield prefix
+
+    def delete_prefix(self, prefix: str) -> None:
+        _check_prefix(prefix)
+        folder = self.root / prefix
+        for path in folder.glob("*"):
+            path.unlink(missing_ok=True)
+        _remove_empty(folder, self.root)
+
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
@@ -139,6 +169,25 @@ class S3Storage:
 
     def sweep_temp(self, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
         return 0  # an object store keeps whole objects or none: nothing half-written to remove
+
+    def prefixes(self, kind: str, older_than: dt.timedelta) -> Iterator[str]:
+        cutoff = clock.now() - older_than
+        newest: dict[str, dt.datetime] = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"{kind}/"):
+            for item in page.get("Contents", []):
+                prefix = item["Key"].rsplit("/", 1)[0]
+                if PREFIX_PATTERN.match(prefix):
+                    newest[prefix] = max(newest.get(prefix, item["LastModified"]), item["LastModified"])
+        for prefix in sorted(newest):
+            if newest[prefix] < cutoff:
+                yield prefix
+
+    def delete_prefix(self, prefix: str) -> None:
+        _check_prefix(prefix)
+        listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=f"{prefix}/")
+        keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
+        if keys:
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

@@ -54,3 +54,49 @@ def test_commands_log_what_the_app_did_not_library_progress(tmp_path):
     output = done.stdout + done.stderr
     assert "Administrator created: admin" in output
     assert "weasyprint" not in output and "alembic.runtime" not in output and "fontTools" not in output
+
+
+def test_a_demo_load_killed_midway_leaves_no_photo_files_behind(tmp_path):
+    """kill -9 while the demo writes its photos: the next load (and the sweep) removes the files
+    whose rows never committed, and keeps every file a row points to."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sqlmodel import create_engine
+
+    from inspect_app.evidence.models import Photo
+
+    instance = tmp_path / "instance"
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = {**os.environ, "INSPECT_INSTANCE": str(instance), "DATABASE_URL": url, "SECRET_KEY": "t"}
+    cli = str(Path(sys.executable).with_name("inspect-app"))
+    media = instance / "media" / "photos"
+    loading = subprocess.Popen([cli, "demo"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(media.glob("*/*/*"))) < 5 and loading.poll() is None:
+        time.sleep(0.05)
+    loading.send_signal(signal.SIGKILL)
+    loading.wait()
+    left = {p.relative_to(media.parent).as_posix() for p in media.glob("*/*/*")}
+    assert len(left) >= 5, "the demo finished before it could be killed"
+    engine = create_engine(url)
+    with Session(engine) as s:
+        assert not s.exec(select(Photo)).all()  # the load's one transaction never committed
+    done = subprocess.run([cli, "demo"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with Session(engine) as s:
+        kept = set(s.exec(select(Photo.storage_key)).all())
+    folders = {p.relative_to(media.parent).as_posix() for p in media.glob("*/*/*")}
+    assert kept and folders == kept and not (left & folders)
+    # A folder nothing points to that is older than the grace time goes with the sweep too.
+    stray = media / "2026" / "01" / ("a" * 32)
+    stray.mkdir(parents=True)
+    (stray / "original").write_bytes(b"x")
+    os.utime(stray / "original", (time.time() - 7200, time.time() - 7200))
+    swept = subprocess.run([cli, "sweep"], env=env, capture_output=True, text=True, timeout=120)
+    assert "photos without a record removed: 1" in swept.stdout, swept.stdout + swept.stderr
+    assert not stray.exists() and {p.relative_to(media.parent).as_posix() for p in media.glob("*/*/*")} == kept
