@@ -1,23 +1,64 @@
 """Small WTForms pieces shared by several domains."""
 from __future__ import annotations
 
+import math
+
 from flask import flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import fields
 from wtforms.validators import DataRequired, StopValidation
 
 
 class Required(DataRequired):
     """DataRequired whose message names the field ("请填写“整改说明”。"): a message shown away
-    from its field (a flash at the top of a phone screen) must still say what is missing."""
+    from its field (a flash at the top of a phone screen) must still say what is missing.
+
+    Something typed that could not be read (``2026-02-30`` in a date) is not "missing": the
+    field's own message ("不是有效日期") stays instead of "请填写"."""
 
     def __call__(self, form, field):
+        if field.process_errors:
+            field.errors[:] = [str(e) for e in field.process_errors]
+            raise StopValidation()
         if field.data and (not isinstance(field.data, str) or field.data.strip()):
             return
         field.errors[:] = []
         raise StopValidation(self.message or _("Fill in “%(field)s”.", field=field.label.text))
+
+
+class DateField(fields.DateField):
+    """A date whose unreadable value is said so, in the user's language, naming the field."""
+
+    def process_formdata(self, valuelist):
+        if not " ".join(valuelist or []).strip():
+            self.data = None  # nothing typed: "missing" is for Required or Optional to say
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_("“%(field)s” is not a valid date: %(value)s (use the calendar or YYYY-MM-DD).",
+                               field=self.label.text, value=" ".join(valuelist)[:20])) from None
+
+
+class FloatField(fields.FloatField):
+    """A number that must be a real one: ``nan`` and ``inf`` parse as floats but mean nothing."""
+
+    def process_formdata(self, valuelist):
+        if not " ".join(valuelist or []).strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_("“%(field)s” is not a number.", field=self.label.text)) from None
+        if self.data is not None and not math.isfinite(self.data):
+            self.data = None
+            raise ValueError(_("“%(field)s” is not a number.", field=self.label.text))
 
 
 def error_messages(form) -> list[str]:

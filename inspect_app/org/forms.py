@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from inspect_app.forms_common import Required
+from inspect_app.forms_common import FloatField, Required
 
 
 class UnitForm(FlaskForm):

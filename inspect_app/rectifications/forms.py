@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from inspect_app.forms_common import Required
+from inspect_app.forms_common import DateField, Required
 
 
 class VersionedForm(FlaskForm):

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, FloatField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from inspect_app.forms_common import Required
+from inspect_app.forms_common import DateField, FloatField, Required
 
 
 class ScheduleForm(FlaskForm):
@@ -25,9 +25,9 @@ class AdhocForm(FlaskForm):
 
 
 class CheckinForm(FlaskForm):
-    lat = FloatField(validators=[Optional()])
-    lon = FloatField(validators=[Optional()])
-    accuracy = FloatField(validators=[Optional()])
+    lat = FloatField(_l("Latitude"), validators=[Optional()])
+    lon = FloatField(_l("Longitude"), validators=[Optional()])
+    accuracy = FloatField(_l("Location accuracy"), validators=[Optional()])
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
     no_location_reason = TextAreaField(_l("No location? Say why"), validators=[Optional(), Length(max=300)])
 

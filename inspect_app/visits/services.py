@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -30,6 +31,10 @@ from inspect_app.visits.models import EDITABLE, Answer, StarRating, Visit, Visit
 MAX_NOTE = 2000
 STAR_VALIDITY_MONTHS = 12
 MAX_BULK = 500
+#: A date window (a planned visit's, a blackout's) begins within a year and lasts at most a year:
+#: a window in 9999 is a typing slip, and no plan looks further ahead.
+MAX_DAYS_AHEAD = 366
+MAX_WINDOW_DAYS = 366
 
 
 def local_today(outlet: Outlet) -> dt.date:
@@ -64,8 +69,7 @@ def schedule_visits(
         raise DomainError(_("Choose at least one outlet."))
     if len(outlet_ids) > MAX_BULK:
         raise DomainError(_("At most %(n)d outlets at once.", n=MAX_BULK))
-    if due_until < due_from:
-        raise DomainError(_("The window ends before it starts."))
+    check_date_window(due_from, due_until)
     if not permissions.can_be_assigned(assignee, checklist.kind):
         raise DomainError(_("Secret visits go to mystery shoppers; other visits to inspectors.")
                           if checklist.kind == "secret" else _("This person cannot be given this visit."))
@@ -87,6 +91,8 @@ def schedule_visits(
             raise DomainError(_("Outlet %(name)s is closed.", name=outlet.name))
         if due_until < local_today(outlet):
             raise DomainError(_("The date window is already over."))
+        if due_from > local_today(outlet) + dt.timedelta(days=MAX_DAYS_AHEAD):
+            raise DomainError(_("The date window may begin at most %(n)d days from today.", n=MAX_DAYS_AHEAD))
         if checklist.kind == "secret":
             check_secret_schedule(session, shopper=assignee, outlet=outlet, due_from=due_from, due_until=due_until)
         if checklist.kind != "secret" and assignee.role != "admin" and not permissions.outlet_in_scope(session, assignee, outlet):
@@ -134,12 +140,20 @@ def check_secret_schedule(session: Session, *, shopper: User, outlet: Outlet, du
                                 outlet=outlet.name, day=moment, n=days))
 
 
+def check_date_window(first: dt.date, last: dt.date) -> None:
+    if last < first:
+        raise DomainError(_("The window ends before it starts."))
+    if (last - first).days >= MAX_WINDOW_DAYS:
+        raise DomainError(_("A date window may last at most %(n)d days.", n=MAX_WINDOW_DAYS))
+
+
 def add_blackout(session: Session, *, actor: User, outlet: Outlet, date_from: dt.date, date_until: dt.date,
                  reason: str) -> OutletBlackout:
     if not (permissions.can_schedule(actor) and permissions.outlet_in_scope(session, actor, outlet)):
         raise PermissionDenied(_("Only managers keep the blackout list."))
-    if date_until < date_from:
-        raise DomainError(_("The window ends before it starts."))
+    check_date_window(date_from, date_until)
+    if date_from > local_today(outlet) + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise DomainError(_("The date window may begin at most %(n)d days from today.", n=MAX_DAYS_AHEAD))
     blackout = OutletBlackout(outlet_id=outlet.id, date_from=date_from, date_until=date_until, reason=reason.strip()[:200])
     session.add(blackout)
     session.flush()
@@ -284,8 +298,10 @@ def check_in(
     if checklist.subject == "window" and visit.window_id is None:
         raise DomainError(_("This checklist rates one window: choose the window."))
     has_position = lat is not None and lon is not None
+    if accuracy is not None and not (math.isfinite(accuracy) and accuracy >= 0):
+        raise DomainError(_("The position from the phone is not valid."))
     if has_position:
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (accuracy is not None and accuracy < 0):
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise DomainError(_("The position from the phone is not valid."))
     elif len(no_location_reason.strip()) < 2:
         raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))

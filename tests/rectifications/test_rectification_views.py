@@ -104,3 +104,14 @@ def test_board_drill_down_and_filters(notice, client_as, people, org_tree):
     filtered = director.get(f"/board/lines?outlet={org_tree['xihu1'].id}&severity=urgent").get_data(as_text=True)
     assert "A-02" not in filtered
     assert client_as(people["other_manager"]).get(f"/board?unit={org_tree['xihu'].id}").status_code == 404
+
+
+@pytest.mark.parametrize("typed", ["2026-02-30", "31/12/2026", "明天"])
+def test_an_unreadable_deadline_is_said_to_be_no_date(notice, client_as, people, db, typed):
+    line = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).one()
+    page = client_as(people["manager"]).post(f"/lines/{line.id}/deadline", {
+        "new_deadline": typed, "reason": "延长一些时间", "version": line.row_version}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert f"“新的整改期限”不是有效日期：{typed}" in text
+    assert "请填写“新的整改期限”" not in text
+    assert db.get(RectificationLine, line.id).deadline_date == line.deadline_date
