@@ -16,11 +16,14 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from inspect_app.config import PROJECT_ROOT
+from inspect_app.errors import DomainError
+from inspect_app.text import overlong
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -132,6 +135,13 @@ def lock_on_write_only(view):
     return wrapper
 
 
+def not_a_page() -> None:
+    """This request is bulk work whose statements grow with its input (an import, a batch at a
+    time), not a page with a fixed handful of queries: the query budget does not apply to it."""
+    if has_request_context():
+        g.pop("query_count", None)
+
+
 class QueryBudgetExceeded(RuntimeError):
     """A page ran more SQL statements than allowed: an N+1 pattern slipped in."""
 
@@ -178,6 +188,18 @@ def on_rollback(session: Session, action) -> None:
     """Run ``action`` if this session's work is rolled back instead of committed (files written
     for rows that never landed are removed again)."""
     session.info.setdefault("on_rollback", []).append(action)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_overlong_text(session, _flush_context, _instances) -> None:
+    # SQLite stores a 10,000-character name in a VARCHAR(120); PostgreSQL refuses it with a 500.
+    # Services check with the field's own label first; this is the net under every table.
+    for obj in (*session.new, *session.dirty):
+        found = overlong(obj)
+        if found:
+            column, limit, length = found
+            raise DomainError(_("The text for %(field)s is too long: at most %(n)d characters, not %(has)d.",
+                                field=column, n=limit, has=length))
 
 
 @event.listens_for(Session, "after_commit")

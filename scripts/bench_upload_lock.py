@@ -17,12 +17,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -34,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from concurrency import Client, free_port  # noqa: E402
+from bench_instance import SETUP, Instance  # noqa: E402
+from concurrency import Client  # noqa: E402
 
 PASSWORD = "Bench-upload-2026"
 
@@ -88,8 +86,14 @@ def start_visit(base: str, username: str, outlet_id: int) -> tuple[Client, int, 
     return c, visit_id, codes, outlet_id
 
 
-def save_answers(c: Client, visit_id: int, codes, stop: threading.Event, latencies: list[float]) -> None:
-    versions: dict[str, int] = {}
+VERSIONS: dict[int, dict[str, int]] = {}
+SLOW: list[tuple[float, float]] = []  # (when it started, ms) of saves over a second
+
+
+def save_answers(c, visit_id: int, codes, stop: threading.Event, latencies: list[float],
+                 failed: list[str] | None = None) -> None:
+    """Answer saves one after another; a save that fails or times out (60 s) counts with its time."""
+    versions = VERSIONS.setdefault(visit_id, {})
     pass_fail = [code for code, rule in codes if rule == "pass_fail"]
     n = 0
     while not stop.is_set():
@@ -97,10 +101,19 @@ def save_answers(c: Client, visit_id: int, codes, stop: threading.Event, latenci
         body = {"item_code": code, "result": "pass" if n % 2 else "fail", "note": f"第{n}次",
                 "base_version": versions.get(code, 0), "client_id": uuid.uuid4().hex}
         started = time.perf_counter()
-        status, text, _ = c.call("POST", f"/api/visits/{visit_id}/answers", json_body=body)
+        try:
+            status, text, _ = c.call("POST", f"/api/visits/{visit_id}/answers", json_body=body)
+        except OSError as exc:
+            status, text = 0, str(exc)
         latencies.append((time.perf_counter() - started) * 1000)
+        if latencies[-1] > 1000:
+            SLOW.append((started, latencies[-1]))
         if status == 200:
             versions[code] = json.loads(text)["answer"]["version"]
+        elif status == 409:  # the bench's own stale version (a second run): take the current one
+            versions[code] = json.loads(text)["current"]["version"]
+        elif failed is not None:
+            failed.append(f"{status} {text[:80]}")
         n += 1
 
 
@@ -144,33 +157,8 @@ def main() -> int:
     parser.add_argument("--code", default=str(ROOT), help="the checkout to serve (default: this one)")
     args = parser.parse_args()
     code = Path(args.code).resolve()
-    python = ROOT / ".venv" / "bin" / "python"
-    tmp = Path(tempfile.mkdtemp(prefix="bench-upload-"))
-    env = {**os.environ, "INSPECT_INSTANCE": str(tmp), "SECRET_KEY": "bench", "PYTHONPATH": str(code)}
-    server_pg = None
-    if args.postgres:
-        import sqlalchemy as sa
-
-        from tests.pg import TempPostgres
-
-        server_pg = TempPostgres()
-        base = server_pg.start()
-        admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE inspect")
-        env["DATABASE_URL"] = f"{base}/inspect"
-    setup = (
-        "from inspect_app import create_app\n"
-        "from inspect_app.db import migrate\n"
-        "from sqlmodel import Session, select\n"
-        "from inspect_app.auth.services import create_user\n"
-        "from inspect_app.auth.models import Role\n"
-        "from inspect_app.org import services as org\n"
-        "from inspect_app.org.models import Unit, Outlet\n"
-        "app = create_app()\n"
-        "migrate(app.config['DATABASE_URL'])\n"
-        "with app.test_request_context(), Session(app.extensions['db_engine']) as s:\n"
-        "    unit = org.create_unit(s, actor=None, code='33', name='浙江省', parent=None)\n"
+    instance = Instance(code, postgres=args.postgres, prefix="bench-upload-")
+    setup = SETUP + (
         f"    for n in range({args.uploaders + 1}):\n"
         "        org.save_outlet(s, actor=None, outlet=None, code=f'B{n:03d}', name=f'网点{n}', address='路', lat=30.2,\n"
         "                        lon=120.1, unit_id=unit.id, timezone='Asia/Shanghai')\n"
@@ -178,24 +166,12 @@ def main() -> int:
         "                    role=Role.inspector, unit_id=unit.id)\n"
         "    s.commit()\n"
         "    print(','.join(str(o.id) for o in s.exec(select(Outlet).order_by(Outlet.id)).all()))\n")
-    outlets = subprocess.run([str(python), "-c", setup], env=env, cwd=code, check=True, capture_output=True,
-                             text=True).stdout.strip().splitlines()[-1].split(",")
+    outlets = instance.setup(setup).split(",")
     print(f"making {min(8, args.uploaders * 2)} distinct 12 MP photos…", flush=True)
     photos = [twelve_megapixels(seed) for seed in range(min(8, args.uploaders * 2))]
     print(f"photo size: {statistics.mean(len(p) for p in photos) / 1e6:.1f} MB", flush=True)
-    port = free_port()
-    log = open(tmp / "server.log", "w")
-    entry = "from inspect_app.app import main; main()"
-    server = subprocess.Popen([str(python), "-c", entry, "serve", "--port", str(port), "--workers", "4",
-                               "--threads", "4"], env=env, cwd=code, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base_url + "/login", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        base_url = instance.serve(workers=4, threads=4)
         answerer, visit_id, codes, _outlet = start_visit(base_url, "bench0", int(outlets[0]))
         uploaders = [start_visit(base_url, f"bench{n}", int(outlets[n])) for n in range(1, args.uploaders + 1)]
         quiet: list[float] = []
@@ -218,13 +194,8 @@ def main() -> int:
         for th in threads:
             th.join()
     finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
-        if server_pg:
-            server_pg.stop()
-    server_log = (tmp / "server.log").read_text()
-    print(f"code: {code}; database: {'postgresql' if args.postgres else 'sqlite'}; gunicorn 4 workers × 4 threads")
+        server_log = instance.stop()
+    print(f"code: {code}; database: {instance.database}; gunicorn 4 workers × 4 threads")
     print(summary("answer saves, no uploads      ", quiet))
     print(summary(f"answer saves, {args.uploaders} uploading      ", loaded))
     print(f"uploads: {sum(1 for s in done if s in (200, 201))} stored, {sum(1 for s in done if s >= 400)} refused "

@@ -4,8 +4,10 @@ import datetime as dt
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
+from inspect_app import clock
 from inspect_app.audit.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,23 @@ def record(
     session.add(event)
     log.info("%s %s#%s by %s", action, event.object_type, obj.id, getattr(actor, "username", "system"))
     return event
+
+
+def record_many(session: Session, *, actor, object_type: str,
+                events: list[tuple[str, int, dict[str, Any] | None, dict[str, Any] | None]]) -> int:
+    """Write many audit events at once, each ``(action, object_id, before, after)``: for bulk work
+    (an import of 10,000 outlets) where one table object per event would cost more than the
+    writes it records. One log line says how many."""
+    if not events:
+        return 0
+    now = clock.now()
+    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", "") or ""
+    session.execute(sa.insert(AuditEvent), [
+        {"at": now, "actor_id": actor_id, "actor_name": actor_name, "action": action, "object_type": object_type,
+         "object_id": object_id, "before": _jsonable(before), "after": _jsonable(after), "note": ""}
+        for action, object_id, before, after in events])
+    log.info("%d audit events on %s by %s", len(events), object_type, actor_name or "system")
+    return len(events)
 
 
 def snapshot(obj, fields: list[str]) -> dict[str, Any]:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+import unicodedata
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -18,6 +20,7 @@ from inspect_app.audit.services import record, snapshot
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, LoginAttempt, Role, User, UserOutlet, UserSession
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.text import fits, identifier, max_length
 
 MIN_PASSWORD_LENGTH = 8
 MIN_PASSWORD_SCORE = 2
@@ -87,7 +90,7 @@ def authenticate(
     Failures are counted per username and per address in the database, so throttling holds
     across app processes. A success clears nothing: old failures simply age out of the window.
     """
-    username = username.strip().lower()
+    username = unicodedata.normalize("NFKC", username).strip().lower()
     since = clock.now() - dt.timedelta(minutes=window_minutes)
     failures_for_user = session.exec(
         select(sa.func.count()).select_from(LoginAttempt).where(
@@ -135,6 +138,19 @@ def _require_admin(actor: User) -> None:
 USER_FIELDS = ["username", "display_name", "role", "unit_id", "code_name", "phone", "active"]
 
 
+USERNAME_CHARACTERS = re.compile(r"[a-z0-9_.-]*")
+
+
+def check_username(username: str) -> str:
+    """The username as stored: NFKC, lower case, no invisible characters, letters, digits, dot, dash
+    or underscore only (what the account form allows), within its column."""
+    username = identifier(username, label=_("The username"), max_length=max_length(User, "username"), lower=True)
+    if not USERNAME_CHARACTERS.fullmatch(username):
+        raise DomainError(_("The username %(name)s may use only letters, digits, dot, dash or underscore.",
+                            name=username))
+    return username
+
+
 def create_user(
     session: Session,
     *,
@@ -147,16 +163,24 @@ def create_user(
     outlet_ids: list[int] | None = None,
     code_name: str | None = None,
     phone: str = "",
+    password_hash: str | None = None,
 ) -> User:
-    """Create an account. ``actor`` None means the system (CLI), which may always do it."""
+    """Create an account. ``actor`` None means the system (CLI), which may always do it.
+
+    ``password_hash`` is for a caller that checked and hashed the password already (the import
+    does it before it takes the write lock)."""
     if actor is not None:
         _require_admin(actor)
-    username = username.strip().lower()
+    username = check_username(username)
     if not username:
         raise DomainError(_("A username is required."))
+    fits(display_name.strip(), label=_("The name"), max_length=max_length(User, "display_name"))
+    fits(phone.strip(), label=_("The phone number"), max_length=max_length(User, "phone"))
     if session.exec(select(User).where(User.username == username)).first():
         raise DomainError(_("The username %(name)s is already taken.", name=username))
-    check_password_strength(password)
+    if password_hash is None:
+        check_password_strength(password)
+        password_hash = hash_password(password)
     outlet_ids = list(outlet_ids or [])
     role = Role(role)
     _validate_scope(session, role=role, unit_id=unit_id, outlet_ids=outlet_ids)
@@ -164,7 +188,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name.strip() or username,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role,
         unit_id=unit_id if role in UNIT_SCOPED_ROLES else None,
         code_name=code_name,
@@ -178,7 +202,7 @@ def create_user(
 
 
 def _check_code_name(session: Session, *, role: Role, code_name: str | None, user_id: int | None) -> str | None:
-    code_name = (code_name or "").strip() or None
+    code_name = identifier(code_name or "", label=_("The code name"), max_length=max_length(User, "code_name")) or None
     if role == Role.shopper and not code_name:
         raise DomainError(_("A mystery shopper needs a code name."))
     if code_name:
@@ -214,6 +238,8 @@ def update_user(
     if user.id == actor.id and role != Role.admin:
         raise DomainError(_("You cannot take away your own administrator role."))
     _validate_scope(session, role=role, unit_id=unit_id, outlet_ids=outlet_ids)
+    fits(display_name.strip(), label=_("The name"), max_length=max_length(User, "display_name"))
+    fits(phone.strip(), label=_("The phone number"), max_length=max_length(User, "phone"))
     before = snapshot(user, USER_FIELDS)
     before["outlet_ids"] = sorted(session.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
     user.code_name = _check_code_name(session, role=role, code_name=code_name, user_id=user.id)
@@ -250,12 +276,15 @@ def set_active(session: Session, *, actor: User, user: User, active: bool) -> Us
     return user
 
 
-def reset_password(session: Session, *, actor: User, user: User, password: str) -> User:
+def reset_password(session: Session, *, actor: User, user: User, password: str,
+                   password_hash: str | None = None) -> User:
     """An admin sets a new password: every device of the user is signed out."""
     if actor.id != user.id:
         _require_admin(actor)
-    check_password_strength(password, [user.username, user.display_name])
-    user.password_hash = hash_password(password)
+    if password_hash is None:
+        check_password_strength(password, [user.username, user.display_name])
+        password_hash = hash_password(password)
+    user.password_hash = password_hash
     _sign_out_everywhere(session, user)
     session.add(user)
     record(session, actor=actor, action="user.password_reset", obj=user)

@@ -8,10 +8,10 @@ from sqlmodel import select
 from inspect_app import permissions
 from inspect_app.auth import services
 from inspect_app.auth.forms import LoginForm, OwnPasswordForm, PasswordForm, UserForm, role_choices
-from inspect_app.auth.importing import import_users
+from inspect_app.auth.importing import ACCOUNTS
 from inspect_app.auth.models import Role, User, UserOutlet, UserSession
 from inspect_app.csv_import import import_page
-from inspect_app.db import get_session
+from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 from inspect_app.i18n import SUPPORTED
@@ -247,7 +247,8 @@ def user_reset_password(user_id: int):
 
 
 @bp.route("/admin/users/import", methods=["GET", "POST"])
+@lock_on_write_only
 @login_required
 def users_import():
     _require_admin()
-    return import_page(import_users, "users", "auth.users")
+    return import_page(ACCOUNTS, "users", "auth.users")

@@ -6,11 +6,11 @@ from flask_login import current_user, login_required
 
 from inspect_app import permissions
 from inspect_app.csv_import import import_page
-from inspect_app.db import get_session
+from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, UnitForm, UnitRenameForm, WindowForm
-from inspect_app.org.importing import import_outlets
+from inspect_app.org.importing import OUTLETS
 from inspect_app.org.models import Outlet, Unit
 
 bp = Blueprint("org", __name__)
@@ -113,7 +113,8 @@ def window_add(outlet_id: int):
 
 
 @bp.route("/admin/outlets/import", methods=["GET", "POST"])
+@lock_on_write_only
 @login_required
 def outlets_import():
     _require_admin()
-    return import_page(import_outlets, "outlets", "org.outlets")
+    return import_page(OUTLETS, "outlets", "org.outlets")
