@@ -537,3 +537,24 @@ def test_deleted_photo_is_gone_except_for_the_admin(visit, inspector, client_as,
     assert inspector.get(f"/photos/{photo_id}/display").status_code == 404
     assert client_as(people["manager"]).get(f"/photos/{photo_id}/display").status_code == 404
     assert client_as(people["admin"]).get(f"/photos/{photo_id}/display").status_code == 200
+
+
+def test_photo_folders_no_row_points_to_are_swept_after_the_grace(storage, app, db, visit, people, clock_at):
+    """What a killed process stored for a row that never committed goes; a photo's own files and a
+    folder young enough to belong to an upload still on its way stay."""
+    with app.test_request_context():
+        photo, _ = visits.add_visit_photo(db, storage, actor=people["inspector"], visit=db.get(Visit, visit.id),
+                                       data=images.jpeg((640, 480)), item_code="A-01")
+    db.commit()
+    start = clock_at(dt.datetime.now(dt.timezone.utc))  # the files' times are the host's
+    orphan = new_prefix()
+    storage.put(f"{orphan}/original", b"x", "image/jpeg")
+    storage.put(f"{orphan}/display.jpg", b"x", "image/jpeg")
+    with app.test_request_context():
+        assert services.sweep_orphan_files(db, storage) == 0  # young: maybe an upload in flight
+        clock_at(start + dt.timedelta(hours=3))
+        assert services.sweep_orphan_files(db, storage) == 1
+    assert not storage.exists(f"{orphan}/original") and not storage.exists(f"{orphan}/display.jpg")
+    assert all(storage.exists(services.key(photo, v)) for v in ("original", "display", "thumb"))
+    with pytest.raises(ValueError, match="unexpected shape"):
+        storage.delete_prefix("photos/2026/11/../../..")
