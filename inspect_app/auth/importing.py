@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import permissions
@@ -44,8 +45,8 @@ def _check(session: Session, data: bytes) -> list[tuple[int, tuple]]:
     for line, row in rows:
         try:
             username = services.check_username(row.get("username", ""))
-            fits(row.get("display_name", ""), label=_("The name"), max_length=max_length(User, "display_name"))
-            fits(row.get("phone", ""), label=_("The phone number"), max_length=max_length(User, "phone"))
+            fits(row.get("display_name", ""), label=_l("The name"), max_length=max_length(User, "display_name"))
+            fits(row.get("phone", ""), label=_l("The phone number"), max_length=max_length(User, "phone"))
         except DomainError as exc:
             errors.append(_("Line %(line)d: %(msg)s", line=line, msg=exc.message))
             username = row.get("username", "").lower()
@@ -75,7 +76,7 @@ def _check(session: Session, data: bytes) -> list[tuple[int, tuple]]:
         code_name = row.get("code_name") or None
         if code_name:
             try:
-                code_name = identifier(code_name, label=_("The code name"),
+                code_name = identifier(code_name, label=_l("The code name"),
                                                 max_length=max_length(User, "code_name"))
             except DomainError as exc:
                 errors.append(_("Line %(line)d: %(msg)s", line=line, msg=exc.message))

@@ -144,7 +144,7 @@ USERNAME_CHARACTERS = re.compile(r"[a-z0-9_.-]*")
 def check_username(username: str) -> str:
     """The username as stored: NFKC, lower case, no invisible characters, letters, digits, dot, dash
     or underscore only (what the account form allows), within its column."""
-    username = identifier(username, label=_("The username"), max_length=max_length(User, "username"), lower=True)
+    username = identifier(username, label=_l("The username"), max_length=max_length(User, "username"), lower=True)
     if not USERNAME_CHARACTERS.fullmatch(username):
         raise DomainError(_("The username %(name)s may use only letters, digits, dot, dash or underscore.",
                             name=username))
@@ -174,8 +174,8 @@ def create_user(
     username = check_username(username)
     if not username:
         raise DomainError(_("A username is required."))
-    fits(display_name.strip(), label=_("The name"), max_length=max_length(User, "display_name"))
-    fits(phone.strip(), label=_("The phone number"), max_length=max_length(User, "phone"))
+    fits(display_name.strip(), label=_l("The name"), max_length=max_length(User, "display_name"))
+    fits(phone.strip(), label=_l("The phone number"), max_length=max_length(User, "phone"))
     if session.exec(select(User).where(User.username == username)).first():
         raise DomainError(_("The username %(name)s is already taken.", name=username))
     if password_hash is None:
@@ -202,7 +202,7 @@ def create_user(
 
 
 def _check_code_name(session: Session, *, role: Role, code_name: str | None, user_id: int | None) -> str | None:
-    code_name = identifier(code_name or "", label=_("The code name"), max_length=max_length(User, "code_name")) or None
+    code_name = identifier(code_name or "", label=_l("The code name"), max_length=max_length(User, "code_name")) or None
     if role == Role.shopper and not code_name:
         raise DomainError(_("A mystery shopper needs a code name."))
     if code_name:
@@ -238,8 +238,8 @@ def update_user(
     if user.id == actor.id and role != Role.admin:
         raise DomainError(_("You cannot take away your own administrator role."))
     _validate_scope(session, role=role, unit_id=unit_id, outlet_ids=outlet_ids)
-    fits(display_name.strip(), label=_("The name"), max_length=max_length(User, "display_name"))
-    fits(phone.strip(), label=_("The phone number"), max_length=max_length(User, "phone"))
+    fits(display_name.strip(), label=_l("The name"), max_length=max_length(User, "display_name"))
+    fits(phone.strip(), label=_l("The phone number"), max_length=max_length(User, "phone"))
     before = snapshot(user, USER_FIELDS)
     before["outlet_ids"] = sorted(session.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
     user.code_name = _check_code_name(session, role=role, code_name=code_name, user_id=user.id)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
@@ -84,7 +85,7 @@ class OutletImporter:
             windows = []
             for number in row.get("windows", "").replace("；", ";").split(";"):
                 try:
-                    number = identifier(number, label=_("A window number"), max_length=window_limit)
+                    number = identifier(number, label=_l("A window number"), max_length=window_limit)
                 except DomainError as exc:
                     refuse(exc.message)
                     continue

@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import permissions
@@ -35,9 +36,9 @@ def child_level(parent: Unit | None) -> UnitLevel:
 
 def create_unit(session: Session, *, actor: Actor | None, code: str, name: str, parent: Unit | None) -> Unit:
     _require_admin(actor)
-    code = identifier(code, label=_("The unit code"), max_length=max_length(Unit, "code"))
+    code = identifier(code, label=_l("The unit code"), max_length=max_length(Unit, "code"))
     name = name.strip()
-    fits(name, label=_("The unit name"), max_length=max_length(Unit, "name"))
+    fits(name, label=_l("The unit name"), max_length=max_length(Unit, "name"))
     if not code or not name:
         raise DomainError(_("A unit needs a code and a name."))
     if session.exec(select(Unit).where(Unit.code == code)).first():
@@ -54,7 +55,7 @@ def create_unit(session: Session, *, actor: Actor | None, code: str, name: str, 
 def rename_unit(session: Session, *, actor: Actor, unit: Unit, name: str) -> Unit:
     _require_admin(actor)
     name = name.strip()
-    fits(name, label=_("The unit name"), max_length=max_length(Unit, "name"))
+    fits(name, label=_l("The unit name"), max_length=max_length(Unit, "name"))
     if not name:
         raise DomainError(_("A unit needs a name."))
     before = snapshot(unit, ["name"])
@@ -113,10 +114,10 @@ def validate_location(lat: float | None, lon: float | None) -> None:
 
 def check_outlet_text(*, code: str, name: str, address: str) -> tuple[str, str]:
     """The outlet's code (normalised, nothing invisible) and name, each within its column."""
-    code = identifier(code, label=_("The outlet code"), max_length=max_length(Outlet, "code"))
+    code = identifier(code, label=_l("The outlet code"), max_length=max_length(Outlet, "code"))
     name = name.strip()
-    fits(name, label=_("The outlet name"), max_length=max_length(Outlet, "name"))
-    fits(address.strip(), label=_("The address"), max_length=max_length(Outlet, "address"))
+    fits(name, label=_l("The outlet name"), max_length=max_length(Outlet, "name"))
+    fits(address.strip(), label=_l("The address"), max_length=max_length(Outlet, "address"))
     return code, name
 
 
@@ -165,8 +166,8 @@ def save_window(
     active: bool = True,
 ) -> Window:
     _require_admin(actor)
-    number = identifier(number, label=_("The window number"), max_length=max_length(Window, "number"))
-    fits(name.strip(), label=_("The window's purpose"), max_length=max_length(Window, "name"))
+    number = identifier(number, label=_l("The window number"), max_length=max_length(Window, "number"))
+    fits(name.strip(), label=_l("The window's purpose"), max_length=max_length(Window, "name"))
     if not number:
         raise DomainError(_("A window needs a number."))
     clash = session.exec(select(Window).where(Window.outlet_id == outlet.id, Window.number == number)).first()
