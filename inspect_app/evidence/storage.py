@@ -105,7 +105,11 @@ class LocalStorage:
         """Remove what interrupted writes left behind (a killed process keeps its temp file)."""
         cutoff = clock.now().timestamp() - older_than.total_seconds()
         removed = 0
-        for tmp in self.root.rglob(f"*{TEMP_SUFFIX}"):
+        # os.walk, not rglob: a folder removed meanwhile (by this loop, a delete or another
+        # sweep) is skipped instead of ending the sweep with FileNotFoundError.
+        found = [Path(top) / name for top, _dirs, names in os.walk(self.root) for name in names
+                 if name.endswith(TEMP_SUFFIX)]
+        for tmp in found:
             try:
                 if tmp.stat().st_mtime < cutoff:
                     tmp.unlink()

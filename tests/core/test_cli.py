@@ -66,6 +66,7 @@ def test_a_demo_load_killed_midway_leaves_no_photo_files_behind(tmp_path):
     import time
     from pathlib import Path
 
+    import time_machine
     from sqlmodel import create_engine
 
     from inspect_app.evidence.models import Photo
@@ -96,7 +97,9 @@ def test_a_demo_load_killed_midway_leaves_no_photo_files_behind(tmp_path):
     stray = media / "2026" / "01" / ("a" * 32)
     stray.mkdir(parents=True)
     (stray / "original").write_bytes(b"x")
-    os.utime(stray / "original", (time.time() - 7200, time.time() - 7200))
+    # The command runs on the host's clock, whatever this run of the suite is pinned to.
+    host_now = time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
+    os.utime(stray / "original", (host_now - 7200, host_now - 7200))
     swept = subprocess.run([cli, "sweep"], env=env, capture_output=True, text=True, timeout=120)
     assert "photos without a record removed: 1" in swept.stdout, swept.stdout + swept.stderr
     assert not stray.exists() and {p.relative_to(media.parent).as_posix() for p in media.glob("*/*/*")} == kept

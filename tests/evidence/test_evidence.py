@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import time
 import uuid
 from pathlib import Path
@@ -546,10 +547,13 @@ def test_photo_folders_no_row_points_to_are_swept_after_the_grace(storage, app, 
         photo, _ = visits.add_visit_photo(db, storage, actor=people["inspector"], visit=db.get(Visit, visit.id),
                                        data=images.jpeg((640, 480)), item_code="A-01")
     db.commit()
-    start = clock_at(dt.datetime.now(dt.timezone.utc))  # the files' times are the host's
+    start = clock_at(dt.datetime.now(dt.timezone.utc))
     orphan = new_prefix()
     storage.put(f"{orphan}/original", b"x", "image/jpeg")
     storage.put(f"{orphan}/display.jpg", b"x", "image/jpeg")
+    if isinstance(storage, LocalStorage):  # file times as the app's clock sees them, pinned or not
+        for path in storage.root.rglob("*"):
+            os.utime(path, (start.timestamp(), start.timestamp()))
     with app.test_request_context():
         assert services.sweep_orphan_files(db, storage) == 0  # young: maybe an upload in flight
         clock_at(start + dt.timedelta(hours=3))

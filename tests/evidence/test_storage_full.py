@@ -70,8 +70,11 @@ def test_the_sweep_removes_what_killed_writes_left(tmp_path, app):
     fresh = folder / f".thumb.jpg.{uuid.uuid4().hex}{TEMP_SUFFIX}"
     old.write_bytes(b"half a photo")
     fresh.write_bytes(b"being written now")
-    two_hours_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).timestamp()
+    # File times as the app's clock sees them (pinned or not), not as the host wrote them.
+    now = dt.datetime.now(dt.timezone.utc)
+    two_hours_ago = (now - dt.timedelta(hours=2)).timestamp()
     os.utime(old, (two_hours_ago, two_hours_ago))
+    os.utime(fresh, (now.timestamp(), now.timestamp()))
     with app.app_context():
         assert storage.sweep_temp() == 1
     assert not old.exists() and fresh.exists()
