@@ -32,6 +32,7 @@ def answer_item(item, outcome: str = "pass") -> None:
 def wait_saved(page) -> None:
     """Every change has left the outbox (the server confirmed it)."""
     page.wait_for_timeout(900)  # typing is sent after a short pause
+    page.wait_for_function("() => document.getElementById('visit').dataset.ready === '1'")  # outbox read
     page.wait_for_function("() => document.getElementById('visit').dataset.pending === '0'")
     page.wait_for_function("() => !document.querySelector('.item-status.pending') && "
                            "!document.querySelector('.thumb.is-uploading')")

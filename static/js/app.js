@@ -64,6 +64,10 @@
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
       navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
     }
+    // what visit.js remembered of this person's confirmed answers goes with the pages
+    Object.keys(localStorage).forEach(function (key) {
+      if (key.indexOf("inspect-confirmed:" + user + ":") === 0) localStorage.removeItem(key);
+    });
   }, true);
   var ahead = document.querySelector("[data-download-ahead]");
   if (ahead) {

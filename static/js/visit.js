@@ -101,6 +101,39 @@
     s.className = "item-status" + (kind ? " " + kind : "");
   }
 
+  // --- what the server confirmed, remembered on this phone ----------------------------------
+  // A page opened from the service worker's copy can be older than what this phone saved since.
+  // The last confirmed answer of each item (and the check-in) is kept per person and visit, so the
+  // page shows it and the next edit builds on its version: no false "changed on another device".
+  // The copy itself is refreshed after each confirmation. app.js clears both at logout.
+  var confirmedKey = "inspect-confirmed:" + owner + ":" + visitId;
+  function readConfirmed() {
+    try { return JSON.parse(localStorage.getItem(confirmedKey) || "{}"); } catch (err) { return {}; }
+  }
+  var copyTimer = null;
+  function refreshCopy() {
+    clearTimeout(copyTimer);
+    copyTimer = setTimeout(function () {
+      var sw = navigator.serviceWorker && navigator.serviceWorker.controller;
+      if (sw) sw.postMessage({ type: "cache-pages", urls: [location.pathname] });
+    }, 1500);
+  }
+  function remember(key, value) {
+    var known = readConfirmed();
+    known[key] = value;
+    try { localStorage.setItem(confirmedKey, JSON.stringify(known)); } catch (err) { /* full: the copy still refreshes */ }
+    refreshCopy();
+  }
+  function showAnswer(el, a) {
+    el.dataset.version = a.version;
+    el.dataset.result = a.result || "";
+    el.dataset.occurrences = a.occurrences == null ? "" : String(a.occurrences);
+    el.dataset.scale = a.scale_value == null ? "" : String(a.scale_value);
+    var note = el.querySelector("[data-note]");
+    if (note) note.value = a.note || "";
+    paint(el);
+  }
+
   // --- progress ------------------------------------------------------------------------------
   var bar = document.querySelector("[data-progress]");
   function showProgress(p) {
@@ -262,7 +295,7 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
         body: JSON.stringify(op.payload) }).then(function (res) {
         return res.json().catch(function () { return {}; }).then(function (data) {
-          if (res.ok) { return finish(op).then(function () { return true; }); }
+          if (res.ok) { remember("_checkin", true); return finish(op).then(function () { return true; }); }
           if (res.status >= 500 || res.status === 429) return false;
           if (res.status === 401) { signInAgain(data); return false; }
           // refused: stop here so the answers behind it wait instead of failing; check in again
@@ -309,6 +342,7 @@
     if (status === 200 || status === 201) {
       if (el && data.answer) {
         el.dataset.version = data.answer.version;
+        remember(data.answer.item_code, data.answer);
         setStatus(el, msg("Saved"), "ok");
         delete unconfirmed[op.key];
       }
@@ -334,6 +368,7 @@
     }
     if (el) {
       if (status === 409 && data.current) {
+        remember(data.current.item_code, data.current);
         el.dataset.version = data.current.version;
         el.dataset.result = data.current.result || "";
         el.dataset.occurrences = data.current.occurrences == null ? "" : data.current.occurrences;
@@ -606,7 +641,13 @@
     });
   }
 
-  // --- start: re-apply what waits on this phone, then send it ---------------------------------
+  // --- start: what the server confirmed since this copy was made, then what still waits -------
+  var known = readConfirmed();
+  if (known._checkin) startedLocally();
+  Object.keys(items).forEach(function (code) {
+    var a = known[code], el = items[code];
+    if (a && a.version > parseInt(el.dataset.version || "0", 10)) showAnswer(el, a);
+  });
   store.all().then(function (ops) {
     ops.forEach(function (op) {
       if (op.kind === "checkin") { startedLocally(); return; }
@@ -632,6 +673,7 @@
       }
     });
     localAnswered();
+    root.dataset.ready = "1";  // the outbox is read: "pending" from here on is the phone's own count
     kick();
   });
 })();

@@ -50,6 +50,12 @@ def test_ended_session_keeps_the_outbox_and_asks_to_sign_in(browser, live_server
     page.locator("form button.btn-primary").click()
     page.wait_for_url(re.compile(rf".*/visits/{visit.id}/fill$"))
     wait_saved(page)
-    rows = db.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == second)).all()
+    # "nothing pending" may still be the template's, before the page has read its outbox: wait
+    # for the server to have the answer (on a busy machine the page starts late)
+    for _ in range(50):
+        rows = db.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == second)).all()
+        if rows:
+            break
+        page.wait_for_timeout(200)
     assert len(rows) == 1 and rows[0].result == "fail"
     context.close()
