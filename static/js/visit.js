@@ -278,6 +278,11 @@
         sending = false;
         if (ok) { backoff = 0; kick(); return; }
         backoff = Math.min(60000, backoff ? backoff * 2 : 1000);
+        // the answers waiting behind this one are not being saved either: say so
+        ops.slice(1).forEach(function (waiting) {
+          var behind = waiting.kind === "answer" && items[waiting.payload.item_code];
+          if (behind) setStatus(behind, msg("Offline"), "warn");
+        });
         // A write that keeps failing goes to the back of the line, so it never holds up the
         // ones behind it; it is tried again in its turn.
         op.attempts = (op.attempts || 0) + 1;
@@ -449,12 +454,16 @@
             fig.appendChild(del);
             var p = fig.querySelector("progress"); if (p) p.remove();
           }
+          if (el && el.dataset.photoTrouble) {  // a failure said so on the item: say it is over
+            delete el.dataset.photoTrouble;
+            setStatus(el, msg("Saved"), "ok");
+          }
           finish(op).then(function () { resolve(true); });
         } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401 || xhr.status === 200 || xhr.status === 201) {
           if (fig) fig.className = "thumb is-failed";
           if (xhr.status === 401) signInAgain(data);
           // the server says why (507: its storage is full): shown in words; the photo waits here
-          else if (data.error && el) setStatus(el, data.error, "warn");
+          else if (data.error && el) { setStatus(el, data.error, "warn"); el.dataset.photoTrouble = "1"; }
           resolve(false);
         } else {
           if (fig) { fig.className = "thumb is-rejected"; fig.title = data.error || String(xhr.status); }
@@ -462,7 +471,11 @@
           store.del(op.key).then(function () { resolve(true); });
         }
       };
-      xhr.onerror = xhr.ontimeout = function () { if (fig) fig.className = "thumb is-failed"; if (el) setStatus(el, msg("PhotoFailed"), "warn"); resolve(false); };
+      xhr.onerror = xhr.ontimeout = function () {
+        if (fig) fig.className = "thumb is-failed";
+        if (el) { setStatus(el, msg("PhotoFailed"), "warn"); el.dataset.photoTrouble = "1"; }
+        resolve(false);
+      };
       xhr.timeout = 120000;
       xhr.send(form);
     });
