@@ -352,6 +352,7 @@
         delete unconfirmed[op.key];
       }
       if (op.kind === "timer") {
+        refreshCopy();
         var t = (data.timers || {})[op.payload.name];
         var row = timerBox.querySelector('[data-timer-row="' + op.payload.name + '"]');
         row.dataset.at = t ? t.at : "";
@@ -454,6 +455,7 @@
             fig.appendChild(del);
             var p = fig.querySelector("progress"); if (p) p.remove();
           }
+          refreshCopy();  // the kept page shows the photo too
           if (el && el.dataset.photoTrouble) {  // a failure said so on the item: say it is over
             delete el.dataset.photoTrouble;
             setStatus(el, msg("Saved"), "ok");
