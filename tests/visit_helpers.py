@@ -25,3 +25,12 @@ def release_mini_visit(app, db, inspector, outlet, failures):
         visits.submit_visit(db, actor=inspector, visit=visit, token=f"t{visit.id}")
     db.commit()
     return visit
+
+
+def checked_in_visit(app, db, inspector, outlet, checklist: str = "open_inspection"):
+    """An ad hoc visit the inspector has checked in to at the outlet, committed."""
+    with app.test_request_context():
+        visit = visits.start_adhoc_visit(db, actor=inspector, outlet=outlet, checklist_code=checklist)
+        visits.check_in(db, actor=inspector, visit=visit, lat=30.26, lon=120.13, accuracy=10)
+    db.commit()
+    return visit

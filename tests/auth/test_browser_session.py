@@ -11,20 +11,16 @@ from sqlmodel import Session, select
 
 from inspect_app import clock
 from inspect_app.auth.models import UserSession
-from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer
 from tests.browser_helpers import answer_item, phone, wait_saved
 from tests.conftest import PASSWORD, browser_login
+from tests.visit_helpers import checked_in_visit
 
 pytestmark = pytest.mark.browser
 
 
 def test_ended_session_keeps_the_outbox_and_asks_to_sign_in(browser, live_server, app, db, org_tree, people):
-    with app.test_request_context():
-        visit = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
-                                         checklist_code="open_inspection")
-        visits.check_in(db, actor=people["inspector"], visit=visit, lat=30.26, lon=120.13, accuracy=10)
-    db.commit()
+    visit = checked_in_visit(app, db, people["inspector"], org_tree["xihu1"])
     context, page = phone(browser)
     browser_login(page, live_server, "inspector")
     page.goto(f"{live_server}/visits/{visit.id}/fill")

@@ -13,7 +13,7 @@ from sqlmodel import select
 from inspect_app import clock
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer, Visit, VisitStatus
-from tests.browser_helpers import answer_item, wait_saved
+from tests.browser_helpers import answer_item, phone, wait_saved
 from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
@@ -28,13 +28,8 @@ def test_a_visit_reopened_offline_is_the_one_left_and_an_edit_is_no_conflict(app
                                        assignee=people["inspector"], due_from=today, due_until=today)[0]
     db.commit()
     base = live_server
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  geolocation={"latitude": 30.26, "longitude": 120.13, "accuracy": 20},
-                                  permissions=["geolocation"])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("dialog", lambda d: d.accept())
+    context, page = phone(browser, geolocation={"latitude": 30.26, "longitude": 120.13, "accuracy": 20},
+                          permissions=["geolocation"])
     browser_login(page, base, "inspector")
     fill_url = f"{base}/visits/{visit.id}/fill"
     page.goto(fill_url)

@@ -7,10 +7,10 @@ import pytest
 from sqlmodel import select
 
 from inspect_app.evidence.models import Photo
-from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer
 from tests.browser_helpers import answer_item, phone, photo_file, wait_saved
 from tests.conftest import browser_login
+from tests.visit_helpers import checked_in_visit
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +20,7 @@ def status(item) -> str:
 
 
 def test_item_messages_follow_what_happened(browser, live_server, app, db, org_tree, people):
-    with app.test_request_context():
-        visit = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
-                                         checklist_code="open_inspection")
-        visits.check_in(db, actor=people["inspector"], visit=visit, lat=30.26, lon=120.13, accuracy=10)
-    db.commit()
+    visit = checked_in_visit(app, db, people["inspector"], org_tree["xihu1"])
     context, page = phone(browser)
     browser_login(page, live_server, "inspector")
     page.goto(f"{live_server}/visits/{visit.id}/fill")
