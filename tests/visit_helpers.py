@@ -27,10 +27,12 @@ def release_mini_visit(app, db, inspector, outlet, failures):
     return visit
 
 
-def checked_in_visit(app, db, inspector, outlet, checklist: str = "open_inspection"):
-    """An ad hoc visit the inspector has checked in to at the outlet, committed."""
+def checked_in_visit(app, db, inspector, outlet, checklist: str = "open_inspection", *, window: bool = False):
+    """An ad hoc visit the inspector has checked in to at the outlet (at its first window when the
+    checklist rates one), committed."""
+    at = db.exec(select(Window).where(Window.outlet_id == outlet.id)).first() if window else None
     with app.test_request_context():
-        visit = visits.start_adhoc_visit(db, actor=inspector, outlet=outlet, checklist_code=checklist)
+        visit = visits.start_adhoc_visit(db, actor=inspector, outlet=outlet, checklist_code=checklist, window=at)
         visits.check_in(db, actor=inspector, visit=visit, lat=30.26, lon=120.13, accuracy=10)
     db.commit()
     return visit

@@ -17,7 +17,7 @@ from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.storage import get_storage
-from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service
+from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service, wants_json
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
@@ -339,20 +339,24 @@ def submit(visit_id: int):
         abort(400)
     accept_warnings = form.accept_warnings.data == "1"
     incomplete = services.submit_problems(db, actor=current_user, visit=visit, accept_warnings=accept_warnings)
+    if incomplete is not None and wants_json():  # a submit the phone queued offline: it says so in words
+        return jsonify(error=incomplete.message or _("Not everything is answered yet. Submit again to see what."),
+                       missing=len(incomplete.missing)), 422
     if incomplete is not None:  # what keeps it from being submitted, listed on its own page
         return render_template("visits/missing.html", visit=visit, missing=incomplete.missing,
                                warnings=incomplete.warnings, checklist=services.checklist_of(db, visit),
                                locale=select_locale(), message=incomplete.message, submit_form=_confirm_form()), 422
+    done = url_for("visits.detail", visit_id=visit.id)
     if run_service(lambda db: services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None,
                                                     accept_warnings=accept_warnings)) is REFUSED:
-        return redirect(url_for("visits.detail", visit_id=visit.id))
+        return (jsonify(redirect=done), 409) if wants_json() else redirect(done)
     if visit.status != VisitStatus.released:
         flash(_("Submitted for review."), "success")
     elif visit.red_line:
         flash(_("Submitted. Score %(score)s, but a red line failed: the visit fails.", score=f"{visit.score:g}"), "warning")
     else:
         flash(_("Submitted. Score %(score)s.", score=f"{visit.score:g}"), "success")
-    return redirect(url_for("visits.detail", visit_id=visit.id))
+    return jsonify(redirect=done) if wants_json() else redirect(done)
 
 
 # --- the result ----------------------------------------------------------------------------------

@@ -39,11 +39,27 @@ self.addEventListener("message", function (event) {
   }
 });
 
+// What a navigation gets when there is no network and no kept copy: the app's own words instead of
+// the browser's error page. A form sent with no network says that it was not sent.
+function offlinePage(posted) {
+  var text = posted
+    ? "没有网络，表单没有发送。联网后返回上一页再提交一次。<br>No network: the form was not sent. Go back and send it again once you are online."
+    : "没有网络，此页面尚未保存到本机。<br>No network, and this page was not saved on this phone.";
+  return new Response("<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
+    "<title>没有网络 · Offline</title><p style='font:16px/1.6 sans-serif;padding:2rem'>" + text +
+    "</p><p style='font:16px sans-serif;padding:0 2rem'><a href='javascript:history.back()'>返回 · Back</a> · <a href='/home'>首页 · Home</a></p>",
+    { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate" && (request.method !== "GET" || !OFFLINE_PAGES.test(url.pathname))) {
+    event.respondWith(fetch(request).catch(function () { return offlinePage(request.method !== "GET"); }));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(caches.match(request).then(function (hit) {
       return hit || fetch(request).then(function (res) {
@@ -65,9 +81,7 @@ self.addEventListener("fetch", function (event) {
       return res;
     }).catch(function () {
       return caches.open(PAGES).then(function (cache) { return cache.match(url.pathname); }).then(function (hit) {
-        return hit || new Response("<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
-          "<p style='font:16px sans-serif;padding:2rem'>没有网络,此页面尚未保存到本机。<br>No network, and this page was not saved on this phone.</p>",
-          { headers: { "Content-Type": "text/html; charset=utf-8" } });
+        return hit || offlinePage(false);
       });
     }));
   }

@@ -38,8 +38,9 @@
     all: function () {
       return tx("readonly", function (s) { return s ? s.index("owner").getAll(owner) : null; }).then(function (rows) {
         rows = rows || Object.keys(memory).map(function (k) { return memory[k]; });
+        // oldest first; a queued submit always last, after every write it must not overtake
         return rows.filter(function (op) { return op.owner === owner && op.visit === visitId; })
-          .sort(function (a, b) { return a.created - b.created; });
+          .sort(function (a, b) { return (a.kind === "submit") - (b.kind === "submit") || a.created - b.created; });
       });
     }
   };
@@ -238,6 +239,10 @@
       pendingCount = ops.length;
       root.dataset.pending = String(pendingCount);
       if (sessionEnded) return ops;  // the line asks to sign in again; keep it until then
+      if (!ops.length && submitProblem) {
+        syncLine.hidden = false; syncLine.className = "sync-line bad"; syncLine.textContent = submitProblem;
+        return ops;
+      }
       if (!ops.length) {
         var last = localStorage.getItem("inspect-last-sync:" + owner);
         syncLine.hidden = !last;
@@ -248,7 +253,10 @@
       syncLine.hidden = false;
       var oldest = ops[0].created, stale = Date.now() - oldest > 24 * 3600 * 1000;
       syncLine.className = "sync-line " + (stale ? "bad" : "warn");
-      syncLine.textContent = msg("Pending").replace("{n}", ops.length) + (stale ? " ⚠" : "");
+      var queued = ops[ops.length - 1].kind === "submit", writes = ops.length - (queued ? 1 : 0);
+      syncLine.textContent = (queued ? msg("SubmitQueued") + (writes ? " · " : "") : "") +
+        (writes ? msg("Pending").replace("{n}", writes) : "") + (stale ? " ⚠" : "");
+      showSubmitQueued(queued);
       return ops;
     });
   }
@@ -293,7 +301,27 @@
     }).catch(function () { sending = false; });
   }
 
+  // A submit queued offline (or behind unsent writes) goes once everything before it is through;
+  // the server answers in JSON: where to go next, or in words why it was not accepted.
+  var leaving = false, submitProblem = null;
+  function sendSubmit(op) {
+    return fetch(op.url, { method: "POST", credentials: "same-origin", body: new URLSearchParams(op.payload),
+                           headers: { "Accept": "application/json" } }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        if (res.status === 401) { signInAgain(data); return false; }
+        if (res.status >= 500 || res.status === 429 || (res.ok && !data.redirect)) return false;
+        return store.del(op.key).then(function () {
+          if (data.redirect) { leaving = true; location.assign(data.redirect); return true; }
+          showSubmitQueued(false);
+          submitProblem = data.error || String(res.status);  // shown by refreshSyncLine until the next try
+          return true;
+        });
+      });
+    }, function () { return false; });
+  }
+
   function send(op) {
+    if (op.kind === "submit") return sendSubmit(op);
     if (op.kind === "photo") return sendPhoto(op);
     if (op.kind === "checkin") {
       return fetch(op.url, { method: "POST", credentials: "same-origin",
@@ -607,16 +635,27 @@
   document.addEventListener("visibilitychange", function () { if (!document.hidden) kick(); });
   window.addEventListener("focus", kick);
   window.addEventListener("beforeunload", function (e) {
-    if (pendingCount > 0) { e.preventDefault(); e.returnValue = msg("Unsent"); return msg("Unsent"); }
+    if (pendingCount > 0 && !leaving) { e.preventDefault(); e.returnValue = msg("Unsent"); return msg("Unsent"); }
   });
   var submitForm = document.querySelector("[data-submit-form]");
+  function showSubmitQueued(queued) {
+    var button = submitForm.querySelector("button");
+    button.disabled = !!queued;
+    root.dataset.submitQueued = queued ? "1" : "";
+  }
   submitForm.addEventListener("submit", function (e) {
-    // Send what waits first; submitting with unsent answers would only list them as missing.
-    if (pendingCount > 0) {
+    if (e.defaultPrevented) return;  // not confirmed
+    // Offline, or writes still waiting: the submit joins the outbox and goes after them, instead of
+    // landing on an error page or listing unsent answers as missing.
+    if (pendingCount > 0 || !navigator.onLine) {
       e.preventDefault();
       submitForm.dataset.submitting = "";
-      kick();
-      window.alert(msg("Unsent"));
+      submitProblem = null;
+      var payload = {};
+      new FormData(submitForm).forEach(function (value, name) { payload[name] = value; });
+      store.put({ key: "submit:" + owner + ":" + visitId, owner: owner, visit: visitId, kind: "submit",
+                  url: submitForm.action, payload: payload, client_id: uid(), created: Date.now() })
+        .then(function () { showSubmitQueued(true); kick(); });
     }
   });
 
