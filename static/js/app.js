@@ -50,23 +50,28 @@
       };
     });
   }
-  var pending = 0;
-  pendingOps().then(function (n) { pending = n; });
+  // Logging out on a shared phone: the warning counts what is unsent now, not when the page
+  // loaded, and the visit page's own "leave?" prompt does not follow it a second time.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute("data-logout")) return;
-    if (pending > 0 && !window.confirm(form.dataset.unsent.replace("{n}", pending))) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      form.dataset.submitting = "";
-      return;
-    }
-    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
-    }
-    // what visit.js remembered of this person's confirmed answers goes with the pages
-    Object.keys(localStorage).forEach(function (key) {
-      if (key.indexOf("inspect-confirmed:" + user + ":") === 0) localStorage.removeItem(key);
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    pendingOps().then(function (n) {
+      if (n > 0 && !window.confirm(form.dataset.unsent.replace("{n}", n))) {
+        form.dataset.submitting = "";  // staying: the button works again
+        Array.prototype.forEach.call(form.querySelectorAll("[aria-busy]"), function (b) { b.removeAttribute("aria-busy"); });
+        return;
+      }
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
+      }
+      // what visit.js remembered of this person's confirmed answers goes with the pages
+      Object.keys(localStorage).forEach(function (key) {
+        if (key.indexOf("inspect-confirmed:" + user + ":") === 0) localStorage.removeItem(key);
+      });
+      window.inspectLeaving = true;
+      form.submit();  // no submit event: nothing above runs twice
     });
   }, true);
   var ahead = document.querySelector("[data-download-ahead]");

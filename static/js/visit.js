@@ -635,7 +635,7 @@
   document.addEventListener("visibilitychange", function () { if (!document.hidden) kick(); });
   window.addEventListener("focus", kick);
   window.addEventListener("beforeunload", function (e) {
-    if (pendingCount > 0 && !leaving) { e.preventDefault(); e.returnValue = msg("Unsent"); return msg("Unsent"); }
+    if (pendingCount > 0 && !leaving && !window.inspectLeaving) { e.preventDefault(); e.returnValue = msg("Unsent"); return msg("Unsent"); }
   });
   var submitForm = document.querySelector("[data-submit-form]");
   function showSubmitQueued(queued) {
