@@ -29,36 +29,45 @@ class Required(DataRequired):
         raise StopValidation(self.message or _("Fill in “%(field)s”.", field=field.label.text))
 
 
-class DateField(fields.DateField):
-    """A date whose unreadable value is said so, in the user's language, naming the field."""
+class _SaysWhatItCannotRead:
+    """A typed field whose unreadable value is said so, in the user's language, naming the field;
+    an empty one is left to Required or Optional ("missing" is theirs to say)."""
+
+    def unreadable(self, typed: str) -> str:
+        raise NotImplementedError
+
+    def accept(self) -> bool:
+        return True
 
     def process_formdata(self, valuelist):
-        if not " ".join(valuelist or []).strip():
-            self.data = None  # nothing typed: "missing" is for Required or Optional to say
+        typed = " ".join(valuelist or []).strip()
+        if not typed:
+            self.data = None
             return
         try:
             super().process_formdata(valuelist)
+            readable = self.accept()
         except ValueError:
+            readable = False
+        if not readable:
             self.data = None
-            raise ValueError(_("“%(field)s” is not a valid date: %(value)s (use the calendar or YYYY-MM-DD).",
-                               field=self.label.text, value=" ".join(valuelist)[:20])) from None
+            raise ValueError(self.unreadable(typed[:20]))
 
 
-class FloatField(fields.FloatField):
+class DateField(_SaysWhatItCannotRead, fields.DateField):
+    def unreadable(self, typed: str) -> str:
+        return _("“%(field)s” is not a valid date: %(value)s (use the calendar or YYYY-MM-DD).",
+                 field=self.label.text, value=typed)
+
+
+class FloatField(_SaysWhatItCannotRead, fields.FloatField):
     """A number that must be a real one: ``nan`` and ``inf`` parse as floats but mean nothing."""
 
-    def process_formdata(self, valuelist):
-        if not " ".join(valuelist or []).strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(_("“%(field)s” is not a number.", field=self.label.text)) from None
-        if self.data is not None and not math.isfinite(self.data):
-            self.data = None
-            raise ValueError(_("“%(field)s” is not a number.", field=self.label.text))
+    def accept(self) -> bool:
+        return self.data is None or math.isfinite(self.data)
+
+    def unreadable(self, typed: str) -> str:
+        return _("“%(field)s” is not a number.", field=self.label.text)
 
 
 def error_messages(form) -> list[str]:

@@ -19,6 +19,7 @@ from inspect_app.evidence.storage import TEMP_SUFFIX, LocalStorage
 from inspect_app.visits import services as visits
 from tests import images
 from tests.conftest import Client, signed_in
+from tests.visit_helpers import checked_in_visit
 
 
 @pytest.fixture
@@ -38,12 +39,8 @@ def test_a_full_photo_store_refuses_in_words_and_leaves_nothing(app, db, org_tre
     full = create_app({**{k: app.config[k] for k in ("CHECKLIST_DIR", "TESTING", "DATABASE_URL", "INSTANCE_PATH",
                                                      "SECRET_KEY", "PASSWORD_HASH_METHOD", "QUERY_BUDGET")},
                        "MEDIA_ROOT": str(full_disk)})
-    with full.test_request_context():
-        visit = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
-                                         checklist_code="open_inspection")
-        visits.check_in(db, actor=people["inspector"], visit=visit, lat=30.26, lon=120.13, accuracy=10)
-        item = visits.checklist_of(db, visit).items[0].code
-    db.commit()
+    visit = checked_in_visit(full, db, people["inspector"], org_tree["xihu1"])
+    item = visits.checklist_of(db, visit).items[0].code
     (full_disk / "ballast").write_bytes(os.urandom(250_000))  # the disk is nearly full
     client = signed_in(full, Client(full.test_client()), people["inspector"])
     caplog.set_level(logging.WARNING)

@@ -14,17 +14,14 @@ from sqlmodel import select
 from inspect_app.evidence.models import Photo
 from inspect_app.visits import services as visits
 from tests import images
+from tests.visit_helpers import checked_in_visit
 
 pytestmark = pytest.mark.skipif(os.environ.get("TEST_DATABASE") == "postgres", reason="SQLite's write lock")
 
 
 def test_the_photo_is_made_before_the_write_lock_is_taken(app, db, org_tree, people, client_as, database_url, tmp_path):
-    with app.test_request_context():
-        visit = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
-                                         checklist_code="open_inspection")
-        visits.check_in(db, actor=people["inspector"], visit=visit, lat=30.26, lon=120.13, accuracy=10)
-        item = visits.checklist_of(db, visit).items[0].code
-    db.commit()
+    visit = checked_in_visit(app, db, people["inspector"], org_tree["xihu1"])
+    item = visits.checklist_of(db, visit).items[0].code
     inspector = client_as(people["inspector"])
     token = inspector.csrf_token()
     holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=1, isolation_level=None)
