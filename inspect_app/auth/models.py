@@ -52,6 +52,9 @@ class User(UserMixin, SQLModel, table=True):
     #: Bumped on deactivation and password reset: every session issued before ends.
     session_version: int = 1
     last_login_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The key (base64, 32 bytes) that seals this person's unsent work on a phone at logout; it is
+    #: handed only to their own signed-in sessions, so the next person on the phone cannot read it.
+    outbox_key: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
     def get_id(self) -> str:

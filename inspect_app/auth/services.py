@@ -1,6 +1,7 @@
 """Accounts and login: creating people, scoping them, throttling guessers."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import re
@@ -314,6 +315,16 @@ def _sign_out_everywhere(session: Session, user: User) -> None:
                                                       UserSession.revoked_at.is_(None))).all():
         row.revoked_at = now
         session.add(row)
+
+
+def outbox_key(session: Session, user: User) -> str:
+    """The person's key for sealing their unsent work on a phone (made on first use, base64 of
+    32 random bytes); given only to their own signed-in sessions."""
+    if not user.outbox_key:
+        user.outbox_key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        session.add(user)
+        session.flush()
+    return user.outbox_key
 
 
 def set_locale(session: Session, *, user: User, locale: str) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlmodel import select
@@ -82,6 +82,19 @@ def logout():
             session["lang"] = lang
         flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/outbox-key")
+@login_required
+def outbox_key():
+    """The key the phone seals this person's unsent work with at logout and opens it with at their
+    next login there. Never cached, and only for the person themself."""
+    db = get_session()
+    key = services.outbox_key(db, current_user)
+    db.commit()
+    response = jsonify(key=key, user=current_user.id)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/account/devices")

@@ -67,6 +67,9 @@ class Visit(SQLModel, table=True):
     checkin_accuracy: float | None = None
     #: Why there is no location (the phone refused it): kept and shown.
     checkin_no_location_reason: str = Field(default="", max_length=300)
+    #: The phone's id for the check-in it sent: the same one again is a retry, any other a second
+    #: check-in, refused.
+    checkin_client_id: str | None = Field(default=None, max_length=64)
     submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     released_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     released_by_id: int | None = Field(default=None, foreign_key="user_account.id")

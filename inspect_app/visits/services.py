@@ -266,6 +266,16 @@ def start_adhoc_visit(
     return visit
 
 
+class AlreadyCheckedIn(Conflict):
+    """A second check-in for a visit that has one: the first one stands (its time and place)."""
+
+    def __init__(self, visit: Visit, outlet: Outlet):
+        local = visit.checkin_at.astimezone(clock.zone(outlet.timezone)) if visit.checkin_at else None
+        super().__init__(_("This visit was already checked in at %(time)s; that check-in stands.",
+                           time=local.strftime("%Y-%m-%d %H:%M") if local else "—"))
+        self.visit = visit
+
+
 def check_in(
     session: Session,
     *,
@@ -278,6 +288,7 @@ def check_in(
     window_id: int | None = None,
     at: dt.datetime | None = None,
     keep_version: bool = False,
+    client_id: str | None = None,
 ) -> Visit:
     """Start the visit at the outlet: the time, and the phone's position or why there is none.
 
@@ -285,7 +296,14 @@ def check_in(
     (``at``), accepted when it is plausible (not ahead of the server, at most two days old); the
     server's time of receipt goes into the audit event. ``keep_version``: the phone filled the
     checklist version it downloaded, which the visit keeps even if the file changed meanwhile.
+
+    A visit is checked in once: the same request again (``client_id``, a reply that was lost) gets
+    the stored check-in; any other check-in of the assignee is refused with ``AlreadyCheckedIn``.
     """
+    if visit.assignee_id == actor.id and visit.checkin_at is not None:
+        if client_id and client_id == visit.checkin_client_id:
+            return visit
+        raise AlreadyCheckedIn(visit, session.get(Outlet, visit.outlet_id))
     VISIT.check(session, actor, visit, "check_in")
     checklist = checklists.registry().get(visit.checklist_code)
     if checklist is None:
@@ -320,6 +338,7 @@ def check_in(
     visit.checkin_lat, visit.checkin_lon = (lat, lon) if has_position else (None, None)
     visit.checkin_accuracy = accuracy if has_position else None
     visit.checkin_no_location_reason = "" if has_position else no_location_reason.strip()[:300]
+    visit.checkin_client_id = client_id
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.checked_in", obj=visit,

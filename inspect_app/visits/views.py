@@ -24,7 +24,7 @@ from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import queries, secret, services, timers
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
 from inspect_app.visits.lifecycle import VISIT
-from inspect_app.visits.models import Visit, VisitStatus
+from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
 
 bp = Blueprint("visits", __name__)
 
@@ -260,6 +260,24 @@ def save_answer(visit_id: int):
         lambda answer: {"answer": _answer_json(answer), "progress": _visit_progress(visit)}, refused=stored)
 
 
+@bp.route("/api/visits/<int:visit_id>/state")
+@login_required
+def visit_state(visit_id: int):
+    """What the server holds of the visit, for the assignee's phone: it shows answers changed on
+    another device since the page was made, and a visit checked in or submitted elsewhere."""
+    visit = load_visit(visit_id)
+    if visit.assignee_id != current_user.id:
+        abort(404)
+    db = get_session()
+    response = jsonify(
+        status=visit.status, editable=visit.status in EDITABLE or visit.status == VisitStatus.scheduled,
+        checkin_at=visit.checkin_at.isoformat() if visit.checkin_at else None,
+        answers={code: _answer_json(a) for code, a in services.answers_of(db, visit).items()},
+        detail=url_for("visits.detail", visit_id=visit.id))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _visit_progress(visit: Visit) -> dict:
     db = get_session()
     return _progress(services.score_visit(services.checklist_of(db, visit), services.answers_of(db, visit), visit))
@@ -293,16 +311,20 @@ def save_summary(visit_id: int):
 @bp.route("/api/visits/<int:visit_id>/checkin", methods=["POST"])
 @login_required
 def checkin_api(visit_id: int):
-    """Check-in from the fill page, possibly sent later from the outbox: idempotent."""
+    """Check-in from the fill page, possibly sent later from the outbox: a retry of the same
+    check-in (its ``client_id``) is answered again; a second one is refused (409) with the first."""
     visit = load_visit(visit_id)
     payload = Payload.from_request()
-    if visit.assignee_id == current_user.id and visit.status != VisitStatus.scheduled:
-        return jsonify(status=visit.status, checkin_at=visit.checkin_at.isoformat() if visit.checkin_at else None)
+
+    def first(_exc):
+        return {"status": visit.status, "checkin_at": visit.checkin_at.isoformat() if visit.checkin_at else None}
+
     return run_json(lambda db: services.check_in(
         db, actor=current_user, visit=visit, lat=payload.float("lat"), lon=payload.float("lon"),
         accuracy=payload.float("accuracy"), no_location_reason=payload.str("reason") or "", at=payload.datetime("at"),
-        keep_version=payload.get("checklist_version_id") == visit.checklist_version_id),
-        lambda checked: {"status": checked.status, "checkin_at": checked.checkin_at.isoformat()})
+        keep_version=payload.get("checklist_version_id") == visit.checklist_version_id,
+        client_id=payload.str("client_id", limit=64) or None),
+        lambda checked: {"status": checked.status, "checkin_at": checked.checkin_at.isoformat()}, refused=first)
 
 
 @bp.route("/api/visits/<int:visit_id>/timers", methods=["POST"])

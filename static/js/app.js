@@ -28,50 +28,147 @@
   });
 })();
 
-// Offline support: the service worker, the outbox count for logout, downloading visits ahead.
+// Offline support: the service worker, one outbox per person (sealed at logout), downloading ahead.
 (function () {
   "use strict";
   var user = document.body.dataset.user;
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* the app works without it */ });
   }
-  function pendingOps() {
-    return new Promise(function (resolve) {
-      if (!window.indexedDB || !user) { resolve(0); return; }
+
+  // --- the outbox store, shared with visit.js -------------------------------------------------
+  function openOutbox() {
+    return new Promise(function (resolve, reject) {
+      if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
       var req = indexedDB.open("inspect-outbox", 1);
       req.onupgradeneeded = function () { req.result.createObjectStore("ops", { keyPath: "key" }).createIndex("owner", "owner"); };
-      req.onerror = function () { resolve(0); };
-      req.onsuccess = function () {
-        try {
-          var count = req.result.transaction("ops").objectStore("ops").index("owner").count(user);
-          count.onsuccess = function () { resolve(count.result); };
-          count.onerror = function () { resolve(0); };
-        } catch (err) { resolve(0); }
-      };
+      req.onerror = function () { reject(req.error); };
+      req.onsuccess = function () { resolve(req.result); };
     });
   }
+  function ownRecords(db) {
+    return new Promise(function (resolve, reject) {
+      var req = db.transaction("ops").objectStore("ops").index("owner").getAll(user);
+      req.onsuccess = function () { resolve(req.result || []); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+  function replace(db, put, del) {
+    return new Promise(function (resolve, reject) {
+      var t = db.transaction("ops", "readwrite"), store = t.objectStore("ops");
+      put.forEach(function (r) { store.put(r); });
+      del.forEach(function (k) { store.delete(k); });
+      t.oncomplete = resolve;
+      t.onerror = function () { reject(t.error); };
+      t.onabort = function () { reject(t.error); };
+    });
+  }
+
+  // A person's unsent work is sealed (AES-GCM) when they log out or their session ends, with a key
+  // only their own signed-in sessions get from the server; the next person on the phone finds
+  // ciphertext. At that person's next login here it is opened again and sent.
+  var keyPromise = null;
+  function outboxKey() {
+    if (!keyPromise) {
+      keyPromise = fetch("/account/outbox-key", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+        .then(function (res) {
+          if (!res.ok) throw new Error(String(res.status));
+          return res.json();
+        }).then(function (data) {
+          if (String(data.user) !== String(user)) throw new Error("not this person's key");
+          var raw = Uint8Array.from(atob(data.key), function (c) { return c.charCodeAt(0); });
+          return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+        });
+      keyPromise.catch(function () { keyPromise = null; });  // try again next time
+    }
+    return keyPromise;
+  }
+  function uid() {
+    return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function sealOne(key, op) {
+    var plain = Object.assign({}, op), blob = plain.blob;
+    delete plain.blob;
+    var iv = crypto.getRandomValues(new Uint8Array(12)), blobIv = crypto.getRandomValues(new Uint8Array(12));
+    var text = new TextEncoder().encode(JSON.stringify(plain));
+    return Promise.all([
+      crypto.subtle.encrypt({ name: "AES-GCM", iv: iv }, key, text),
+      blob ? blob.arrayBuffer().then(function (bytes) { return crypto.subtle.encrypt({ name: "AES-GCM", iv: blobIv }, key, bytes); }) : null
+    ]).then(function (out) {
+      var sealed = { key: "sealed:" + user + ":" + uid(), owner: op.owner, sealed: 1, iv: iv, data: out[0], created: op.created };
+      if (out[1]) { sealed.blobIv = blobIv; sealed.blob = out[1]; sealed.blobType = blob.type; }
+      return sealed;
+    });
+  }
+  function openOne(key, sealed) {
+    return Promise.all([
+      crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, key, sealed.data),
+      sealed.blob ? crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.blobIv }, key, sealed.blob) : null
+    ]).then(function (out) {
+      var op = JSON.parse(new TextDecoder().decode(out[0]));
+      if (out[1]) op.blob = new Blob([out[1]], { type: sealed.blobType || "image/jpeg" });
+      return op;
+    });
+  }
+  function seal(cachedOnly) {
+    if (!user || !window.crypto || !crypto.subtle) return Promise.resolve(0);
+    var keyReady = cachedOnly ? (keyPromise || Promise.reject(new Error("no key"))) : outboxKey();
+    return Promise.all([openOutbox(), keyReady]).then(function (got) {
+      var db = got[0], key = got[1];
+      return ownRecords(db).then(function (rows) {
+        var plain = rows.filter(function (r) { return !r.sealed; });
+        return Promise.all(plain.map(function (op) { return sealOne(key, op); })).then(function (sealed) {
+          return replace(db, sealed, plain.map(function (r) { return r.key; })).then(function () { return sealed.length; });
+        });
+      });
+    });
+  }
+  function unseal() {
+    if (!user || !window.indexedDB || !window.crypto || !crypto.subtle) return Promise.resolve(0);
+    return openOutbox().then(function (db) {
+      return ownRecords(db).then(function (rows) {
+        var sealed = rows.filter(function (r) { return r.sealed; });
+        if (!sealed.length) return 0;
+        return outboxKey().then(function (key) {
+          return Promise.all(sealed.map(function (r) { return openOne(key, r); })).then(function (ops) {
+            return replace(db, ops, sealed.map(function (r) { return r.key; })).then(function () { return ops.length; });
+          });
+        });
+      });
+    }).catch(function () { return 0; });  // no network: they stay sealed until the next page
+  }
+  window.inspectOutbox = { ready: unseal(), seal: seal, key: outboxKey };
+
+  function pendingOps() {
+    if (!user || !window.indexedDB) return Promise.resolve(0);
+    return openOutbox().then(ownRecords).then(function (rows) { return rows.length; }, function () { return 0; });
+  }
   // Logging out on a shared phone: the warning counts what is unsent now, not when the page
-  // loaded, and the visit page's own "leave?" prompt does not follow it a second time.
+  // loaded; what stays is sealed first (which needs the network, as logging out does), and the
+  // visit page's own "leave?" prompt does not follow.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute("data-logout")) return;
     event.preventDefault();
     event.stopImmediatePropagation();
+    function stay(text) {
+      if (text) window.alert(text);
+      form.dataset.submitting = "";  // staying: the button works again
+      Array.prototype.forEach.call(form.querySelectorAll("[aria-busy]"), function (b) { b.removeAttribute("aria-busy"); });
+    }
     pendingOps().then(function (n) {
-      if (n > 0 && !window.confirm(form.dataset.unsent.replace("{n}", n))) {
-        form.dataset.submitting = "";  // staying: the button works again
-        Array.prototype.forEach.call(form.querySelectorAll("[aria-busy]"), function (b) { b.removeAttribute("aria-busy"); });
-        return;
-      }
-      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-        navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
-      }
-      // what visit.js remembered of this person's confirmed answers goes with the pages
-      Object.keys(localStorage).forEach(function (key) {
-        if (key.indexOf("inspect-confirmed:" + user + ":") === 0) localStorage.removeItem(key);
-      });
-      window.inspectLeaving = true;
-      form.submit();  // no submit event: nothing above runs twice
+      if (n > 0 && !window.confirm(form.dataset.unsent.replace("{n}", n))) { stay(); return; }
+      (n > 0 ? seal(false) : Promise.resolve(0)).then(function () {
+        if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+          navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
+        }
+        // what visit.js remembered of this person's confirmed answers goes with the pages
+        Object.keys(localStorage).forEach(function (key) {
+          if (key.indexOf("inspect-confirmed:" + user + ":") === 0 || key === "inspect-last-sync:" + user) localStorage.removeItem(key);
+        });
+        window.inspectLeaving = true;
+        form.submit();  // no submit event: nothing above runs twice
+      }, function () { stay(form.dataset.offline); });
     });
   }, true);
   var ahead = document.querySelector("[data-download-ahead]");

@@ -168,7 +168,12 @@
     var op = { key: key, owner: owner, visit: visitId, kind: "answer", url: root.dataset.answerUrl, payload: state,
                client_id: uid(), created: Date.now(), supersedes: (unconfirmed[key] || []).slice(-20) };
     setStatus(el, msg("Saving"), "pending");
-    return store.put(op).then(quiet ? refreshSyncLine : kick);
+    var box = el.querySelector("[data-conflict]");
+    if (box) {  // answered again after seeing both: this answer is the inspector's choice
+      el.dataset.version = box.dataset.version;
+      box.remove();
+    }
+    return store.put(op).then(function () { announce(); return quiet ? refreshSyncLine() : kick(); });
   }
   function queueSummary(text, quiet) {
     return store.put({ key: "summary:" + owner + ":" + visitId, owner: owner, visit: visitId, kind: "summary",
@@ -253,9 +258,12 @@
       syncLine.hidden = false;
       var oldest = ops[0].created, stale = Date.now() - oldest > 24 * 3600 * 1000;
       syncLine.className = "sync-line " + (stale ? "bad" : "warn");
-      var queued = ops[ops.length - 1].kind === "submit", writes = ops.length - (queued ? 1 : 0);
-      syncLine.textContent = (queued ? msg("SubmitQueued") + (writes ? " · " : "") : "") +
-        (writes ? msg("Pending").replace("{n}", writes) : "") + (stale ? " ⚠" : "");
+      var queued = ops[ops.length - 1].kind === "submit";
+      var conflicts = ops.filter(function (op) { return op.conflict; }).length;
+      var writes = ops.length - (queued ? 1 : 0) - conflicts;
+      if (conflicts) syncLine.className = "sync-line bad";
+      syncLine.textContent = [queued ? msg("SubmitQueued") : "", conflicts ? msg("Conflicts").replace("{n}", conflicts) : "",
+                              writes ? msg("Pending").replace("{n}", writes) : ""].filter(Boolean).join(" · ") + (stale ? " ⚠" : "");
       showSubmitQueued(queued);
       return ops;
     });
@@ -264,6 +272,8 @@
   // The server ended the session (logout elsewhere, idle, expired): nothing is dropped. The
   // outbox stays on this phone; the line offers to sign in again and come back here to send it.
   function signInAgain(data) {
+    // the session is over: what waits is sealed for this person with the key this page fetched
+    if (!sessionEnded && window.inspectOutbox) window.inspectOutbox.seal(true).catch(function () {}).then(refreshSyncLine);
     sessionEnded = true;
     syncLine.hidden = false;
     syncLine.className = "sync-line bad";
@@ -276,15 +286,16 @@
   }
   function kick() {
     refreshSyncLine();
-    if (sending || sessionEnded || checkinFailed) return;
+    if (sending || sessionEnded || checkinFailed || following) return;
     clearTimeout(timer);
     sending = true;
-    store.all().then(function (ops) {
+    store.all().then(function (all) {
+      var ops = all.filter(function (op) { return !op.conflict; });  // those wait for the inspector
       if (!ops.length) { sending = false; return; }
       var op = ops[0];
       return send(op).then(function (ok) {
         sending = false;
-        if (ok) { backoff = 0; kick(); return; }
+        if (ok) { backoff = 0; announce(); kick(); return; }
         backoff = Math.min(60000, backoff ? backoff * 2 : 1000);
         // the answers waiting behind this one are not being saved either: say so
         ops.slice(1).forEach(function (waiting) {
@@ -326,9 +337,14 @@
     if (op.kind === "checkin") {
       return fetch(op.url, { method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
-        body: JSON.stringify(op.payload) }).then(function (res) {
+        body: JSON.stringify(Object.assign({}, op.payload, { client_id: op.client_id })) }).then(function (res) {
         return res.json().catch(function () { return {}; }).then(function (data) {
-          if (res.ok) { remember("_checkin", true); return finish(op).then(function () { return true; }); }
+          // 409 with the first check-in's time: the visit was checked in already (another tab or
+          // device); that check-in stands and this phone simply goes on filling
+          if (res.ok || (res.status === 409 && data.checkin_at)) {
+            remember("_checkin", true);
+            return finish(op).then(function () { return true; });
+          }
           if (res.status >= 500 || res.status === 429) return false;
           if (res.status === 401) { signInAgain(data); return false; }
           // refused: stop here so the answers behind it wait instead of failing; check in again
@@ -400,22 +416,190 @@
       var err = timerBox.querySelector("[data-timer-error]");
       if (err) err.textContent = data.error || String(status);
     }
-    if (el) {
-      if (status === 409 && data.current) {
-        remember(data.current.item_code, data.current);
-        el.dataset.version = data.current.version;
-        el.dataset.result = data.current.result || "";
-        el.dataset.occurrences = data.current.occurrences == null ? "" : data.current.occurrences;
-        el.dataset.scale = data.current.scale_value == null ? "" : data.current.scale_value;
-        var note = el.querySelector("[data-note]");
-        if (note) note.value = data.current.note || "";
-        paint(el);
-        setStatus(el, msg("Conflict"), "bad");
-      } else {
-        setStatus(el, data.error || String(status), "bad");
-      }
+    if (el && status === 409 && "current" in data) {
+      // Really changed elsewhere (another device, or a reviewer): nothing is thrown away. The
+      // phone's answer waits in the outbox beside the stored one until the inspector chooses.
+      var current = data.current || { item_code: op.payload.item_code, result: null, occurrences: null,
+                                       scale_value: null, note: "", version: 0 };
+      remember(current.item_code, current);
+      op.conflict = current;
+      return store.put(op).then(function () { showConflict(el, op); announce(); return true; });
     }
+    if (el) setStatus(el, data.error || String(status), "bad");
     return store.del(op.key).then(function () { return true; });
+  }
+
+  // --- a conflict: both answers shown, the inspector chooses ---------------------------------
+  function describe(el, a) {
+    var text;
+    if (a.result === "na") text = msg("Na");
+    else if (el.dataset.rule === "per_occurrence" && a.occurrences != null) text = msg("Times").replace("{n}", a.occurrences);
+    else if (el.dataset.rule === "scale" && a.scale_value != null) text = String(a.scale_value);
+    else if (a.result === "pass") text = msg("Pass");
+    else if (a.result === "fail") text = msg("Fail");
+    else text = msg("Blank");
+    return a.note ? text + " · “" + a.note + "”" : text;
+  }
+  function showConflict(el, op) {
+    var box = el.querySelector("[data-conflict]");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "conflict-box";
+      box.setAttribute("data-conflict", "");
+      box.setAttribute("role", "group");
+      el.insertBefore(box, el.querySelector("[data-status]"));
+    }
+    box.innerHTML = "";
+    box.dataset.version = op.conflict.version;
+    function line(label, value) {
+      var p = document.createElement("p"), b = document.createElement("b");
+      p.textContent = label + ": ";
+      b.textContent = value;
+      p.appendChild(b);
+      box.appendChild(p);
+    }
+    var head = document.createElement("p");
+    head.className = "conflict-head";
+    head.textContent = msg("ConflictTitle");
+    box.appendChild(head);
+    line(msg("Theirs"), describe(el, op.conflict));
+    line(msg("Mine"), describe(el, op.payload.clear ? {} : op.payload));
+    [["mine", msg("KeepMine"), "btn btn-small btn-primary"], ["theirs", msg("KeepTheirs"), "btn btn-small"]].forEach(function (b) {
+      var button = document.createElement("button");
+      button.type = "button"; button.className = b[2]; button.dataset.keep = b[0]; button.textContent = b[1];
+      box.appendChild(button);
+    });
+    setStatus(el, msg("Conflict"), "bad");
+  }
+  function resolveConflict(el, choice) {
+    var key = "answer:" + owner + ":" + visitId + ":" + el.dataset.code;
+    return store.all().then(function (ops) {
+      var op = ops.filter(function (o) { return o.key === key && o.conflict; })[0];
+      var box = el.querySelector("[data-conflict]");
+      if (box) box.remove();
+      if (!op) return;
+      var theirs = op.conflict;
+      el.dataset.version = theirs.version;  // the next write builds on what the server holds now
+      if (choice === "theirs") {
+        showAnswer(el, theirs);
+        localAnswered();
+        setStatus(el, msg("TookTheirs"), "ok");
+        return store.del(op.key).then(function () { announce(); }).then(refreshSyncLine);
+      }
+      delete op.conflict;
+      op.created = Date.now();
+      setStatus(el, msg("Saving"), "pending");
+      return store.put(op).then(function () { announce(); }).then(kick);
+    });
+  }
+  root.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-keep]");
+    if (btn) resolveConflict(btn.closest("article.item"), btn.dataset.keep);
+  });
+
+  // --- what the server holds: answers changed elsewhere, a visit submitted elsewhere ---------
+  var stateBusy = false;
+  function syncState() {
+    if (stateBusy || following || sessionEnded || !navigator.onLine || !root.dataset.stateUrl) return;
+    stateBusy = true;
+    fetch(root.dataset.stateUrl, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        return store.all().then(function (ops) {
+          var waiting = {};
+          ops.forEach(function (op) { if (op.kind === "answer") waiting[op.payload.item_code] = true; });
+          Object.keys(data.answers || {}).forEach(function (code) {
+            var a = data.answers[code], el = items[code];
+            if (!el || waiting[code] || a.version <= parseInt(el.dataset.version || "0", 10)) return;
+            showAnswer(el, a);
+            remember(code, a);
+            setStatus(el, msg("ChangedElsewhere"), "bad");
+          });
+          localAnswered();
+          if (data.checkin_at && root.classList.contains("not-started") &&
+              !ops.some(function (op) { return op.kind === "checkin"; })) {
+            remember("_checkin", true);
+            startedLocally();
+          }
+          if (!data.editable && !ops.some(function (op) { return op.kind === "submit"; })) {
+            submittedElsewhere(data.detail);
+          }
+        });
+      })
+      .catch(function () { /* offline or a captive portal: nothing learned */ })
+      .then(function () { stateBusy = false; });
+  }
+  function submittedElsewhere(detail) {
+    role = "closed"; following = true;
+    setInert(true);
+    syncLine.hidden = false; syncLine.className = "sync-line bad"; syncLine.textContent = msg("SubmittedElsewhere") + " ";
+    var link = document.createElement("a");
+    link.href = detail; link.className = "btn btn-small"; link.textContent = msg("OpenVisit");
+    syncLine.appendChild(link);
+  }
+
+  // --- one writer per visit on this phone ----------------------------------------------------
+  // Two tabs of one visit would each send their own edits over the other's. The tab holding a Web
+  // Lock writes; another tab only follows what it does (read from the shared outbox when told)
+  // until the writer closes or is asked to hand over, and then takes over where it stands.
+  var role = "pending", following = true;  // nothing is sent until this tab knows it is the writer
+  var lockName = "inspect-visit:" + owner + ":" + visitId;
+  var channel = window.BroadcastChannel ? new BroadcastChannel(lockName) : null;
+  var followBar = document.querySelector("[data-follower]");
+  var releaseLock = null;
+  function announce(extra) { if (channel && role === "writer") channel.postMessage(Object.assign({ type: "changed" }, extra || {})); }
+  function setInert(on) {
+    [root, submitForm, checkinCard].forEach(function (node) { if (node) node.inert = on; });
+    root.classList.toggle("is-following", on);
+  }
+  function follow() {
+    role = "follower"; following = true;
+    clearTimeout(timer);
+    setInert(true);
+    if (followBar) followBar.hidden = false;
+    root.dataset.role = "follower";
+  }
+  function becomeWriter() {
+    var wasFollowing = role === "follower";
+    role = "writer"; following = false;
+    setInert(false);
+    if (followBar) followBar.hidden = true;
+    root.dataset.role = "writer";
+    started.then(function () { return wasFollowing ? applyKnown() : null; }).then(function () {
+      if (window.inspectOutbox && navigator.onLine) window.inspectOutbox.key().catch(function () {});
+      kick();
+      syncState();
+    });
+  }
+  function requestTurn() {
+    navigator.locks.request(lockName, function () {
+      becomeWriter();
+      return new Promise(function (release) { releaseLock = release; });
+    }).catch(function () { becomeWriter(); });
+  }
+  if (channel) {
+    channel.onmessage = function (e) {
+      var data = e.data || {};
+      if (role === "follower" && data.type === "changed") {
+        applyKnown().then(function () { if (data.photo) photoSaved(data.photo); });
+      } else if (role === "writer" && data.type === "yield") {  // the inspector is in the other tab now
+        follow();
+        if (releaseLock) { releaseLock(); releaseLock = null; }
+        requestTurn();  // and this one takes over again when that one closes
+      }
+    };
+  }
+  if (followBar) {
+    followBar.querySelector("button").addEventListener("click", function () {
+      if (channel) channel.postMessage({ type: "yield" });
+    });
+  }
+  function claimWriting() {
+    if (!navigator.locks) { becomeWriter(); return; }
+    requestTurn();
+    // a reload frees the old page's lock a moment after this one starts: wait that long first
+    setTimeout(function () { if (role === "pending") follow(); }, 800);
   }
 
   // --- photos --------------------------------------------------------------------------------
@@ -436,6 +620,17 @@
     return fig;
   }
 
+  function photoSaved(photo) {
+    var fig = root.querySelector('[data-client-id="' + photo.client_id + '"]');
+    if (!fig || fig.classList.contains("is-saved")) return;
+    fig.className = "thumb is-saved";
+    fig.dataset.photoId = photo.id;
+    var del = document.createElement("button");
+    del.type = "button"; del.className = "thumb-del"; del.textContent = "×";
+    del.dataset.deleteUrl = photo["delete"];
+    fig.appendChild(del);
+    var p = fig.querySelector("progress"); if (p) p.remove();
+  }
   function photoBox(op) {
     var key = op.item_code || ("_" + (op.purpose || "general"));
     return root.querySelector('[data-photo-key="' + key + '"]');
@@ -474,16 +669,9 @@
         var data = {};
         try { data = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
         if ((xhr.status === 200 || xhr.status === 201) && data.photo) {
-          if (fig) {
-            fig.className = "thumb is-saved";
-            fig.dataset.photoId = data.photo.id;
-            var del = document.createElement("button");
-            del.type = "button"; del.className = "thumb-del"; del.textContent = "×";
-            del.dataset.deleteUrl = data.photo["delete"];
-            fig.appendChild(del);
-            var p = fig.querySelector("progress"); if (p) p.remove();
-          }
+          photoSaved({ client_id: op.client_id, id: data.photo.id, "delete": data.photo["delete"] });
           refreshCopy();  // the kept page shows the photo too
+          announce({ photo: { client_id: op.client_id, id: data.photo.id, "delete": data.photo["delete"] } });
           if (el && el.dataset.photoTrouble) {  // a failure said so on the item: say it is over
             delete el.dataset.photoTrouble;
             setStatus(el, msg("Saved"), "ok");
@@ -631,9 +819,9 @@
     undoBar.querySelector("[data-undo]").hidden = !marked.length;
     undoBar.hidden = false;
   });
-  window.addEventListener("online", kick);
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) kick(); });
-  window.addEventListener("focus", kick);
+  window.addEventListener("online", function () { kick(); syncState(); });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { kick(); syncState(); } });
+  window.addEventListener("focus", function () { kick(); syncState(); });
   window.addEventListener("beforeunload", function (e) {
     if (pendingCount > 0 && !leaving && !window.inspectLeaving) { e.preventDefault(); e.returnValue = msg("Unsent"); return msg("Unsent"); }
   });
@@ -696,38 +884,48 @@
   }
 
   // --- start: what the server confirmed since this copy was made, then what still waits -------
-  var known = readConfirmed();
-  if (known._checkin) startedLocally();
-  Object.keys(items).forEach(function (code) {
-    var a = known[code], el = items[code];
-    if (a && a.version > parseInt(el.dataset.version || "0", 10)) showAnswer(el, a);
-  });
-  store.all().then(function (ops) {
-    ops.forEach(function (op) {
-      if (op.kind === "checkin") { startedLocally(); return; }
-      if (op.kind === "answer" && items[op.payload.item_code]) {
-        var el = items[op.payload.item_code], p = op.payload;
-        el.dataset.result = p.result || "";
-        el.dataset.occurrences = p.occurrences == null ? "" : String(p.occurrences);
-        el.dataset.scale = p.scale_value == null ? "" : String(p.scale_value);
-        var note = el.querySelector("[data-note]"); if (note) note.value = p.note || "";
-        paint(el);
-        setStatus(el, msg("Offline"), "warn");
-      } else if (op.kind === "summary") {
-        document.querySelector("[data-summary]").value = op.payload.summary;
-      } else if (op.kind === "photo") {
-        photoFigure(photoBox(op), op);
-      } else if (op.kind === "timer") {
-        showTimer(op.payload.name, op.payload.clear ? null : op.payload.at, true);
-      } else if (op.kind === "details") {
-        var counter = document.querySelector("[data-detail=counter_number]");
-        if (counter && op.payload.counter_number !== undefined) counter.value = op.payload.counter_number;
-        var summary = document.querySelector("[data-summary]");
-        if (summary && op.payload.summary !== undefined) summary.value = op.payload.summary;
-      }
+  // (also run by a tab that follows the writer, each time the writer says something changed)
+  function applyKnown() {
+    var known = readConfirmed();
+    if (known._checkin) startedLocally();
+    Object.keys(items).forEach(function (code) {
+      var a = known[code], el = items[code];
+      if (a && a.version > parseInt(el.dataset.version || "0", 10)) { showAnswer(el, a); setStatus(el, "", ""); }
     });
-    localAnswered();
+    return store.all().then(function (ops) {
+      ops.forEach(function (op) {
+        if (op.kind === "checkin") { startedLocally(); return; }
+        if (op.kind === "answer" && items[op.payload.item_code]) {
+          var el = items[op.payload.item_code], p = op.payload;
+          el.dataset.result = p.result || "";
+          el.dataset.occurrences = p.occurrences == null ? "" : String(p.occurrences);
+          el.dataset.scale = p.scale_value == null ? "" : String(p.scale_value);
+          var note = el.querySelector("[data-note]"); if (note) note.value = p.note || "";
+          paint(el);
+          if (op.conflict) showConflict(el, op);
+          else setStatus(el, msg("Offline"), "warn");
+        } else if (op.kind === "summary") {
+          document.querySelector("[data-summary]").value = op.payload.summary;
+        } else if (op.kind === "photo") {
+          var box = photoBox(op);
+          if (box && !box.querySelector('[data-client-id="' + op.client_id + '"]')) photoFigure(box, op);
+        } else if (op.kind === "timer") {
+          showTimer(op.payload.name, op.payload.clear ? null : op.payload.at, true);
+        } else if (op.kind === "details") {
+          var counter = document.querySelector("[data-detail=counter_number]");
+          if (counter && op.payload.counter_number !== undefined) counter.value = op.payload.counter_number;
+          var summary = document.querySelector("[data-summary]");
+          if (summary && op.payload.summary !== undefined) summary.value = op.payload.summary;
+        }
+      });
+      localAnswered();
+      return refreshSyncLine();
+    });
+  }
+  var outboxReady = (window.inspectOutbox && window.inspectOutbox.ready) || Promise.resolve();
+  var started = outboxReady.then(applyKnown).then(function () {
     root.dataset.ready = "1";  // the outbox is read: "pending" from here on is the phone's own count
-    kick();
   });
+  claimWriting();
+  setInterval(function () { if (!document.hidden) syncState(); }, 30000);
 })();
