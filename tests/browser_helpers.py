@@ -29,8 +29,21 @@ def answer_item(item, outcome: str = "pass") -> None:
         item.locator(f"[data-set={outcome}]").click()
 
 
+STATE = """() => { const v = document.getElementById('visit'), s = document.querySelector('[data-sync]');
+  return {role: v.dataset.role, ready: v.dataset.ready, pending: v.dataset.pending, sync: s && s.className + ' ' + s.textContent,
+          items: [...document.querySelectorAll('.item-status')].filter(e => e.textContent).map(e => e.className + ': ' + e.textContent),
+          uploading: document.querySelectorAll('.thumb.is-uploading').length}; }"""
+
+
 def wait_saved(page) -> None:
-    """Every change has left the outbox (the server confirmed it)."""
+    """Every change has left the outbox (the server confirmed it); a timeout says what the page showed."""
+    try:
+        _wait_saved(page)
+    except Exception as exc:
+        raise AssertionError(f"not saved: {page.evaluate(STATE)}") from exc
+
+
+def _wait_saved(page) -> None:
     page.wait_for_timeout(900)  # typing is sent after a short pause
     page.wait_for_function("() => document.getElementById('visit').dataset.ready === '1'")  # outbox read
     page.wait_for_function("() => document.getElementById('visit').dataset.pending === '0'")

@@ -68,8 +68,8 @@
   // only their own signed-in sessions get from the server; the next person on the phone finds
   // ciphertext. At that person's next login here it is opened again and sent.
   var keyPromise = null;
-  function outboxKey() {
-    if (!keyPromise) {
+  function outboxKey(fresh) {
+    if (!keyPromise || fresh) {
       keyPromise = fetch("/account/outbox-key", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
         .then(function (res) {
           if (!res.ok) throw new Error(String(res.status));
@@ -112,7 +112,8 @@
   }
   function seal(cachedOnly) {
     if (!user || !window.crypto || !crypto.subtle) return Promise.resolve(0);
-    var keyReady = cachedOnly ? (keyPromise || Promise.reject(new Error("no key"))) : outboxKey();
+    // at logout the key is fetched again: that also proves the network is there for the logout
+    var keyReady = cachedOnly ? (keyPromise || Promise.reject(new Error("no key"))) : outboxKey(true);
     return Promise.all([openOutbox(), keyReady]).then(function (got) {
       var db = got[0], key = got[1];
       return ownRecords(db).then(function (rows) {

@@ -241,9 +241,10 @@
 
   function refreshSyncLine() {
     return store.all().then(function (ops) {
+      // session over: what waits is sealed on this phone, still unsent; the line asks to sign in
+      if (sessionEnded) return ops;
       pendingCount = ops.length;
       root.dataset.pending = String(pendingCount);
-      if (sessionEnded) return ops;  // the line asks to sign in again; keep it until then
       if (!ops.length && submitProblem) {
         syncLine.hidden = false; syncLine.className = "sync-line bad"; syncLine.textContent = submitProblem;
         return ops;

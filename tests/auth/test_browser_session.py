@@ -19,6 +19,11 @@ from tests.visit_helpers import checked_in_visit
 pytestmark = pytest.mark.browser
 
 
+SEALED = """() => new Promise(ok => { const r = indexedDB.open('inspect-outbox', 1); r.onsuccess = () => {
+  const all = r.result.transaction('ops').objectStore('ops').getAll();
+  all.onsuccess = () => ok(all.result.length === 1 && all.result[0].sealed === 1 && !('payload' in all.result[0])); }; })"""
+
+
 def test_ended_session_keeps_the_outbox_and_asks_to_sign_in(browser, live_server, app, db, org_tree, people):
     visit = checked_in_visit(app, db, people["inspector"], org_tree["xihu1"])
     context, page = phone(browser)
@@ -39,6 +44,8 @@ def test_ended_session_keeps_the_outbox_and_asks_to_sign_in(browser, live_server
     assert page.evaluate("() => document.getElementById('visit').dataset.pending") == "1"
     second = items.nth(1).get_attribute("data-code")
     assert db.exec(select(Answer).where(Answer.visit_id == visit.id, Answer.item_code == second)).first() is None
+    # the session is over: the waiting answer is sealed on the phone for this person (issue 15)
+    page.wait_for_function(SEALED)
     link.click()
     page.wait_for_url(re.compile(r".*/login\?next=.*"))
     page.fill("#username", "inspector")
