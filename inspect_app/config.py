@@ -79,6 +79,12 @@ def from_environment(instance: Path) -> dict:
         # farther than this from the outlet is flagged for the reviewer.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),
         "CHECKIN_RADIUS_METERS": _int("CHECKIN_RADIUS_METERS", 300),
+        # Rankings: "visit" — a red-line visit counts 0 in its unit's average and the unit is marked
+        # 否决; "unit" — the unit scores 0 for the period; "off" — scores unchanged. The first N are
+        # commended, the last N named.
+        "RANKING_VETO": os.environ.get("RANKING_VETO", "visit"),
+        "RANKING_COMMEND": _int("RANKING_COMMEND", 3),
+        "RANKING_NAME_BOTTOM": _int("RANKING_NAME_BOTTOM", 3),
         # A signed-in device ends after this long without a request, and after this long at most.
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
         "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),

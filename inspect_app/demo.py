@@ -289,7 +289,9 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
             events = session.exec(select(RectificationEvent).where(RectificationEvent.line_id == line.id)
                                   .order_by(RectificationEvent.id)).all()
             for k, event in enumerate(events[1:], start=1):
-                event.at = issued + dt.timedelta(days=min(span, k * span / max(1, len(events) - 1)), hours=k)
+                # never after "now": a history that ends in the future would be read back wrongly
+                event.at = min(issued + dt.timedelta(days=min(span, k * span / max(1, len(events) - 1)), hours=k),
+                               clock.now() - dt.timedelta(minutes=len(events) - k))
                 session.add(event)
             stamps = {e.action: e.at for e in events}
             line.acknowledged_at = stamps.get("acknowledged", line.acknowledged_at)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 import sqlalchemy as sa
@@ -19,8 +20,13 @@ from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications.models import LineStatus, RectificationLine
-from inspect_app.rectifications.queries import BoardFilters, line_rows
+from inspect_app.rectifications.models import (
+    OUTLET_TURN,
+    LineStatus,
+    RectificationEvent,
+    RectificationLine,
+    RectificationNotice,
+)
 from inspect_app.visits import queries as visit_queries
 from inspect_app.visits.models import StarRating, Visit, VisitStatus
 
@@ -55,31 +61,98 @@ class Period:
         return self.end - dt.timedelta(days=1)
 
 
+def half_up(value: Decimal | float | None, places: int = 1) -> Decimal | None:
+    """Rounded as people round on paper (91.85 → 91.9), not to the nearest even binary float."""
+    if value is None:
+        return None
+    exact = value if isinstance(value, Decimal) else Decimal(repr(value))
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class RankingRules:
+    """How a network ranks its units (configuration, ``RANKING_*``).
+
+    ``veto``: "visit" (default) — a visit with a red line counts 0 in its unit's average, and the
+    unit is marked 否决 for the period; "unit" — the unit scores 0 for the period; "off" — red lines
+    are reported, scores are not changed. The first ``commend`` units are commended and the last
+    ``name_bottom`` named (vetoed units are never commended)."""
+
+    veto: str = "visit"
+    commend: int = 3
+    name_bottom: int = 3
+
+    @classmethod
+    def from_config(cls, config) -> "RankingRules":
+        veto = config.get("RANKING_VETO", "visit")
+        return cls(veto=veto if veto in ("visit", "unit", "off") else "visit",
+                   commend=int(config.get("RANKING_COMMEND", 3)), name_bottom=int(config.get("RANKING_NAME_BOTTOM", 3)))
+
+
 @dataclass
 class UnitRow:
     unit_id: int
     name: str
+    outlets: int = 0  # in the viewer's scope
+    visited: int = 0  # outlets with a released visit in the period
     visits: int = 0
-    score_sum: float = 0.0
+    score_sum: Decimal = Decimal(0)
+    clean_sum: Decimal = Decimal(0)  # the visits without a red line
     red_lines: int = 0
     previous_visits: int = 0
-    previous_sum: float = 0.0
+    previous_sum: Decimal = Decimal(0)
+    previous_clean: Decimal = Decimal(0)
+    previous_reds: int = 0
     rank: int | None = None
     previous_rank: int | None = None
+    commended: bool = False
+    named: bool = False
+    veto: str = "visit"
 
     @property
-    def average(self) -> float | None:
-        return round(self.score_sum / self.visits, 1) if self.visits else None
+    def vetoed(self) -> bool:
+        return self.veto != "off" and self.red_lines > 0
+
+    @staticmethod
+    def _average(veto: str, count: int, total: Decimal, clean: Decimal, reds: int) -> Decimal | None:
+        if not count:
+            return None
+        if veto == "unit" and reds:
+            return Decimal("0.0")
+        return half_up((clean if veto == "visit" else total) / count)
 
     @property
-    def previous_average(self) -> float | None:
-        return round(self.previous_sum / self.previous_visits, 1) if self.previous_visits else None
+    def average(self) -> Decimal | None:
+        return self._average(self.veto, self.visits, self.score_sum, self.clean_sum, self.red_lines)
+
+    @property
+    def raw_average(self) -> Decimal | None:
+        """Before the veto: what the visits scored."""
+        return half_up(self.score_sum / self.visits) if self.visits else None
+
+    @property
+    def previous_average(self) -> Decimal | None:
+        return self._average(self.veto, self.previous_visits, self.previous_sum, self.previous_clean, self.previous_reds)
+
+    @property
+    def coverage(self) -> Decimal | None:
+        return half_up(Decimal(self.visited * 100) / self.outlets) if self.outlets else None
 
     @property
     def rank_change(self) -> int | None:
         if self.rank is None or self.previous_rank is None:
             return None
         return self.previous_rank - self.rank  # positive: climbed
+
+
+def competition_ranks(values: list[tuple[object, Decimal]]) -> dict[object, int]:
+    """Standard competition ranking on the rounded value: ties share a rank, the next one skips
+    (1, 1, 3)."""
+    ordered = sorted(values, key=lambda kv: -kv[1])
+    ranks: dict[object, int] = {}
+    for position, (key, value) in enumerate(ordered, start=1):
+        ranks[key] = ranks[ordered[position - 2][0]] if position > 1 and ordered[position - 2][1] == value else position
+    return ranks
 
 
 @dataclass
@@ -97,14 +170,24 @@ class Bulletin:
     lines_issued: int
     lines_done: int
     overdue: list[tuple]
+    overdue_count: int = 0
+    as_of: dt.datetime | None = None
     stars_awarded_count: int = 0
     stars_removed_count: int = 0
     photos: list[Photo] = field(default_factory=list)
     chart_svg: str = ""
 
     @property
-    def close_rate(self) -> float | None:
-        return round(self.lines_done / self.lines_issued * 100, 1) if self.lines_issued else None
+    def close_rate(self) -> Decimal | None:
+        return half_up(Decimal(self.lines_done * 100) / self.lines_issued) if self.lines_issued else None
+
+    @property
+    def commended(self) -> list[UnitRow]:
+        return [r for r in self.rows if r.commended]
+
+    @property
+    def named(self) -> list[UnitRow]:
+        return [r for r in self.rows if r.named]
 
 
 def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit | None:
@@ -119,7 +202,8 @@ def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit |
 
 
 def build(session: Session, user: User, *, node: Unit | None, period: Period, zone: str = "Asia/Shanghai",
-          photo_limit: int = 4, overdue_limit: int = 30, star_limit: int = 30) -> Bulletin:
+          photo_limit: int = 4, overdue_limit: int = 30, star_limit: int = 30,
+          rules: RankingRules | None = None) -> Bulletin:
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
     units = {u.id: u for u in session.exec(select(Unit)).all()}
@@ -127,35 +211,56 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all()) if by_outlet else {}
     in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None else None
     allowed = org.outlets_in(session, user, in_node)
+    rules = rules or RankingRules()
+    # Every unit (or, for a county, every outlet) in the viewer's scope is on the list, inspected
+    # or not: its outlets are the coverage's denominator.
     rows: dict[int, UnitRow] = {}
-    for current, (a, b) in ((True, (since, until)), (False, (prev_since, prev_until))):
-        for outlet_id, count, score_sum, reds in visit_queries.visit_stats(session, a, b):
-            if outlet_id not in allowed:
+    row_of: dict[int, UnitRow] = {}
+    for outlet_id, unit_id in allowed.items():
+        if by_outlet:
+            row = rows.setdefault(outlet_id, UnitRow(outlet_id, names.get(outlet_id, "?"), veto=rules.veto))
+        else:
+            child = _child_of(units, node, unit_id)
+            if child is None:
                 continue
-            if by_outlet:
-                row = rows.setdefault(outlet_id, UnitRow(outlet_id, names.get(outlet_id, "?")))
-            else:
-                child = _child_of(units, node, allowed[outlet_id])
-                if child is None:
-                    continue
-                row = rows.setdefault(child.id, UnitRow(child.id, child.name))
+            row = rows.setdefault(child.id, UnitRow(child.id, child.name, veto=rules.veto))
+        row.outlets += 1
+        row_of[outlet_id] = row
+    for current, (a, b) in ((True, (since, until)), (False, (prev_since, prev_until))):
+        for outlet_id, count, score_sum, reds, clean in visit_queries.visit_stats(session, a, b):
+            row = row_of.get(outlet_id)
+            if row is None:
+                continue
+            total, clean = Decimal(repr(float(score_sum or 0))), Decimal(repr(float(clean or 0)))
             if current:
                 row.visits += count
-                row.score_sum += float(score_sum or 0)
+                row.visited += 1
+                row.score_sum += total
+                row.clean_sum += clean
                 row.red_lines += int(reds or 0)
             else:
                 row.previous_visits += count
-                row.previous_sum += float(score_sum or 0)
-    ranked = sorted([r for r in rows.values() if r.visits], key=lambda r: -r.average)
-    for n, row in enumerate(ranked, start=1):
-        row.rank = n
-    for n, row in enumerate(sorted([r for r in rows.values() if r.previous_visits], key=lambda r: -r.previous_average), 1):
-        row.previous_rank = n
+                row.previous_sum += total
+                row.previous_clean += clean
+                row.previous_reds += int(reds or 0)
+    for key, rank in competition_ranks([(r.unit_id, r.average) for r in rows.values() if r.visits]).items():
+        rows[key].rank = rank
+    for key, rank in competition_ranks([(r.unit_id, r.previous_average) for r in rows.values()
+                                        if r.previous_visits]).items():
+        rows[key].previous_rank = rank
+    ranked = sorted([r for r in rows.values() if r.visits], key=lambda r: (r.rank, r.name))
+    # commended: the first ranks (ties included), never a vetoed unit; named: the last ranks
+    for row in ranked:
+        row.commended = not row.vetoed and row.rank <= rules.commend
+    if rules.name_bottom and len(ranked) > rules.commend:
+        last_ranks = {r.rank for r in ranked[-rules.name_bottom:]}
+        for row in ranked:
+            row.named = row.rank in last_ranks and not row.commended
     ordered = ranked + sorted([r for r in rows.values() if not r.visits], key=lambda r: r.name)
     total = sum(r.visits for r in rows.values())
-    score_total = sum(r.score_sum for r in rows.values())
+    score_total = sum((r.clean_sum if rules.veto == "visit" else r.score_sum for r in rows.values()), Decimal(0))
     prev_total = sum(r.previous_visits for r in rows.values())
-    prev_sum = sum(r.previous_sum for r in rows.values())
+    prev_sum = sum((r.previous_clean if rules.veto == "visit" else r.previous_sum for r in rows.values()), Decimal(0))
 
     in_node = (Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None
                else sa.true())
@@ -171,12 +276,11 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         .order_by(sa.desc("n"), RectificationLine.item_code).limit(10)).all()
     issued = line_base.subquery()
     counts = session.execute(
-        select(sa.func.count(), sa.func.sum(sa.case((issued.c.status.in_([LineStatus.closed, LineStatus.withdrawn]), 1),
-                                                  else_=0)))
+        select(sa.func.count(), sa.func.sum(sa.case((issued.c.closed_at < until, 1), else_=0)))
         .select_from(issued)).one()
-    now = clock.now()
-
-    overdue = line_rows(session, user, filters=BoardFilters(), node=node, state="overdue", now=now, limit=overdue_limit)
+    # as the period ended (the October bulletin: 31 October, 24:00 local), or now for one running
+    as_of = min(until, clock.now())
+    overdue_count, overdue = overdue_at(session, user, node=node, at=as_of, limit=overdue_limit)
     star_query = (select(StarRating, Outlet).join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(scope))
     awarded_where = (StarRating.awarded_at >= since, StarRating.awarded_at < until)
     removed_where = (StarRating.ended_at >= since, StarRating.ended_at < until, StarRating.end_reason == "red_line")
@@ -201,18 +305,65 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
                 photos.append(photo)
     bulletin = Bulletin(
         node=node, period=period, rows=ordered, total_visits=total,
-        average=round(score_total / total, 1) if total else None,
-        previous_average=round(prev_sum / prev_total, 1) if prev_total else None,
+        average=half_up(score_total / total) if total else None,
+        previous_average=half_up(prev_sum / prev_total) if prev_total else None,
         red_lines=sum(r.red_lines for r in rows.values()),
         problems=[(kind, code, (text or "").split("\n")[0], n) for kind, code, text, n in problems],
         stars_awarded=[tuple(r) for r in awarded], stars_removed=[tuple(r) for r in removed],
         stars_awarded_count=star_counts[0], stars_removed_count=star_counts[1],
-        lines_issued=counts[0] or 0, lines_done=int(counts[1] or 0), overdue=[tuple(r) for r in overdue],
+        lines_issued=counts[0] or 0, lines_done=int(counts[1] or 0), overdue=overdue, overdue_count=overdue_count,
+        as_of=as_of,
         photos=photos,
     )
-    chart_rows = [(r.name, r.average, r.previous_average) for r in ranked]
+    chart_rows = [(r.name, float(r.average), float(r.previous_average) if r.previous_average is not None else None)
+                  for r in ranked]
     bulletin.chart_svg = bar_chart(chart_rows, label=chart_label(chart_rows))
     return bulletin
+
+
+def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.datetime,
+               limit: int = 30) -> tuple[int, list[tuple]]:
+    """Lines that were overdue at the instant ``at``: how many, and the first ``limit`` by the
+    deadline they had then, as (line, notice, outlet, days overdue at ``at``, deadline day then).
+
+    A line was overdue at ``at`` when it was issued by then, not yet closed, in the outlet's turn
+    (its status then, from its history: the last event up to ``at``, or "issued") and past the
+    deadline it had then (a deadline changed later is read back from the change's "before")."""
+    in_node = (Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None
+               else sa.true())
+    status_then = sa.func.coalesce(
+        select(RectificationEvent.status_after).where(RectificationEvent.line_id == RectificationLine.id,
+                                                      RectificationEvent.at <= at)
+        .order_by(RectificationEvent.at.desc(), RectificationEvent.id.desc()).limit(1).scalar_subquery(),
+        LineStatus.issued.value)
+    changed_later = sa.exists().where(RectificationEvent.line_id == RectificationLine.id, RectificationEvent.at > at,
+                                      RectificationEvent.deadline_before.is_not(None))
+    query = (select(RectificationLine, RectificationNotice, Outlet)
+             .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+             .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+             .where(permissions.outlets_clause(session, user), in_node, RectificationLine.issued_at <= at,
+                    sa.or_(RectificationLine.closed_at.is_(None), RectificationLine.closed_at > at),
+                    sa.or_(RectificationLine.deadline_at <= at, changed_later),
+                    status_then.in_([s.value for s in OUTLET_TURN])))
+    found = []
+    for line, notice, outlet in session.execute(query).all():
+        deadline = deadline_then(session, line, outlet, at)
+        if deadline <= at:  # days late as the screen counts them: calendar days after the deadline day
+            late = (clock.local_date(at, outlet.timezone) - clock.local_date(deadline, outlet.timezone)).days + 1
+            found.append((line, notice, outlet, late, deadline))
+    found.sort(key=lambda r: (r[4], r[0].id))
+    return len(found), [(line, notice, outlet, late, clock.local_date(deadline, outlet.timezone) - dt.timedelta(days=1))
+                        for line, notice, outlet, late, deadline in found[:limit]]
+
+
+def deadline_then(session: Session, line: RectificationLine, outlet: Outlet, at: dt.datetime) -> dt.datetime:
+    """The deadline a line had at ``at``: before the first change made after it, else today's."""
+    first_later = session.exec(select(RectificationEvent.deadline_before).where(
+        RectificationEvent.line_id == line.id, RectificationEvent.at > at, RectificationEvent.deadline_before.is_not(None))
+        .order_by(RectificationEvent.at, RectificationEvent.id).limit(1)).first()
+    if first_later is None:
+        return line.deadline_at if line.deadline_at.tzinfo else line.deadline_at.replace(tzinfo=dt.timezone.utc)
+    return clock.day_start(first_later + dt.timedelta(days=1), outlet.timezone)
 
 
 def chart_label(rows: list[tuple[str, float, float | None]]) -> str:
@@ -238,7 +389,8 @@ def bar_chart(rows: list[tuple[str, float, float | None]], width: int = 640, lab
         return label_w + (value - scale_min) / span * plot_w
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'class="chart" role="img" aria-label="{escape(label, quote=True)}"><title>{escape(label)}</title>']
+             f'class="chart" role="img" lang="zh-CN" font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif" '
+             f'aria-label="{escape(label, quote=True)}"><title>{escape(label)}</title>']
     for tick in range(int(scale_min // 5 * 5 + 5), 101, 5):
         tx = x(tick)
         parts.append(f'<line x1="{tx:.1f}" y1="0" x2="{tx:.1f}" y2="{height - 20}" stroke="#dde" stroke-width="1"/>'

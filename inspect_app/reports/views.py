@@ -104,7 +104,8 @@ def _bulletin_args():
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
     period = bulletins.Period.around(kind, day)
-    b = bulletins.build(db, current_user, node=node, period=period, zone=zone)
+    b = bulletins.build(db, current_user, node=node, period=period, zone=zone,
+                        rules=bulletins.RankingRules.from_config(current_app.config))
     name = node.name if node else _("All units")
     title = f"{name}{KIND_TITLES[kind]}({period.start:%Y-%m-%d}至{period.last_day:%Y-%m-%d})"
     args = {"kind": kind, "date": period.start.isoformat(), **({"unit": node.id} if node else {})}

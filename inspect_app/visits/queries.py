@@ -83,12 +83,14 @@ def star_changes(session: Session, user: User, *, since: dt.datetime, limit: int
 
 
 def visit_stats(session: Session, since, until) -> list[tuple]:
-    """Released visits per outlet in a period: (outlet id, count, score sum, red lines).
+    """Released visits per outlet in a period: (outlet id, count, score sum, red lines, score sum
+    of the visits without a red line).
 
     Read from the covering index on (status, released_at, outlet, score, red line) with no join;
     the scope is applied per outlet in Python, where the outlets are few."""
     query = (select(Visit.outlet_id, sa.func.count(), sa.func.sum(Visit.score),
-                    sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)))
+                    sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)),
+                    sa.func.sum(sa.case((Visit.red_line.is_(True), 0), else_=Visit.score)))
              .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
              .group_by(Visit.outlet_id))
     return session.execute(query).all()
