@@ -117,7 +117,7 @@ def test_checkin_needs_position_or_reason(ctx, db, org_tree, people):
                       no_location_reason="手机拒绝定位")
     assert visit.status == VisitStatus.in_progress
     assert visit.checkin_no_location_reason == "手机拒绝定位" and visit.checkin_at is not None
-    with pytest.raises(DomainError, match="已经开始"):
+    with pytest.raises(DomainError, match="已于.*签到，以该次签到为准"):
         services.check_in(db, actor=people["inspector"], visit=visit, lat=1, lon=1, accuracy=1)
 
 
