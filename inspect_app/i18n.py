@@ -77,6 +77,14 @@ def to_zone(value: dt.datetime | None, tz: str | None = None) -> dt.datetime | N
     return value.astimezone(clock.zone(tz or select_timezone()))
 
 
+def duration_words(seconds: float | None) -> str:
+    """A measured duration as the (Chinese) papers say it: 7 分 00 秒, never like a clock time."""
+    if seconds is None:
+        return "—"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} 分 {rest:02d} 秒"
+
+
 def format_local(value: dt.datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     local = to_zone(value, tz)
     return local.strftime(fmt) if local else ""

@@ -37,7 +37,7 @@ from inspect_app.db import get_engine, get_session, wants_write_lock, writing
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
 from inspect_app.http import page_url, wants_json
-from inspect_app.i18n import format_local, select_locale, zone_note
+from inspect_app.i18n import duration_words, format_local, select_locale, zone_note
 from inspect_app.notifications.services import unread_count
 from inspect_app.rectifications.models import EVENT_LABELS, LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
@@ -94,6 +94,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_badges)
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["duration"] = _duration
+    app.jinja_env.filters["duration_words"] = duration_words
 
 
 def _load_user(token: str) -> User | None:
@@ -229,3 +230,4 @@ def _duration(seconds) -> str:
         return "—"
     seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
+

@@ -35,7 +35,7 @@ KIND_LABELS = {
     "secret": _l("Secret visit"),
     "star": _l("Star rating"),
     "etiquette": _l("Service etiquette"),
-    "fives": _l("5S check"),
+    "fives": _l("6S check"),
 }
 
 #: How an answer reads (the stored values are pass / fail / na).

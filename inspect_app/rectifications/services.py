@@ -56,11 +56,16 @@ def default_deadline(severity: str, issued: dt.datetime, outlet: Outlet, *, secr
     """On the spot: the day of issue; otherwise N calendar days after it, in the outlet's calendar.
 
     A secret visit's lines are issued on release, days after the shopper left: nobody was there
-    to fix anything on the spot, so its shortest deadline is one day from release."""
-    days = SEVERITY_DAYS[severity]
+    to fix anything on the spot, so the outlet gets at least one working day (Monday to Friday)
+    after the day of release: released on a Friday, "on the spot" is due on Monday."""
+    today = local_today(outlet, issued)
+    day = today + dt.timedelta(days=SEVERITY_DAYS[severity])
     if secret:
-        days = max(days, 1)
-    return local_today(outlet, issued) + dt.timedelta(days=days)
+        working = today + dt.timedelta(days=1)
+        while working.weekday() >= 5:
+            working += dt.timedelta(days=1)
+        day = max(day, working)
+    return day
 
 
 def is_overdue(line: RectificationLine, now: dt.datetime | None = None) -> bool:

@@ -14,9 +14,11 @@ from inspect_app.db import get_session
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.http import public_url
+from inspect_app.i18n import duration_words
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
-from inspect_app.rectifications.models import RectificationLine
+from inspect_app.rectifications import services as rect_services
+from inspect_app.rectifications.models import RectificationEvent, RectificationLine
 from inspect_app.rectifications.views import load_notice
 from inspect_app.reports import bulletins, pdf
 from inspect_app.visits import services, timers
@@ -32,6 +34,22 @@ def _visit_photos(db, visit) -> dict[str, list[Photo]]:
     return services.photos_by_place(db, visit)
 
 
+def finding(item, answer, visit: Visit) -> str:
+    """What was found, as observed: the note, how often, the value given or the time measured."""
+    parts = []
+    if item.rule == "per_occurrence" and answer is not None and answer.occurrences:
+        parts.append(f"发现 {answer.occurrences} 次")
+    elif item.rule == "scale" and answer is not None and answer.scale_value is not None:
+        parts.append(f"评分 {answer.scale_value}/{item.scale_max}")
+    elif item.rule == "timer":
+        seconds = timers.durations(visit).get(item.timer) if visit.kind == "secret" else (answer.seconds if answer else None)
+        if seconds is not None:
+            parts.append(f"实测 {duration_words(seconds)}" + (f"（限 {item.limit_minutes:g} 分钟）" if item.limit_minutes else ""))
+    if answer is not None and answer.note:
+        parts.append(answer.note)
+    return "；".join(parts) if parts else "—"
+
+
 @bp.route("/notices/<int:notice_id>/pdf")
 @login_required
 def notice_pdf(notice_id: int):
@@ -44,7 +62,30 @@ def notice_pdf(notice_id: int):
     photos = _visit_photos(db, visit)
     link = public_url(url_for("rectifications.notice", notice_id=notice.id))
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
-    html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, lines=lines,
+    checklist = services.checklist_of(db, visit)
+    answers = services.answers_of(db, visit)
+    people = {u.id: u for u in db.exec(select(User).where(User.id.in_(
+        {line.responsible_id for line in lines if line.responsible_id}))).all()}
+    reviews = {}  # the last 复查 of each line: verified (closed) or returned, by whom, when
+    for event in db.exec(select(RectificationEvent).where(
+            RectificationEvent.line_id.in_([line.id for line in lines]),
+            RectificationEvent.action.in_(["verified", "returned"])).order_by(RectificationEvent.at)).all():
+        reviews[event.line_id] = event
+    reviewers = {u.id: u for u in db.exec(select(User).where(User.id.in_(
+        {e.actor_id for e in reviews.values() if e.actor_id}))).all()}
+    now = clock.now()
+    rows = []
+    for line in lines:
+        item = checklist.item(line.item_code)
+        review = reviews.get(line.id)
+        rows.append({
+            "line": line, "standard": item.text_zh if item else line.problem.split("\n")[0],
+            "found": finding(item, answers.get(line.item_code), visit) if item else line.problem,
+            "responsible": person_label(current_user, people.get(line.responsible_id)) if line.responsible_id else "—",
+            "late": -rect_services.days_left(line, outlet, now) if rect_services.is_overdue(line, now) else 0,
+            "review": review, "reviewer": person_label(current_user, reviewers.get(review.actor_id)) if review and review.actor_id else "",
+        })
+    html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, rows=rows,
                            photos=photos, link=link,
                            person=person_label(current_user, db.get(User, visit.assignee_id)),
                            acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
@@ -74,6 +115,7 @@ def visit_pdf(visit_id: int):
         time_format="%Y-%m-%d %H:%M" if show_times else "%Y-%m-%d",
         timers=timers.timer_moments(visit) if visit.kind == "secret" and show_times else {},
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit) if visit.kind == "secret" else {},
+        awards_stars=checklist.kind == "star", finding=lambda item, answer: finding(item, answer, visit),
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage())

@@ -134,12 +134,16 @@ def test_deadlines_by_severity_count_from_the_outlets_date(app, db, org_tree, pe
     assert notice_number.startswith(f"ZG{shanghai_day:%Y%m}-")
 
 
-def test_a_secret_visits_shortest_deadline_is_a_day_after_release(ctx, db, org_tree):
+def test_a_secret_visits_shortest_deadline_is_a_working_day_after_release(ctx, db, org_tree):
     outlet = org_tree["xihu1"]
-    released = dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.timezone.utc)  # 1 January 2027 in Shanghai
+    released = dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.timezone.utc)  # Friday 1 January 2027 in Shanghai
     assert rect.default_deadline("on_spot", released, outlet) == dt.date(2027, 1, 1)
-    assert rect.default_deadline("on_spot", released, outlet, secret=True) == dt.date(2027, 1, 2)
+    assert rect.default_deadline("on_spot", released, outlet, secret=True) == dt.date(2027, 1, 4)  # Monday
     assert rect.default_deadline("serious", released, outlet, secret=True) == dt.date(2027, 1, 4)
+    tuesday = dt.datetime(2027, 1, 5, 2, 0, tzinfo=dt.timezone.utc)
+    assert rect.default_deadline("on_spot", tuesday, outlet, secret=True) == dt.date(2027, 1, 6)
+    assert rect.default_deadline("general", tuesday, outlet, secret=True) == dt.date(2027, 1, 5) + dt.timedelta(
+        days=rect.SEVERITY_DAYS["general"])
 
 
 def test_overdue_turns_at_the_outlets_midnight(app, db, org_tree, people, clock_at):

@@ -155,3 +155,73 @@ def test_a_configured_public_url_trusts_its_host_only():
 
     settings = load({"PUBLIC_URL": "https://inspect.example.cn/", "SECRET_KEY": "x"})
     assert "inspect.example.cn" in settings["TRUSTED_HOSTS"]
+
+
+def right_edges(data: bytes) -> list[float]:
+    """The rightmost point of every path drawn on each page (table borders, rules, fills), in
+    points, read from the PDF's own content streams with the transformation then in force."""
+    edges = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        furthest = [0.0]
+
+        def visit(operator, operands, cm, tm):
+            if operator == b"re" and len(operands) == 4:
+                xs = [float(operands[0]), float(operands[0]) + float(operands[2])]
+                ys = [float(operands[1])] * 2
+            elif operator in (b"m", b"l") and len(operands) == 2:
+                xs, ys = [float(operands[0])], [float(operands[1])]
+            else:
+                return
+            for x, y in zip(xs, ys):
+                furthest[0] = max(furthest[0], cm[0] * x + cm[2] * y + cm[4])
+
+        page.extract_text(visitor_operand_before=visit)
+        edges.append(furthest[0])
+    return edges
+
+
+A4_RIGHT_MARGIN = 595.28 - 16 / 25.4 * 72  # print.css: 16 mm side margins
+
+
+def test_every_table_of_the_papers_fits_the_page(app, db, client_as, org_tree, people):
+    long_note = "柜台" + "服务监督牌缺失" * 30 + "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" * 3
+    visit = release_mini_visit(app, db, people["inspector"], org_tree["xihu1"],
+                               {"A-02": dict(occurrences=3, note=long_note), "A-01": dict(result="fail", note="未着工装"),
+                                "B-01": dict(scale_value=1, note="语气生硬")})
+    notice = db.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).one()
+    manager = client_as(people["manager"])
+    papers = {"notice": client_as(people["chief"]).get(f"/notices/{notice.id}/pdf").data,
+              "report": manager.get(f"/visits/{visit.id}/pdf").data,
+              "bulletin": manager.get("/bulletins/pdf?kind=month&date=" + clock.today("Asia/Shanghai").isoformat()).data}
+    for name, data in papers.items():
+        edges = right_edges(data)
+        assert edges and max(edges) <= A4_RIGHT_MARGIN + 0.5, (name, edges, A4_RIGHT_MARGIN)
+    text = text_of(papers["notice"])
+    for expected in ("检查发现", "发现 3 次", "评分 1/", "语气生硬", "责任人", "整改回执", "检查人员(签字)",
+                     "网点负责人(签字)", notice.number):
+        assert expected in text, expected
+
+
+def test_visit_reports_print_stars_only_where_awarded_and_secret_durations_in_words(app, db, client_as, org_tree,
+                                                                                    people):
+    from tests.visit_helpers import checked_in_visit
+
+    visit, _failed = secret_visit(app, db, manager=people["manager"], shopper=people["shopper"], outlet=org_tree["xihu1"])
+    with app.test_request_context():
+        visits_services.release_visit(db, actor=people["reviewer"], visit=visit)
+    db.commit()
+    text = text_of(client_as(people["manager"]).get(f"/visits/{visit.id}/pdf").data)
+    # the helper taps the timers two minutes apart: entry, queue start, service start, service end, exit
+    assert "等候 2 分 00 秒" in text and "办理 2 分 00 秒" in text and "3 号柜台" in text
+    assert "★" not in text and "星级" not in text
+    opened = checked_in_visit(app, db, people["inspector"], org_tree["xihu2"], "fives")
+    with app.test_request_context():
+        checklist = visits_services.checklist_of(db, opened)
+        for item in checklist.items:
+            visits_services.save_answer(db, actor=people["inspector"], visit=opened, item_code=item.code,
+                                        **({"scale_value": item.scale_max} if item.rule == "scale" else
+                                           {"occurrences": 0} if item.rule == "per_occurrence" else {"result": "pass"}))
+        visits_services.submit_visit(db, actor=people["inspector"], visit=opened, token="six-s")
+    db.commit()
+    report = text_of(client_as(people["manager"]).get(f"/visits/{opened.id}/pdf").data)
+    assert "6S" in report and "5S" not in report and "★" not in report
