@@ -166,6 +166,41 @@ def sweep_command() -> None:
                f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
 
 
+@click.command("publish-bulletins")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["day", "week", "month"]),
+              help="Only these kinds (default: every kind the schedule names).")
+@with_appcontext
+def publish_bulletins_command(kinds: tuple[str, ...]) -> None:
+    """Publish the last complete period's bulletin for every unit in BULLETIN_SCHEDULE
+    ("33=month;3301=week,month"). Safe to run from cron daily: a period is published once."""
+    from inspect_app.org.models import Unit
+    from inspect_app.reports import publishing
+
+    plan = publishing.scheduled(current_app.config.get("BULLETIN_SCHEDULE", ""))
+    if not plan:
+        click.echo("BULLETIN_SCHEDULE is empty: nothing to publish.")
+        return
+    zone = current_app.config["DEFAULT_TIMEZONE"]
+    today = clock.today(zone)
+    with current_app.test_request_context(), writing(), Session(get_engine()) as session:
+        for code, wanted in plan:
+            unit = session.exec(select(Unit).where(Unit.code == code)).first()
+            if unit is None:
+                click.echo(f"{code}: no such unit", err=True)
+                continue
+            for kind in wanted:
+                if kinds and kind not in kinds:
+                    continue
+                day = publishing.latest_complete(kind, today)
+                before = session.exec(select(publishing.PublishedBulletin.id).where(
+                    publishing.PublishedBulletin.unit_id == unit.id, publishing.PublishedBulletin.kind == kind,
+                    publishing.PublishedBulletin.period_start == publishing.bulletins.Period.around(kind, day).start)).first()
+                done = publishing.publish(session, get_storage(), actor=publishing.System(), node=unit, kind=kind,
+                                          day=day, zone=zone)
+                session.commit()
+                click.echo(f"{code} {kind}: {done.number} ({'already published' if before else 'published'})")
+
+
 @click.group("stats")
 def stats_group() -> None:
     """Running totals behind the managers' board."""
@@ -217,5 +252,5 @@ def restore_command(archive: str, force: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_command, demo_command, serve_command, db_group, sweep_command, backup_command, restore_command,
-                    stats_group):
+                    stats_group, publish_bulletins_command):
         app.cli.add_command(command)

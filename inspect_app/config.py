@@ -85,6 +85,10 @@ def from_environment(instance: Path) -> dict:
         "RANKING_VETO": os.environ.get("RANKING_VETO", "visit"),
         "RANKING_COMMEND": _int("RANKING_COMMEND", 3),
         "RANKING_NAME_BOTTOM": _int("RANKING_NAME_BOTTOM", 3),
+        # Published bulletins: numbered "<unit><prefix>〔year〕N号"; `inspect-app publish-bulletins`
+        # (run daily from cron) publishes the last complete period for "unit code=kinds;...".
+        "BULLETIN_PREFIX": os.environ.get("BULLETIN_PREFIX", "质通"),
+        "BULLETIN_SCHEDULE": os.environ.get("BULLETIN_SCHEDULE", ""),
         # A signed-in device ends after this long without a request, and after this long at most.
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
         "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),

@@ -2,32 +2,33 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
 from inspect_app import clock, permissions
-from inspect_app.auth.models import User
+from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import person_label
 from inspect_app.db import get_session
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
-from inspect_app.http import public_url
+from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.http import REFUSED, public_url, run_service
 from inspect_app.i18n import duration_words
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications import services as rect_services
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine
 from inspect_app.rectifications.views import load_notice
-from inspect_app.reports import bulletins, pdf
+from inspect_app.reports import bulletins, pdf, publishing
+from inspect_app.reports.models import PublishedBulletin
 from inspect_app.visits import services, timers
 from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
 
 bp = Blueprint("reports", __name__)
 
-KIND_TITLES = {"day": "日通报", "week": "周分析", "month": "月总结"}
 
 
 def _visit_photos(db, visit) -> dict[str, list[Photo]]:
@@ -134,23 +135,13 @@ def _bulletin_args():
     except ValueError:
         day = None
     if day is None:
-        day = clock.today(zone)
-        if kind == "month":
-            day = (day.replace(day=1) - dt.timedelta(days=1))  # last complete month by default
-        elif kind == "week":
-            day = day - dt.timedelta(days=7)
-        else:
-            day = day - dt.timedelta(days=1)
+        day = publishing.latest_complete(kind, clock.today(zone))
     node_id = request.args.get("unit", type=int) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
-    period = bulletins.Period.around(kind, day)
-    b = bulletins.build(db, current_user, node=node, period=period, zone=zone,
-                        rules=bulletins.RankingRules.from_config(current_app.config))
-    name = node.name if node else _("All units")
-    title = f"{name}{KIND_TITLES[kind]}({period.start:%Y-%m-%d}至{period.last_day:%Y-%m-%d})"
-    args = {"kind": kind, "date": period.start.isoformat(), **({"unit": node.id} if node else {})}
+    b, title = publishing.compose(db, current_user, node=node, kind=kind, day=day, zone=zone)
+    args = {"kind": kind, "date": b.period.start.isoformat(), **({"unit": node.id} if node else {})}
     return db, b, title, args
 
 
@@ -160,16 +151,68 @@ def bulletin():
     db, b, title, args = _bulletin_args()
     units = org.unit_tree_labels(db, permissions.units_clause(db, current_user))
     previous = b.period.previous().start.isoformat()
+    published = None
+    if b.node is not None:
+        published = db.exec(select(PublishedBulletin).where(
+            PublishedBulletin.unit_id == b.node.id, PublishedBulletin.kind == b.period.kind,
+            PublishedBulletin.period_start == b.period.start)).first()
+    may_publish = (b.node is not None and published is None and current_user.role in (Role.manager, Role.admin)
+                   and b.period.end <= clock.today(current_app.config["DEFAULT_TIMEZONE"]))
     return render_template("reports/bulletin.html", b=b, title=title, args=args, units=units, previous=previous,
                            kinds=[("day", _("Daily bulletin")), ("week", _("Weekly analysis")), ("month", _("Monthly summary"))],
-                           img=lambda p: url_for("evidence.photo", photo_id=p.id, variant="thumb"))
+                           img=lambda p: url_for("evidence.photo", photo_id=p.id, variant="thumb"),
+                           published=published, may_publish=may_publish, form=ActionForm())
 
 
 @bp.route("/bulletins/pdf")
 @login_required
 def bulletin_pdf():
-    db, b, title, args = _bulletin_args()
-    html = render_template("reports/bulletin_pdf.html", b=b, title=title,
-                           img=lambda p: f"inspect:photo/{p.id}/display")
-    data = pdf.render(html, photos={p.id: p for p in b.photos}, storage=get_storage())
-    return pdf.pdf_response(data, f"{title}.pdf")
+    _db, b, title, _args = _bulletin_args()
+    return pdf.pdf_response(publishing.render_pdf(b, title), f"{title}.pdf")
+
+
+@bp.route("/bulletins/publish", methods=["POST"])
+@login_required
+def bulletin_publish():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("reports.bulletin", **request.args))
+    db = get_session()
+    kind = request.args.get("kind", "")
+    node = db.get(Unit, request.args.get("unit", type=int) or 0)
+    if node is None or not permissions.unit_in_scope(db, current_user, node):
+        abort(404)
+    try:
+        day = dt.date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = None
+    if day is None:
+        flash(_("Choose the period to publish."), "error")
+        return redirect(url_for("reports.bulletin", **request.args))
+    published = run_service(lambda db: publishing.publish(
+        db, get_storage(), actor=current_user, node=node, kind=kind, day=day,
+        zone=current_app.config["DEFAULT_TIMEZONE"]))
+    if published is REFUSED:
+        return redirect(url_for("reports.bulletin", **request.args))
+    flash(_("Published as %(number)s.", number=published.number), "success")
+    return redirect(url_for("reports.published"))
+
+
+@bp.route("/bulletins/published")
+@login_required
+def published():
+    if not permissions.can_see_board(current_user):
+        abort(403)
+    rows = publishing.visible(get_session(), current_user)
+    return render_template("reports/published.html", rows=rows, kind_titles=publishing.KIND_TITLES)
+
+
+@bp.route("/bulletins/published/<int:bulletin_id>.pdf")
+@login_required
+def published_pdf(bulletin_id: int):
+    db = get_session()
+    found = db.get(PublishedBulletin, bulletin_id)
+    if found is None or not publishing.may_read(db, current_user, found):
+        abort(404)
+    return pdf.pdf_response(get_storage().get(found.pdf_key), f"{found.number}-{found.title}.pdf")

@@ -1,0 +1,36 @@
+"""Published bulletins: numbered, their figures and PDF kept, so a reprint is the same document."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
+
+
+class PublishedBulletin(SQLModel, table=True):
+    """One unit's bulletin of one period, as published: number (浙江省质通〔2026〕12号), the figures
+    it printed and the stored PDF with its checksum."""
+
+    __tablename__ = "published_bulletin"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "kind", "period_start", name="uq_bulletin_period"),
+                      sa.UniqueConstraint("unit_id", "year", "sequence", name="uq_bulletin_number"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = Field(max_length=8)  # day | week | month
+    period_start: dt.date
+    period_end: dt.date  # the day after the last
+    year: int
+    sequence: int
+    number: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    pdf_key: str = Field(max_length=120)
+    sha256: str = Field(max_length=64)
+    size: int = 0
+    published_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    published_by_id: int | None = Field(default=None, foreign_key="user_account.id")
