@@ -176,6 +176,20 @@ class Bulletin:
     stars_removed_count: int = 0
     photos: list[Photo] = field(default_factory=list)
     chart_svg: str = ""
+    # 日通报
+    day_visits: list[tuple] = field(default_factory=list)
+    new_overdue: list[tuple] = field(default_factory=list)
+    closed_lines: list[tuple] = field(default_factory=list)
+    # 周分析
+    week_starts: list[dt.date] = field(default_factory=list)
+    problem_trend: list[tuple] = field(default_factory=list)
+    overdue_rising: list[tuple] = field(default_factory=list)
+    # 月总结
+    month_starts: list[dt.date] = field(default_factory=list)
+    history: list[tuple] = field(default_factory=list)
+    history_svg: str = ""
+    mean_days_to_close: Decimal | None = None
+    repeated: list[tuple] = field(default_factory=list)
 
     @property
     def close_rate(self) -> Decimal | None:
@@ -318,11 +332,166 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     chart_rows = [(r.name, float(r.average), float(r.previous_average) if r.previous_average is not None else None)
                   for r in ranked]
     bulletin.chart_svg = bar_chart(chart_rows, label=chart_label(chart_rows))
+    group = (lambda outlet: outlet.id) if by_outlet else (lambda outlet: getattr(_child_of(units, node, outlet.unit_id), "id", None))
+    if period.kind == "day":
+        _day_extras(session, user, bulletin, scope, since, until)
+    elif period.kind == "week":
+        _week_extras(session, user, bulletin, scope, period, zone, group, rows)
+    else:
+        _month_extras(session, user, bulletin, scope, period, zone, row_of, rows, rules)
     return bulletin
 
 
+def _day_extras(session, user, b: Bulletin, scope, since, until) -> None:
+    """日通报: the day's visits one by one, its red lines, what fell overdue that day, what closed."""
+    b.day_visits = [tuple(r) for r in session.execute(
+        select(Visit, Outlet).join(Outlet, Outlet.id == unindexed(Visit.outlet_id))
+        .where(scope, Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+        .order_by(Visit.red_line.desc(), Visit.score, Visit.id).limit(200)).all()]
+    _count, late = overdue_at(session, user, node=b.node, at=b.as_of, limit=None)
+    # overdue from that day's midnight on: the lines due that day (as of its end, 24:00)
+    b.new_overdue = [r for r in late if clock.day_start(r[4] + dt.timedelta(days=1), r[2].timezone) > since]
+    b.closed_lines = [tuple(r) for r in session.execute(
+        select(RectificationLine, RectificationNotice, Outlet)
+        .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+        .where(scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
+               RectificationLine.closed_at < until)
+        .order_by(RectificationLine.closed_at).limit(200)).all()]
+
+
+def _problem_counts(session, scope, since, until) -> dict[tuple[str, str], tuple[str, int]]:
+    return {(kind, code): ((text or "").split("\n")[0], n) for kind, code, text, n in session.execute(
+        select(RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.min(RectificationLine.problem),
+               sa.func.count())
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until)
+        .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
+
+
+def _week_extras(session, user, b: Bulletin, scope, period: Period, zone: str, group, rows) -> None:
+    """周分析: this week against the four before it — the frequent problems with their trend, and
+    the units whose overdue count rose over the week."""
+    weeks = [period]
+    for _n in range(4):
+        weeks.insert(0, weeks[0].previous())
+    counts = [_problem_counts(session, scope, *w.bounds(zone)) for w in weeks]
+    current = counts[-1]
+    top = sorted(current, key=lambda k: (-current[k][1], k[1]))[:10]
+    b.week_starts = [w.start for w in weeks]
+    b.problem_trend = [(kind, code, current[(kind, code)][0], [c.get((kind, code), ("", 0))[1] for c in counts])
+                       for kind, code in top]
+    start_at = period.bounds(zone)[0]
+    before = _overdue_per_group(session, user, b.node, start_at, group)
+    after = _overdue_per_group(session, user, b.node, b.as_of, group)
+    b.overdue_rising = sorted(((rows[key].name, before.get(key, 0), n) for key, n in after.items()
+                               if key in rows and n > before.get(key, 0)), key=lambda r: (r[1] - r[2], r[0]))
+
+
+def _overdue_per_group(session, user, node, at, group) -> dict[int, int]:
+    _count, late = overdue_at(session, user, node=node, at=at, limit=None)
+    result: dict[int, int] = {}
+    for _line, _notice, outlet, _late, _deadline in late:
+        key = group(outlet)
+        if key is not None:
+            result[key] = result.get(key, 0) + 1
+    return result
+
+
+def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, row_of, rows, rules) -> None:
+    """月总结: six months per unit, mean days to close, and the problems that came back (found at
+    the same outlet in the three months before)."""
+    months = [period]
+    for _n in range(5):
+        months.insert(0, months[0].previous())
+    b.month_starts = [m.start for m in months]
+    history: dict[int, list] = {key: [] for key in rows}
+    for month in months:
+        sums: dict[int, list] = {}
+        for outlet_id, count, total, reds, clean in visit_queries.visit_stats(session, *month.bounds(zone)):
+            row = row_of.get(outlet_id)
+            if row is None:
+                continue
+            acc = sums.setdefault(row.unit_id, [0, Decimal(0), Decimal(0), 0])
+            acc[0] += count
+            acc[1] += Decimal(repr(float(total or 0)))
+            acc[2] += Decimal(repr(float(clean or 0)))
+            acc[3] += int(reds or 0)
+        for key in rows:
+            acc = sums.get(key)
+            history[key].append(UnitRow._average(rules.veto, acc[0], acc[1], acc[2], acc[3]) if acc else None)
+    b.history = [(rows[key].name, values) for key, values in history.items() if any(v is not None for v in values)]
+    b.history.sort(key=lambda r: r[0])
+    b.history_svg = trend_chart(b.history, [m.start for m in months])
+    since, until = period.bounds(zone)
+    closed = session.execute(
+        select(RectificationLine.issued_at, RectificationLine.closed_at)
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+        .where(scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
+               RectificationLine.closed_at < until)).all()
+    spans = [(_aware(c) - _aware(i)).total_seconds() / 86400 for i, c in closed]
+    b.mean_days_to_close = half_up(Decimal(repr(sum(spans) / len(spans)))) if spans else None
+    earlier = months[-4].bounds(zone)[0]
+    found = session.execute(
+        select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code,
+               sa.func.min(RectificationLine.problem), sa.func.count())
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until)
+        .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()
+    before = {(o, k, c): n for o, k, c, n in session.execute(
+        select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.count())
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since)
+        .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
+    names = dict(session.execute(select(Outlet.id, Outlet.name).where(
+        Outlet.id.in_({o for o, *_r in found if (o, _r[0], _r[1]) in before}))).all()) if before else {}
+    b.repeated = sorted(((names.get(o, "?"), kind, code, (text or "").split("\n")[0], before[(o, kind, code)] + n)
+                         for o, kind, code, text, n in found if (o, kind, code) in before),
+                        key=lambda r: (-r[4], r[0], r[2]))[:30]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def trend_chart(series: list[tuple[str, list]], months: list[dt.date], width: int = 640) -> str:
+    """Six months' average per unit as lines (inline SVG, no script), each unit named at its end."""
+    if not series:
+        return ""
+    height, left, right, top, bottom = 220, 40, 120, 10, 24
+    values = [float(v) for _name, vs in series for v in vs if v is not None]
+    low = max(0.0, min(values) - 5)
+    span = max(1.0, 100 - low)
+    step = (width - left - right) / max(1, len(months) - 1)
+
+    def y(value: float) -> float:
+        return top + (100 - value) / span * (height - top - bottom)
+
+    palette = ["#0b5d3b", "#a15c00", "#1f4e9a", "#b42318", "#6b3fa0", "#2a7f8f", "#7a6a00", "#444"]
+    label = "；".join(f"{name} " + "、".join("—" if v is None else f"{v}" for v in vs) for name, vs in series)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'class="chart" role="img" lang="zh-CN" font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif" '
+             f'aria-label="{escape(label, quote=True)}"><title>{escape(label)}</title>']
+    for n, month in enumerate(months):
+        x = left + n * step
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" fill="#667">{month:%Y-%m}</text>')
+    for n, (name, vs) in enumerate(series[:len(palette)]):
+        colour = palette[n]
+        points = [(left + i * step, y(float(v))) for i, v in enumerate(vs) if v is not None]
+        if len(points) > 1:
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
+                         + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
+        for px, py in points:
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{colour}"/>')
+        if points:
+            parts.append(f'<text x="{points[-1][0] + 6:.1f}" y="{points[-1][1] + 4:.1f}" font-size="11" fill="{colour}">'
+                         f'{escape(name[:10])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.datetime,
-               limit: int = 30) -> tuple[int, list[tuple]]:
+               limit: int | None = 30) -> tuple[int, list[tuple]]:
     """Lines that were overdue at the instant ``at``: how many, and the first ``limit`` by the
     deadline they had then, as (line, notice, outlet, days overdue at ``at``, deadline day then).
 
@@ -345,25 +514,27 @@ def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.dateti
                     sa.or_(RectificationLine.closed_at.is_(None), RectificationLine.closed_at > at),
                     sa.or_(RectificationLine.deadline_at <= at, changed_later),
                     status_then.in_([s.value for s in OUTLET_TURN])))
+    candidates = session.execute(query).all()
+    first_later: dict[int, dt.date] = {}  # the deadline before the first change made after ``at``
+    ids = [line.id for line, _notice, _outlet in candidates]
+    for start in range(0, len(ids), 500):
+        for line_id, before in session.execute(
+                select(RectificationEvent.line_id, RectificationEvent.deadline_before)
+                .where(RectificationEvent.line_id.in_(ids[start:start + 500]), RectificationEvent.at > at,
+                       RectificationEvent.deadline_before.is_not(None))
+                .order_by(RectificationEvent.at, RectificationEvent.id)).all():
+            first_later.setdefault(line_id, before)
     found = []
-    for line, notice, outlet in session.execute(query).all():
-        deadline = deadline_then(session, line, outlet, at)
+    for line, notice, outlet in candidates:
+        changed = first_later.get(line.id)
+        deadline = (clock.day_start(changed + dt.timedelta(days=1), outlet.timezone) if changed is not None
+                    else _aware(line.deadline_at))
         if deadline <= at:  # days late as the screen counts them: calendar days after the deadline day
             late = (clock.local_date(at, outlet.timezone) - clock.local_date(deadline, outlet.timezone)).days + 1
             found.append((line, notice, outlet, late, deadline))
     found.sort(key=lambda r: (r[4], r[0].id))
     return len(found), [(line, notice, outlet, late, clock.local_date(deadline, outlet.timezone) - dt.timedelta(days=1))
-                        for line, notice, outlet, late, deadline in found[:limit]]
-
-
-def deadline_then(session: Session, line: RectificationLine, outlet: Outlet, at: dt.datetime) -> dt.datetime:
-    """The deadline a line had at ``at``: before the first change made after it, else today's."""
-    first_later = session.exec(select(RectificationEvent.deadline_before).where(
-        RectificationEvent.line_id == line.id, RectificationEvent.at > at, RectificationEvent.deadline_before.is_not(None))
-        .order_by(RectificationEvent.at, RectificationEvent.id).limit(1)).first()
-    if first_later is None:
-        return line.deadline_at if line.deadline_at.tzinfo else line.deadline_at.replace(tzinfo=dt.timezone.utc)
-    return clock.day_start(first_later + dt.timedelta(days=1), outlet.timezone)
+                        for line, notice, outlet, late, deadline in (found if limit is None else found[:limit])]
 
 
 def chart_label(rows: list[tuple[str, float, float | None]]) -> str:

@@ -274,3 +274,54 @@ def test_the_bulletin_page_says_a_capped_list_is_capped(app, db, client_as, org_
     assert page.count("CAP-1") == 30
     with Session(db.get_bind()) as other:
         assert other.execute(sa.select(sa.func.count()).select_from(RectificationLine)).scalar() == 35
+
+
+def test_day_week_and_month_bulletins_each_do_their_own_job(app, db, client_as):
+    with app.test_request_context():
+        demo.load_demo(db)
+        demo.load_demo_visits(db)
+    db.commit()
+    director = db.exec(select(User).where(User.username == "director")).one()
+    today = clock.today(ZONE)
+    lines = db.exec(select(RectificationLine)).all()
+    # the day: its visits one by one, what fell overdue that day and what was closed
+    busiest = max({clock.local_date(_utc(v.released_at), ZONE) for v in db.exec(select(Visit).where(
+        Visit.status == VisitStatus.released)).all()} - {today},
+        key=lambda d: sum(1 for line in lines if line.closed_at and clock.local_date(_utc(line.closed_at), ZONE) == d))
+    day = build(db, director, node=None, period=Period.around("day", busiest), zone=ZONE)
+    assert len(day.day_visits) == day.total_visits > 0
+    assert {line.id for line, *_r in day.closed_lines} == {
+        line.id for line in lines if line.status == LineStatus.closed and clock.local_date(_utc(line.closed_at), ZONE) == busiest}
+    due_that_day = {line.id for line in lines if line.deadline_date == busiest and line.status in OUTLET_TURN}
+    assert {line.id for line, *_r in day.new_overdue} <= due_that_day | {line.id for line in lines if line.deadline_date == busiest}
+    assert all(deadline == busiest and late == 1 for *_r, late, deadline in day.new_overdue)
+    # the week: this week's problems against the four before, units whose overdue count rose
+    week = build(db, director, node=None, period=Period.around("week", today - dt.timedelta(days=7)), zone=ZONE)
+    assert len(week.week_starts) == 5 and week.week_starts[-1] == week.period.start
+    for kind, code, _text, counts in week.problem_trend:
+        since, until = week.period.bounds(ZONE)
+        assert counts[-1] == sum(1 for line in lines if line.item_code == code and line.checklist_kind == kind
+                                 and since <= _utc(line.issued_at) < until)
+    # the month: six months per unit, mean days to close, the problems that came back
+    month = build(db, director, node=None, period=Period.around("month", today.replace(day=1) - dt.timedelta(days=1)),
+                  zone=ZONE)
+    assert len(month.month_starts) == 6 and month.history_svg.startswith("<svg") and 'lang="zh-CN"' in month.history_svg
+    for name, values in month.history:
+        row = {r.name: r for r in month.rows}[name]
+        assert values[-1] == row.average
+    since, until = month.period.bounds(ZONE)
+    spans = [(_utc(line.closed_at) - _utc(line.issued_at)).total_seconds() / 86400 for line in lines
+             if line.status == LineStatus.closed and since <= _utc(line.closed_at) < until]
+    assert month.mean_days_to_close == (_round(Decimal(repr(sum(spans) / len(spans)))) if spans else None)
+    earlier = Period.around("month", month.month_starts[-4]).bounds(ZONE)[0]
+    for outlet_name, kind, code, _text, times in month.repeated:
+        outlet = db.exec(select(Outlet).where(Outlet.name == outlet_name)).one()
+        here = [line for line in lines if line.outlet_id == outlet.id and line.item_code == code]
+        assert any(since <= _utc(line.issued_at) < until for line in here)
+        assert any(earlier <= _utc(line.issued_at) < since for line in here)
+    # and the pages say different things
+    manager = client_as(director)
+    pages = {kind: manager.get(f"/bulletins?kind={kind}").get_data(as_text=True) for kind in ("day", "week", "month")}
+    assert "当日检查" in pages["day"] and "排名" not in pages["day"]
+    assert "高频问题：本周与前四周" in pages["week"] and "当日检查" not in pages["week"]
+    assert "各单位近六个月" in pages["month"] and "平均销号天数" in pages["month"] and "本周与前四周" not in pages["month"]
