@@ -101,8 +101,15 @@ def _local(moment: dt.datetime | None, zone: str, with_time: bool = True):
     return local.replace(tzinfo=None) if with_time else local.date()
 
 
-def _yes(flag: bool | None) -> str:
-    return "" if flag is None else (_("Yes") if flag else _("No"))
+class _Labels:
+    """The export's words in the viewer's language, translated once (not once per row)."""
+
+    def __init__(self, *tables: dict):
+        self.yes, self.no = _("Yes"), _("No")
+        self.tables = [{key: str(label) for key, label in table.items()} for table in tables]
+
+    def flag(self, value: bool | None) -> str:
+        return "" if value is None else (self.yes if value else self.no)
 
 
 def _unit_names(session) -> dict[int, str]:
@@ -144,23 +151,28 @@ def _checklist_title(code: str, locale: str) -> str:
 @login_required
 def visits_list(fmt: str):
     filters = list_filters()
-    db, locale = get_session(), select_locale()
+    db, locale, viewer = get_session(), select_locale(), current_user._get_current_object()
     units, scorer = _unit_names(db), _Scorer(db)
+    words = _Labels(KIND_LABELS, VISIT_STATUS_LABELS)
+    kinds, statuses = words.tables
+    titles: dict[str, str] = {}
     header = [_("Visit ID"), _("Outlet code"), _("Outlet"), _("Unit"), _("Window"), _("Checklist"), _("Kind"), _("Status"),
               _("Inspector"), _("Due from"), _("Due until"), _("Checked in"), _("Submitted"), _("Released at"), _("Score"),
               _("Red line"), _("Failed items")]
 
     def rows():
-        for batch in visit_queries.visit_batches(db, current_user, batch=BATCH, **filters):
+        for batch in visit_queries.visit_batches(db, viewer, batch=BATCH, **filters):
             for (visit, outlet, window, assignee), _checklist, _answers, result in scorer.results(batch):
-                times = permissions.sees_visit_times(current_user, visit)  # the outlet side: dates only
+                times = permissions.sees_visit_times(viewer, visit)  # the outlet side: dates only
+                if visit.checklist_code not in titles:
+                    titles[visit.checklist_code] = _checklist_title(visit.checklist_code, locale)
                 yield [visit.id, outlet.code, outlet.name, units.get(outlet.unit_id, ""),
-                       window.number if window else "", _checklist_title(visit.checklist_code, locale),
-                       str(KIND_LABELS.get(visit.kind, visit.kind)), str(VISIT_STATUS_LABELS.get(visit.status, visit.status)),
-                       person_label(current_user, assignee), visit.due_from, visit.due_until,
+                       window.number if window else "", titles[visit.checklist_code],
+                       kinds.get(visit.kind, visit.kind), statuses.get(visit.status, visit.status),
+                       person_label(viewer, assignee), visit.due_from, visit.due_until,
                        _local(visit.checkin_at, outlet.timezone, times), _local(visit.submitted_at, outlet.timezone, times),
                        _local(visit.released_at, outlet.timezone, times), visit.score,
-                       _yes(visit.red_line) if visit.score is not None else "", len(result.failed_items)]
+                       words.flag(visit.red_line if visit.score is not None else None), len(result.failed_items)]
 
     return _send(fmt, what="visits", title=_("Visits"), header=header, rows=rows(),
                  widths=[8, 12, 28, 12, 6, 18, 10, 10, 14, 11, 11, 16, 16, 16, 7, 6, 8])
@@ -183,19 +195,19 @@ def _measured(item, answer: Answer | None, visit) -> str | int | None:
 @login_required
 def failed_items(fmt: str):
     filters = list_filters()
-    db, locale = get_session(), select_locale()
-    scorer = _Scorer(db)
+    db, locale, viewer = get_session(), select_locale(), current_user._get_current_object()
+    scorer, words = _Scorer(db), _Labels()
     header = [_("Visit ID"), _("Outlet code"), _("Outlet"), _("Checklist"), _("Date"), _("Item"), _("Item text"),
               _("Red line"), _("Note"), _("Occurrences / measured")]
 
     def rows():
-        for batch in visit_queries.visit_batches(db, current_user, batch=BATCH, **filters):
+        for batch in visit_queries.visit_batches(db, viewer, batch=BATCH, **filters):
             for (visit, outlet, _window, _assignee), checklist, answers, result in scorer.results(batch):
                 day = visit.released_at or visit.submitted_at or visit.checkin_at
                 for code in result.failed_items:
                     item, answer = checklist.item(code), answers.get(code)
                     yield [visit.id, outlet.code, outlet.name, _checklist_title(visit.checklist_code, locale),
-                           _local(day, outlet.timezone, with_time=False), code, item.text(locale), _yes(item.red_line),
+                           _local(day, outlet.timezone, with_time=False), code, item.text(locale), words.flag(item.red_line),
                            answer.note if answer else "", _measured(item, answer, visit)]
 
     return _send(fmt, what="failed_items", title=_("Failed items"), header=header, rows=rows(),
@@ -208,26 +220,28 @@ def failed_items(fmt: str):
 @login_required
 def lines(fmt: str):
     filters, _args, node, outlet, state = line_selection()
-    db, now = get_session(), clock.now()
+    db, now, viewer = get_session(), clock.now(), current_user._get_current_object()
+    words = _Labels(SEVERITY_LABELS, LINE_STATUS_LABELS)
+    severities, statuses = words.tables
     header = [_("Notice"), _("Outlet code"), _("Outlet"), _("Item"), _("Problem"), _("Requirement"), _("Severity"),
               _("Red line"), _("Responsible person"), _("Deadline"), _("Status"), _("Issued at"), _("Acknowledged at"),
               _("Answered at"), _("Verified / closed at"), _("Days overdue")]
     people: dict[int, str] = {}
 
     def rows():
-        stream = line_queries.all_line_rows(db, current_user, filters=filters, node=node,
+        stream = line_queries.all_line_rows(db, viewer, filters=filters, node=node,
                                             outlet_id=outlet.id if outlet else None, state=state, now=now, batch=BATCH)
         for batch in _batches(stream):
             wanted = {line.responsible_id for line, _n, _o in batch if line.responsible_id} - people.keys()
             if wanted:
-                people.update((u.id, person_label(current_user, u))
+                people.update((u.id, person_label(viewer, u))
                               for u in db.exec(select(User).where(User.id.in_(wanted))))
             for line, notice, o in batch:
                 zone = o.timezone
                 yield [notice.number, o.code, o.name, line.item_code, line.problem, line.requirement,
-                       str(SEVERITY_LABELS.get(line.severity, line.severity)), _yes(line.red_line),
+                       severities.get(line.severity, line.severity), words.flag(line.red_line),
                        people.get(line.responsible_id, ""), line.deadline_date,
-                       str(LINE_STATUS_LABELS.get(line.status, line.status)), _local(line.issued_at, zone),
+                       statuses.get(line.status, line.status), _local(line.issued_at, zone),
                        _local(line.acknowledged_at, zone), _local(line.answered_at, zone), _local(line.closed_at, zone),
                        -days_left(line, o, now) if is_overdue(line, now) else None]
 
@@ -272,13 +286,12 @@ def ranking(fmt: str):
 @login_required
 def stars(fmt: str):
     level = star_filter()
-    db, now = get_session(), clock.now()
+    db, now, viewer = get_session(), clock.now(), current_user._get_current_object()
     header = [_("Outlet code"), _("Outlet"), _("Window"), _("Unit"), _("Stars"), _("Score"), _("Awarded on"),
               _("Valid until")]
 
     def rows():
-        for rating, outlet, window, unit_name in visit_queries.star_rows(db, current_user, stars=level, now=now,
-                                                                          batch=BATCH):
+        for rating, outlet, window, unit_name in visit_queries.star_rows(db, viewer, stars=level, now=now, batch=BATCH):
             yield [outlet.code, outlet.name, window.number if window else "", unit_name, rating.stars, rating.score,
                    _local(rating.awarded_at, outlet.timezone, with_time=False),
                    visits.star_last_day(rating, outlet.timezone)]
