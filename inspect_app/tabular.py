@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from numbers import Number
@@ -92,6 +93,7 @@ def write_xlsx(target, header: Sequence[str], rows: Iterable[Sequence[Cell]], *,
     """Write one table to ``target`` (a path or a binary file), a header row on each sheet, more
     sheets when the rows exceed Excel's limit. ``created`` goes into the document properties
     (xlsxwriter would take the host's time otherwise). Returns the number of rows written."""
+    sheet = re.sub(r"[\[\]:*?/\\]", "_", sheet).strip("'") or "Sheet"  # Excel refuses these in a sheet name
     with tempfile.TemporaryDirectory(prefix="xlsx-") as scratch:
         book = xlsxwriter.Workbook(target, {"constant_memory": True, "tmpdir": scratch, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})

@@ -308,9 +308,9 @@ def test_status_filter_carried_from_the_visit_list(world, people, client_as):
 def test_xlsx_continues_on_a_new_sheet_past_the_row_limit():
     out = io.BytesIO()
     rows = [[n, f"={n}", dt.datetime(2026, 12, 2, 9, 30), None] for n in range(5)]
-    assert tabular.write_xlsx(out, ["n", "text", "at", "empty"], rows, sheet="表", max_rows=2) == 5
+    assert tabular.write_xlsx(out, ["n", "text", "at", "empty"], rows, sheet="表[1/2]", max_rows=2) == 5
     book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
-    assert book.sheetnames == ["表", "表 (2)", "表 (3)"]
+    assert book.sheetnames == ["表_1_2_", "表_1_2_ (2)", "表_1_2_ (3)"]
     values = [[c.value for c in row] for ws in book.worksheets for row in ws.iter_rows()]
     assert values[0] == ["n", "text", "at", "empty"] and values[3] == ["n", "text", "at", "empty"]
     assert values[1] == [0, "=0", dt.datetime(2026, 12, 2, 9, 30), None]
