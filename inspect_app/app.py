@@ -25,6 +25,7 @@ from inspect_app.notifications.views import bp as notifications_bp
 from inspect_app.org.views import bp as org_bp
 from inspect_app.rectifications import hooks as rectification_hooks
 from inspect_app.rectifications.views import bp as rectifications_bp
+from inspect_app.reports.exports import bp as exports_bp
 from inspect_app.reports.views import bp as reports_bp
 from inspect_app.visits import hooks as visit_hooks
 from inspect_app.visits.review_views import bp as review_bp
@@ -96,7 +97,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp, reports_bp):
+               notifications_bp, reports_bp, exports_bp):
         app.register_blueprint(bp)
 
 

@@ -184,6 +184,15 @@ def get_session() -> Session:
     return g.db_session
 
 
+def session_for_stream() -> Session:
+    """Hand the request's session over to a streamed response body. The request's teardown runs
+    before the body is sent and would close it (detaching the logged-in user with it); handed
+    over, it stays open for the body, which closes it when done."""
+    session = get_session()
+    g.pop("db_session", None)
+    return session
+
+
 def on_rollback(session: Session, action) -> None:
     """Run ``action`` if this session's work is rolled back instead of committed (files written
     for rows that never landed are removed again)."""

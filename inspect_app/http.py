@@ -69,6 +69,14 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def export_url(endpoint: str, fmt: str, **extra) -> str:
+    """An export of the current page's list: its query string (the filters) without the page."""
+    args = request.args.to_dict()
+    args.pop("page", None)
+    args.update(extra)
+    return url_for(endpoint, fmt=fmt, **args)
+
+
 REFUSED = object()
 
 

@@ -36,7 +36,7 @@ from inspect_app.checklists.definition import KIND_LABELS, RESULT_LABELS, SEVERI
 from inspect_app.db import get_engine, get_session, wants_write_lock, writing
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
-from inspect_app.http import page_url, wants_json
+from inspect_app.http import export_url, page_url, wants_json
 from inspect_app.i18n import duration_words, format_local, select_locale, zone_note
 from inspect_app.notifications.services import unread_count
 from inspect_app.rectifications.models import EVENT_LABELS, LINE_STATUS_LABELS
@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         current_locale=select_locale,
         page_url=page_url,
+        export_url=export_url,
         visit_status_label=lambda status: VISIT_STATUS_LABELS.get(status, status),
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
         result_label=lambda result: RESULT_LABELS.get(result, "—") if result else "—",

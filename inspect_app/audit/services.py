@@ -68,3 +68,14 @@ def record_many(session: Session, *, actor, object_type: str,
 
 def snapshot(obj, fields: list[str]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
+
+
+def record_export(session: Session, *, actor, what: str, fmt: str, filters: dict[str, Any]) -> AuditEvent:
+    """A list taken out of the app as a file: who, which list, which format and filters. Pages
+    are not logged; an export is, since it carries a whole list away at once."""
+    event = AuditEvent(actor_id=getattr(actor, "id", None), actor_name=getattr(actor, "username", "") or "",
+                       action=f"export.{what}", object_type="export", object_id=None,
+                       after={"format": fmt, "filters": _jsonable(filters)})
+    session.add(event)
+    log.info("export %s (%s) by %s with %s", what, fmt, event.actor_name or "system", filters)
+    return event

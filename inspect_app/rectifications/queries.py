@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -203,10 +205,10 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
     return result, total
 
 
-def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
-              outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
-              limit: int = 200, offset: int = 0):
-    """Lines with notice and outlet, for drill-down lists (one query).
+def line_queries(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
+                 outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None) -> list:
+    """The selection of a line list, as one or more queries each ordered by (deadline, id); their
+    rows merged in that order are the list.
 
     Lines exist only for released visits (a notice is issued at release), so whoever may see the
     outlet may see its lines: the outlet scope is the whole check, secret visits included.
@@ -223,20 +225,19 @@ def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit
         query = query.where(RectificationLine.outlet_id == outlet_id)
     elif node is not None:
         query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
+    order = (RectificationLine.deadline_at, RectificationLine.id)
     if by_time:
-        # One ordered index range per status, each stopping at the page's end, merged here: a sort
-        # of every late line in the country would be the alternative.
-        rows = []
+        # One ordered index range per status, merged by the caller: a sort of every late line in
+        # the country would be the alternative.
+        queries = []
         for status in OUTLET_TURN:
             q = query.where(RectificationLine.status == status)
             if state == "overdue":
                 q = q.where(RectificationLine.deadline_at <= now)
             else:
                 q = q.where(RectificationLine.deadline_at > now, RectificationLine.deadline_at <= now + dt.timedelta(days=1))
-            rows.extend(tuple(r) for r in session.execute(
-                q.order_by(RectificationLine.deadline_at, RectificationLine.id).limit(offset + limit)).all())
-        rows.sort(key=lambda r: (r[0].deadline_at, r[0].id))
-        return rows[offset:offset + limit]
+            queries.append(q.order_by(*order))
+        return queries
     if state == "overdue":
         query = query.where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
     elif state == "open":
@@ -246,8 +247,35 @@ def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit
                             RectificationLine.deadline_at <= now + dt.timedelta(days=1))
     elif state in {s.value for s in LineStatus}:
         query = query.where(RectificationLine.status == state)
-    query = query.order_by(RectificationLine.deadline_at, RectificationLine.id).offset(offset).limit(limit)
-    return [tuple(r) for r in session.execute(query).all()]
+    return [query.order_by(*order)]
+
+
+def _line_key(row) -> tuple:
+    return row[0].deadline_at, row[0].id
+
+
+def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
+              outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
+              limit: int = 200, offset: int = 0):
+    """Lines with notice and outlet, for drill-down lists (one query per ordered range)."""
+    queries = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)
+    if len(queries) == 1:
+        return [tuple(r) for r in session.execute(queries[0].offset(offset).limit(limit)).all()]
+    rows = []
+    for q in queries:  # each range stops at the page's end
+        rows.extend(tuple(r) for r in session.execute(q.limit(offset + limit)).all())
+    rows.sort(key=_line_key)
+    return rows[offset:offset + limit]
+
+
+def all_line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
+                  outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
+                  batch: int = 1000) -> Iterator[tuple]:
+    """Every line of a list (same scope, filters and order as its pages), streamed: each ordered
+    range through its own cursor, merged as they go, so memory stays flat at a million lines."""
+    queries = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)
+    streams = [(tuple(r) for r in session.execute(q.execution_options(yield_per=batch))) for q in queries]
+    yield from streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_line_key)
 
 
 def escalated_to(session: Session, user: User, node: Unit | None, *, filters: BoardFilters,

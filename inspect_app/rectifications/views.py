@@ -249,9 +249,9 @@ def _filters() -> tuple[queries.BoardFilters, dict]:
                                 severity=args["severity"] or None), args
 
 
-@bp.route("/board")
-@login_required
-def board():
+def board_selection() -> tuple[Unit | None, queries.BoardFilters, dict]:
+    """The board's unit and filters from the query string, after its checks (403 off the board's
+    roles, 404 for a unit out of scope); the board's exports make the same ones."""
     if not permissions.can_see_board(current_user):
         abort(403)
     db = get_session()
@@ -260,6 +260,31 @@ def board():
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
     filters, args = _filters()
+    return node, filters, args
+
+
+def line_selection() -> tuple[queries.BoardFilters, dict, Unit | None, Outlet | None, str | None]:
+    """The line list's filters, unit, outlet and state from the query string, after its checks
+    (403 off the list's roles, 404 for a unit or outlet out of scope); shared with its exports."""
+    if not permissions.can_see_line_lists(current_user):
+        abort(403)
+    db = get_session()
+    filters, args = _filters()
+    node = db.get(Unit, request.args.get("unit", type=int)) if request.args.get("unit") else None
+    if node is not None and not permissions.unit_in_scope(db, current_user, node):
+        abort(404)
+    outlet_id = request.args.get("outlet", type=int)
+    outlet = db.get(Outlet, outlet_id) if outlet_id else None
+    if outlet_id and (outlet is None or not permissions.outlet_in_scope(db, current_user, outlet)):
+        abort(404)  # never name an outlet the viewer may not see
+    return filters, args, node, outlet, request.args.get("state") or None
+
+
+@bp.route("/board")
+@login_required
+def board():
+    node, filters, args = board_selection()
+    db = get_session()
     rows, total = queries.board(db, current_user, node=node, filters=filters)
     escalated_count, escalated = queries.escalated_to(db, current_user, node, filters=filters,
                                                       escalation_days=current_app.config.get("ESCALATION_DAYS", 3))
@@ -273,21 +298,10 @@ def board():
 @bp.route("/board/lines")
 @login_required
 def board_lines():
-    if not permissions.can_see_line_lists(current_user):
-        abort(403)
-    db = get_session()
-    filters, args = _filters()
-    node = db.get(Unit, request.args.get("unit", type=int)) if request.args.get("unit") else None
-    if node is not None and not permissions.unit_in_scope(db, current_user, node):
-        abort(404)
-    outlet_id = request.args.get("outlet", type=int)
-    outlet = db.get(Outlet, outlet_id) if outlet_id else None
-    if outlet_id and (outlet is None or not permissions.outlet_in_scope(db, current_user, outlet)):
-        abort(404)  # never name an outlet the viewer may not see
-    state = request.args.get("state") or None
+    filters, args, node, outlet, state = line_selection()
     page = max(1, request.args.get("page", 1, type=int))
-    rows = queries.line_rows(db, current_user, filters=filters, node=node, outlet_id=outlet_id, state=state,
-                             limit=101, offset=(page - 1) * 100)
+    rows = queries.line_rows(get_session(), current_user, filters=filters, node=node,
+                             outlet_id=outlet.id if outlet else None, state=state, limit=101, offset=(page - 1) * 100)
     return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100, page=page, args=args,
                            state=state, node=node, outlet=outlet, now=clock.now())
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -24,8 +25,9 @@ def visit_rows(session: Session, query) -> list[tuple[Visit, Outlet, Window | No
     return [tuple(r) for r in session.execute(q).all()]
 
 
-def list_visits(session: Session, user: User, *, status: str | None = None, kind: str | None = None,
-                q: str = "", mine: bool = False, page: int = 1) -> tuple[list, int]:
+def visits_query(session: Session, user: User, *, status: str | None = None, kind: str | None = None,
+                 q: str = "", mine: bool = False):
+    """The visit list's selection (scope and filters), ordered as the list shows it."""
     query = select(Visit).where(permissions.visits_clause(session, user))
     if mine:
         query = query.where(Visit.assignee_id == user.id)
@@ -38,13 +40,35 @@ def list_visits(session: Session, user: User, *, status: str | None = None, kind
     if q:
         like = f"%{q.strip()}%"
         query = query.where(Visit.outlet_id.in_(select(Outlet.id).where(Outlet.name.ilike(like) | Outlet.code.ilike(like))))
-    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    return query
+
+
+def visit_order(user: User):
     # The outlet side sees released visits in the order they were released: the order of
     # submission would tell it which secret visit came when in the day.
     order = (sa.func.coalesce(Visit.released_at, Visit.created_at) if permissions.is_outlet_side(user)
              else sa.func.coalesce(Visit.submitted_at, Visit.started_at, Visit.created_at))
-    rows = visit_rows(session, query.order_by(order.desc(), Visit.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE))
+    return order.desc(), Visit.id.desc()
+
+
+def list_visits(session: Session, user: User, *, status: str | None = None, kind: str | None = None,
+                q: str = "", mine: bool = False, page: int = 1) -> tuple[list, int]:
+    query = visits_query(session, user, status=status, kind=kind, q=q, mine=mine)
+    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    rows = visit_rows(session, query.order_by(*visit_order(user)).offset((page - 1) * PER_PAGE).limit(PER_PAGE))
     return rows, total
+
+
+def visit_batches(session: Session, user: User, *, batch: int = 1000, **filters) -> Iterator[list[tuple]]:
+    """Every visit of the list (same scope, filters and order), a batch at a time, read through
+    one streaming cursor: memory stays flat however many there are."""
+    q = (visits_query(session, user, **filters).add_columns(Outlet, Window, User)
+         .join(Outlet, Outlet.id == Visit.outlet_id)
+         .join(Window, Window.id == Visit.window_id, isouter=True)
+         .join(User, User.id == Visit.assignee_id)
+         .order_by(*visit_order(user)))
+    for part in session.execute(q.execution_options(yield_per=batch)).partitions():
+        yield [tuple(r) for r in part]
 
 
 def star_counts(session: Session, user: User, *, now: dt.datetime) -> dict[int, int]:
@@ -54,9 +78,8 @@ def star_counts(session: Session, user: User, *, now: dt.datetime) -> dict[int, 
     return dict(session.execute(query).all())
 
 
-def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, limit: int = 100,
-               offset: int = 0) -> list[tuple]:
-    """Current star levels in the user's scope, a page at a time: (rating, outlet, window, unit name)."""
+def star_query(session: Session, user: User, *, stars: int | None = None, now: dt.datetime):
+    """Current star levels in the user's scope, in the board's order: (rating, outlet, window, unit name)."""
     query = (select(StarRating, Outlet, Window, Unit.name)
              .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
              .join(Unit, Unit.id == Outlet.unit_id)
@@ -65,8 +88,21 @@ def star_board(session: Session, user: User, *, stars: int | None = None, now: d
                     permissions.outlets_clause(session, user)))
     if stars:
         query = query.where(StarRating.stars == stars)
-    query = query.order_by(StarRating.stars.desc(), Outlet.code, Window.number).offset(offset).limit(limit)
+    return query.order_by(StarRating.stars.desc(), Outlet.code, Window.number, StarRating.id)
+
+
+def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, limit: int = 100,
+               offset: int = 0) -> list[tuple]:
+    """Current star levels in the user's scope, a page at a time: (rating, outlet, window, unit name)."""
+    query = star_query(session, user, stars=stars, now=now).offset(offset).limit(limit)
     return [tuple(r) for r in session.execute(query).all()]
+
+
+def star_rows(session: Session, user: User, *, stars: int | None = None, now: dt.datetime,
+              batch: int = 1000) -> Iterator[tuple]:
+    """The whole star board, streamed (same scope and order as its pages)."""
+    for row in session.execute(star_query(session, user, stars=stars, now=now).execution_options(yield_per=batch)):
+        yield tuple(row)
 
 
 def star_changes(session: Session, user: User, *, since: dt.datetime, limit: int = 30) -> list[tuple]:

@@ -49,14 +49,18 @@ def checklist_choices(kinds: set[str] | None = None) -> list[tuple[str, str]]:
 def index():
     db = get_session()
     page = max(1, request.args.get("page", 1, type=int))
-    status = request.args.get("status") or None
-    kind = request.args.get("kind") or None
-    q = (request.args.get("q") or "").strip()
-    mine = current_user.role in (Role.inspector, Role.shopper) and request.args.get("all") != "1"
-    rows, total = queries.list_visits(db, current_user, status=status, kind=kind, q=q, mine=mine, page=page)
+    filters = list_filters()
+    rows, total = queries.list_visits(db, current_user, page=page, **filters)
     return render_template("visits/index.html", rows=rows, total=total, page=page, per_page=queries.PER_PAGE,
-                           status=status, kind=kind, q=q, mine=mine, statuses=list(VisitStatus),
-                           kinds=checklists.KIND_ORDER)
+                           statuses=list(VisitStatus), kinds=checklists.KIND_ORDER, **filters)
+
+
+def list_filters() -> dict:
+    """The visit list's filters from the query string (its exports read the same ones): inspectors
+    and shoppers see their own visits unless they ask for the whole area."""
+    return {"status": request.args.get("status") or None, "kind": request.args.get("kind") or None,
+            "q": (request.args.get("q") or "").strip(),
+            "mine": current_user.role in (Role.inspector, Role.shopper) and request.args.get("all") != "1"}
 
 
 # --- scheduling ----------------------------------------------------------------------------------
@@ -417,10 +421,8 @@ def _version(db, visit: Visit):
 @bp.route("/stars")
 @login_required
 def stars():
-    if not permissions.can_see_star_board(current_user):
-        abort(403)
+    level = star_filter()
     db = get_session()
-    level = request.args.get("stars", type=int)
     page = max(1, request.args.get("page", 1, type=int))
     now = clock.now()
     found = queries.star_counts(db, current_user, now=now)
@@ -430,6 +432,13 @@ def stars():
     total = counts.get(level, 0) if level else sum(counts.values())
     return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now,
                            page=page, total=total, per_page=100)
+
+
+def star_filter() -> int | None:
+    """403 unless the viewer may see the star board; the level asked for (its exports share it)."""
+    if not permissions.can_see_star_board(current_user):
+        abort(403)
+    return request.args.get("stars", type=int)
 
 
 def _confirm_form() -> SubmitForm:

@@ -1,0 +1,303 @@
+"""CSV and Excel exports of the lists (导出): visits, their failed items, rectification lines, the
+board, the ranking and the star board.
+
+Each export reads its page's query string through the page's own function, which makes the
+page's checks (403 for the role, 404 out of scope), and its rows through the page's own query,
+which carries the scope (the outlet side never sees a visit before release): an export holds
+exactly what its page would show over all its pages, no more. Rows are read in batches through a
+streaming cursor and written as they come, so a million lines take no more memory than a hundred.
+Each export is written to the audit log (who, which list, which filters) before it starts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from flask import Blueprint, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import Session, select
+
+from inspect_app import clock, permissions, tabular
+from inspect_app.audit.services import record_export
+from inspect_app.auth.models import User
+from inspect_app.auth.services import person_label
+from inspect_app.checklists import services as checklists
+from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS, Checklist
+from inspect_app.db import get_engine, get_session, not_a_page, session_for_stream, writing
+from inspect_app.i18n import select_locale, select_timezone, to_zone
+from inspect_app.org.models import Unit
+from inspect_app.rectifications import queries as line_queries
+from inspect_app.rectifications.models import LINE_STATUS_LABELS
+from inspect_app.rectifications.services import days_left, is_overdue
+from inspect_app.rectifications.views import board_selection, line_selection
+from inspect_app.reports.views import _bulletin_args
+from inspect_app.visits import queries as visit_queries
+from inspect_app.visits import services as visits
+from inspect_app.visits import timers
+from inspect_app.visits.models import VISIT_STATUS_LABELS, Answer
+from inspect_app.visits.views import list_filters, star_filter
+
+bp = Blueprint("exports", __name__)
+log = logging.getLogger(__name__)
+
+FORMAT = "<any(csv, xlsx):fmt>"
+BATCH = 1000
+
+
+def _send(fmt: str, *, what: str, title: str, header: list[str], rows: Iterable, widths: list[int] | None = None):
+    """Audit, then the file: named by its title and the viewer's local date."""
+    not_a_page()  # statements grow with the rows: no page budget
+    _audit(what, fmt)
+    zone = select_timezone()
+    today = clock.today(zone)
+    filename = f"{title}-{today:%Y%m%d}.{fmt}"
+    counted = _counted(rows, what, fmt)
+    if fmt == "csv":  # rows are read while the body is sent, through the request's session
+        session = session_for_stream()
+        response = tabular.csv_response(header, _closing(counted, session), filename)
+        response.call_on_close(session.close)  # also when the download is broken off
+        return response
+    # the document's date is the day's start, so the same list on the same day is the same file
+    return tabular.xlsx_response(header, counted, filename, sheet=title, created=clock.day_start(today, zone),
+                                 widths=widths)
+
+
+def _audit(what: str, fmt: str) -> None:
+    # its own short write, as the session touch does: a GET's session never takes the write lock
+    with writing(), Session(get_engine()) as session:
+        record_export(session, actor=current_user, what=what, fmt=fmt, filters=request.args.to_dict())
+        session.commit()
+
+
+def _counted(rows: Iterable, what: str, fmt: str) -> Iterator:
+    n = 0
+    for row in rows:
+        n += 1
+        yield row
+    log.info("export %s (%s) by %s: %d rows", what, fmt, current_user.username, n)
+
+
+def _closing(rows: Iterable, session) -> Iterator:
+    try:
+        yield from rows
+    finally:
+        session.close()
+
+
+def _batches(rows: Iterable, size: int = BATCH) -> Iterator[list]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _local(moment: dt.datetime | None, zone: str, with_time: bool = True):
+    """An instant as the outlet's wall clock (or its date only)."""
+    local = to_zone(moment, zone)
+    if local is None:
+        return None
+    return local.replace(tzinfo=None) if with_time else local.date()
+
+
+class _Labels:
+    """The export's words in the viewer's language, translated once (not once per row)."""
+
+    def __init__(self, *tables: dict):
+        self.yes, self.no = _("Yes"), _("No")
+        self.tables = [{key: str(label) for key, label in table.items()} for table in tables]
+
+    def flag(self, value: bool | None) -> str:
+        return "" if value is None else (self.yes if value else self.no)
+
+
+def _unit_names(session) -> dict[int, str]:
+    return dict(session.execute(select(Unit.id, Unit.name)).all())
+
+
+# --- visits and their failed items ----------------------------------------------------------------
+
+class _Scorer:
+    """Failed items of visits a batch at a time: one query for the batch's answers, each checklist
+    version read once."""
+
+    def __init__(self, session):
+        self.session = session
+        self.versions: dict[int, Checklist] = {}
+
+    def checklist(self, version_id: int) -> Checklist:
+        if version_id not in self.versions:
+            self.versions[version_id] = checklists.definition_of_version(self.session, version_id)
+        return self.versions[version_id]
+
+    def results(self, batch: list[tuple]):
+        ids = [row[0].id for row in batch]
+        answers: dict[int, dict[str, Answer]] = {i: {} for i in ids}
+        for answer in self.session.exec(select(Answer).where(Answer.visit_id.in_(ids))):
+            answers[answer.visit_id][answer.item_code] = answer
+        for row in batch:
+            visit = row[0]
+            checklist = self.checklist(visit.checklist_version_id)
+            yield row, checklist, answers[visit.id], visits.score_visit(checklist, answers[visit.id], visit)
+
+
+def _checklist_title(code: str, locale: str) -> str:
+    found = checklists.registry().get(code)
+    return found.title(locale) if found else code
+
+
+@bp.route(f"/visits/export.{FORMAT}")
+@login_required
+def visits_list(fmt: str):
+    filters = list_filters()
+    db, locale, viewer = get_session(), select_locale(), current_user._get_current_object()
+    units, scorer = _unit_names(db), _Scorer(db)
+    words = _Labels(KIND_LABELS, VISIT_STATUS_LABELS)
+    kinds, statuses = words.tables
+    titles: dict[str, str] = {}
+    header = [_("Visit ID"), _("Outlet code"), _("Outlet"), _("Unit"), _("Window"), _("Checklist"), _("Kind"), _("Status"),
+              _("Inspector"), _("Due from"), _("Due until"), _("Checked in"), _("Submitted"), _("Released at"), _("Score"),
+              _("Red line"), _("Failed items")]
+
+    def rows():
+        for batch in visit_queries.visit_batches(db, viewer, batch=BATCH, **filters):
+            for (visit, outlet, window, assignee), _checklist, _answers, result in scorer.results(batch):
+                times = permissions.sees_visit_times(viewer, visit)  # the outlet side: dates only
+                if visit.checklist_code not in titles:
+                    titles[visit.checklist_code] = _checklist_title(visit.checklist_code, locale)
+                yield [visit.id, outlet.code, outlet.name, units.get(outlet.unit_id, ""),
+                       window.number if window else "", titles[visit.checklist_code],
+                       kinds.get(visit.kind, visit.kind), statuses.get(visit.status, visit.status),
+                       person_label(viewer, assignee), visit.due_from, visit.due_until,
+                       _local(visit.checkin_at, outlet.timezone, times), _local(visit.submitted_at, outlet.timezone, times),
+                       _local(visit.released_at, outlet.timezone, times), visit.score,
+                       words.flag(visit.red_line if visit.score is not None else None), len(result.failed_items)]
+
+    return _send(fmt, what="visits", title=_("Visits"), header=header, rows=rows(),
+                 widths=[8, 12, 28, 12, 6, 18, 10, 10, 14, 11, 11, 16, 16, 16, 7, 6, 8])
+
+
+def _measured(item, answer: Answer | None, visit) -> str | int | None:
+    """What was counted or measured for a failed item: occurrences, the scale's value, a timer's
+    duration."""
+    if item.rule == "per_occurrence":
+        return answer.occurrences if answer else None
+    if item.rule == "scale":
+        return f"{answer.scale_value}/{item.scale_max}" if answer and answer.scale_value is not None else None
+    if item.rule == "timer":
+        seconds = timers.durations(visit).get(item.timer)
+        return f"{int(seconds) // 60}:{int(seconds) % 60:02d}" if seconds is not None else None
+    return None
+
+
+@bp.route(f"/visits/failed-items/export.{FORMAT}")
+@login_required
+def failed_items(fmt: str):
+    filters = list_filters()
+    db, locale, viewer = get_session(), select_locale(), current_user._get_current_object()
+    scorer, words = _Scorer(db), _Labels()
+    header = [_("Visit ID"), _("Outlet code"), _("Outlet"), _("Checklist"), _("Date"), _("Item"), _("Item text"),
+              _("Red line"), _("Note"), _("Occurrences / measured")]
+
+    def rows():
+        for batch in visit_queries.visit_batches(db, viewer, batch=BATCH, **filters):
+            for (visit, outlet, _window, _assignee), checklist, answers, result in scorer.results(batch):
+                day = visit.released_at or visit.submitted_at or visit.checkin_at
+                for code in result.failed_items:
+                    item, answer = checklist.item(code), answers.get(code)
+                    yield [visit.id, outlet.code, outlet.name, _checklist_title(visit.checklist_code, locale),
+                           _local(day, outlet.timezone, with_time=False), code, item.text(locale), words.flag(item.red_line),
+                           answer.note if answer else "", _measured(item, answer, visit)]
+
+    return _send(fmt, what="failed_items", title=_("Failed items"), header=header, rows=rows(),
+                 widths=[8, 12, 28, 18, 11, 8, 36, 6, 40, 10])
+
+
+# --- rectification ----------------------------------------------------------------------------------
+
+@bp.route(f"/board/lines/export.{FORMAT}")
+@login_required
+def lines(fmt: str):
+    filters, _args, node, outlet, state = line_selection()
+    db, now, viewer = get_session(), clock.now(), current_user._get_current_object()
+    words = _Labels(SEVERITY_LABELS, LINE_STATUS_LABELS)
+    severities, statuses = words.tables
+    header = [_("Notice"), _("Outlet code"), _("Outlet"), _("Item"), _("Problem"), _("Requirement"), _("Severity"),
+              _("Red line"), _("Responsible person"), _("Deadline"), _("Status"), _("Issued at"), _("Acknowledged at"),
+              _("Answered at"), _("Verified / closed at"), _("Days overdue")]
+    people: dict[int, str] = {}
+
+    def rows():
+        stream = line_queries.all_line_rows(db, viewer, filters=filters, node=node,
+                                            outlet_id=outlet.id if outlet else None, state=state, now=now, batch=BATCH)
+        for batch in _batches(stream):
+            wanted = {line.responsible_id for line, _n, _o in batch if line.responsible_id} - people.keys()
+            if wanted:
+                people.update((u.id, person_label(viewer, u))
+                              for u in db.exec(select(User).where(User.id.in_(wanted))))
+            for line, notice, o in batch:
+                zone = o.timezone
+                yield [notice.number, o.code, o.name, line.item_code, line.problem, line.requirement,
+                       severities.get(line.severity, line.severity), words.flag(line.red_line),
+                       people.get(line.responsible_id, ""), line.deadline_date,
+                       statuses.get(line.status, line.status), _local(line.issued_at, zone),
+                       _local(line.acknowledged_at, zone), _local(line.answered_at, zone), _local(line.closed_at, zone),
+                       -days_left(line, o, now) if is_overdue(line, now) else None]
+
+    return _send(fmt, what="lines", title=_("Rectification items"), header=header, rows=rows(),
+                 widths=[18, 12, 28, 8, 36, 30, 8, 6, 12, 11, 12, 16, 16, 16, 16, 8])
+
+
+@bp.route(f"/board/export.{FORMAT}")
+@login_required
+def board(fmt: str):
+    node, filters, _args = board_selection()
+    db, zone = get_session(), select_timezone()
+    rows, total = line_queries.board(db, current_user, node=node, filters=filters)
+    by_outlet = bool(rows) and rows[0].kind == "outlet"
+    header = [_("Outlet") if by_outlet else _("Unit"), _("Issued"), _("Acknowledged"), _("Answered"), _("Closed"),
+              _("Withdrawn"), _("Open"), _("Overdue"), _("Close rate (%)"), _("Days to close (avg)"), _("Oldest overdue")]
+    total.name = _("Total")
+
+    def cells(r):
+        return [r.name, r.issued, r.acknowledged, r.answered, r.closed, r.withdrawn, r.open, r.overdue, r.close_rate,
+                r.avg_days_to_close, _local(r.oldest_overdue, zone, with_time=False)]
+
+    title = f"{_('Rectification board')}-{node.name}" if node else _("Rectification board")
+    return _send(fmt, what="board", title=title, header=header, rows=[*map(cells, rows), cells(total)],
+                 widths=[24, 8, 8, 8, 8, 8, 8, 8, 10, 10, 12])
+
+
+# --- the ranking and the star board --------------------------------------------------------------------
+
+@bp.route(f"/bulletins/ranking/export.{FORMAT}")
+@login_required
+def ranking(fmt: str):
+    _db, b, title, _args = _bulletin_args()
+    by_outlet = b.node is not None and b.node.level == "county"
+    header = [_("Rank"), _("Outlet") if by_outlet else _("Unit"), _("Visits"), _("Coverage") + " %", _("Average"),
+              _("veto"), _("Average before the veto"), _("Red lines"), _("Verdict")]
+    number = lambda value: None if value is None else float(value)  # noqa: E731  (Excel sorts numbers, not text)
+    rows = [[r.rank, r.name, r.visits if r.visits else _("not inspected"), number(r.coverage), number(r.average),
+             _("veto") if r.vetoed else "", number(r.raw_average) if r.vetoed else None, r.red_lines,
+             _("commended") if r.commended else _("named") if r.named else ""] for r in b.rows]
+    return _send(fmt, what="ranking", title=f"{_('Ranking')}-{title}", header=header, rows=rows,
+                 widths=[6, 24, 8, 8, 8, 6, 10, 8, 8])
+
+
+@bp.route(f"/stars/export.{FORMAT}")
+@login_required
+def stars(fmt: str):
+    level = star_filter()
+    db, now, viewer = get_session(), clock.now(), current_user._get_current_object()
+    header = [_("Outlet code"), _("Outlet"), _("Window"), _("Unit"), _("Stars"), _("Score"), _("Awarded on"),
+              _("Valid until")]
+
+    def rows():
+        for rating, outlet, window, unit_name in visit_queries.star_rows(db, viewer, stars=level, now=now, batch=BATCH):
+            yield [outlet.code, outlet.name, window.number if window else "", unit_name, rating.stars, rating.score,
+                   _local(rating.awarded_at, outlet.timezone, with_time=False),
+                   visits.star_last_day(rating, outlet.timezone)]
+
+    return _send(fmt, what="stars", title=_("Star board"), header=header, rows=rows(), widths=[12, 28, 6, 14, 6, 7, 11, 11])
