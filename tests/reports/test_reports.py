@@ -196,6 +196,12 @@ def test_every_table_of_the_papers_fits_the_page(app, db, client_as, org_tree, p
     for name, data in papers.items():
         edges = right_edges(data)
         assert edges and max(edges) <= A4_RIGHT_MARGIN + 0.5, (name, edges, A4_RIGHT_MARGIN)
+    for name, data in papers.items():  # Simplified Chinese glyphs everywhere, the bulletin's chart included
+        fonts = set()
+        for page in PdfReader(io.BytesIO(data)).pages:
+            for font in (page["/Resources"].get("/Font") or {}).values():
+                fonts.add(str(font.get_object()["/BaseFont"]))
+        assert fonts and all("CJK-SC" in f or "CJKsc" in f for f in fonts), (name, fonts)
     text = text_of(papers["notice"])
     for expected in ("检查发现", "发现 3 次", "评分 1/", "语气生硬", "责任人", "整改回执", "检查人员(签字)",
                      "网点负责人(签字)", notice.number):
