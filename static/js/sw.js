@@ -29,7 +29,7 @@ self.addEventListener("message", function (event) {
   } else if (data.type === "cache-pages" && Array.isArray(data.urls)) {
     event.waitUntil(caches.open(PAGES).then(function (cache) {
       return Promise.all(data.urls.map(function (url) {
-        return fetch(url, { credentials: "same-origin" }).then(function (res) {
+        return fetch(url, { credentials: "same-origin", headers: { "X-Inspect-Copy": "1" } }).then(function (res) {
           if (res.ok && !res.redirected) return cache.put(url, res);
         }).catch(function () {});
       }));

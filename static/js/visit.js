@@ -114,6 +114,7 @@
   var copyTimer = null;
   function refreshCopy() {
     clearTimeout(copyTimer);
+    if (leaving) return;  // submitted: the page is going, and there is nothing more to keep
     copyTimer = setTimeout(function () {
       var sw = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (sw) sw.postMessage({ type: "cache-pages", urls: [location.pathname] });
@@ -317,6 +318,7 @@
   // the server answers in JSON: where to go next, or in words why it was not accepted.
   var leaving = false, submitProblem = null;
   function sendSubmit(op) {
+    clearTimeout(copyTimer);
     return fetch(op.url, { method: "POST", credentials: "same-origin", body: new URLSearchParams(op.payload),
                            headers: { "Accept": "application/json" } }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (data) {
