@@ -35,6 +35,17 @@
   var store = {
     put: function (op) { memory[op.key] = op; return tx("readwrite", function (s) { return s ? s.put(op) : null; }); },
     del: function (key) { delete memory[key]; return tx("readwrite", function (s) { return s ? s.delete(key) : null; }); },
+    // Drop the entry only if it is still this write: the check and the delete in one transaction,
+    // so a newer edit put in between (typing while the reply came back) is never deleted unsent.
+    delIf: function (key, clientId) {
+      if (memory[key] && memory[key].client_id === clientId) delete memory[key];
+      return tx("readwrite", function (s) {
+        if (!s) return null;
+        var req = s.get(key);
+        req.onsuccess = function () { if (req.result && req.result.client_id === clientId) s.delete(key); };
+        return null;
+      });
+    },
     all: function () {
       return tx("readonly", function (s) { return s ? s.index("owner").getAll(owner) : null; }).then(function (rows) {
         rows = rows || Object.keys(memory).map(function (k) { return memory[k]; });
@@ -379,10 +390,7 @@
 
   function finish(op) {
     // Drop the op only if it was not replaced by a newer change while it was in flight.
-    return store.all().then(function (ops) {
-      var current = ops.filter(function (o) { return o.key === op.key; })[0];
-      if (current && current.client_id === op.client_id) return store.del(op.key);
-    }).then(function () {
+    return store.delIf(op.key, op.client_id).then(function () {
       localStorage.setItem("inspect-last-sync:" + owner, String(Date.now()));
     });
   }
