@@ -124,12 +124,18 @@ def check(db, viewer: User, nodes, periods):
     return compared
 
 
-def test_every_demo_bulletin_figure_is_what_the_rows_say(app, db):
+@pytest.fixture
+def demo_director(app, db):
+    """The demo's organisation and visits, and its province director."""
     with app.test_request_context():
         demo.load_demo(db)
         demo.load_demo_visits(db)
     db.commit()
-    director = db.exec(select(User).where(User.username == "director")).one()
+    return db.exec(select(User).where(User.username == "director")).one()
+
+
+def test_every_demo_bulletin_figure_is_what_the_rows_say(db, demo_director):
+    director = demo_director
     today = clock.today(ZONE)
     periods = [Period.around("month", today), Period.around("month", today.replace(day=1) - dt.timedelta(days=1)),
                Period.around("week", today - dt.timedelta(days=7)), Period.around("day", today - dt.timedelta(days=3))]
@@ -276,12 +282,8 @@ def test_the_bulletin_page_says_a_capped_list_is_capped(app, db, client_as, org_
         assert other.execute(sa.select(sa.func.count()).select_from(RectificationLine)).scalar() == 35
 
 
-def test_day_week_and_month_bulletins_each_do_their_own_job(app, db, client_as):
-    with app.test_request_context():
-        demo.load_demo(db)
-        demo.load_demo_visits(db)
-    db.commit()
-    director = db.exec(select(User).where(User.username == "director")).one()
+def test_day_week_and_month_bulletins_each_do_their_own_job(db, client_as, demo_director):
+    director = demo_director
     today = clock.today(ZONE)
     lines = db.exec(select(RectificationLine)).all()
     # the day: its visits one by one, what fell overdue that day and what was closed
