@@ -89,6 +89,12 @@ def from_environment(instance: Path) -> dict:
         # (run daily from cron) publishes the last complete period for "unit code=kinds;...".
         "BULLETIN_PREFIX": os.environ.get("BULLETIN_PREFIX", "质通"),
         "BULLETIN_SCHEDULE": os.environ.get("BULLETIN_SCHEDULE", ""),
+        # Complaints: "source=first-contact hours/days to resolve;..." (counted in the outlet's
+        # zone), the categories offered, and the accountability table: the amount (yuan) of each
+        # grade, grade 1 first.
+        "COMPLAINT_DEADLINES": os.environ.get("COMPLAINT_DEADLINES", ""),
+        "COMPLAINT_CATEGORIES": os.environ.get("COMPLAINT_CATEGORIES", ""),
+        "ACCOUNTABILITY_AMOUNTS": os.environ.get("ACCOUNTABILITY_AMOUNTS", "600,2000,5000,10000"),
         # A signed-in device ends after this long without a request, and after this long at most.
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
         "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),

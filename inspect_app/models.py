@@ -2,9 +2,17 @@
 from inspect_app.audit.models import AuditEvent  # noqa: F401
 from inspect_app.auth.models import LoginAttempt, User, UserOutlet, UserSession  # noqa: F401
 from inspect_app.checklists.models import ChecklistVersion  # noqa: F401
+from inspect_app.complaints.models import (  # noqa: F401
+    Accountability,
+    Callback,
+    Commendation,
+    Complaint,
+    ComplaintEvent,
+    KeyCustomer,
+)
 from inspect_app.evidence.models import Photo  # noqa: F401
 from inspect_app.notifications.models import Notification  # noqa: F401
-from inspect_app.org.models import Outlet, OutletBlackout, Unit, Window  # noqa: F401
+from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Unit, Window  # noqa: F401
 from inspect_app.rectifications.models import LineStats, RectificationEvent, RectificationLine, RectificationNotice  # noqa: F401
 from inspect_app.reports.models import PublishedBulletin  # noqa: F401
 from inspect_app.visits.models import Answer, StarRating, Visit  # noqa: F401

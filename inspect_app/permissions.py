@@ -13,8 +13,9 @@ from flask import g, has_app_context
 from sqlmodel import Session, select
 
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, Role, User, UserOutlet
+from inspect_app.complaints.models import Accountability, Complaint
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications.models import RectificationLine
+from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit, VisitStatus
 
 
@@ -130,8 +131,8 @@ def can_view_visit(session: Session, user: User, visit) -> bool:
         return False
     if is_admin(user) or visit.assignee_id == user.id:
         return True
-    if user.role == Role.shopper:
-        return False
+    if user.role in (Role.shopper, Role.handler):
+        return False  # complaint handlers work on complaints, not on visits
     outlet = session.get(Outlet, visit.outlet_id)
     if not outlet_in_scope(session, user, outlet):
         return False
@@ -178,7 +179,7 @@ def visits_clause(session: Session, user: User):
     """A WHERE clause on ``Visit`` matching ``can_view_visit`` for lists and counts."""
     if is_admin(user):
         return sa.true()
-    if user.role == Role.shopper:
+    if user.role in (Role.shopper, Role.handler):
         return Visit.assignee_id == user.id
     in_scope = Visit.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
     if user.role == Role.branch_chief:
@@ -200,9 +201,11 @@ def can_answer_for_outlet(session: Session, user: User, outlet_id: int) -> bool:
     return is_outlet_side(user) and outlet_id in branch_outlet_ids(session, user)
 
 
-def can_verify_lines(session: Session, user: User, outlet_id: int) -> bool:
-    """The inspection side of the outlet's region verifies answers and decides disputes."""
-    if not user.is_authenticated or user.role not in (Role.admin, Role.manager, Role.reviewer, Role.inspector):
+def can_verify_lines(session: Session, user: User, outlet_id: int, *, from_complaint: bool = False) -> bool:
+    """The inspection side of the outlet's region verifies answers and decides disputes; for a line
+    raised from a complaint, the complaint handlers of the region as well."""
+    roles = (Role.admin, Role.manager, Role.reviewer, Role.inspector) + ((Role.handler,) if from_complaint else ())
+    if not user.is_authenticated or user.role not in roles:
         return False
     return is_admin(user) or outlet_in_scope(session, user, session.get(Outlet, outlet_id))
 
@@ -217,13 +220,35 @@ def line_sides(session: Session, user: User, line) -> set[str]:
     sides: set[str] = set()
     if can_answer_for_outlet(session, user, line.outlet_id):
         sides.add("outlet")
-    if can_verify_lines(session, user, line.outlet_id):
+    if can_verify_lines(session, user, line.outlet_id, from_complaint=line.visit_id is None):
         sides.add("inspection")
     return sides
 
 
 def notice_sides(session: Session, user: User, notice) -> set[str]:
     return {"outlet"} if can_answer_for_outlet(session, user, notice.outlet_id) else set()
+
+
+def can_view_notice(session: Session, user: User, notice: RectificationNotice) -> bool:
+    """A visit's notice: whoever may see the visit. A complaint's notice: the outlet's side and the
+    region's people (never shoppers); nothing in it is secret."""
+    if notice.visit_id is not None:
+        return can_view_visit(session, user, session.get(Visit, notice.visit_id))
+    if not user.is_authenticated or user.role == Role.shopper:
+        return False
+    return outlet_in_scope(session, user, session.get(Outlet, notice.outlet_id))
+
+
+def can_view_line(session: Session, user: User, line: RectificationLine) -> bool:
+    return can_view_notice(session, user, session.get(RectificationNotice, line.notice_id))
+
+
+def notices_clause(session: Session, user: User):
+    """A WHERE clause on ``RectificationNotice`` for lists: complaint handlers see complaint notices only."""
+    scope = RectificationNotice.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
+    if user.role == Role.handler:
+        return sa.and_(scope, RectificationNotice.visit_id.is_(None))
+    return scope
 
 
 def can_see_outlet_list(user: User) -> bool:
@@ -271,4 +296,87 @@ def can_view_response_photo(session: Session, user: User, photo) -> bool:
         return False
     if photo.response_id is None and photo.uploaded_by_id != user.id and not is_admin(user):
         return False  # a staged photo not yet submitted belongs to its uploader
-    return can_view_visit(session, user, session.get(Visit, line.visit_id))
+    return can_view_line(session, user, line)
+
+
+# --- complaints, callbacks, accountability ---------------------------------------------------------
+
+def is_handler(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.handler
+
+
+def may_read_contact(user: User) -> bool:
+    """Customers' names and phone numbers: complaint handlers only (masked for everyone else,
+    administrators included; never in another role's pages, exports or papers)."""
+    return is_handler(user)
+
+
+def can_see_complaints(user: User) -> bool:
+    """The complaint register: handlers, the region's managers and reviewers, branch chiefs (their
+    own outlets) and administrators. Inspectors and shoppers work on visits."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.handler,
+                                                   Role.branch_chief)
+
+
+def can_register_complaints(user: User) -> bool:
+    return is_handler(user)
+
+
+def complaints_clause(session: Session, user: User):
+    """A WHERE clause on ``Complaint`` for lists and counts."""
+    if not can_see_complaints(user):
+        return sa.false()
+    return Complaint.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
+
+
+def can_view_complaint(session: Session, user: User, complaint: Complaint) -> bool:
+    return can_see_complaints(user) and outlet_in_scope(session, user, session.get(Outlet, complaint.outlet_id))
+
+
+def complaint_sides(session: Session, user: User, complaint: Complaint) -> set[str]:
+    """"handler": a complaint handler of the outlet's region; "owner": the one who holds it now."""
+    sides: set[str] = set()
+    if is_handler(user) and can_view_complaint(session, user, complaint):
+        sides.add("handler")
+        if complaint.owner_id == user.id:
+            sides.add("owner")
+    return sides
+
+
+def can_decide_accountability(session: Session, user: User, outlet_id: int) -> bool:
+    """Accountability is decided by the region's managers (administrators may stand in)."""
+    if not user.is_authenticated or user.role not in (Role.admin, Role.manager):
+        return False
+    return is_admin(user) or outlet_in_scope(session, user, session.get(Outlet, outlet_id))
+
+
+def can_open_accountability(session: Session, user: User, outlet_id: int) -> bool:
+    """Handlers (for a complaint) and the region's managers may open a record for decision."""
+    if is_handler(user):
+        return outlet_in_scope(session, user, session.get(Outlet, outlet_id))
+    return can_decide_accountability(session, user, outlet_id)
+
+
+def accountability_sides(session: Session, user: User, record: Accountability) -> set[str]:
+    sides: set[str] = set()
+    if can_decide_accountability(session, user, record.outlet_id):
+        sides.add("manager")
+    if can_answer_for_outlet(session, user, record.outlet_id):
+        sides.add("outlet")
+    return sides
+
+
+def accountability_clause(session: Session, user: User):
+    if not can_see_complaints(user):
+        return sa.false()
+    return Accountability.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
+
+
+def can_see_staff(user: User) -> bool:
+    """The staff register and each person's record: the people who see complaints, and inspectors
+    (who name staff in findings)."""
+    return can_see_complaints(user) or (user.is_authenticated and user.role == Role.inspector)
+
+
+def can_commend(session: Session, user: User, outlet_id: int) -> bool:
+    return can_decide_accountability(session, user, outlet_id)

@@ -19,6 +19,9 @@ class Role(StrEnum):
     shopper = "shopper"
     reviewer = "reviewer"
     branch_chief = "branch_chief"
+    #: 客服 / 业务检查室: takes complaints and calls customers back; the only role that reads
+    #: customers' contact details.
+    handler = "handler"
 
 
 ROLE_LABELS = {
@@ -28,10 +31,11 @@ ROLE_LABELS = {
     Role.shopper: _l("Mystery shopper"),
     Role.reviewer: _l("Reviewer"),
     Role.branch_chief: _l("Branch chief"),
+    Role.handler: _l("Complaint handler"),
 }
 
 #: Roles scoped to a unit subtree; branch chiefs are scoped to outlets; shoppers to their visits.
-UNIT_SCOPED_ROLES = {Role.manager, Role.inspector, Role.reviewer}
+UNIT_SCOPED_ROLES = {Role.manager, Role.inspector, Role.reviewer, Role.handler}
 
 
 class User(UserMixin, SQLModel, table=True):

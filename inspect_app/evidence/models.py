@@ -23,11 +23,13 @@ class Photo(SQLModel, table=True):
     #: storefront, receipt...), or a rectification response.
     visit_id: int | None = Field(default=None, foreign_key="visit.id")
     item_code: str | None = Field(default=None, max_length=32)
-    purpose: str = Field(default="item", max_length=16)  # item | receipt | general | rectification
+    purpose: str = Field(default="item", max_length=16)  # item | receipt | general | rectification | complaint
     #: Rectification evidence: uploaded against a line (``line_id``), then bound to the answer
     #: event that submitted it (``response_id``).
     line_id: int | None = Field(default=None, index=True)
     response_id: int | None = Field(default=None, index=True)
+    #: Investigation evidence of a complaint (``purpose`` "complaint").
+    complaint_id: int | None = Field(default=None, index=True)
     outlet_id: int = Field(foreign_key="outlet.id", index=True)
     sha256: str = Field(max_length=64, index=True)
     storage_key: str = Field(max_length=200)

@@ -75,3 +75,19 @@ class OutletBlackout(SQLModel, table=True):
     date_until: dt.date
     reason: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class StaffMember(SQLModel, table=True):
+    """A person who works at an outlet (营业员, 投递员, 大堂经理): in the register, not an account.
+    Findings, complaints, accountability records and commendations name them by job number."""
+
+    __tablename__ = "staff_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: 工号, unique across the network (the re-import matches on it).
+    job_number: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=64)
+    post: str = Field(default="", max_length=32)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -52,14 +52,17 @@ OUTLET_TURN = (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned)
 
 
 class RectificationNotice(SQLModel, table=True):
-    """整改通知书: one per released visit with failures."""
+    """整改通知书: one per released visit with failures, or one per substantiated complaint that
+    revealed a practice to fix (``visit_id`` empty: the complaint domain links to its notice)."""
 
     __tablename__ = "rectification_notice"
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(default="", max_length=32, index=True)
-    visit_id: int = Field(foreign_key="visit.id", unique=True)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", unique=True)
     outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    #: What the notice comes from, for people: the visit's checklist or "投诉 TS…".
+    origin: str = Field(default="", max_length=64)
     issued_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     issued_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -82,7 +85,8 @@ class RectificationLine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     notice_id: int = Field(foreign_key="rectification_notice.id", index=True)
-    visit_id: int = Field(foreign_key="visit.id", index=True)
+    #: Empty for a line raised from a complaint (its notice has no visit either).
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", index=True)
     outlet_id: int = Field(foreign_key="outlet.id")
     item_code: str = Field(max_length=32)
     checklist_kind: str = Field(max_length=16)
@@ -90,6 +94,8 @@ class RectificationLine(SQLModel, table=True):
     requirement: str = Field(max_length=1000)
     severity: str = Field(max_length=16, index=True)
     red_line: bool = False
+    #: The staff member the finding names (from the answer, or the complaint).
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id", index=True)
     #: The last day to rectify, in the outlet's calendar; ``deadline_at`` is the UTC instant that
     #: day ends (local midnight after it). Overdue is derived from it, never stored.
     deadline_date: dt.date

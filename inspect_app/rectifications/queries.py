@@ -319,7 +319,7 @@ def notices_for(session: Session, user: User, *, open_only: bool = False, limit:
     query = (select(RectificationNotice, Outlet, counts.c.lines, counts.c.open, counts.c.overdue, counts.c.next_deadline)
              .join(Outlet, Outlet.id == RectificationNotice.outlet_id)
              .join(counts, counts.c.nid == RectificationNotice.id)
-             .where(permissions.outlets_clause(session, user)))  # notices exist only for released visits
+             .where(permissions.notices_clause(session, user)))  # notices exist only for released visits
     if open_only:
         query = query.where(counts.c.open > 0)
     query = query.order_by(counts.c.overdue.desc(), (counts.c.open > 0).desc(), counts.c.next_deadline,

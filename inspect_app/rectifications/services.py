@@ -154,6 +154,45 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
     return notice
 
 
+def issue_lines(session: Session, *, actor: User, outlet: Outlet, origin: str, prefix: str, problem: str,
+                requirements: list[str], severity: str, staff_id: int | None = None) -> RectificationNotice:
+    """A notice without a visit: what a substantiated complaint revealed, one line per requirement
+    (codes ``<prefix>-1``, ``-2`` ...). The same loop as a visit's findings from here on."""
+    requirements = [r.strip() for r in requirements if r and r.strip()]
+    if not requirements:
+        raise DomainError(_("Write at least one thing to rectify."))
+    if len(requirements) > 20:
+        raise DomainError(_("At most %(n)d items on one notice.", n=20))
+    if severity not in SEVERITY_DAYS:
+        raise DomainError(_("Choose a severity."))
+    now = clock.now()
+    notice = RectificationNotice(visit_id=None, outlet_id=outlet.id, origin=origin[:64], issued_at=now,
+                                 issued_by_id=actor.id)
+    session.add(notice)
+    session.flush()
+    notice.number = f"ZG{local_today(outlet, now):%Y%m}-{notice.id:05d}"
+    chiefs = branch_chiefs_of(session, outlet.id)
+    deadline = default_deadline(severity, now, outlet)
+    for n, requirement in enumerate(requirements, start=1):
+        line = RectificationLine(
+            notice_id=notice.id, visit_id=None, outlet_id=outlet.id, item_code=f"{prefix}-{n}"[:32],
+            checklist_kind="complaint", problem=problem[:2500], requirement=requirement[:1000], severity=severity,
+            staff_id=staff_id, deadline_date=deadline, deadline_at=deadline_instant(deadline, outlet.timezone),
+            responsible_id=chiefs[0].id if chiefs else None, issued_at=now)
+        session.add(line)
+        session.flush()
+        session.add(RectificationEvent(line_id=line.id, at=now, actor_id=actor.id, action="issued",
+                                       status_after=line.status, deadline_after=deadline))
+        stats.bump(session, line, outlet, issued=1)
+    session.add(notice)
+    record(session, actor=actor, action="notice.issued", obj=notice,
+           after={"number": notice.number, "origin": origin, "lines": len(requirements)})
+    notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
+           params={"number": notice.number, "outlet": outlet.name, "lines": len(requirements)},
+           link=_notice_link(notice))
+    return notice
+
+
 def _notice_link(notice: RectificationNotice) -> str:
     return f"/notices/{notice.id}"
 
@@ -321,9 +360,11 @@ def dispute_line(session: Session, *, actor: User, line: RectificationLine, reas
 
 def _inspection_side(session: Session, line: RectificationLine) -> list[int]:
     """Who hears about answers and disputes: the visit's inspector (not a shopper) and the issuer."""
-    visit = session.get(Visit, line.visit_id)
     notice = session.get(RectificationNotice, line.notice_id)
     ids = [notice.issued_by_id]
+    if line.visit_id is None:
+        return [i for i in ids if i]
+    visit = session.get(Visit, line.visit_id)
     assignee = session.get(User, visit.assignee_id)
     if assignee is not None and assignee.role != Role.shopper:
         ids.append(assignee.id)
@@ -388,8 +429,9 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
     _flush(session)
     event = _event(session, line, actor, "withdrawn", reason)
     stats.bump(session, line, outlet, withdrawn=1)
-    visits.withdraw_finding(session, actor=actor, visit=session.get(Visit, line.visit_id), item_code=line.item_code,
-                            reason=reason)
+    if line.visit_id is not None:  # a complaint's line has no score to correct
+        visits.withdraw_finding(session, actor=actor, visit=session.get(Visit, line.visit_id),
+                                item_code=line.item_code, reason=reason)
     notify(session, user_ids=[line.responsible_id], kind="dispute_withdrawn",
            params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
     return event
@@ -474,8 +516,8 @@ def status_label(status: str) -> str:
 
 
 def load_line_for(session: Session, user: User, line_id: int) -> RectificationLine:
-    """The line if the user may see its visit; NotFound otherwise (never a hint that it exists)."""
+    """The line if the user may see its notice; NotFound otherwise (never a hint that it exists)."""
     line = session.get(RectificationLine, line_id)
-    if line is None or not permissions.can_view_visit(session, user, session.get(Visit, line.visit_id)):
+    if line is None or not permissions.can_view_line(session, user, line):
         raise NotFound(_("This page does not exist, or you cannot see it."))
     return line

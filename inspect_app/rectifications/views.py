@@ -35,7 +35,7 @@ bp = Blueprint("rectifications", __name__)
 
 def load_notice(notice_id: int) -> RectificationNotice:
     notice = get_or_404(RectificationNotice, notice_id)
-    if not permissions.can_view_visit(get_session(), current_user, get_session().get(Visit, notice.visit_id)):
+    if not permissions.can_view_notice(get_session(), current_user, notice):
         abort(404)
     return notice
 
@@ -84,11 +84,11 @@ def notice(notice_id: int):
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
     events, photos, people = _line_bundle(db, lines)
-    visit = db.get(Visit, notice.visit_id)
+    visit = db.get(Visit, notice.visit_id) if notice.visit_id else None
     outlet = db.get(Outlet, notice.outlet_id)
     return render_template(
         "rectifications/notice.html", notice=notice, lines=lines, events=events, photos=photos, people=people,
-        visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id), now=clock.now(),
+        visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id) if visit else None, now=clock.now(),
         can_ack="acknowledge" in NOTICE.available(db, current_user, notice),
         action_form=ActionForm(), acknowledged_by=db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None,
     )

@@ -56,15 +56,15 @@ def finding(item, answer, visit: Visit) -> str:
 def notice_pdf(notice_id: int):
     notice = load_notice(notice_id)  # 404 unless the viewer may see the visit (secrecy included)
     db = get_session()
-    visit = db.get(Visit, notice.visit_id)
+    visit = db.get(Visit, notice.visit_id) if notice.visit_id else None  # none: raised from a complaint
     outlet = db.get(Outlet, notice.outlet_id)
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
-    photos = _visit_photos(db, visit)
+    photos = _visit_photos(db, visit) if visit else {}
     link = public_url(url_for("rectifications.notice", notice_id=notice.id))
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
-    checklist = services.checklist_of(db, visit)
-    answers = services.answers_of(db, visit)
+    checklist = services.checklist_of(db, visit) if visit else None
+    answers = services.answers_of(db, visit) if visit else {}
     people = {u.id: u for u in db.exec(select(User).where(User.id.in_(
         {line.responsible_id for line in lines if line.responsible_id}))).all()}
     reviews = {}  # the last 复查 of each line: verified (closed) or returned, by whom, when
@@ -77,7 +77,7 @@ def notice_pdf(notice_id: int):
     now = clock.now()
     rows = []
     for line in lines:
-        item = checklist.item(line.item_code)
+        item = checklist.item(line.item_code) if checklist else None
         review = reviews.get(line.id)
         rows.append({
             "line": line, "standard": item.text_zh if item else line.problem.split("\n")[0],
@@ -88,7 +88,7 @@ def notice_pdf(notice_id: int):
         })
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, rows=rows,
                            photos=photos, link=link,
-                           person=person_label(current_user, db.get(User, visit.assignee_id)),
+                           person=person_label(current_user, db.get(User, visit.assignee_id)) if visit else "",
                            acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
     allowed = {p.id: p for group in photos.values() for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")})

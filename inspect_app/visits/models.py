@@ -107,6 +107,8 @@ class Answer(SQLModel, table=True):
     scale_value: int | None = None
     seconds: float | None = None
     note: str = Field(default="", max_length=2000)
+    #: The staff member a failure names (营业员 at the window), from the outlet's register.
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
     version: int = 1
     client_id: str | None = Field(default=None, max_length=64)
     updated_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Field, SQLModel
+
+from inspect_app import clock
+from inspect_app.db import UTCDateTime
+
+
+class ComplaintStatus(StrEnum):
+    registered = "registered"    # written down, nobody has taken it yet
+    handling = "handling"        # 首问负责人 owns it: contact, investigation
+    closed = "closed"            # concluded (结案), waiting for the callback
+    called_back = "called_back"  # the customer was called back and did not object: finished
+
+
+COMPLAINT_STATUS_LABELS = {
+    "registered": _l("Registered"),
+    "handling": _l("Being handled"),
+    "closed": _l("Concluded, callback due"),
+    "called_back": _l("Finished (called back)"),
+}
+
+OPEN_COMPLAINT = (ComplaintStatus.registered, ComplaintStatus.handling)
+
+VERDICT_LABELS = {
+    "substantiated": _l("Substantiated"),
+    "partly": _l("Partly substantiated"),
+    "unfounded": _l("Unfounded"),
+}
+#: Verdicts that find the outlet at fault: they take a grade and may raise lines and accountability.
+AT_FAULT = ("substantiated", "partly")
+
+SATISFACTION_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "basic": _l("Basically satisfied"),
+    "unsatisfied": _l("Not satisfied"),
+}
+
+EVENT_LABELS = {
+    "registered": _l("registered"),
+    "taken": _l("taken (first contact owner)"),
+    "contacted": _l("customer contacted"),
+    "note": _l("investigation note"),
+    "handed_on": _l("handed on"),
+    "concluded": _l("concluded"),
+    "lines_raised": _l("rectification raised"),
+    "called_back": _l("called back"),
+    "reopened": _l("reopened after callback"),
+}
+
+
+_COMPLAINT_ROW_VERSION = sa.Column("row_version", sa.Integer, nullable=False, default=1)
+
+
+class Complaint(SQLModel, table=True):
+    """One complaint. The customer's name and phone are read only by complaint handlers."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (
+        sa.Index("ix_complaint_outlet_received", "outlet_id", "received_at"),
+        sa.Index("ix_complaint_status_due", "status", "resolve_due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(default="", max_length=32, index=True)
+    source: str = Field(max_length=16)
+    received_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
+    outlet_id: int = Field(foreign_key="outlet.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id", index=True)
+    category: str = Field(max_length=32, index=True)
+    #: The customer's account of what happened (no contact details belong here).
+    account: str = Field(max_length=2000)
+    #: Restricted: complaint handlers only. Never in exports or papers for anyone else.
+    customer_name: str = Field(default="", max_length=64)
+    customer_phone: str = Field(default="", max_length=32)
+    #: A waybill or business reference the customer gave (not personal).
+    reference: str = Field(default="", max_length=64)
+    status: ComplaintStatus = Field(default=ComplaintStatus.registered, sa_type=sa.String(16))
+    #: 首问负责人: whoever took it first; ``owner_id`` is who holds it now (after hand-ons).
+    first_owner_id: int | None = Field(default=None, foreign_key="user_account.id")
+    owner_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    handed_on: int = 0
+    #: Deadlines by source, counted in the outlet's zone; overdue is derived, never stored.
+    contact_due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    resolve_due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    contacted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verdict: str | None = Field(default=None, max_length=16)
+    grade: int | None = None
+    conclusion: str = Field(default="", max_length=2000)
+    concluded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    concluded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    reopened: int = 0
+    notice_id: int | None = Field(default=None, foreign_key="rectification_notice.id")
+    registered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    row_version: int = Field(default=1, sa_column=_COMPLAINT_ROW_VERSION)
+
+    __mapper_args__ = {"version_id_col": _COMPLAINT_ROW_VERSION}
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """The complaint's history: who did what, when, with which words."""
+
+    __tablename__ = "complaint_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    action: str = Field(max_length=24)
+    status_after: str = Field(max_length=16)
+    text: str = Field(default="", max_length=2000)
+    to_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class AccountabilityStatus(StrEnum):
+    proposed = "proposed"          # opened, waiting for a manager's decision
+    decided = "decided"            # grade and amount decided, waiting for the chief
+    acknowledged = "acknowledged"  # the chief has taken note: final
+    appealed = "appealed"          # the chief appealed (once)
+    revoked = "revoked"            # the decision fell (on appeal, or not decided at all)
+
+
+ACCOUNTABILITY_STATUS_LABELS = {
+    "proposed": _l("Proposed"),
+    "decided": _l("Decided, to acknowledge"),
+    "acknowledged": _l("Acknowledged"),
+    "appealed": _l("Appealed"),
+    "revoked": _l("Revoked"),
+}
+
+
+class Accountability(SQLModel, table=True):
+    """问责: a substantiated complaint or a red-line finding held against a named staff member."""
+
+    __tablename__ = "accountability"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    line_id: int | None = Field(default=None, foreign_key="rectification_line.id", index=True)
+    reason: str = Field(max_length=2000)
+    grade: int | None = None
+    amount: int | None = None  # yuan, from the configured table
+    status: AccountabilityStatus = Field(default=AccountabilityStatus.proposed, sa_type=sa.String(16))
+    opened_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    opened_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    appeal_reason: str = Field(default="", max_length=2000)
+    appealed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    appeal_decision: str = Field(default="", max_length=2000)
+
+
+class Commendation(SQLModel, table=True):
+    """服务之星 and other praise for a staff member, by month."""
+
+    __tablename__ = "commendation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    title: str = Field(default="服务之星", max_length=32)
+    month: dt.date
+    reason: str = Field(default="", max_length=500)
+    by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+TIER_LABELS = {
+    "weekly": _l("Weekly"),
+    "fortnightly": _l("Every two weeks"),
+    "monthly": _l("Monthly"),
+}
+TIER_DAYS = {"weekly": 7, "fortnightly": 14, "monthly": 30}
+
+
+class KeyCustomer(SQLModel, table=True):
+    """大客户 of an outlet, called back on a cadence by tier. Contact details are restricted."""
+
+    __tablename__ = "key_customer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    name: str = Field(max_length=100)  # the company or customer as the outlet knows it
+    contact_name: str = Field(default="", max_length=64)
+    contact_phone: str = Field(default="", max_length=32)
+    tier: str = Field(default="monthly", max_length=16)
+    active: bool = True
+    #: The local day the first callback is due; later ones follow the last callback by tier.
+    start_date: dt.date
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class Callback(SQLModel, table=True):
+    """回访: a call to a complainant after closure, or to a key customer on the plan."""
+
+    __tablename__ = "callback"
+    __table_args__ = (sa.Index("ix_callback_customer_at", "key_customer_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outlet_id: int = Field(foreign_key="outlet.id", index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    key_customer_id: int | None = Field(default=None, foreign_key="key_customer.id")
+    at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    satisfaction: str = Field(max_length=16)
+    note: str = Field(default="", max_length=1000)
