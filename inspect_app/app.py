@@ -15,6 +15,8 @@ from inspect_app import config as config_module
 from inspect_app.audit.views import bp as audit_bp
 from inspect_app.auth.views import bp as auth_bp
 from inspect_app.checklists import services as checklist_services
+from inspect_app.complaints import hooks as complaint_hooks
+from inspect_app.complaints.views import bp as complaints_bp
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.dashboard.views import bp as dashboard_bp
 from inspect_app.evidence import storage
@@ -91,13 +93,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     visit_hooks.init_app(app)
     rectification_hooks.init_app(app)
+    complaint_hooks.init_app(app)
 
 
     assets.init_app(app)
 
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp, reports_bp, exports_bp):
+               notifications_bp, reports_bp, exports_bp, complaints_bp):
         app.register_blueprint(bp)
 
 

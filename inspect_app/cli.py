@@ -17,6 +17,7 @@ from inspect_app import backup, clock, demo
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import create_user
 from inspect_app.checklists.definition import ChecklistError, load_directory
+from inspect_app.complaints import services as complaint_services
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.db import alembic_config, get_engine, migrate, writing
 from inspect_app.demo_large import load_large
@@ -68,6 +69,7 @@ def demo_command(scale: str) -> None:
             session.rollback()
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
+        complaint_count = demo.load_demo_complaints(session)
         if scale == "large":
 
             load_large(session, echo=click.echo)
@@ -76,6 +78,8 @@ def demo_command(scale: str) -> None:
         session.commit()
     if visits:
         click.echo(f"Demo visits: {visits}")
+    if complaint_count:
+        click.echo(f"Demo complaints: {complaint_count}")
     if passwords:
         click.echo("Demo accounts (username / password):")
         for username, role, password in passwords:
@@ -158,11 +162,13 @@ def sweep_command() -> None:
     """Send due-soon reminders and escalation notices (safe to run from cron every few minutes)."""
     with current_app.test_request_context(), writing(), Session(get_engine()) as session:
         sent = sweep(session)
+        sent.update(complaint_services.sweep(session))
         session.commit()
     removed = get_storage().sweep_temp()
     with Session(get_engine()) as session:
         orphans = sweep_orphan_files(session, get_storage())
     click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}, "
+               f"complaint reminders: {sent['complaints_due']}, complaint escalations: {sent['complaints_escalated']}, "
                f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
 
 

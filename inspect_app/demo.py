@@ -9,9 +9,11 @@ from sqlmodel import Session, select
 from inspect_app import clock
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import create_user
+from inspect_app.complaints import services as complaints
+from inspect_app.complaints.models import Callback, Complaint, ComplaintEvent
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org import services as org
-from inspect_app.org.models import Outlet, Unit, Window
+from inspect_app.org.models import Outlet, StaffMember, Unit, Window
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
@@ -52,6 +54,8 @@ def _demo_users(units: dict[str, Unit], outlets: list[Outlet]) -> list[dict]:
         dict(username="reviewer", display_name="刘芳", role=Role.reviewer, unit_id=units["33"].id),
         dict(username="chief", display_name="张丽", role=Role.branch_chief, outlet_ids=[xihu[0].id, xihu[1].id]),
         dict(username="chief2", display_name="黄强", role=Role.branch_chief, outlet_ids=[xihu[2].id]),
+        dict(username="handler", display_name="吴静", role=Role.handler, unit_id=units["3301"].id, phone="13800000004"),
+        dict(username="handler2", display_name="郑涛", role=Role.handler, unit_id=units["33"].id),
     ]
 
 
@@ -94,6 +98,7 @@ def load_demo(session: Session, *, seed: int = 7) -> list[tuple[str, str, str]]:
     for spec in _demo_users(units, outlets):
         create_user(session, actor=None, password=DEMO_PASSWORD, **spec)
         created.append((spec["username"], spec["role"].value, DEMO_PASSWORD))
+    _demo_staff(session, outlets, rng)
     # every other outlet has its own branch chief too (not printed: log in as chief / chief2)
     surnames, given = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
     for n, outlet in enumerate(outlets[3:], start=3):
@@ -302,3 +307,155 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
         session.add(notice)
     session.flush()
     del users
+
+
+# --- staff, complaints, callbacks, accountability ------------------------------------------------------
+
+STAFF_POSTS = ["营业员", "营业员", "投递员", "大堂经理"]
+STAFF_SURNAMES, STAFF_GIVEN = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚婷浩宇"
+
+
+def _demo_staff(session: Session, outlets: list[Outlet], rng: random.Random) -> None:
+    """Three or four people per outlet, numbered by outlet (工号 = outlet code + 2 digits)."""
+    for outlet in outlets:
+        for n, post in enumerate(STAFF_POSTS[:rng.randint(3, 4)], start=1):
+            session.add(StaffMember(job_number=f"{outlet.code}{n:02d}", post=post, outlet_id=outlet.id,
+                                    name=rng.choice(STAFF_SURNAMES) + "".join(rng.choice(STAFF_GIVEN) for _ in range(rng.randint(1, 2)))))
+    session.flush()
+
+
+#: (category, what the customer said, what the investigation found, what to rectify)
+DEMO_COMPLAINTS = [
+    ("服务态度", "营业员办理汇款时态度生硬,客户询问手续费被不耐烦打断。", "调取柜台录像,营业员确有语气生硬、打断客户的情况。",
+     "营业员服务用语复训,网点每日班前会重申服务规范"),
+    ("时限", "寄往上海的特快专递承诺次日达,实际第四天才签收。", "查询邮件轨迹,中转环节滞留两天,网点交寄时间正常。", ""),
+    ("乱收费", "寄包裹时被额外收取10元包装费,未事先告知。", "网点未公示包装材料收费标准,营业员未主动告知。",
+     "在营业厅显著位置公示包装收费标准\n营业员收费前须告知并唱收唱付"),
+    ("丢失损毁", "邮寄的瓷器到达时破损,网点拒绝受理赔偿。", "收寄时未按易碎品包装规范操作,理赔受理推诿属实。",
+     "易碎品收寄包装规范培训\n理赔首问负责,当场登记受理"),
+    ("搭售", "办理业务时被要求必须购买纪念邮票才能办理。", "营业员存在捆绑推销行为。", "禁止捆绑销售,网点负责人每周抽查"),
+    ("拒收拒寄", "网点以即将下班为由拒绝收寄包裹。", "客户到达时间为16:40,网点营业至17:00,拒收属实。", "严格执行营业时间,下班前不得拒收"),
+    ("虚假签收", "快递显示已签收,本人并未收到。", "投递员未按址投递,擅自代签。", "投递员按址投递、当面签收,异常件电话联系"),
+    ("服务态度", "大堂经理引导不清,排队半小时被告知走错窗口。", "当日客流高峰,大堂经理分流引导不到位。", ""),
+    ("投递服务", "报刊连续三天未投递到户。", "投递段道调整后漏投,已补投。", ""),
+    ("时限", "取款等候时间过长,只开了一个窗口。", "当日两名营业员请假,未及时调配人员,属部分有理。", "高峰时段弹性排班,保证至少两个窗口开放"),
+]
+
+
+def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -> int:
+    """A few months of complaints across sources, categories and outcomes, walked through the real
+    services (the history and audit are what the app writes), then moved back to their dates."""
+    import datetime as dt
+
+    if session.exec(select(Complaint.id).limit(1)).first():
+        return 0
+    rng = random.Random(seed)
+    users = {u.username: u for u in session.exec(select(User)).all()}
+    handlers = {"3301": users["handler"], "3302": users["handler2"]}
+    manager = {"3301": users["manager"], "3302": users["manager.nb"]}
+    outlets = [o for o in session.exec(select(Outlet).order_by(Outlet.code)).all() if o.code[:4] in handlers]
+    sources = ["hotline"] * 4 + ["phone"] * 7 + ["appeal"] * 2 + ["wechat"] * 4 + ["letter"] + ["onsite"] * 2
+    now = clock.now()
+    made = 0
+    for n in range(count):
+        # the last 85 days, more of them recent; weak outlets (…003, …006) draw more complaints
+        days_ago = min(85, int(rng.expovariate(1 / 25)))
+        weak = [o for o in outlets if o.code.endswith(("003", "006"))]
+        outlet = rng.choice(weak if rng.random() < 0.4 else outlets)
+        handler = handlers[outlet.code[:4]]
+        received = now - dt.timedelta(days=days_ago, hours=rng.randint(0, 9), minutes=rng.randint(0, 59))
+        category, account, found, fix = rng.choice(DEMO_COMPLAINTS)
+        staff = session.exec(select(StaffMember).where(StaffMember.outlet_id == outlet.id)
+                             .order_by(StaffMember.job_number)).all()
+        concerned = rng.choice(staff) if staff and category in ("服务态度", "乱收费", "搭售", "拒收拒寄", "虚假签收") else None
+        complaint = complaints.register_complaint(
+            session, actor=handler, outlet=outlet, source=rng.choice(sources), received_at=received, category=category,
+            account=account, customer_name=rng.choice(STAFF_SURNAMES) + rng.choice("先生女士"),
+            customer_phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+            reference=f"EA{rng.randint(100000000, 999999999)}CN" if category in ("时限", "丢失损毁", "虚假签收") else "",
+            staff_id=concerned.id if concerned else None)
+        made += 1
+        if days_ago < 1 and rng.random() < 0.6:
+            continue  # registered today, not taken yet
+        complaints.take(session, actor=handler, complaint=complaint)
+        complaints.record_contact(session, actor=handler, complaint=complaint, note="已致电客户,致歉并说明调查安排。")
+        if days_ago < 3 or (days_ago < 12 and rng.random() < 0.25):
+            continue  # still being investigated (some of these are overdue)
+        complaints.add_note(session, actor=handler, complaint=complaint, text=found)
+        if rng.random() < 0.08 and outlet.code[:4] == "3301":
+            complaints.hand_on(session, actor=handler, complaint=complaint, to_user=users["handler2"],
+                               reason="涉及跨市邮件,转省公司业务检查室处理。")
+            handler = users["handler2"]
+        fate = rng.random()
+        verdict = "substantiated" if fate < 0.45 else ("partly" if fate < 0.65 else "unfounded")
+        grade = (1 if rng.random() < 0.7 else 2) if verdict != "unfounded" else None
+        recent = days_ago < 25
+        complaints.conclude(session, actor=handler, complaint=complaint, verdict=verdict,
+                            reasons=found if verdict != "unfounded" else "经调查,网点处理符合规定,已向客户解释。",
+                            grade=grade, requirements=fix.split("\n") if fix and verdict != "unfounded" and recent else [],
+                            severity="general")
+        if verdict != "unfounded" and complaint.staff_id and rng.random() < 0.5:
+            record_ = complaints.open_accountability(session, actor=handler, staff=session.get(StaffMember, complaint.staff_id),
+                                                     complaint=complaint, reason=f"投诉{complaint.number}:{found}")
+            if rng.random() < 0.8:
+                complaints.decide_accountability(session, actor=manager[outlet.code[:4]], record_=record_, grade=grade)
+                chiefs = rect.branch_chiefs_of(session, outlet.id)
+                if chiefs and rng.random() < 0.6:
+                    complaints.acknowledge_accountability(session, actor=chiefs[0], record_=record_)
+                elif chiefs and rng.random() < 0.5:
+                    complaints.appeal_accountability(session, actor=chiefs[0], record_=record_,
+                                                     reason="当事人已主动向客户道歉并获谅解,申请从轻。")
+        if days_ago > 5 and rng.random() < 0.85:
+            satisfaction = rng.choice(["satisfied"] * 6 + ["basic"] * 3 + ["unsatisfied"])
+            complaints.call_back(session, actor=handler, complaint=complaint, satisfaction=satisfaction,
+                                 note="客户表示对处理结果不认可,要求再次核实。" if satisfaction == "unsatisfied" else "")
+        _back_date(session, complaint, received, now)
+    _demo_key_customers(session, handlers, outlets, rng, now)
+    session.flush()
+    return made
+
+
+def _back_date(session: Session, complaint: Complaint, received, now) -> None:
+    """The walk happened "now": spread its steps over the days after receipt (never into the future)."""
+    import datetime as dt
+
+    events = session.exec(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
+                          .order_by(ComplaintEvent.id)).all()
+    span = min((now - received).total_seconds() - 600, 6 * 86400.0)
+    for k, event in enumerate(events):
+        event.at = received + dt.timedelta(seconds=max(60, span * k / max(1, len(events) - 1)) if k else 0)
+        session.add(event)
+    stamps = {}
+    for event in events:
+        stamps.setdefault(event.action, event.at)
+    complaint.created_at = received
+    complaint.contacted_at = stamps.get("contacted", complaint.contacted_at)
+    if complaint.concluded_at is not None:
+        complaint.concluded_at = stamps.get("concluded", complaint.concluded_at)
+    session.add(complaint)
+    for callback in session.exec(select(Callback).where(Callback.complaint_id == complaint.id)).all():
+        callback.at = stamps.get("called_back") or stamps.get("reopened") or callback.at
+        session.add(callback)
+
+
+def _demo_key_customers(session: Session, handlers: dict, outlets: list[Outlet], rng: random.Random, now) -> None:
+    import datetime as dt
+
+    companies = ["杭州新华书店", "浙江大学后勤集团", "西湖区人民法院", "杭州银泰百货", "宁波港集团", "鄞州区税务局",
+                 "阿里巴巴园区服务中心", "杭州市第一人民医院"]
+    for n, company in enumerate(companies):
+        outlet = [o for o in outlets if o.code[:4] == ("3301" if n < 6 else "3302")][n * 3 % 20]
+        handler = handlers[outlet.code[:4]]
+        tier = ["weekly", "fortnightly", "monthly"][n % 3]
+        start = clock.today(outlet.timezone) - dt.timedelta(days=40)
+        customer = complaints.add_key_customer(session, actor=handler, outlet=outlet, name=company, tier=tier,
+                                               contact_name=rng.choice(STAFF_SURNAMES) + "经理",
+                                               contact_phone=f"0571-8{rng.randint(1000000, 9999999)}", start_date=start)
+        due = start
+        while due <= clock.today(outlet.timezone) - dt.timedelta(days=n % 2):  # half of them left due
+            callback = complaints.call_key_customer(session, actor=handler, customer=customer,
+                                                    satisfaction=rng.choice(["satisfied"] * 5 + ["basic"]))
+            callback.at = clock.day_start(due, outlet.timezone) + dt.timedelta(hours=10)
+            session.add(callback)
+            session.flush()
+            due = complaints.next_due(customer, due)

@@ -33,6 +33,17 @@ from inspect_app.auth.models import ROLE_LABELS, Role, User, UserSession
 from inspect_app.auth.services import SESSION_KEY, person_label, zone_of
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, RESULT_LABELS, SEVERITY_LABELS
+from inspect_app.complaints import services as complaint_services
+from inspect_app.complaints import settings as complaint_settings
+from inspect_app.complaints.models import (
+    ACCOUNTABILITY_ACTION_LABELS,
+    ACCOUNTABILITY_STATUS_LABELS,
+    COMPLAINT_STATUS_LABELS,
+    SATISFACTION_LABELS,
+    TIER_LABELS,
+    VERDICT_LABELS,
+)
+from inspect_app.complaints.models import EVENT_LABELS as COMPLAINT_EVENT_LABELS
 from inspect_app.db import get_engine, get_session, wants_write_lock, writing
 from inspect_app.errors import DomainError
 from inspect_app.extensions import login_manager
@@ -90,6 +101,17 @@ def init_app(app: Flask) -> None:
         severities=list(SEVERITY_LABELS),
         line_days_left=days_left,
         line_overdue=is_overdue,
+        complaint_status_label=lambda status: COMPLAINT_STATUS_LABELS.get(status, status),
+        complaint_event_label=lambda action: COMPLAINT_EVENT_LABELS.get(action, action),
+        complaint_contact_late=complaint_services.contact_overdue,
+        complaint_resolve_late=complaint_services.resolve_overdue,
+        verdict_label=lambda verdict: VERDICT_LABELS.get(verdict, verdict),
+        source_label=lambda source: complaint_settings.SOURCE_LABELS.get(source, source),
+        grade_label=complaint_settings.grade_label,
+        satisfaction_label=lambda value: SATISFACTION_LABELS.get(value, value),
+        tier_label=lambda tier: TIER_LABELS.get(tier, tier),
+        accountability_status_label=lambda status: ACCOUNTABILITY_STATUS_LABELS.get(status, status),
+        accountability_action_label=lambda action: ACCOUNTABILITY_ACTION_LABELS.get(action, action),
     )
     app.extensions["viewer_zone"] = _viewer_zone
     app.context_processor(_badges)

@@ -36,6 +36,8 @@ KIND_LABELS = {
     "star": _l("Star rating"),
     "etiquette": _l("Service etiquette"),
     "fives": _l("6S check"),
+    # not a checklist: the kind of the rectification lines a complaint raises
+    "complaint": _l("Complaint"),
 }
 
 #: How an answer reads (the stored values are pass / fail / na).

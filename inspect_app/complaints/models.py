@@ -134,6 +134,18 @@ ACCOUNTABILITY_STATUS_LABELS = {
     "revoked": _l("Revoked"),
 }
 
+#: The history of a record, read from its audit events.
+ACCOUNTABILITY_ACTION_LABELS = {
+    "accountability.opened": _l("opened"),
+    "accountability.decided": _l("decided"),
+    "accountability.dropped": _l("dropped"),
+    "accountability.acknowledged": _l("acknowledged by the outlet"),
+    "accountability.appealed": _l("appealed"),
+    "accountability.appeal_uphold": _l("appeal refused: decision upheld"),
+    "accountability.appeal_revise": _l("appeal: grade revised"),
+    "accountability.appeal_revoke": _l("appeal accepted: revoked"),
+}
+
 
 class Accountability(SQLModel, table=True):
     """问责: a substantiated complaint or a red-line finding held against a named staff member."""

@@ -9,6 +9,8 @@ from sqlmodel import select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
+from inspect_app.complaints import queries as complaint_queries
+from inspect_app.complaints.models import Accountability, AccountabilityStatus
 from inspect_app.dashboard import queries
 from inspect_app.db import get_session
 from inspect_app.i18n import select_timezone
@@ -48,7 +50,7 @@ def home():
             "outlets": db.exec(select(sa.func.count()).select_from(Outlet)).one(),
             "users": db.exec(select(sa.func.count()).select_from(User).where(User.active.is_(True))).one(),
         }
-    if role in (Role.manager, Role.inspector, Role.reviewer, Role.admin):
+    if role in (Role.manager, Role.inspector, Role.reviewer, Role.admin, Role.handler):
         context["scope_unit"] = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
         context["outlet_count"] = db.exec(
             select(sa.func.count()).select_from(Outlet).where(permissions.outlets_clause(db, current_user))
@@ -58,7 +60,21 @@ def home():
     if role in (Role.manager, Role.admin, Role.reviewer):
         context["summary"] = queries.manager_summary(db, current_user, today=_today(),
                                                      since=clock.now() - dt.timedelta(days=30))
+    if role in (Role.manager, Role.admin, Role.reviewer, Role.handler):
+        context["complaints"] = _complaint_summary(db)
+    if role == Role.handler:
+        mine = complaint_queries.ComplaintFilters(status="open", mine=True)
+        context["my_complaints"] = complaint_queries.complaint_rows(db, current_user, mine, limit=30)
+        context["untaken"] = complaint_queries.complaint_rows(
+            db, current_user, complaint_queries.ComplaintFilters(status="registered"), limit=30)
+        context["callbacks_due"] = complaint_queries.callbacks_due(db, current_user)
+        context["now"] = clock.now()
     if role == Role.branch_chief:
+        context["complaints_open"] = complaint_queries.complaint_rows(
+            db, current_user, complaint_queries.ComplaintFilters(status="open"), limit=10)
+        context["to_acknowledge"] = db.exec(select(Accountability).where(
+            permissions.accountability_clause(db, current_user),
+            Accountability.status == AccountabilityStatus.decided)).all()
         context["notices"] = rect_queries.notices_for(db, current_user, open_only=True, limit=30)
         context["due"] = rect_queries.line_rows(db, current_user, filters=rect_queries.BoardFilters(), state="due_soon")
         context["now"] = clock.now()
@@ -66,6 +82,23 @@ def home():
             select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)
         ).all()
     return render_template(f"dashboard/home_{role.value}.html", **context)
+
+
+def _complaint_summary(db):
+    """This month's complaints over the viewer's whole scope, and the 零投诉 streak."""
+    zone = clock.default_zone()
+    first = clock.today(zone).replace(day=1)
+    since, until = clock.day_start(first, zone), clock.day_start(clock.add_months(first, 1), zone)
+    unit = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
+    roots = [unit] if unit else db.exec(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).all()
+    rows = complaint_queries.by_child_units(db, current_user, list(roots), since=since, until=until)
+    totals = complaint_queries.UnitComplaints(unit)
+    for row in rows:
+        for name in ("received", "at_fault", "appeals", "open", "overdue", "concluded", "first_contact"):
+            setattr(totals, name, getattr(totals, name) + getattr(row, name))
+    streaks = [complaint_queries.unit_streak(db, u) for u in roots]
+    known = [d for d in streaks if d is not None]
+    return {"totals": totals, "streak": min(known) if known else None, "month": first}
 
 
 @bp.route("/outlets/<int:outlet_id>")

@@ -144,6 +144,7 @@ def store_photo(
     purpose: str = "item",
     response_id: int | None = None,
     line_id: int | None = None,
+    complaint_id: int | None = None,
     same_place,
     date_only_stamp: bool = False,
     prepared: PreparedPhoto | None = None,
@@ -167,7 +168,8 @@ def store_photo(
     processed, prefix, written, now = prepared.processed, prepared.prefix, prepared.keys, prepared.received_at
     try:
         photo = Photo(
-            visit_id=visit_id, item_code=item_code, purpose=purpose, response_id=response_id, line_id=line_id, outlet_id=outlet.id,
+            visit_id=visit_id, item_code=item_code, purpose=purpose, response_id=response_id, line_id=line_id,
+            complaint_id=complaint_id, outlet_id=outlet.id,
             sha256=digest, storage_key=prefix, content_type=processed.content_type, width=processed.width,
             height=processed.height, size_bytes=len(data), taken_at=processed.taken_at, gps_lat=processed.gps_lat,
             gps_lon=processed.gps_lon, device=processed.device, uploaded_by_id=actor.id, received_at=now,
@@ -229,6 +231,8 @@ def owner_kind(photo: Photo) -> str | None:
         return "visit"
     if photo.line_id is not None:
         return "line"
+    if photo.complaint_id is not None:
+        return "complaint"
     return None
 
 

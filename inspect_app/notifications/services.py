@@ -22,6 +22,11 @@ TEXTS = {
     "due_soon": _l("Item %(item)s of notice %(number)s (%(outlet)s) is due by %(deadline)s."),
     "escalated": _l("Escalated: item %(item)s of notice %(number)s (%(outlet)s) is %(days)s days overdue."),
     "visit_returned": _l("Your secret visit to %(outlet)s was returned: %(reason)s"),
+    "complaint_assigned": _l("Complaint %(number)s (%(outlet)s) is yours to handle now."),
+    "complaint_due": _l("Complaint %(number)s (%(outlet)s) is due to be resolved by %(deadline)s."),
+    "complaint_escalated": _l("Escalated: complaint %(number)s (%(outlet)s) is %(days)s days past its deadline."),
+    "accountability_decided": _l("Accountability decided for %(staff)s: %(amount)s yuan. Acknowledge or appeal."),
+    "accountability_appealed": _l("%(staff)s's accountability decision was appealed: please decide."),
 }
 
 

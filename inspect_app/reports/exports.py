@@ -26,9 +26,14 @@ from inspect_app.auth.models import User
 from inspect_app.auth.services import person_label
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS, Checklist
+from inspect_app.complaints import queries as complaint_queries
+from inspect_app.complaints import services as complaint_services
+from inspect_app.complaints import settings as complaint_settings
+from inspect_app.complaints.models import COMPLAINT_STATUS_LABELS, VERDICT_LABELS, Complaint
+from inspect_app.complaints.views import list_filters as complaint_filters
 from inspect_app.db import get_engine, get_session, not_a_page, session_for_stream, writing
 from inspect_app.i18n import select_locale, select_timezone, to_zone
-from inspect_app.org.models import Unit
+from inspect_app.org.models import StaffMember, Unit
 from inspect_app.rectifications import queries as line_queries
 from inspect_app.rectifications.models import LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
@@ -301,3 +306,43 @@ def stars(fmt: str):
                    visits.star_last_day(rating, outlet.timezone)]
 
     return _send(fmt, what="stars", title=_("Star board"), header=header, rows=rows(), widths=[12, 28, 6, 14, 6, 7, 11, 11])
+
+
+# --- complaints -------------------------------------------------------------------------------------
+
+@bp.route(f"/complaints/export.{FORMAT}")
+@login_required
+def complaints(fmt: str):
+    """The register as its page shows it. The customer's name and phone are columns for complaint
+    handlers only: nobody else's file carries them, not even masked."""
+    filters, _args = complaint_filters()
+    db, now, viewer = get_session(), clock.now(), current_user._get_current_object()
+    with_contact = permissions.may_read_contact(viewer)
+    words = _Labels(complaint_settings.SOURCE_LABELS, COMPLAINT_STATUS_LABELS, VERDICT_LABELS)
+    sources, statuses, verdicts = words.tables
+    header = [_("Number"), _("Received at"), _("Source"), _("Outlet code"), _("Outlet"), _("Category"), _("Account"),
+              _("Staff job number"), _("Status"), _("First contact due"), _("Contacted at"), _("Resolve by"),
+              _("Overdue"), _("Conclusion"), _("Grade"), _("Concluded at"), _("Resolved at first contact")]
+    if with_contact:
+        header += [_("Customer's name"), _("Customer's phone")]
+
+    def rows():
+        query = (complaint_queries.complaint_query(db, viewer, filters).add_columns(StaffMember.job_number)
+                 .outerjoin(StaffMember, StaffMember.id == Complaint.staff_id).order_by(Complaint.id))
+        for complaint, outlet, job_number in db.execute(query.execution_options(yield_per=BATCH)):
+            zone = outlet.timezone
+            row = [complaint.number, _local(complaint.received_at, zone), sources.get(complaint.source, complaint.source),
+                   outlet.code, outlet.name, complaint.category, complaint.account,
+                   job_number or "", statuses.get(complaint.status, complaint.status),
+                   _local(complaint.contact_due_at, zone), _local(complaint.contacted_at, zone),
+                   _local(complaint.resolve_due_at, zone), words.flag(complaint_services.is_overdue(complaint, now)),
+                   verdicts.get(complaint.verdict, "") if complaint.verdict else "",
+                   complaint_settings.grade_label(complaint.grade) if complaint.grade else "",
+                   _local(complaint.concluded_at, zone),
+                   words.flag(complaint_services.first_contact_resolved(complaint)) if complaint.concluded_at else ""]
+            if with_contact:
+                row += [complaint.customer_name, complaint.customer_phone]
+            yield row
+
+    return _send(fmt, what="complaints", title=_("Complaints"), header=header, rows=rows(),
+                 widths=[16, 17, 14, 12, 24, 10, 40, 10, 14, 17, 17, 17, 6, 10, 8, 17, 8] + ([10, 14] if with_contact else []))

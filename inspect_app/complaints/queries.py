@@ -1,0 +1,307 @@
+"""What managers read of complaints: the register with its filters, hotspots against the last
+period, 零投诉 streaks, first-contact resolution, and the per-unit figures the board and the
+bulletins print. Every query is limited by ``permissions.complaints_clause``."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inspect_app import clock, permissions
+from inspect_app.auth.models import User
+from inspect_app.complaints.models import (
+    AT_FAULT,
+    OPEN_COMPLAINT,
+    Accountability,
+    Callback,
+    Commendation,
+    Complaint,
+    KeyCustomer,
+)
+from inspect_app.complaints.services import next_due
+from inspect_app.org.models import Outlet, StaffMember, Unit
+from inspect_app.rectifications.models import RectificationLine
+
+
+@dataclass
+class ComplaintFilters:
+    status: str = ""       # "" | open | overdue | registered | handling | closed | called_back
+    source: str = ""
+    category: str = ""
+    outlet_id: int | None = None
+    staff_id: int | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    mine: bool = False
+
+
+def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, now: dt.datetime | None = None):
+    now = now or clock.now()
+    query = (select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
+             .where(permissions.complaints_clause(session, user)))
+    if filters.status == "open":
+        query = query.where(Complaint.status.in_(OPEN_COMPLAINT))
+    elif filters.status == "overdue":
+        query = query.where(Complaint.status.in_(OPEN_COMPLAINT), sa.or_(
+            Complaint.resolve_due_at <= now, sa.and_(Complaint.contacted_at.is_(None), Complaint.contact_due_at <= now)))
+    elif filters.status:
+        query = query.where(Complaint.status == filters.status)
+    if filters.source:
+        query = query.where(Complaint.source == filters.source)
+    if filters.category:
+        query = query.where(Complaint.category == filters.category)
+    if filters.outlet_id:
+        query = query.where(Complaint.outlet_id == filters.outlet_id)
+    if filters.staff_id:
+        query = query.where(Complaint.staff_id == filters.staff_id)
+    if filters.since:
+        query = query.where(Complaint.received_at >= filters.since)
+    if filters.until:
+        query = query.where(Complaint.received_at < filters.until)
+    if filters.mine:
+        query = query.where(Complaint.owner_id == user.id)
+    return query
+
+
+def complaint_rows(session: Session, user: User, filters: ComplaintFilters, *, limit: int, offset: int = 0):
+    query = complaint_query(session, user, filters)
+    # open ones first, the soonest deadline first; then the newest
+    is_open = sa.case((Complaint.status.in_(OPEN_COMPLAINT), 0), else_=1)
+    return session.execute(query.order_by(is_open, sa.case((is_open == 0, Complaint.resolve_due_at), else_=None),
+                                          Complaint.received_at.desc(), Complaint.id.desc())
+                           .offset(offset).limit(limit)).all()
+
+
+def count(session: Session, user: User, filters: ComplaintFilters) -> int:
+    return session.exec(select(sa.func.count()).select_from(complaint_query(session, user, filters).subquery())).one()
+
+
+# --- hotspots ---------------------------------------------------------------------------------------
+
+@dataclass
+class Hotspot:
+    key: str
+    label: str
+    now: int
+    before: int
+
+    @property
+    def change(self) -> int:
+        return self.now - self.before
+
+
+def _by(session: Session, user: User, column, since, until, at_fault_only: bool):
+    query = (select(column, sa.func.count()).select_from(Complaint).join(Outlet, Outlet.id == Complaint.outlet_id)
+             .where(permissions.complaints_clause(session, user), Complaint.received_at >= since,
+                    Complaint.received_at < until).group_by(column))
+    if at_fault_only:
+        query = query.where(Complaint.verdict.in_(AT_FAULT))
+    return dict(session.execute(query).all())
+
+
+def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.datetime, before: dt.datetime,
+             top: int = 10) -> dict[str, list[Hotspot]]:
+    """Complaints by category, by outlet and by staff member in [since, until), against the period
+    of the same length before it ([before, since)). Staff counts only substantiated ones."""
+    result: dict[str, list[Hotspot]] = {}
+    for name, column, at_fault in (("category", Complaint.category, False), ("outlet", Complaint.outlet_id, False),
+                                   ("staff", Complaint.staff_id, True)):
+        current = _by(session, user, column, since, until, at_fault)
+        earlier = _by(session, user, column, before, since, at_fault)
+        keys = [k for k in set(current) | set(earlier) if k is not None]
+        labels: dict = {k: str(k) for k in keys}
+        if name == "outlet" and keys:
+            labels = {o.id: f"{o.name}" for o in session.exec(select(Outlet).where(Outlet.id.in_(keys))).all()}
+        if name == "staff" and keys:
+            labels = {s.id: f"{s.name}({s.job_number})" for s in session.exec(
+                select(StaffMember).where(StaffMember.id.in_(keys))).all()}
+        rows = [Hotspot(str(k), labels.get(k, str(k)), current.get(k, 0), earlier.get(k, 0)) for k in keys]
+        rows.sort(key=lambda h: (-h.now, -h.change, h.label))
+        result[name] = rows[:top]
+    return result
+
+
+@dataclass
+class Rate:
+    concluded: int = 0
+    first_contact: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return None if not self.concluded else round(100.0 * self.first_contact / self.concluded, 1)
+
+
+def first_contact_rate(session: Session, user: User, *, since: dt.datetime, until: dt.datetime) -> Rate:
+    """Of the complaints concluded in the period, the share resolved at first contact (by the
+    first owner, never handed on, never reopened)."""
+    concluded, fcr = session.execute(
+        select(sa.func.count(), sa.func.sum(sa.case((sa.and_(Complaint.handed_on == 0, Complaint.reopened == 0), 1), else_=0)))
+        .select_from(Complaint).where(permissions.complaints_clause(session, user), Complaint.concluded_at >= since,
+                                      Complaint.concluded_at < until)).one()
+    return Rate(concluded or 0, int(fcr or 0))
+
+
+# --- 零投诉 streaks ----------------------------------------------------------------------------------
+
+@dataclass
+class Streak:
+    outlet: Outlet
+    last: dt.datetime | None
+    days: int | None  # None: none on record
+
+
+def streaks(session: Session, user: User, *, outlets: list[Outlet], now: dt.datetime | None = None) -> list[Streak]:
+    """Days since the last substantiated complaint per outlet (received date, outlet's calendar)."""
+    now = now or clock.now()
+    ids = [o.id for o in outlets]
+    last = dict(session.execute(select(Complaint.outlet_id, sa.func.max(Complaint.received_at)).where(
+        Complaint.outlet_id.in_(ids), Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id)).all()) if ids else {}
+    result = []
+    for outlet in outlets:
+        moment = last.get(outlet.id)
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        days = None if moment is None else (clock.local_date(now, outlet.timezone) - clock.local_date(moment, outlet.timezone)).days
+        result.append(Streak(outlet, moment, days))
+    return result
+
+
+def unit_streak(session: Session, unit: Unit, *, now: dt.datetime | None = None) -> int | None:
+    """Days since the last substantiated complaint anywhere in the unit's subtree."""
+    now = now or clock.now()
+    moment = session.exec(select(sa.func.max(Complaint.received_at)).join(Outlet, Outlet.id == Complaint.outlet_id)
+                          .join(Unit, Unit.id == Outlet.unit_id)
+                          .where(Unit.path.startswith(unit.path, autoescape=True), Complaint.verdict.in_(AT_FAULT))).one()
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    zone = clock.default_zone()
+    return (clock.local_date(now, zone) - clock.local_date(moment, zone)).days
+
+
+# --- per unit, for the board and the bulletins -----------------------------------------------------------
+
+@dataclass
+class UnitComplaints:
+    unit: Unit
+    received: int = 0
+    at_fault: int = 0
+    appeals: int = 0
+    open: int = 0
+    overdue: int = 0
+    concluded: int = 0
+    first_contact: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def first_contact_percent(self) -> float | None:
+        return None if not self.concluded else round(100.0 * self.first_contact / self.concluded, 1)
+
+
+def by_child_units(session: Session, user: User, children: list[Unit], *, since: dt.datetime, until: dt.datetime,
+                   now: dt.datetime | None = None) -> list[UnitComplaints]:
+    """One row per unit in ``children`` (each counted over its whole subtree), within the viewer's scope."""
+    now = now or clock.now()
+    rows = []
+    for unit in children:
+        base = (select(Complaint).join(Outlet, Outlet.id == Complaint.outlet_id).join(Unit, Unit.id == Outlet.unit_id)
+                .where(permissions.complaints_clause(session, user), Unit.path.startswith(unit.path, autoescape=True)))
+        sub = base.subquery()
+        c = sub.c
+        in_period = sa.and_(c.received_at >= since, c.received_at < until)
+        concluded_in = sa.and_(c.concluded_at >= since, c.concluded_at < until)
+        is_open = c.status.in_([s.value for s in OPEN_COMPLAINT])
+        figures = session.execute(select(
+            sa.func.sum(sa.case((in_period, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(in_period, c.verdict.in_(AT_FAULT)), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(in_period, c.source == "appeal"), 1), else_=0)),
+            sa.func.sum(sa.case((is_open, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(is_open, sa.or_(c.resolve_due_at <= now, sa.and_(
+                c.contacted_at.is_(None), c.contact_due_at <= now))), 1), else_=0)),
+            sa.func.sum(sa.case((concluded_in, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(concluded_in, c.handed_on == 0, c.reopened == 0), 1), else_=0)),
+        ).select_from(sub)).one()
+        row = UnitComplaints(unit, *[int(v or 0) for v in figures])
+        row.categories = dict(session.execute(select(c.category, sa.func.count()).select_from(sub).where(in_period)
+                                              .group_by(c.category)).all())
+        rows.append(row)
+    return rows
+
+
+# --- a staff member's record ---------------------------------------------------------------------------
+
+@dataclass
+class PersonRecord:
+    staff: StaffMember
+    outlet: Outlet
+    findings: list = field(default_factory=list)
+    complaints: list = field(default_factory=list)
+    accountability: list = field(default_factory=list)
+    commendations: list = field(default_factory=list)
+
+
+def person_record(session: Session, user: User, staff: StaffMember) -> PersonRecord:
+    """员工绩效评定: findings naming the person, complaints about them, accountability and praise.
+    Only what the viewer may see: a finding of an unreleased secret visit is never a line yet."""
+    outlet = session.get(Outlet, staff.outlet_id)
+    lines = session.exec(select(RectificationLine).where(RectificationLine.staff_id == staff.id)
+                         .order_by(RectificationLine.issued_at.desc()).limit(100)).all()
+    findings = [line for line in lines if permissions.can_view_line(session, user, line)]
+    complaints = session.exec(select(Complaint).where(Complaint.staff_id == staff.id,
+                                                      permissions.complaints_clause(session, user))
+                              .order_by(Complaint.received_at.desc()).limit(100)).all()
+    records = session.exec(select(Accountability).where(Accountability.staff_id == staff.id,
+                                                        permissions.accountability_clause(session, user))
+                           .order_by(Accountability.opened_at.desc())).all()
+    praise = session.exec(select(Commendation).where(Commendation.staff_id == staff.id)
+                          .order_by(Commendation.month.desc())).all()
+    return PersonRecord(staff, outlet, findings, list(complaints), list(records), list(praise))
+
+
+# --- callback plans -----------------------------------------------------------------------------------
+
+@dataclass
+class DueCustomer:
+    customer: KeyCustomer
+    outlet: Outlet
+    last: Callback | None
+    due: dt.date
+    overdue_days: int
+
+
+def callbacks_due(session: Session, user: User, *, now: dt.datetime | None = None, include_later: bool = False):
+    """Key customers whose next callback is due today or before (or all, with ``include_later``),
+    most overdue first."""
+    now = now or clock.now()
+    customers = session.execute(select(KeyCustomer, Outlet).join(Outlet, Outlet.id == KeyCustomer.outlet_id)
+                                .where(KeyCustomer.active.is_(True), permissions.outlets_clause(session, user))).all()
+    ids = [c.id for c, _o in customers]
+    last_at = dict(session.execute(select(Callback.key_customer_id, sa.func.max(Callback.id))
+                                   .where(Callback.key_customer_id.in_(ids)).group_by(Callback.key_customer_id)).all()) if ids else {}
+    last_rows = {cb.key_customer_id: cb for cb in session.exec(select(Callback).where(
+        Callback.id.in_(list(last_at.values())))).all()} if last_at else {}
+    rows = []
+    for customer, outlet in customers:
+        last = last_rows.get(customer.id)
+        last_day = None
+        if last is not None:
+            at = last.at if last.at.tzinfo else last.at.replace(tzinfo=dt.timezone.utc)
+            last_day = clock.local_date(at, outlet.timezone)
+        due = next_due(customer, last_day)
+        late = (clock.local_date(now, outlet.timezone) - due).days
+        if late >= 0 or include_later:
+            rows.append(DueCustomer(customer, outlet, last, due, late))
+    rows.sort(key=lambda r: (-r.overdue_days, r.outlet.code, r.customer.name))
+    return rows
+
+
+def callback_log(session: Session, user: User, *, limit: int = 100):
+    return session.execute(select(Callback, Outlet, KeyCustomer, Complaint)
+                           .join(Outlet, Outlet.id == Callback.outlet_id)
+                           .outerjoin(KeyCustomer, KeyCustomer.id == Callback.key_customer_id)
+                           .outerjoin(Complaint, Complaint.id == Callback.complaint_id)
+                           .where(permissions.outlets_clause(session, user))
+                           .order_by(Callback.at.desc(), Callback.id.desc()).limit(limit)).all()
