@@ -277,8 +277,17 @@ def search_staff(session: Session, *, user: Actor, q: str = "", outlet_code: str
     return [tuple(row) for row in rows], total
 
 
-def active_staff_of(session: Session, outlet_id: int) -> list[StaffMember]:
-    """The outlet's active staff by job number: the people a finding there may name."""
-    return list(session.exec(select(StaffMember).where(StaffMember.outlet_id == outlet_id,
-                                                       StaffMember.active.is_(True))
-                             .order_by(StaffMember.job_number)).all())
+def staff_to_name(session: Session, outlet_id: int, *, named: set[int] = frozenset()) -> list[StaffMember]:
+    """The people a finding at the outlet may name, by job number: its active staff, and those
+    ``named`` already (who stay on their findings after they left)."""
+    query = select(StaffMember).where(StaffMember.outlet_id == outlet_id,
+                                      StaffMember.active.is_(True) | StaffMember.id.in_(named))
+    return list(session.exec(query.order_by(StaffMember.job_number)).all())
+
+
+def staff_by_id(session: Session, ids) -> dict[int, StaffMember]:
+    """The staff members with these ids (those findings and lines name), by id: one query."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.id.in_(ids)))}
