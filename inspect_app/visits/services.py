@@ -444,7 +444,7 @@ def named_staff(session: Session, *, visit: Visit, staff_id: int | str | None, c
     typed = str(staff_id).strip()
     if typed in ("", "0"):
         return 0
-    if typed == str(current):
+    if current is not None and typed == str(current):
         return current
     member = session.get(StaffMember, int(typed)) if typed.isdecimal() and len(typed) < 12 else None
     if member is None or member.outlet_id != visit.outlet_id or not member.active:
