@@ -32,3 +32,11 @@ class OutletForm(FlaskForm):
 class WindowForm(FlaskForm):
     number = StringField(_l("Window number"), validators=[Required(), Length(max=16)])
     name = StringField(_l("Purpose"), validators=[Optional(), Length(max=60)])
+
+
+class StaffForm(FlaskForm):
+    job_number = StringField(_l("Job number"), validators=[Required(), Length(max=32)])
+    name = StringField(_l("Name"), validators=[Required(), Length(max=64)])
+    post = StringField(_l("Post"), validators=[Optional(), Length(max=32)])
+    outlet_code = StringField(_l("Outlet code"), validators=[Required(), Length(max=32)])
+    active = BooleanField(_l("At work (can be named in findings)"), default=True)

@@ -1,7 +1,7 @@
-"""CSV import of outlets: every row checked first, then written in batches.
+"""CSV import of outlets and of the staff register: every row checked first, then written in batches.
 
 One bad row gives a line-numbered list of every problem and nothing is written. A re-import
-updates existing outlets by their code instead of adding duplicates. Files from Chinese Excel come
+updates existing outlets by their code (staff by their job number) instead of adding duplicates. Files from Chinese Excel come
 as GB18030 as often as UTF-8, so both are read.
 
 The check reads the units once and checks every row; a batch then writes its outlets, windows and
@@ -25,7 +25,7 @@ from inspect_app.csv_import import BATCH_ROWS, CheckedRow, ImportFailed, ImportR
 from inspect_app.csv_import import number as decimal
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.org import services
-from inspect_app.org.models import Outlet, Unit, Window
+from inspect_app.org.models import Outlet, StaffMember, Unit, Window
 from inspect_app.text import identifier, max_length
 
 
@@ -150,3 +150,98 @@ class OutletImporter:
 
 
 OUTLETS = OutletImporter()
+
+
+@dataclass
+class StaffRow:
+    job_number: str
+    name: str
+    post: str
+    outlet_id: int
+    active: bool | None  # None: not given (a new person is active, a known one keeps theirs)
+
+
+#: The ``active`` column: 1/0 or 是/否; empty leaves it as it is.
+ACTIVE_VALUES = {"1": True, "0": False, "是": True, "否": False}
+
+
+class StaffImporter:
+    """The staff register (营业员, 投递员, 大堂经理) by job number: columns job_number, name, post,
+    outlet_code and, optionally, active."""
+
+    batch_rows = BATCH_ROWS
+
+    def check(self, session: Session, *, actor: Actor, data: bytes) -> list[CheckedRow]:
+        if not permissions.can_manage_org(actor):
+            raise PermissionDenied(_("Only an administrator may change the organisation."))
+        rows = read_rows(data, ["job_number", "name", "outlet_code"])
+        outlets = dict(session.execute(select(Outlet.code, Outlet.id)).all())
+        errors: list[str] = []
+        seen: dict[str, int] = {}
+        checked = []
+        for line, row in rows:
+            try:
+                job_number, name, post = services.check_staff_text(
+                    job_number=row.get("job_number", ""), name=row.get("name", ""), post=row.get("post", ""))
+            except DomainError as exc:
+                errors.append(_("Line %(line)d: %(msg)s", line=line, msg=exc.message))
+                job_number, name, post = row.get("job_number", ""), row.get("name", ""), ""
+            if not job_number:
+                errors.append(_("Line %(line)d: the job number is empty.", line=line))
+            elif job_number in seen:
+                errors.append(_("Line %(line)d: job number %(number)s repeats line %(first)d.", line=line,
+                                number=job_number, first=seen[job_number]))
+            seen.setdefault(job_number, line)
+            if not name:
+                errors.append(_("Line %(line)d: the person's name is empty.", line=line))
+            outlet_id = outlets.get(row.get("outlet_code", ""))
+            if outlet_id is None:
+                errors.append(_("Line %(line)d: unknown outlet code %(code)s.", line=line,
+                                code=row.get("outlet_code", "")))
+            given = row.get("active", "")
+            active = ACTIVE_VALUES.get(given) if given else None
+            if given and active is None:
+                errors.append(_("Line %(line)d: active must be 1 or 0 (是 or 否), not %(value)s.", line=line,
+                                value=given))
+            checked.append(CheckedRow(line, StaffRow(job_number, name, post, outlet_id or 0, active)))
+        if errors:
+            raise ImportFailed(errors)
+        return checked
+
+    def write(self, session: Session, *, actor: Actor, rows: Sequence[CheckedRow]) -> ImportResult:
+        # As for outlets: read again inside the batch's transaction, then bulk statements.
+        values_by_number = {r.values.job_number: r.values for r in rows}
+        existing = {s.job_number: s for s in session.exec(
+            select(StaffMember).where(StaffMember.job_number.in_(list(values_by_number))))}
+        result = ImportResult()
+        created, updates, events = [], [], []
+        now = clock.now()
+        for job_number, values in values_by_number.items():
+            fields = {"job_number": job_number, "name": values.name, "post": values.post,
+                      "outlet_id": values.outlet_id}
+            staff = existing.get(job_number)
+            if staff is None:
+                created.append({**fields, "active": values.active is not False, "created_at": now})
+                result.created += 1
+                continue
+            result.updated += 1
+            fields["active"] = staff.active if values.active is None else values.active
+            before = snapshot(staff, services.STAFF_FIELDS)
+            after = {**before, **fields}
+            if after != before:
+                updates.append({"id": staff.id, **fields})
+                events.append(("staff.updated", staff.id, before, after))
+        if created:
+            made = session.execute(sa.insert(StaffMember).returning(StaffMember.id, StaffMember.job_number),
+                                   created).all()
+            ids = {number: staff_id for staff_id, number in made}
+            events += [("staff.created", ids[row["job_number"]], None,
+                        {f: row[f] for f in services.STAFF_FIELDS}) for row in created]
+        if updates:
+            session.execute(sa.update(StaffMember), updates)
+        record_many(session, actor=actor, object_type=StaffMember.__tablename__, events=events)
+        session.expire_all()  # objects read above are older than the rows now
+        return result
+
+
+STAFF = StaffImporter()

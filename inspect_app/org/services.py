@@ -1,4 +1,4 @@
-"""Units, outlets and windows: creation, editing and the queries other domains share."""
+"""Units, outlets, windows and the staff register: creation, editing and the queries other domains share."""
 from __future__ import annotations
 
 import functools
@@ -13,11 +13,12 @@ from inspect_app import permissions
 from inspect_app.actors import Actor
 from inspect_app.audit.services import record, snapshot
 from inspect_app.errors import DomainError, PermissionDenied
-from inspect_app.org.models import LEVEL_ORDER, Outlet, Unit, UnitLevel, Window
+from inspect_app.org.models import LEVEL_ORDER, Outlet, StaffMember, Unit, UnitLevel, Window
 from inspect_app.text import fits, identifier, max_length
 
 UNIT_FIELDS = ["code", "name", "level", "parent_id"]
 OUTLET_FIELDS = ["code", "name", "address", "lat", "lon", "unit_id", "timezone", "active"]
+STAFF_FIELDS = ["job_number", "name", "post", "outlet_id", "active"]
 
 
 def _require_admin(actor: Actor | None) -> None:
@@ -219,3 +220,74 @@ def outlets_in(session: Session, user: Actor, where=None) -> dict[int, int]:
     if where is not None:
         query = query.where(where)
     return dict(session.execute(query).all())
+
+
+# --- the staff register (营业员, 投递员, 大堂经理: people, not accounts) ---------------------------
+
+def check_staff_text(*, job_number: str, name: str, post: str) -> tuple[str, str, str]:
+    """The job number (normalised like a code), name and post, each within its column."""
+    job_number = identifier(job_number, label=_l("The job number"), max_length=max_length(StaffMember, "job_number"))
+    name, post = name.strip(), post.strip()
+    fits(name, label=_l("The name"), max_length=max_length(StaffMember, "name"))
+    fits(post, label=_l("The post"), max_length=max_length(StaffMember, "post"))
+    return job_number, name, post
+
+
+def save_staff(session: Session, *, actor: Actor | None, staff: StaffMember | None, job_number: str, name: str,
+               post: str, outlet_code: str, active: bool = True) -> StaffMember:
+    """Add (``staff`` None) or edit one person of the register; the outlet is named by its code."""
+    _require_admin(actor)
+    job_number, name, post = check_staff_text(job_number=job_number, name=name, post=post)
+    if not job_number or not name:
+        raise DomainError(_("A staff member needs a job number and a name."))
+    clash = session.exec(select(StaffMember).where(StaffMember.job_number == job_number)).first()
+    if clash is not None and (staff is None or clash.id != staff.id):
+        raise DomainError(_("The job number %(number)s is already used.", number=job_number))
+    code = (outlet_code or "").strip()
+    outlet = session.exec(select(Outlet).where(Outlet.code == code)).first() if code else None
+    if outlet is None:
+        raise DomainError(_("There is no outlet with the code %(code)s.", code=code) if code
+                          else _("Give the code of the outlet the person works at."))
+    before = snapshot(staff, STAFF_FIELDS) if staff else None
+    if staff is None:
+        staff = StaffMember(job_number=job_number, name=name, outlet_id=outlet.id)
+    staff.job_number, staff.name, staff.post, staff.outlet_id, staff.active = job_number, name, post, outlet.id, active
+    session.add(staff)
+    session.flush()
+    after = snapshot(staff, STAFF_FIELDS)
+    if before != after:
+        record(session, actor=actor, action="staff.created" if before is None else "staff.updated", obj=staff,
+               before=before, after=after)
+    return staff
+
+
+def search_staff(session: Session, *, user: Actor, q: str = "", outlet_code: str = "", page: int = 1,
+                 per_page: int = 30) -> tuple[list[tuple[StaffMember, Outlet]], int]:
+    """Staff of the outlets the user may see, with their outlet, filtered and paged; (rows, total)."""
+    query = (select(StaffMember, Outlet).join(Outlet, Outlet.id == StaffMember.outlet_id)
+             .where(permissions.outlets_clause(session, user)))
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(StaffMember.name.ilike(like) | StaffMember.job_number.ilike(like))
+    if outlet_code:
+        query = query.where(Outlet.code == outlet_code.strip())
+    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Outlet.code, StaffMember.job_number)
+                        .offset((page - 1) * per_page).limit(per_page)).all()
+    return [tuple(row) for row in rows], total
+
+
+def staff_to_name(session: Session, outlet_id: int, *, named: set[int] = frozenset()) -> list[StaffMember]:
+    """The people a finding at the outlet may name, by job number: its active staff, and those
+    ``named`` already (who stay on their findings after they left)."""
+    query = select(StaffMember).where(StaffMember.outlet_id == outlet_id,
+                                      StaffMember.active.is_(True) | StaffMember.id.in_(named))
+    return list(session.exec(query.order_by(StaffMember.job_number)).all())
+
+
+def staff_by_id(session: Session, ids) -> dict[int, StaffMember]:
+    """The staff members with these ids (those findings and lines name), by id: one query."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {s.id: s for s in session.exec(select(StaffMember).where(StaffMember.id.in_(ids)))}

@@ -9,9 +9,9 @@ from inspect_app.csv_import import import_page
 from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
-from inspect_app.org.forms import OutletForm, UnitForm, UnitRenameForm, WindowForm
-from inspect_app.org.importing import OUTLETS
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.forms import OutletForm, StaffForm, UnitForm, UnitRenameForm, WindowForm
+from inspect_app.org.importing import OUTLETS, STAFF
+from inspect_app.org.models import Outlet, StaffMember, Unit
 
 bp = Blueprint("org", __name__)
 
@@ -118,3 +118,46 @@ def window_add(outlet_id: int):
 def outlets_import():
     _require_admin()
     return import_page(OUTLETS, "outlets", "org.outlets")
+
+
+# --- the staff register ----------------------------------------------------------------------------
+
+@bp.route("/staff")
+@login_required
+def staff():
+    if not permissions.can_see_staff(current_user):
+        abort(403)
+    q = (request.args.get("q") or "").strip()
+    outlet_code = (request.args.get("outlet") or "").strip()
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = services.search_staff(get_session(), user=current_user, q=q, outlet_code=outlet_code, page=page)
+    return render_template("org/staff.html", rows=rows, total=total, page=page, per_page=30, q=q,
+                           outlet_code=outlet_code)
+
+
+@bp.route("/admin/staff/new", methods=["GET", "POST"])
+@bp.route("/admin/staff/<int:staff_id>/edit", methods=["GET", "POST"])
+@login_required
+def staff_edit(staff_id: int | None = None):
+    _require_admin()
+    db = get_session()
+    member = get_or_404(StaffMember, staff_id) if staff_id else None
+    form = StaffForm(obj=member)
+    if member is not None and not form.is_submitted():
+        form.outlet_code.data = db.get(Outlet, member.outlet_id).code
+    if form.validate_on_submit():
+        saved = run_service(lambda db: services.save_staff(
+            db, actor=current_user, staff=member, job_number=form.job_number.data, name=form.name.data,
+            post=form.post.data or "", outlet_code=form.outlet_code.data, active=form.active.data,
+        ), lambda saved: _("Saved: %(number)s %(name)s.", number=saved.job_number, name=saved.name))
+        if saved is not REFUSED:
+            return redirect(url_for("org.staff", outlet=form.outlet_code.data.strip()))
+    return render_template("org/staff_form.html", form=form, member=member)
+
+
+@bp.route("/admin/staff/import", methods=["GET", "POST"])
+@lock_on_write_only
+@login_required
+def staff_import():
+    _require_admin()
+    return import_page(STAFF, "staff", "org.staff")

@@ -131,14 +131,15 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
     answers = {a.item_code: a for a in session.exec(select(Answer).where(Answer.visit_id == visit.id)).all()}
     for code in result.failed_items:
         item = checklist.item(code)
-        note = (answers.get(code).note if answers.get(code) else "") or ""
+        answer = answers.get(code)
+        note = (answer.note if answer else "") or ""
         problem = f"{item.text_zh}" + (f"\n{note}" if note else "")
         deadline = default_deadline(item.severity, now, outlet, secret=visit.kind == "secret")
         line = RectificationLine(
             notice_id=notice.id, visit_id=visit.id, outlet_id=outlet.id, item_code=code, checklist_kind=checklist.kind,
             problem=problem[:2500], requirement=item.requirement_zh[:1000], severity=item.severity, red_line=item.red_line,
             deadline_date=deadline, deadline_at=deadline_instant(deadline, outlet.timezone), responsible_id=responsible,
-            issued_at=now,
+            staff_id=answer.staff_id if answer else None, issued_at=now,
         )
         session.add(line)
         session.flush()

@@ -16,7 +16,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import get_or_404, run_service
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications import queries, services
 from inspect_app.rectifications.forms import (
     AnswerForm,
@@ -125,6 +125,7 @@ def line(line_id: int):
         verify_form=VerifyForm(data=version), decide_form=DecideForm(data=version),
         deadline_form=DeadlineForm(data=version), responsible_form=responsible_form,
         own_answer=line.answered_by_id == current_user.id, photo_limit=6,
+        named=db.get(StaffMember, line.staff_id) if line.staff_id else None,
     )
 
 

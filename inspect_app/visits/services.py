@@ -23,7 +23,7 @@ from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreRes
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence.models import Photo
-from inspect_app.org.models import Outlet, OutletBlackout, Window
+from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Window
 from inspect_app.visits import timers
 from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import EDITABLE, Answer, StarRating, Visit, VisitStatus
@@ -388,12 +388,16 @@ def save_answer(
     occurrences: int | None = None,
     scale_value: int | None = None,
     note: str | None = None,
+    staff_id: int | str | None = None,
     base_version: int | None = None,
     client_id: str | None = None,
     supersedes: list[str] | None = None,
     clear: bool = False,
 ) -> Answer:
     """Save one answer as it is made; ``clear`` takes an answer back (the item is unanswered again).
+
+    ``staff_id`` names the staff member a finding concerns, like ``note``: None leaves it as it
+    is, 0 or "" clears it; anyone else must be at work at the visit's outlet.
 
     ``base_version`` is the version the client last saw: a write based on an older version (the
     same item changed on another device meanwhile) is refused with Conflict, never silently
@@ -418,16 +422,34 @@ def save_answer(
         raise Conflict(_("Item %(code)s was changed on another device. Check it and answer again.", code=item_code))
     result, occurrences, scale_value = answer_values(item, result=result, occurrences=occurrences,
                                                      scale_value=scale_value, clear=clear, note=note)
+    staff_id = named_staff(session, visit=visit, staff_id=staff_id, current=existing.staff_id if existing else None)
     if repeat:
         # The same request again (a retry after a lost reply): answer with what is stored. The same
         # id with different content is a client bug, refused rather than guessed at.
         same = ((existing.result, existing.occurrences, existing.scale_value) == (result, occurrences, scale_value)
-                and (note is None or existing.note == note.strip()))
+                and (note is None or existing.note == note.strip())
+                and (staff_id is None or (existing.staff_id or 0) == staff_id))
         if not same:
             raise Conflict(_("This request id was already used for a different answer."))
         return existing
     return write_answer(session, actor=actor, visit=visit, existing=existing, item_code=item_code,
-                        values=(result, occurrences, scale_value), note=note, client_id=client_id)
+                        values=(result, occurrences, scale_value), note=note, staff_id=staff_id, client_id=client_id)
+
+
+def named_staff(session: Session, *, visit: Visit, staff_id: int | str | None, current: int | None) -> int | None:
+    """The staff member an answer is to name: None (leave as is), 0 (nobody) or the id of someone
+    at work at the visit's outlet. The one named already stays nameable after they left."""
+    if staff_id is None:
+        return None
+    typed = str(staff_id).strip()
+    if typed in ("", "0"):
+        return 0
+    if current is not None and typed == str(current):
+        return current
+    member = session.get(StaffMember, int(typed)) if typed.isdecimal() and len(typed) < 12 else None
+    if member is None or member.outlet_id != visit.outlet_id or not member.active:
+        raise DomainError(_("The person named is not on the staff of this outlet. Choose someone from the list."))
+    return member.id
 
 
 def answer_values(item, *, result: str | None, occurrences: int | None, scale_value: int | None,
@@ -461,12 +483,14 @@ def answer_values(item, *, result: str | None, occurrences: int | None, scale_va
 
 def write_answer(session: Session, *, actor: User, visit: Visit, existing: Answer | None, item_code: str,
                  values: tuple[str | None, int | None, int | None], note: str | None,
-                 client_id: str | None = None) -> Answer:
-    """Store checked values (``answer_values``) as the item's answer, one version up."""
+                 staff_id: int | None = None, client_id: str | None = None) -> Answer:
+    """Store checked values (``answer_values``, ``named_staff``) as the item's answer, one version up."""
     answer = existing or Answer(visit_id=visit.id, item_code=item_code, version=0)
     answer.result, answer.occurrences, answer.scale_value = values
     if note is not None:
         answer.note = note.strip()
+    if staff_id is not None:
+        answer.staff_id = staff_id or None
     answer.version += 1
     answer.client_id = client_id
     answer.updated_at = clock.now()

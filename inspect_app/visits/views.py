@@ -214,7 +214,8 @@ def _progress(result) -> dict:
 
 def _answer_json(answer) -> dict:
     return {"item_code": answer.item_code, "result": answer.result, "occurrences": answer.occurrences,
-            "scale_value": answer.scale_value, "note": answer.note, "version": answer.version}
+            "scale_value": answer.scale_value, "note": answer.note, "staff_id": answer.staff_id,
+            "version": answer.version}
 
 
 @bp.route("/visits/<int:visit_id>/fill")
@@ -241,6 +242,7 @@ def fill(visit_id: int):
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
         not_started=not_started, version=_version(db, visit),
+        staff=org.staff_to_name(db, visit.outlet_id, named={a.staff_id for a in answers.values() if a.staff_id}),
     )
 
 
@@ -259,6 +261,7 @@ def save_answer(visit_id: int):
     return run_json(lambda db: services.save_answer(
         db, actor=current_user, visit=visit, item_code=item_code, result=payload.str("result"),
         occurrences=payload.int("occurrences"), scale_value=payload.int("scale_value"), note=payload.str("note"),
+        staff_id=0 if payload.get("staff_id") == "" else payload.int("staff_id"),
         base_version=payload.int("base_version"), client_id=payload.str("client_id", limit=64) or None,
         supersedes=payload.strings("supersedes"), clear=payload.is_true("clear")),
         lambda answer: {"answer": _answer_json(answer), "progress": _visit_progress(visit)}, refused=stored)
@@ -409,6 +412,7 @@ def detail(visit_id: int):
         stars=services.star_history(db, outlet_id=outlet.id, window_id=visit.window_id)[:5],
         timers=timers.timer_moments(visit), timer_labels=timers.TIMER_LABELS,
         version=_version(db, visit),
+        named=org.staff_by_id(db, (answers[item.code].staff_id for item in failed if item.code in answers)),
     )
 
 

@@ -77,6 +77,8 @@
     var s = { item_code: el.dataset.code, result: el.dataset.result || null, note: el.querySelector("[data-note]") ? el.querySelector("[data-note]").value : "" };
     if (el.dataset.rule === "per_occurrence" && s.result !== "na" && el.dataset.occurrences !== "") s.occurrences = parseInt(el.dataset.occurrences, 10);
     if (el.dataset.rule === "scale" && s.result !== "na" && el.dataset.scale !== "") s.scale_value = parseInt(el.dataset.scale, 10);
+    var staff = el.querySelector("[data-staff]");
+    if (staff) s.staff_id = staff.value;  // "" names nobody; no list (no staff): left as it is
     if (!answered(el)) s.clear = true;  // taken back (undo): the item is unanswered again
     return s;
   }
@@ -144,7 +146,12 @@
     el.dataset.scale = a.scale_value == null ? "" : String(a.scale_value);
     var note = el.querySelector("[data-note]");
     if (note) note.value = a.note || "";
+    showStaff(el, a.staff_id);
     paint(el);
+  }
+  function showStaff(el, staffId) {
+    var staff = el.querySelector("[data-staff]");
+    if (staff && staffId !== undefined) staff.value = staffId == null ? "" : String(staffId);
   }
 
   // --- progress ------------------------------------------------------------------------------
@@ -746,7 +753,7 @@
   var typingTimer = null;
   root.addEventListener("input", function (e) {
     var queued = null;
-    if (e.target.matches("[data-note]")) {
+    if (e.target.matches("[data-note], [data-staff]")) {
       var el = e.target.closest("article.item");
       if (el.dataset.result || el.dataset.occurrences || el.dataset.scale) queued = queueAnswer(el, true);
     } else if (e.target.matches("[data-summary]")) {
@@ -912,6 +919,7 @@
           el.dataset.occurrences = p.occurrences == null ? "" : String(p.occurrences);
           el.dataset.scale = p.scale_value == null ? "" : String(p.scale_value);
           var note = el.querySelector("[data-note]"); if (note) note.value = p.note || "";
+          showStaff(el, p.staff_id);
           paint(el);
           if (op.conflict) showConflict(el, op);
           else setStatus(el, msg("Offline"), "warn");
