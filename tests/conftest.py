@@ -309,6 +309,8 @@ def people(org_tree, create_user):
         "reviewer": create_user(Role.reviewer, unit=t["province"], username="reviewer"),
         "chief": create_user(Role.branch_chief, outlets=[t["xihu1"]], username="chief"),
         "other_chief": create_user(Role.branch_chief, outlets=[t["xihu2"]], username="chief2"),
+        "handler": create_user(Role.handler, unit=t["hz"], username="handler"),
+        "other_handler": create_user(Role.handler, unit=t["nb"], username="handler.nb"),
     }
 
 

@@ -422,7 +422,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
             continue
         steps = escalation_steps(complaint, outlet.timezone, now)
         ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-        target_path = unit_paths.get(ancestors[max(0, len(ancestors) - steps)], "")
+        target_path = unit_paths.get(ancestors[max(0, len(ancestors) - 1 - steps)], "")
         recipients = [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
         sent["complaints_escalated"] += notify(
             session, user_ids=recipients, kind="complaint_escalated",

@@ -509,7 +509,7 @@ def test_who_sees_which_photo_variant(visit, inspector, client_as, client, peopl
     assert upload(inspector, visit, images.jpeg()).status_code == 201
     photo = db.exec(select(Photo)).one()
     in_region = {"admin": 200, "manager": 200, "director": 200, "inspector": 200, "reviewer": 200}
-    refused = {"other_manager": 404, "shopper": 404, "chief": 404, "other_chief": 404}
+    refused = {"other_manager": 404, "shopper": 404, "chief": 404, "other_chief": 404, "handler": 404, "other_handler": 404}
     anonymous = client.get(f"/photos/{photo.id}/thumb")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
