@@ -92,24 +92,27 @@ class Hotspot:
         return self.now - self.before
 
 
-def _by(session: Session, user: User, column, since, until, at_fault_only: bool):
+def _by(session: Session, user: User, column, since, until, at_fault_only: bool, within: Unit | None = None):
     query = (select(column, sa.func.count()).select_from(Complaint).join(Outlet, Outlet.id == Complaint.outlet_id)
              .where(permissions.complaints_clause(session, user), Complaint.received_at >= since,
                     Complaint.received_at < until).group_by(column))
+    if within is not None:
+        query = query.join(Unit, Unit.id == Outlet.unit_id).where(Unit.path.startswith(within.path, autoescape=True))
     if at_fault_only:
         query = query.where(Complaint.verdict.in_(AT_FAULT))
     return dict(session.execute(query).all())
 
 
 def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.datetime, before: dt.datetime,
-             top: int = 10) -> dict[str, list[Hotspot]]:
+             top: int = 10, within: Unit | None = None) -> dict[str, list[Hotspot]]:
     """Complaints by category, by outlet and by staff member in [since, until), against the period
-    of the same length before it ([before, since)). Staff counts only substantiated ones."""
+    before it ([before, since)), in the viewer's scope (and ``within`` a unit's subtree). Staff
+    counts only substantiated ones."""
     result: dict[str, list[Hotspot]] = {}
     for name, column, at_fault in (("category", Complaint.category, False), ("outlet", Complaint.outlet_id, False),
                                    ("staff", Complaint.staff_id, True)):
-        current = _by(session, user, column, since, until, at_fault)
-        earlier = _by(session, user, column, before, since, at_fault)
+        current = _by(session, user, column, since, until, at_fault, within)
+        earlier = _by(session, user, column, before, since, at_fault, within)
         keys = [k for k in set(current) | set(earlier) if k is not None]
         labels: dict = {k: str(k) for k in keys}
         if name == "outlet" and keys:

@@ -292,8 +292,16 @@ def board():
     parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None
+    panels = [panel(db, current_user, node, filters) for panel in current_app.extensions.get("board_panels", [])]
     return render_template("rectifications/board.html", rows=rows, total=total, node=node, parent=parent,
-                           escalated=escalated, escalated_count=escalated_count, args=args, now=clock.now())
+                           escalated=escalated, escalated_count=escalated_count, args=args, now=clock.now(),
+                           panels=[p for p in panels if p is not None])
+
+
+def register_board_panel(app, panel) -> None:
+    """A higher domain adds a section to the board (complaints): ``panel(session, user, node,
+    filters)`` gives ``(template, context)`` or None; rectification knows none of them."""
+    app.extensions.setdefault("board_panels", []).append(panel)
 
 
 @bp.route("/board/lines")

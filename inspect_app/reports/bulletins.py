@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
+from inspect_app.complaints import queries as complaint_queries
 from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
 from inspect_app.org import services as org
@@ -190,6 +191,9 @@ class Bulletin:
     history_svg: str = ""
     mean_days_to_close: Decimal | None = None
     repeated: list[tuple] = field(default_factory=list)
+    # complaints (周分析 and 月总结): per unit, and the categories against the period before
+    complaint_rows: list = field(default_factory=list)
+    complaint_categories: list[tuple] = field(default_factory=list)
 
     @property
     def close_rate(self) -> Decimal | None:
@@ -339,7 +343,19 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         _week_extras(session, user, bulletin, scope, period, zone, group, rows)
     else:
         _month_extras(session, user, bulletin, scope, period, zone, row_of, rows, rules)
+    if period.kind in ("week", "month"):
+        children = [node] if by_outlet else [units[key] for key in rows]
+        _complaint_extras(session, user, bulletin, node, children, since, until, prev_since)
     return bulletin
+
+
+def _complaint_extras(session, user, b: Bulletin, node, children: list[Unit], since, until, prev_since) -> None:
+    """Complaints received in the period per unit (substantiated, regulator appeals, overdue as the
+    period ended, first-contact resolution) and the categories against the period before."""
+    b.complaint_rows = complaint_queries.by_child_units(session, user, sorted(children, key=lambda u: u.code),
+                                                        since=since, until=until, now=b.as_of)
+    hot = complaint_queries.hotspots(session, user, since=since, until=until, before=prev_since, within=node)
+    b.complaint_categories = [(h.label, h.now, h.before) for h in hot["category"]]
 
 
 def _day_extras(session, user, b: Bulletin, scope, since, until) -> None:

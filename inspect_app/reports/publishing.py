@@ -70,6 +70,8 @@ def figures(b) -> dict:
         "rows": [{"name": r.name, "visits": r.visits, "average": text(r.average), "rank": r.rank,
                   "coverage": text(r.coverage), "red_lines": r.red_lines, "veto": r.vetoed,
                   "commended": r.commended, "named": r.named} for r in b.rows],
+        "complaints": [{"name": r.unit.name, "received": r.received, "substantiated": r.at_fault, "appeals": r.appeals,
+                        "overdue": r.overdue, "first_contact": text(r.first_contact_percent)} for r in b.complaint_rows],
     }
 
 
