@@ -40,7 +40,8 @@ class VersionedForm(FlaskForm):
 class ComplaintForm(FlaskForm):
     outlet_code = StringField(_l("Outlet code"), validators=[Required(), Length(max=32)])
     source = SelectField(_l("Source"), validators=[Required()])
-    received_at = DateTimeLocalField(_l("Received at (outlet's local time)"), validators=[Required()])
+    received_at = DateTimeLocalField(_l("Received at (outlet's local time)"), validators=[Required()],
+                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
     category = SelectField(_l("Category"), validators=[Required()])
     account = TextAreaField(_l("What the customer says happened"), validators=[Required(), Length(max=2000)])
     reference = StringField(_l("Waybill or business number"), validators=[Optional(), Length(max=64)])

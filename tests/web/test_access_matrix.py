@@ -5,14 +5,16 @@ import re
 
 import pytest
 
-ROLES = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief"]
+ROLES = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief",
+         "handler", "other_handler"]
 ADMIN_ONLY = {"admin"}
 REGION_ROLES = {"admin", "manager", "other_manager", "director", "inspector", "reviewer"}
 
 # page (with {placeholders} filled from org_tree/people) → roles that get 200; the rest get 403.
 PAGES = {
     "/home": set(ROLES),
-    "/outlets": REGION_ROLES | {"chief", "other_chief"},
+    "/outlets": REGION_ROLES | {"chief", "other_chief", "handler", "other_handler"},
+    "/staff": REGION_ROLES | {"chief", "other_chief", "handler", "other_handler"},
     "/account/password": set(ROLES),
     "/admin/units": ADMIN_ONLY,
     "/admin/users": ADMIN_ONLY,
@@ -27,8 +29,8 @@ PAGES = {
 
 # object pages: out of scope answers 404, never 403, so a guessed id tells nothing.
 SCOPED = {
-    "/outlets/{xihu1}": {"admin", "manager", "director", "inspector", "reviewer", "chief"},
-    "/outlets/{haishu1}": {"admin", "other_manager", "director", "reviewer"},
+    "/outlets/{xihu1}": {"admin", "manager", "director", "inspector", "reviewer", "chief", "handler"},
+    "/outlets/{haishu1}": {"admin", "other_manager", "director", "reviewer", "other_handler"},
 }
 
 # POST-only admin actions: every non-admin is refused before anything happens.

@@ -1,0 +1,267 @@
+"""The complaint pages as every role: who opens what, the handler's flow through the forms, bad
+input answered in words with nothing written, and the customer's contact details nowhere but in
+front of complaint handlers (pages, papers, exports, the audit log)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import subprocess
+import zipfile
+
+import pytest
+from sqlmodel import select
+
+from inspect_app import clock
+from inspect_app.complaints import services
+from inspect_app.complaints.models import Accountability, Complaint, ComplaintStatus, KeyCustomer
+from inspect_app.rectifications.models import RectificationLine, RectificationNotice
+from tests.complaints.helpers import PINNED, concluded, register
+
+ALL = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief",
+       "handler", "other_handler"]
+SEES_COMPLAINTS = {"admin", "manager", "other_manager", "director", "reviewer", "chief", "other_chief", "handler",
+                   "other_handler"}
+PAGES = {
+    "/complaints": SEES_COMPLAINTS,
+    "/complaints/new": {"handler", "other_handler"},
+    "/complaints/hotspots": SEES_COMPLAINTS - {"chief", "other_chief"},
+    "/callbacks": SEES_COMPLAINTS - {"chief", "other_chief"},
+    "/accountability": SEES_COMPLAINTS,
+    "/complaints/export.csv": SEES_COMPLAINTS,
+}
+
+
+@pytest.fixture(autouse=True)
+def pinned(clock_at):
+    return clock_at(PINNED)
+
+
+@pytest.mark.parametrize("role", ALL)
+def test_who_opens_which_complaint_page(role, client_as, people):
+    client = client_as(people[role])
+    for url, allowed in PAGES.items():
+        response = client.get(url)
+        assert response.status_code == (200 if role in allowed else 403), f"{role} {url}: {response.status_code}"
+
+
+@pytest.fixture
+def world(app, db, org_tree, people, staff):
+    """A complaint at xihu1 concluded with a line and an accountability record, and one at haishu1."""
+    with app.test_request_context():
+        here = concluded(db, people, org_tree, staff=staff["clerk"], requirements=["营业员服务规范复训"])
+        record_ = services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=here,
+                                               reason="服务态度差")
+        there = services.register_complaint(
+            db, actor=people["other_handler"], outlet=org_tree["haishu1"], source="phone",
+            received_at=clock.now() - dt.timedelta(hours=2), category="时限", account="邮件延误三天",
+            customer_name="赵六", customer_phone="13700000000")
+        customer = services.add_key_customer(db, actor=people["handler"], outlet=org_tree["xihu1"], name="浙江大学后勤集团",
+                                             tier="weekly", contact_name="钱经理", contact_phone="0571-87654321")
+    db.commit()
+    return {"here": here, "there": there, "record": record_, "customer": customer, "notice": here.notice_id}
+
+
+def test_objects_out_of_scope_answer_404(world, client_as, people, staff):
+    here, there = world["here"], world["there"]
+    expectations = {
+        f"/complaints/{here.id}": {"admin", "manager", "director", "reviewer", "chief", "handler"},
+        f"/complaints/{there.id}": {"admin", "other_manager", "director", "reviewer", "other_handler"},
+        f"/accountability/{world['record'].id}": {"admin", "manager", "director", "reviewer", "chief", "handler"},
+        f"/staff/{staff['clerk'].id}": {"admin", "manager", "director", "reviewer", "chief", "handler", "inspector"},
+        f"/notices/{world['notice']}": {"admin", "manager", "director", "reviewer", "inspector", "chief", "handler"},
+    }
+    for role in ALL:
+        client = client_as(people[role])
+        for url, allowed in expectations.items():
+            code = client.get(url).status_code
+            assert code == (200 if role in allowed else 404), f"{role} {url}: {code}"
+
+
+def _form_token(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_the_handlers_flow_through_the_forms(client_as, people, db, org_tree, staff):
+    client = client_as(people["handler"])
+    page = client.get("/complaints/new").get_data(as_text=True)
+    # the form starts at the outlet's "now": 00:30 on 2 December in Shanghai (16:30 UTC on the 1st)
+    assert 'value="2026-12-02T00:30"' in page
+    response = client.post("/complaints/new", {
+        "outlet_code": "330106001", "source": "hotline", "received_at": "2026-12-02T00:10", "category": "服务态度",
+        "account": "营业员办理汇款时态度生硬", "customer_name": "张三丰", "customer_phone": "139 1234 5678",
+        "staff_job_number": staff["clerk"].job_number})
+    assert response.status_code == 302
+    complaint = db.exec(select(Complaint)).one()
+    assert complaint.received_at == dt.datetime(2026, 12, 1, 16, 10, tzinfo=dt.timezone.utc)
+    assert complaint.staff_id == staff["clerk"].id and complaint.number.startswith("TS202612-")
+    url = f"/complaints/{complaint.id}"
+    detail = client.get(url).get_data(as_text=True)
+    assert "受理(首问负责)" in detail and "张三丰" in detail and "139 1234 5678" in detail
+    assert client.post(f"{url}/take", {"version": complaint.row_version}).status_code == 302
+    # a second press of the same button (the page still showing the old version) changes nothing
+    client.post(f"{url}/take", {"version": "1"})
+    flashes = client.get(url).get_data(as_text=True)
+    assert "已被受理" in flashes or "刚被他人修改" in flashes
+    db.expire_all()
+    assert db.get(Complaint, complaint.id).status == ComplaintStatus.handling
+    client.post(f"{url}/contact", {"text": "已致电客户致歉"})
+    client.post(f"{url}/note", {"text": "调取录像,情况属实"})
+    response = client.post(f"{url}/conclude", {"verdict": "substantiated", "reasons": "", "grade": "1"})
+    assert "请填写" in client.get(url).get_data(as_text=True)
+    client.post(f"{url}/conclude", {"verdict": "substantiated", "reasons": "录像属实", "grade": "1",
+                                    "requirements": "营业员服务规范复训\n班前会重申规范", "severity": "general",
+                                    "version": db.get(Complaint, complaint.id).row_version})
+    db.expire_all()
+    complaint = db.get(Complaint, complaint.id)
+    assert complaint.status == ComplaintStatus.closed and complaint.notice_id
+    assert len(db.exec(select(RectificationLine).where(RectificationLine.notice_id == complaint.notice_id)).all()) == 2
+    client.post(f"{url}/accountability", {"staff_id": staff["clerk"].id, "reason": "服务态度差"})
+    record_ = db.exec(select(Accountability)).one()
+    client.post(f"{url}/callback", {"satisfaction": "satisfied", "note": ""})
+    db.expire_all()
+    assert db.get(Complaint, complaint.id).status == ComplaintStatus.called_back
+    manager = client_as(people["manager"])
+    manager.post(f"/accountability/{record_.id}/decide", {"grade": "1", "amount": "700"})
+    assert "不在标准表内" in manager.get(f"/accountability/{record_.id}").get_data(as_text=True)
+    manager.post(f"/accountability/{record_.id}/decide", {"grade": "1", "amount": ""})
+    chief = client_as(people["chief"])
+    chief.post(f"/accountability/{record_.id}/acknowledge", {})
+    db.expire_all()
+    record_ = db.get(Accountability, record_.id)
+    assert (record_.status, record_.amount) == ("acknowledged", 600)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("received_at", "yesterday", "不是有效的日期时间"),
+    ("outlet_code", "330203001", "不在您的管辖范围"),
+    ("outlet_code", "999", "不在您的管辖范围"),
+    ("category", "天气", "类别"),
+    ("account", "", "请填写"),
+    ("customer_phone", "<script>", "电话号码无效"),
+    ("staff_job_number", "NOBODY", "该员工不在"),
+    ("received_at", "2026-12-02T09:00", "晚于现在"),
+])
+def test_bad_registrations_say_why_and_write_nothing(client_as, people, db, field, value, message):
+    client = client_as(people["handler"])
+    form = {"outlet_code": "330106001", "source": "phone", "received_at": "2026-12-02T00:10", "category": "时限",
+            "account": "邮件延误", field: value}
+    response = client.post("/complaints/new", form)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db.exec(select(Complaint)).all() == []
+
+
+def test_a_form_without_csrf_is_refused(client_as, people, db):
+    response = client_as(people["handler"]).post("/complaints/new", {"outlet_code": "330106001"}, csrf=False)
+    assert response.status_code == 400 and db.exec(select(Complaint)).all() == []
+
+
+def _xlsx_text(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        return "".join(book.read(name).decode("utf-8", "replace") for name in book.namelist() if name.endswith(".xml"))
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "paper.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+SECRETS = ("张三", "13812345678", "钱经理", "0571-87654321", "87654321")
+
+
+def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, client_as, people, staff, tmp_path):
+    here = world["here"]
+    urls = ["/home", "/complaints", f"/complaints/{here.id}", "/complaints/hotspots", "/callbacks", "/callbacks?all=1",
+            "/accountability", f"/accountability/{world['record'].id}", f"/staff/{staff['clerk'].id}",
+            f"/notices/{world['notice']}", "/board", "/bulletins?kind=month", "/bulletins?kind=week", "/admin/audit",
+            "/notifications"]
+    for role in ("admin", "manager", "director", "reviewer", "chief"):
+        client = client_as(people[role])
+        for url in urls:
+            response = client.get(url)
+            if response.status_code != 200:
+                continue
+            text = response.get_data(as_text=True)
+            for secret in SECRETS:
+                assert secret not in text, f"{role} {url} shows {secret}"
+        for fmt in ("csv", "xlsx"):
+            response = client.get(f"/complaints/export.{fmt}")
+            assert response.status_code == 200
+            text = response.get_data(as_text=True) if fmt == "csv" else _xlsx_text(response.data)
+            assert here.number in text
+            for secret in SECRETS + ("张*", "138****5678"):
+                assert secret not in text, f"{role} export.{fmt} carries {secret}"
+        for paper in (f"/notices/{world['notice']}/pdf", "/bulletins/pdf?kind=month"):
+            response = client.get(paper)
+            if response.status_code == 200:
+                text = _pdf_text(response.data, tmp_path)
+                for secret in SECRETS:
+                    assert secret not in text, f"{role} {paper} prints {secret}"
+    # the masked forms are what the others see
+    assert "138****5678" in client_as(people["manager"]).get(f"/complaints/{here.id}").get_data(as_text=True)
+    # the handler reads and exports them
+    handler = client_as(people["handler"])
+    assert "13812345678" in handler.get(f"/complaints/{here.id}").get_data(as_text=True)
+    assert "0571-87654321" in handler.get("/callbacks?all=1").get_data(as_text=True)
+    assert "13812345678" in handler.get("/complaints/export.csv").get_data(as_text=True)
+    assert "13812345678" in _xlsx_text(handler.get("/complaints/export.xlsx").data)
+
+
+def test_the_manager_sees_hotspots_streaks_and_first_contact(world, client_as, people):
+    page = client_as(people["manager"]).get("/complaints/hotspots").get_data(as_text=True)
+    assert "服务态度" in page and "首问解决率" in page and "100.0 %" in page
+    home = client_as(people["manager"]).get("/home").get_data(as_text=True)
+    # received 23:30 on 1 December in Shanghai; it is 00:30 on the 2nd there: one day, by the outlet's calendar
+    assert "本月投诉" in home and "已连续 1 天无有责投诉" in home
+
+
+def test_the_chief_sees_own_outlets_complaints_without_contacts(world, client_as, people):
+    page = client_as(people["chief"]).get("/complaints").get_data(as_text=True)
+    assert world["here"].number in page and world["there"].number not in page
+    assert client_as(people["other_chief"]).get(f"/complaints/{world['here'].id}").status_code == 404
+
+
+def test_the_complaint_notice_prints_its_origin(world, client_as, people, tmp_path, db):
+    notice = db.get(RectificationNotice, world["notice"])
+    response = client_as(people["chief"]).get(f"/notices/{notice.id}/pdf")
+    assert response.status_code == 200
+    text = _pdf_text(response.data, tmp_path)
+    assert "整改通知书" in text and f"投诉 {world['here'].number}" in text and "经投诉调查" in text
+    page = client_as(people["chief"]).get(f"/notices/{notice.id}").get_data(as_text=True)
+    assert f"/complaints/from-notice/{notice.id}" in page
+    assert client_as(people["chief"]).get(f"/complaints/from-notice/{notice.id}").status_code == 302
+    assert client_as(people["other_chief"]).get(f"/complaints/from-notice/{notice.id}").status_code == 404
+
+
+def test_key_customer_form_refuses_bad_input(world, client_as, people, db):
+    client = client_as(people["handler"])
+    client.post("/key-customers", {"outlet_code": "330203001", "name": "宁波港", "tier": "weekly"})
+    client.post("/key-customers", {"outlet_code": "330106001", "name": "某公司", "tier": "weekly", "contact_phone": "abc"})
+    client.post("/key-customers", {"outlet_code": "330106001", "name": "某公司", "tier": "weekly",
+                                   "start_date": "2026-02-30"})
+    assert len(db.exec(select(KeyCustomer)).all()) == 1
+    page = client.get("/callbacks").get_data(as_text=True)
+    assert "不在您的管辖范围" in page or "电话号码无效" in page or "不是有效日期" in page
+    client.post(f"/key-customers/{world['customer'].id}/callback", {"satisfaction": "unsatisfied", "note": ""})
+    assert "客户意见" in client.get("/callbacks").get_data(as_text=True)
+
+
+def test_a_commendation_on_the_persons_page(world, client_as, people, staff, db):
+    client = client_as(people["manager"])
+    client.post(f"/staff/{staff['clerk'].id}/commend", {"month": "2026-11", "title": "服务之星", "reason": "零差错"})
+    page = client.get(f"/staff/{staff['clerk'].id}").get_data(as_text=True)
+    assert "服务之星" in page and "2026-11" in page and world["here"].number in page
+    client.post(f"/staff/{staff['clerk'].id}/commend", {"month": "11/2026", "title": "服务之星"})
+    assert "不是有效月份" in client.get(f"/staff/{staff['clerk'].id}").get_data(as_text=True)
+    assert client_as(people["chief"]).post(f"/staff/{staff['clerk'].id}/commend", {"month": "2026-11"}).status_code == 302
+    from inspect_app.complaints.models import Commendation
+    assert len(db.exec(select(Commendation)).all()) == 1
+
+
+def test_an_export_reads_the_pages_filters(world, client_as, people):
+    client = client_as(people["director"])
+    text = client.get("/complaints/export.csv?outlet=330203001").get_data(as_text=True)
+    assert world["there"].number in text and world["here"].number not in text
+    assert client.get("/complaints/export.csv?status=nonsense&month=2026-13").status_code == 200
