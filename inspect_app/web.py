@@ -105,6 +105,7 @@ def init_app(app: Flask) -> None:
         complaint_event_label=lambda action: COMPLAINT_EVENT_LABELS.get(action, action),
         complaint_contact_late=complaint_services.contact_overdue,
         complaint_resolve_late=complaint_services.resolve_overdue,
+        complaint_due_day=lambda c, zone: complaint_services.resolve_day(c, zone).isoformat(),
         verdict_label=lambda verdict: VERDICT_LABELS.get(verdict, verdict),
         source_label=lambda source: complaint_settings.SOURCE_LABELS.get(source, source),
         grade_label=complaint_settings.grade_label,

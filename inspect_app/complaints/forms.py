@@ -50,8 +50,12 @@ class ComplaintForm(FlaskForm):
     customer_phone = StringField(_l("Customer's phone"), validators=[Optional(), Length(max=32)])
 
 
-class TextForm(VersionedForm):
-    text = TextAreaField(_l("Note"), validators=[Required(), Length(max=2000)])
+class ContactForm(VersionedForm):
+    text = TextAreaField(_l("What you and the customer said"), validators=[Required(), Length(max=2000)])
+
+
+class NoteForm(VersionedForm):
+    text = TextAreaField(_l("Investigation note"), validators=[Required(), Length(max=2000)])
 
 
 class HandOnForm(VersionedForm):

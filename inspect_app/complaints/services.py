@@ -172,12 +172,16 @@ def is_overdue(complaint: Complaint, now: dt.datetime | None = None) -> bool:
     return contact_overdue(complaint, now) or resolve_overdue(complaint, now)
 
 
+def resolve_day(complaint: Complaint, zone: str) -> dt.date:
+    """The last local day to resolve it (its deadline is that day's end)."""
+    return clock.local_date(complaint.resolve_due_at - dt.timedelta(seconds=1), zone)
+
+
 def late_days(complaint: Complaint, zone: str, now: dt.datetime | None = None) -> int:
     """Whole local days past the resolution day (0 on the day it fell due)."""
     if not resolve_overdue(complaint, now):
         return 0
-    due_day = clock.local_date(complaint.resolve_due_at - dt.timedelta(seconds=1), zone)
-    return (clock.local_date(now or clock.now(), zone) - due_day).days
+    return (clock.local_date(now or clock.now(), zone) - resolve_day(complaint, zone)).days
 
 
 def escalation_steps(complaint: Complaint, zone: str, now: dt.datetime | None = None) -> int:
@@ -414,7 +418,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
     unit_paths = {u.id: u.path for u in session.exec(select(Unit)).all()}
     for complaint, outlet, unit in rows:
         params = {"number": complaint.number, "outlet": outlet.name,
-                  "deadline": clock.local_date(complaint.resolve_due_at - dt.timedelta(seconds=1), outlet.timezone).isoformat()}
+                  "deadline": resolve_day(complaint, outlet.timezone).isoformat()}
         if now < complaint.resolve_due_at:
             recipients = [complaint.owner_id] if complaint.owner_id else [u.id for u in handlers_for(session, outlet)]
             sent["complaints_due"] += notify(session, user_ids=recipients, kind="complaint_due", params=params,

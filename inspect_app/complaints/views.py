@@ -20,13 +20,14 @@ from inspect_app.complaints.forms import (
     CommendForm,
     ComplaintForm,
     ConcludeForm,
+    ContactForm,
     DecideForm,
     DropForm,
     HandOnForm,
     KeyCustomerForm,
+    NoteForm,
     OpenAccountabilityForm,
     RaiseForm,
-    TextForm,
 )
 from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
@@ -190,7 +191,7 @@ def detail(complaint_id: int):
         "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people, photos=photos,
         staff=staff, actions=actions, name=name, phone=phone, now=clock.now(), notice=notice, records=records,
         callbacks=callbacks, staff_names={s.id: s for s in outlet_staff}, sources=settings.SOURCE_LABELS,
-        text_form=TextForm(data=version), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
+        contact_form=ContactForm(data=version), note_form=NoteForm(data=version), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
         callback_form=CallbackForm(), open_form=open_form, action_form=ActionForm(data=version),
         can_open=complaint.verdict in ("substantiated", "partly") and bool(outlet_staff)
         and permissions.can_open_accountability(db, current_user, complaint.outlet_id),
@@ -226,7 +227,7 @@ def take(complaint_id: int):
 
 def _text_action(complaint_id: int, service, success: str):
     complaint = load_complaint(complaint_id)
-    form = TextForm()
+    form = ContactForm() if service is services.record_contact else NoteForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for("complaints.detail", complaint_id=complaint.id))

@@ -16,7 +16,7 @@ from inspect_app import clock
 from inspect_app.complaints import services
 from inspect_app.complaints.models import Accountability, Complaint, ComplaintStatus, KeyCustomer
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
-from tests.complaints.helpers import PINNED, concluded, register
+from tests.complaints.helpers import PINNED, concluded
 
 ALL = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief",
        "handler", "other_handler"]
