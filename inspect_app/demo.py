@@ -370,49 +370,57 @@ def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -
         concerned = rng.choice(staff) if staff and category in ("服务态度", "乱收费", "搭售", "拒收拒寄", "虚假签收") else None
         complaint = complaints.register_complaint(
             session, actor=handler, outlet=outlet, source=rng.choice(sources), received_at=received, category=category,
-            account=account, customer_name=rng.choice(STAFF_SURNAMES) + rng.choice("先生女士"),
+            account=account, customer_name=rng.choice(STAFF_SURNAMES) + rng.choice(["先生", "女士"]),
             customer_phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
             reference=f"EA{rng.randint(100000000, 999999999)}CN" if category in ("时限", "丢失损毁", "虚假签收") else "",
             staff_id=concerned.id if concerned else None)
         made += 1
-        if days_ago < 1 and rng.random() < 0.6:
-            continue  # registered today, not taken yet
-        complaints.take(session, actor=handler, complaint=complaint)
-        complaints.record_contact(session, actor=handler, complaint=complaint, note="已致电客户,致歉并说明调查安排。")
-        if days_ago < 3 or (days_ago < 12 and rng.random() < 0.25):
-            continue  # still being investigated (some of these are overdue)
-        complaints.add_note(session, actor=handler, complaint=complaint, text=found)
-        if rng.random() < 0.08 and outlet.code[:4] == "3301":
-            complaints.hand_on(session, actor=handler, complaint=complaint, to_user=users["handler2"],
-                               reason="涉及跨市邮件,转省公司业务检查室处理。")
-            handler = users["handler2"]
-        fate = rng.random()
-        verdict = "substantiated" if fate < 0.45 else ("partly" if fate < 0.65 else "unfounded")
-        grade = (1 if rng.random() < 0.7 else 2) if verdict != "unfounded" else None
-        recent = days_ago < 25
-        complaints.conclude(session, actor=handler, complaint=complaint, verdict=verdict,
-                            reasons=found if verdict != "unfounded" else "经调查,网点处理符合规定,已向客户解释。",
-                            grade=grade, requirements=fix.split("\n") if fix and verdict != "unfounded" and recent else [],
-                            severity="general")
-        if verdict != "unfounded" and complaint.staff_id and rng.random() < 0.5:
-            record_ = complaints.open_accountability(session, actor=handler, staff=session.get(StaffMember, complaint.staff_id),
-                                                     complaint=complaint, reason=f"投诉{complaint.number}:{found}")
-            if rng.random() < 0.8:
-                complaints.decide_accountability(session, actor=manager[outlet.code[:4]], record_=record_, grade=grade)
-                chiefs = rect.branch_chiefs_of(session, outlet.id)
-                if chiefs and rng.random() < 0.6:
-                    complaints.acknowledge_accountability(session, actor=chiefs[0], record_=record_)
-                elif chiefs and rng.random() < 0.5:
-                    complaints.appeal_accountability(session, actor=chiefs[0], record_=record_,
-                                                     reason="当事人已主动向客户道歉并获谅解,申请从轻。")
-        if days_ago > 5 and rng.random() < 0.85:
-            satisfaction = rng.choice(["satisfied"] * 6 + ["basic"] * 3 + ["unsatisfied"])
-            complaints.call_back(session, actor=handler, complaint=complaint, satisfaction=satisfaction,
-                                 note="客户表示对处理结果不认可,要求再次核实。" if satisfaction == "unsatisfied" else "")
+        if n > 0:  # the first one stays as registered, waiting to be taken
+            _walk_complaint(session, rng, users, handler, manager[outlet.code[:4]], complaint, outlet, days_ago, found,
+                            fix)
         _back_date(session, complaint, received, now)
     _demo_key_customers(session, handlers, outlets, rng, now)
     session.flush()
     return made
+
+
+def _walk_complaint(session: Session, rng: random.Random, users: dict, handler: User, manager: User,
+                    complaint: Complaint, outlet: Outlet, days_ago: int, found: str, fix: str) -> None:
+    """One complaint as far as its age takes it: taken, investigated, concluded, called back."""
+    if days_ago < 1 and rng.random() < 0.6:
+        return  # registered today, not taken yet
+    complaints.take(session, actor=handler, complaint=complaint)
+    complaints.record_contact(session, actor=handler, complaint=complaint, note="已致电客户,致歉并说明调查安排。")
+    if days_ago < 3 or (days_ago < 12 and rng.random() < 0.25):
+        return  # still being investigated (some of these are overdue)
+    fate = rng.random()
+    verdict = "substantiated" if fate < 0.45 else ("partly" if fate < 0.65 else "unfounded")
+    cleared = "经调查,网点处理符合规定,已向客户解释。"
+    complaints.add_note(session, actor=handler, complaint=complaint, text=found if verdict != "unfounded" else cleared)
+    if rng.random() < 0.08 and outlet.code[:4] == "3301":
+        complaints.hand_on(session, actor=handler, complaint=complaint, to_user=users["handler2"],
+                           reason="涉及跨市邮件,转省公司业务检查室处理。")
+        handler = users["handler2"]
+    grade = (1 if rng.random() < 0.7 else 2) if verdict != "unfounded" else None
+    complaints.conclude(session, actor=handler, complaint=complaint, verdict=verdict,
+                        reasons=found if verdict != "unfounded" else cleared, grade=grade,
+                        requirements=fix.split("\n") if fix and verdict != "unfounded" and days_ago < 25 else [],
+                        severity="general")
+    if verdict != "unfounded" and complaint.staff_id and rng.random() < 0.5:
+        record_ = complaints.open_accountability(session, actor=handler, staff=session.get(StaffMember, complaint.staff_id),
+                                                 complaint=complaint, reason=f"投诉{complaint.number}:{found}")
+        chiefs = rect.branch_chiefs_of(session, outlet.id)
+        if rng.random() < 0.8:
+            complaints.decide_accountability(session, actor=manager, record_=record_, grade=grade)
+            if chiefs and rng.random() < 0.6:
+                complaints.acknowledge_accountability(session, actor=chiefs[0], record_=record_)
+            elif chiefs and rng.random() < 0.5:
+                complaints.appeal_accountability(session, actor=chiefs[0], record_=record_,
+                                                 reason="当事人已主动向客户道歉并获谅解,申请从轻。")
+    if days_ago > 5 and rng.random() < 0.85:
+        satisfaction = rng.choice(["satisfied"] * 6 + ["basic"] * 3 + ["unsatisfied"])
+        complaints.call_back(session, actor=handler, complaint=complaint, satisfaction=satisfaction,
+                             note="客户表示对处理结果不认可,要求再次核实。" if satisfaction == "unsatisfied" else "")
 
 
 def _back_date(session: Session, complaint: Complaint, received, now) -> None:
@@ -421,9 +429,16 @@ def _back_date(session: Session, complaint: Complaint, received, now) -> None:
 
     events = session.exec(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
                           .order_by(ComplaintEvent.id)).all()
-    span = min((now - received).total_seconds() - 600, 6 * 86400.0)
+    age = (now - received).total_seconds() - 600
+    # taken within the hour, the customer called within a few hours, the rest over the days after
+    quick = [0, 1200, 7200]
+    later = events[len(quick):]
     for k, event in enumerate(events):
-        event.at = received + dt.timedelta(seconds=max(60, span * k / max(1, len(events) - 1)) if k else 0)
+        if k < len(quick):
+            offset = min(quick[k], age * k / 10)
+        else:
+            offset = min(age, 86400 + (min(age, 6 * 86400.0) - 86400) * (k - len(quick) + 1) / max(1, len(later)))
+        event.at = received + dt.timedelta(seconds=max(0, offset))
         session.add(event)
     stamps = {}
     for event in events:
@@ -441,10 +456,11 @@ def _back_date(session: Session, complaint: Complaint, received, now) -> None:
 def _demo_key_customers(session: Session, handlers: dict, outlets: list[Outlet], rng: random.Random, now) -> None:
     import datetime as dt
 
-    companies = ["杭州新华书店", "浙江大学后勤集团", "西湖区人民法院", "杭州银泰百货", "宁波港集团", "鄞州区税务局",
-                 "阿里巴巴园区服务中心", "杭州市第一人民医院"]
-    for n, company in enumerate(companies):
-        outlet = [o for o in outlets if o.code[:4] == ("3301" if n < 6 else "3302")][n * 3 % 20]
+    companies = [("3301", "杭州新华书店"), ("3301", "浙江大学后勤集团"), ("3301", "西湖区人民法院"), ("3301", "杭州银泰百货"),
+                 ("3301", "阿里巴巴园区服务中心"), ("3301", "杭州市第一人民医院"), ("3302", "宁波港集团"), ("3302", "鄞州区税务局")]
+    for n, (city, company) in enumerate(companies):
+        mine = [o for o in outlets if o.code[:4] == city]
+        outlet = mine[n * 3 % len(mine)]
         handler = handlers[outlet.code[:4]]
         tier = ["weekly", "fortnightly", "monthly"][n % 3]
         start = clock.today(outlet.timezone) - dt.timedelta(days=40)

@@ -129,7 +129,7 @@ class AccountabilityStatus(StrEnum):
 ACCOUNTABILITY_STATUS_LABELS = {
     "proposed": _l("Proposed"),
     "decided": _l("Decided, to acknowledge"),
-    "acknowledged": _l("Acknowledged"),
+    "acknowledged": _l("Acknowledged by the outlet"),
     "appealed": _l("Appealed"),
     "revoked": _l("Revoked"),
 }

@@ -301,6 +301,13 @@ def callbacks_due(session: Session, user: User, *, now: dt.datetime | None = Non
     return rows
 
 
+def complaints_to_call_back(session: Session, user: User, *, limit: int = 50):
+    """Concluded complaints whose customer has not been called back yet, the oldest first."""
+    return session.execute(select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
+                           .where(permissions.complaints_clause(session, user), Complaint.status == "closed")
+                           .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
+
+
 def callback_log(session: Session, user: User, *, limit: int = 100):
     return session.execute(select(Callback, Outlet, KeyCustomer, Complaint)
                            .join(Outlet, Outlet.id == Callback.outlet_id)

@@ -353,7 +353,7 @@ def raise_lines(session: Session, *, actor: User, complaint: Complaint, requirem
 def _raise(session: Session, actor: User, complaint: Complaint, outlet: Outlet, requirements: list[str],
            severity: str) -> None:
     notice = rectifications.issue_lines(
-        session, actor=actor, outlet=outlet, origin=f"投诉 {complaint.number}", prefix=complaint.number,
+        session, actor=actor, outlet=outlet, origin=f"投诉 {complaint.number}", prefix="TS",
         problem=f"投诉({complaint.category}):{complaint.account}\n调查结论:{complaint.conclusion}",
         requirements=requirements, severity=severity, staff_id=complaint.staff_id)
     complaint.notice_id = notice.id

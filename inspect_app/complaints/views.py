@@ -411,9 +411,11 @@ def accountability(record_id: int):
     decide_form.grade.choices = grades
     appeal_decision = AppealDecisionForm()
     appeal_decision.grade.choices = [("", "—")] + [(str(n), label) for n, label in grades]
+    names = {u.id: u.display_name for u in db.exec(select(User).where(User.id.in_(
+        {e.actor_id for e in history if e.actor_id}))).all()}
     return render_template(
         "complaints/accountability.html", record=record_, staff=staff, outlet=outlet, complaint=complaint, line=line,
-        history=history, actions=ACCOUNTABILITY.available(db, current_user, record_), decide_form=decide_form,
+        history=history, names=names, actions=ACCOUNTABILITY.available(db, current_user, record_), decide_form=decide_form,
         drop_form=DropForm(), appeal_form=AppealForm(), appeal_decision=appeal_decision, action_form=ActionForm(),
         amounts=dict(zip([n for n, _label in grades], settings.amounts(), strict=True)))
 
@@ -542,6 +544,7 @@ def callbacks():
     db = get_session()
     show_all = request.args.get("all") == "1"
     return render_template("complaints/callbacks.html", due=queries.callbacks_due(db, current_user, include_later=show_all),
+                           complaints=queries.complaints_to_call_back(db, current_user),
                            log=queries.callback_log(db, current_user), form=KeyCustomerForm(), call_form=CallbackForm(),
                            show_all=show_all, mask=services.contact_of, now=clock.now())
 

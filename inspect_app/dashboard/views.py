@@ -16,7 +16,7 @@ from inspect_app.db import get_session
 from inspect_app.i18n import select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.forms import WindowForm
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.org.views import load_outlet
 from inspect_app.rectifications import queries as rect_queries
 from inspect_app.visits import queries as visit_queries
@@ -68,13 +68,16 @@ def home():
         context["untaken"] = complaint_queries.complaint_rows(
             db, current_user, complaint_queries.ComplaintFilters(status="registered"), limit=30)
         context["callbacks_due"] = complaint_queries.callbacks_due(db, current_user)
+        context["to_call_back"] = complaint_queries.complaints_to_call_back(db, current_user, limit=10)
         context["now"] = clock.now()
     if role == Role.branch_chief:
         context["complaints_open"] = complaint_queries.complaint_rows(
             db, current_user, complaint_queries.ComplaintFilters(status="open"), limit=10)
-        context["to_acknowledge"] = db.exec(select(Accountability).where(
-            permissions.accountability_clause(db, current_user),
-            Accountability.status == AccountabilityStatus.decided)).all()
+        context["to_acknowledge"] = db.execute(
+            select(Accountability, StaffMember, Outlet).join(StaffMember, StaffMember.id == Accountability.staff_id)
+            .join(Outlet, Outlet.id == Accountability.outlet_id)
+            .where(permissions.accountability_clause(db, current_user), Accountability.status == AccountabilityStatus.decided)
+            .order_by(Accountability.decided_at)).all()
         context["notices"] = rect_queries.notices_for(db, current_user, open_only=True, limit=30)
         context["due"] = rect_queries.line_rows(db, current_user, filters=rect_queries.BoardFilters(), state="due_soon")
         context["now"] = clock.now()

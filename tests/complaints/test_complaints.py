@@ -302,7 +302,7 @@ def test_a_substantiated_complaint_raises_lines_the_same_loop_as_findings(db, or
     assert notice.visit_id is None and notice.origin == f"投诉 {complaint.number}"
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.id)).all()
-    assert [line.item_code for line in lines] == [f"{complaint.number}-1", f"{complaint.number}-2"]
+    assert [line.item_code for line in lines] == ["TS-1", "TS-2"]
     assert {line.staff_id for line in lines} == {staff["clerk"].id}
     assert lines[0].checklist_kind == "complaint" and lines[0].responsible_id == people["chief"].id
     # the outlet acknowledges, answers; the complaint handler (no visit, no inspector) verifies
