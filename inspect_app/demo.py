@@ -359,7 +359,7 @@ def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -
     made = 0
     for n in range(count):
         # the last 85 days, more of them recent; weak outlets (…003, …006) draw more complaints
-        days_ago = min(85, int(rng.expovariate(1 / 25)))
+        days_ago = min(85, int(rng.expovariate(1 / 25))) if n else 0
         weak = [o for o in outlets if o.code.endswith(("003", "006"))]
         outlet = rng.choice(weak if rng.random() < 0.4 else outlets)
         handler = handlers[outlet.code[:4]]
@@ -379,9 +379,43 @@ def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -
             _walk_complaint(session, rng, users, handler, manager[outlet.code[:4]], complaint, outlet, days_ago, found,
                             fix)
         _back_date(session, complaint, received, now)
+    made += _demo_chief_story(session, users, now)
     _demo_key_customers(session, handlers, outlets, rng, now)
     session.flush()
     return made
+
+
+def _demo_chief_story(session: Session, users: dict, now) -> int:
+    """What the demo chief (西湖区文三路, 古荡) has on the desk: a substantiated hotline complaint with
+    a rectification line and an accountability decision to acknowledge, and one being handled."""
+    import datetime as dt
+
+    handler, manager = users["handler"], users["manager"]
+    first, second = (session.exec(select(Outlet).where(Outlet.code == code)).one() for code in ("330106001", "330106002"))
+    clerk = session.exec(select(StaffMember).where(StaffMember.outlet_id == first.id).order_by(StaffMember.job_number)).first()
+    received = now - dt.timedelta(days=4, hours=3)
+    story = complaints.register_complaint(
+        session, actor=handler, outlet=first, source="hotline", received_at=received, category="服务态度",
+        account="客户拨打局长热线反映:办理汇款时营业员态度生硬,询问手续费被不耐烦打断。", customer_name="孙女士",
+        customer_phone="13957112345", staff_id=clerk.id)
+    complaints.take(session, actor=handler, complaint=story)
+    complaints.record_contact(session, actor=handler, complaint=story, note="已致电孙女士致歉,说明将调取录像核实。")
+    complaints.add_note(session, actor=handler, complaint=story, text="调取柜台录像,营业员确有语气生硬、打断客户的情况。")
+    complaints.conclude(session, actor=handler, complaint=story, verdict="substantiated", reasons="录像证实服务态度生硬,投诉有理。",
+                        grade=1, requirements=["营业员服务规范复训并签到", "班前会重申服务用语,网点负责人每周抽查录像"])
+    record_ = complaints.open_accountability(session, actor=handler, staff=clerk, complaint=story,
+                                             reason=f"投诉{story.number}:服务态度生硬,有理投诉一般等级。")
+    complaints.decide_accountability(session, actor=manager, record_=record_, grade=1)
+    complaints.call_back(session, actor=handler, complaint=story, satisfaction="basic", note="客户表示接受道歉。")
+    _back_date(session, story, received, now)
+    open_one = complaints.register_complaint(
+        session, actor=handler, outlet=second, source="phone", received_at=now - dt.timedelta(hours=20), category="时限",
+        account="寄往北京的快递包裹承诺三日达,已第五天仍未送达。", customer_name="周先生", customer_phone="13600571234",
+        reference="EA123456789CN")
+    complaints.take(session, actor=handler, complaint=open_one)
+    complaints.record_contact(session, actor=handler, complaint=open_one, note="已联系客户,正在查询邮件轨迹。")
+    _back_date(session, open_one, now - dt.timedelta(hours=20), now)
+    return 2
 
 
 def _walk_complaint(session: Session, rng: random.Random, users: dict, handler: User, manager: User,
@@ -451,6 +485,19 @@ def _back_date(session: Session, complaint: Complaint, received, now) -> None:
     for callback in session.exec(select(Callback).where(Callback.complaint_id == complaint.id)).all():
         callback.at = stamps.get("called_back") or stamps.get("reopened") or callback.at
         session.add(callback)
+    if complaint.notice_id and "concluded" in stamps:  # its notice went out with the conclusion
+        issued = stamps["concluded"]
+        outlet = session.get(Outlet, complaint.outlet_id)
+        notice = session.get(RectificationNotice, complaint.notice_id)
+        notice.issued_at = issued
+        session.add(notice)
+        for line in session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all():
+            day = rect.default_deadline(line.severity, issued, outlet)
+            line.issued_at, line.deadline_date, line.deadline_at = issued, day, rect.deadline_instant(day, outlet.timezone)
+            session.add(line)
+            for event in session.exec(select(RectificationEvent).where(RectificationEvent.line_id == line.id)).all():
+                event.at, event.deadline_after = issued, day
+                session.add(event)
 
 
 def _demo_key_customers(session: Session, handlers: dict, outlets: list[Outlet], rng: random.Random, now) -> None:

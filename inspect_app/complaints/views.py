@@ -148,7 +148,11 @@ def new():
             return redirect(url_for("complaints.detail", complaint_id=result.id))
     else:
         flash_form_errors(form)
-    return render_template("complaints/new.html", form=form)
+    db = get_session()
+    outlets = db.execute(select(Outlet.code, Outlet.name).where(permissions.outlets_clause(db, current_user),
+                                                                Outlet.active.is_(True))
+                         .order_by(Outlet.code).limit(2000)).all()
+    return render_template("complaints/new.html", form=form, outlets=outlets)
 
 
 @bp.route("/complaints/<int:complaint_id>")

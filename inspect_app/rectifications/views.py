@@ -126,6 +126,10 @@ def line(line_id: int):
         deadline_form=DeadlineForm(data=version), responsible_form=responsible_form,
         own_answer=line.answered_by_id == current_user.id, photo_limit=6,
         named=db.get(StaffMember, line.staff_id) if line.staff_id else None,
+        # a red-line finding may hold a staff member accountable (the complaint domain decides it)
+        accountable_staff=db.exec(select(StaffMember).where(StaffMember.outlet_id == line.outlet_id,
+                                                            StaffMember.active.is_(True)).order_by(StaffMember.job_number)).all()
+        if line.red_line and permissions.can_open_accountability(db, current_user, line.outlet_id) else [],
     )
 
 

@@ -265,3 +265,23 @@ def test_an_export_reads_the_pages_filters(world, client_as, people):
     text = client.get("/complaints/export.csv?outlet=330203001").get_data(as_text=True)
     assert world["there"].number in text and world["here"].number not in text
     assert client.get("/complaints/export.csv?status=nonsense&month=2026-13").status_code == 200
+
+
+def test_a_red_line_line_page_opens_accountability_for_managers_only(app, db, org_tree, people, staff, client_as):
+    from tests.visit_helpers import release_mini_visit
+    release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {"B-02": dict(result="fail", note="辱骂顾客"),
+                                                                         "B-03": dict(result="fail", note="设备损坏")})
+    red = db.exec(select(RectificationLine).where(RectificationLine.item_code == "B-02")).one()
+    plain = db.exec(select(RectificationLine).where(RectificationLine.item_code == "B-03")).one()
+    manager = client_as(people["manager"])
+    assert "对员工提请问责" in manager.get(f"/lines/{red.id}").get_data(as_text=True)
+    assert "对员工提请问责" not in manager.get(f"/lines/{plain.id}").get_data(as_text=True)
+    assert "对员工提请问责" not in client_as(people["chief"]).get(f"/lines/{red.id}").get_data(as_text=True)
+    response = manager.post(f"/lines/{red.id}/accountability", {"staff_id": staff["clerk"].id, "reason": "辱骂顾客"})
+    record_ = db.exec(select(Accountability)).one()
+    assert response.headers["Location"].endswith(f"/accountability/{record_.id}") and record_.line_id == red.id
+    assert client_as(people["chief"]).post(f"/lines/{red.id}/accountability",
+                                           {"staff_id": staff["clerk"].id, "reason": "网点自己"}).status_code == 302
+    assert len(db.exec(select(Accountability)).all()) == 1
+    assert client_as(people["other_manager"]).post(f"/lines/{red.id}/accountability",
+                                                   {"staff_id": staff["clerk"].id, "reason": "x x"}).status_code == 404
