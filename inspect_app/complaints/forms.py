@@ -51,11 +51,11 @@ class ComplaintForm(FlaskForm):
 
 
 class ContactForm(VersionedForm):
-    text = TextAreaField(_l("What you and the customer said"), validators=[Required(), Length(max=2000)])
+    contact_text = TextAreaField(_l("What you and the customer said"), validators=[Required(), Length(max=2000)])
 
 
 class NoteForm(VersionedForm):
-    text = TextAreaField(_l("Investigation note"), validators=[Required(), Length(max=2000)])
+    note_text = TextAreaField(_l("Investigation note"), validators=[Required(), Length(max=2000)])
 
 
 class HandOnForm(VersionedForm):

@@ -195,7 +195,7 @@ def detail(complaint_id: int):
         "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people, photos=photos,
         staff=staff, actions=actions, name=name, phone=phone, now=clock.now(), notice=notice, records=records,
         callbacks=callbacks, staff_names={s.id: s for s in outlet_staff}, sources=settings.SOURCE_LABELS,
-        contact_form=ContactForm(data=version), note_form=NoteForm(data=version), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
+        contact_form=ContactForm(), note_form=NoteForm(), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
         callback_form=CallbackForm(), open_form=open_form, action_form=ActionForm(data=version),
         can_open=complaint.verdict in ("substantiated", "partly") and bool(outlet_staff)
         and permissions.can_open_accountability(db, current_user, complaint.outlet_id),
@@ -235,8 +235,11 @@ def _text_action(complaint_id: int, service, success: str):
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for("complaints.detail", complaint_id=complaint.id))
-    return _act(complaint, lambda db: service(db, actor=current_user, complaint=complaint, **{
-        "note" if service is services.record_contact else "text": form.text.data}), success)
+    if service is services.record_contact:
+        return _act(complaint, lambda db: service(db, actor=current_user, complaint=complaint,
+                                                  note=form.contact_text.data), success)
+    return _act(complaint, lambda db: service(db, actor=current_user, complaint=complaint, text=form.note_text.data),
+                success)
 
 
 @bp.route("/complaints/<int:complaint_id>/contact", methods=["POST"])

@@ -105,8 +105,8 @@ def test_the_handlers_flow_through_the_forms(client_as, people, db, org_tree, st
     assert "已被受理" in flashes or "刚被他人修改" in flashes
     db.expire_all()
     assert db.get(Complaint, complaint.id).status == ComplaintStatus.handling
-    client.post(f"{url}/contact", {"text": "已致电客户致歉"})
-    client.post(f"{url}/note", {"text": "调取录像,情况属实"})
+    client.post(f"{url}/contact", {"contact_text": "已致电客户致歉"})
+    client.post(f"{url}/note", {"note_text": "调取录像,情况属实"})
     response = client.post(f"{url}/conclude", {"verdict": "substantiated", "reasons": "", "grade": "1"})
     assert "请填写" in client.get(url).get_data(as_text=True)
     client.post(f"{url}/conclude", {"verdict": "substantiated", "reasons": "录像属实", "grade": "1",

@@ -7,6 +7,8 @@ from axe_playwright_python.sync_playwright import Axe
 from sqlmodel import select
 
 from inspect_app import clock
+from inspect_app.complaints import services as complaints
+from inspect_app.org.models import StaffMember
 from inspect_app.rectifications.models import RectificationLine
 from inspect_app.visits import services as visits
 from tests.conftest import browser_login
@@ -53,9 +55,25 @@ def world(app, db, org_tree, people):
         visits.check_in(db, actor=people["inspector"], visit=draft, lat=30.26, lon=120.13, accuracy=10)
         planned = visits.schedule_visits(db, actor=people["manager"], checklist_code="fives", outlet_ids=[outlet.id],
                                          assignee=people["inspector"], due_from=today, due_until=today)[0]
+    clerk = StaffMember(job_number="330106001-01", name="王小红", post="营业员", outlet_id=outlet.id)
+    db.add(clerk)
+    db.flush()
+    with app.test_request_context():
+        handler = people["handler"]
+        open_one = complaints.register_complaint(db, actor=handler, outlet=outlet, source="hotline",
+                                                 received_at=clock.now(), category="服务态度", account="态度生硬",
+                                                 customer_name="张三", customer_phone="13812345678", staff_id=clerk.id)
+        complaints.take(db, actor=handler, complaint=open_one)
+        done = complaints.register_complaint(db, actor=handler, outlet=outlet, source="phone", received_at=clock.now(),
+                                             category="时限", account="邮件延误", staff_id=clerk.id)
+        complaints.take(db, actor=handler, complaint=done)
+        complaints.conclude(db, actor=handler, complaint=done, verdict="substantiated", reasons="属实", grade=1,
+                            requirements=["服务规范复训"])
+        record_ = complaints.open_accountability(db, actor=handler, staff=clerk, complaint=done, reason="服务态度差")
+        complaints.add_key_customer(db, actor=handler, outlet=outlet, name="浙江大学后勤集团", tier="weekly")
     db.commit()
     return {"released": released, "line": line, "review": review, "draft": draft, "planned": planned,
-            "outlet": outlet}
+            "outlet": outlet, "open": open_one, "done": done, "record": record_, "clerk": clerk}
 
 
 def pages(world) -> dict[str, list[str]]:
@@ -65,7 +83,8 @@ def pages(world) -> dict[str, list[str]]:
         "admin": common + ["/admin/units", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
                            "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
                            "/admin/users/import", "/admin/audit"],
-        "manager": common + ["/visits", "/schedule", f"/visits/{v}", "/board", "/board/lines?state=open", "/stars",
+        "manager": common + ["/complaints", "/complaints/hotspots", f"/accountability/{world['record'].id}",
+                             f"/staff/{world['clerk'].id}", "/visits", "/schedule", f"/visits/{v}", "/board", "/board/lines?state=open", "/stars",
                              "/bulletins?kind=month", "/bulletins?kind=day",
                              f"/bulletins?kind=month&date={clock.today(world['outlet'].timezone)}", "/notices", f"/notices/{line.notice_id}",
                              f"/lines/{line.id}", "/reminders", "/outlets", f"/outlets/{outlet}",
@@ -74,7 +93,12 @@ def pages(world) -> dict[str, list[str]]:
                                f"/visits/{world['planned'].id}/checkin", f"/visits/{v}", "/notices", f"/lines/{line.id}"],
         "reviewer": common + ["/review", f"/review/{world['review'].id}", "/board", "/visits?status=in_review"],
         "shopper": common + ["/visits"],
-        "chief": common + ["/notices", f"/notices/{line.notice_id}", f"/lines/{line.id}", f"/visits/{v}"],
+        "chief": common + ["/notices", f"/notices/{line.notice_id}", f"/lines/{line.id}", f"/visits/{v}", "/complaints",
+                           f"/complaints/{world['done'].id}", f"/accountability/{world['record'].id}"],
+        "handler": common + ["/complaints", "/complaints/new", f"/complaints/{world['open'].id}",
+                             f"/complaints/{world['done'].id}", "/callbacks", "/callbacks?all=1", "/complaints/hotspots",
+                             "/accountability", f"/accountability/{world['record'].id}", f"/staff/{world['clerk'].id}",
+                             f"/notices/{world['done'].notice_id}"],
     }
 
 
