@@ -23,6 +23,8 @@ from inspect_app.evidence import storage
 from inspect_app.evidence.views import bp as evidence_bp
 from inspect_app.extensions import babel, compress, csrf, login_manager
 from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
+from inspect_app.indicators import services as indicator_services
+from inspect_app.indicators.views import bp as indicators_bp
 from inspect_app.notifications.views import bp as notifications_bp
 from inspect_app.org.views import bp as org_bp
 from inspect_app.rectifications import hooks as rectification_hooks
@@ -88,6 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     checklist_services.init_app(app)
+    indicator_services.init_app(app, set(app.extensions["checklists"]))
     storage.init_app(app)
 
 
@@ -100,7 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp, reports_bp, exports_bp, complaints_bp):
+               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp):
         app.register_blueprint(bp)
 
 

@@ -70,6 +70,7 @@ def demo_command(scale: str) -> None:
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
         complaint_count = demo.load_demo_complaints(session)
+        demo.load_demo_operating_values(session)
         if scale == "large":
 
             load_large(session, echo=click.echo)

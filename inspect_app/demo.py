@@ -522,3 +522,35 @@ def _demo_key_customers(session: Session, handlers: dict, outlets: list[Outlet],
             session.add(callback)
             session.flush()
             due = complaints.next_due(customer, due)
+
+
+# --- operating data for the indicator system ------------------------------------------------------------
+
+#: (metric, typical value, spread): what a province's operating reports say per county and month.
+DEMO_METRICS = [("delivery_on_time", 95.5, 2.5), ("signed_on_time", 94.0, 3.0), ("call_answer_rate", 91.0, 3.5),
+                ("appeal_rate", 5.0, 3.0), ("platform_index", 86.0, 6.0)]
+
+
+def load_demo_operating_values(session: Session, *, seed: int = 31, months: int = 3) -> int:
+    """Three months of operating figures per county (the units the data comes by)."""
+    import datetime as dt
+
+    from inspect_app.indicators.models import OperatingValue
+
+    if session.exec(select(OperatingValue.id).limit(1)).first():
+        return 0
+    rng = random.Random(seed)
+    counties = session.exec(select(Unit).where(Unit.level == "county").order_by(Unit.code)).all()
+    first = clock.today().replace(day=1)
+    made = 0
+    for back in range(1, months + 1):
+        month = first
+        for _n in range(back):
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+        for county in counties:
+            for metric, typical, spread in DEMO_METRICS:
+                value = max(0.0, min(100.0, rng.gauss(typical, spread / 2)))
+                session.add(OperatingValue(unit_id=county.id, month=month, metric=metric, value=round(value, 2)))
+                made += 1
+    session.flush()
+    return made

@@ -380,3 +380,15 @@ def can_see_staff(user: User) -> bool:
 
 def can_commend(session: Session, user: User, outlet_id: int) -> bool:
     return can_decide_accountability(session, user, outlet_id)
+
+
+# --- the indicator system ------------------------------------------------------------------------
+
+def can_see_indicators(user: User) -> bool:
+    """The composite ranking: the people who run a region's quality (not the outlet side)."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
+
+
+def can_import_operating_data(user: User) -> bool:
+    """Operating data comes from the quality office: administrators, and managers for their units."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager)

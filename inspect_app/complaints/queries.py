@@ -35,6 +35,7 @@ class ComplaintFilters:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     mine: bool = False
+    unit_path: str | None = None  # a unit's subtree
 
 
 def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, now: dt.datetime | None = None):
@@ -62,6 +63,9 @@ def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, 
         query = query.where(Complaint.received_at < filters.until)
     if filters.mine:
         query = query.where(Complaint.owner_id == user.id)
+    if filters.unit_path:
+        query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(filters.unit_path,
+                                                                                            autoescape=True))))
     return query
 
 

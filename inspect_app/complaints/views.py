@@ -93,6 +93,9 @@ def list_filters() -> tuple[queries.ComplaintFilters, dict]:
     outlet = _outlet_by_code(args.get("outlet")) if args.get("outlet") else None
     if outlet is not None:
         filters.outlet_id = outlet.id
+    unit = get_session().get(Unit, args.get("unit", type=int)) if args.get("unit", type=int) else None
+    if unit is not None and permissions.unit_in_scope(get_session(), current_user, unit):
+        filters.unit_path = unit.path
     staff_id = args.get("staff", type=int)
     if staff_id:
         filters.staff_id = staff_id

@@ -14,6 +14,7 @@ from inspect_app.complaints.models import Accountability, AccountabilityStatus
 from inspect_app.dashboard import queries
 from inspect_app.db import get_session
 from inspect_app.i18n import select_timezone
+from inspect_app.indicators import services as indicator_services
 from inspect_app.org import services as org
 from inspect_app.org.forms import WindowForm
 from inspect_app.org.models import Outlet, StaffMember, Unit
@@ -62,6 +63,11 @@ def home():
                                                      since=clock.now() - dt.timedelta(days=30))
     if role in (Role.manager, Role.admin, Role.reviewer, Role.handler):
         context["complaints"] = _complaint_summary(db)
+    if role == Role.manager and current_user.unit_id:
+        unit = db.get(Unit, current_user.unit_id)
+        period = indicator_services.period_of(None, clock.default_zone())
+        context["composite"] = indicator_services.unit_score(db, current_user, unit=unit, period=period,
+                                                             zone=clock.default_zone(), with_previous=False)
     if role == Role.handler:
         mine = complaint_queries.ComplaintFilters(status="open", mine=True)
         context["my_complaints"] = complaint_queries.complaint_rows(db, current_user, mine, limit=30)

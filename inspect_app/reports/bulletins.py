@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from inspect_app.auth.models import User
 from inspect_app.complaints import queries as complaint_queries
 from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
+from inspect_app.numbers import competition_ranks, half_up
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import (
@@ -60,14 +61,6 @@ class Period:
     @property
     def last_day(self) -> dt.date:
         return self.end - dt.timedelta(days=1)
-
-
-def half_up(value: Decimal | float | None, places: int = 1) -> Decimal | None:
-    """Rounded as people round on paper (91.85 → 91.9), not to the nearest even binary float."""
-    if value is None:
-        return None
-    exact = value if isinstance(value, Decimal) else Decimal(repr(value))
-    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -144,16 +137,6 @@ class UnitRow:
         if self.rank is None or self.previous_rank is None:
             return None
         return self.previous_rank - self.rank  # positive: climbed
-
-
-def competition_ranks(values: list[tuple[object, Decimal]]) -> dict[object, int]:
-    """Standard competition ranking on the rounded value: ties share a rank, the next one skips
-    (1, 1, 3)."""
-    ordered = sorted(values, key=lambda kv: -kv[1])
-    ranks: dict[object, int] = {}
-    for position, (key, value) in enumerate(ordered, start=1):
-        ranks[key] = ranks[ordered[position - 2][0]] if position > 1 and ordered[position - 2][1] == value else position
-    return ranks
 
 
 @dataclass

@@ -1,0 +1,216 @@
+"""Raw values of every indicator for a set of sibling units in one period: one grouped query per
+source, by outlet, rolled up into the units (each unit over its whole subtree). Counts are added;
+rates are computed from the added numerators and denominators, never averaged."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from inspect_app.complaints.models import AT_FAULT, Complaint
+from inspect_app.indicators.definition import Tree
+from inspect_app.indicators.models import OperatingValue
+from inspect_app.org.models import Outlet, Unit
+from inspect_app.rectifications.models import LineStatus, RectificationLine
+from inspect_app.rectifications.queries import seconds_between
+from inspect_app.visits.models import Visit, VisitStatus
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month (``2026-11``) or a quarter (``2026-Q4``), as local days."""
+
+    kind: str  # month | quarter
+    start: dt.date
+    end: dt.date  # the first day after it
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        text = (text or "").strip().upper()
+        if "-Q" in text:
+            year, quarter = text.split("-Q")
+            if not (year.isdigit() and quarter in ("1", "2", "3", "4")):
+                raise ValueError(text)
+            start = dt.date(int(year), 3 * int(quarter) - 2, 1)
+            return cls("quarter", start, _add_months(start, 3))
+        start = dt.date.fromisoformat(f"{text}-01")
+        return cls("month", start, _add_months(start, 1))
+
+    @property
+    def label(self) -> str:
+        if self.kind == "quarter":
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return f"{self.start:%Y-%m}"
+
+    def previous(self) -> Period:
+        months = 3 if self.kind == "quarter" else 1
+        start = _add_months(self.start, -months)
+        return Period(self.kind, start, self.start)
+
+    def months(self) -> list[dt.date]:
+        out, day = [], self.start
+        while day < self.end:
+            out.append(day)
+            day = _add_months(day, 1)
+        return out
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+class Rollup:
+    """Which sibling unit each outlet counts for."""
+
+    def __init__(self, session: Session, units: list[Unit], allowed_outlets: set[int] | None):
+        self.units = units
+        paths = sorted(((u.path, u.id) for u in units), key=lambda p: -len(p[0]))
+        self.outlet_unit: dict[int, int] = {}
+        rows = session.execute(select(Outlet.id, Unit.path).join(Unit, Unit.id == Outlet.unit_id)
+                               .where(Outlet.active.is_(True))).all()
+        for outlet_id, path in rows:
+            if allowed_outlets is not None and outlet_id not in allowed_outlets:
+                continue
+            for prefix, unit_id in paths:
+                if path.startswith(prefix):
+                    self.outlet_unit[outlet_id] = unit_id
+                    break
+        self.outlets_per_unit: dict[int, int] = defaultdict(int)
+        for unit_id in self.outlet_unit.values():
+            self.outlets_per_unit[unit_id] += 1
+
+    def add(self, rows, *columns: int) -> dict[int, list[float]]:
+        """Sum the given columns of ``(outlet_id, ...)`` rows per unit."""
+        sums: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(columns))
+        for row in rows:
+            unit_id = self.outlet_unit.get(row[0])
+            if unit_id is None:
+                continue
+            for n, column in enumerate(columns):
+                sums[unit_id][n] += float(row[column] or 0)
+        return sums
+
+
+def _d(value: float | None, places: int = 4) -> Decimal | None:
+    return None if value is None else Decimal(repr(round(value, places)))
+
+
+def _share(part: float, whole: float) -> Decimal | None:
+    return _d(100.0 * part / whole) if whole else None
+
+
+def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.datetime, until: dt.datetime,
+               period: Period, allowed_outlets: set[int] | None = None) -> dict[int, dict[str, Decimal | None]]:
+    """``{unit id: {indicator code: raw value or None}}`` for the period [since, until)."""
+    rollup = Rollup(session, units, allowed_outlets)
+    result: dict[int, dict[str, Decimal | None]] = {u.id: {} for u in units}
+    cache: dict[str, dict] = {}
+
+    def once(key, compute):
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    released = (Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+    dialect = session.get_bind().dialect.name
+    for indicator in tree.indicators:
+        source = indicator.source
+        for unit in units:
+            result[unit.id].setdefault(indicator.code, None)
+        if source == "inspections.avg_score":
+            sums = once(f"avg:{indicator.checklist}", lambda c=indicator.checklist: rollup.add(session.execute(
+                select(Visit.outlet_id, sa.func.count(), sa.func.sum(Visit.score))
+                .where(*released, Visit.checklist_code == c).group_by(Visit.outlet_id)).all(), 1, 2))
+            values = {u: _d(s[1] / s[0]) if s[0] else None for u, s in sums.items()}
+        elif source == "inspections.red_line_visits":
+            sums = once("reds", lambda: rollup.add(session.execute(
+                select(Visit.outlet_id, sa.func.count()).where(*released, Visit.red_line.is_(True))
+                .group_by(Visit.outlet_id)).all(), 1))
+            values = {u.id: _d(sums.get(u.id, [0])[0]) for u in units}
+        elif source == "inspections.coverage":
+            visited = once("visited", lambda: session.execute(
+                select(Visit.outlet_id).where(*released).group_by(Visit.outlet_id)).all())
+            counts = rollup.add([(row[0], 1) for row in visited], 1)
+            values = {u.id: _share(counts.get(u.id, [0])[0], rollup.outlets_per_unit.get(u.id, 0)) for u in units}
+        elif source.startswith("rectification."):
+            values = _rectification(session, rollup, source, units, since, until, dialect, once)
+        elif source.startswith("complaints."):
+            values = _complaints(session, rollup, source, units, since, until, once)
+        else:  # import: every metric of the period in one read
+            rows = once("imported", lambda: session.execute(
+                select(OperatingValue.unit_id, OperatingValue.value, Unit.path, OperatingValue.metric)
+                .join(Unit, Unit.id == OperatingValue.unit_id)
+                .where(OperatingValue.month.in_(period.months()))).all())
+            values = _imported(units, [r for r in rows if r[3] == indicator.metric])
+        for unit_id, value in values.items():
+            if unit_id in result:
+                result[unit_id][indicator.code] = value
+    return result
+
+
+def _rectification(session, rollup, source, units, since, until, dialect, once):
+    line = RectificationLine
+    if source == "rectification.close_rate":
+        sums = once("close", lambda: rollup.add(session.execute(
+            select(line.outlet_id, sa.func.count(),
+                   sa.func.sum(sa.case((sa.and_(line.status == LineStatus.closed, line.closed_at < until), 1), else_=0)))
+            .where(line.issued_at >= since, line.issued_at < until, line.status != LineStatus.withdrawn)
+            .group_by(line.outlet_id)).all(), 1, 2))
+        return {u: _share(s[1], s[0]) for u, s in sums.items()}
+    if source == "rectification.on_time_rate":
+        sums = once("ontime", lambda: rollup.add(session.execute(
+            select(line.outlet_id, sa.func.count(),
+                   sa.func.sum(sa.case((sa.and_(line.answered_at.is_not(None), line.answered_at <= line.deadline_at), 1),
+                                       else_=0)))
+            .where(line.deadline_at >= since, line.deadline_at < until, line.status != LineStatus.withdrawn)
+            .group_by(line.outlet_id)).all(), 1, 2))
+        return {u: _share(s[1], s[0]) for u, s in sums.items()}
+    if source == "rectification.mean_days":
+        sums = once("days", lambda: rollup.add(session.execute(
+            select(line.outlet_id, sa.func.count(), sa.func.sum(seconds_between(line.closed_at, line.issued_at, dialect)))
+            .where(line.status == LineStatus.closed, line.closed_at >= since, line.closed_at < until)
+            .group_by(line.outlet_id)).all(), 1, 2))
+        return {u: _d(s[1] / s[0] / 86400, 2) if s[0] else None for u, s in sums.items()}
+    # overdue at the period's end: due before it, not answered (nor closed) by then, not withdrawn
+    sums = once("overdue", lambda: rollup.add(session.execute(
+        select(line.outlet_id, sa.func.count())
+        .where(line.issued_at < until, line.deadline_at < until, line.status != LineStatus.withdrawn,
+               sa.or_(line.answered_at.is_(None), line.answered_at >= until),
+               sa.or_(line.closed_at.is_(None), line.closed_at >= until))
+        .group_by(line.outlet_id)).all(), 1))
+    return {u.id: _d(sums.get(u.id, [0])[0]) for u in units}
+
+
+def _complaints(session, rollup, source, units, since, until, once):
+    c = Complaint
+    if source == "complaints.first_contact":
+        sums = once("fcr", lambda: rollup.add(session.execute(
+            select(c.outlet_id, sa.func.count(),
+                   sa.func.sum(sa.case((sa.and_(c.handed_on == 0, c.reopened == 0), 1), else_=0)))
+            .where(c.concluded_at >= since, c.concluded_at < until).group_by(c.outlet_id)).all(), 1, 2))
+        return {u: _share(s[1], s[0]) for u, s in sums.items()}
+    where = {
+        "complaints.substantiated": (c.received_at >= since, c.received_at < until, c.verdict.in_(AT_FAULT)),
+        "complaints.appeals": (c.received_at >= since, c.received_at < until, c.source == "appeal"),
+        "complaints.late": (c.resolve_due_at >= since, c.resolve_due_at < until,
+                            sa.or_(c.concluded_at.is_(None), c.concluded_at > c.resolve_due_at)),
+    }[source]
+    sums = once(source, lambda: rollup.add(session.execute(
+        select(c.outlet_id, sa.func.count()).where(*where).group_by(c.outlet_id)).all(), 1))
+    return {u.id: _d(sums.get(u.id, [0])[0]) for u in units}
+
+
+def _imported(units, rows):
+    """A unit's own value for the period; without one, the mean of the values of the units below
+    it (a quarter: the mean of its months)."""
+    values = {}
+    for unit in units:
+        own = [float(v) for unit_id, v, _p, _m in rows if unit_id == unit.id]
+        below = own or [float(v) for _u, v, path, _m in rows if path.startswith(unit.path)]
+        values[unit.id] = _d(sum(below) / len(below)) if below else None
+    return values

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from inspect_app import clock, permissions, tabular
+from inspect_app.audit.services import record_export
+from inspect_app.csv_import import ImportFailed, run_import
+from inspect_app.db import get_session, lock_on_write_only, not_a_page
+from inspect_app.errors import DomainError
+from inspect_app.forms_common import CsvUploadForm
+from inspect_app.http import get_or_404
+from inspect_app.i18n import select_locale, select_timezone
+from inspect_app.indicators import importing, services
+from inspect_app.indicators.models import OperatingValue
+from inspect_app.org.models import Unit
+
+bp = Blueprint("indicators", __name__)
+
+
+def _selection():
+    """The ranking's unit and period from the query string, after its checks."""
+    if not permissions.can_see_indicators(current_user):
+        abort(403)
+    db = get_session()
+    node_id = request.args.get("unit", type=int) or current_user.unit_id
+    node = db.get(Unit, node_id) if node_id else None
+    if node is not None and not permissions.unit_in_scope(db, current_user, node):
+        abort(404)
+    zone = select_timezone()
+    try:
+        period = services.period_of(request.args.get("period"), zone)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        period = services.period_of(None, zone)
+    return db, node, period, zone
+
+
+@bp.route("/indicators")
+@login_required
+def ranking():
+    db, node, period, zone = _selection()
+    result = services.ranking(db, current_user, node=node, period=period, zone=zone)
+    parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
+    if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
+        parent = None
+    return render_template("indicators/ranking.html", r=result, parent=parent, locale=select_locale())
+
+
+@bp.route("/indicators/units/<int:unit_id>")
+@login_required
+def unit(unit_id: int):
+    db, _node, period, zone = _selection()
+    target = get_or_404(Unit, unit_id)
+    if not permissions.unit_in_scope(db, current_user, target):
+        abort(404)
+    result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone)
+    since, until = clock.day_start(period.start, zone), clock.day_start(period.end, zone)
+    imported = {v.metric: v for v in db.exec(select(OperatingValue).where(
+        OperatingValue.unit_id == target.id, OperatingValue.month.in_(period.months()))).all()}
+    return render_template("indicators/unit.html", r=result, s=score, unit=target, locale=select_locale(),
+                           imported=imported, since=since, until=until,
+                           has_children=bool(services.children_of(db, current_user, target)))
+
+
+@bp.route("/indicators/export.<any(csv, xlsx):fmt>")
+@login_required
+def export(fmt: str):
+    db, node, period, zone = _selection()
+    result = services.ranking(db, current_user, node=node, period=period, zone=zone)
+    not_a_page()
+    record_export(db, actor=current_user, what="indicators", fmt=fmt, filters=request.args.to_dict())
+    db.commit()
+    locale = select_locale()
+    header = [_("Rank"), _("Unit"), _("Total"), _("Veto")] + [a.name(locale) for a in result.tree.areas] + \
+        [f"{i.code} {i.name(locale)}" for i in result.tree.indicators] + [_("Award (yuan)")]
+    rows = []
+    for u in result.units:
+        areas = u.area_points(result.tree)
+        rows.append([u.rank, u.name, u.total, "; ".join(f"{s.indicator.name(locale)} {s.raw}" for s in u.vetoes)]
+                    + [areas[a.code] for a in result.tree.areas]
+                    + [None if s.raw is None else s.raw for s in u.scores] + [u.award])
+    filename = f"{_('Composite ranking')}-{period.label}.{fmt}"
+    if fmt == "csv":
+        return tabular.csv_response(header, rows, filename)
+    return tabular.xlsx_response(header, rows, filename, sheet=_("Composite ranking"))
+
+
+@bp.route("/indicators/import", methods=["GET", "POST"])
+@lock_on_write_only
+@login_required
+def import_values():
+    if not permissions.can_import_operating_data(current_user):
+        abort(403)
+    form = CsvUploadForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        db = get_session()
+        not_a_page()
+        try:
+            result = run_import(db, importing.OperatingImporter(services.tree()), actor=current_user,
+                                data=form.file.data.read())
+        except ImportFailed as exc:
+            db.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Imported: %(created)d new, %(updated)d updated.", created=result.created, updated=result.updated),
+                  "success")
+            return redirect(url_for("indicators.import_values"))
+    elif request.method == "POST":
+        errors = [_("Choose a CSV or Excel file to import.")]
+    return render_template("indicators/import.html", form=form, errors=errors, tree=services.tree(),
+                           locale=select_locale())
+
+
+@bp.route("/indicators/import/template.csv")
+@login_required
+def import_template():
+    if not permissions.can_import_operating_data(current_user):
+        abort(403)
+    return Response(importing.template_csv(services.tree()), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": tabular.attachment(_("Operating data template") + ".csv")})
