@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
@@ -33,6 +33,11 @@ def init_app(app: Flask, checklist_codes: set[str]) -> None:
 
 def tree() -> Tree:
     return current_app.extensions["indicator_tree"]
+
+
+def loaded() -> bool:
+    """Whether an app with its tree is at hand (a bulletin built in a script may have none)."""
+    return has_app_context() and "indicator_tree" in current_app.extensions
 
 
 def period_of(text: str | None, zone: str) -> Period:

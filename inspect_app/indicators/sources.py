@@ -109,100 +109,110 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
     """``{unit id: {indicator code: raw value or None}}`` for the period [since, until)."""
     rollup = Rollup(session, units, allowed_outlets)
     result: dict[int, dict[str, Decimal | None]] = {u.id: {} for u in units}
-    cache: dict[str, dict] = {}
-
-    def once(key, compute):
-        if key not in cache:
-            cache[key] = compute()
-        return cache[key]
-
-    released = (Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
     dialect = session.get_bind().dialect.name
+    visits = _visits(session, rollup, since, until)
+    lines = _lines(session, rollup, since, until, dialect)
+    complaints = _complaints(session, rollup, since, until)
+    imported = None
     for indicator in tree.indicators:
         source = indicator.source
-        for unit in units:
-            result[unit.id].setdefault(indicator.code, None)
         if source == "inspections.avg_score":
-            sums = once(f"avg:{indicator.checklist}", lambda c=indicator.checklist: rollup.add(session.execute(
-                select(Visit.outlet_id, sa.func.count(), sa.func.sum(Visit.score))
-                .where(*released, Visit.checklist_code == c).group_by(Visit.outlet_id)).all(), 1, 2))
-            values = {u: _d(s[1] / s[0]) if s[0] else None for u, s in sums.items()}
+            values = {u: _d(s[1] / s[0]) if s[0] else None for u, s in visits.get(indicator.checklist, {}).items()}
         elif source == "inspections.red_line_visits":
-            sums = once("reds", lambda: rollup.add(session.execute(
-                select(Visit.outlet_id, sa.func.count()).where(*released, Visit.red_line.is_(True))
-                .group_by(Visit.outlet_id)).all(), 1))
-            values = {u.id: _d(sums.get(u.id, [0])[0]) for u in units}
+            values = {u.id: _d(visits["*"].get(u.id, [0, 0, 0])[2]) for u in units}
         elif source == "inspections.coverage":
-            visited = once("visited", lambda: session.execute(
-                select(Visit.outlet_id).where(*released).group_by(Visit.outlet_id)).all())
-            counts = rollup.add([(row[0], 1) for row in visited], 1)
-            values = {u.id: _share(counts.get(u.id, [0])[0], rollup.outlets_per_unit.get(u.id, 0)) for u in units}
+            values = {u.id: _share(visits["visited"].get(u.id, [0])[0], rollup.outlets_per_unit.get(u.id, 0))
+                      for u in units}
         elif source.startswith("rectification."):
-            values = _rectification(session, rollup, source, units, since, until, dialect, once)
+            values = {u.id: lines[source](lines["sums"].get(u.id)) for u in units}
         elif source.startswith("complaints."):
-            values = _complaints(session, rollup, source, units, since, until, once)
+            values = {u.id: complaints[source](complaints["sums"].get(u.id)) for u in units}
         else:  # import: every metric of the period in one read
-            rows = once("imported", lambda: session.execute(
-                select(OperatingValue.unit_id, OperatingValue.value, Unit.path, OperatingValue.metric)
-                .join(Unit, Unit.id == OperatingValue.unit_id)
-                .where(OperatingValue.month.in_(period.months()))).all())
-            values = _imported(units, [r for r in rows if r[3] == indicator.metric])
-        for unit_id, value in values.items():
-            if unit_id in result:
-                result[unit_id][indicator.code] = value
+            if imported is None:
+                imported = session.execute(
+                    select(OperatingValue.unit_id, OperatingValue.value, Unit.path, OperatingValue.metric)
+                    .join(Unit, Unit.id == OperatingValue.unit_id)
+                    .where(OperatingValue.month.in_(period.months()))).all()
+            values = _imported(units, [r for r in imported if r[3] == indicator.metric])
+        for unit in units:
+            result[unit.id][indicator.code] = values.get(unit.id)
     return result
 
 
-def _rectification(session, rollup, source, units, since, until, dialect, once):
+def _visits(session, rollup, since, until) -> dict[str, dict]:
+    """Released visits of the period in one read, by outlet and checklist: per checklist
+    (count, score sum), over all ("*": count, score sum, red lines) and outlets visited."""
+    rows = session.execute(
+        select(Visit.outlet_id, Visit.checklist_code, sa.func.count(), sa.func.sum(Visit.score),
+               sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)))
+        .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+        .group_by(Visit.outlet_id, Visit.checklist_code)).all()
+    out: dict[str, dict] = {}
+    for code in {r[1] for r in rows}:
+        out[code] = rollup.add([(r[0], r[2], r[3]) for r in rows if r[1] == code], 1, 2)
+    out["*"] = rollup.add([(r[0], r[2], r[3], r[4]) for r in rows], 1, 2, 3)
+    out["visited"] = rollup.add([(outlet, 1) for outlet in {r[0] for r in rows}], 1)
+    return out
+
+
+def _lines(session, rollup, since, until, dialect) -> dict:
+    """The period's rectification figures in one read, with conditional sums: issued (and closed
+    by the end), due (and answered by the deadline), closed (and the seconds it took), overdue at the
+    end."""
     line = RectificationLine
-    if source == "rectification.close_rate":
-        sums = once("close", lambda: rollup.add(session.execute(
-            select(line.outlet_id, sa.func.count(),
-                   sa.func.sum(sa.case((sa.and_(line.status == LineStatus.closed, line.closed_at < until), 1), else_=0)))
-            .where(line.issued_at >= since, line.issued_at < until, line.status != LineStatus.withdrawn)
-            .group_by(line.outlet_id)).all(), 1, 2))
-        return {u: _share(s[1], s[0]) for u, s in sums.items()}
-    if source == "rectification.on_time_rate":
-        sums = once("ontime", lambda: rollup.add(session.execute(
-            select(line.outlet_id, sa.func.count(),
-                   sa.func.sum(sa.case((sa.and_(line.answered_at.is_not(None), line.answered_at <= line.deadline_at), 1),
-                                       else_=0)))
-            .where(line.deadline_at >= since, line.deadline_at < until, line.status != LineStatus.withdrawn)
-            .group_by(line.outlet_id)).all(), 1, 2))
-        return {u: _share(s[1], s[0]) for u, s in sums.items()}
-    if source == "rectification.mean_days":
-        sums = once("days", lambda: rollup.add(session.execute(
-            select(line.outlet_id, sa.func.count(), sa.func.sum(seconds_between(line.closed_at, line.issued_at, dialect)))
-            .where(line.status == LineStatus.closed, line.closed_at >= since, line.closed_at < until)
-            .group_by(line.outlet_id)).all(), 1, 2))
-        return {u: _d(s[1] / s[0] / 86400, 2) if s[0] else None for u, s in sums.items()}
-    # overdue at the period's end: due before it, not answered (nor closed) by then, not withdrawn
-    sums = once("overdue", lambda: rollup.add(session.execute(
-        select(line.outlet_id, sa.func.count())
-        .where(line.issued_at < until, line.deadline_at < until, line.status != LineStatus.withdrawn,
-               sa.or_(line.answered_at.is_(None), line.answered_at >= until),
-               sa.or_(line.closed_at.is_(None), line.closed_at >= until))
-        .group_by(line.outlet_id)).all(), 1))
-    return {u.id: _d(sums.get(u.id, [0])[0]) for u in units}
+    issued = sa.and_(line.issued_at >= since, line.issued_at < until)
+    due = sa.and_(line.deadline_at >= since, line.deadline_at < until)
+    closed = sa.and_(line.status == LineStatus.closed, line.closed_at >= since, line.closed_at < until)
+    overdue = sa.and_(line.issued_at < until, line.deadline_at < until,
+                      sa.or_(line.answered_at.is_(None), line.answered_at >= until),
+                      sa.or_(line.closed_at.is_(None), line.closed_at >= until))
+
+    def count(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    rows = session.execute(
+        select(line.outlet_id, count(issued),
+               count(sa.and_(issued, line.status == LineStatus.closed, line.closed_at < until)),
+               count(due), count(sa.and_(due, line.answered_at.is_not(None), line.answered_at <= line.deadline_at)),
+               count(closed),
+               sa.func.sum(sa.case((closed, seconds_between(line.closed_at, line.issued_at, dialect)), else_=0)),
+               count(overdue))
+        .where(line.status != LineStatus.withdrawn, sa.or_(issued, due, closed, overdue))
+        .group_by(line.outlet_id)).all()
+    zero = [0.0] * 7
+    return {
+        "sums": rollup.add(rows, 1, 2, 3, 4, 5, 6, 7),
+        "rectification.close_rate": lambda s: _share((s or zero)[1], (s or zero)[0]),
+        "rectification.on_time_rate": lambda s: _share((s or zero)[3], (s or zero)[2]),
+        "rectification.mean_days": lambda s: _d(s[5] / s[4] / 86400, 2) if s and s[4] else None,
+        "rectification.overdue": lambda s: _d((s or zero)[6]),
+    }
 
 
-def _complaints(session, rollup, source, units, since, until, once):
+def _complaints(session, rollup, since, until) -> dict:
+    """The period's complaint figures in one read (received, substantiated, appeals, concluded at
+    first contact, late)."""
     c = Complaint
-    if source == "complaints.first_contact":
-        sums = once("fcr", lambda: rollup.add(session.execute(
-            select(c.outlet_id, sa.func.count(),
-                   sa.func.sum(sa.case((sa.and_(c.handed_on == 0, c.reopened == 0), 1), else_=0)))
-            .where(c.concluded_at >= since, c.concluded_at < until).group_by(c.outlet_id)).all(), 1, 2))
-        return {u: _share(s[1], s[0]) for u, s in sums.items()}
-    where = {
-        "complaints.substantiated": (c.received_at >= since, c.received_at < until, c.verdict.in_(AT_FAULT)),
-        "complaints.appeals": (c.received_at >= since, c.received_at < until, c.source == "appeal"),
-        "complaints.late": (c.resolve_due_at >= since, c.resolve_due_at < until,
-                            sa.or_(c.concluded_at.is_(None), c.concluded_at > c.resolve_due_at)),
-    }[source]
-    sums = once(source, lambda: rollup.add(session.execute(
-        select(c.outlet_id, sa.func.count()).where(*where).group_by(c.outlet_id)).all(), 1))
-    return {u.id: _d(sums.get(u.id, [0])[0]) for u in units}
+    received = sa.and_(c.received_at >= since, c.received_at < until)
+    concluded = sa.and_(c.concluded_at >= since, c.concluded_at < until)
+    late = sa.and_(c.resolve_due_at >= since, c.resolve_due_at < until,
+                   sa.or_(c.concluded_at.is_(None), c.concluded_at > c.resolve_due_at))
+
+    def count(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    rows = session.execute(
+        select(c.outlet_id, count(sa.and_(received, c.verdict.in_(AT_FAULT))), count(sa.and_(received, c.source == "appeal")),
+               count(concluded), count(sa.and_(concluded, c.handed_on == 0, c.reopened == 0)), count(late))
+        .where(sa.or_(received, concluded, late)).group_by(c.outlet_id)).all()
+    zero = [0.0] * 5
+    return {
+        "sums": rollup.add(rows, 1, 2, 3, 4, 5),
+        "complaints.substantiated": lambda s: _d((s or zero)[0]),
+        "complaints.appeals": lambda s: _d((s or zero)[1]),
+        "complaints.first_contact": lambda s: _share(s[3], s[2]) if s else None,
+        "complaints.late": lambda s: _d((s or zero)[4]),
+    }
 
 
 def _imported(units, rows):

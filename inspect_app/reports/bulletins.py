@@ -19,6 +19,7 @@ from inspect_app.auth.models import User
 from inspect_app.complaints import queries as complaint_queries
 from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
+from inspect_app.indicators import services as indicators
 from inspect_app.numbers import competition_ranks, half_up
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
@@ -177,6 +178,8 @@ class Bulletin:
     # complaints (周分析 and 月总结): per unit, and the categories against the period before
     complaint_rows: list = field(default_factory=list)
     complaint_categories: list[tuple] = field(default_factory=list)
+    # 月总结: the composite ranking of the indicator system for the same month
+    composite: object | None = None
 
     @property
     def close_rate(self) -> Decimal | None:
@@ -189,6 +192,10 @@ class Bulletin:
     @property
     def named(self) -> list[UnitRow]:
         return [r for r in self.rows if r.named]
+
+
+#: Frequent and repeated problems are checklist items; a complaint's lines are reported with complaints.
+not_complaint = RectificationLine.checklist_kind != "complaint"
 
 
 def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit | None:
@@ -272,7 +279,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         select(RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count().label("n"))
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until)
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, not_complaint)
         .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)
         .order_by(sa.desc("n"), RectificationLine.item_code).limit(10)).all()
     issued = line_base.subquery()
@@ -329,6 +336,9 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     if period.kind in ("week", "month"):
         children = [node] if by_outlet else [units[key] for key in rows]
         _complaint_extras(session, user, bulletin, node, children, since, until, prev_since)
+    if period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
+        bulletin.composite = indicators.ranking(session, user, node=node, zone=zone,
+                                                period=indicators.Period.parse(f"{period.start:%Y-%m}"))
     return bulletin
 
 
@@ -364,7 +374,7 @@ def _problem_counts(session, scope, since, until) -> dict[tuple[str, str], tuple
         select(RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.min(RectificationLine.problem),
                sa.func.count())
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until)
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, not_complaint)
         .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
 
 
@@ -435,12 +445,12 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count())
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until)
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, not_complaint)
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()
     before = {(o, k, c): n for o, k, c, n in session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.count())
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since)
+        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, not_complaint)
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(
         Outlet.id.in_({o for o, *_r in found if (o, _r[0], _r[1]) in before}))).all()) if before else {}

@@ -22,7 +22,7 @@ def test_a_manager_drills_from_the_rank_to_the_rows(browser, live_server, app, d
     db.commit()
     context, page = phone(browser)
     browser_login(page, live_server, "manager")
-    card = page.locator("section.card:has(h2:has-text('综合考核排名'))")
+    card = page.locator("section.card:has(h2:has-text('综合考核'))")
     assert card.is_visible()
     assert "失分最多" in card.inner_text()
     card.locator("a.list-link").first.click()
