@@ -85,7 +85,7 @@ def main() -> None:
         for unit in children:
             sources.raw_values(db, services.tree(), [unit], since=clock.day_start(period.start, zone),
                                until=clock.day_start(period.end, zone), period=period)
-        print(f"  naive, unit by unit: {len(children)} units  {time.perf_counter() - started:6.2f} s  "
+        print(f"  unit by unit (a read per unit and source): {len(children)} units  {time.perf_counter() - started:6.2f} s  "
               f"{counter['n']} statements (one period)")
     client = app.test_client()
     with Session(engine) as db, app.test_request_context():

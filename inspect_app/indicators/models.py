@@ -25,3 +25,23 @@ class OperatingValue(SQLModel, table=True):
     value: Decimal = Field(sa_type=sa.Numeric(14, 4))
     imported_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     imported_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class IndicatorSnapshot(SQLModel, table=True):
+    """The raw values of a unit's children for a period, as computed: the ranking page reads this
+    instead of the visits, lines and complaints. A period that is over is computed once (and
+    recomputed on request until frozen); a running one again after a few minutes. Frozen (发布)
+    it never changes, like a published bulletin."""
+
+    __tablename__ = "indicator_snapshot"
+    __table_args__ = (sa.UniqueConstraint("tree_sha", "node_id", "period", name="uq_indicator_snapshot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_sha: str = Field(max_length=64)
+    #: 0 for the top level (the whole network).
+    node_id: int = 0
+    period: str = Field(max_length=8)
+    raws: dict = Field(sa_type=sa.JSON)
+    computed_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    frozen_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    frozen_by_id: int | None = Field(default=None, foreign_key="user_account.id")

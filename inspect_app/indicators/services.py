@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
+from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.config import PROJECT_ROOT
-from inspect_app.errors import DomainError
+from inspect_app.db import get_engine, wants_write_lock, writing
+from inspect_app.errors import DomainError, NotFound, PermissionDenied
 from inspect_app.indicators import scoring, sources
 from inspect_app.indicators.definition import IndicatorError, Tree, load_file
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.indicators.models import IndicatorSnapshot
+from inspect_app.org.models import Unit
 
 Period = sources.Period
 
@@ -52,7 +58,6 @@ def period_of(text: str | None, zone: str) -> Period:
 
 
 def _period_message() -> str:
-    from flask_babel import gettext as _
     return _("The period is a month (2026-11) or a quarter (2026-Q4).")
 
 
@@ -76,31 +81,109 @@ def children_of(session: Session, user: User, node: Unit | None) -> list[Unit]:
     return [u for u in session.exec(query.order_by(Unit.code)).all() if permissions.unit_in_scope(session, user, u)]
 
 
-def _allowed_outlets(session: Session, user: User) -> set[int] | None:
-    if permissions.is_admin(user):
-        return None
-    return set(session.exec(select(Outlet.id).where(permissions.outlets_clause(session, user))).all())
+#: A running period's snapshot is reused this long before it is computed again.
+RUNNING_TTL = dt.timedelta(minutes=10)
 
 
-def _score(session: Session, user: User | None, units: list[Unit], period: Period, zone: str) -> list[scoring.UnitScore]:
-    """Scores of sibling units; ``user`` None: over all their outlets (a rank among siblings the
-    viewer may not see in detail)."""
-    # as of the period's end; a period still running, as of now
-    since, until = clock.day_start(period.start, zone), min(clock.day_start(period.end, zone), clock.now())
-    raws = sources.raw_values(session, tree(), units, since=since, until=max(since, until), period=period,
-                              allowed_outlets=_allowed_outlets(session, user) if user is not None else None)
+def _decode(raws: dict) -> dict[int, dict[str, Decimal | None]]:
+    return {int(unit): {code: None if v is None else Decimal(v) for code, v in values.items()}
+            for unit, values in raws.items()}
+
+
+def snapshot_of(session: Session, node: Unit | None, period: Period) -> IndicatorSnapshot | None:
+    return session.exec(select(IndicatorSnapshot).where(
+        IndicatorSnapshot.tree_sha == tree().sha256, IndicatorSnapshot.node_id == (node.id if node else 0),
+        IndicatorSnapshot.period == period.label)).first()
+
+
+def _fresh(snapshot: IndicatorSnapshot | None, period_end: dt.datetime, now: dt.datetime) -> bool:
+    if snapshot is None:
+        return False
+    computed = snapshot.computed_at if snapshot.computed_at.tzinfo else snapshot.computed_at.replace(tzinfo=dt.timezone.utc)
+    if snapshot.frozen_at is not None or computed >= period_end:
+        return True  # frozen, or computed once the period was over: as of its end
+    return now < period_end and now - computed < RUNNING_TTL
+
+
+def _raws(session: Session, node: Unit | None, units: list[Unit], period: Period, zone: str, *,
+          recompute: bool = False) -> dict[int, dict[str, Decimal | None]]:
+    """The children's raw values for the period: from the snapshot when it holds, otherwise
+    computed over all their outlets (whoever may see a unit sees its whole subtree) and kept."""
+    now = clock.now()
+    since, period_end = clock.day_start(period.start, zone), clock.day_start(period.end, zone)
+    snapshot = snapshot_of(session, node, period)
+    wanted = {u.id for u in units}
+    if snapshot is not None and (snapshot.frozen_at is not None or (not recompute and _fresh(snapshot, period_end, now))):
+        raws = _decode(snapshot.raws)
+        if wanted <= set(raws):
+            return {k: v for k, v in raws.items() if k in wanted}
+    raws = sources.raw_values(session, tree(), units, since=since, until=max(since, min(period_end, now)), period=period)
+    _keep(session, node, period, raws, now)
+    return raws
+
+
+def _keep(session: Session, node: Unit | None, period: Period, raws: dict, now: dt.datetime) -> None:
+    """Store the snapshot: in its own short write from a page (a GET's session never takes the
+    write lock), in the request's own transaction from a form that holds it already."""
+    encoded = {str(unit): {code: None if v is None else str(v) for code, v in values.items()}
+               for unit, values in raws.items()}
+
+    def upsert(target: Session) -> None:
+        row = snapshot_of(target, node, period)
+        if row is not None and row.frozen_at is not None:
+            return
+        if row is None:
+            row = IndicatorSnapshot(tree_sha=tree().sha256, node_id=node.id if node else 0, period=period.label,
+                                    raws=encoded, computed_at=now)
+        else:
+            row.raws, row.computed_at = encoded, now
+        target.add(row)
+
+    if wants_write_lock():
+        upsert(session)
+        session.flush()
+        return
+    with writing(), Session(get_engine()) as write:
+        upsert(write)
+        try:
+            write.commit()
+        except IntegrityError:
+            write.rollback()  # another process kept the same snapshot a moment before
+
+
+def _score(session: Session, node: Unit | None, units: list[Unit], period: Period, zone: str,
+           recompute: bool = False) -> list[scoring.UnitScore]:
+    raws = _raws(session, node, units, period, zone, recompute=recompute)
     return scoring.composite(tree(), raws, {u.id: u.name for u in units})
+
+
+def freeze(session: Session, actor: User, *, node: Unit | None, period: Period, zone: str) -> IndicatorSnapshot:
+    """发布: the month's figures are kept as they are now and never recomputed."""
+    if not (permissions.is_admin(actor) or (actor.role == "manager" and node is not None
+                                           and permissions.unit_in_scope(session, actor, node))):
+        raise PermissionDenied(_("Only a manager of this unit publishes its ranking."))
+    if clock.day_start(period.end, zone) > clock.now():
+        raise DomainError(_("This period is not over yet: its ranking is published once it has ended."))
+    units = children_of(session, actor, node)
+    _raws(session, node, units, period, zone, recompute=True)
+    session.expire_all()
+    snapshot = snapshot_of(session, node, period)
+    if snapshot.frozen_at is None:
+        snapshot.frozen_at, snapshot.frozen_by_id = clock.now(), actor.id
+        session.add(snapshot)
+        record(session, actor=actor, action="indicators.published", obj=snapshot,
+               after={"period": period.label, "node": node.code if node else None})
+    return snapshot
 
 
 def ranking(session: Session, user: User, *, node: Unit | None, period: Period, zone: str,
             with_previous: bool = True) -> Ranking:
     """The node's children ranked for the period, with their places in the period before."""
     if not permissions.can_see_indicators(user):
-        from inspect_app.errors import PermissionDenied
         raise PermissionDenied("")
     units = children_of(session, user, node)
-    current = _score(session, user, units, period, zone)
-    previous = {u.key: u for u in _score(session, user, units, period.previous(), zone)} if with_previous else {}
+    current = _score(session, node, units, period, zone)
+    previous = {u.key: u for u in _score(session, node, units, period.previous(), zone)} if with_previous else {}
     for unit in current:
         before = previous.get(unit.key)
         if before is not None:
@@ -114,7 +197,6 @@ def unit_score(session: Session, user: User, *, unit: Unit, period: Period, zone
     """One unit's score among its siblings (the drill-down of a ranking row; the manager's home
     asks without the period before)."""
     if not permissions.can_see_indicators(user) or not permissions.unit_in_scope(session, user, unit):
-        from inspect_app.errors import NotFound
         raise NotFound("")
     parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
     if parent is None or permissions.unit_in_scope(session, user, parent):
@@ -122,8 +204,8 @@ def unit_score(session: Session, user: User, *, unit: Unit, period: Period, zone
         return result, next(u for u in result.units if u.key == unit.id)
     # the viewer's own unit among siblings they do not see: its rank, none of theirs
     siblings = list(session.exec(select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)).all())
-    everyone = _score(session, None, siblings, period, zone)
-    before = {u.key: u for u in _score(session, None, siblings, period.previous(), zone)} if with_previous else {}
+    everyone = _score(session, parent, siblings, period, zone)
+    before = {u.key: u for u in _score(session, parent, siblings, period.previous(), zone)} if with_previous else {}
     mine = next(u for u in everyone if u.key == unit.id)
     if unit.id in before:
         mine.previous_total, mine.previous_rank = before[unit.id].total, before[unit.id].rank

@@ -10,8 +10,8 @@ from inspect_app.audit.services import record_export
 from inspect_app.csv_import import ImportFailed, run_import
 from inspect_app.db import get_session, lock_on_write_only, not_a_page
 from inspect_app.errors import DomainError
-from inspect_app.forms_common import CsvUploadForm
-from inspect_app.http import get_or_404
+from inspect_app.forms_common import ActionForm, CsvUploadForm
+from inspect_app.http import get_or_404, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.indicators import importing, services
 from inspect_app.indicators.models import OperatingValue
@@ -46,7 +46,24 @@ def ranking():
     parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None
-    return render_template("indicators/ranking.html", r=result, parent=parent, locale=select_locale())
+    snapshot = services.snapshot_of(db, node, period)
+    may_publish = (permissions.is_admin(current_user) or (current_user.role == "manager" and node is not None)) \
+        and clock.day_start(period.end, zone) <= clock.now()
+    return render_template("indicators/ranking.html", r=result, parent=parent, locale=select_locale(),
+                           snapshot=snapshot, may_publish=may_publish, form=ActionForm())
+
+
+@bp.route("/indicators/publish", methods=["POST"])
+@login_required
+def publish():
+    """发布 a finished period's ranking: its figures are kept and never recomputed."""
+    db, node, period, zone = _selection()
+    form = ActionForm()
+    if form.validate_on_submit():
+        run_service(lambda db: services.freeze(db, current_user, node=node, period=period, zone=zone),
+                    _("Published: this period's ranking is kept as it is now."))
+    args = {"period": period.label, **({"unit": node.id} if node else {})}
+    return redirect(url_for("indicators.ranking", **args))
 
 
 @bp.route("/indicators/units/<int:unit_id>")

@@ -1,4 +1,4 @@
-"""indicator system: imported operating values per unit, month and metric
+"""indicator system: imported operating values per unit, month and metric; computed snapshots
 
 Revision ID: 0011
 Revises: 0010
@@ -32,9 +32,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('operating_value', schema=None) as batch_op:
         batch_op.create_index('ix_operating_value_metric_month', ['metric', 'month'], unique=False)
+    op.create_table('indicator_snapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tree_sha', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('node_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('raws', sa.JSON(), nullable=False),
+    sa.Column('computed_at', inspect_app.db.UTCDateTime(), nullable=False),
+    sa.Column('frozen_at', inspect_app.db.UTCDateTime(), nullable=True),
+    sa.Column('frozen_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['frozen_by_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tree_sha', 'node_id', 'period', name='uq_indicator_snapshot')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('indicator_snapshot')
     with op.batch_alter_table('operating_value', schema=None) as batch_op:
         batch_op.drop_index('ix_operating_value_metric_month')
     op.drop_table('operating_value')

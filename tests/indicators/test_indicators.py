@@ -277,3 +277,44 @@ def test_the_period_default_is_the_last_complete_month_in_shanghai():
 
 def test_path_of_the_tree_is_documented():
     assert Path(PROJECT_ROOT / "forms" / "indicators" / "province.toml").exists()
+
+
+def test_a_computed_period_is_kept_and_a_published_one_frozen(app, db, org_tree, people, client_as, clock_at):
+    from inspect_app.indicators.models import IndicatorSnapshot
+    from tests.visit_helpers import release_mini_visit as release
+    director = client_as(people["director"])
+    assert director.get("/indicators?period=2026-11").status_code == 200
+    assert {s.period for s in db.exec(select(IndicatorSnapshot))} == {"2026-11", "2026-10"}  # and the month before
+    snapshot = db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-11")).one()
+    assert snapshot.frozen_at is None
+    computed = snapshot.computed_at
+    # a second look reads the snapshot (computed after November ended): nothing is recomputed
+    director.get("/indicators?period=2026-11")
+    db.expire_all()
+    assert db.get(IndicatorSnapshot, snapshot.id).computed_at == computed
+    # a running month is recomputed after ten minutes
+    director.get("/indicators?period=2026-12")
+    december = db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-12")).one()
+    first = december.computed_at
+    clock_at("2026-12-01T16:45:00Z")
+    director.get("/indicators?period=2026-12")
+    db.expire_all()
+    assert db.get(IndicatorSnapshot, december.id).computed_at > first
+    # publishing: refused for a running month, by someone out of the unit, kept for November
+    assert director.post(f"/indicators/publish?period=2026-12&unit={org_tree['province'].id}", {}).status_code == 302
+    assert db.get(IndicatorSnapshot, december.id).frozen_at is None
+    client_as(people["reviewer"]).post(f"/indicators/publish?period=2026-11&unit={org_tree['province'].id}", {})
+    director.post(f"/indicators/publish?period=2026-11&unit={org_tree['province'].id}", {})
+    db.expire_all()
+    frozen = db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-11",
+                                                     IndicatorSnapshot.node_id == org_tree["province"].id)).one()
+    assert frozen.frozen_at is not None and frozen.frozen_by_id == people["director"].id
+    assert "已发布" in director.get("/indicators?period=2026-11").get_data(as_text=True)
+    # new data for November does not move the published ranking
+    clock_at("2026-11-20T04:00:00Z")
+    release(app, db, people["inspector"], org_tree["xihu1"], {})
+    clock_at("2026-12-01T17:00:00Z")
+    director.get("/indicators?period=2026-11")
+    db.expire_all()
+    assert db.get(IndicatorSnapshot, frozen.id).raws == frozen.raws
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "indicators.published")).one()
