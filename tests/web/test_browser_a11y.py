@@ -73,7 +73,7 @@ def world(app, db, org_tree, people):
         complaints.add_key_customer(db, actor=handler, outlet=outlet, name="浙江大学后勤集团", tier="weekly")
     db.commit()
     return {"released": released, "line": line, "review": review, "draft": draft, "planned": planned,
-            "outlet": outlet, "open": open_one, "done": done, "record": record_, "clerk": clerk}
+            "outlet": outlet, "open": open_one, "done": done, "record": record_, "clerk": clerk, "hz": org_tree["hz"]}
 
 
 def pages(world) -> dict[str, list[str]]:
@@ -83,7 +83,8 @@ def pages(world) -> dict[str, list[str]]:
         "admin": common + ["/admin/units", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
                            "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
                            "/admin/users/import", "/admin/audit"],
-        "manager": common + ["/complaints", "/complaints/hotspots", f"/accountability/{world['record'].id}",
+        "manager": common + ["/indicators", f"/indicators/units/{world['hz'].id}", "/indicators/import",
+                             "/complaints", "/complaints/hotspots", f"/accountability/{world['record'].id}",
                              f"/staff/{world['clerk'].id}", "/visits", "/schedule", f"/visits/{v}", "/board", "/board/lines?state=open", "/stars",
                              "/bulletins?kind=month", "/bulletins?kind=day",
                              f"/bulletins?kind=month&date={clock.today(world['outlet'].timezone)}", "/notices", f"/notices/{line.notice_id}",
