@@ -28,10 +28,9 @@ class OperatingValue(SQLModel, table=True):
 
 
 class IndicatorSnapshot(SQLModel, table=True):
-    """The raw values of a unit's children for a period, as computed: the ranking page reads this
-    instead of the visits, lines and complaints. A period that is over is computed once (and
-    recomputed on request until frozen); a running one again after a few minutes. Frozen (发布)
-    it never changes, like a published bulletin."""
+    """The raw values of a unit's children for a finished period, as computed after its end: the
+    ranking page reads this instead of the visits, lines and complaints. Frozen (发布) it never
+    changes, like a published bulletin. Running periods are never kept."""
 
     __tablename__ = "indicator_snapshot"
     __table_args__ = (sa.UniqueConstraint("tree_sha", "node_id", "period", name="uq_indicator_snapshot"),)

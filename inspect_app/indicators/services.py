@@ -81,10 +81,6 @@ def children_of(session: Session, user: User, node: Unit | None) -> list[Unit]:
     return [u for u in session.exec(query.order_by(Unit.code)).all() if permissions.unit_in_scope(session, user, u)]
 
 
-#: A running period's snapshot is reused this long before it is computed again.
-RUNNING_TTL = dt.timedelta(minutes=10)
-
-
 def _decode(raws: dict) -> dict[int, dict[str, Decimal | None]]:
     return {int(unit): {code: None if v is None else Decimal(v) for code, v in values.items()}
             for unit, values in raws.items()}
@@ -96,29 +92,23 @@ def snapshot_of(session: Session, node: Unit | None, period: Period) -> Indicato
         IndicatorSnapshot.period == period.label)).first()
 
 
-def _fresh(snapshot: IndicatorSnapshot | None, period_end: dt.datetime, now: dt.datetime) -> bool:
-    if snapshot is None:
-        return False
-    computed = snapshot.computed_at if snapshot.computed_at.tzinfo else snapshot.computed_at.replace(tzinfo=dt.timezone.utc)
-    if snapshot.frozen_at is not None or computed >= period_end:
-        return True  # frozen, or computed once the period was over: as of its end
-    return now < period_end and now - computed < RUNNING_TTL
-
-
 def _raws(session: Session, node: Unit | None, units: list[Unit], period: Period, zone: str, *,
-          recompute: bool = False) -> dict[int, dict[str, Decimal | None]]:
-    """The children's raw values for the period: from the snapshot when it holds, otherwise
-    computed over all their outlets (whoever may see a unit sees its whole subtree) and kept."""
+          keep: bool = False, recompute: bool = False) -> dict[int, dict[str, Decimal | None]]:
+    """The children's raw values for the period, over all their outlets (whoever may see a unit
+    sees its whole subtree). A finished period is read from its snapshot when one is kept (frozen,
+    or computed after the period ended); ``keep`` stores what was computed. A running period is
+    always computed: its figures change with every visit."""
     now = clock.now()
     since, period_end = clock.day_start(period.start, zone), clock.day_start(period.end, zone)
-    snapshot = snapshot_of(session, node, period)
+    snapshot = snapshot_of(session, node, period) if period_end <= now else None
     wanted = {u.id for u in units}
-    if snapshot is not None and (snapshot.frozen_at is not None or (not recompute and _fresh(snapshot, period_end, now))):
+    if snapshot is not None and (snapshot.frozen_at is not None or not recompute):
         raws = _decode(snapshot.raws)
         if wanted <= set(raws):
             return {k: v for k, v in raws.items() if k in wanted}
     raws = sources.raw_values(session, tree(), units, since=since, until=max(since, min(period_end, now)), period=period)
-    _keep(session, node, period, raws, now)
+    if keep and period_end <= now:
+        _keep(session, node, period, raws, now)
     return raws
 
 
@@ -152,8 +142,8 @@ def _keep(session: Session, node: Unit | None, period: Period, raws: dict, now: 
 
 
 def _score(session: Session, node: Unit | None, units: list[Unit], period: Period, zone: str,
-           recompute: bool = False) -> list[scoring.UnitScore]:
-    raws = _raws(session, node, units, period, zone, recompute=recompute)
+           keep: bool = False) -> list[scoring.UnitScore]:
+    raws = _raws(session, node, units, period, zone, keep=keep)
     return scoring.composite(tree(), raws, {u.id: u.name for u in units})
 
 
@@ -165,7 +155,7 @@ def freeze(session: Session, actor: User, *, node: Unit | None, period: Period, 
     if clock.day_start(period.end, zone) > clock.now():
         raise DomainError(_("This period is not over yet: its ranking is published once it has ended."))
     units = children_of(session, actor, node)
-    _raws(session, node, units, period, zone, recompute=True)
+    _raws(session, node, units, period, zone, keep=True, recompute=True)
     session.expire_all()
     snapshot = snapshot_of(session, node, period)
     if snapshot.frozen_at is None:
@@ -177,13 +167,13 @@ def freeze(session: Session, actor: User, *, node: Unit | None, period: Period, 
 
 
 def ranking(session: Session, user: User, *, node: Unit | None, period: Period, zone: str,
-            with_previous: bool = True) -> Ranking:
+            with_previous: bool = True, keep: bool = False) -> Ranking:
     """The node's children ranked for the period, with their places in the period before."""
     if not permissions.can_see_indicators(user):
         raise PermissionDenied("")
     units = children_of(session, user, node)
-    current = _score(session, node, units, period, zone)
-    previous = {u.key: u for u in _score(session, node, units, period.previous(), zone)} if with_previous else {}
+    current = _score(session, node, units, period, zone, keep=keep)
+    previous = {u.key: u for u in _score(session, node, units, period.previous(), zone, keep=keep)} if with_previous else {}
     for unit in current:
         before = previous.get(unit.key)
         if before is not None:
@@ -193,19 +183,20 @@ def ranking(session: Session, user: User, *, node: Unit | None, period: Period, 
 
 
 def unit_score(session: Session, user: User, *, unit: Unit, period: Period, zone: str,
-               with_previous: bool = True) -> tuple[Ranking, scoring.UnitScore]:
+               with_previous: bool = True, keep: bool = False) -> tuple[Ranking, scoring.UnitScore]:
     """One unit's score among its siblings (the drill-down of a ranking row; the manager's home
     asks without the period before)."""
     if not permissions.can_see_indicators(user) or not permissions.unit_in_scope(session, user, unit):
         raise NotFound("")
     parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
     if parent is None or permissions.unit_in_scope(session, user, parent):
-        result = ranking(session, user, node=parent, period=period, zone=zone, with_previous=with_previous)
+        result = ranking(session, user, node=parent, period=period, zone=zone, with_previous=with_previous, keep=keep)
         return result, next(u for u in result.units if u.key == unit.id)
     # the viewer's own unit among siblings they do not see: its rank, none of theirs
     siblings = list(session.exec(select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)).all())
-    everyone = _score(session, parent, siblings, period, zone)
-    before = {u.key: u for u in _score(session, parent, siblings, period.previous(), zone)} if with_previous else {}
+    everyone = _score(session, parent, siblings, period, zone, keep=keep)
+    before = {u.key: u for u in _score(session, parent, siblings, period.previous(), zone, keep=keep)} \
+        if with_previous else {}
     mine = next(u for u in everyone if u.key == unit.id)
     if unit.id in before:
         mine.previous_total, mine.previous_rank = before[unit.id].total, before[unit.id].rank

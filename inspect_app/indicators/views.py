@@ -42,7 +42,7 @@ def _selection():
 @login_required
 def ranking():
     db, node, period, zone = _selection()
-    result = services.ranking(db, current_user, node=node, period=period, zone=zone)
+    result = services.ranking(db, current_user, node=node, period=period, zone=zone, keep=True)
     parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None
@@ -73,7 +73,7 @@ def unit(unit_id: int):
     target = get_or_404(Unit, unit_id)
     if not permissions.unit_in_scope(db, current_user, target):
         abort(404)
-    result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone)
+    result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone, keep=True)
     since, until = clock.day_start(period.start, zone), clock.day_start(period.end, zone)
     imported = {v.metric: v for v in db.exec(select(OperatingValue).where(
         OperatingValue.unit_id == target.id, OperatingValue.month.in_(period.months()))).all()}
