@@ -3,11 +3,12 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField, fields
+from wtforms import RadioField, SelectField, StringField, TextAreaField, fields
 from wtforms.validators import Length, Optional
 
 from inspect_app.complaints.models import SATISFACTION_LABELS, TIER_LABELS, VERDICT_LABELS
 from inspect_app.forms_common import DateField, Required, _SaysWhatItCannotRead
+from inspect_app.rectifications.forms import VersionedForm
 
 
 class DateTimeLocalField(_SaysWhatItCannotRead, fields.DateTimeLocalField):
@@ -25,16 +26,6 @@ class IntegerField(_SaysWhatItCannotRead, fields.IntegerField):
 class MonthField(_SaysWhatItCannotRead, fields.MonthField):
     def unreadable(self, typed: str) -> str:
         return _("“%(field)s” is not a month (YYYY-MM): %(value)s.", field=self.label.text, value=typed)
-
-
-class VersionedForm(FlaskForm):
-    version = HiddenField()
-
-    def base_version(self) -> int | None:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
 
 
 class ComplaintForm(FlaskForm):

@@ -52,13 +52,9 @@ def period_of(text: str | None, zone: str) -> Period:
         try:
             return Period.parse(text)
         except ValueError:
-            raise DomainError(_period_message()) from None
+            raise DomainError(_("The period is a month (2026-11) or a quarter (2026-Q4).")) from None
     first = clock.today(zone).replace(day=1)
     return Period.parse(f"{(first - dt.timedelta(days=1)):%Y-%m}")
-
-
-def _period_message() -> str:
-    return _("The period is a month (2026-11) or a quarter (2026-Q4).")
 
 
 @dataclass

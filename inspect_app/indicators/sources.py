@@ -11,6 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from inspect_app import clock
 from inspect_app.complaints.models import AT_FAULT, Complaint
 from inspect_app.indicators.definition import Tree
 from inspect_app.indicators.models import OperatingValue
@@ -36,9 +37,9 @@ class Period:
             if not (year.isdigit() and quarter in ("1", "2", "3", "4")):
                 raise ValueError(text)
             start = dt.date(int(year), 3 * int(quarter) - 2, 1)
-            return cls("quarter", start, _add_months(start, 3))
+            return cls("quarter", start, clock.add_months(start, 3))
         start = dt.date.fromisoformat(f"{text}-01")
-        return cls("month", start, _add_months(start, 1))
+        return cls("month", start, clock.add_months(start, 1))
 
     @property
     def label(self) -> str:
@@ -48,20 +49,15 @@ class Period:
 
     def previous(self) -> Period:
         months = 3 if self.kind == "quarter" else 1
-        start = _add_months(self.start, -months)
+        start = clock.add_months(self.start, -months)
         return Period(self.kind, start, self.start)
 
     def months(self) -> list[dt.date]:
         out, day = [], self.start
         while day < self.end:
             out.append(day)
-            day = _add_months(day, 1)
+            day = clock.add_months(day, 1)
         return out
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 class Rollup:
