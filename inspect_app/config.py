@@ -50,6 +50,8 @@ def load(overrides: dict | None = None) -> dict:
         result["TRUSTED_HOSTS"] = [host, "localhost", "127.0.0.1"] if host else None
     if not result.get("SECRET_KEY"):
         result["SECRET_KEY"] = _secret_key(instance)
+    # The cookie may live as long as a session can; the server ends it sooner (idle, revoked).
+    result.setdefault("PERMANENT_SESSION_LIFETIME", 60 * 60 * 24 * (int(result["SESSION_MAX_DAYS"]) + 1))
     return result
 
 
@@ -107,8 +109,11 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "inspect_session",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
-    # The cookie may live as long as a session can; the server ends it sooner (idle, revoked).
-    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 31,
+    # The cookie is written only when the session changes (login, a flash, the CSRF token), never
+    # on every response: a request still in flight when a form's answer set a one-time message
+    # (the service worker's update check, a thumbnail) would otherwise write its older cookie back
+    # and the message would be lost. The server-side session row keeps idle and revocation.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 12,
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     "LANGUAGES": ["zh_CN", "en"],
