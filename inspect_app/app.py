@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from flask.cli import FlaskGroup
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import exc as sa_exc
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from inspect_app import assets, cli, db, web
@@ -24,6 +25,7 @@ from inspect_app.evidence.views import bp as evidence_bp
 from inspect_app.extensions import babel, compress, csrf, login_manager
 from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
 from inspect_app.indicators import services as indicator_services
+from inspect_app.indicators.config_views import bp as config_bp
 from inspect_app.indicators.views import bp as indicators_bp
 from inspect_app.notifications.views import bp as notifications_bp
 from inspect_app.org.views import bp as org_bp
@@ -59,6 +61,16 @@ def configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _record_definition_files() -> None:
+    """Checklist and indicator-tree files changed on disk become new versions before any page reads
+    them (once per process; a page that finds one unrecorded still records it itself)."""
+    try:
+        checklist_services.record_files()
+        indicator_services.record_file()
+    except sa_exc.SQLAlchemyError:
+        logging.getLogger(__name__).exception("could not record the checklist and indicator files")
+
+
 def create_app(config: dict | None = None) -> Flask:
     settings = config_module.load(config)
     app = Flask(
@@ -77,6 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     db.init_app(app)
+    app.before_request(_record_definition_files)
     csrf.init_app(app)
     app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "application/javascript", "text/javascript",
                                                  "application/json", "image/svg+xml", "application/manifest+json"])
@@ -90,7 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     checklist_services.init_app(app)
-    indicator_services.init_app(app, set(app.extensions["checklists"]))
+    indicator_services.init_app(app, {c.code: {s.code for s in c.sections} for c in app.extensions["checklists"].values()})
     storage.init_app(app)
 
 
@@ -103,7 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp):
+               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp, config_bp):
         app.register_blueprint(bp)
 
 

@@ -528,7 +528,8 @@ def _demo_key_customers(session: Session, handlers: dict, outlets: list[Outlet],
 
 #: (metric, typical value, spread): what a province's operating reports say per county and month.
 DEMO_METRICS = [("delivery_on_time", 95.5, 2.5), ("signed_on_time", 94.0, 3.0), ("call_answer_rate", 91.0, 3.5),
-                ("appeal_rate", 5.0, 3.0), ("platform_index", 86.0, 6.0)]
+                ("appeal_rate", 5.0, 3.0), ("first_attempt_rate", 96.5, 2.0), ("false_signoff_rate", 1.2, 1.5),
+                ("platform_index", 86.0, 6.0)]
 
 
 def load_demo_operating_values(session: Session, *, seed: int = 31, months: int = 3) -> int:

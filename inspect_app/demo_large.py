@@ -114,7 +114,8 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
     _insert(session, UserOutlet, link_rows)
     echo(f"people: {len(user_rows)} (password demo-2026; e.g. mgr41 for a province, mgr4101 for a city)")
     # --- visits, notices, lines, photos, stars ------------------------------------------------
-    checklist = checklists.registry()["open_inspection"]
+    checklist = checklists.registry(session)["open_inspection"]
+    star_sections = [sec.code for sec in checklists.registry(session)["window_star"].sections]
     version = checklists.current_version(session, "open_inspection")
     star_version = checklists.current_version(session, "window_star")
     items = [i for i in checklist.items if not i.red_line]
@@ -159,7 +160,9 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
                                started_at=released - dt.timedelta(minutes=50), checkin_at=released - dt.timedelta(minutes=50),
                                submitted_at=released, released_at=released, summary="", counter_number="",
                                review_comment="", checkin_no_location_reason="", score=round(score, 1),
-                               passed=not red, stars=stars, red_line=red, row_version=1))
+                               passed=not red, stars=stars, red_line=red, row_version=1,
+                               section_scores={code: round(max(0.0, min(100.0, rng.gauss(score, 6))), 1) for code in
+                                               (star_sections if star else [sec.code for sec in checklist.sections])}))
         if star and stars:
             star_rows.append(dict(outlet_id=outlet_id, window_id=None, visit_id=vid, stars=stars, score=round(score, 1),
                                   awarded_at=released, valid_until=star_valid_until(released, "Asia/Shanghai"),

@@ -389,6 +389,11 @@ def can_see_indicators(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
 
 
+def can_configure_quality_system(user: User) -> bool:
+    """Checklists and the indicator tree (the quality office's own system): administrators."""
+    return is_admin(user)
+
+
 def can_import_operating_data(user: User) -> bool:
     """Operating data comes from the quality office: administrators, and managers for their units."""
     return user.is_authenticated and user.role in (Role.admin, Role.manager)

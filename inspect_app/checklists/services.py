@@ -1,28 +1,49 @@
-"""The checklist registry: files validated at start-up, versions recorded on first use."""
+"""The checklist registry: files validated at start-up and recorded as versions; the current
+version of each checklist is its newest published one (see ``versions``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from inspect_app.checklists import versions
 from inspect_app.checklists.definition import Checklist, from_dict, load_directory
 from inspect_app.checklists.models import ChecklistVersion
 from inspect_app.config import PROJECT_ROOT
+from inspect_app.db import get_engine, get_session
 
 KIND_ORDER = ["open", "secret", "star", "etiquette", "fives"]
 
 
 def init_app(app: Flask) -> None:
-    """Load and validate every checklist; a bad file stops the app from starting."""
+    """Load and validate every checklist file; a bad file stops the app from starting."""
     folder = Path(app.config.get("CHECKLIST_DIR") or PROJECT_ROOT / "forms")
     app.extensions["checklists"] = load_directory(folder)
 
 
-def registry() -> dict[str, Checklist]:
+def record_files() -> None:
+    """Record the files in forms/ not recorded yet (run before each request's own work)."""
+    versions.record_files_early(ChecklistVersion, _file_definitions)
+
+
+def files() -> dict[str, Checklist]:
+    """The checklists as the files in ``forms/`` say (validated at start-up)."""
     return current_app.extensions["checklists"]
+
+
+def _file_definitions() -> list[versions.FileDefinition]:
+    return [versions.FileDefinition(c.code, _content_hash(c), c.to_dict(), {"kind": c.kind}) for c in files().values()]
+
+
+def current_refs(session: Session | None = None) -> dict[str, versions.VersionRef]:
+    return versions.current_refs(session or get_session(), ChecklistVersion, _file_definitions)
+
+
+def registry(session: Session | None = None) -> dict[str, Checklist]:
+    """The current (newest published) definition of every checklist."""
+    session = session or get_session()
+    return {code: _definition_of_ref(session, ref) for code, ref in current_refs(session).items()}
 
 
 def available(kinds: set[str] | None = None) -> list[Checklist]:
@@ -31,29 +52,14 @@ def available(kinds: set[str] | None = None) -> list[Checklist]:
 
 
 def current_version(session: Session, code: str) -> ChecklistVersion:
-    """The version row for the checklist file as it is now, created when the file changed.
-
-    Two processes may race to create it; the unique constraints let one win and the other
-    simply reads the winner's row.
-    """
-    checklist = registry()[code]
-    digest = _content_hash(checklist)
-    for _attempt in range(3):
-        row = session.exec(select(ChecklistVersion).where(ChecklistVersion.code == code,
-                                                          ChecklistVersion.sha256 == digest)).first()
-        if row is not None:
-            return row
-        latest = session.exec(select(sa.func.max(ChecklistVersion.version)).where(ChecklistVersion.code == code)).one()
-        row = ChecklistVersion(code=code, version=(latest or 0) + 1, kind=checklist.kind, sha256=digest,
-                               definition=checklist.to_dict())
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            continue
-        return row
-    raise RuntimeError(f"could not record a version of checklist {code}")
+    """The current version row of a checklist (the one a visit started now is filled with)."""
+    ref = current_refs(session)[code]
+    row = session.get(ChecklistVersion, ref.id)
+    if row is None:  # recorded by a page's own short write after this session's snapshot began
+        with Session(get_engine(), expire_on_commit=False) as fresh:
+            row = fresh.get(ChecklistVersion, ref.id)
+            fresh.expunge(row)
+    return row
 
 
 _hashes: dict[int, tuple[Checklist, str]] = {}
@@ -68,6 +74,18 @@ def _content_hash(checklist: Checklist) -> str:
 
 
 _definitions: dict[tuple[int, str], Checklist] = {}
+
+
+def _definition_of_ref(session: Session, ref: versions.VersionRef) -> Checklist:
+    key = (ref.id, ref.sha256)
+    found = _definitions.get(key)
+    if found is None:
+        on_disk = files().get(ref.code)
+        if on_disk is not None and _content_hash(on_disk) == ref.sha256:
+            found = _definitions[key] = on_disk  # the same content as the file: no need to read it
+        else:
+            found = definition(session.get(ChecklistVersion, ref.id))
+    return found
 
 
 def definition_of_version(session: Session, version_id: int) -> Checklist:

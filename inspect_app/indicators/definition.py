@@ -26,9 +26,10 @@ from typing import Any
 
 #: Where a raw value comes from; ``import`` is operating data uploaded per unit and period.
 SOURCES = {
-    "inspections.avg_score": "average score of a checklist's released visits",
+    "inspections.avg_score": "average score of a checklist's released visits (or of one of its sections)",
     "inspections.red_line_visits": "released visits with a red line",
     "inspections.coverage": "share of outlets visited at least once (%)",
+    "inspections.plan_done": "share of the visits planned for the period done by the end of their window (%)",
     "rectification.close_rate": "share of the period's lines verified and closed by its end (%)",
     "rectification.on_time_rate": "share of lines due in the period answered by their deadline (%)",
     "rectification.mean_days": "mean days from issue to close, lines closed in the period",
@@ -37,6 +38,7 @@ SOURCES = {
     "complaints.appeals": "regulator appeals (邮政申诉) received in the period",
     "complaints.first_contact": "share of complaints concluded in the period at first contact (%)",
     "complaints.late": "complaints not concluded by their deadline",
+    "complaints.satisfaction": "share of the period's callbacks answered 满意 or 基本满意 (%)",
     "import": "operating data imported per unit and period",
 }
 RULES = ("linear", "bands", "rank")
@@ -44,7 +46,12 @@ DIRECTIONS = ("higher", "lower")
 TOP_KEYS = {"code", "title_zh", "title_en", "veto_mode", "awards", "areas"}
 AREA_KEYS = {"code", "name_zh", "name_en", "indicators"}
 INDICATOR_KEYS = {"code", "name_zh", "name_en", "weight", "direction", "floor", "target", "rule", "bands", "source",
-                  "checklist", "metric", "unit", "min_value", "max_value", "veto_above", "veto_below", "missing"}
+                  "checklist", "section", "metric", "per_outlets", "unit", "min_value", "max_value", "veto_above",
+                  "veto_below", "missing"}
+#: Sources that count things: ``per_outlets = 100`` turns the count into one per 100 outlets, so
+#: units of different size (a city of 300 outlets, a county of 20) compare fairly.
+COUNTS = {"inspections.red_line_visits", "rectification.overdue", "complaints.substantiated", "complaints.appeals",
+          "complaints.late"}
 
 
 class IndicatorError(ValueError):
@@ -64,7 +71,10 @@ class Indicator:
     target: Decimal | None = None
     bands: tuple[tuple[Decimal, Decimal], ...] = ()
     checklist: str | None = None
+    #: With an average score: the section of the checklist whose score is averaged.
+    section: str | None = None
     metric: str | None = None
+    per_outlets: Decimal | None = None
     unit: str = ""
     min_value: Decimal | None = None
     max_value: Decimal | None = None
@@ -140,7 +150,7 @@ def _text(data: dict, key: str, where: str) -> str:
     return value.strip()
 
 
-def _indicator(data: Any, where: str, checklists: set[str] | None) -> Indicator:
+def _indicator(data: Any, where: str, checklists: set[str] | dict[str, set[str]] | None) -> Indicator:
     if not isinstance(data, dict):
         raise IndicatorError(f"{where}: an indicator must be a table")
     code = _text(data, "code", where)
@@ -184,11 +194,24 @@ def _indicator(data: Any, where: str, checklists: set[str] | None) -> Indicator:
         if any(not (0 <= share <= 1) for _t, share in bands):
             raise IndicatorError(f"{where}: a band's share is between 0 and 1")
     checklist = data.get("checklist")
+    section = data.get("section")
     if source == "inspections.avg_score":
         if not isinstance(checklist, str) or not checklist:
             raise IndicatorError(f"{where}: an average score names its checklist")
         if checklists is not None and checklist not in checklists:
             raise IndicatorError(f"{where}: no checklist {checklist!r} in forms/")
+        if section is not None:
+            if not isinstance(section, str) or not section:
+                raise IndicatorError(f"{where}: section names a section code of the checklist")
+            if isinstance(checklists, dict) and section not in checklists[checklist]:
+                raise IndicatorError(f"{where}: checklist {checklist!r} has no section {section!r}")
+    elif section is not None or (checklist is not None and source != "inspections.avg_score"):
+        raise IndicatorError(f"{where}: checklist and section only go with the source inspections.avg_score")
+    per_outlets = None
+    if "per_outlets" in data:
+        per_outlets = _number(data["per_outlets"], where, "per_outlets")
+        if source not in COUNTS or per_outlets <= 0:
+            raise IndicatorError(f"{where}: per_outlets (above 0) only goes with a count ({', '.join(sorted(COUNTS))})")
     metric = data.get("metric")
     if source == "import" and (not isinstance(metric, str) or not metric.strip()):
         raise IndicatorError(f"{where}: imported operating data names its metric (metric = \"...\")")
@@ -197,12 +220,13 @@ def _indicator(data: Any, where: str, checklists: set[str] | None) -> Indicator:
         raise IndicatorError(f"{where}: missing must be zero or skip")
     return Indicator(code=code, name_zh=_text(data, "name_zh", where), name_en=_text(data, "name_en", where),
                      weight=weight, direction=direction, rule=rule, source=source, floor=floor, target=target,
-                     bands=bands, checklist=checklist, metric=metric.strip() if isinstance(metric, str) else None,
+                     bands=bands, checklist=checklist, section=section, per_outlets=per_outlets,
+                     metric=metric.strip() if isinstance(metric, str) else None,
                      unit=str(data.get("unit", "")), min_value=numbers["min_value"], max_value=numbers["max_value"],
                      veto_above=numbers["veto_above"], veto_below=numbers["veto_below"], missing=missing)
 
 
-def parse(data: dict, where: str, *, checklists: set[str] | None = None) -> Tree:
+def parse(data: dict, where: str, *, checklists: set[str] | dict[str, set[str]] | None = None) -> Tree:
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise IndicatorError(f"{where}: unknown keys {sorted(unknown)}")
@@ -249,7 +273,7 @@ def parse(data: dict, where: str, *, checklists: set[str] | None = None) -> Tree
                 areas=tuple(areas), veto_mode=veto_mode, awards=tuple(awards), raw=data)
 
 
-def load_file(path: Path, *, checklists: set[str] | None = None) -> Tree:
+def load_file(path: Path, *, checklists: set[str] | dict[str, set[str]] | None = None) -> Tree:
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)

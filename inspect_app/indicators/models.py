@@ -27,6 +27,27 @@ class OperatingValue(SQLModel, table=True):
     imported_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
+class IndicatorTreeVersion(SQLModel, table=True):
+    """One published version of the indicator tree (指标体系), like a checklist version: rows never
+    change, the newest is current, and a finished period is scored with the version that was
+    current at its end (a frozen one with the version it was frozen with)."""
+
+    __tablename__ = "indicator_tree_version"
+    __table_args__ = (sa.UniqueConstraint("code", "version", name="uq_indicator_tree_code_version"),
+                      sa.Index("ix_indicator_tree_code_sha", "code", "sha256"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64)
+    version: int
+    sha256: str = Field(max_length=64)
+    #: The tree as its file says (TOML as a table), validated when it was published.
+    definition: dict = Field(sa_type=sa.JSON)
+    created_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    source: str = Field(default="file", max_length=16)
+    published_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    note: str = Field(default="", max_length=500)
+
+
 class IndicatorSnapshot(SQLModel, table=True):
     """The raw values of a unit's children for a finished period, as computed after its end: the
     ranking page reads this instead of the visits, lines and complaints. Frozen (发布) it never
@@ -37,6 +58,8 @@ class IndicatorSnapshot(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     tree_sha: str = Field(max_length=64)
+    #: The tree version the raw values were computed for (its points are scored with it).
+    tree_version_id: int | None = Field(default=None, foreign_key="indicator_tree_version.id")
     #: 0 for the top level (the whole network).
     node_id: int = 0
     period: str = Field(max_length=8)

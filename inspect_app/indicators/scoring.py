@@ -69,6 +69,8 @@ class UnitScore:
     previous_total: Decimal | None = None
     previous_rank: int | None = None
     award: int | None = None
+    #: False for a unit with no released visit in the period: listed as 未检查, not ranked.
+    inspected: bool = True
 
     def area_points(self, tree: Tree) -> dict[str, Decimal]:
         by_code = {s.indicator.code: s for s in self.scores}
@@ -89,12 +91,17 @@ class UnitScore:
         return [s for loss, s in sorted(lost, key=lambda p: (-p[0], p[1].indicator.code)) if loss > 0][:n]
 
 
+#: The raw value that counts a unit's released visits in the period (not an indicator).
+VISITS = "_visits"
+
+
 def composite(tree: Tree, raws: dict[object, dict[str, Decimal | None]], names: dict[object, str]) -> list[UnitScore]:
     """Every sibling unit's score: points per indicator, the veto, the total (one decimal, half up)
-    and the rank (ties share a place); the awards go to the first non-vetoed places."""
+    and the rank (ties share a place); the awards go to the first non-vetoed places. A unit with no
+    released visit in the period (``_visits`` = 0) is listed as not inspected and not ranked."""
     units = []
     for key, values in raws.items():
-        unit = UnitScore(key, names.get(key, str(key)))
+        unit = UnitScore(key, names.get(key, str(key)), inspected=values.get(VISITS) != 0)
         earned, counted = Decimal(0), Decimal(0)
         for indicator in tree.indicators:
             raw = values.get(indicator.code)
@@ -112,9 +119,9 @@ def composite(tree: Tree, raws: dict[object, dict[str, Decimal | None]], names: 
         if unit.vetoes:
             unit.total = Decimal(0) if tree.veto_mode == "zero" else min(unit.raw_total, Decimal(tree.veto_mode[4:]))
         units.append(unit)
-    for key, rank in competition_ranks([(u.key, u.total) for u in units]).items():
+    for key, rank in competition_ranks([(u.key, u.total) for u in units if u.inspected]).items():
         next(u for u in units if u.key == key).rank = rank
     for unit in units:
         if not unit.vetoes and unit.rank is not None and unit.rank <= len(tree.awards):
             unit.award = tree.awards[unit.rank - 1]
-    return sorted(units, key=lambda u: (u.rank or 10**6, u.name))
+    return sorted(units, key=lambda u: (u.rank or 10**6, str(u.name)))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.complaints.models import AT_FAULT, Complaint
+from inspect_app.complaints.models import AT_FAULT, Callback, Complaint
 from inspect_app.indicators.definition import Tree
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.org.models import Outlet, Unit
@@ -100,8 +100,15 @@ def _share(part: float, whole: float) -> Decimal | None:
     return _d(100.0 * part / whole) if whole else None
 
 
+def _per_outlets(value: Decimal | None, outlets: int, per: Decimal) -> Decimal | None:
+    if value is None or not outlets:
+        return None
+    return _d(float(value) * float(per) / outlets, 2)
+
+
 def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.datetime, until: dt.datetime,
-               period: Period, allowed_outlets: set[int] | None = None) -> dict[int, dict[str, Decimal | None]]:
+               period: Period, zone: str = "Asia/Shanghai",
+               allowed_outlets: set[int] | None = None) -> dict[int, dict[str, Decimal | None]]:
     """``{unit id: {indicator code: raw value or None}}`` for the period [since, until)."""
     rollup = Rollup(session, units, allowed_outlets)
     result: dict[int, dict[str, Decimal | None]] = {u.id: {} for u in units}
@@ -109,11 +116,19 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
     visits = _visits(session, rollup, since, until)
     lines = _lines(session, rollup, since, until, dialect)
     complaints = _complaints(session, rollup, since, until)
-    imported = None
+    sections = _sections(session, rollup, tree, since, until)
+    imported = planned = None
     for indicator in tree.indicators:
         source = indicator.source
-        if source == "inspections.avg_score":
+        if source == "inspections.avg_score" and indicator.section:
+            values = {u: _d(s[1] / s[0]) if s[0] else None
+                      for u, s in sections.get((indicator.checklist, indicator.section), {}).items()}
+        elif source == "inspections.avg_score":
             values = {u: _d(s[1] / s[0]) if s[0] else None for u, s in visits.get(indicator.checklist, {}).items()}
+        elif source == "inspections.plan_done":
+            if planned is None:
+                planned = _planned(session, rollup, period, zone)
+            values = {u.id: _share(planned.get(u.id, [0, 0])[1], planned.get(u.id, [0, 0])[0]) for u in units}
         elif source == "inspections.red_line_visits":
             values = {u.id: _d(visits["*"].get(u.id, [0, 0, 0])[2]) for u in units}
         elif source == "inspections.coverage":
@@ -123,6 +138,9 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
             values = {u.id: lines[source](lines["sums"].get(u.id)) for u in units}
         elif source.startswith("complaints."):
             values = {u.id: complaints[source](complaints["sums"].get(u.id)) for u in units}
+            if source == "complaints.satisfaction":
+                values = {u.id: _share(complaints["callbacks"].get(u.id, [0, 0])[1], complaints["callbacks"].get(u.id, [0, 0])[0])
+                          for u in units}
         else:  # import: every metric of the period in one read
             if imported is None:
                 imported = session.execute(
@@ -130,8 +148,13 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
                     .join(Unit, Unit.id == OperatingValue.unit_id)
                     .where(OperatingValue.month.in_(period.months()))).all()
             values = _imported(units, [r for r in imported if r[3] == indicator.metric])
+        if indicator.per_outlets:
+            values = {u.id: _per_outlets(values.get(u.id), rollup.outlets_per_unit.get(u.id, 0), indicator.per_outlets)
+                      for u in units}
         for unit in units:
             result[unit.id][indicator.code] = values.get(unit.id)
+    for unit in units:
+        result[unit.id]["_visits"] = _d(visits["*"].get(unit.id, [0])[0])
     return result
 
 
@@ -149,6 +172,36 @@ def _visits(session, rollup, since, until) -> dict[str, dict]:
     out["*"] = rollup.add([(r[0], r[2], r[3], r[4]) for r in rows], 1, 2, 3)
     out["visited"] = rollup.add([(outlet, 1) for outlet in {r[0] for r in rows}], 1)
     return out
+
+
+def _sections(session, rollup, tree, since, until) -> dict[tuple[str, str], dict]:
+    """Section averages, only for the checklists whose sections the tree scores: each released
+    visit's stored section percentages, averaged per unit."""
+    wanted = {(i.checklist, i.section) for i in tree.indicators if i.source == "inspections.avg_score" and i.section}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Visit.outlet_id, Visit.checklist_code, Visit.section_scores)
+        .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
+               Visit.checklist_code.in_({c for c, _s in wanted}))).all()
+    out = {}
+    for checklist, section in wanted:
+        found = [(outlet, 1, scores[section]) for outlet, code, scores in rows
+                 if code == checklist and scores and scores.get(section) is not None]
+        out[(checklist, section)] = rollup.add(found, 1, 2)
+    return out
+
+
+def _planned(session, rollup, period: Period, zone: str) -> dict[int, list[float]]:
+    """Visits planned for the period (their date window ends in it; not cancelled) and those
+    submitted by the end of their window's last day (in the unit's zone)."""
+    rows = session.execute(
+        select(Visit.outlet_id, Visit.due_until, Visit.submitted_at)
+        .where(Visit.due_until.is_not(None), Visit.due_until >= period.start, Visit.due_until < period.end,
+               Visit.status != VisitStatus.cancelled)).all()
+    counted = [(outlet, 1, 1 if submitted is not None and submitted < clock.day_start(due + dt.timedelta(days=1), zone)
+                else 0) for outlet, due, submitted in rows]
+    return rollup.add(counted, 1, 2)
 
 
 def _lines(session, rollup, since, until, dialect) -> dict:
@@ -201,9 +254,15 @@ def _complaints(session, rollup, since, until) -> dict:
         select(c.outlet_id, count(sa.and_(received, c.verdict.in_(AT_FAULT))), count(sa.and_(received, c.source == "appeal")),
                count(concluded), count(sa.and_(concluded, c.handed_on == 0, c.reopened == 0)), count(late))
         .where(sa.or_(received, concluded, late)).group_by(c.outlet_id)).all()
+    callbacks = session.execute(
+        select(Callback.outlet_id, sa.func.count(), sa.func.sum(sa.case((Callback.satisfaction.in_(("satisfied", "basic")), 1),
+                                                                      else_=0)))
+        .where(Callback.at >= since, Callback.at < until).group_by(Callback.outlet_id)).all()
     zero = [0.0] * 5
     return {
         "sums": rollup.add(rows, 1, 2, 3, 4, 5),
+        "callbacks": rollup.add(callbacks, 1, 2),
+        "complaints.satisfaction": lambda s: None,
         "complaints.substantiated": lambda s: _d((s or zero)[0]),
         "complaints.appeals": lambda s: _d((s or zero)[1]),
         "complaints.first_contact": lambda s: _share(s[3], s[2]) if s else None,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlmodel import select
 
 from inspect_app import clock, permissions, tabular
 from inspect_app.audit.services import record_export
@@ -13,8 +12,8 @@ from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm, CsvUploadForm
 from inspect_app.http import get_or_404, run_service
 from inspect_app.i18n import select_locale, select_timezone
-from inspect_app.indicators import importing, services
-from inspect_app.indicators.models import OperatingValue
+from inspect_app.indicators import importing, rows, services
+from inspect_app.numbers import half_up
 from inspect_app.org.models import Unit
 
 bp = Blueprint("indicators", __name__)
@@ -74,12 +73,47 @@ def unit(unit_id: int):
     if not permissions.unit_in_scope(db, current_user, target):
         abort(404)
     result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone, keep=True)
-    since, until = clock.day_start(period.start, zone), clock.day_start(period.end, zone)
-    imported = {v.metric: v for v in db.exec(select(OperatingValue).where(
-        OperatingValue.unit_id == target.id, OperatingValue.month.in_(period.months()))).all()}
     return render_template("indicators/unit.html", r=result, s=score, unit=target, locale=select_locale(),
-                           imported=imported, since=since, until=until,
                            has_children=bool(services.children_of(db, current_user, target)))
+
+
+def _rows_of(unit_id: int, code: str, limit: int | None = rows.LIMIT):
+    db, _node, period, zone = _selection()
+    target = get_or_404(Unit, unit_id)
+    if not permissions.unit_in_scope(db, current_user, target):
+        abort(404)
+    result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone, with_previous=False)
+    chosen = next((s for s in score.scores if s.indicator.code == code), None)
+    if chosen is None:
+        abort(404)
+    return db, target, period, zone, result, chosen, rows.rows_behind(db, chosen.indicator, target, period, zone,
+                                                                      limit=limit)
+
+
+@bp.route("/indicators/units/<int:unit_id>/<code>")
+@login_required
+def indicator_rows(unit_id: int, code: str):
+    """The rows behind one indicator's value: the visits, lines, complaints or imported values."""
+    _db, target, period, _zone, result, chosen, table = _rows_of(unit_id, code)
+    return render_template("indicators/rows.html", unit=target, r=result, s=chosen, table=table,
+                           locale=select_locale())
+
+
+@bp.route("/indicators/units/<int:unit_id>/<code>/export.<any(csv, xlsx):fmt>")
+@login_required
+def indicator_rows_export(unit_id: int, code: str, fmt: str):
+    db, target, period, _zone, _result, chosen, table = _rows_of(unit_id, code, limit=None)
+    not_a_page()
+    record_export(db, actor=current_user, what="indicator_rows", fmt=fmt,
+                  filters={"unit": target.code, "indicator": code, "period": period.label})
+    db.commit()
+    words = {True: _("yes"), False: _("no")}
+    header = [str(c) for c in table.columns]
+    cells = [[words.get(v, v) if isinstance(v, bool) else v for v in row] for row in table.rows]
+    filename = f"{target.name}-{chosen.indicator.code}-{period.label}.{fmt}"
+    if fmt == "csv":
+        return tabular.csv_response(header, cells, filename)
+    return tabular.xlsx_response(header, cells, filename, sheet=chosen.indicator.code)
 
 
 @bp.route("/indicators/export.<any(csv, xlsx):fmt>")
@@ -91,14 +125,21 @@ def export(fmt: str):
     record_export(db, actor=current_user, what="indicators", fmt=fmt, filters=request.args.to_dict())
     db.commit()
     locale = select_locale()
-    header = [_("Rank"), _("Unit"), _("Total"), _("Veto")] + [a.name(locale) for a in result.tree.areas] + \
-        [f"{i.code} {i.name(locale)}" for i in result.tree.indicators] + [_("Award (yuan)")]
+    header = [_("Rank"), _("Unit"), _("Total"), _("Period before"), _("Places gained"), _("Veto")] + \
+        [a.name(locale) for a in result.tree.areas]
+    points_word = _("points")
+    for i in result.tree.indicators:
+        header += [f"{i.code} {i.name(locale)}" + (f" ({i.unit})" if i.unit else ""), f"{i.code} {points_word}"]
+    header.append(_("Award (yuan)"))
     rows = []
     for u in result.units:
         areas = u.area_points(result.tree)
-        rows.append([u.rank, u.name, u.total, "; ".join(f"{s.indicator.name(locale)} {s.raw}" for s in u.vetoes)]
-                    + [areas[a.code] for a in result.tree.areas]
-                    + [None if s.raw is None else s.raw for s in u.scores] + [u.award])
+        row = [u.rank if u.inspected else _("not inspected"), u.name, u.total, u.previous_total, u.rank_change,
+               "; ".join(f"{s.indicator.name(locale)} {s.raw}" for s in u.vetoes)] + \
+            [areas[a.code] for a in result.tree.areas]
+        for score in u.scores:
+            row += [score.raw, None if score.points is None else half_up(score.points)]
+        rows.append(row + [u.award])
     filename = f"{_('Composite ranking')}-{period.label}.{fmt}"
     if fmt == "csv":
         return tabular.csv_response(header, rows, filename)

@@ -337,8 +337,8 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         children = [node] if by_outlet else [units[key] for key in rows]
         _complaint_extras(session, user, bulletin, node, children, since, until, prev_since)
     if period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
-        # the month only (a kept snapshot when there is one): a page's statements stay within budget
-        bulletin.composite = indicators.ranking(session, user, node=node, zone=zone, with_previous=False,
+        # the month and the month before (kept snapshots when there are): places gained or lost
+        bulletin.composite = indicators.ranking(session, user, node=node, zone=zone, with_previous=True,
                                                 period=indicators.Period.parse(f"{period.start:%Y-%m}"))
     return bulletin
 

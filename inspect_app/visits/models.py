@@ -85,6 +85,9 @@ class Visit(SQLModel, table=True):
     passed: bool | None = None
     stars: int | None = None
     red_line: bool = False
+    #: Each section's score (%) as scored with the visit's version, {"ETQ": 92.5, ...}: what the
+    #: indicator system averages when it scores one section of a checklist.
+    section_scores: dict[str, float] | None = Field(default=None, sa_type=sa.JSON)
     #: Idempotency key of the submit that locked this visit (a repeat does nothing twice).
     submit_token: str | None = Field(default=None, max_length=64)
     #: Optimistic lock: two people changing one visit at once — one wins, the other gets a conflict.

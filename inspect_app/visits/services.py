@@ -62,7 +62,7 @@ def schedule_visits(
     """Plan one visit per outlet (一次排多个网点). All or nothing: one bad outlet refuses all."""
     if not permissions.can_schedule(actor):
         raise PermissionDenied(_("Only managers schedule visits."))
-    checklist = checklists.registry().get(checklist_code)
+    checklist = checklists.registry(session).get(checklist_code)
     if checklist is None:
         raise DomainError(_("Unknown checklist."))
     if not outlet_ids:
@@ -230,7 +230,7 @@ def start_adhoc_visit(
     (``PlannedVisitExists``); ``despite_planned`` starts another one all the same."""
     if not permissions.can_start_adhoc(actor):
         raise PermissionDenied(_("Only inspectors start visits."))
-    checklist = checklists.registry().get(checklist_code)
+    checklist = checklists.registry(session).get(checklist_code)
     if checklist is None:
         raise DomainError(_("Unknown checklist."))
     if checklist.kind == "secret":
@@ -305,7 +305,7 @@ def check_in(
             return visit
         raise AlreadyCheckedIn(visit, session.get(Outlet, visit.outlet_id))
     VISIT.check(session, actor, visit, "check_in")
-    checklist = checklists.registry().get(visit.checklist_code)
+    checklist = checklists.registry(session).get(visit.checklist_code)
     if checklist is None:
         raise DomainError(_("The checklist of this visit is no longer offered."))
     if window_id is not None and visit.window_id is None:
@@ -704,6 +704,7 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
 def store_score(visit: Visit, result: ScoreResult) -> None:
     visit.score, visit.earned, visit.applicable = result.total, result.earned, result.applicable
     visit.passed, visit.stars, visit.red_line = result.passed, result.stars, bool(result.red_lines_failed)
+    visit.section_scores = {s.code: s.percent for s in result.sections if s.percent is not None}
 
 
 def release_visit(session: Session, *, actor: User, visit: Visit) -> Visit:
