@@ -129,7 +129,7 @@ def import_values():
     elif request.method == "POST":
         errors = [_("Choose a CSV or Excel file to import.")]
     return render_template("indicators/import.html", form=form, errors=errors, tree=services.tree(),
-                           locale=select_locale())
+                           locale=select_locale(), max_rows=importing.MAX_ROWS)
 
 
 @bp.route("/indicators/import/template.csv")
