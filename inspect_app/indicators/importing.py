@@ -7,7 +7,8 @@ month and metric is replaced, with the value before in the audit log.
 The file is refused whole, by name, when it is not a CSV or .xlsx (a picture, a PDF, an old .xls,
 another ZIP), too large, or in another encoding. Excel cells are read as Excel shows them: a
 percent cell holding 0.985 is 98.5 (the metrics are in %), a float has Excel's 15 digits, a date
-in the month column is its month.
+in the month column is its month. The file is written in one transaction: operating data is small
+(units × metrics × months, at most ``MAX_ROWS``), so a failure while writing leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record_many
-from inspect_app.csv_import import BATCH_ROWS, MAX_IMPORT_BYTES, CheckedRow, ImportFailed, ImportResult, read_rows
+from inspect_app.csv_import import MAX_IMPORT_BYTES, CheckedRow, ImportFailed, ImportResult, read_rows
 from inspect_app.errors import PermissionDenied
 from inspect_app.indicators.definition import Tree
 from inspect_app.indicators.models import OperatingValue
@@ -260,7 +262,8 @@ class ValueRow:
 
 
 class OperatingImporter:
-    batch_rows = BATCH_ROWS
+    #: One batch, one transaction: all or nothing, for a file of at most MAX_ROWS rows.
+    batch_rows = MAX_ROWS
 
     def __init__(self, tree: Tree):
         self.tree = tree
@@ -322,6 +325,9 @@ class OperatingImporter:
         return checked
 
     def write(self, session: Session, *, actor, rows: Sequence[CheckedRow]) -> ImportResult:
+        """Writes the rows, flushing each so that a row the database refuses (a value someone
+        imported meanwhile, a unit removed since the check) is named by its line, and rolls the
+        whole file back then."""
         result = ImportResult()
         keys = [(r.values.unit_id, r.values.month, r.values.metric) for r in rows]
         existing = {(v.unit_id, v.month, v.metric): v for v in session.exec(select(OperatingValue).where(
@@ -331,19 +337,32 @@ class OperatingImporter:
         for row in rows:
             v = row.values
             old = existing.get((v.unit_id, v.month, v.metric))
+            if old is not None and old.value == v.value:
+                continue
             if old is None:
-                new = OperatingValue(unit_id=v.unit_id, month=v.month, metric=v.metric, value=v.value,
-                                     imported_at=now, imported_by_id=actor.id)
-                session.add(new)
-                session.flush()
-                events.append(("operating_value.imported", new.id, None, {"metric": v.metric, "month": v.month,
-                                                                          "value": _plain(v.value)}))
-                result.created += 1
-            elif old.value != v.value:
-                events.append(("operating_value.replaced", old.id, {"value": str(old.value)},
-                               {"metric": v.metric, "month": v.month, "value": _plain(v.value)}))
+                target = OperatingValue(unit_id=v.unit_id, month=v.month, metric=v.metric, value=v.value,
+                                        imported_at=now, imported_by_id=actor.id)
+            else:
+                before = str(old.value)
                 old.value, old.imported_at, old.imported_by_id = v.value, now, actor.id
-                session.add(old)
+                target = old
+            session.add(target)
+            try:
+                session.flush()
+            except (sa.exc.IntegrityError, sa.exc.DataError):
+                log.warning("operating-data import refused by the database at line %d", row.line, exc_info=True)
+                # Nothing of the file is kept; and until the rollback the session cannot even load
+                # the user whose language the message is in.
+                session.rollback()
+                raise ImportFailed([_("Line %(line)d: %(msg)s", line=row.line, msg=_(
+                    "the database refused this value (someone may have imported or changed the same data meanwhile). "
+                    "Nothing was imported; import the file again."))]) from None
+            after = {"metric": v.metric, "month": v.month, "value": _plain(v.value)}
+            if old is None:
+                events.append(("operating_value.imported", target.id, None, after))
+                result.created += 1
+            else:
+                events.append(("operating_value.replaced", old.id, {"value": before}, after))
                 result.updated += 1
         record_many(session, actor=actor, object_type="operating_value", events=events)
         return result

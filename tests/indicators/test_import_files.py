@@ -1,6 +1,7 @@
 """Operating-data files through the import page: every bad file is answered in Chinese on the page
 (200, never 500) with the line where it makes sense, and nothing is written; Excel cells are read
-as they show (a percent cell, a date in the month column); a re-import replaces a value."""
+as they show (a percent cell, a date in the month column); a failure while writing leaves nothing
+behind; a re-import replaces a value."""
 from __future__ import annotations
 
 import datetime as dt
@@ -215,7 +216,34 @@ def test_too_many_rows_stop_the_reading_early(director, db, org_tree, monkeypatc
     refused(director, db, csv_file(*[GOOD] * 21), "ops.csv", "超过 20 行")
 
 
-# --- writing ---------------------------------------------------------------------------------------
+# --- writing: all or nothing, and a re-import -----------------------------------------------------
+
+def _refuse_at_flush(db, unit_id: int) -> None:
+    """A real database error at the insert of one unit's December (the check cannot see it)."""
+    when = f"NEW.unit_id = {unit_id} AND NEW.month = '2026-12-01'"
+    with db.get_bind().begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"CREATE TRIGGER refuse_unit BEFORE INSERT ON operating_value WHEN {when} "
+                                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION refuse_unit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                 "RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'check_violation'; END $$")
+            conn.exec_driver_sql(f"CREATE TRIGGER refuse_unit BEFORE INSERT ON operating_value FOR EACH ROW "
+                                 f"WHEN ({when}) EXECUTE FUNCTION refuse_unit()")
+
+
+def test_a_database_error_after_the_first_batch_leaves_nothing_written(client_as, people, db, org_tree):
+    """600 rows, more than a write batch (500) of the other imports; the database refuses line 597."""
+    admin = client_as(people["admin"])
+    units = ["33", "3301", "3302", "330106", "330203"]
+    metrics = ["delivery_on_time", "signed_on_time", "call_answer_rate", "appeal_rate", "platform_index"]
+    months = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)]
+    rows = [f"{u},{mo},{me},50" for u in units for mo in months for me in metrics]
+    assert len(rows) == 600 and rows[-1].startswith("330203,")
+    _refuse_at_flush(db, org_tree["haishu"].id)
+    assert rows[595].startswith("330203,2026-12,")  # line 597
+    refused(admin, db, csv_file(*rows), "ops.csv", "第 597 行", "数据库拒绝")
+
 
 def test_a_reimport_replaces_the_value_and_logs_the_old_one(director, db, org_tree):
     assert upload(director, csv_file("330106,2026-11,delivery_on_time,96.5")).status_code == 302
