@@ -24,14 +24,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+import xlsxwriter
 from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record_many
 from inspect_app.csv_import import MAX_IMPORT_BYTES, CheckedRow, ImportFailed, ImportResult, read_rows
 from inspect_app.errors import PermissionDenied
-from inspect_app.indicators.definition import Tree
+from inspect_app.indicators.definition import Indicator, Tree
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.org.models import Unit
 
@@ -241,16 +243,93 @@ def parse_month(text: str) -> dt.date | None:
     return None
 
 
-def template_csv(tree: Tree) -> bytes:
+def template_rows(tree: Tree, *, unit_code: str, month: dt.date) -> list[list]:
+    """One example row per imported metric: a unit the importer may import for, the last month."""
+    return [[unit_code, f"{month:%Y-%m}", metric, _example_value(indicator)]
+            for metric, indicator in tree.metrics.items()]
+
+
+def _example_value(indicator: Indicator) -> Decimal:
+    return next((v for v in (indicator.target, indicator.max_value, indicator.min_value) if v is not None), Decimal(0))
+
+
+def _range(indicator: Indicator) -> str:
+    low = "—" if indicator.min_value is None else _plain(indicator.min_value)
+    high = "—" if indicator.max_value is None else _plain(indicator.max_value)
+    return f"{low}–{high}"
+
+
+def example_unit_code(session: Session, actor) -> str:
+    """A unit the actor imports for, as the template's example: the first (by code) with no unit
+    below it, since values are usually imported at the lowest level; empty when there is none."""
+    below = aliased(Unit)
+    leaf = ~sa.exists().where(below.parent_id == Unit.id)
+    scope = permissions.units_clause(session, actor)
+    for query in (select(Unit.code).where(scope, leaf), select(Unit.code).where(scope)):
+        code = session.exec(query.order_by(Unit.code).limit(1)).first()
+        if code:
+            return code
+    return ""
+
+
+def last_complete_month(zone: str) -> dt.date:
+    return clock.add_months(clock.today(zone).replace(day=1), -1)
+
+
+def template_csv(tree: Tree, *, unit_code: str, month: dt.date) -> bytes:
     """The file to fill in: Chinese headers, one example row per imported metric."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(list(HEADERS))
-    month = clock.today().replace(day=1)
-    previous = (month - dt.timedelta(days=1)).replace(day=1)
-    for metric, indicator in tree.metrics.items():
-        writer.writerow(["3301", f"{previous:%Y-%m}", metric, f"{indicator.target or 0}"])
+    writer.writerows([[_plain(c) if isinstance(c, Decimal) else c for c in row]
+                      for row in template_rows(tree, unit_code=unit_code, month=month)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def template_xlsx(tree: Tree, *, unit_code: str, month: dt.date) -> bytes:
+    """The same in Excel, with a second sheet (说明) listing each metric's name, unit and range.
+    Codes and months are text cells: Excel would drop a code's leading zeros and turn 2026-11
+    into a date."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                     "strings_to_urls": False})
+    book.set_properties({"created": clock.now().replace(tzinfo=None)})  # else the host's time
+    bold, text = book.add_format({"bold": True}), book.add_format({"num_format": "@"})
+    data = book.add_worksheet(_("Operating data"))
+    for col, width in enumerate((14, 12, 22, 12)):
+        data.set_column(col, col, width, text if col < 3 else None)
+    for col, title in enumerate(HEADERS):
+        data.write_string(0, col, title, bold)
+    data.freeze_panes(1, 0)
+    for r, (code, month_text, metric, value) in enumerate(template_rows(tree, unit_code=unit_code, month=month), 1):
+        data.write_string(r, 0, code, text)
+        data.write_string(r, 1, month_text, text)
+        data.write_string(r, 2, metric, text)
+        data.write_number(r, 3, float(value))
+    notes = book.add_worksheet(_("Instructions"))
+    for col, width in enumerate((22, 24, 12, 14)):
+        notes.set_column(col, col, width)
+    for col, title in enumerate((_("Metric code"), _("Indicator"), _("Unit of measure"), _("Allowed range"))):
+        notes.write_string(0, col, title, bold)
+    r = 0
+    for r, (metric, indicator) in enumerate(tree.metrics.items(), 1):
+        for col, cell in enumerate((metric, indicator.name("zh_CN"), indicator.unit, _range(indicator))):
+            notes.write_string(r, col, cell)
+    for n, rule in enumerate(_template_rules(), r + 2):
+        notes.write_string(n, 0, rule)
+    book.close()
+    return out.getvalue()
+
+
+def _template_rules() -> list[str]:
+    return [
+        _("Fill in the first sheet; only it is read. Its columns are 单位编码, 月份, 指标编码 and 数值, and no others."),
+        _("月份: 2026-11, 2026/11 or 2026年11月; a month that has not begun is refused."),
+        _("数值: a number in the metric's range. A percentage is 98.5, or 98.5% typed into a percent-formatted cell."),
+        _("One bad row and nothing is imported; the page names each bad line. A value imported again for the same "
+          "unit, month and metric replaces the old one, which stays in the audit log."),
+        _("At most 5 MB and %(n)d rows.", n=MAX_ROWS),
+    ]
 
 
 @dataclass

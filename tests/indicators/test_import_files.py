@@ -1,7 +1,7 @@
 """Operating-data files through the import page: every bad file is answered in Chinese on the page
 (200, never 500) with the line where it makes sense, and nothing is written; Excel cells are read
 as they show (a percent cell, a date in the month column); a failure while writing leaves nothing
-behind; a re-import replaces a value."""
+behind; the templates (CSV and Excel) carry a unit of the importer's own and the last complete month."""
 from __future__ import annotations
 
 import datetime as dt
@@ -254,3 +254,45 @@ def test_a_reimport_replaces_the_value_and_logs_the_old_one(director, db, org_tr
     replaced = db.exec(select(AuditEvent).where(AuditEvent.action == "operating_value.replaced")).one()
     assert replaced.before == {"value": "96.5000"} and replaced.after["value"] == "97.25"
     assert replaced.actor_name == "director"
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+def test_the_page_offers_both_templates(director, org_tree):
+    page = director.get("/indicators/import").get_data(as_text=True)
+    assert "/indicators/import/template.xlsx" in page and "/indicators/import/template.csv" in page
+    assert "5 MB" in page
+
+
+def test_the_csv_template_has_a_unit_of_the_importers_and_the_last_complete_month(client_as, people, org_tree):
+    text = client_as(people["manager"]).get("/indicators/import/template.csv").get_data(as_text=True)
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0] == HEADER
+    assert lines[1].startswith("330106,2026-11,") and len(lines) == 6
+    # read back by the importer itself: the template is a file it takes
+    assert all(line.split(",")[2] in {"delivery_on_time", "signed_on_time", "call_answer_rate", "appeal_rate",
+                                      "platform_index"} for line in lines[1:])
+
+
+def test_the_excel_template_has_the_data_and_the_notes(client_as, people, db, org_tree):
+    manager = client_as(people["manager"])
+    response = manager.get("/indicators/import/template.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    data, notes = book.worksheets
+    rows = list(data.iter_rows(values_only=True))
+    assert rows[0] == ("单位编码", "月份", "指标编码", "数值")
+    assert {(r[0], r[1]) for r in rows[1:]} == {("330106", "2026-11")} and len(rows) == 6
+    assert notes.title == "说明"
+    listed = {r[0]: r for r in notes.iter_rows(values_only=True) if r[0]}
+    assert listed["delivery_on_time"][1:4] == ("投递及时率", "%", "0–100")
+    assert listed["appeal_rate"][1:4] == ("申诉率(件/百万件)", "件/百万件", "0–1000")
+    # the example rows import as they are
+    assert upload(manager, response.data, "template.xlsx").status_code == 302
+    assert counts(db)[0] == 5
+
+
+def test_templates_are_for_importers_only(client_as, people, org_tree):
+    for fmt in ("csv", "xlsx"):
+        assert client_as(people["inspector"]).get(f"/indicators/import/template.{fmt}").status_code == 403
