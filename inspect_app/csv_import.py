@@ -129,7 +129,10 @@ def decode(data: bytes) -> str:
     raise ImportFailed([_("The file is neither UTF-8 nor GB18030 text. Save it as CSV (UTF-8).")])
 
 
-def read_rows(data: bytes, required: list[str]) -> list[tuple[int, dict[str, str]]]:
+def read_rows(data: bytes, required: list[str], *,
+              columns: Callable[[list[str]], list[str]] | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The data rows as dicts by column, with their lines. ``columns`` maps the header's names to
+    the importer's own (单位编码 → unit_code) and may refuse the header."""
     text = decode(data)
     if "\x00" in text:
         raise ImportFailed([_("This is not a CSV text file.")])
@@ -140,6 +143,8 @@ def read_rows(data: bytes, required: list[str]) -> list[tuple[int, dict[str, str
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error:
         raise ImportFailed([_("Line 1: the header row has a quote that is not closed.")]) from None
+    if columns is not None:
+        header = columns(header)
     missing = [c for c in required if c not in header]
     if missing:
         raise ImportFailed([_("Line 1: missing columns: %(cols)s.", cols=", ".join(missing))])

@@ -170,13 +170,20 @@ def import_values():
     elif request.method == "POST":
         errors = [_("Choose a CSV or Excel file to import.")]
     return render_template("indicators/import.html", form=form, errors=errors, tree=services.tree(),
-                           locale=select_locale())
+                           locale=select_locale(), max_rows=importing.MAX_ROWS)
 
 
-@bp.route("/indicators/import/template.csv")
+@bp.route("/indicators/import/template.<any(csv, xlsx):fmt>")
 @login_required
-def import_template():
+def import_template(fmt: str):
+    """The file to fill in, with a unit of the viewer's own and the last complete month in their zone."""
     if not permissions.can_import_operating_data(current_user):
         abort(403)
-    return Response(importing.template_csv(services.tree()), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": tabular.attachment(_("Operating data template") + ".csv")})
+    example = {"unit_code": importing.example_unit_code(get_session(), current_user),
+               "month": importing.last_complete_month(select_timezone())}
+    if fmt == "csv":
+        body, mimetype = importing.template_csv(services.tree(), **example), tabular.CSV_CONTENT_TYPE
+    else:
+        body, mimetype = importing.template_xlsx(services.tree(), **example), tabular.XLSX_MIMETYPE
+    name = _("Operating data template")
+    return Response(body, content_type=mimetype, headers={"Content-Disposition": tabular.attachment(f"{name}.{fmt}")})
