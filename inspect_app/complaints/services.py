@@ -2,7 +2,8 @@
 transition table (``complaints.lifecycle``) and writing its history and audit event.
 
 Contact details (the customer's name and phone) are written here and read back only through
-``contact_of`` for complaint handlers; every other reader gets the masked form.
+``contact_of`` for complaint handlers; every other reader sees none. Text that leaves the
+complaint for other readers (a rectification line, the audit log) goes through ``privacy.redact``.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import Role, User
-from inspect_app.complaints import settings
+from inspect_app.complaints import privacy, settings
 from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
     AT_FAULT,
@@ -60,33 +61,14 @@ def _text(value: str | None, what: str, *, required: bool = True, limit: int = M
     return value
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳明 → 欧**: the surname is enough to tell two callers apart."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678; a short number keeps its last two digits only."""
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
-        return ""
-    if len(digits) >= 11:
-        return digits[:3] + "****" + digits[-4:]
-    return "*" * (len(digits) - 2) + digits[-2:]
-
-
-def contact_of(user: User, complaint_or_customer) -> tuple[str, str]:
-    """(name, phone) as this reader may see them: in full for complaint handlers, masked otherwise."""
+def contact_of(user: User, complaint_or_customer) -> tuple[str, str] | None:
+    """(name, phone) for complaint handlers; None for everyone else, who sees neither, not even
+    masked (a surname and four digits narrow a caller down too far in a small town)."""
+    if not permissions.may_read_contact(user):
+        return None
     if isinstance(complaint_or_customer, Complaint):
-        name, phone = complaint_or_customer.customer_name, complaint_or_customer.customer_phone
-    else:
-        name, phone = complaint_or_customer.contact_name, complaint_or_customer.contact_phone
-    if permissions.may_read_contact(user):
-        return name, phone
-    return mask_name(name), mask_phone(phone)
+        return complaint_or_customer.customer_name, complaint_or_customer.customer_phone
+    return complaint_or_customer.contact_name, complaint_or_customer.contact_phone
 
 
 def _phone(value: str | None) -> str:
@@ -129,6 +111,16 @@ def _event(session: Session, complaint: Complaint, actor: User, action: str, tex
                            status_after=complaint.status, text=text, to_user_id=to_user_id)
     session.add(event)
     return event
+
+
+def _audit_note(complaint: Complaint | None, text: str | None) -> str:
+    """A note for the audit log, which administrators read: never a contact detail."""
+    return privacy.redact_for(complaint, text or "")[:200]
+
+
+def _record_note(session: Session, record_: Accountability, text: str | None) -> str:
+    complaint = session.get(Complaint, record_.complaint_id) if record_.complaint_id else None
+    return _audit_note(complaint, text)
 
 
 def _link(complaint: Complaint) -> str:
@@ -298,7 +290,7 @@ def hand_on(session: Session, *, actor: User, complaint: Complaint, to_user: Use
     _flush(session)
     _event(session, complaint, actor, "handed_on", reason, to_user_id=to_user.id)
     record(session, actor=actor, action="complaint.handed_on", obj=complaint,
-           before={"owner": actor.username}, after={"owner": to_user.username}, note=reason[:200])
+           before={"owner": actor.username}, after={"owner": to_user.username}, note=_audit_note(complaint, reason))
     notify(session, user_ids=[to_user.id], kind="complaint_assigned",
            params={"number": complaint.number, "outlet": session.get(Outlet, complaint.outlet_id).name},
            link=_link(complaint))
@@ -332,7 +324,7 @@ def conclude(session: Session, *, actor: User, complaint: Complaint, verdict: st
     _flush(session)
     _event(session, complaint, actor, "concluded", f"{VERDICT_LABELS[verdict]}:{reasons}")
     record(session, actor=actor, action="complaint.concluded", obj=complaint,
-           after={"verdict": verdict, "grade": complaint.grade}, note=reasons[:200])
+           after={"verdict": verdict, "grade": complaint.grade}, note=_audit_note(complaint, reasons))
     if any((r or "").strip() for r in requirements or []):
         _raise(session, actor, complaint, outlet, requirements or [], severity)
     return complaint
@@ -354,8 +346,11 @@ def _raise(session: Session, actor: User, complaint: Complaint, outlet: Outlet, 
            severity: str) -> None:
     notice = rectifications.issue_lines(
         session, actor=actor, outlet=outlet, origin=f"投诉 {complaint.number}", prefix="TS",
-        problem=f"投诉({complaint.category}):{complaint.account}\n调查结论:{complaint.conclusion}",
-        requirements=requirements, severity=severity, staff_id=complaint.staff_id)
+        # the line is read by the outlet and the inspectors and printed on the notice: no contact details
+        problem=privacy.redact_for(complaint, f"投诉({complaint.category}):{complaint.account}\n"
+                                              f"调查结论:{complaint.conclusion}"),
+        requirements=[privacy.redact_for(complaint, r) for r in requirements], severity=severity,
+        staff_id=complaint.staff_id)
     complaint.notice_id = notice.id
     session.add(complaint)
     _flush(session)
@@ -484,7 +479,7 @@ def decide_accountability(session: Session, *, actor: User, record_: Accountabil
     record_.status, record_.decided_by_id, record_.decided_at = AccountabilityStatus.decided, actor.id, clock.now()
     session.add(record_)
     record(session, actor=actor, action="accountability.decided", obj=record_,
-           after={"grade": record_.grade, "amount": record_.amount}, note=(note or "")[:200])
+           after={"grade": record_.grade, "amount": record_.amount}, note=_record_note(session, record_, note))
     notify(session, user_ids=[u.id for u in rectifications.branch_chiefs_of(session, record_.outlet_id)],
            kind="accountability_decided", params={"staff": session.get(StaffMember, record_.staff_id).name,
                                                   "amount": record_.amount}, link=f"/accountability/{record_.id}")
@@ -497,7 +492,7 @@ def drop_accountability(session: Session, *, actor: User, record_: Accountabilit
     record_.status = AccountabilityStatus.revoked
     record_.appeal_decision = reason
     session.add(record_)
-    record(session, actor=actor, action="accountability.dropped", obj=record_, note=reason[:200])
+    record(session, actor=actor, action="accountability.dropped", obj=record_, note=_record_note(session, record_, reason))
     return record_
 
 
@@ -519,7 +514,8 @@ def appeal_accountability(session: Session, *, actor: User, record_: Accountabil
     record_.appeal_reason = _text(reason, _("the grounds of the appeal"))
     record_.status, record_.appealed_at = AccountabilityStatus.appealed, clock.now()
     session.add(record_)
-    record(session, actor=actor, action="accountability.appealed", obj=record_, note=record_.appeal_reason[:200])
+    record(session, actor=actor, action="accountability.appealed", obj=record_,
+           note=_record_note(session, record_, record_.appeal_reason))
     notify(session, user_ids=[record_.decided_by_id], kind="accountability_appealed",
            params={"staff": session.get(StaffMember, record_.staff_id).name}, link=f"/accountability/{record_.id}")
     return record_
@@ -544,7 +540,8 @@ def decide_appeal(session: Session, *, actor: User, record_: Accountability, out
     record_.decided_by_id, record_.decided_at = actor.id, clock.now()
     session.add(record_)
     record(session, actor=actor, action=f"accountability.appeal_{outcome}", obj=record_, before=before,
-           after={"grade": record_.grade, "amount": record_.amount, "status": record_.status}, note=reason[:200])
+           after={"grade": record_.grade, "amount": record_.amount, "status": record_.status},
+           note=_record_note(session, record_, reason))
     return record_
 
 

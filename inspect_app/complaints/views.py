@@ -115,7 +115,7 @@ def index():
     total = queries.count(db, current_user, filters)
     return render_template("complaints/index.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            args=args, sources=settings.SOURCE_LABELS, categories=settings.categories(),
-                           statuses=COMPLAINT_STATUS_LABELS, now=clock.now(), mask=services.contact_of)
+                           statuses=COMPLAINT_STATUS_LABELS, now=clock.now())
 
 
 def _complaint_form() -> ComplaintForm:
@@ -170,6 +170,7 @@ def detail(complaint_id: int):
     people = {u.id: u for u in db.exec(select(User).where(User.id.in_({i for i in people_ids if i}))).all()}
     photos = db.exec(select(Photo).where(Photo.complaint_id == complaint.id, Photo.deleted_at.is_(None))
                      .order_by(Photo.id)).all()
+    may_see_photos = permissions.may_view_complaint_photos(current_user)
     staff = db.get(StaffMember, complaint.staff_id) if complaint.staff_id else None
     outlet_staff = db.exec(select(StaffMember).where(StaffMember.outlet_id == outlet.id, StaffMember.active.is_(True))
                            .order_by(StaffMember.job_number)).all()
@@ -193,10 +194,10 @@ def detail(complaint_id: int):
     records = db.exec(select(Accountability).where(Accountability.complaint_id == complaint.id)).all()
     callbacks = db.exec(select(Callback).where(Callback.complaint_id == complaint.id).order_by(Callback.at)).all()
     notice = db.get(RectificationNotice, complaint.notice_id) if complaint.notice_id else None
-    name, phone = services.contact_of(current_user, complaint)
     return render_template(
-        "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people, photos=photos,
-        staff=staff, actions=actions, name=name, phone=phone, now=clock.now(), notice=notice, records=records,
+        "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people,
+        photos=photos if may_see_photos else [], hidden_photos=0 if may_see_photos else len(photos),
+        staff=staff, actions=actions, contact=services.contact_of(current_user, complaint), now=clock.now(), notice=notice, records=records,
         callbacks=callbacks, staff_names={s.id: s for s in outlet_staff}, sources=settings.SOURCE_LABELS,
         contact_form=ContactForm(), note_form=NoteForm(), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
         callback_form=CallbackForm(), open_form=open_form, action_form=ActionForm(data=version),
@@ -556,7 +557,7 @@ def callbacks():
     return render_template("complaints/callbacks.html", due=queries.callbacks_due(db, current_user, include_later=show_all),
                            complaints=queries.complaints_to_call_back(db, current_user),
                            log=queries.callback_log(db, current_user), form=KeyCustomerForm(), call_form=CallbackForm(),
-                           show_all=show_all, mask=services.contact_of, now=clock.now())
+                           show_all=show_all, now=clock.now())
 
 
 @bp.route("/key-customers", methods=["POST"])

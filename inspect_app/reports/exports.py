@@ -26,6 +26,7 @@ from inspect_app.auth.models import User
 from inspect_app.auth.services import person_label
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS, Checklist
+from inspect_app.complaints import privacy as complaint_privacy
 from inspect_app.complaints import queries as complaint_queries
 from inspect_app.complaints import services as complaint_services
 from inspect_app.complaints import settings as complaint_settings
@@ -332,7 +333,8 @@ def complaints(fmt: str):
         for complaint, outlet, job_number in db.execute(query.execution_options(yield_per=BATCH)):
             zone = outlet.timezone
             row = [complaint.number, _local(complaint.received_at, zone), sources.get(complaint.source, complaint.source),
-                   outlet.code, outlet.name, complaint.category, complaint.account,
+                   outlet.code, outlet.name, complaint.category,
+                   complaint.account if with_contact else complaint_privacy.redact_for(complaint, complaint.account),
                    job_number or "", statuses.get(complaint.status, complaint.status),
                    _local(complaint.contact_due_at, zone), _local(complaint.contacted_at, zone),
                    _local(complaint.resolve_due_at, zone), words.flag(complaint_services.is_overdue(complaint, now)),

@@ -473,12 +473,30 @@ def test_commendations_by_month_once(db, org_tree, people, staff, clock_at):
                          reason="")
 
 
-def test_contact_details_masked_for_everyone_but_handlers(db, org_tree, people):
+def test_contact_details_for_handlers_only_not_even_masked(db, org_tree, people):
     complaint = register(db, people, org_tree)
     assert services.contact_of(people["handler"], complaint) == ("张三", "13812345678")
-    for role in ("admin", "manager", "director", "reviewer", "chief"):
-        assert services.contact_of(people[role], complaint) == ("张*", "138****5678")
-    assert services.mask_name("欧阳明") == "欧**" and services.mask_phone("0571-8888") == "******88"
+    for role in ("admin", "manager", "director", "reviewer", "chief", "inspector"):
+        assert services.contact_of(people[role], complaint) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("电话13812345678", "电话[已隐去]"),
+    ("电话 139 1234 5678 或 139-1234-5678", "电话 [已隐去] 或 [已隐去]"),
+    ("+86 13912345678", "[已隐去]"),
+    ("座机0571-87654321,(0571) 8765 4321,010 1234 5678", "座机[已隐去],[已隐去],[已隐去]"),
+    ("身份证330106199001011234,33010619900101123X", "身份证[已隐去],[已隐去]"),
+    ("邮箱 zhang.san@example.com.cn", "邮箱 [已隐去]"),
+    ("已致电孙女士致歉", "已致电[已隐去]致歉"),          # the surname with a title, for 孙丽萍
+    ("孙丽萍说孙大圣的邮件丢了", "[已隐去]说孙大圣的邮件丢了"),
+    # what is not personal stays: waybills, amounts, dates, another number
+    ("运单EA123456789CN,订单1234567890123456,退款12元,2026-12-01 09:30", None),
+    ("回电8765 4321", "回电[已隐去]"),                    # the customer's own number, however spaced
+])
+def test_redaction_takes_contact_details_out_of_text(ctx, text, expected):
+    from inspect_app.complaints import privacy
+    result = privacy.redact(text, names=["孙丽萍"], phones=["87654321"])
+    assert result == (text if expected is None else expected)
 
 
 def test_loading_out_of_scope_is_not_found(db, org_tree, people):
