@@ -363,7 +363,8 @@ def call_back(session: Session, *, actor: User, complaint: Complaint, satisfacti
         raise DomainError(_("Choose how satisfied the customer is."))
     if complaint.status in OPEN_COMPLAINT and "handler" in COMPLAINT.sides(session, actor, complaint):
         raise DomainError(_("The complaint is still open: call the customer back once it is concluded."))
-    COMPLAINT.check(session, actor, complaint, "callback")
+    # the table has both edges: 不满意 reopens (closed → handling), anything else finishes it
+    COMPLAINT.check(session, actor, complaint, "reopen" if satisfaction == "unsatisfied" else "callback")
     note = _text(note, _("what the customer said"), required=satisfaction == "unsatisfied", limit=1000)
     callback = Callback(outlet_id=complaint.outlet_id, complaint_id=complaint.id, by_id=actor.id,
                         satisfaction=satisfaction, note=note)

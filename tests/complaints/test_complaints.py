@@ -47,6 +47,7 @@ COMPLAINT_LIFE = {
     "conclude": ({"handling"}, "closed"),
     "raise_lines": ({"closed", "called_back"}, None),
     "callback": ({"closed"}, "called_back"),
+    "reopen": ({"closed"}, "handling"),
 }
 ACCOUNTABILITY_LIFE = {
     "decide": ({"proposed"}, "decided"),
@@ -71,7 +72,7 @@ def _walk(table, action, status, obj, act):
         act()
         target = table[action].target
         assert obj.status == (target or status) or (action, obj.status) in {
-            ("decide_appeal", "decided"), ("decide_appeal", "revoked"), ("callback", "handling")}
+            ("decide_appeal", "decided"), ("decide_appeal", "revoked")}
     else:
         with pytest.raises(DomainError) as refused:
             act()
@@ -90,6 +91,8 @@ COMPLAINT_ACTIONS = {
     "raise_lines": lambda db, c, p: services.raise_lines(db, actor=p["handler"], complaint=c,
                                                          requirements=["服务规范复训"], severity="general"),
     "callback": lambda db, c, p: services.call_back(db, actor=p["handler"], complaint=c, satisfaction="satisfied"),
+    "reopen": lambda db, c, p: services.call_back(db, actor=p["handler"], complaint=c, satisfaction="unsatisfied",
+                                                  note="客户认为处理过轻"),
 }
 
 
