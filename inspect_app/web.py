@@ -110,6 +110,7 @@ def init_app(app: Flask) -> None:
         verdict_label=lambda verdict: VERDICT_LABELS.get(verdict, verdict),
         source_label=lambda source: complaint_settings.SOURCE_LABELS.get(source, source),
         grade_label=complaint_settings.grade_label,
+        complaint_grade_label=complaint_settings.complaint_grade_label,
         satisfaction_label=lambda value: SATISFACTION_LABELS.get(value, value),
         tier_label=lambda tier: TIER_LABELS.get(tier, tier),
         accountability_status_label=lambda status: ACCOUNTABILITY_STATUS_LABELS.get(status, status),

@@ -26,6 +26,8 @@ COMPLAINT_STATUS_LABELS = {
 }
 
 OPEN_COMPLAINT = (ComplaintStatus.registered, ComplaintStatus.handling)
+#: Concluded and not reopened: what accountability and rectification may follow.
+CONCLUDED = (ComplaintStatus.closed, ComplaintStatus.called_back)
 
 VERDICT_LABELS = {
     "substantiated": _l("Substantiated"),

@@ -21,6 +21,7 @@ from inspect_app.complaints import privacy, settings
 from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
     AT_FAULT,
+    CONCLUDED,
     OPEN_COMPLAINT,
     SATISFACTION_LABELS,
     TIER_DAYS,
@@ -41,7 +42,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications import services as rectifications
-from inspect_app.rectifications.models import RectificationLine
+from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 
 MIN_TEXT = 2
 MAX_TEXT = 2000
@@ -308,7 +309,7 @@ def conclude(session: Session, *, actor: User, complaint: Complaint, verdict: st
     reasons = _text(reasons, _("the reasons for the conclusion"))
     outlet = session.get(Outlet, complaint.outlet_id)
     if verdict in AT_FAULT:
-        if grade not in dict(settings.grades()):
+        if grade not in dict(settings.complaint_grades()):
             raise DomainError(_("Choose the grade of a substantiated complaint."))
     elif grade:
         raise DomainError(_("An unfounded complaint takes no grade."))
@@ -342,15 +343,38 @@ def raise_lines(session: Session, *, actor: User, complaint: Complaint, requirem
     return complaint
 
 
+def notice_origin(complaint: Complaint) -> str:
+    """What a notice raised from the complaint names as its origin: the way back to the complaint."""
+    return f"投诉 {complaint.number}"
+
+
+def notices_of(session: Session, complaint: Complaint) -> list[RectificationNotice]:
+    """Every notice raised from the complaint, the first first (a reopened complaint concluded
+    again may raise another; ``notice_id`` holds the latest)."""
+    return list(session.exec(select(RectificationNotice).where(
+        RectificationNotice.outlet_id == complaint.outlet_id, RectificationNotice.visit_id.is_(None),
+        RectificationNotice.origin == notice_origin(complaint)).order_by(RectificationNotice.id)).all())
+
+
+def complaint_of_notice(session: Session, notice: RectificationNotice) -> Complaint | None:
+    """The complaint a notice was raised from (rectification knows no complaints: by its origin)."""
+    if notice.visit_id is not None or not notice.origin.startswith("投诉 "):
+        return None
+    return session.exec(select(Complaint).where(Complaint.outlet_id == notice.outlet_id,
+                                                Complaint.number == notice.origin.removeprefix("投诉 "))).first()
+
+
 def _raise(session: Session, actor: User, complaint: Complaint, outlet: Outlet, requirements: list[str],
            severity: str) -> None:
     notice = rectifications.issue_lines(
-        session, actor=actor, outlet=outlet, origin=f"投诉 {complaint.number}", prefix="TS",
+        session, actor=actor, outlet=outlet, origin=notice_origin(complaint), prefix="TS",
         # the line is read by the outlet and the inspectors and printed on the notice: no contact details
         problem=privacy.redact_for(complaint, f"投诉({complaint.category}):{complaint.account}\n"
                                               f"调查结论:{complaint.conclusion}"),
         requirements=[privacy.redact_for(complaint, r) for r in requirements], severity=severity,
         staff_id=complaint.staff_id)
+    # the latest notice; a complaint reopened and concluded again keeps its earlier ones, found
+    # through their origin (``notices_of``)
     complaint.notice_id = notice.id
     session.add(complaint)
     _flush(session)
@@ -441,6 +465,10 @@ def open_accountability(session: Session, *, actor: User, staff: StaffMember | N
     outlet_id = complaint.outlet_id if complaint is not None else line.outlet_id
     if not permissions.can_open_accountability(session, actor, outlet_id):
         raise PermissionDenied(_("Only complaint handlers and the region's managers open accountability."))
+    if complaint is not None and complaint.status not in CONCLUDED:
+        # reopened after a callback (不满意) it is being handled again: its verdict may yet change
+        raise DomainError(_("Accountability follows the conclusion: this complaint is %(status)s.",
+                            status=COMPLAINT.status_label(complaint.status)))
     if complaint is not None and complaint.verdict not in AT_FAULT:
         raise DomainError(_("Only a substantiated complaint can lead to accountability."))
     if line is not None and not line.red_line:
@@ -453,12 +481,20 @@ def open_accountability(session: Session, *, actor: User, staff: StaffMember | N
         raise DomainError(_("%(name)s is already held accountable for this.", name=staff.name))
     record_ = Accountability(staff_id=staff.id, outlet_id=outlet_id, complaint_id=complaint.id if complaint else None,
                              line_id=line.id if line else None, reason=_text(reason, _("what the person is held accountable for")),
-                             opened_by_id=actor.id, grade=complaint.grade if complaint else None)
+                             opened_by_id=actor.id, grade=_accountability_grade(complaint))
     session.add(record_)
     session.flush()
     record(session, actor=actor, action="accountability.opened", obj=record_,
            after={"staff": staff.job_number, "complaint_id": record_.complaint_id, "line_id": record_.line_id})
     return record_
+
+
+def _accountability_grade(complaint: Complaint | None) -> int | None:
+    """The complaint's grade proposed as the record's, when the money table has such a grade (the
+    two gradings are configured apart); the manager decides in any case."""
+    if complaint is None or not complaint.grade or complaint.grade > len(settings.amounts()):
+        return None
+    return complaint.grade
 
 
 def _amount_for(grade: int | None, amount: int | None) -> tuple[int, int]:

@@ -33,6 +33,7 @@ from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
     AT_FAULT,
     COMPLAINT_STATUS_LABELS,
+    CONCLUDED,
     Accountability,
     Callback,
     Complaint,
@@ -177,7 +178,7 @@ def detail(complaint_id: int):
     actions = COMPLAINT.available(db, current_user, complaint)
     version = {"version": complaint.row_version}
     conclude_form = ConcludeForm(data=version)
-    conclude_form.grade.choices = [("", "—")] + [(str(n), label) for n, label in settings.grades()]
+    conclude_form.grade.choices = [("", "—")] + [(str(n), label) for n, label in settings.complaint_grades()]
     conclude_form.staff_id.choices = [("", "—")] + [(str(s.id), f"{s.job_number} · {s.name} · {s.post}") for s in outlet_staff]
     conclude_form.staff_id.data = str(complaint.staff_id or "")
     severities = [(k, str(v)) for k, v in SEVERITY_LABELS.items()]
@@ -193,15 +194,15 @@ def detail(complaint_id: int):
         open_form.staff_id.data = complaint.staff_id
     records = db.exec(select(Accountability).where(Accountability.complaint_id == complaint.id)).all()
     callbacks = db.exec(select(Callback).where(Callback.complaint_id == complaint.id).order_by(Callback.at)).all()
-    notice = db.get(RectificationNotice, complaint.notice_id) if complaint.notice_id else None
+    notices = services.notices_of(db, complaint)
     return render_template(
         "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people,
         photos=photos if may_see_photos else [], hidden_photos=0 if may_see_photos else len(photos),
-        staff=staff, actions=actions, contact=services.contact_of(current_user, complaint), now=clock.now(), notice=notice, records=records,
+        staff=staff, actions=actions, contact=services.contact_of(current_user, complaint), now=clock.now(), notices=notices, records=records,
         callbacks=callbacks, staff_names={s.id: s for s in outlet_staff}, sources=settings.SOURCE_LABELS,
         contact_form=ContactForm(), note_form=NoteForm(), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
         callback_form=CallbackForm(), open_form=open_form, action_form=ActionForm(data=version),
-        can_open=complaint.verdict in ("substantiated", "partly") and bool(outlet_staff)
+        can_open=complaint.verdict in AT_FAULT and complaint.status in CONCLUDED and bool(outlet_staff)
         and permissions.can_open_accountability(db, current_user, complaint.outlet_id),
         first_contact=services.first_contact_resolved(complaint), zone=outlet.timezone,
         contact_late=services.contact_overdue(complaint), resolve_late=services.resolve_overdue(complaint),
@@ -345,10 +346,9 @@ def photo(complaint_id: int):
 def from_notice(notice_id: int):
     """The complaint a notice came from (the notice page links here: rectification knows no complaints)."""
     db = get_session()
-    complaint = db.exec(select(Complaint).where(Complaint.notice_id == notice_id)).first()
-    if complaint is None:
-        abort(404)
-    if not permissions.can_view_complaint(db, current_user, complaint):
+    notice = get_or_404(RectificationNotice, notice_id)
+    complaint = services.complaint_of_notice(db, notice)
+    if complaint is None or not permissions.can_view_complaint(db, current_user, complaint):
         abort(404)
     return redirect(url_for("complaints.detail", complaint_id=complaint.id))
 

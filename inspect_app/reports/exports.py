@@ -339,7 +339,7 @@ def complaints(fmt: str):
                    _local(complaint.contact_due_at, zone), _local(complaint.contacted_at, zone),
                    _local(complaint.resolve_due_at, zone), words.flag(complaint_services.is_overdue(complaint, now)),
                    verdicts.get(complaint.verdict, "") if complaint.verdict else "",
-                   complaint_settings.grade_label(complaint.grade) if complaint.grade else "",
+                   complaint_settings.complaint_grade_label(complaint.grade) if complaint.grade else "",
                    _local(complaint.concluded_at, zone),
                    words.flag(complaint_services.first_contact_resolved(complaint)) if complaint.concluded_at else ""]
             if with_contact:

@@ -15,7 +15,7 @@ from inspect_app import clock
 from inspect_app.complaints import services
 from inspect_app.complaints.models import Accountability, Complaint, ComplaintStatus, KeyCustomer
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
-from tests.complaints.helpers import PINNED
+from tests.complaints.helpers import PINNED, concluded
 
 ALL = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief",
        "handler", "other_handler"]
@@ -338,3 +338,19 @@ def test_a_red_line_line_page_opens_accountability_for_managers_only(app, db, or
     assert len(db.exec(select(Accountability)).all()) == 1
     assert client_as(people["other_manager"]).post(f"/lines/{red.id}/accountability",
                                                    {"staff_id": staff["clerk"].id, "reason": "x x"}).status_code == 404
+
+
+def test_the_complaint_page_lists_every_notice_raised_from_it(app, db, org_tree, people, client_as):
+    with app.test_request_context():
+        complaint = concluded(db, people, org_tree, requirements=["营业员服务规范复训"])
+        first = db.get(RectificationNotice, complaint.notice_id)
+        services.call_back(db, actor=people["handler"], complaint=complaint, satisfaction="unsatisfied", note="仍未整改")
+        services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="复核属实",
+                          grade=1, requirements=["网点负责人每周抽查录像"])
+        second = db.get(RectificationNotice, complaint.notice_id)
+    db.commit()
+    page = client_as(people["chief"]).get(f"/complaints/{complaint.id}").get_data(as_text=True)
+    assert first.number in page and second.number in page
+    for notice in (first, second):
+        response = client_as(people["chief"]).get(f"/complaints/from-notice/{notice.id}")
+        assert response.headers["Location"].endswith(f"/complaints/{complaint.id}")

@@ -444,6 +444,56 @@ def test_accountability_only_for_fault(db, org_tree, people, staff):
     assert db.exec(select(Accountability)).all() == []
 
 
+def test_accountability_waits_for_the_conclusion_of_a_reopened_complaint(db, org_tree, people, staff):
+    complaint = concluded(db, people, org_tree, staff=staff["clerk"])
+    services.call_back(db, actor=people["handler"], complaint=complaint, satisfaction="unsatisfied", note="处理过轻")
+    assert complaint.status == ComplaintStatus.handling and complaint.verdict == "substantiated"
+    db.commit()
+    with pytest.raises(DomainError, match="问责在办结之后"):
+        services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=complaint,
+                                     reason="服务态度差")
+    db.rollback()
+    assert db.exec(select(Accountability)).all() == []
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="复核属实",
+                      grade=2)
+    assert services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=complaint,
+                                        reason="服务态度差").grade == 2
+
+
+def test_a_complaint_concluded_again_keeps_its_first_notice(db, org_tree, people, staff):
+    complaint = concluded(db, people, org_tree, requirements=["营业员服务规范复训"])
+    first = complaint.notice_id
+    services.call_back(db, actor=people["handler"], complaint=complaint, satisfaction="unsatisfied", note="仍未整改")
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="复核属实",
+                      grade=1, requirements=["网点负责人每周抽查录像"])
+    assert complaint.notice_id != first
+    notices = services.notices_of(db, complaint)
+    assert [n.id for n in notices] == [first, complaint.notice_id]
+    assert all(services.complaint_of_notice(db, n) is complaint for n in notices)
+    other = concluded(db, people, org_tree, requirements=["收费公示"])
+    assert services.notices_of(db, other) == [db.get(RectificationNotice, other.notice_id)]
+
+
+def test_complaint_grades_are_configured_apart_from_the_money_table(app, db, org_tree, people, staff):
+    from inspect_app.complaints import settings
+    assert [name for _n, name in settings.complaint_grades()] == ["一般", "较重", "严重", "特别严重"]
+    complaint = register(db, people, org_tree, staff=staff["clerk"])
+    services.take(db, actor=people["handler"], complaint=complaint)
+    with pytest.raises(DomainError, match="须定级"):
+        services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="属实",
+                          grade=5)
+    app.config["COMPLAINT_GRADES"] = "一级,二级,三级,四级,五级"
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="属实", grade=5)
+    assert settings.complaint_grade_label(5) == "五级" and len(settings.grades()) == 4  # the money table: 4 grades
+    record_ = services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=complaint,
+                                           reason="服务态度差")
+    assert record_.grade is None  # no fifth grade in the table: the manager chooses one
+    services.decide_accountability(db, actor=people["manager"], record_=record_, grade=4)
+    assert record_.amount == 10000
+    with pytest.raises(settings.SettingsError, match="COMPLAINT_GRADES"):
+        settings.validate({**app.config, "COMPLAINT_GRADES": "一级,一级"})
+
+
 def test_a_red_line_finding_can_open_accountability(app, db, org_tree, people, staff):
     from tests.visit_helpers import release_mini_visit
     release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {"B-02": dict(result="fail", note="辱骂顾客"),
