@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
@@ -48,6 +49,8 @@ MIN_TEXT = 2
 MAX_TEXT = 2000
 #: How far back a complaint may be dated when it is written down late (a letter read days later).
 MAX_BACKDATE_DAYS = 90
+#: The first-contact reminder goes out when this share of the time to first contact is left (1/4).
+CONTACT_REMINDER_SHARE = 4
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 
 
@@ -425,17 +428,66 @@ def load_complaint_for(session: Session, user: User, complaint_id: int) -> Compl
     return complaint
 
 
+def contact_reminder_at(complaint: Complaint) -> dt.datetime:
+    """When the owner hears that the first contact is due: a quarter of its time before the deadline
+    (6 hours for 24, 30 minutes for the counter's 2)."""
+    return complaint.contact_due_at - (complaint.contact_due_at - complaint.received_at) / CONTACT_REMINDER_SHARE
+
+
+def _managers_above(session: Session, unit: Unit, steps: int, managers: list[User], unit_paths: dict[int, str]) -> list[int]:
+    """The managers of the unit ``steps`` levels above ``unit`` (the root at most)."""
+    ancestors = [int(x) for x in unit.path.strip("/").split("/")]
+    target_path = unit_paths.get(ancestors[max(0, len(ancestors) - 1 - steps)], "")
+    return [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
+
+
+def _sweep_first_contact(session: Session, now: dt.datetime, managers: list[User], unit_paths: dict[int, str],
+                         sent: dict[str, int]) -> None:
+    """首次联系: the owner (or, untaken, the region's handlers) hears before the deadline; a missed
+    first contact goes to the managers of the unit above. Each once: the complaint keeps the time
+    it was sent, so a complaint done with drops out of the query whatever the sweep's rhythm."""
+    longest = max(rule.contact_hours for rule in settings.deadlines().values())
+    rows = session.exec(select(Complaint, Outlet, Unit).join(Outlet, Outlet.id == Complaint.outlet_id)
+                        .join(Unit, Unit.id == Outlet.unit_id)
+                        .where(Complaint.status.in_(OPEN_COMPLAINT), Complaint.contacted_at.is_(None),
+                               sa.or_(sa.and_(Complaint.contact_reminded_at.is_(None), Complaint.contact_due_at > now,
+                                              Complaint.contact_due_at <= now + dt.timedelta(hours=longest)),
+                                      sa.and_(Complaint.contact_escalated_at.is_(None), Complaint.contact_due_at <= now)))
+                        .order_by(Complaint.id)).all()
+    for complaint, outlet, unit in rows:
+        params = {"number": complaint.number, "outlet": outlet.name,
+                  "deadline": complaint.contact_due_at.astimezone(clock.zone(outlet.timezone)).strftime("%Y-%m-%d %H:%M")}
+        if now >= complaint.contact_due_at:
+            complaint.contact_escalated_at = now
+            sent["complaints_contact_escalated"] += notify(
+                session, user_ids=_managers_above(session, unit, 1, managers, unit_paths), kind="complaint_contact_missed",
+                params=params, link=_link(complaint), dedupe_key=f"ccontact-esc:{complaint.id}")
+        elif now >= contact_reminder_at(complaint):
+            complaint.contact_reminded_at = now
+            recipients = [complaint.owner_id] if complaint.owner_id else [u.id for u in handlers_for(session, outlet)]
+            sent["complaints_contact_due"] += notify(
+                session, user_ids=recipients, kind="complaint_contact_due", params=params, link=_link(complaint),
+                dedupe_key=f"ccontact-due:{complaint.id}")
+        else:
+            continue
+        session.add(complaint)
+        _flush(session)
+
+
 def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Owners hear of complaints due within a day; late ones climb to the managers of the unit
-    above, one level per ``ESCALATION_DAYS``. Each message once (dedupe key)."""
+    """Owners hear of a first contact due and of complaints due within a day; a missed first contact
+    goes to the managers of the unit above, once; late ones climb to the managers of the unit
+    above, one level per ``ESCALATION_DAYS``. Each message once."""
     now = now or clock.now()
-    sent = {"complaints_due": 0, "complaints_escalated": 0}
+    sent = {"complaints_due": 0, "complaints_escalated": 0, "complaints_contact_due": 0,
+            "complaints_contact_escalated": 0}
     rows = session.exec(select(Complaint, Outlet, Unit).join(Outlet, Outlet.id == Complaint.outlet_id)
                         .join(Unit, Unit.id == Outlet.unit_id)
                         .where(Complaint.status.in_(OPEN_COMPLAINT),
                                Complaint.resolve_due_at <= now + dt.timedelta(days=1))).all()
     managers = session.exec(select(User).where(User.role == Role.manager, User.active.is_(True))).all()
     unit_paths = {u.id: u.path for u in session.exec(select(Unit)).all()}
+    _sweep_first_contact(session, now, list(managers), unit_paths, sent)
     for complaint, outlet, unit in rows:
         params = {"number": complaint.number, "outlet": outlet.name,
                   "deadline": resolve_day(complaint, outlet.timezone).isoformat()}
@@ -445,9 +497,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
                                              link=_link(complaint), dedupe_key=f"cdue:{complaint.id}:{params['deadline']}")
             continue
         steps = escalation_steps(complaint, outlet.timezone, now)
-        ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-        target_path = unit_paths.get(ancestors[max(0, len(ancestors) - 1 - steps)], "")
-        recipients = [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
+        recipients = _managers_above(session, unit, steps, managers, unit_paths)
         sent["complaints_escalated"] += notify(
             session, user_ids=recipients, kind="complaint_escalated",
             params={**params, "days": late_days(complaint, outlet.timezone, now)}, link=_link(complaint),

@@ -245,6 +245,44 @@ def test_overdue_and_escalation_like_rectification_lines(db, org_tree, people, c
         {city_manager.id, people["director"].id}
 
 
+def test_first_contact_reminded_before_and_a_missed_one_escalated_once(db, org_tree, people, clock_at):
+    received = clock.now()
+    late = register(db, people, org_tree, source="phone", received=received)  # first contact within 24 h
+    on_time = register(db, people, org_tree, source="phone", received=received)
+    db.commit()
+
+    def sweep() -> list[int]:
+        sent = services.sweep(db)
+        return [sent["complaints_contact_due"], sent["complaints_contact_escalated"]]
+
+    assert sweep() == [0, 0]
+    clock_at(received + dt.timedelta(hours=17))  # 7 hours left: a quarter (6 h) not reached yet
+    assert sweep() == [0, 0]
+    clock_at(received + dt.timedelta(hours=19))
+    # nobody has taken them: the region's handlers hear of both, once
+    assert sweep() == [2, 0]
+    assert sweep() == [0, 0]
+    services.take(db, actor=people["handler"], complaint=on_time)
+    services.record_contact(db, actor=people["handler"], complaint=on_time, note="已致电客户")
+    db.commit()
+    clock_at(received + dt.timedelta(hours=24, minutes=1))
+    assert sweep() == [0, 1]
+    for hours in (25, 30, 48):  # however often the sweep runs
+        clock_at(received + dt.timedelta(hours=hours))
+        assert sweep() == [0, 0]
+    db.commit()
+    reminders = db.exec(select(Notification).where(Notification.kind == "complaint_contact_due")).all()
+    assert sorted(n.params["number"] for n in reminders) == sorted([late.number, on_time.number])
+    assert {n.user_id for n in reminders} == {people["handler"].id}
+    # 16:30 UTC on 2 December is already the 3rd at the outlet (Shanghai): its clock, not the host's
+    assert reminders[0].params["deadline"] == "2026-12-03 00:30"
+    missed = db.exec(select(Notification).where(Notification.kind == "complaint_contact_missed")).one()
+    # the unit above the outlet's county: Hangzhou's managers, like a late resolution's first step
+    assert missed.user_id == people["manager"].id and missed.params["number"] == late.number
+    assert db.get(Complaint, late.id).contact_escalated_at is not None
+    assert db.get(Complaint, on_time.id).contact_escalated_at is None
+
+
 # --- handling -----------------------------------------------------------------------------------------
 
 def test_first_contact_owner_keeps_it_until_handing_on(db, org_tree, people, create_user):
