@@ -117,9 +117,9 @@ def _event(session: Session, complaint: Complaint, actor: User, action: str, tex
     return event
 
 
-def _audit_note(complaint: Complaint | None, text: str | None) -> str:
+def _audit_note(about: Complaint | KeyCustomer | None, text: str | None) -> str:
     """A note for the audit log, which administrators read: never a contact detail."""
-    return privacy.redact_for(complaint, text or "")[:200]
+    return privacy.redact_for(about, text or "")[:200]
 
 
 def _record_note(session: Session, record_: Accountability, text: str | None) -> str:
@@ -660,7 +660,8 @@ def commend(session: Session, *, actor: User, staff: StaffMember | None, month: 
 # --- key customers and their callbacks ----------------------------------------------------------------
 
 def add_key_customer(session: Session, *, actor: User, outlet: Outlet | None, name: str, tier: str,
-                     contact_name: str = "", contact_phone: str = "", start_date: dt.date | None = None) -> KeyCustomer:
+                     contact_name: str = "", contact_phone: str = "", start_date: dt.date | None = None,
+                     note: str = "") -> KeyCustomer:
     if not permissions.is_handler(actor):
         raise PermissionDenied(_("Only complaint handlers keep the callback plans."))
     outlet = _outlet_in_scope(session, actor, outlet)
@@ -672,10 +673,54 @@ def add_key_customer(session: Session, *, actor: User, outlet: Outlet | None, na
         raise DomainError(_("%(name)s is already on this outlet's callback plan.", name=name))
     customer = KeyCustomer(outlet_id=outlet.id, name=name, tier=tier,
                            contact_name=_text(contact_name, "", required=False, limit=64),
-                           contact_phone=_phone(contact_phone), start_date=start_date or clock.today(outlet.timezone))
+                           contact_phone=_phone(contact_phone), note=_text(note, "", required=False, limit=500),
+                           start_date=start_date or clock.today(outlet.timezone))
     session.add(customer)
     session.flush()
     record(session, actor=actor, action="key_customer.added", obj=customer, after={"name": name, "tier": tier})
+    return customer
+
+
+def _may_keep_plan(session: Session, actor: User, customer: KeyCustomer) -> None:
+    if not permissions.is_handler(actor) or not permissions.outlet_in_scope(
+            session, actor, session.get(Outlet, customer.outlet_id)):
+        raise PermissionDenied(_("Only complaint handlers keep the callback plans."))
+
+
+def edit_key_customer(session: Session, *, actor: User, customer: KeyCustomer, tier: str, contact_name: str = "",
+                      contact_phone: str = "", note: str = "") -> KeyCustomer:
+    """A new cadence, a new contact person, the handlers' note. The audit log says what changed,
+    never the contact itself (administrators read it)."""
+    _may_keep_plan(session, actor, customer)
+    if not customer.active:
+        raise DomainError(_("This customer is no longer on the callback plan."))
+    if tier not in TIER_LABELS:
+        raise DomainError(_("Choose how often the customer is called back."))
+    contact_name = _text(contact_name, "", required=False, limit=64)
+    contact_phone = _phone(contact_phone)
+    note = _text(note, "", required=False, limit=500)
+    changed = {"tier": customer.tier != tier, "contact": (customer.contact_name, customer.contact_phone) != (
+        contact_name, contact_phone), "note": customer.note != note}
+    before = {"tier": customer.tier}
+    customer.tier, customer.contact_name, customer.contact_phone, customer.note = tier, contact_name, contact_phone, note
+    session.add(customer)
+    session.flush()
+    record(session, actor=actor, action="key_customer.edited", obj=customer, before=before,
+           after={"tier": tier, "changed": sorted(k for k, v in changed.items() if v)})
+    return customer
+
+
+def deactivate_key_customer(session: Session, *, actor: User, customer: KeyCustomer, reason: str) -> KeyCustomer:
+    """停止回访: off the plan, with the reason; its callbacks stay on record."""
+    _may_keep_plan(session, actor, customer)
+    if not customer.active:
+        raise DomainError(_("This customer is no longer on the callback plan."))
+    reason = _text(reason, _("why the customer leaves the plan"), limit=500)
+    customer.active = False
+    session.add(customer)
+    session.flush()
+    record(session, actor=actor, action="key_customer.deactivated", obj=customer, before={"active": True},
+           after={"active": False}, note=_audit_note(customer, reason))
     return customer
 
 
@@ -691,9 +736,7 @@ def next_due(customer: KeyCustomer, last: dt.date | None) -> dt.date:
 
 def call_key_customer(session: Session, *, actor: User, customer: KeyCustomer, satisfaction: str,
                       note: str = "") -> Callback:
-    if not permissions.is_handler(actor) or not permissions.outlet_in_scope(
-            session, actor, session.get(Outlet, customer.outlet_id)):
-        raise PermissionDenied(_("Only complaint handlers keep the callback plans."))
+    _may_keep_plan(session, actor, customer)
     if not customer.active:
         raise DomainError(_("This customer is no longer on the callback plan."))
     if satisfaction not in SATISFACTION_LABELS:

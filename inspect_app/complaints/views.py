@@ -21,9 +21,11 @@ from inspect_app.complaints.forms import (
     ComplaintForm,
     ConcludeForm,
     ContactForm,
+    DeactivateForm,
     DecideForm,
     DropForm,
     HandOnForm,
+    KeyCustomerEditForm,
     KeyCustomerForm,
     NoteForm,
     OpenAccountabilityForm,
@@ -568,20 +570,65 @@ def add_key_customer():
         outlet = _outlet_by_code(form.outlet_code.data)
         run_service(lambda db: services.add_key_customer(
             db, actor=current_user, outlet=outlet, name=form.name.data, tier=form.tier.data,
-            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, start_date=form.start_date.data),
+            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, start_date=form.start_date.data,
+            note=form.note.data or ""),
             _("Added to the callback plan."))
     else:
         flash_form_errors(form)
     return redirect(url_for("complaints.callbacks"))
 
 
+def load_key_customer(customer_id: int) -> KeyCustomer:
+    """404 out of scope (or for those who see no complaints), as for every object."""
+    db = get_session()
+    customer = get_or_404(KeyCustomer, customer_id)
+    if not permissions.can_see_complaints(current_user) or not permissions.outlet_in_scope(
+            db, current_user, db.get(Outlet, customer.outlet_id)):
+        abort(404)
+    return customer
+
+
+@bp.route("/key-customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_key_customer(customer_id: int):
+    customer = load_key_customer(customer_id)
+    if not permissions.is_handler(current_user):
+        abort(403)
+    form = KeyCustomerEditForm(obj=customer)
+    if form.validate_on_submit():
+        result = run_service(lambda db: services.edit_key_customer(
+            db, actor=current_user, customer=customer, tier=form.tier.data, contact_name=form.contact_name.data,
+            contact_phone=form.contact_phone.data, note=form.note.data or ""), _("Saved."))
+        if result is not REFUSED:
+            return redirect(url_for("complaints.callbacks", all=1))
+    else:
+        flash_form_errors(form)
+    return render_template("complaints/key_customer.html", customer=customer, form=form,
+                           outlet=get_session().get(Outlet, customer.outlet_id), deactivate_form=DeactivateForm())
+
+
+@bp.route("/key-customers/<int:customer_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate_key_customer(customer_id: int):
+    customer = load_key_customer(customer_id)
+    if not permissions.is_handler(current_user):
+        abort(403)
+    form = DeactivateForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("complaints.edit_key_customer", customer_id=customer.id))
+    result = run_service(lambda db: services.deactivate_key_customer(db, actor=current_user, customer=customer,
+                                                                     reason=form.reason.data),
+                         _("%(name)s is off the callback plan.", name=customer.name))
+    if result is REFUSED:
+        return redirect(url_for("complaints.edit_key_customer", customer_id=customer.id))
+    return redirect(url_for("complaints.callbacks", all=1))
+
+
 @bp.route("/key-customers/<int:customer_id>/callback", methods=["POST"])
 @login_required
 def call_key_customer(customer_id: int):
-    db = get_session()
-    customer = get_or_404(KeyCustomer, customer_id)
-    if not permissions.outlet_in_scope(db, current_user, db.get(Outlet, customer.outlet_id)):
-        abort(404)
+    customer = load_key_customer(customer_id)
     form = CallbackForm()
     if form.validate_on_submit():
         run_service(lambda db: services.call_key_customer(db, actor=current_user, customer=customer,

@@ -354,3 +354,52 @@ def test_the_complaint_page_lists_every_notice_raised_from_it(app, db, org_tree,
     for notice in (first, second):
         response = client_as(people["chief"]).get(f"/complaints/from-notice/{notice.id}")
         assert response.headers["Location"].endswith(f"/complaints/{complaint.id}")
+
+
+def test_a_key_customer_is_edited_and_taken_off_the_plan_by_its_handlers_only(world, client_as, people, db):
+    from inspect_app.audit.models import AuditEvent
+    customer = world["customer"]
+    url = f"/key-customers/{customer.id}"
+    handler = client_as(people["handler"])
+    assert "钱经理" in handler.get(f"{url}/edit").get_data(as_text=True)
+    # bad input: said, nothing written
+    page = handler.post(f"{url}/edit", {"tier": "monthly", "contact_name": "孙经理", "contact_phone": "call me"})
+    assert page.status_code == 200 and "电话号码无效" in page.get_data(as_text=True)
+    assert handler.post(f"{url}/edit", {"tier": "daily", "contact_name": "孙经理"}).status_code == 200
+    db.expire_all()
+    assert (db.get(KeyCustomer, customer.id).tier, db.get(KeyCustomer, customer.id).contact_name) == ("weekly", "钱经理")
+    # others: the manager may not (403), a handler of another region does not see it (404)
+    for role, code in (("manager", 403), ("chief", 403), ("other_handler", 404), ("inspector", 404)):
+        client = client_as(people[role])
+        assert client.get(f"{url}/edit").status_code == code, role
+        assert client.post(f"{url}/edit", {"tier": "monthly", "contact_name": "越权"}).status_code == code, role
+        assert client.post(f"{url}/deactivate", {"reason": "越权停止"}).status_code == code, role
+    db.expire_all()
+    assert db.get(KeyCustomer, customer.id).active and db.get(KeyCustomer, customer.id).contact_name == "钱经理"
+    # the handler changes the cadence, the contact and the note
+    response = handler.post(f"{url}/edit", {"tier": "monthly", "contact_name": "孙经理", "contact_phone": "0571-86009999",
+                                            "note": "每月初对账,下午来电为宜"})
+    assert response.status_code == 302
+    db.expire_all()
+    saved = db.get(KeyCustomer, customer.id)
+    assert (saved.tier, saved.contact_name, saved.contact_phone, saved.note) == (
+        "monthly", "孙经理", "0571-86009999", "每月初对账,下午来电为宜")
+    edited = db.exec(select(AuditEvent).where(AuditEvent.action == "key_customer.edited")).one()
+    assert edited.after == {"tier": "monthly", "changed": ["contact", "note", "tier"]}
+    assert "86009999" not in str(edited.after) + str(edited.before) + (edited.note or "")
+    # a manager reading the plan sees the note without a contact in it
+    assert "每月初对账" in client_as(people["manager"]).get("/callbacks?all=1").get_data(as_text=True)
+    # off the plan: a reason is required, then it is no longer due and no longer called
+    handler.post(f"{url}/deactivate", {"reason": ""})
+    db.expire_all()
+    assert db.get(KeyCustomer, customer.id).active
+    assert handler.post(f"{url}/deactivate", {"reason": "客户搬迁,改由其他网点服务"}, csrf=False).status_code == 400
+    handler.post(f"{url}/deactivate", {"reason": "客户搬迁,改由其他网点服务(孙经理 0571-86009999)"})
+    db.expire_all()
+    assert not db.get(KeyCustomer, customer.id).active
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "key_customer.deactivated")).one()
+    assert "客户搬迁" in event.note and "86009999" not in event.note and "孙经理" not in event.note
+    assert "浙江大学后勤集团 已移出回访计划" in handler.get("/callbacks?all=1").get_data(as_text=True)
+    assert "浙江大学后勤集团" not in handler.get("/callbacks?all=1").get_data(as_text=True).split("回访记录")[0]
+    handler.post(f"/key-customers/{customer.id}/callback", {"satisfaction": "satisfied"})
+    assert "已不在回访计划中" in handler.get("/callbacks").get_data(as_text=True)
