@@ -155,24 +155,66 @@ def first_contact_rate(session: Session, user: User, *, since: dt.datetime, unti
 @dataclass
 class Streak:
     outlet: Outlet
+    #: When the last substantiated complaint was received; None: none on record.
     last: dt.datetime | None
-    days: int | None  # None: none on record
+    #: Local days since then (or since ``since`` when there was none).
+    days: int
+    #: The local day counted from: the last one's day, or the origin of an outlet without one.
+    since: dt.date
+
+    @property
+    def never(self) -> bool:
+        return self.last is None
 
 
-def streaks(session: Session, user: User, *, outlets: list[Outlet], now: dt.datetime | None = None) -> list[Streak]:
-    """Days since the last substantiated complaint per outlet (received date, outlet's calendar)."""
+STREAK_SORTS = ("longest", "shortest", "code")
+
+
+def register_start(session: Session) -> dt.datetime | None:
+    """When the complaint register begins: its first complaint received (any outlet)."""
+    return _aware(session.exec(select(sa.func.min(Complaint.received_at))).one())
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite's aggregate comes back naive (UTC)
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
+def streaks(session: Session, user: User, *, outlets: list[Outlet], now: dt.datetime | None = None,
+            start: dt.datetime | None = None) -> list[Streak]:
+    """零投诉: local days since the last substantiated complaint per outlet (its received date, the
+    outlet's calendar). An outlet that never had one counts from the later of the register's start
+    (its first complaint) and the outlet's creation: it cannot have been free of complaints for
+    longer than anyone has kept them, or than it has existed."""
     now = now or clock.now()
     ids = [o.id for o in outlets]
     last = dict(session.execute(select(Complaint.outlet_id, sa.func.max(Complaint.received_at)).where(
         Complaint.outlet_id.in_(ids), Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id)).all()) if ids else {}
+    start = start or register_start(session)
     result = []
     for outlet in outlets:
-        moment = last.get(outlet.id)
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        days = None if moment is None else (clock.local_date(now, outlet.timezone) - clock.local_date(moment, outlet.timezone)).days
-        result.append(Streak(outlet, moment, days))
+        moment = _aware(last.get(outlet.id))
+        origin = moment or max(filter(None, (start, _aware(outlet.created_at))))
+        since = clock.local_date(origin, outlet.timezone)
+        today = clock.local_date(now, outlet.timezone)
+        result.append(Streak(outlet, moment, max(0, (today - since).days), since))
     return result
+
+
+def outlet_streaks(session: Session, user: User, *, sort: str = "longest", now: dt.datetime | None = None,
+                   outlet_code: str = "") -> list[Streak]:
+    """Every active outlet in the viewer's scope with its streak, those without any substantiated
+    complaint included; ``longest`` first (ties by code), ``shortest`` first, or by ``code``."""
+    query = select(Outlet).where(permissions.outlets_clause(session, user), Outlet.active.is_(True))
+    if outlet_code:
+        query = query.where(Outlet.code == outlet_code)
+    rows = streaks(session, user, outlets=list(session.exec(query.order_by(Outlet.code)).all()), now=now)
+    if sort == "shortest":
+        rows.sort(key=lambda r: (r.days, r.outlet.code))
+    elif sort != "code":
+        rows.sort(key=lambda r: (-r.days, r.outlet.code))
+    return rows
 
 
 def unit_streak(session: Session, unit: Unit, *, now: dt.datetime | None = None) -> int | None:

@@ -55,6 +55,7 @@ from inspect_app.rectifications.models import RectificationLine, RectificationNo
 
 bp = Blueprint("complaints", __name__)
 PER_PAGE = 30
+STREAKS_PER_PAGE = 50
 
 
 def load_complaint(complaint_id: int) -> Complaint:
@@ -382,6 +383,30 @@ def hotspots():
         outlet_streaks=queries.streaks(db, current_user, outlets=recent, now=now),
         rate=queries.first_contact_rate(db, current_user, since=since, until=until),
         previous=clock.add_months(first, -1), following=clock.add_months(first, 1) if until <= now else None)
+
+
+def streak_selection() -> tuple[str, str]:
+    """The 零投诉 list's sort and outlet filter from the query string (managers' side only)."""
+    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
+        abort(403)
+    sort = request.args.get("sort", "")
+    outlet = _outlet_by_code(request.args.get("outlet")) if request.args.get("outlet") else None
+    return (sort if sort in queries.STREAK_SORTS else "longest"), (outlet.code if outlet else "")
+
+
+@bp.route("/complaints/streaks")
+@login_required
+def streaks():
+    """零投诉: every outlet in scope with the days since its last substantiated complaint."""
+    sort, outlet_code = streak_selection()
+    db = get_session()
+    rows = queries.outlet_streaks(db, current_user, sort=sort, outlet_code=outlet_code)
+    page = max(1, request.args.get("page", 1, type=int))
+    start = queries.register_start(db)
+    return render_template("complaints/streaks.html", rows=rows[(page - 1) * STREAKS_PER_PAGE:page * STREAKS_PER_PAGE],
+                           total=len(rows), page=page, per_page=STREAKS_PER_PAGE, sort=sort, sorts=queries.STREAK_SORTS,
+                           start=clock.local_date(start, select_timezone()) if start else None,
+                           never=sum(1 for r in rows if r.never), args=request.args)
 
 
 # --- accountability ------------------------------------------------------------------------------------

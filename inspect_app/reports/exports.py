@@ -32,6 +32,7 @@ from inspect_app.complaints import services as complaint_services
 from inspect_app.complaints import settings as complaint_settings
 from inspect_app.complaints.models import COMPLAINT_STATUS_LABELS, VERDICT_LABELS, Complaint
 from inspect_app.complaints.views import list_filters as complaint_filters
+from inspect_app.complaints.views import streak_selection
 from inspect_app.db import get_engine, get_session, not_a_page, session_for_stream, writing
 from inspect_app.i18n import select_locale, select_timezone, to_zone
 from inspect_app.org.models import StaffMember, Unit
@@ -348,3 +349,19 @@ def complaints(fmt: str):
 
     return _send(fmt, what="complaints", title=_("Complaints"), header=header, rows=rows(),
                  widths=[16, 17, 14, 12, 24, 10, 40, 10, 14, 17, 17, 17, 6, 10, 8, 17, 8] + ([10, 14] if with_contact else []))
+
+
+@bp.route(f"/complaints/streaks/export.{FORMAT}")
+@login_required
+def streaks(fmt: str):
+    """零投诉: every outlet of the page's list, sorted as there."""
+    sort, outlet_code = streak_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    units = _unit_names(db)
+    header = [_("Outlet code"), _("Outlet"), _("Unit"), _("Days without a substantiated complaint"), _("Counted from"),
+              _("Substantiated complaint on record")]
+    words = _Labels()
+    rows = [[r.outlet.code, r.outlet.name, units.get(r.outlet.unit_id, ""), r.days, r.since, words.flag(not r.never)]
+            for r in complaint_queries.outlet_streaks(db, viewer, sort=sort, outlet_code=outlet_code)]
+    return _send(fmt, what="complaint_streaks", title=_("Zero-complaint streaks"), header=header, rows=rows,
+                 widths=[12, 28, 14, 10, 11, 8])

@@ -403,3 +403,55 @@ def test_a_key_customer_is_edited_and_taken_off_the_plan_by_its_handlers_only(wo
     assert "浙江大学后勤集团" not in handler.get("/callbacks?all=1").get_data(as_text=True).split("回访记录")[0]
     handler.post(f"/key-customers/{customer.id}/callback", {"satisfaction": "satisfied"})
     assert "已不在回访计划中" in handler.get("/callbacks").get_data(as_text=True)
+
+
+def _concluded_at(db, people, org_tree, outlet, received, verdict):
+    complaint = services.register_complaint(
+        db, actor=people["handler"], outlet=org_tree[outlet], source="phone", received_at=received, category="时限",
+        account="邮件延误", customer_name="", customer_phone="")
+    services.take(db, actor=people["handler"], complaint=complaint)
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict=verdict, reasons="核实",
+                      grade=1 if verdict != "unfounded" else None)
+    return complaint
+
+
+def test_zero_complaint_streaks_list_every_outlet_by_its_calendar(app, db, org_tree, people, client_as):
+    utc = dt.timezone.utc
+    for name, created in (("xihu1", dt.datetime(2026, 6, 1, tzinfo=utc)), ("xihu2", dt.datetime(2026, 6, 1, tzinfo=utc)),
+                          ("haishu1", dt.datetime(2026, 11, 25, 4, tzinfo=utc))):
+        org_tree[name].created_at = created
+        db.add(org_tree[name])
+    people["other_handler"].unit_id = org_tree["province"].id  # one handler for both cities
+    people["handler"] = people["other_handler"]
+    db.add(people["handler"])
+    db.commit()
+    with app.test_request_context():
+        # the register's first complaint: 1 November (an unfounded one, at xihu2)
+        _concluded_at(db, people, org_tree, "xihu2", dt.datetime(2026, 11, 1, 2, tzinfo=utc), "unfounded")
+        # 16:30 UTC on 20 November is already the 21st in Shanghai: 11 days before the 2nd of December, not 12
+        _concluded_at(db, people, org_tree, "xihu1", dt.datetime(2026, 11, 20, 16, 30, tzinfo=utc), "substantiated")
+        _concluded_at(db, people, org_tree, "xihu1", dt.datetime(2026, 11, 10, 2, tzinfo=utc), "partly")
+    db.commit()
+    director = client_as(people["director"])
+    page = director.get("/complaints/streaks").get_data(as_text=True)
+    order = [page.index(org_tree[name].name) for name in ("xihu2", "xihu1", "haishu1")]
+    assert order == sorted(order)  # longest first: 31, 11, 7 days
+    assert "共 3 个网点,其中 2 个从未有有责投诉" in page and "2026-11-01" in page
+    page = director.get("/complaints/streaks?sort=shortest").get_data(as_text=True)
+    order = [page.index(org_tree[name].name) for name in ("haishu1", "xihu1", "xihu2")]
+    assert order == sorted(order)
+    rows = director.get("/complaints/streaks/export.csv?sort=code").get_data(as_text=True).splitlines()[1:]
+    assert [r.split(",")[:1] + r.split(",")[3:5] for r in rows] == [
+        ["330106001", "11", "2026-11-21"],   # since its last substantiated complaint
+        ["330106002", "31", "2026-11-01"],   # none: from the register's start
+        ["330203001", "7", "2026-11-25"],    # none: from the day it was added (later than the register's start)
+    ]
+    assert "11" in _xlsx_text(director.get("/complaints/streaks/export.xlsx").data)
+    # a city manager: the city's outlets only; an outlet page shows its own streak to those who see complaints
+    manager_page = client_as(people["manager"]).get("/complaints/streaks").get_data(as_text=True)
+    assert org_tree["xihu1"].name in manager_page and org_tree["haishu1"].name not in manager_page
+    outlet_page = client_as(people["chief"]).get(f"/outlets/{org_tree['xihu1'].id}").get_data(as_text=True)
+    assert "零投诉天数" in outlet_page and "11 天" in outlet_page and "2026-11-21" in outlet_page
+    assert "零投诉天数" not in client_as(people["inspector"]).get(f"/outlets/{org_tree['xihu1'].id}").get_data(as_text=True)
+    assert client_as(people["chief"]).get("/complaints/streaks").status_code == 403
+    assert client_as(people["chief"]).get("/complaints/streaks/export.csv").status_code == 403
