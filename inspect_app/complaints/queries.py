@@ -108,7 +108,7 @@ def _by(session: Session, user: User, column, since, until, at_fault_only: bool,
 
 
 def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.datetime, before: dt.datetime,
-             top: int = 10, within: Unit | None = None) -> dict[str, list[Hotspot]]:
+             top: int | None = 10, within: Unit | None = None) -> dict[str, list[Hotspot]]:
     """Complaints by category, by outlet and by staff member in [since, until), against the period
     before it ([before, since)), in the viewer's scope (and ``within`` a unit's subtree). Staff
     counts only substantiated ones."""
@@ -280,6 +280,51 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
     return rows
 
 
+# --- accountability ----------------------------------------------------------------------------------
+
+@dataclass
+class AccountabilityFilters:
+    status: str = ""   # "" | proposed | decided | acknowledged | appealed | revoked | pending (proposed, decided, appealed)
+    outlet_id: int | None = None
+    since: dt.datetime | None = None  # opened in [since, until)
+    until: dt.datetime | None = None
+
+
+PENDING_ACCOUNTABILITY = ("proposed", "decided", "appealed")
+
+
+def accountability_query(session: Session, user: User, filters: AccountabilityFilters):
+    """(record, staff, outlet, complaint or None, red-line finding or None) in the viewer's scope,
+    the newest first; the complaint comes along for its customer's details, which are taken out of
+    the texts for whoever may not read them."""
+    query = (select(Accountability, StaffMember, Outlet, Complaint, RectificationLine)
+             .join(StaffMember, StaffMember.id == Accountability.staff_id)
+             .join(Outlet, Outlet.id == Accountability.outlet_id)
+             .outerjoin(Complaint, Complaint.id == Accountability.complaint_id)
+             .outerjoin(RectificationLine, RectificationLine.id == Accountability.line_id)
+             .where(permissions.accountability_clause(session, user)))
+    if filters.status == "pending":
+        query = query.where(Accountability.status.in_(PENDING_ACCOUNTABILITY))
+    elif filters.status:
+        query = query.where(Accountability.status == filters.status)
+    if filters.outlet_id:
+        query = query.where(Accountability.outlet_id == filters.outlet_id)
+    if filters.since:
+        query = query.where(Accountability.opened_at >= filters.since)
+    if filters.until:
+        query = query.where(Accountability.opened_at < filters.until)
+    return query.order_by(Accountability.opened_at.desc(), Accountability.id.desc())
+
+
+def accountability_rows(session: Session, user: User, filters: AccountabilityFilters, *, limit: int, offset: int = 0):
+    return session.execute(accountability_query(session, user, filters).offset(offset).limit(limit)).all()
+
+
+def accountability_count(session: Session, user: User, filters: AccountabilityFilters) -> int:
+    query = accountability_query(session, user, filters).order_by(None)
+    return session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+
+
 # --- a staff member's record ---------------------------------------------------------------------------
 
 @dataclass
@@ -354,10 +399,20 @@ def complaints_to_call_back(session: Session, user: User, *, limit: int = 50):
                            .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
 
 
-def callback_log(session: Session, user: User, *, limit: int = 100):
-    return session.execute(select(Callback, Outlet, KeyCustomer, Complaint)
-                           .join(Outlet, Outlet.id == Callback.outlet_id)
-                           .outerjoin(KeyCustomer, KeyCustomer.id == Callback.key_customer_id)
-                           .outerjoin(Complaint, Complaint.id == Callback.complaint_id)
-                           .where(permissions.outlets_clause(session, user))
-                           .order_by(Callback.at.desc(), Callback.id.desc()).limit(limit)).all()
+def callback_log_query(session: Session, user: User):
+    """(callback, outlet, key customer or None, complaint or None) in the viewer's scope, the newest first."""
+    return (select(Callback, Outlet, KeyCustomer, Complaint)
+            .join(Outlet, Outlet.id == Callback.outlet_id)
+            .outerjoin(KeyCustomer, KeyCustomer.id == Callback.key_customer_id)
+            .outerjoin(Complaint, Complaint.id == Callback.complaint_id)
+            .where(permissions.outlets_clause(session, user))
+            .order_by(Callback.at.desc(), Callback.id.desc()))
+
+
+def callback_log(session: Session, user: User, *, limit: int = 100, offset: int = 0):
+    return session.execute(callback_log_query(session, user).offset(offset).limit(limit)).all()
+
+
+def callback_count(session: Session, user: User) -> int:
+    query = callback_log_query(session, user).order_by(None)
+    return session.exec(select(sa.func.count()).select_from(query.subquery())).one()

@@ -33,6 +33,7 @@ from inspect_app.complaints.forms import (
 )
 from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
+    ACCOUNTABILITY_STATUS_LABELS,
     AT_FAULT,
     COMPLAINT_STATUS_LABELS,
     CONCLUDED,
@@ -358,14 +359,19 @@ def from_notice(notice_id: int):
 
 # --- what managers read ------------------------------------------------------------------------------
 
+def hotspot_selection() -> tuple[dt.date, dt.datetime, dt.datetime, dt.datetime]:
+    """The hotspots' month (``?month=2026-11``, default this month): its first day, its bounds and
+    the start of the month before; the managers' side only."""
+    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
+        abort(403)
+    return _month_bounds(request.args.get("month"), select_timezone())
+
+
 @bp.route("/complaints/hotspots")
 @login_required
 def hotspots():
-    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
-        abort(403)
+    first, since, until, before = hotspot_selection()
     db = get_session()
-    zone = select_timezone()
-    first, since, until, before = _month_bounds(request.args.get("month"), zone)
     node = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
     children = db.exec(select(Unit).where(Unit.parent_id == node.id).order_by(Unit.code)).all() if node else \
         db.exec(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).all()
@@ -420,17 +426,43 @@ def load_record(record_id: int) -> Accountability:
     return record_
 
 
+ACCOUNTABILITY_STATUSES = ("pending", *ACCOUNTABILITY_STATUS_LABELS)
+
+
+def accountability_filters() -> tuple[queries.AccountabilityFilters, dict]:
+    """The accountability list's filters (status, outlet code, month opened); unknown values are
+    ignored, never a 500."""
+    if not permissions.can_see_complaints(current_user):
+        abort(403)
+    args = request.args
+    filters = queries.AccountabilityFilters(status=args.get("status", "") if args.get("status", "") in
+                                            ACCOUNTABILITY_STATUSES else "")
+    outlet = _outlet_by_code(args.get("outlet")) if args.get("outlet") else None
+    if outlet is not None:
+        filters.outlet_id = outlet.id
+    if _is_month(args.get("month")):  # a month that is none is no filter (not "this month")
+        _first, filters.since, filters.until, _before = _month_bounds(args.get("month"), select_timezone())
+    return filters, {k: v for k, v in args.items() if k != "page"}
+
+
+def _is_month(value: str | None) -> bool:
+    try:
+        dt.date.fromisoformat(f"{value}-01")
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 @bp.route("/accountability")
 @login_required
 def accountability_list():
-    if not permissions.can_see_complaints(current_user):
-        abort(403)
+    filters, args = accountability_filters()
     db = get_session()
-    rows = db.execute(select(Accountability, StaffMember, Outlet).join(StaffMember, StaffMember.id == Accountability.staff_id)
-                      .join(Outlet, Outlet.id == Accountability.outlet_id)
-                      .where(permissions.accountability_clause(db, current_user))
-                      .order_by(Accountability.opened_at.desc()).limit(200)).all()
-    return render_template("complaints/accountability_list.html", rows=rows)
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = queries.accountability_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("complaints/accountability_list.html", rows=rows, page=page, per_page=PER_PAGE,
+                           total=queries.accountability_count(db, current_user, filters), args=args,
+                           statuses=ACCOUNTABILITY_STATUS_LABELS)
 
 
 @bp.route("/accountability/<int:record_id>")
@@ -574,17 +606,24 @@ def commend(staff_id: int):
 
 # --- callback plans -------------------------------------------------------------------------------------
 
+def callback_selection() -> bool:
+    """Whether the whole plan is asked for (``?all=1``) rather than what is due; managers' side only."""
+    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
+        abort(403)
+    return request.args.get("all") == "1"
+
+
 @bp.route("/callbacks")
 @login_required
 def callbacks():
-    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
-        abort(403)
+    show_all = callback_selection()
     db = get_session()
-    show_all = request.args.get("all") == "1"
+    page = max(1, request.args.get("page", 1, type=int))
     return render_template("complaints/callbacks.html", due=queries.callbacks_due(db, current_user, include_later=show_all),
                            complaints=queries.complaints_to_call_back(db, current_user),
-                           log=queries.callback_log(db, current_user), form=KeyCustomerForm(), call_form=CallbackForm(),
-                           show_all=show_all, now=clock.now())
+                           log=queries.callback_log(db, current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE),
+                           log_total=queries.callback_count(db, current_user), page=page, per_page=PER_PAGE,
+                           form=KeyCustomerForm(), call_form=CallbackForm(), show_all=show_all, now=clock.now())
 
 
 @bp.route("/key-customers", methods=["POST"])

@@ -202,12 +202,13 @@ def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, cli
     here = world["here"]
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == world["notice"])).all()
     assert len(lines) == 2
-    urls = ["/home", "/complaints", f"/complaints/{here.id}", "/complaints/hotspots",
+    urls = ["/home", "/complaints", f"/complaints/{here.id}", "/complaints/hotspots", "/complaints/streaks",
             "/callbacks", "/callbacks?all=1", "/accountability", f"/accountability/{world['record'].id}", "/staff",
             f"/staff/{staff['clerk'].id}", f"/notices/{world['notice']}", "/notices", "/board", "/board/lines",
             "/bulletins?kind=month", "/bulletins?kind=week", "/admin/audit", "/notifications",
             f"/outlets/{here.outlet_id}"] + [f"/lines/{line.id}" for line in lines]
-    exports = ["/complaints/export", "/board/lines/export"]
+    exports = ["/complaints/export", "/accountability/export", "/callbacks/export", "/callbacks/due/export",
+               "/complaints/hotspots/export", "/complaints/streaks/export", "/staff/export", "/board/lines/export"]
     photo = world["photo"]
     for role in ("admin", "manager", "director", "reviewer", "chief", "inspector"):
         client = client_as(people[role])
@@ -227,15 +228,18 @@ def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, cli
             assert "仅投诉处理人员可见" in page and "[已隐去]" in page  # said, not silently dropped
             assert "仅投诉处理人员" in page
             assert (f"/photos/{photo.id}/" in page) == (role == "admin")
+        exported = 0
         for url in exports:
             for fmt in ("csv", "xlsx"):
                 response = client.get(f"{url}.{fmt}")
                 assert response.status_code in (200, 403), f"{role} {url}.{fmt}: {response.status_code}"
+                exported += response.status_code == 200
                 if response.status_code != 200:
                     continue
                 text = response.get_data(as_text=True) if fmt == "csv" else _xlsx_text(response.data)
                 for secret in SECRETS + MASKED:
                     assert secret not in text, f"{role} {url}.{fmt} carries {secret}"
+        assert exported >= {"inspector": 4, "chief": 8}.get(role, 16), f"{role}: {exported} exports"
         for paper in (f"/notices/{world['notice']}/pdf", "/bulletins/pdf?kind=month"):
             response = client.get(paper)
             if response.status_code == 200:
