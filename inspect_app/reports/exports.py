@@ -490,7 +490,8 @@ def hotspots(fmt: str):
     db, viewer = get_session(), current_user._get_current_object()
     hot = complaint_queries.hotspots(db, viewer, since=since, until=until, before=before, top=None)
     dimensions = {"category": _("By category"), "outlet": _("By outlet"), "staff": _("By staff member (substantiated)")}
-    header = [_("Month"), "", _("Item"), _("This month"), _("Month before"), _("Change against the month before")]
+    header = [_("Month"), _("Grouped by"), _("Category, outlet or staff member"), _("This month"), _("Month before"),
+              _("Change against the month before")]
     rows = [[f"{first:%Y-%m}", label, h.label, h.now, h.before, h.change]
             for key, label in dimensions.items() for h in hot[key]]
     return _send(fmt, what="complaint_hotspots", title=f"{_('Complaint hotspots')}-{first:%Y-%m}", header=header,
