@@ -170,6 +170,8 @@ def sweep_command() -> None:
         orphans = sweep_orphan_files(session, get_storage())
     click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}, "
                f"complaint reminders: {sent['complaints_due']}, complaint escalations: {sent['complaints_escalated']}, "
+               f"first-contact reminders: {sent['complaints_contact_due']}, "
+               f"missed first contacts escalated: {sent['complaints_contact_escalated']}, "
                f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
 
 

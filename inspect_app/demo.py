@@ -380,6 +380,9 @@ def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -
                             fix)
         _back_date(session, complaint, received, now)
     made += _demo_chief_story(session, users, now)
+    made += _demo_appeals(session, users, now)
+    _demo_red_line_accountability(session, users, manager)
+    _demo_commendations(session, manager, rng)
     _demo_key_customers(session, handlers, outlets, rng, now)
     session.flush()
     return made
@@ -396,7 +399,7 @@ def _demo_chief_story(session: Session, users: dict, now) -> int:
     received = now - dt.timedelta(days=4, hours=3)
     story = complaints.register_complaint(
         session, actor=handler, outlet=first, source="hotline", received_at=received, category="服务态度",
-        account="客户拨打局长热线反映:办理汇款时营业员态度生硬,询问手续费被不耐烦打断。", customer_name="孙女士",
+        account="客户拨打局长热线反映:办理汇款时营业员态度生硬,询问手续费被不耐烦打断。", customer_name="孙丽萍",
         customer_phone="13957112345", staff_id=clerk.id)
     complaints.take(session, actor=handler, complaint=story)
     complaints.record_contact(session, actor=handler, complaint=story, note="已致电孙女士致歉,说明将调取录像核实。")
@@ -416,6 +419,77 @@ def _demo_chief_story(session: Session, users: dict, now) -> int:
     complaints.record_contact(session, actor=handler, complaint=open_one, note="已联系客户,正在查询邮件轨迹。")
     _back_date(session, open_one, now - dt.timedelta(hours=20), now)
     return 2
+
+
+def _demo_appeals(session: Session, users: dict, now) -> int:
+    """Two decisions the demo chief appealed, both decided: one appeal rejected (the decision
+    stands, to acknowledge), one accepted (revoked)."""
+    import datetime as dt
+
+    handler, manager, chief = users["handler"], users["manager"], users["chief"]
+    outlet = session.exec(select(Outlet).where(Outlet.code == "330106002")).one()
+    people = session.exec(select(StaffMember).where(StaffMember.outlet_id == outlet.id)
+                          .order_by(StaffMember.job_number)).all()
+    stories = [
+        ("乱收费", "客户反映寄递包裹时被多收保价费 20 元,且未出具收据。", "核对收费记录,确有未按标准收费的情况。",
+         "当事人已主动退还多收费用并向客户道歉,申请免于问责。", "uphold", "多收费用属实,退费不免除责任,维持原决定。"),
+        ("服务态度", "客户反映营业员在其排队时长时间接听私人电话。", "调取录像,营业员接听电话约 3 分钟,期间暂停了业务。",
+         "录像显示当时为接听网点内线电话处理急件,并非私人电话,申请撤销。", "revoke", "经核实为处理急件的内线电话,撤销问责。"),
+    ]
+    for n, (category, account, found, grounds, outcome, decision) in enumerate(stories):
+        person = people[(n + 1) % len(people)]
+        received = now - dt.timedelta(days=20 - 6 * n, hours=2)
+        complaint = complaints.register_complaint(
+            session, actor=handler, outlet=outlet, source="phone", received_at=received, category=category,
+            account=account, customer_name=["钱先生", "吴女士"][n], customer_phone=f"1396800{n:04d}", staff_id=person.id)
+        complaints.take(session, actor=handler, complaint=complaint)
+        complaints.record_contact(session, actor=handler, complaint=complaint, note="已致电客户,说明调查安排。")
+        complaints.add_note(session, actor=handler, complaint=complaint, text=found)
+        complaints.conclude(session, actor=handler, complaint=complaint, verdict="substantiated", reasons=found, grade=1)
+        complaints.call_back(session, actor=handler, complaint=complaint, satisfaction="satisfied")
+        record_ = complaints.open_accountability(session, actor=handler, staff=person, complaint=complaint,
+                                                 reason=f"投诉{complaint.number}:{found}")
+        complaints.decide_accountability(session, actor=manager, record_=record_, grade=1)
+        complaints.appeal_accountability(session, actor=chief, record_=record_, reason=grounds)
+        complaints.decide_appeal(session, actor=manager, record_=record_, outcome=outcome, reason=decision)
+        _back_date(session, complaint, received, now)
+    return len(stories)
+
+
+def _demo_red_line_accountability(session: Session, users: dict, manager: dict) -> None:
+    """A red-line finding of an inspection (一票否决 item) held against the person it names, decided
+    by the city's manager."""
+    outlets = {o.id: o for o in session.exec(select(Outlet)).all()}
+    for line in session.exec(select(RectificationLine).where(RectificationLine.red_line.is_(True))
+                             .order_by(RectificationLine.id)).all():
+        outlet = outlets[line.outlet_id]
+        staff = session.exec(select(StaffMember).where(StaffMember.outlet_id == outlet.id, StaffMember.active.is_(True))
+                             .order_by(StaffMember.job_number)).first()
+        if staff is None or outlet.code[:4] not in manager:
+            continue
+        boss = manager[outlet.code[:4]]
+        record_ = complaints.open_accountability(session, actor=boss, staff=staff, line=line,
+                                                 reason=f"检查发现红线问题({line.item_code}),当班营业员负直接责任。")
+        complaints.decide_accountability(session, actor=boss, record_=record_, grade=2)
+        return
+
+
+def _demo_commendations(session: Session, manager: dict, rng: random.Random) -> None:
+    """服务之星 of the last two months, a few per city, and one 优质服务标兵."""
+    first = clock.today().replace(day=1)
+    months = [clock.add_months(first, -2), clock.add_months(first, -1)]
+    reasons = ["全月零差错、零投诉,客户表扬信两封。", "主动为老年客户上门办理业务,获客户锦旗。", "窗口服务评定五星,业务量全网点第一。"]
+    for city, boss in manager.items():
+        people = session.exec(select(StaffMember).join(Outlet, Outlet.id == StaffMember.outlet_id)
+                              .where(Outlet.code.startswith(city), StaffMember.active.is_(True))
+                              .order_by(StaffMember.job_number)).all()
+        for month in months:
+            for person in rng.sample(people, min(2, len(people))):
+                complaints.commend(session, actor=boss, staff=person, month=month, title="服务之星",
+                                   reason=rng.choice(reasons))
+        if people:
+            complaints.commend(session, actor=boss, staff=people[0], month=months[-1], title="优质服务标兵",
+                               reason="年度服务技能竞赛一等奖。")
 
 
 def _walk_complaint(session: Session, rng: random.Random, users: dict, handler: User, manager: User,

@@ -306,9 +306,16 @@ def is_handler(user: User) -> bool:
 
 
 def may_read_contact(user: User) -> bool:
-    """Customers' names and phone numbers: complaint handlers only (masked for everyone else,
-    administrators included; never in another role's pages, exports or papers)."""
+    """Customers' names and phone numbers: complaint handlers only. Everyone else, administrators
+    included, sees neither (not even masked) and reads free text with contact details taken out
+    (``complaints.privacy``): in pages, exports and papers."""
     return is_handler(user)
+
+
+def may_view_complaint_photos(user: User) -> bool:
+    """A complaint's evidence photos often show a waybill (name, phone, address): complaint
+    handlers, and administrators who answer for the data, only."""
+    return user.is_authenticated and user.role in (Role.handler, Role.admin)
 
 
 def can_see_complaints(user: User) -> bool:

@@ -33,6 +33,7 @@ from inspect_app.auth.models import ROLE_LABELS, Role, User, UserSession
 from inspect_app.auth.services import SESSION_KEY, person_label, zone_of
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, RESULT_LABELS, SEVERITY_LABELS
+from inspect_app.complaints import privacy as complaint_privacy
 from inspect_app.complaints import services as complaint_services
 from inspect_app.complaints import settings as complaint_settings
 from inspect_app.complaints.models import (
@@ -109,10 +110,15 @@ def init_app(app: Flask) -> None:
         verdict_label=lambda verdict: VERDICT_LABELS.get(verdict, verdict),
         source_label=lambda source: complaint_settings.SOURCE_LABELS.get(source, source),
         grade_label=complaint_settings.grade_label,
+        complaint_grade_label=complaint_settings.complaint_grade_label,
         satisfaction_label=lambda value: SATISFACTION_LABELS.get(value, value),
         tier_label=lambda tier: TIER_LABELS.get(tier, tier),
         accountability_status_label=lambda status: ACCOUNTABILITY_STATUS_LABELS.get(status, status),
         accountability_action_label=lambda action: ACCOUNTABILITY_ACTION_LABELS.get(action, action),
+        # customers' contact details: in full for complaint handlers, nowhere for anyone else
+        contact_of=lambda obj: complaint_services.contact_of(current_user, obj),
+        private_text=lambda text, obj=None: complaint_privacy.text_for(current_user, text, obj),
+        hidden_contact=complaint_privacy.HIDDEN_CONTACT,
     )
     app.extensions["viewer_zone"] = _viewer_zone
     app.context_processor(_badges)

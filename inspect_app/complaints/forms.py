@@ -115,3 +115,15 @@ class KeyCustomerForm(FlaskForm):
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
     tier = SelectField(_l("Call back"), choices=list(TIER_LABELS.items()), validators=[Required()])
     start_date = DateField(_l("First callback on"), validators=[Optional()])
+    note = TextAreaField(_l("Note for the callers (business, preferences)"), validators=[Optional(), Length(max=500)])
+
+
+class KeyCustomerEditForm(FlaskForm):
+    tier = SelectField(_l("Call back"), choices=list(TIER_LABELS.items()), validators=[Required()])
+    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=64)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
+    note = TextAreaField(_l("Note for the callers (business, preferences)"), validators=[Optional(), Length(max=500)])
+
+
+class DeactivateForm(FlaskForm):
+    reason = TextAreaField(_l("Why the customer leaves the plan"), validators=[Required(), Length(max=500)])

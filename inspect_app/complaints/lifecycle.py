@@ -1,8 +1,8 @@
 """A complaint's life and an accountability record's, as transition tables (``workflow``).
 
-Complaint: registered → handling (taken: 首问负责) → closed (concluded) → called_back (the customer
-satisfied), or back to handling when the customer is not satisfied. The owner hands it on, with a
-reason, while handling.
+Complaint: registered → handling (taken: 首问负责) → closed (concluded) → called_back (``callback``:
+the customer satisfied), or back to handling (``reopen``: the callback found the customer not
+satisfied). The owner hands it on, with a reason, while handling.
 
 Accountability: proposed → decided (a manager: grade and amount) → acknowledged (the chief) or
 appealed (once) → decided again (upheld or revised) or revoked.
@@ -38,7 +38,12 @@ COMPLAINT = Lifecycle("complaint", [
     Transition("raise_lines", frozenset({C.closed, C.called_back}), None, "handler",
                refused=_l("Rectification is raised once the complaint is concluded (it is %(status)s)."),
                forbidden=HANDLERS_ONLY),
+    # 回访: a satisfied (or basically satisfied) customer finishes it ...
     Transition("callback", frozenset({C.closed}), C.called_back, "handler",
+               refused=_l("A callback comes after the complaint is concluded (it is %(status)s)."),
+               refused_in={C.called_back: _l("The customer was already called back.")}, forbidden=HANDLERS_ONLY),
+    # ... a customer not satisfied sends it back to its owner, with new deadlines (不满意 → 重办)
+    Transition("reopen", frozenset({C.closed}), C.handling, "handler",
                refused=_l("A callback comes after the complaint is concluded (it is %(status)s)."),
                refused_in={C.called_back: _l("The customer was already called back.")}, forbidden=HANDLERS_ONLY),
 ], sides=permissions.complaint_sides, status_label=lambda s: str(COMPLAINT_STATUS_LABELS.get(s, s)))

@@ -26,6 +26,8 @@ COMPLAINT_STATUS_LABELS = {
 }
 
 OPEN_COMPLAINT = (ComplaintStatus.registered, ComplaintStatus.handling)
+#: Concluded and not reopened: what accountability and rectification may follow.
+CONCLUDED = (ComplaintStatus.closed, ComplaintStatus.called_back)
 
 VERDICT_LABELS = {
     "substantiated": _l("Substantiated"),
@@ -89,6 +91,9 @@ class Complaint(SQLModel, table=True):
     contact_due_at: dt.datetime = Field(sa_type=UTCDateTime)
     resolve_due_at: dt.datetime = Field(sa_type=UTCDateTime)
     contacted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: When the sweep reminded the owner of the first contact, and escalated a missed one (each once).
+    contact_reminded_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    contact_escalated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     verdict: str | None = Field(default=None, max_length=16)
     grade: int | None = None
     conclusion: str = Field(default="", max_length=2000)
@@ -204,6 +209,9 @@ class KeyCustomer(SQLModel, table=True):
     contact_name: str = Field(default="", max_length=64)
     contact_phone: str = Field(default="", max_length=32)
     tier: str = Field(default="monthly", max_length=16)
+    #: What the handlers keep in mind when calling (business, preferences); restricted like the contact.
+    note: str = Field(default="", max_length=500)
+    #: Off the plan (停止回访): kept with its callbacks, no longer due.
     active: bool = True
     #: The local day the first callback is due; later ones follow the last callback by tier.
     start_date: dt.date

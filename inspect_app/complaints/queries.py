@@ -108,7 +108,7 @@ def _by(session: Session, user: User, column, since, until, at_fault_only: bool,
 
 
 def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.datetime, before: dt.datetime,
-             top: int = 10, within: Unit | None = None) -> dict[str, list[Hotspot]]:
+             top: int | None = 10, within: Unit | None = None) -> dict[str, list[Hotspot]]:
     """Complaints by category, by outlet and by staff member in [since, until), against the period
     before it ([before, since)), in the viewer's scope (and ``within`` a unit's subtree). Staff
     counts only substantiated ones."""
@@ -155,24 +155,66 @@ def first_contact_rate(session: Session, user: User, *, since: dt.datetime, unti
 @dataclass
 class Streak:
     outlet: Outlet
+    #: When the last substantiated complaint was received; None: none on record.
     last: dt.datetime | None
-    days: int | None  # None: none on record
+    #: Local days since then (or since ``since`` when there was none).
+    days: int
+    #: The local day counted from: the last one's day, or the origin of an outlet without one.
+    since: dt.date
+
+    @property
+    def never(self) -> bool:
+        return self.last is None
 
 
-def streaks(session: Session, user: User, *, outlets: list[Outlet], now: dt.datetime | None = None) -> list[Streak]:
-    """Days since the last substantiated complaint per outlet (received date, outlet's calendar)."""
+STREAK_SORTS = ("longest", "shortest", "code")
+
+
+def register_start(session: Session) -> dt.datetime | None:
+    """When the complaint register begins: its first complaint received (any outlet)."""
+    return _aware(session.exec(select(sa.func.min(Complaint.received_at))).one())
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite's aggregate comes back naive (UTC)
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
+def streaks(session: Session, user: User, *, outlets: list[Outlet], now: dt.datetime | None = None,
+            start: dt.datetime | None = None) -> list[Streak]:
+    """零投诉: local days since the last substantiated complaint per outlet (its received date, the
+    outlet's calendar). An outlet that never had one counts from the later of the register's start
+    (its first complaint) and the outlet's creation: it cannot have been free of complaints for
+    longer than anyone has kept them, or than it has existed."""
     now = now or clock.now()
     ids = [o.id for o in outlets]
     last = dict(session.execute(select(Complaint.outlet_id, sa.func.max(Complaint.received_at)).where(
         Complaint.outlet_id.in_(ids), Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id)).all()) if ids else {}
+    start = start or register_start(session)
     result = []
     for outlet in outlets:
-        moment = last.get(outlet.id)
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        days = None if moment is None else (clock.local_date(now, outlet.timezone) - clock.local_date(moment, outlet.timezone)).days
-        result.append(Streak(outlet, moment, days))
+        moment = _aware(last.get(outlet.id))
+        origin = moment or max(filter(None, (start, _aware(outlet.created_at))))
+        since = clock.local_date(origin, outlet.timezone)
+        today = clock.local_date(now, outlet.timezone)
+        result.append(Streak(outlet, moment, max(0, (today - since).days), since))
     return result
+
+
+def outlet_streaks(session: Session, user: User, *, sort: str = "longest", now: dt.datetime | None = None,
+                   outlet_code: str = "") -> list[Streak]:
+    """Every active outlet in the viewer's scope with its streak, those without any substantiated
+    complaint included; ``longest`` first (ties by code), ``shortest`` first, or by ``code``."""
+    query = select(Outlet).where(permissions.outlets_clause(session, user), Outlet.active.is_(True))
+    if outlet_code:
+        query = query.where(Outlet.code == outlet_code)
+    rows = streaks(session, user, outlets=list(session.exec(query.order_by(Outlet.code)).all()), now=now)
+    if sort == "shortest":
+        rows.sort(key=lambda r: (r.days, r.outlet.code))
+    elif sort != "code":
+        rows.sort(key=lambda r: (-r.days, r.outlet.code))
+    return rows
 
 
 def unit_streak(session: Session, unit: Unit, *, now: dt.datetime | None = None) -> int | None:
@@ -236,6 +278,51 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
                                               .group_by(c.category)).all())
         rows.append(row)
     return rows
+
+
+# --- accountability ----------------------------------------------------------------------------------
+
+@dataclass
+class AccountabilityFilters:
+    status: str = ""   # "" | proposed | decided | acknowledged | appealed | revoked | pending (proposed, decided, appealed)
+    outlet_id: int | None = None
+    since: dt.datetime | None = None  # opened in [since, until)
+    until: dt.datetime | None = None
+
+
+PENDING_ACCOUNTABILITY = ("proposed", "decided", "appealed")
+
+
+def accountability_query(session: Session, user: User, filters: AccountabilityFilters):
+    """(record, staff, outlet, complaint or None, red-line finding or None) in the viewer's scope,
+    the newest first; the complaint comes along for its customer's details, which are taken out of
+    the texts for whoever may not read them."""
+    query = (select(Accountability, StaffMember, Outlet, Complaint, RectificationLine)
+             .join(StaffMember, StaffMember.id == Accountability.staff_id)
+             .join(Outlet, Outlet.id == Accountability.outlet_id)
+             .outerjoin(Complaint, Complaint.id == Accountability.complaint_id)
+             .outerjoin(RectificationLine, RectificationLine.id == Accountability.line_id)
+             .where(permissions.accountability_clause(session, user)))
+    if filters.status == "pending":
+        query = query.where(Accountability.status.in_(PENDING_ACCOUNTABILITY))
+    elif filters.status:
+        query = query.where(Accountability.status == filters.status)
+    if filters.outlet_id:
+        query = query.where(Accountability.outlet_id == filters.outlet_id)
+    if filters.since:
+        query = query.where(Accountability.opened_at >= filters.since)
+    if filters.until:
+        query = query.where(Accountability.opened_at < filters.until)
+    return query.order_by(Accountability.opened_at.desc(), Accountability.id.desc())
+
+
+def accountability_rows(session: Session, user: User, filters: AccountabilityFilters, *, limit: int, offset: int = 0):
+    return session.execute(accountability_query(session, user, filters).offset(offset).limit(limit)).all()
+
+
+def accountability_count(session: Session, user: User, filters: AccountabilityFilters) -> int:
+    query = accountability_query(session, user, filters).order_by(None)
+    return session.exec(select(sa.func.count()).select_from(query.subquery())).one()
 
 
 # --- a staff member's record ---------------------------------------------------------------------------
@@ -312,10 +399,20 @@ def complaints_to_call_back(session: Session, user: User, *, limit: int = 50):
                            .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
 
 
-def callback_log(session: Session, user: User, *, limit: int = 100):
-    return session.execute(select(Callback, Outlet, KeyCustomer, Complaint)
-                           .join(Outlet, Outlet.id == Callback.outlet_id)
-                           .outerjoin(KeyCustomer, KeyCustomer.id == Callback.key_customer_id)
-                           .outerjoin(Complaint, Complaint.id == Callback.complaint_id)
-                           .where(permissions.outlets_clause(session, user))
-                           .order_by(Callback.at.desc(), Callback.id.desc()).limit(limit)).all()
+def callback_log_query(session: Session, user: User):
+    """(callback, outlet, key customer or None, complaint or None) in the viewer's scope, the newest first."""
+    return (select(Callback, Outlet, KeyCustomer, Complaint)
+            .join(Outlet, Outlet.id == Callback.outlet_id)
+            .outerjoin(KeyCustomer, KeyCustomer.id == Callback.key_customer_id)
+            .outerjoin(Complaint, Complaint.id == Callback.complaint_id)
+            .where(permissions.outlets_clause(session, user))
+            .order_by(Callback.at.desc(), Callback.id.desc()))
+
+
+def callback_log(session: Session, user: User, *, limit: int = 100, offset: int = 0):
+    return session.execute(callback_log_query(session, user).offset(offset).limit(limit)).all()
+
+
+def callback_count(session: Session, user: User) -> int:
+    query = callback_log_query(session, user).order_by(None)
+    return session.exec(select(sa.func.count()).select_from(query.subquery())).one()

@@ -2,13 +2,15 @@
 transition table (``complaints.lifecycle``) and writing its history and audit event.
 
 Contact details (the customer's name and phone) are written here and read back only through
-``contact_of`` for complaint handlers; every other reader gets the masked form.
+``contact_of`` for complaint handlers; every other reader sees none. Text that leaves the
+complaint for other readers (a rectification line, the audit log) goes through ``privacy.redact``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
@@ -16,10 +18,11 @@ from sqlmodel import Session, select
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import Role, User
-from inspect_app.complaints import settings
+from inspect_app.complaints import privacy, settings
 from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
     AT_FAULT,
+    CONCLUDED,
     OPEN_COMPLAINT,
     SATISFACTION_LABELS,
     TIER_DAYS,
@@ -40,12 +43,14 @@ from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications import services as rectifications
-from inspect_app.rectifications.models import RectificationLine
+from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 
 MIN_TEXT = 2
 MAX_TEXT = 2000
 #: How far back a complaint may be dated when it is written down late (a letter read days later).
 MAX_BACKDATE_DAYS = 90
+#: The first-contact reminder goes out when this share of the time to first contact is left (1/4).
+CONTACT_REMINDER_SHARE = 4
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 
 
@@ -60,33 +65,14 @@ def _text(value: str | None, what: str, *, required: bool = True, limit: int = M
     return value
 
 
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳明 → 欧**: the surname is enough to tell two callers apart."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678; a short number keeps its last two digits only."""
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
-        return ""
-    if len(digits) >= 11:
-        return digits[:3] + "****" + digits[-4:]
-    return "*" * (len(digits) - 2) + digits[-2:]
-
-
-def contact_of(user: User, complaint_or_customer) -> tuple[str, str]:
-    """(name, phone) as this reader may see them: in full for complaint handlers, masked otherwise."""
+def contact_of(user: User, complaint_or_customer) -> tuple[str, str] | None:
+    """(name, phone) for complaint handlers; None for everyone else, who sees neither, not even
+    masked (a surname and four digits narrow a caller down too far in a small town)."""
+    if not permissions.may_read_contact(user):
+        return None
     if isinstance(complaint_or_customer, Complaint):
-        name, phone = complaint_or_customer.customer_name, complaint_or_customer.customer_phone
-    else:
-        name, phone = complaint_or_customer.contact_name, complaint_or_customer.contact_phone
-    if permissions.may_read_contact(user):
-        return name, phone
-    return mask_name(name), mask_phone(phone)
+        return complaint_or_customer.customer_name, complaint_or_customer.customer_phone
+    return complaint_or_customer.contact_name, complaint_or_customer.contact_phone
 
 
 def _phone(value: str | None) -> str:
@@ -129,6 +115,16 @@ def _event(session: Session, complaint: Complaint, actor: User, action: str, tex
                            status_after=complaint.status, text=text, to_user_id=to_user_id)
     session.add(event)
     return event
+
+
+def _audit_note(about: Complaint | KeyCustomer | None, text: str | None) -> str:
+    """A note for the audit log, which administrators read: never a contact detail."""
+    return privacy.redact_for(about, text or "")[:200]
+
+
+def _record_note(session: Session, record_: Accountability, text: str | None) -> str:
+    complaint = session.get(Complaint, record_.complaint_id) if record_.complaint_id else None
+    return _audit_note(complaint, text)
 
 
 def _link(complaint: Complaint) -> str:
@@ -298,7 +294,7 @@ def hand_on(session: Session, *, actor: User, complaint: Complaint, to_user: Use
     _flush(session)
     _event(session, complaint, actor, "handed_on", reason, to_user_id=to_user.id)
     record(session, actor=actor, action="complaint.handed_on", obj=complaint,
-           before={"owner": actor.username}, after={"owner": to_user.username}, note=reason[:200])
+           before={"owner": actor.username}, after={"owner": to_user.username}, note=_audit_note(complaint, reason))
     notify(session, user_ids=[to_user.id], kind="complaint_assigned",
            params={"number": complaint.number, "outlet": session.get(Outlet, complaint.outlet_id).name},
            link=_link(complaint))
@@ -316,7 +312,7 @@ def conclude(session: Session, *, actor: User, complaint: Complaint, verdict: st
     reasons = _text(reasons, _("the reasons for the conclusion"))
     outlet = session.get(Outlet, complaint.outlet_id)
     if verdict in AT_FAULT:
-        if grade not in dict(settings.grades()):
+        if grade not in dict(settings.complaint_grades()):
             raise DomainError(_("Choose the grade of a substantiated complaint."))
     elif grade:
         raise DomainError(_("An unfounded complaint takes no grade."))
@@ -332,7 +328,7 @@ def conclude(session: Session, *, actor: User, complaint: Complaint, verdict: st
     _flush(session)
     _event(session, complaint, actor, "concluded", f"{VERDICT_LABELS[verdict]}:{reasons}")
     record(session, actor=actor, action="complaint.concluded", obj=complaint,
-           after={"verdict": verdict, "grade": complaint.grade}, note=reasons[:200])
+           after={"verdict": verdict, "grade": complaint.grade}, note=_audit_note(complaint, reasons))
     if any((r or "").strip() for r in requirements or []):
         _raise(session, actor, complaint, outlet, requirements or [], severity)
     return complaint
@@ -350,12 +346,38 @@ def raise_lines(session: Session, *, actor: User, complaint: Complaint, requirem
     return complaint
 
 
+def notice_origin(complaint: Complaint) -> str:
+    """What a notice raised from the complaint names as its origin: the way back to the complaint."""
+    return f"投诉 {complaint.number}"
+
+
+def notices_of(session: Session, complaint: Complaint) -> list[RectificationNotice]:
+    """Every notice raised from the complaint, the first first (a reopened complaint concluded
+    again may raise another; ``notice_id`` holds the latest)."""
+    return list(session.exec(select(RectificationNotice).where(
+        RectificationNotice.outlet_id == complaint.outlet_id, RectificationNotice.visit_id.is_(None),
+        RectificationNotice.origin == notice_origin(complaint)).order_by(RectificationNotice.id)).all())
+
+
+def complaint_of_notice(session: Session, notice: RectificationNotice) -> Complaint | None:
+    """The complaint a notice was raised from (rectification knows no complaints: by its origin)."""
+    if notice.visit_id is not None or not notice.origin.startswith("投诉 "):
+        return None
+    return session.exec(select(Complaint).where(Complaint.outlet_id == notice.outlet_id,
+                                                Complaint.number == notice.origin.removeprefix("投诉 "))).first()
+
+
 def _raise(session: Session, actor: User, complaint: Complaint, outlet: Outlet, requirements: list[str],
            severity: str) -> None:
     notice = rectifications.issue_lines(
-        session, actor=actor, outlet=outlet, origin=f"投诉 {complaint.number}", prefix="TS",
-        problem=f"投诉({complaint.category}):{complaint.account}\n调查结论:{complaint.conclusion}",
-        requirements=requirements, severity=severity, staff_id=complaint.staff_id)
+        session, actor=actor, outlet=outlet, origin=notice_origin(complaint), prefix="TS",
+        # the line is read by the outlet and the inspectors and printed on the notice: no contact details
+        problem=privacy.redact_for(complaint, f"投诉({complaint.category}):{complaint.account}\n"
+                                              f"调查结论:{complaint.conclusion}"),
+        requirements=[privacy.redact_for(complaint, r) for r in requirements], severity=severity,
+        staff_id=complaint.staff_id)
+    # the latest notice; a complaint reopened and concluded again keeps its earlier ones, found
+    # through their origin (``notices_of``)
     complaint.notice_id = notice.id
     session.add(complaint)
     _flush(session)
@@ -368,7 +390,8 @@ def call_back(session: Session, *, actor: User, complaint: Complaint, satisfacti
         raise DomainError(_("Choose how satisfied the customer is."))
     if complaint.status in OPEN_COMPLAINT and "handler" in COMPLAINT.sides(session, actor, complaint):
         raise DomainError(_("The complaint is still open: call the customer back once it is concluded."))
-    COMPLAINT.check(session, actor, complaint, "callback")
+    # the table has both edges: 不满意 reopens (closed → handling), anything else finishes it
+    COMPLAINT.check(session, actor, complaint, "reopen" if satisfaction == "unsatisfied" else "callback")
     note = _text(note, _("what the customer said"), required=satisfaction == "unsatisfied", limit=1000)
     callback = Callback(outlet_id=complaint.outlet_id, complaint_id=complaint.id, by_id=actor.id,
                         satisfaction=satisfaction, note=note)
@@ -405,17 +428,66 @@ def load_complaint_for(session: Session, user: User, complaint_id: int) -> Compl
     return complaint
 
 
+def contact_reminder_at(complaint: Complaint) -> dt.datetime:
+    """When the owner hears that the first contact is due: a quarter of its time before the deadline
+    (6 hours for 24, 30 minutes for the counter's 2)."""
+    return complaint.contact_due_at - (complaint.contact_due_at - complaint.received_at) / CONTACT_REMINDER_SHARE
+
+
+def _managers_above(session: Session, unit: Unit, steps: int, managers: list[User], unit_paths: dict[int, str]) -> list[int]:
+    """The managers of the unit ``steps`` levels above ``unit`` (the root at most)."""
+    ancestors = [int(x) for x in unit.path.strip("/").split("/")]
+    target_path = unit_paths.get(ancestors[max(0, len(ancestors) - 1 - steps)], "")
+    return [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
+
+
+def _sweep_first_contact(session: Session, now: dt.datetime, managers: list[User], unit_paths: dict[int, str],
+                         sent: dict[str, int]) -> None:
+    """首次联系: the owner (or, untaken, the region's handlers) hears before the deadline; a missed
+    first contact goes to the managers of the unit above. Each once: the complaint keeps the time
+    it was sent, so a complaint done with drops out of the query whatever the sweep's rhythm."""
+    longest = max(rule.contact_hours for rule in settings.deadlines().values())
+    rows = session.exec(select(Complaint, Outlet, Unit).join(Outlet, Outlet.id == Complaint.outlet_id)
+                        .join(Unit, Unit.id == Outlet.unit_id)
+                        .where(Complaint.status.in_(OPEN_COMPLAINT), Complaint.contacted_at.is_(None),
+                               sa.or_(sa.and_(Complaint.contact_reminded_at.is_(None), Complaint.contact_due_at > now,
+                                              Complaint.contact_due_at <= now + dt.timedelta(hours=longest)),
+                                      sa.and_(Complaint.contact_escalated_at.is_(None), Complaint.contact_due_at <= now)))
+                        .order_by(Complaint.id)).all()
+    for complaint, outlet, unit in rows:
+        params = {"number": complaint.number, "outlet": outlet.name,
+                  "deadline": complaint.contact_due_at.astimezone(clock.zone(outlet.timezone)).strftime("%Y-%m-%d %H:%M")}
+        if now >= complaint.contact_due_at:
+            complaint.contact_escalated_at = now
+            sent["complaints_contact_escalated"] += notify(
+                session, user_ids=_managers_above(session, unit, 1, managers, unit_paths), kind="complaint_contact_missed",
+                params=params, link=_link(complaint), dedupe_key=f"ccontact-esc:{complaint.id}")
+        elif now >= contact_reminder_at(complaint):
+            complaint.contact_reminded_at = now
+            recipients = [complaint.owner_id] if complaint.owner_id else [u.id for u in handlers_for(session, outlet)]
+            sent["complaints_contact_due"] += notify(
+                session, user_ids=recipients, kind="complaint_contact_due", params=params, link=_link(complaint),
+                dedupe_key=f"ccontact-due:{complaint.id}")
+        else:
+            continue
+        session.add(complaint)
+        _flush(session)
+
+
 def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Owners hear of complaints due within a day; late ones climb to the managers of the unit
-    above, one level per ``ESCALATION_DAYS``. Each message once (dedupe key)."""
+    """Owners hear of a first contact due and of complaints due within a day; a missed first contact
+    goes to the managers of the unit above, once; late ones climb to the managers of the unit
+    above, one level per ``ESCALATION_DAYS``. Each message once."""
     now = now or clock.now()
-    sent = {"complaints_due": 0, "complaints_escalated": 0}
+    sent = {"complaints_due": 0, "complaints_escalated": 0, "complaints_contact_due": 0,
+            "complaints_contact_escalated": 0}
     rows = session.exec(select(Complaint, Outlet, Unit).join(Outlet, Outlet.id == Complaint.outlet_id)
                         .join(Unit, Unit.id == Outlet.unit_id)
                         .where(Complaint.status.in_(OPEN_COMPLAINT),
                                Complaint.resolve_due_at <= now + dt.timedelta(days=1))).all()
     managers = session.exec(select(User).where(User.role == Role.manager, User.active.is_(True))).all()
     unit_paths = {u.id: u.path for u in session.exec(select(Unit)).all()}
+    _sweep_first_contact(session, now, list(managers), unit_paths, sent)
     for complaint, outlet, unit in rows:
         params = {"number": complaint.number, "outlet": outlet.name,
                   "deadline": resolve_day(complaint, outlet.timezone).isoformat()}
@@ -425,9 +497,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
                                              link=_link(complaint), dedupe_key=f"cdue:{complaint.id}:{params['deadline']}")
             continue
         steps = escalation_steps(complaint, outlet.timezone, now)
-        ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-        target_path = unit_paths.get(ancestors[max(0, len(ancestors) - 1 - steps)], "")
-        recipients = [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
+        recipients = _managers_above(session, unit, steps, managers, unit_paths)
         sent["complaints_escalated"] += notify(
             session, user_ids=recipients, kind="complaint_escalated",
             params={**params, "days": late_days(complaint, outlet.timezone, now)}, link=_link(complaint),
@@ -445,6 +515,10 @@ def open_accountability(session: Session, *, actor: User, staff: StaffMember | N
     outlet_id = complaint.outlet_id if complaint is not None else line.outlet_id
     if not permissions.can_open_accountability(session, actor, outlet_id):
         raise PermissionDenied(_("Only complaint handlers and the region's managers open accountability."))
+    if complaint is not None and complaint.status not in CONCLUDED:
+        # reopened after a callback (不满意) it is being handled again: its verdict may yet change
+        raise DomainError(_("Accountability follows the conclusion: this complaint is %(status)s.",
+                            status=COMPLAINT.status_label(complaint.status)))
     if complaint is not None and complaint.verdict not in AT_FAULT:
         raise DomainError(_("Only a substantiated complaint can lead to accountability."))
     if line is not None and not line.red_line:
@@ -457,12 +531,20 @@ def open_accountability(session: Session, *, actor: User, staff: StaffMember | N
         raise DomainError(_("%(name)s is already held accountable for this.", name=staff.name))
     record_ = Accountability(staff_id=staff.id, outlet_id=outlet_id, complaint_id=complaint.id if complaint else None,
                              line_id=line.id if line else None, reason=_text(reason, _("what the person is held accountable for")),
-                             opened_by_id=actor.id, grade=complaint.grade if complaint else None)
+                             opened_by_id=actor.id, grade=_accountability_grade(complaint))
     session.add(record_)
     session.flush()
     record(session, actor=actor, action="accountability.opened", obj=record_,
            after={"staff": staff.job_number, "complaint_id": record_.complaint_id, "line_id": record_.line_id})
     return record_
+
+
+def _accountability_grade(complaint: Complaint | None) -> int | None:
+    """The complaint's grade proposed as the record's, when the money table has such a grade (the
+    two gradings are configured apart); the manager decides in any case."""
+    if complaint is None or not complaint.grade or complaint.grade > len(settings.amounts()):
+        return None
+    return complaint.grade
 
 
 def _amount_for(grade: int | None, amount: int | None) -> tuple[int, int]:
@@ -484,7 +566,7 @@ def decide_accountability(session: Session, *, actor: User, record_: Accountabil
     record_.status, record_.decided_by_id, record_.decided_at = AccountabilityStatus.decided, actor.id, clock.now()
     session.add(record_)
     record(session, actor=actor, action="accountability.decided", obj=record_,
-           after={"grade": record_.grade, "amount": record_.amount}, note=(note or "")[:200])
+           after={"grade": record_.grade, "amount": record_.amount}, note=_record_note(session, record_, note))
     notify(session, user_ids=[u.id for u in rectifications.branch_chiefs_of(session, record_.outlet_id)],
            kind="accountability_decided", params={"staff": session.get(StaffMember, record_.staff_id).name,
                                                   "amount": record_.amount}, link=f"/accountability/{record_.id}")
@@ -497,7 +579,7 @@ def drop_accountability(session: Session, *, actor: User, record_: Accountabilit
     record_.status = AccountabilityStatus.revoked
     record_.appeal_decision = reason
     session.add(record_)
-    record(session, actor=actor, action="accountability.dropped", obj=record_, note=reason[:200])
+    record(session, actor=actor, action="accountability.dropped", obj=record_, note=_record_note(session, record_, reason))
     return record_
 
 
@@ -519,7 +601,8 @@ def appeal_accountability(session: Session, *, actor: User, record_: Accountabil
     record_.appeal_reason = _text(reason, _("the grounds of the appeal"))
     record_.status, record_.appealed_at = AccountabilityStatus.appealed, clock.now()
     session.add(record_)
-    record(session, actor=actor, action="accountability.appealed", obj=record_, note=record_.appeal_reason[:200])
+    record(session, actor=actor, action="accountability.appealed", obj=record_,
+           note=_record_note(session, record_, record_.appeal_reason))
     notify(session, user_ids=[record_.decided_by_id], kind="accountability_appealed",
            params={"staff": session.get(StaffMember, record_.staff_id).name}, link=f"/accountability/{record_.id}")
     return record_
@@ -544,7 +627,8 @@ def decide_appeal(session: Session, *, actor: User, record_: Accountability, out
     record_.decided_by_id, record_.decided_at = actor.id, clock.now()
     session.add(record_)
     record(session, actor=actor, action=f"accountability.appeal_{outcome}", obj=record_, before=before,
-           after={"grade": record_.grade, "amount": record_.amount, "status": record_.status}, note=reason[:200])
+           after={"grade": record_.grade, "amount": record_.amount, "status": record_.status},
+           note=_record_note(session, record_, reason))
     return record_
 
 
@@ -576,7 +660,8 @@ def commend(session: Session, *, actor: User, staff: StaffMember | None, month: 
 # --- key customers and their callbacks ----------------------------------------------------------------
 
 def add_key_customer(session: Session, *, actor: User, outlet: Outlet | None, name: str, tier: str,
-                     contact_name: str = "", contact_phone: str = "", start_date: dt.date | None = None) -> KeyCustomer:
+                     contact_name: str = "", contact_phone: str = "", start_date: dt.date | None = None,
+                     note: str = "") -> KeyCustomer:
     if not permissions.is_handler(actor):
         raise PermissionDenied(_("Only complaint handlers keep the callback plans."))
     outlet = _outlet_in_scope(session, actor, outlet)
@@ -588,10 +673,54 @@ def add_key_customer(session: Session, *, actor: User, outlet: Outlet | None, na
         raise DomainError(_("%(name)s is already on this outlet's callback plan.", name=name))
     customer = KeyCustomer(outlet_id=outlet.id, name=name, tier=tier,
                            contact_name=_text(contact_name, "", required=False, limit=64),
-                           contact_phone=_phone(contact_phone), start_date=start_date or clock.today(outlet.timezone))
+                           contact_phone=_phone(contact_phone), note=_text(note, "", required=False, limit=500),
+                           start_date=start_date or clock.today(outlet.timezone))
     session.add(customer)
     session.flush()
     record(session, actor=actor, action="key_customer.added", obj=customer, after={"name": name, "tier": tier})
+    return customer
+
+
+def _may_keep_plan(session: Session, actor: User, customer: KeyCustomer) -> None:
+    if not permissions.is_handler(actor) or not permissions.outlet_in_scope(
+            session, actor, session.get(Outlet, customer.outlet_id)):
+        raise PermissionDenied(_("Only complaint handlers keep the callback plans."))
+
+
+def edit_key_customer(session: Session, *, actor: User, customer: KeyCustomer, tier: str, contact_name: str = "",
+                      contact_phone: str = "", note: str = "") -> KeyCustomer:
+    """A new cadence, a new contact person, the handlers' note. The audit log says what changed,
+    never the contact itself (administrators read it)."""
+    _may_keep_plan(session, actor, customer)
+    if not customer.active:
+        raise DomainError(_("This customer is no longer on the callback plan."))
+    if tier not in TIER_LABELS:
+        raise DomainError(_("Choose how often the customer is called back."))
+    contact_name = _text(contact_name, "", required=False, limit=64)
+    contact_phone = _phone(contact_phone)
+    note = _text(note, "", required=False, limit=500)
+    changed = {"tier": customer.tier != tier, "contact": (customer.contact_name, customer.contact_phone) != (
+        contact_name, contact_phone), "note": customer.note != note}
+    before = {"tier": customer.tier}
+    customer.tier, customer.contact_name, customer.contact_phone, customer.note = tier, contact_name, contact_phone, note
+    session.add(customer)
+    session.flush()
+    record(session, actor=actor, action="key_customer.edited", obj=customer, before=before,
+           after={"tier": tier, "changed": sorted(k for k, v in changed.items() if v)})
+    return customer
+
+
+def deactivate_key_customer(session: Session, *, actor: User, customer: KeyCustomer, reason: str) -> KeyCustomer:
+    """停止回访: off the plan, with the reason; its callbacks stay on record."""
+    _may_keep_plan(session, actor, customer)
+    if not customer.active:
+        raise DomainError(_("This customer is no longer on the callback plan."))
+    reason = _text(reason, _("why the customer leaves the plan"), limit=500)
+    customer.active = False
+    session.add(customer)
+    session.flush()
+    record(session, actor=actor, action="key_customer.deactivated", obj=customer, before={"active": True},
+           after={"active": False}, note=_audit_note(customer, reason))
     return customer
 
 
@@ -607,9 +736,7 @@ def next_due(customer: KeyCustomer, last: dt.date | None) -> dt.date:
 
 def call_key_customer(session: Session, *, actor: User, customer: KeyCustomer, satisfaction: str,
                       note: str = "") -> Callback:
-    if not permissions.is_handler(actor) or not permissions.outlet_in_scope(
-            session, actor, session.get(Outlet, customer.outlet_id)):
-        raise PermissionDenied(_("Only complaint handlers keep the callback plans."))
+    _may_keep_plan(session, actor, customer)
     if not customer.active:
         raise DomainError(_("This customer is no longer on the callback plan."))
     if satisfaction not in SATISFACTION_LABELS:

@@ -1,7 +1,10 @@
-"""What a network configures about complaints: sources and their deadlines, categories, grades and
-the accountability table. Read from the app's config (``COMPLAINT_DEADLINES``,
-``COMPLAINT_CATEGORIES``, ``ACCOUNTABILITY_AMOUNTS``); a bad setting stops the start with the reason,
-like a bad checklist file."""
+"""What a network configures about complaints: sources and their deadlines, categories, the grades
+of a substantiated complaint and the accountability table. Read from the app's config
+(``COMPLAINT_DEADLINES``, ``COMPLAINT_CATEGORIES``, ``COMPLAINT_GRADES``, ``ACCOUNTABILITY_AMOUNTS``);
+a bad setting stops the start with the reason, like a bad checklist file.
+
+A complaint's grade (投诉定级) and an accountability record's grade (问责等级) are set apart: the
+network's complaint grading need not have as many steps as its money table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,6 +44,8 @@ DEFAULT_DEADLINES = {
 DEFAULT_CATEGORIES = ("服务态度", "时限", "乱收费", "丢失损毁", "搭售", "拒收拒寄", "虚假签收", "投递服务", "信息泄露", "其他")
 
 DEFAULT_AMOUNTS = (600, 2000, 5000, 10000)
+#: The names of the accountability grades (as many as the table has amounts; ``5级`` beyond these)
+#: and the default complaint grades.
 GRADE_NAMES = ("一般", "较重", "严重", "特别严重")
 
 
@@ -84,11 +89,20 @@ def parse_categories(text: str) -> tuple[str, ...]:
     return categories or DEFAULT_CATEGORIES
 
 
+def parse_complaint_grades(text: str) -> tuple[str, ...]:
+    """``"一级,二级,三级"``: the grades of a substantiated complaint, the lightest first."""
+    names = tuple(c.strip() for c in (text or "").split(",") if c.strip())
+    if any(len(c) > 16 for c in names) or len(set(names)) != len(names) or len(names) > 9:
+        raise SettingsError(f"COMPLAINT_GRADES: {text!r}: at most 9 grades of at most 16 characters, none twice")
+    return names or GRADE_NAMES
+
+
 def validate(config: dict) -> None:
     """At start-up: a setting that cannot be read stops the app with its reason."""
     parse_deadlines(config.get("COMPLAINT_DEADLINES", ""))
     parse_amounts(config.get("ACCOUNTABILITY_AMOUNTS", ""))
     parse_categories(config.get("COMPLAINT_CATEGORIES", ""))
+    parse_complaint_grades(config.get("COMPLAINT_GRADES", ""))
 
 
 def _config(name: str, default: str) -> str:
@@ -107,8 +121,19 @@ def amounts() -> tuple[int, ...]:
     return parse_amounts(_config("ACCOUNTABILITY_AMOUNTS", ",".join(map(str, DEFAULT_AMOUNTS))))
 
 
+def complaint_grades() -> list[tuple[int, str]]:
+    """(grade, name) of a substantiated complaint, from grade 1 (the lightest) up."""
+    return list(enumerate(parse_complaint_grades(_config("COMPLAINT_GRADES", "")), start=1))
+
+
+def complaint_grade_label(grade: int | None) -> str:
+    if not grade:
+        return "—"
+    return dict(complaint_grades()).get(grade, f"{grade}级")
+
+
 def grades() -> list[tuple[int, str]]:
-    """(grade, label) from grade 1 up; as many grades as the table has amounts."""
+    """Accountability: (grade, label) from grade 1 up; as many grades as the table has amounts."""
     table = amounts()
     return [(n, f"{GRADE_NAMES[n - 1] if n <= len(GRADE_NAMES) else f'{n}级'}({amount:,} 元)")
             for n, amount in enumerate(table, start=1)]

@@ -21,9 +21,11 @@ from inspect_app.complaints.forms import (
     ComplaintForm,
     ConcludeForm,
     ContactForm,
+    DeactivateForm,
     DecideForm,
     DropForm,
     HandOnForm,
+    KeyCustomerEditForm,
     KeyCustomerForm,
     NoteForm,
     OpenAccountabilityForm,
@@ -31,8 +33,10 @@ from inspect_app.complaints.forms import (
 )
 from inspect_app.complaints.lifecycle import ACCOUNTABILITY, COMPLAINT
 from inspect_app.complaints.models import (
+    ACCOUNTABILITY_STATUS_LABELS,
     AT_FAULT,
     COMPLAINT_STATUS_LABELS,
+    CONCLUDED,
     Accountability,
     Callback,
     Complaint,
@@ -52,6 +56,7 @@ from inspect_app.rectifications.models import RectificationLine, RectificationNo
 
 bp = Blueprint("complaints", __name__)
 PER_PAGE = 30
+STREAKS_PER_PAGE = 50
 
 
 def load_complaint(complaint_id: int) -> Complaint:
@@ -115,7 +120,7 @@ def index():
     total = queries.count(db, current_user, filters)
     return render_template("complaints/index.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            args=args, sources=settings.SOURCE_LABELS, categories=settings.categories(),
-                           statuses=COMPLAINT_STATUS_LABELS, now=clock.now(), mask=services.contact_of)
+                           statuses=COMPLAINT_STATUS_LABELS, now=clock.now())
 
 
 def _complaint_form() -> ComplaintForm:
@@ -170,13 +175,14 @@ def detail(complaint_id: int):
     people = {u.id: u for u in db.exec(select(User).where(User.id.in_({i for i in people_ids if i}))).all()}
     photos = db.exec(select(Photo).where(Photo.complaint_id == complaint.id, Photo.deleted_at.is_(None))
                      .order_by(Photo.id)).all()
+    may_see_photos = permissions.may_view_complaint_photos(current_user)
     staff = db.get(StaffMember, complaint.staff_id) if complaint.staff_id else None
     outlet_staff = db.exec(select(StaffMember).where(StaffMember.outlet_id == outlet.id, StaffMember.active.is_(True))
                            .order_by(StaffMember.job_number)).all()
     actions = COMPLAINT.available(db, current_user, complaint)
     version = {"version": complaint.row_version}
     conclude_form = ConcludeForm(data=version)
-    conclude_form.grade.choices = [("", "—")] + [(str(n), label) for n, label in settings.grades()]
+    conclude_form.grade.choices = [("", "—")] + [(str(n), label) for n, label in settings.complaint_grades()]
     conclude_form.staff_id.choices = [("", "—")] + [(str(s.id), f"{s.job_number} · {s.name} · {s.post}") for s in outlet_staff]
     conclude_form.staff_id.data = str(complaint.staff_id or "")
     severities = [(k, str(v)) for k, v in SEVERITY_LABELS.items()]
@@ -192,15 +198,15 @@ def detail(complaint_id: int):
         open_form.staff_id.data = complaint.staff_id
     records = db.exec(select(Accountability).where(Accountability.complaint_id == complaint.id)).all()
     callbacks = db.exec(select(Callback).where(Callback.complaint_id == complaint.id).order_by(Callback.at)).all()
-    notice = db.get(RectificationNotice, complaint.notice_id) if complaint.notice_id else None
-    name, phone = services.contact_of(current_user, complaint)
+    notices = services.notices_of(db, complaint)
     return render_template(
-        "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people, photos=photos,
-        staff=staff, actions=actions, name=name, phone=phone, now=clock.now(), notice=notice, records=records,
+        "complaints/detail.html", complaint=complaint, outlet=outlet, events=events, people=people,
+        photos=photos if may_see_photos else [], hidden_photos=0 if may_see_photos else len(photos),
+        staff=staff, actions=actions, contact=services.contact_of(current_user, complaint), now=clock.now(), notices=notices, records=records,
         callbacks=callbacks, staff_names={s.id: s for s in outlet_staff}, sources=settings.SOURCE_LABELS,
         contact_form=ContactForm(), note_form=NoteForm(), hand_form=hand_form, conclude_form=conclude_form, raise_form=raise_form,
         callback_form=CallbackForm(), open_form=open_form, action_form=ActionForm(data=version),
-        can_open=complaint.verdict in ("substantiated", "partly") and bool(outlet_staff)
+        can_open=complaint.verdict in AT_FAULT and complaint.status in CONCLUDED and bool(outlet_staff)
         and permissions.can_open_accountability(db, current_user, complaint.outlet_id),
         first_contact=services.first_contact_resolved(complaint), zone=outlet.timezone,
         contact_late=services.contact_overdue(complaint), resolve_late=services.resolve_overdue(complaint),
@@ -344,24 +350,28 @@ def photo(complaint_id: int):
 def from_notice(notice_id: int):
     """The complaint a notice came from (the notice page links here: rectification knows no complaints)."""
     db = get_session()
-    complaint = db.exec(select(Complaint).where(Complaint.notice_id == notice_id)).first()
-    if complaint is None:
-        abort(404)
-    if not permissions.can_view_complaint(db, current_user, complaint):
+    notice = get_or_404(RectificationNotice, notice_id)
+    complaint = services.complaint_of_notice(db, notice)
+    if complaint is None or not permissions.can_view_complaint(db, current_user, complaint):
         abort(404)
     return redirect(url_for("complaints.detail", complaint_id=complaint.id))
 
 
 # --- what managers read ------------------------------------------------------------------------------
 
+def hotspot_selection() -> tuple[dt.date, dt.datetime, dt.datetime, dt.datetime]:
+    """The hotspots' month (``?month=2026-11``, default this month): its first day, its bounds and
+    the start of the month before; the managers' side only."""
+    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
+        abort(403)
+    return _month_bounds(request.args.get("month"), select_timezone())
+
+
 @bp.route("/complaints/hotspots")
 @login_required
 def hotspots():
-    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
-        abort(403)
+    first, since, until, before = hotspot_selection()
     db = get_session()
-    zone = select_timezone()
-    first, since, until, before = _month_bounds(request.args.get("month"), zone)
     node = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
     children = db.exec(select(Unit).where(Unit.parent_id == node.id).order_by(Unit.code)).all() if node else \
         db.exec(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).all()
@@ -381,6 +391,30 @@ def hotspots():
         previous=clock.add_months(first, -1), following=clock.add_months(first, 1) if until <= now else None)
 
 
+def streak_selection() -> tuple[str, str]:
+    """The 零投诉 list's sort and outlet filter from the query string (managers' side only)."""
+    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
+        abort(403)
+    sort = request.args.get("sort", "")
+    outlet = _outlet_by_code(request.args.get("outlet")) if request.args.get("outlet") else None
+    return (sort if sort in queries.STREAK_SORTS else "longest"), (outlet.code if outlet else "")
+
+
+@bp.route("/complaints/streaks")
+@login_required
+def streaks():
+    """零投诉: every outlet in scope with the days since its last substantiated complaint."""
+    sort, outlet_code = streak_selection()
+    db = get_session()
+    rows = queries.outlet_streaks(db, current_user, sort=sort, outlet_code=outlet_code)
+    page = max(1, request.args.get("page", 1, type=int))
+    start = queries.register_start(db)
+    return render_template("complaints/streaks.html", rows=rows[(page - 1) * STREAKS_PER_PAGE:page * STREAKS_PER_PAGE],
+                           total=len(rows), page=page, per_page=STREAKS_PER_PAGE, sort=sort, sorts=queries.STREAK_SORTS,
+                           start=clock.local_date(start, select_timezone()) if start else None,
+                           never=sum(1 for r in rows if r.never), args=request.args)
+
+
 # --- accountability ------------------------------------------------------------------------------------
 
 def load_record(record_id: int) -> Accountability:
@@ -392,17 +426,43 @@ def load_record(record_id: int) -> Accountability:
     return record_
 
 
+ACCOUNTABILITY_STATUSES = ("pending", *ACCOUNTABILITY_STATUS_LABELS)
+
+
+def accountability_filters() -> tuple[queries.AccountabilityFilters, dict]:
+    """The accountability list's filters (status, outlet code, month opened); unknown values are
+    ignored, never a 500."""
+    if not permissions.can_see_complaints(current_user):
+        abort(403)
+    args = request.args
+    filters = queries.AccountabilityFilters(status=args.get("status", "") if args.get("status", "") in
+                                            ACCOUNTABILITY_STATUSES else "")
+    outlet = _outlet_by_code(args.get("outlet")) if args.get("outlet") else None
+    if outlet is not None:
+        filters.outlet_id = outlet.id
+    if _is_month(args.get("month")):  # a month that is none is no filter (not "this month")
+        _first, filters.since, filters.until, _before = _month_bounds(args.get("month"), select_timezone())
+    return filters, {k: v for k, v in args.items() if k != "page"}
+
+
+def _is_month(value: str | None) -> bool:
+    try:
+        dt.date.fromisoformat(f"{value}-01")
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 @bp.route("/accountability")
 @login_required
 def accountability_list():
-    if not permissions.can_see_complaints(current_user):
-        abort(403)
+    filters, args = accountability_filters()
     db = get_session()
-    rows = db.execute(select(Accountability, StaffMember, Outlet).join(StaffMember, StaffMember.id == Accountability.staff_id)
-                      .join(Outlet, Outlet.id == Accountability.outlet_id)
-                      .where(permissions.accountability_clause(db, current_user))
-                      .order_by(Accountability.opened_at.desc()).limit(200)).all()
-    return render_template("complaints/accountability_list.html", rows=rows)
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = queries.accountability_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("complaints/accountability_list.html", rows=rows, page=page, per_page=PER_PAGE,
+                           total=queries.accountability_count(db, current_user, filters), args=args,
+                           statuses=ACCOUNTABILITY_STATUS_LABELS)
 
 
 @bp.route("/accountability/<int:record_id>")
@@ -546,17 +606,24 @@ def commend(staff_id: int):
 
 # --- callback plans -------------------------------------------------------------------------------------
 
+def callback_selection() -> bool:
+    """Whether the whole plan is asked for (``?all=1``) rather than what is due; managers' side only."""
+    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
+        abort(403)
+    return request.args.get("all") == "1"
+
+
 @bp.route("/callbacks")
 @login_required
 def callbacks():
-    if not permissions.can_see_complaints(current_user) or permissions.is_outlet_side(current_user):
-        abort(403)
+    show_all = callback_selection()
     db = get_session()
-    show_all = request.args.get("all") == "1"
+    page = max(1, request.args.get("page", 1, type=int))
     return render_template("complaints/callbacks.html", due=queries.callbacks_due(db, current_user, include_later=show_all),
                            complaints=queries.complaints_to_call_back(db, current_user),
-                           log=queries.callback_log(db, current_user), form=KeyCustomerForm(), call_form=CallbackForm(),
-                           show_all=show_all, mask=services.contact_of, now=clock.now())
+                           log=queries.callback_log(db, current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE),
+                           log_total=queries.callback_count(db, current_user), page=page, per_page=PER_PAGE,
+                           form=KeyCustomerForm(), call_form=CallbackForm(), show_all=show_all, now=clock.now())
 
 
 @bp.route("/key-customers", methods=["POST"])
@@ -567,20 +634,65 @@ def add_key_customer():
         outlet = _outlet_by_code(form.outlet_code.data)
         run_service(lambda db: services.add_key_customer(
             db, actor=current_user, outlet=outlet, name=form.name.data, tier=form.tier.data,
-            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, start_date=form.start_date.data),
+            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data, start_date=form.start_date.data,
+            note=form.note.data or ""),
             _("Added to the callback plan."))
     else:
         flash_form_errors(form)
     return redirect(url_for("complaints.callbacks"))
 
 
+def load_key_customer(customer_id: int) -> KeyCustomer:
+    """404 out of scope (or for those who see no complaints), as for every object."""
+    db = get_session()
+    customer = get_or_404(KeyCustomer, customer_id)
+    if not permissions.can_see_complaints(current_user) or not permissions.outlet_in_scope(
+            db, current_user, db.get(Outlet, customer.outlet_id)):
+        abort(404)
+    return customer
+
+
+@bp.route("/key-customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_key_customer(customer_id: int):
+    customer = load_key_customer(customer_id)
+    if not permissions.is_handler(current_user):
+        abort(403)
+    form = KeyCustomerEditForm(obj=customer)
+    if form.validate_on_submit():
+        result = run_service(lambda db: services.edit_key_customer(
+            db, actor=current_user, customer=customer, tier=form.tier.data, contact_name=form.contact_name.data,
+            contact_phone=form.contact_phone.data, note=form.note.data or ""), _("Saved."))
+        if result is not REFUSED:
+            return redirect(url_for("complaints.callbacks", all=1))
+    else:
+        flash_form_errors(form)
+    return render_template("complaints/key_customer.html", customer=customer, form=form,
+                           outlet=get_session().get(Outlet, customer.outlet_id), deactivate_form=DeactivateForm())
+
+
+@bp.route("/key-customers/<int:customer_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate_key_customer(customer_id: int):
+    customer = load_key_customer(customer_id)
+    if not permissions.is_handler(current_user):
+        abort(403)
+    form = DeactivateForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("complaints.edit_key_customer", customer_id=customer.id))
+    result = run_service(lambda db: services.deactivate_key_customer(db, actor=current_user, customer=customer,
+                                                                     reason=form.reason.data),
+                         _("%(name)s is off the callback plan.", name=customer.name))
+    if result is REFUSED:
+        return redirect(url_for("complaints.edit_key_customer", customer_id=customer.id))
+    return redirect(url_for("complaints.callbacks", all=1))
+
+
 @bp.route("/key-customers/<int:customer_id>/callback", methods=["POST"])
 @login_required
 def call_key_customer(customer_id: int):
-    db = get_session()
-    customer = get_or_404(KeyCustomer, customer_id)
-    if not permissions.outlet_in_scope(db, current_user, db.get(Outlet, customer.outlet_id)):
-        abort(404)
+    customer = load_key_customer(customer_id)
     form = CallbackForm()
     if form.validate_on_submit():
         run_service(lambda db: services.call_key_customer(db, actor=current_user, customer=customer,

@@ -119,6 +119,8 @@ def outlet(outlet_id: int):
     recent = visit_queries.visit_rows(db, select(Visit).where(
         Visit.outlet_id == outlet.id, permissions.visits_clause(db, current_user)).order_by(Visit.id.desc()).limit(10))
     stars = {r.window_id: r for r in db.exec(current_stars_query().where(StarRating.outlet_id == outlet.id)).all()}
+    streak = complaint_queries.streaks(db, current_user, outlets=[outlet])[0] \
+        if permissions.can_see_complaints(current_user) else None
     return render_template("dashboard/outlet.html", outlet=outlet, unit=db.get(Unit, outlet.unit_id),
                            windows=org.windows_of(db, outlet.id), window_form=WindowForm(), recent=recent,
-                           stars=stars)
+                           stars=stars, streak=streak)

@@ -25,6 +25,8 @@ TEXTS = {
     "complaint_assigned": _l("Complaint %(number)s (%(outlet)s) is yours to handle now."),
     "complaint_due": _l("Complaint %(number)s (%(outlet)s) is due to be resolved by %(deadline)s."),
     "complaint_escalated": _l("Escalated: complaint %(number)s (%(outlet)s) is %(days)s days past its deadline."),
+    "complaint_contact_due": _l("Complaint %(number)s (%(outlet)s): call the customer by %(deadline)s (first contact)."),
+    "complaint_contact_missed": _l("Escalated: complaint %(number)s (%(outlet)s) missed its first contact (due %(deadline)s)."),
     "accountability_decided": _l("Accountability decided for %(staff)s: %(amount)s yuan. Acknowledge or appeal."),
     "accountability_appealed": _l("%(staff)s's accountability decision was appealed: please decide."),
 }

@@ -261,9 +261,8 @@ def save_staff(session: Session, *, actor: Actor | None, staff: StaffMember | No
     return staff
 
 
-def search_staff(session: Session, *, user: Actor, q: str = "", outlet_code: str = "", page: int = 1,
-                 per_page: int = 30) -> tuple[list[tuple[StaffMember, Outlet]], int]:
-    """Staff of the outlets the user may see, with their outlet, filtered and paged; (rows, total)."""
+def staff_query(session: Session, *, user: Actor, q: str = "", outlet_code: str = ""):
+    """(staff member, outlet) of the outlets the user may see, filtered, unordered."""
     query = (select(StaffMember, Outlet).join(Outlet, Outlet.id == StaffMember.outlet_id)
              .where(permissions.outlets_clause(session, user)))
     if q:
@@ -271,9 +270,18 @@ def search_staff(session: Session, *, user: Actor, q: str = "", outlet_code: str
         query = query.where(StaffMember.name.ilike(like) | StaffMember.job_number.ilike(like))
     if outlet_code:
         query = query.where(Outlet.code == outlet_code.strip())
+    return query
+
+
+STAFF_ORDER = (Outlet.code, StaffMember.job_number)
+
+
+def search_staff(session: Session, *, user: Actor, q: str = "", outlet_code: str = "", page: int = 1,
+                 per_page: int = 30) -> tuple[list[tuple[StaffMember, Outlet]], int]:
+    """Staff of the outlets the user may see, with their outlet, filtered and paged; (rows, total)."""
+    query = staff_query(session, user=user, q=q, outlet_code=outlet_code)
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Outlet.code, StaffMember.job_number)
-                        .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = session.exec(query.order_by(*STAFF_ORDER).offset((page - 1) * per_page).limit(per_page)).all()
     return [tuple(row) for row in rows], total
 
 

@@ -122,13 +122,17 @@ def outlets_import():
 
 # --- the staff register ----------------------------------------------------------------------------
 
+def staff_selection() -> tuple[str, str]:
+    """The staff list's search and outlet code from the query string, for those who see it."""
+    if not permissions.can_see_staff(current_user):
+        abort(403)
+    return (request.args.get("q") or "").strip()[:100], (request.args.get("outlet") or "").strip()[:32]
+
+
 @bp.route("/staff")
 @login_required
 def staff():
-    if not permissions.can_see_staff(current_user):
-        abort(403)
-    q = (request.args.get("q") or "").strip()
-    outlet_code = (request.args.get("outlet") or "").strip()
+    q, outlet_code = staff_selection()
     page = max(1, request.args.get("page", 1, type=int))
     rows, total = services.search_staff(get_session(), user=current_user, q=q, outlet_code=outlet_code, page=page)
     return render_template("org/staff.html", rows=rows, total=total, page=page, per_page=30, q=q,

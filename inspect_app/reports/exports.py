@@ -26,14 +26,25 @@ from inspect_app.auth.models import User
 from inspect_app.auth.services import person_label
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS, Checklist
+from inspect_app.complaints import privacy as complaint_privacy
 from inspect_app.complaints import queries as complaint_queries
 from inspect_app.complaints import services as complaint_services
 from inspect_app.complaints import settings as complaint_settings
-from inspect_app.complaints.models import COMPLAINT_STATUS_LABELS, VERDICT_LABELS, Complaint
+from inspect_app.complaints.models import (
+    ACCOUNTABILITY_STATUS_LABELS,
+    COMPLAINT_STATUS_LABELS,
+    SATISFACTION_LABELS,
+    TIER_LABELS,
+    VERDICT_LABELS,
+    Complaint,
+)
+from inspect_app.complaints.views import accountability_filters, callback_selection, hotspot_selection, streak_selection
 from inspect_app.complaints.views import list_filters as complaint_filters
 from inspect_app.db import get_engine, get_session, not_a_page, session_for_stream, writing
 from inspect_app.i18n import select_locale, select_timezone, to_zone
+from inspect_app.org import services as org_services
 from inspect_app.org.models import StaffMember, Unit
+from inspect_app.org.views import staff_selection
 from inspect_app.rectifications import queries as line_queries
 from inspect_app.rectifications.models import LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
@@ -332,12 +343,13 @@ def complaints(fmt: str):
         for complaint, outlet, job_number in db.execute(query.execution_options(yield_per=BATCH)):
             zone = outlet.timezone
             row = [complaint.number, _local(complaint.received_at, zone), sources.get(complaint.source, complaint.source),
-                   outlet.code, outlet.name, complaint.category, complaint.account,
+                   outlet.code, outlet.name, complaint.category,
+                   complaint.account if with_contact else complaint_privacy.redact_for(complaint, complaint.account),
                    job_number or "", statuses.get(complaint.status, complaint.status),
                    _local(complaint.contact_due_at, zone), _local(complaint.contacted_at, zone),
                    _local(complaint.resolve_due_at, zone), words.flag(complaint_services.is_overdue(complaint, now)),
                    verdicts.get(complaint.verdict, "") if complaint.verdict else "",
-                   complaint_settings.grade_label(complaint.grade) if complaint.grade else "",
+                   complaint_settings.complaint_grade_label(complaint.grade) if complaint.grade else "",
                    _local(complaint.concluded_at, zone),
                    words.flag(complaint_services.first_contact_resolved(complaint)) if complaint.concluded_at else ""]
             if with_contact:
@@ -346,3 +358,160 @@ def complaints(fmt: str):
 
     return _send(fmt, what="complaints", title=_("Complaints"), header=header, rows=rows(),
                  widths=[16, 17, 14, 12, 24, 10, 40, 10, 14, 17, 17, 17, 6, 10, 8, 17, 8] + ([10, 14] if with_contact else []))
+
+
+@bp.route(f"/complaints/streaks/export.{FORMAT}")
+@login_required
+def streaks(fmt: str):
+    """零投诉: every outlet of the page's list, sorted as there."""
+    sort, outlet_code = streak_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    units = _unit_names(db)
+    header = [_("Outlet code"), _("Outlet"), _("Unit"), _("Days without a substantiated complaint"), _("Counted from"),
+              _("Substantiated complaint on record")]
+    words = _Labels()
+    rows = [[r.outlet.code, r.outlet.name, units.get(r.outlet.unit_id, ""), r.days, r.since, words.flag(not r.never)]
+            for r in complaint_queries.outlet_streaks(db, viewer, sort=sort, outlet_code=outlet_code)]
+    return _send(fmt, what="complaint_streaks", title=_("Zero-complaint streaks"), header=header, rows=rows,
+                 widths=[12, 28, 14, 10, 11, 8])
+
+
+def _people(session, viewer, ids, known: dict[int, str]) -> dict[int, str]:
+    """Names of the users with these ids as the viewer may see them, read once per batch."""
+    wanted = {i for i in ids if i} - known.keys()
+    if wanted:
+        known.update((u.id, person_label(viewer, u)) for u in session.exec(select(User).where(User.id.in_(wanted))))
+    return known
+
+
+@bp.route(f"/accountability/export.{FORMAT}")
+@login_required
+def accountability(fmt: str):
+    """The accountability list with its filters. Its texts are the reasons people wrote: for anyone
+    but a complaint handler, without the complainant's details."""
+    filters, _args = accountability_filters()
+    db, viewer = get_session(), current_user._get_current_object()
+    with_contact = permissions.may_read_contact(viewer)
+    words = _Labels(ACCOUNTABILITY_STATUS_LABELS)
+    (statuses,) = words.tables
+    header = [_("Opened at"), _("Staff job number"), _("Staff member"), _("Post"), _("Outlet code"), _("Outlet"),
+              _("Source"), _("For"), _("Grade"), _("Amount (yuan)"), _("Status"), _("Decided at"), _("Acknowledged at"),
+              _("Appealed at"), _("Appeal"), _("Decision on appeal")]
+    red_line = _("Red-line finding")
+
+    def rows():
+        query = complaint_queries.accountability_query(db, viewer, filters)
+        for record_, staff, outlet, complaint, line in db.execute(query.execution_options(yield_per=BATCH)):
+            zone = outlet.timezone
+
+            def text(value: str) -> str:
+                return value if with_contact else complaint_privacy.redact_for(complaint, value)
+
+            source = complaint.number if complaint else (f"{red_line} {line.item_code}" if line else "")
+            yield [_local(record_.opened_at, zone), staff.job_number, staff.name, staff.post, outlet.code, outlet.name,
+                   source, text(record_.reason), complaint_settings.grade_label(record_.grade) if record_.grade else "",
+                   record_.amount, statuses.get(record_.status, record_.status), _local(record_.decided_at, zone),
+                   _local(record_.acknowledged_at, zone), _local(record_.appealed_at, zone), text(record_.appeal_reason),
+                   text(record_.appeal_decision)]
+
+    return _send(fmt, what="accountability", title=_("Accountability"), header=header, rows=rows(),
+                 widths=[17, 14, 10, 10, 12, 24, 18, 40, 8, 10, 12, 17, 17, 17, 30, 30])
+
+
+@bp.route(f"/callbacks/export.{FORMAT}")
+@login_required
+def callbacks(fmt: str):
+    """The callback log, all of it. The customer's or contact's name and phone are columns for
+    complaint handlers only; notes are redacted for everyone else."""
+    callback_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    with_contact = permissions.may_read_contact(viewer)
+    words = _Labels(SATISFACTION_LABELS)
+    (satisfactions,) = words.tables
+    header = [_("Called at"), _("Outlet code"), _("Outlet"), _("Complaint"), _("Key customer"), _("The customer is"),
+              _("Note"), _("Called by")]
+    if with_contact:
+        header += [_("Contact person"), _("Contact phone")]
+    people: dict[int, str] = {}
+
+    def rows():
+        stream = db.execute(complaint_queries.callback_log_query(db, viewer).execution_options(yield_per=BATCH))
+        for batch in _batches(stream):
+            _people(db, viewer, (cb.by_id for cb, *_rest in batch), people)
+            for callback, outlet, customer, complaint in batch:
+                about = complaint or customer
+                row = [_local(callback.at, outlet.timezone), outlet.code, outlet.name, complaint.number if complaint else "",
+                       customer.name if customer else "", satisfactions.get(callback.satisfaction, callback.satisfaction),
+                       callback.note if with_contact else complaint_privacy.redact_for(about, callback.note),
+                       people.get(callback.by_id, "")]
+                if with_contact:
+                    row += list(complaint_services.contact_of(viewer, about)) if about else ["", ""]
+                yield row
+
+    return _send(fmt, what="callbacks", title=_("Callback log"), header=header, rows=rows(),
+                 widths=[17, 12, 24, 18, 20, 10, 40, 12] + ([10, 14] if with_contact else []))
+
+
+@bp.route(f"/callbacks/due/export.{FORMAT}")
+@login_required
+def callbacks_due(fmt: str):
+    """The key customers due (or the whole plan, ``all=1``), as the page lists them."""
+    show_all = callback_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    with_contact = permissions.may_read_contact(viewer)
+    words = _Labels(TIER_LABELS, SATISFACTION_LABELS)
+    tiers, satisfactions = words.tables
+    header = [_("Key customer"), _("Outlet code"), _("Outlet"), _("Call back"), _("Due"), _("Days late"),
+              _("Last callback"), _("The customer was"), _("Note")]
+    if with_contact:
+        header += [_("Contact person"), _("Contact phone")]
+
+    def rows():
+        for d in complaint_queries.callbacks_due(db, viewer, include_later=show_all):
+            customer = d.customer
+            row = [customer.name, d.outlet.code, d.outlet.name, tiers.get(customer.tier, customer.tier), d.due,
+                   max(0, d.overdue_days), _local(d.last.at, d.outlet.timezone, with_time=False) if d.last else None,
+                   satisfactions.get(d.last.satisfaction, "") if d.last else "",
+                   customer.note if with_contact else complaint_privacy.redact_for(customer, customer.note)]
+            if with_contact:
+                row += [customer.contact_name, customer.contact_phone]
+            yield row
+
+    return _send(fmt, what="callbacks_due", title=_("Key customers to call back"), header=header, rows=rows(),
+                 widths=[24, 12, 24, 10, 11, 8, 11, 10, 30] + ([10, 14] if with_contact else []))
+
+
+@bp.route(f"/complaints/hotspots/export.{FORMAT}")
+@login_required
+def hotspots(fmt: str):
+    """The month's complaints by category, outlet and staff member against the month before; every
+    row, not only the page's first ten."""
+    first, since, until, before = hotspot_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    hot = complaint_queries.hotspots(db, viewer, since=since, until=until, before=before, top=None)
+    dimensions = {"category": _("By category"), "outlet": _("By outlet"), "staff": _("By staff member (substantiated)")}
+    header = [_("Month"), _("Grouped by"), _("Category, outlet or staff member"), _("This month"), _("Month before"),
+              _("Change against the month before")]
+    rows = [[f"{first:%Y-%m}", label, h.label, h.now, h.before, h.change]
+            for key, label in dimensions.items() for h in hot[key]]
+    return _send(fmt, what="complaint_hotspots", title=f"{_('Complaint hotspots')}-{first:%Y-%m}", header=header,
+                 rows=rows, widths=[8, 20, 28, 8, 8, 8])
+
+
+@bp.route(f"/staff/export.{FORMAT}")
+@login_required
+def staff(fmt: str):
+    """The staff register as its page lists it (search, outlet), in the viewer's scope."""
+    q, outlet_code = staff_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    units = _unit_names(db)
+    words = _Labels()
+    header = [_("Job number"), _("Name"), _("Post"), _("Outlet code"), _("Outlet"), _("Unit"), _("At work")]
+
+    def rows():
+        query = org_services.staff_query(db, user=viewer, q=q, outlet_code=outlet_code).order_by(*org_services.STAFF_ORDER)
+        for member, outlet in db.execute(query.execution_options(yield_per=BATCH)):
+            yield [member.job_number, member.name, member.post, outlet.code, outlet.name, units.get(outlet.unit_id, ""),
+                   words.flag(member.active)]
+
+    return _send(fmt, what="staff", title=_("Staff"), header=header, rows=rows(), widths=[14, 10, 10, 12, 28, 14, 6])

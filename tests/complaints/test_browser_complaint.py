@@ -85,7 +85,8 @@ def test_hotline_complaint_from_call_to_callback(browser, live_server, db, org_t
     assert "整改回复已提交" in chief.content()
     chief.goto(complaint_url)
     page = chief.content()
-    assert "13912345678" not in page and "139****5678" in page and "张三丰" not in page
+    assert "13912345678" not in page and "139****5678" not in page and "张三丰" not in page
+    assert "仅投诉处理人员可见" in page
 
     # the handler verifies the line (no inspector on a complaint's notice)
     handler.goto(f"{base}/lines/{line.id}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import subprocess
 import zipfile
 
 import pytest
@@ -45,21 +44,46 @@ def test_who_opens_which_complaint_page(role, client_as, people):
         assert response.status_code == (200 if role in allowed else 403), f"{role} {url}: {response.status_code}"
 
 
+#: What a customer's complaint carries in its free text: the name, the phone in two spellings, an ID
+#: number, an e-mail address and a landline. No reader but a complaint handler may see any of it.
+ACCOUNT = ("客户张三(身份证330106199001011234,电话13812345678,邮箱zhang.san@example.com)反映:"
+           "营业员办理汇款时态度生硬,打断客户询问。")
+
+
 @pytest.fixture
 def world(app, db, org_tree, people, staff):
-    """A complaint at xihu1 concluded with a line and an accountability record, and one at haishu1."""
+    """A complaint at xihu1 concluded with a line, an evidence photo and an accountability record (its
+    texts full of the customer's details), and one at haishu1."""
+    from inspect_app.evidence.storage import get_storage
+    from tests.secret_helpers import jpeg
+
+    handler = people["handler"]
     with app.test_request_context():
-        here = concluded(db, people, org_tree, staff=staff["clerk"], requirements=["营业员服务规范复训"])
-        record_ = services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=here,
-                                               reason="服务态度差")
+        here = services.register_complaint(
+            db, actor=handler, outlet=org_tree["xihu1"], source="hotline", received_at=clock.now() - dt.timedelta(hours=1),
+            category="服务态度", account=ACCOUNT, customer_name="张三", customer_phone="13812345678",
+            staff_id=staff["clerk"].id)
+        services.take(db, actor=handler, complaint=here)
+        services.record_contact(db, actor=handler, complaint=here, note="已致电张先生(138 1234 5678)致歉")
+        services.add_note(db, actor=handler, complaint=here, text="张三提供身份证330106199001011234复印件;调取录像属实")
+        photo, _created = services.add_photo(db, get_storage(), actor=handler, complaint=here, data=jpeg((200, 10, 10)),
+                                   client_id=None)
+        services.conclude(db, actor=handler, complaint=here, verdict="substantiated", grade=1,
+                          reasons="录像证实张三所述属实,已回电13812345678告知", requirements=[
+                              "营业员服务规范复训", "向张三当面致歉(联系电话13812345678,zhang.san@example.com)"])
+        record_ = services.open_accountability(db, actor=handler, staff=staff["clerk"], complaint=here,
+                                               reason="张三(13812345678)投诉属实:服务态度差")
+        services.call_back(db, actor=handler, complaint=here, satisfaction="basic",
+                           note="张三基本满意,留言请回电0571-86001234")
         there = services.register_complaint(
             db, actor=people["other_handler"], outlet=org_tree["haishu1"], source="phone",
             received_at=clock.now() - dt.timedelta(hours=2), category="时限", account="邮件延误三天",
             customer_name="赵六", customer_phone="13700000000")
-        customer = services.add_key_customer(db, actor=people["handler"], outlet=org_tree["xihu1"], name="浙江大学后勤集团",
+        customer = services.add_key_customer(db, actor=handler, outlet=org_tree["xihu1"], name="浙江大学后勤集团",
                                              tier="weekly", contact_name="钱经理", contact_phone="0571-87654321")
     db.commit()
-    return {"here": here, "there": there, "record": record_, "customer": customer, "notice": here.notice_id}
+    return {"here": here, "there": there, "record": record_, "customer": customer, "notice": here.notice_id,
+            "photo": photo}
 
 
 def test_objects_out_of_scope_answer_404(world, client_as, people, staff):
@@ -162,48 +186,81 @@ def _xlsx_text(data: bytes) -> str:
         return "".join(book.read(name).decode("utf-8", "replace") for name in book.namelist() if name.endswith(".xml"))
 
 
-def _pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "paper.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+def _pdf_text(data: bytes, tmp_path=None) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
 
 
-SECRETS = ("张三", "13812345678", "钱经理", "0571-87654321", "87654321")
+SECRETS = ("张三", "张先生", "13812345678", "138 1234 5678", "330106199001011234", "zhang.san@example.com",
+           "0571-86001234", "钱经理", "0571-87654321", "87654321")
+#: The masked forms of old: a surname and four digits narrow a caller down, they are not shown either.
+MASKED = ("张*", "138****5678")
 
 
-def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, client_as, people, staff, tmp_path):
+def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, client_as, people, staff, db):
     here = world["here"]
-    urls = ["/home", "/complaints", f"/complaints/{here.id}", "/complaints/hotspots", "/callbacks", "/callbacks?all=1",
-            "/accountability", f"/accountability/{world['record'].id}", f"/staff/{staff['clerk'].id}",
-            f"/notices/{world['notice']}", "/board", "/bulletins?kind=month", "/bulletins?kind=week", "/admin/audit",
-            "/notifications"]
-    for role in ("admin", "manager", "director", "reviewer", "chief"):
+    lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == world["notice"])).all()
+    assert len(lines) == 2
+    urls = ["/home", "/complaints", f"/complaints/{here.id}", "/complaints/hotspots", "/complaints/streaks",
+            "/callbacks", "/callbacks?all=1", "/accountability", f"/accountability/{world['record'].id}", "/staff",
+            f"/staff/{staff['clerk'].id}", f"/notices/{world['notice']}", "/notices", "/board", "/board/lines",
+            "/bulletins?kind=month", "/bulletins?kind=week", "/admin/audit", "/notifications",
+            f"/outlets/{here.outlet_id}"] + [f"/lines/{line.id}" for line in lines]
+    exports = ["/complaints/export", "/accountability/export", "/callbacks/export", "/callbacks/due/export",
+               "/complaints/hotspots/export", "/complaints/streaks/export", "/staff/export", "/board/lines/export"]
+    photo = world["photo"]
+    for role in ("admin", "manager", "director", "reviewer", "chief", "inspector"):
         client = client_as(people[role])
+        seen = 0
         for url in urls:
             response = client.get(url)
+            assert response.status_code in (200, 403, 404), f"{role} {url}: {response.status_code}"
             if response.status_code != 200:
                 continue
+            seen += 1
             text = response.get_data(as_text=True)
-            for secret in SECRETS:
+            for secret in SECRETS + MASKED:
                 assert secret not in text, f"{role} {url} shows {secret}"
-        for fmt in ("csv", "xlsx"):
-            response = client.get(f"/complaints/export.{fmt}")
-            assert response.status_code == 200
-            text = response.get_data(as_text=True) if fmt == "csv" else _xlsx_text(response.data)
-            assert here.number in text
-            for secret in SECRETS + ("张*", "138****5678"):
-                assert secret not in text, f"{role} export.{fmt} carries {secret}"
+        assert seen >= 5, role
+        if role != "inspector":
+            page = client.get(f"/complaints/{here.id}").get_data(as_text=True)
+            assert "仅投诉处理人员可见" in page and "[已隐去]" in page  # said, not silently dropped
+            assert "仅投诉处理人员" in page
+            assert (f"/photos/{photo.id}/" in page) == (role == "admin")
+        exported = 0
+        for url in exports:
+            for fmt in ("csv", "xlsx"):
+                response = client.get(f"{url}.{fmt}")
+                assert response.status_code in (200, 403), f"{role} {url}.{fmt}: {response.status_code}"
+                exported += response.status_code == 200
+                if response.status_code != 200:
+                    continue
+                text = response.get_data(as_text=True) if fmt == "csv" else _xlsx_text(response.data)
+                for secret in SECRETS + MASKED:
+                    assert secret not in text, f"{role} {url}.{fmt} carries {secret}"
+        assert exported >= {"inspector": 4, "chief": 8}.get(role, 16), f"{role}: {exported} exports"
         for paper in (f"/notices/{world['notice']}/pdf", "/bulletins/pdf?kind=month"):
             response = client.get(paper)
             if response.status_code == 200:
-                text = _pdf_text(response.data, tmp_path)
+                text = _pdf_text(response.data)
+                assert text.strip(), paper
                 for secret in SECRETS:
                     assert secret not in text, f"{role} {paper} prints {secret}"
-    # the masked forms are what the others see
-    assert "138****5678" in client_as(people["manager"]).get(f"/complaints/{here.id}").get_data(as_text=True)
+        # the evidence photo (a waybill, as often as not) is not served to them: as if it did not exist
+        for variant in ("thumb", "display", "original"):
+            code = client.get(f"/photos/{photo.id}/{variant}").status_code
+            assert code == (200 if role == "admin" else 404), f"{role} {variant}: {code}"
+    # the complaint's export is there for the others, with its number and without the details
+    assert here.number in client_as(people["manager"]).get("/complaints/export.csv").get_data(as_text=True)
+    # the printed notice says what the complaint was about, without who complained
+    text = _pdf_text(client_as(people["chief"]).get(f"/notices/{world['notice']}/pdf").data)
+    assert "营业员办理汇款时态度生硬" in text and "向[已隐去]当面致歉" in text.replace("\n", "")
     # the handler reads and exports them
     handler = client_as(people["handler"])
-    assert "13812345678" in handler.get(f"/complaints/{here.id}").get_data(as_text=True)
+    page = handler.get(f"/complaints/{here.id}").get_data(as_text=True)
+    assert "13812345678" in page and "330106199001011234" in page and "0571-86001234" in page
+    assert handler.get(f"/photos/{photo.id}/display").status_code == 200
     assert "0571-87654321" in handler.get("/callbacks?all=1").get_data(as_text=True)
     assert "13812345678" in handler.get("/complaints/export.csv").get_data(as_text=True)
     assert "13812345678" in _xlsx_text(handler.get("/complaints/export.xlsx").data)
@@ -285,3 +342,120 @@ def test_a_red_line_line_page_opens_accountability_for_managers_only(app, db, or
     assert len(db.exec(select(Accountability)).all()) == 1
     assert client_as(people["other_manager"]).post(f"/lines/{red.id}/accountability",
                                                    {"staff_id": staff["clerk"].id, "reason": "x x"}).status_code == 404
+
+
+def test_the_complaint_page_lists_every_notice_raised_from_it(app, db, org_tree, people, client_as):
+    with app.test_request_context():
+        complaint = concluded(db, people, org_tree, requirements=["营业员服务规范复训"])
+        first = db.get(RectificationNotice, complaint.notice_id)
+        services.call_back(db, actor=people["handler"], complaint=complaint, satisfaction="unsatisfied", note="仍未整改")
+        services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="复核属实",
+                          grade=1, requirements=["网点负责人每周抽查录像"])
+        second = db.get(RectificationNotice, complaint.notice_id)
+    db.commit()
+    page = client_as(people["chief"]).get(f"/complaints/{complaint.id}").get_data(as_text=True)
+    assert first.number in page and second.number in page
+    for notice in (first, second):
+        response = client_as(people["chief"]).get(f"/complaints/from-notice/{notice.id}")
+        assert response.headers["Location"].endswith(f"/complaints/{complaint.id}")
+
+
+def test_a_key_customer_is_edited_and_taken_off_the_plan_by_its_handlers_only(world, client_as, people, db):
+    from inspect_app.audit.models import AuditEvent
+    customer = world["customer"]
+    url = f"/key-customers/{customer.id}"
+    handler = client_as(people["handler"])
+    assert "钱经理" in handler.get(f"{url}/edit").get_data(as_text=True)
+    # bad input: said, nothing written
+    page = handler.post(f"{url}/edit", {"tier": "monthly", "contact_name": "孙经理", "contact_phone": "call me"})
+    assert page.status_code == 200 and "电话号码无效" in page.get_data(as_text=True)
+    assert handler.post(f"{url}/edit", {"tier": "daily", "contact_name": "孙经理"}).status_code == 200
+    db.expire_all()
+    assert (db.get(KeyCustomer, customer.id).tier, db.get(KeyCustomer, customer.id).contact_name) == ("weekly", "钱经理")
+    # others: the manager may not (403), a handler of another region does not see it (404)
+    for role, code in (("manager", 403), ("chief", 403), ("other_handler", 404), ("inspector", 404)):
+        client = client_as(people[role])
+        assert client.get(f"{url}/edit").status_code == code, role
+        assert client.post(f"{url}/edit", {"tier": "monthly", "contact_name": "越权"}).status_code == code, role
+        assert client.post(f"{url}/deactivate", {"reason": "越权停止"}).status_code == code, role
+    db.expire_all()
+    assert db.get(KeyCustomer, customer.id).active and db.get(KeyCustomer, customer.id).contact_name == "钱经理"
+    # the handler changes the cadence, the contact and the note
+    response = handler.post(f"{url}/edit", {"tier": "monthly", "contact_name": "孙经理", "contact_phone": "0571-86009999",
+                                            "note": "每月初对账,下午来电为宜"})
+    assert response.status_code == 302
+    db.expire_all()
+    saved = db.get(KeyCustomer, customer.id)
+    assert (saved.tier, saved.contact_name, saved.contact_phone, saved.note) == (
+        "monthly", "孙经理", "0571-86009999", "每月初对账,下午来电为宜")
+    edited = db.exec(select(AuditEvent).where(AuditEvent.action == "key_customer.edited")).one()
+    assert edited.after == {"tier": "monthly", "changed": ["contact", "note", "tier"]}
+    assert "86009999" not in str(edited.after) + str(edited.before) + (edited.note or "")
+    # a manager reading the plan sees the note without a contact in it
+    assert "每月初对账" in client_as(people["manager"]).get("/callbacks?all=1").get_data(as_text=True)
+    # off the plan: a reason is required, then it is no longer due and no longer called
+    handler.post(f"{url}/deactivate", {"reason": ""})
+    db.expire_all()
+    assert db.get(KeyCustomer, customer.id).active
+    assert handler.post(f"{url}/deactivate", {"reason": "客户搬迁,改由其他网点服务"}, csrf=False).status_code == 400
+    handler.post(f"{url}/deactivate", {"reason": "客户搬迁,改由其他网点服务(孙经理 0571-86009999)"})
+    db.expire_all()
+    assert not db.get(KeyCustomer, customer.id).active
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "key_customer.deactivated")).one()
+    assert "客户搬迁" in event.note and "86009999" not in event.note and "孙经理" not in event.note
+    assert "浙江大学后勤集团 已移出回访计划" in handler.get("/callbacks?all=1").get_data(as_text=True)
+    assert "浙江大学后勤集团" not in handler.get("/callbacks?all=1").get_data(as_text=True).split("回访记录")[0]
+    handler.post(f"/key-customers/{customer.id}/callback", {"satisfaction": "satisfied"})
+    assert "已不在回访计划中" in handler.get("/callbacks").get_data(as_text=True)
+
+
+def _concluded_at(db, people, org_tree, outlet, received, verdict):
+    complaint = services.register_complaint(
+        db, actor=people["handler"], outlet=org_tree[outlet], source="phone", received_at=received, category="时限",
+        account="邮件延误", customer_name="", customer_phone="")
+    services.take(db, actor=people["handler"], complaint=complaint)
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict=verdict, reasons="核实",
+                      grade=1 if verdict != "unfounded" else None)
+    return complaint
+
+
+def test_zero_complaint_streaks_list_every_outlet_by_its_calendar(app, db, org_tree, people, client_as):
+    utc = dt.timezone.utc
+    for name, created in (("xihu1", dt.datetime(2026, 6, 1, tzinfo=utc)), ("xihu2", dt.datetime(2026, 6, 1, tzinfo=utc)),
+                          ("haishu1", dt.datetime(2026, 11, 25, 4, tzinfo=utc))):
+        org_tree[name].created_at = created
+        db.add(org_tree[name])
+    people["other_handler"].unit_id = org_tree["province"].id  # one handler for both cities
+    people["handler"] = people["other_handler"]
+    db.add(people["handler"])
+    db.commit()
+    with app.test_request_context():
+        # the register's first complaint: 1 November (an unfounded one, at xihu2)
+        _concluded_at(db, people, org_tree, "xihu2", dt.datetime(2026, 11, 1, 2, tzinfo=utc), "unfounded")
+        # 16:30 UTC on 20 November is already the 21st in Shanghai: 11 days before the 2nd of December, not 12
+        _concluded_at(db, people, org_tree, "xihu1", dt.datetime(2026, 11, 20, 16, 30, tzinfo=utc), "substantiated")
+        _concluded_at(db, people, org_tree, "xihu1", dt.datetime(2026, 11, 10, 2, tzinfo=utc), "partly")
+    db.commit()
+    director = client_as(people["director"])
+    page = director.get("/complaints/streaks").get_data(as_text=True)
+    order = [page.index(org_tree[name].name) for name in ("xihu2", "xihu1", "haishu1")]
+    assert order == sorted(order)  # longest first: 31, 11, 7 days
+    assert "共 3 个网点,其中 2 个从未有有责投诉" in page and "2026-11-01" in page
+    page = director.get("/complaints/streaks?sort=shortest").get_data(as_text=True)
+    order = [page.index(org_tree[name].name) for name in ("haishu1", "xihu1", "xihu2")]
+    assert order == sorted(order)
+    rows = director.get("/complaints/streaks/export.csv?sort=code").get_data(as_text=True).splitlines()[1:]
+    assert [r.split(",")[:1] + r.split(",")[3:5] for r in rows] == [
+        ["330106001", "11", "2026-11-21"],   # since its last substantiated complaint
+        ["330106002", "31", "2026-11-01"],   # none: from the register's start
+        ["330203001", "7", "2026-11-25"],    # none: from the day it was added (later than the register's start)
+    ]
+    assert "11" in _xlsx_text(director.get("/complaints/streaks/export.xlsx").data)
+    # a city manager: the city's outlets only; an outlet page shows its own streak to those who see complaints
+    manager_page = client_as(people["manager"]).get("/complaints/streaks").get_data(as_text=True)
+    assert org_tree["xihu1"].name in manager_page and org_tree["haishu1"].name not in manager_page
+    outlet_page = client_as(people["chief"]).get(f"/outlets/{org_tree['xihu1'].id}").get_data(as_text=True)
+    assert "零投诉天数" in outlet_page and "11 天" in outlet_page and "2026-11-21" in outlet_page
+    assert "零投诉天数" not in client_as(people["inspector"]).get(f"/outlets/{org_tree['xihu1'].id}").get_data(as_text=True)
+    assert client_as(people["chief"]).get("/complaints/streaks").status_code == 403
+    assert client_as(people["chief"]).get("/complaints/streaks/export.csv").status_code == 403

@@ -47,6 +47,7 @@ COMPLAINT_LIFE = {
     "conclude": ({"handling"}, "closed"),
     "raise_lines": ({"closed", "called_back"}, None),
     "callback": ({"closed"}, "called_back"),
+    "reopen": ({"closed"}, "handling"),
 }
 ACCOUNTABILITY_LIFE = {
     "decide": ({"proposed"}, "decided"),
@@ -71,7 +72,7 @@ def _walk(table, action, status, obj, act):
         act()
         target = table[action].target
         assert obj.status == (target or status) or (action, obj.status) in {
-            ("decide_appeal", "decided"), ("decide_appeal", "revoked"), ("callback", "handling")}
+            ("decide_appeal", "decided"), ("decide_appeal", "revoked")}
     else:
         with pytest.raises(DomainError) as refused:
             act()
@@ -90,6 +91,8 @@ COMPLAINT_ACTIONS = {
     "raise_lines": lambda db, c, p: services.raise_lines(db, actor=p["handler"], complaint=c,
                                                          requirements=["服务规范复训"], severity="general"),
     "callback": lambda db, c, p: services.call_back(db, actor=p["handler"], complaint=c, satisfaction="satisfied"),
+    "reopen": lambda db, c, p: services.call_back(db, actor=p["handler"], complaint=c, satisfaction="unsatisfied",
+                                                  note="客户认为处理过轻"),
 }
 
 
@@ -240,6 +243,44 @@ def test_overdue_and_escalation_like_rectification_lines(db, org_tree, people, c
     services.sweep(db)
     assert {n.user_id for n in db.exec(select(Notification).where(Notification.kind == "complaint_escalated"))} == \
         {city_manager.id, people["director"].id}
+
+
+def test_first_contact_reminded_before_and_a_missed_one_escalated_once(db, org_tree, people, clock_at):
+    received = clock.now()
+    late = register(db, people, org_tree, source="phone", received=received)  # first contact within 24 h
+    on_time = register(db, people, org_tree, source="phone", received=received)
+    db.commit()
+
+    def sweep() -> list[int]:
+        sent = services.sweep(db)
+        return [sent["complaints_contact_due"], sent["complaints_contact_escalated"]]
+
+    assert sweep() == [0, 0]
+    clock_at(received + dt.timedelta(hours=17))  # 7 hours left: a quarter (6 h) not reached yet
+    assert sweep() == [0, 0]
+    clock_at(received + dt.timedelta(hours=19))
+    # nobody has taken them: the region's handlers hear of both, once
+    assert sweep() == [2, 0]
+    assert sweep() == [0, 0]
+    services.take(db, actor=people["handler"], complaint=on_time)
+    services.record_contact(db, actor=people["handler"], complaint=on_time, note="已致电客户")
+    db.commit()
+    clock_at(received + dt.timedelta(hours=24, minutes=1))
+    assert sweep() == [0, 1]
+    for hours in (25, 30, 48):  # however often the sweep runs
+        clock_at(received + dt.timedelta(hours=hours))
+        assert sweep() == [0, 0]
+    db.commit()
+    reminders = db.exec(select(Notification).where(Notification.kind == "complaint_contact_due")).all()
+    assert sorted(n.params["number"] for n in reminders) == sorted([late.number, on_time.number])
+    assert {n.user_id for n in reminders} == {people["handler"].id}
+    # 16:30 UTC on 2 December is already the 3rd at the outlet (Shanghai): its clock, not the host's
+    assert reminders[0].params["deadline"] == "2026-12-03 00:30"
+    missed = db.exec(select(Notification).where(Notification.kind == "complaint_contact_missed")).one()
+    # the unit above the outlet's county: Hangzhou's managers, like a late resolution's first step
+    assert missed.user_id == people["manager"].id and missed.params["number"] == late.number
+    assert db.get(Complaint, late.id).contact_escalated_at is not None
+    assert db.get(Complaint, on_time.id).contact_escalated_at is None
 
 
 # --- handling -----------------------------------------------------------------------------------------
@@ -441,6 +482,56 @@ def test_accountability_only_for_fault(db, org_tree, people, staff):
     assert db.exec(select(Accountability)).all() == []
 
 
+def test_accountability_waits_for_the_conclusion_of_a_reopened_complaint(db, org_tree, people, staff):
+    complaint = concluded(db, people, org_tree, staff=staff["clerk"])
+    services.call_back(db, actor=people["handler"], complaint=complaint, satisfaction="unsatisfied", note="处理过轻")
+    assert complaint.status == ComplaintStatus.handling and complaint.verdict == "substantiated"
+    db.commit()
+    with pytest.raises(DomainError, match="问责在办结之后"):
+        services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=complaint,
+                                     reason="服务态度差")
+    db.rollback()
+    assert db.exec(select(Accountability)).all() == []
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="复核属实",
+                      grade=2)
+    assert services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=complaint,
+                                        reason="服务态度差").grade == 2
+
+
+def test_a_complaint_concluded_again_keeps_its_first_notice(db, org_tree, people, staff):
+    complaint = concluded(db, people, org_tree, requirements=["营业员服务规范复训"])
+    first = complaint.notice_id
+    services.call_back(db, actor=people["handler"], complaint=complaint, satisfaction="unsatisfied", note="仍未整改")
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="复核属实",
+                      grade=1, requirements=["网点负责人每周抽查录像"])
+    assert complaint.notice_id != first
+    notices = services.notices_of(db, complaint)
+    assert [n.id for n in notices] == [first, complaint.notice_id]
+    assert all(services.complaint_of_notice(db, n) is complaint for n in notices)
+    other = concluded(db, people, org_tree, requirements=["收费公示"])
+    assert services.notices_of(db, other) == [db.get(RectificationNotice, other.notice_id)]
+
+
+def test_complaint_grades_are_configured_apart_from_the_money_table(app, db, org_tree, people, staff):
+    from inspect_app.complaints import settings
+    assert [name for _n, name in settings.complaint_grades()] == ["一般", "较重", "严重", "特别严重"]
+    complaint = register(db, people, org_tree, staff=staff["clerk"])
+    services.take(db, actor=people["handler"], complaint=complaint)
+    with pytest.raises(DomainError, match="须定级"):
+        services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="属实",
+                          grade=5)
+    app.config["COMPLAINT_GRADES"] = "一级,二级,三级,四级,五级"
+    services.conclude(db, actor=people["handler"], complaint=complaint, verdict="substantiated", reasons="属实", grade=5)
+    assert settings.complaint_grade_label(5) == "五级" and len(settings.grades()) == 4  # the money table: 4 grades
+    record_ = services.open_accountability(db, actor=people["handler"], staff=staff["clerk"], complaint=complaint,
+                                           reason="服务态度差")
+    assert record_.grade is None  # no fifth grade in the table: the manager chooses one
+    services.decide_accountability(db, actor=people["manager"], record_=record_, grade=4)
+    assert record_.amount == 10000
+    with pytest.raises(settings.SettingsError, match="COMPLAINT_GRADES"):
+        settings.validate({**app.config, "COMPLAINT_GRADES": "一级,一级"})
+
+
 def test_a_red_line_finding_can_open_accountability(app, db, org_tree, people, staff):
     from tests.visit_helpers import release_mini_visit
     release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {"B-02": dict(result="fail", note="辱骂顾客"),
@@ -473,12 +564,30 @@ def test_commendations_by_month_once(db, org_tree, people, staff, clock_at):
                          reason="")
 
 
-def test_contact_details_masked_for_everyone_but_handlers(db, org_tree, people):
+def test_contact_details_for_handlers_only_not_even_masked(db, org_tree, people):
     complaint = register(db, people, org_tree)
     assert services.contact_of(people["handler"], complaint) == ("张三", "13812345678")
-    for role in ("admin", "manager", "director", "reviewer", "chief"):
-        assert services.contact_of(people[role], complaint) == ("张*", "138****5678")
-    assert services.mask_name("欧阳明") == "欧**" and services.mask_phone("0571-8888") == "******88"
+    for role in ("admin", "manager", "director", "reviewer", "chief", "inspector"):
+        assert services.contact_of(people[role], complaint) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("电话13812345678", "电话[已隐去]"),
+    ("电话 139 1234 5678 或 139-1234-5678", "电话 [已隐去] 或 [已隐去]"),
+    ("+86 13912345678", "[已隐去]"),
+    ("座机0571-87654321,(0571) 8765 4321,010 1234 5678", "座机[已隐去],[已隐去],[已隐去]"),
+    ("身份证330106199001011234,33010619900101123X", "身份证[已隐去],[已隐去]"),
+    ("邮箱 zhang.san@example.com.cn", "邮箱 [已隐去]"),
+    ("已致电孙女士致歉", "已致电[已隐去]致歉"),          # the surname with a title, for 孙丽萍
+    ("孙丽萍说孙大圣的邮件丢了", "[已隐去]说孙大圣的邮件丢了"),
+    # what is not personal stays: waybills, amounts, dates, another number
+    ("运单EA123456789CN,订单1234567890123456,退款12元,2026-12-01 09:30", None),
+    ("回电8765 4321", "回电[已隐去]"),                    # the customer's own number, however spaced
+])
+def test_redaction_takes_contact_details_out_of_text(ctx, text, expected):
+    from inspect_app.complaints import privacy
+    result = privacy.redact(text, names=["孙丽萍"], phones=["87654321"])
+    assert result == (text if expected is None else expected)
 
 
 def test_loading_out_of_scope_is_not_found(db, org_tree, people):

@@ -70,10 +70,11 @@ def world(app, db, org_tree, people):
         complaints.conclude(db, actor=handler, complaint=done, verdict="substantiated", reasons="属实", grade=1,
                             requirements=["服务规范复训"])
         record_ = complaints.open_accountability(db, actor=handler, staff=clerk, complaint=done, reason="服务态度差")
-        complaints.add_key_customer(db, actor=handler, outlet=outlet, name="浙江大学后勤集团", tier="weekly")
+        customer = complaints.add_key_customer(db, actor=handler, outlet=outlet, name="浙江大学后勤集团", tier="weekly")
     db.commit()
     return {"released": released, "line": line, "review": review, "draft": draft, "planned": planned,
-            "outlet": outlet, "open": open_one, "done": done, "record": record_, "clerk": clerk, "hz": org_tree["hz"]}
+            "outlet": outlet, "open": open_one, "done": done, "record": record_, "clerk": clerk, "hz": org_tree["hz"],
+            "customer": customer}
 
 
 def pages(world) -> dict[str, list[str]]:
@@ -84,7 +85,8 @@ def pages(world) -> dict[str, list[str]]:
                            "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
                            "/admin/users/import", "/admin/audit"],
         "manager": common + ["/indicators", f"/indicators/units/{world['hz'].id}", "/indicators/import",
-                             "/complaints", "/complaints/hotspots", f"/accountability/{world['record'].id}",
+                             "/complaints", "/complaints/hotspots", "/complaints/streaks", "/accountability?status=pending",
+                             f"/accountability/{world['record'].id}", "/staff",
                              f"/staff/{world['clerk'].id}", "/visits", "/schedule", f"/visits/{v}", "/board", "/board/lines?state=open", "/stars",
                              "/bulletins?kind=month", "/bulletins?kind=day",
                              f"/bulletins?kind=month&date={clock.today(world['outlet'].timezone)}", "/notices", f"/notices/{line.notice_id}",
@@ -99,6 +101,7 @@ def pages(world) -> dict[str, list[str]]:
         "handler": common + ["/complaints", "/complaints/new", f"/complaints/{world['open'].id}",
                              f"/complaints/{world['done'].id}", "/callbacks", "/callbacks?all=1", "/complaints/hotspots",
                              "/accountability", f"/accountability/{world['record'].id}", f"/staff/{world['clerk'].id}",
+                             f"/key-customers/{world['customer'].id}/edit",
                              f"/notices/{world['done'].notice_id}"],
     }
 
