@@ -178,6 +178,7 @@ def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None =
     outlets = session.exec(select(Outlet).order_by(Outlet.code)).all()
     count = 0
     done_per_city: dict[str, int] = {}
+    red_cities: set[str] = set()
     for outlet in outlets:
         city = outlet.code[:4]
         if city not in inspectors:
@@ -196,8 +197,12 @@ def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None =
             visits.check_in(session, actor=inspector, visit=visit, lat=outlet.lat, lon=outlet.lon,
                             accuracy=rng.randint(8, 40))
             weak = outlet.code.endswith(("003", "006"))  # a few outlets that keep having problems
+            # every city has at least one red line on record (the first weak outlet's open inspection)
+            forced = weak and code == "open_inspection" and city not in red_cities
+            if forced:
+                red_cities.add(city)
             _fill_randomly(session, visit=visit, actor=inspector, rng=rng, fail_rate=0.12 if weak else 0.03,
-                           red_line=weak and rng.random() < 0.3)
+                           red_line=forced or (weak and rng.random() < 0.3))
             visits.submit_visit(session, actor=inspector, visit=visit, token=f"demo-{outlet.code}-{code}")
             moment = clock.now() - dt.timedelta(days=days_ago, hours=rng.randint(0, 6))
             visit.started_at = visit.checkin_at = moment
