@@ -428,46 +428,61 @@ FIELD_LABELS = {
 }
 
 
-def _items(definition: dict | None) -> dict[str, dict]:
-    if not definition:
-        return {}
-    return {i["code"]: {**i, "section": s["code"]} for s in definition["sections"] for i in s["items"]}
+@dataclass(frozen=True)
+class Shape:
+    """Where a definition keeps its parts: a checklist's sections and items, a tree's areas and
+    indicators (the comparison is the same for both)."""
+
+    settings: tuple[str, ...]
+    groups: str
+    children: str
+    group_key: str
+    group_names: tuple[str, str]
+    child_name: str
 
 
-def diff_checklists(old: dict | None, new: dict) -> list[Change]:
-    """What the new version changes: its settings, its sections and each item, by code."""
+CHECKLIST_SHAPE = Shape(("title_zh", "title_en", "kind", "subject", "description_zh", "description_en", "min_photos",
+                         "receipt_photo", "impression_min_chars", "stars"),
+                        "sections", "items", "section", ("title_zh", "title_en"), "text_zh")
+
+
+def diff(shape: Shape, old: dict | None, new: dict) -> list[Change]:
+    """What the new version changes: its settings, its groups and each part, by code, field by field."""
     changes: list[Change] = []
-    settings_changed = [(k, (old or {}).get(k), new.get(k)) for k in
-                        ("title_zh", "title_en", "kind", "subject", "description_zh", "description_en", "min_photos",
-                         "receipt_photo", "impression_min_chars", "stars")
+    settings_changed = [(k, (old or {}).get(k), new.get(k)) for k in shape.settings
                         if norm((old or {}).get(k)) != norm(new.get(k))]
     if settings_changed and old is not None:
         changes.append(Change("changed", "", new["title_zh"], settings_changed))
-    before_sections = {s["code"]: s for s in (old or {}).get("sections", [])}
-    after_sections = {s["code"]: s for s in new["sections"]}
-    for code, section in after_sections.items():
-        if code not in before_sections:
-            changes.append(Change("added", code, section["title_zh"]))
-        elif (before_sections[code]["title_zh"], before_sections[code]["title_en"]) != (section["title_zh"], section["title_en"]):
-            changes.append(Change("changed", code, section["title_zh"],
-                                  [("title_zh", before_sections[code]["title_zh"], section["title_zh"]),
-                                   ("title_en", before_sections[code]["title_en"], section["title_en"])]))
-    for code, section in before_sections.items():
-        if code not in after_sections:
-            changes.append(Change("removed", code, section["title_zh"]))
-    before, after = _items(old), _items(new)
-    for code, item in after.items():
+    zh, en = shape.group_names
+    before_groups = {g["code"]: g for g in (old or {}).get(shape.groups, [])}
+    after_groups = {g["code"]: g for g in new[shape.groups]}
+    for code, group in after_groups.items():
+        if code not in before_groups:
+            changes.append(Change("added", code, group[zh]))
+        elif (before_groups[code][zh], before_groups[code][en]) != (group[zh], group[en]):
+            changes.append(Change("changed", code, group[zh], [(zh, before_groups[code][zh], group[zh]),
+                                                               (en, before_groups[code][en], group[en])]))
+    changes += [Change("removed", code, group[zh]) for code, group in before_groups.items() if code not in after_groups]
+
+    def parts(definition: dict | None) -> dict[str, dict]:
+        return {p["code"]: {**p, shape.group_key: g["code"]} for g in (definition or {}).get(shape.groups, [])
+                for p in g[shape.children]}
+
+    before, after = parts(old), parts(new)
+    for code, part in after.items():
         if code not in before:
-            changes.append(Change("added", code, item["text_zh"]))
+            changes.append(Change("added", code, part[shape.child_name]))
             continue
-        fields = [(k, before[code].get(k), item.get(k)) for k in sorted(set(item) | set(before[code]))
-                  if norm(before[code].get(k)) != norm(item.get(k))]
+        fields = [(k, before[code].get(k), part.get(k)) for k in sorted(set(part) | set(before[code]))
+                  if norm(before[code].get(k)) != norm(part.get(k))]
         if fields:
-            changes.append(Change("changed", code, item["text_zh"], fields))
-    for code, item in before.items():
-        if code not in after:
-            changes.append(Change("removed", code, item["text_zh"]))
+            changes.append(Change("changed", code, part[shape.child_name], fields))
+    changes += [Change("removed", code, part[shape.child_name]) for code, part in before.items() if code not in after]
     return changes
+
+
+def diff_checklists(old: dict | None, new: dict) -> list[Change]:
+    return diff(CHECKLIST_SHAPE, old, new)
 
 
 def norm(value: Any) -> Any:

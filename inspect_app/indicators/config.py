@@ -29,9 +29,10 @@ from inspect_app.checklists import services as checklists
 from inspect_app.checklists.config import (
     Change,
     ConfigError,
+    Shape,
     choice,
+    diff,
     kind_of_file,
-    norm,
     number,
     read_toml,
     read_workbook,
@@ -225,44 +226,13 @@ FIELD_LABELS = {
 }
 
 
-def _indicators(definition: dict | None) -> dict[str, dict]:
-    if not definition:
-        return {}
-    return {i["code"]: {**i, "area": a["code"]} for a in definition["areas"] for i in a["indicators"]}
+TREE_SHAPE = Shape(("title_zh", "title_en", "veto_mode", "awards"), "areas", "indicators", "area",
+                   ("name_zh", "name_en"), "name_zh")
 
 
 def diff_trees(old: dict | None, new: dict) -> list[Change]:
     """What the new tree changes: its settings, its areas and each indicator, by code."""
-    changes: list[Change] = []
-    top = [(k, (old or {}).get(k), new.get(k)) for k in ("title_zh", "title_en", "veto_mode", "awards")
-           if norm((old or {}).get(k)) != norm(new.get(k))]
-    if top and old is not None:
-        changes.append(Change("changed", "", new["title_zh"], top))
-    before_areas = {a["code"]: a for a in (old or {}).get("areas", [])}
-    after_areas = {a["code"]: a for a in new["areas"]}
-    for code, area in after_areas.items():
-        if code not in before_areas:
-            changes.append(Change("added", code, area["name_zh"]))
-        elif (before_areas[code]["name_zh"], before_areas[code]["name_en"]) != (area["name_zh"], area["name_en"]):
-            changes.append(Change("changed", code, area["name_zh"],
-                                  [("name_zh", before_areas[code]["name_zh"], area["name_zh"]),
-                                   ("name_en", before_areas[code]["name_en"], area["name_en"])]))
-    for code, area in before_areas.items():
-        if code not in after_areas:
-            changes.append(Change("removed", code, area["name_zh"]))
-    before, after = _indicators(old), _indicators(new)
-    for code, indicator in after.items():
-        if code not in before:
-            changes.append(Change("added", code, indicator["name_zh"]))
-            continue
-        fields = [(k, before[code].get(k), indicator.get(k)) for k in sorted(set(indicator) | set(before[code]))
-                  if norm(before[code].get(k)) != norm(indicator.get(k))]
-        if fields:
-            changes.append(Change("changed", code, indicator["name_zh"], fields))
-    for code, indicator in before.items():
-        if code not in after:
-            changes.append(Change("removed", code, indicator["name_zh"]))
-    return changes
+    return diff(TREE_SHAPE, old, new)
 
 
 # --- uploads and publishing (the configuration page's services) -----------------------------
