@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import time
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -178,17 +177,16 @@ def test_bad_files_are_refused_clearly_and_leave_nothing(case, visit, inspector,
         return real_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
-    inspector.csrf_token()  # fetched outside the timing
-    started = time.perf_counter()
     response = upload(inspector, visit, data, item_code="Z-99" if case == "unknown item" else "A-01", client_id="c1")
-    elapsed = time.perf_counter() - started
 
     assert response.status_code == status
     assert response.get_json() == {"error": message}
     assert photos(db) == [] and files_under(media) == []
     assert not db.exec(select(AuditEvent).where(AuditEvent.action == "photo.added")).all()
     if case in ("bomb 400 MP", "just over 50 MP", "over the size limit"):
-        assert decoded == [] and elapsed < 1.0
+        # refused before any decoding (how fast is bench_photos.py's business, not a test's: a timed
+        # assertion failed here under a loaded CI machine)
+        assert decoded == []
     if case == "truncated jpeg":
         # refused from its missing end-of-image marker, before decoding, and whatever
         # ImageFile.LOAD_TRUNCATED_IMAGES says (WeasyPrint turns it on process-wide)
