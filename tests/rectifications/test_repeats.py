@@ -203,3 +203,17 @@ def test_an_unreleased_secret_visit_makes_no_repeat(app, db, org_tree, people, c
     line = lines_of(db, visit)[failed]
     assert line.repeat_of_id is None and line.severity == "general"
     assert not repeat_notes(db, people["manager"])
+
+
+def test_seeing_an_outlets_released_visits_agrees_with_seeing_each(app, db, first, org_tree, people, create_user):
+    """The fill page asks once per outlet whose past photos a viewer may see: the same answer as
+    ``can_view_visit`` gives for each released visit not assigned to them."""
+    from inspect_app import permissions
+
+    others = [create_user("inspector", unit=org_tree["nb"]), create_user("branch_chief", outlets=[org_tree["xihu2"]])]
+    with app.test_request_context():
+        for user in [*people.values(), *others]:
+            if user.id == first.assignee_id:
+                continue
+            assert permissions.sees_released_visits_of(db, user, org_tree["xihu1"]) == \
+                permissions.can_view_visit(db, user, first), user.username
