@@ -81,6 +81,12 @@ def from_environment(instance: Path) -> dict:
         # farther than this from the outlet is flagged for the reviewer.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),
         "CHECKIN_RADIUS_METERS": _int("CHECKIN_RADIUS_METERS", 300),
+        # 回头看: the fill page marks the items that failed in the outlet's last released visits of
+        # the same checklist (at most this many, released within this many days) or are still open
+        # on a notice. 屡查屡犯: an item failing again within this many days of an earlier failure.
+        "REVISIT_LOOKBACK_DAYS": _int("REVISIT_LOOKBACK_DAYS", 180),
+        "REVISIT_LOOKBACK_VISITS": _int("REVISIT_LOOKBACK_VISITS", 3),
+        "REPEAT_WINDOW_DAYS": _int("REPEAT_WINDOW_DAYS", 90),
         # Rankings: "visit" — a red-line visit counts 0 in its unit's average and the unit is marked
         # 否决; "unit" — the unit scores 0 for the period; "off" — scores unchanged. The first N are
         # commended, the last N named.

@@ -143,6 +143,18 @@ def can_view_visit(session: Session, user: User, visit) -> bool:
     return True
 
 
+def sees_released_visits_of(session: Session, user: User, outlet: Outlet) -> bool:
+    """Whether the user may see every released visit of the outlet, whoever made it: the rule of
+    ``can_view_visit`` for a released visit not assigned to the user, asked once per outlet."""
+    if not user.is_authenticated:
+        return False
+    if is_admin(user):
+        return True
+    if user.role in (Role.shopper, Role.handler):
+        return False
+    return outlet_in_scope(session, user, outlet)
+
+
 def can_manage_visit(session: Session, user: User, visit) -> bool:
     """Reschedule or cancel: managers of the outlet's region."""
     if not can_schedule(user):

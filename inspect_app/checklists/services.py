@@ -98,6 +98,21 @@ def definition_of_version(session: Session, version_id: int) -> Checklist:
     return found
 
 
+def definitions_of_versions(session: Session, version_ids) -> dict[int, Checklist]:
+    """Several versions' definitions at once (version id → definition): one query for their
+    hashes, and one more for the rows not parsed yet, however many versions are asked for."""
+    ids = sorted(set(version_ids))
+    if not ids:
+        return {}
+    digests = dict(session.exec(select(ChecklistVersion.id, ChecklistVersion.sha256)
+                                .where(ChecklistVersion.id.in_(ids))).all())
+    unparsed = [i for i, digest in digests.items() if (i, digest) not in _definitions]
+    if unparsed:
+        for version in session.exec(select(ChecklistVersion).where(ChecklistVersion.id.in_(unparsed))).all():
+            definition(version)
+    return {i: _definitions[(i, digest)] for i, digest in digests.items()}
+
+
 def definition(version: ChecklistVersion) -> Checklist:
     """The definition a visit was filled with (from the database, never the file on disk).
 

@@ -21,6 +21,7 @@ TEXTS = {
     "deadline_changed": _l("The deadline of item %(item)s (notice %(number)s) is now %(deadline)s: %(reason)s"),
     "due_soon": _l("Item %(item)s of notice %(number)s (%(outlet)s) is due by %(deadline)s."),
     "escalated": _l("Escalated: item %(item)s of notice %(number)s (%(outlet)s) is %(days)s days overdue."),
+    "repeat_found": _l("Repeated problem at %(outlet)s: %(items)s failed again within %(days)s days (notice %(number)s)."),
     "visit_returned": _l("Your secret visit to %(outlet)s was returned: %(reason)s"),
     "complaint_assigned": _l("Complaint %(number)s (%(outlet)s) is yours to handle now."),
     "complaint_due": _l("Complaint %(number)s (%(outlet)s) is due to be resolved by %(deadline)s."),

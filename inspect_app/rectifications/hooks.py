@@ -1,15 +1,19 @@
 """What the rectification domain registers at start-up (called by the app factory): a released
-visit's failures become a notice, and the after-photos of an answer are this domain's to guard."""
+visit's failures become a notice (its repeats a step graver), the after-photos of an answer are
+this domain's to guard, and the fill page shows the items' past at the outlet (回头看)."""
 from __future__ import annotations
 
 from flask import Flask
 
 from inspect_app import signals
 from inspect_app.evidence import services as evidence
-from inspect_app.rectifications.services import PHOTO_OWNER, issue_notice_on_release
+from inspect_app.rectifications.repeats import issue_notice_on_release, past_findings
+from inspect_app.rectifications.services import PHOTO_OWNER
+from inspect_app.visits.views import register_past_findings
 
 
 def init_app(app: Flask) -> None:
     evidence.register_owner(app, "line", PHOTO_OWNER)
     # a module-level function: blinker keeps a weak reference, and connecting it again is a no-op
     signals.visit_released.connect(issue_notice_on_release)
+    register_past_findings(app, past_findings)

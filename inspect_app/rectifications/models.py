@@ -81,6 +81,8 @@ class RectificationLine(SQLModel, table=True):
         # covers the open-line queries (overdue, due soon, escalation) with the board filters
         sa.Index("ix_line_status_deadline", "status", "deadline_at", "outlet_id", "issued_at", "checklist_kind", "severity"),
         sa.UniqueConstraint("notice_id", "item_code", name="uq_line_notice_item"),
+        # the repeats page (屡查屡犯): only repeat lines, by issue time
+        sa.Index("ix_line_repeat", "repeat_of_id", "issued_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -107,6 +109,11 @@ class RectificationLine(SQLModel, table=True):
     answered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     answered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    #: 屡查屡犯: the earlier line of the same item at the same outlet (same checklist) that failed
+    #: within ``REPEAT_WINDOW_DAYS`` before this one; set at issue, when the severity rose a step.
+    repeat_of_id: int | None = Field(default=None, foreign_key="rectification_line.id")
+    #: The outlet's local day of that earlier failure (the earlier visit's day), as printed.
+    repeat_since: dt.date | None = None
     row_version: int = Field(default=1, sa_column=_LINE_ROW_VERSION)
 
     __mapper_args__ = {"version_id_col": _LINE_ROW_VERSION}

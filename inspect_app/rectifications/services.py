@@ -68,6 +68,16 @@ def default_deadline(severity: str, issued: dt.datetime, outlet: Outlet, *, secr
     return day
 
 
+#: Severities from the lightest (most days) to the gravest (on the spot).
+SEVERITY_STEPS = sorted(SEVERITY_DAYS, key=lambda severity: -SEVERITY_DAYS[severity])
+
+
+def raised_severity(severity: str) -> str:
+    """One step graver (minor → general → serious → urgent → on the spot); on the spot stays."""
+    index = SEVERITY_STEPS.index(severity)
+    return SEVERITY_STEPS[min(index + 1, len(SEVERITY_STEPS) - 1)]
+
+
 def is_overdue(line: RectificationLine, now: dt.datetime | None = None) -> bool:
     return line.status in OUTLET_TURN and (now or clock.now()) >= line.deadline_at
 
@@ -114,8 +124,12 @@ def branch_chiefs_of(session: Session, outlet_id: int) -> list[User]:
 
 
 def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Checklist,
-                 result: ScoreResult) -> RectificationNotice | None:
-    """Turn a released visit's failures into a numbered notice; nothing when nothing failed."""
+                 result: ScoreResult, repeats: dict | None = None) -> RectificationNotice | None:
+    """Turn a released visit's failures into a numbered notice; nothing when nothing failed.
+
+    ``repeats`` (item code → ``repeats.EarlierFailure``, found by ``repeats``): those items failed
+    again (屡查屡犯); their line's severity is one step up, its deadline follows it."""
+    repeats = repeats or {}
     if not result.failed_items:
         return None
     if session.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).first():
@@ -134,21 +148,29 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
         answer = answers.get(code)
         note = (answer.note if answer else "") or ""
         problem = f"{item.text_zh}" + (f"\n{note}" if note else "")
-        deadline = default_deadline(item.severity, now, outlet, secret=visit.kind == "secret")
+        earlier = repeats.get(code)
+        severity = raised_severity(item.severity) if earlier else item.severity
+        deadline = default_deadline(severity, now, outlet, secret=visit.kind == "secret")
         line = RectificationLine(
             notice_id=notice.id, visit_id=visit.id, outlet_id=outlet.id, item_code=code, checklist_kind=checklist.kind,
-            problem=problem[:2500], requirement=item.requirement_zh[:1000], severity=item.severity, red_line=item.red_line,
+            problem=problem[:2500], requirement=item.requirement_zh[:1000], severity=severity, red_line=item.red_line,
             deadline_date=deadline, deadline_at=deadline_instant(deadline, outlet.timezone), responsible_id=responsible,
             staff_id=answer.staff_id if answer else None, issued_at=now,
+            repeat_of_id=earlier.line_id if earlier else None, repeat_since=earlier.day if earlier else None,
         )
         session.add(line)
         session.flush()
+        if earlier:
+            record(session, actor=actor, action="line.repeat", obj=line,
+                   before={"severity": item.severity}, after={"severity": severity, "deadline": deadline,
+                                                              "repeat_of": earlier.line_id, "since": earlier.day})
         session.add(RectificationEvent(line_id=line.id, at=now, actor_id=actor.id, action="issued",
                                        status_after=line.status, deadline_after=deadline))
         stats.bump(session, line, outlet, issued=1)
     session.add(notice)
     record(session, actor=actor, action="notice.issued", obj=notice,
-           after={"number": notice.number, "visit_id": visit.id, "lines": len(result.failed_items)})
+           after={"number": notice.number, "visit_id": visit.id, "lines": len(result.failed_items),
+                  **({"repeats": sorted(repeats)} if repeats else {})})
     notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(result.failed_items)},
            link=_notice_link(notice))
@@ -242,12 +264,6 @@ def _context(session: Session, line: RectificationLine) -> tuple[RectificationNo
 
 def _params(notice, outlet, line, **extra) -> dict:
     return {"number": notice.number, "outlet": outlet.name, "item": line.item_code, **extra}
-
-
-def issue_notice_on_release(visit: Visit, *, session: Session, actor: User, checklist: Checklist,
-                            result: ScoreResult, **_extra) -> RectificationNotice | None:
-    """The receiver of ``signals.visit_released``."""
-    return issue_notice(session, actor=actor, visit=visit, checklist=checklist, result=result)
 
 
 # --- after-photos: this domain answers for them (registered with evidence in ``hooks``) ---------
@@ -491,7 +507,6 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
                RectificationLine.deadline_at <= now + dt.timedelta(days=1))
     ).all()
     managers = session.exec(select(User).where(User.role == Role.manager, User.active.is_(True))).all()
-    unit_paths = {u.id: u.path for u in session.exec(select(Unit)).all()}
     for line, notice, outlet, unit in open_lines:
         params = _params(notice, outlet, line, deadline=line.deadline_date.isoformat())
         if now < line.deadline_at:
@@ -501,15 +516,26 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
         steps = escalation_steps(line, outlet, now)
         if steps <= 0:
             continue
-        ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-        target_index = max(0, len(ancestors) - 1 - steps)
-        target_path = unit_paths.get(ancestors[target_index], "")
+        target = unit_above(unit.path, steps)
         # the managers whose own unit is the target level (not those already below it)
-        recipients = [m.id for m in managers if m.unit_id is not None and unit_paths.get(m.unit_id) == target_path]
+        recipients = [m.id for m in managers if m.unit_id == target]
         sent["escalated"] += notify(
             session, user_ids=recipients, kind="escalated", params={**params, "days": -days_left(line, outlet, now)},
             link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}")
     return sent
+
+
+def unit_above(path: str, steps: int) -> int:
+    """The unit ``steps`` levels above the last one of a unit path (the root at most): where a late
+    line's escalation, and the news of a repeated problem, go."""
+    ancestors = [int(x) for x in path.strip("/").split("/")]
+    return ancestors[max(0, len(ancestors) - 1 - steps)]
+
+
+def managers_of_unit(session: Session, unit_id: int) -> list[int]:
+    """The active managers whose own unit is this one (not those below it)."""
+    return list(session.exec(select(User.id).where(User.role == Role.manager, User.active.is_(True),
+                                                   User.unit_id == unit_id).order_by(User.id)).all())
 
 
 def status_label(status: str) -> str:

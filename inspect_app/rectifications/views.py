@@ -16,8 +16,9 @@ from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import get_or_404, run_service
+from inspect_app.i18n import select_locale
 from inspect_app.org.models import Outlet, StaffMember, Unit
-from inspect_app.rectifications import queries, services
+from inspect_app.rectifications import queries, repeats, services
 from inspect_app.rectifications.forms import (
     AnswerForm,
     DeadlineForm,
@@ -306,6 +307,34 @@ def register_board_panel(app, panel) -> None:
     """A higher domain adds a section to the board (complaints): ``panel(session, user, node,
     filters)`` gives ``(template, context)`` or None; rectification knows none of them."""
     app.extensions.setdefault("board_panels", []).append(panel)
+
+
+def repeat_selection() -> tuple[Unit | None, queries.BoardFilters, dict, str | None]:
+    """The repeats page's unit, filters and item code from the query string, after the board's
+    checks (403 off its roles, 404 for a unit out of scope); its exports make the same ones."""
+    node, filters, args = board_selection()
+    item = (request.args.get("item") or "").strip().upper()[:32] or None
+    args["item"] = item or ""
+    return node, filters, args, item
+
+
+@bp.route("/board/repeats")
+@login_required
+def repeats_page():
+    """屡查屡犯: items that failed again at an outlet, per unit and per outlet."""
+    node, filters, args, item = repeat_selection()
+    db = get_session()
+    page = max(1, request.args.get("page", 1, type=int))
+    groups, total = repeats.repeat_groups(db, current_user, node=node, filters=filters, item=item)
+    rows = repeats.repeat_rows(db, current_user, node=node, filters=filters, item=item,
+                               limit=repeats.PER_PAGE, offset=(page - 1) * repeats.PER_PAGE)
+    count = repeats.repeat_row_count(db, current_user, node=node, filters=filters, item=item)
+    parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
+    if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
+        parent = None
+    return render_template("rectifications/repeats.html", groups=groups, total=total, rows=rows, count=count,
+                           page=page, per_page=repeats.PER_PAGE, node=node, parent=parent, args=args,
+                           window=repeats.repeat_window_days(), texts=repeats.item_texts(rows, select_locale()))
 
 
 @bp.route("/board/lines")

@@ -46,9 +46,10 @@ from inspect_app.org import services as org_services
 from inspect_app.org.models import StaffMember, Unit
 from inspect_app.org.views import staff_selection
 from inspect_app.rectifications import queries as line_queries
+from inspect_app.rectifications import repeats as repeat_queries
 from inspect_app.rectifications.models import LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
-from inspect_app.rectifications.views import board_selection, line_selection
+from inspect_app.rectifications.views import board_selection, line_selection, repeat_selection
 from inspect_app.reports.views import _bulletin_args
 from inspect_app.visits import queries as visit_queries
 from inspect_app.visits import services as visits
@@ -283,6 +284,23 @@ def board(fmt: str):
     title = f"{_('Rectification board')}-{node.name}" if node else _("Rectification board")
     return _send(fmt, what="board", title=title, header=header, rows=[*map(cells, rows), cells(total)],
                  widths=[24, 8, 8, 8, 8, 8, 8, 8, 10, 10, 12])
+
+
+@bp.route(f"/board/repeats/export.{FORMAT}")
+@login_required
+def repeats(fmt: str):
+    """屡查屡犯: every repeated item per outlet (all the page's pages), with its unit."""
+    node, filters, _args, item = repeat_selection()
+    db, viewer = get_session(), current_user._get_current_object()
+    rows = repeat_queries.repeat_rows(db, viewer, node=node, filters=filters, item=item, limit=None)
+    texts, units = repeat_queries.item_texts(rows, select_locale()), _unit_names(db)
+    header = [_("Unit"), _("Outlet code"), _("Outlet"), _("Checklist"), _("Item"), _("Item text"), _("Repeats"),
+              _("Last repeat issued"), _("First earlier failure")]
+    cells = [[units.get(r.unit_id, ""), r.outlet_code, r.outlet_name, _checklist_title(r.checklist_code, select_locale()),
+              r.item_code, texts[(r.checklist_code, r.item_code)], r.repeats, _local(r.last_issued, r.timezone),
+              r.first_since] for r in rows]
+    title = f"{_('Repeated problems')}-{node.name}" if node else _("Repeated problems")
+    return _send(fmt, what="repeats", title=title, header=header, rows=cells, widths=[14, 12, 28, 16, 8, 36, 8, 16, 12])
 
 
 # --- the ranking and the star board --------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -235,8 +235,11 @@ def fill(visit_id: int):
     by_item = services.photos_by_place(db, visit)
     result = services.score_visit(checklist, answers, visit)
 
+    past = past_findings(db, visit, checklist)
+
     return render_template(
         "visits/fill.html", visit=visit, checklist=checklist, answers=answers, photos=by_item, result=result,
+        past=past, past_sections={item.section for item in checklist.items if item.code in past},
         timers=timers.timer_moments(visit), timer_names=timers.TIMERS, timer_labels=timers.TIMER_LABELS,
         progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
@@ -244,6 +247,18 @@ def fill(visit_id: int):
         not_started=not_started, version=_version(db, visit),
         staff=org.staff_to_name(db, visit.outlet_id, named={a.staff_id for a in answers.values() if a.staff_id}),
     )
+
+
+def register_past_findings(app, provider) -> None:
+    """A higher domain tells the fill page what it knows of the items' past at the outlet (回头看:
+    rectification does): ``provider(session, user, visit, checklist)`` gives item code → finding.
+    Rendered into the page, so the copy kept for offline use has it too."""
+    app.extensions["past_findings"] = provider
+
+
+def past_findings(db, visit: Visit, checklist) -> dict:
+    provider = current_app.extensions.get("past_findings")
+    return provider(db, current_user, visit, checklist) if provider else {}
 
 
 @bp.route("/api/visits/<int:visit_id>/answers", methods=["POST"])

@@ -798,6 +798,16 @@
     if (target) target.focus({ preventScroll: true });
   });
 
+  // 回头看: only the items that failed here in the last visits or are still being rectified, or
+  // every item again. Marks and findings are in the page itself, so this works offline too.
+  var pastFilter = document.querySelector("[data-past-filter]");
+  if (pastFilter) pastFilter.addEventListener("click", function () {
+    var only = root.classList.toggle("only-past");
+    pastFilter.setAttribute("aria-pressed", only ? "true" : "false");
+    pastFilter.textContent = only ? pastFilter.dataset.msgAll : pastFilter.dataset.msgOnly;
+    if (only) root.scrollIntoView({ block: "start" });
+  });
+
   // "All pass in this section": every item of the section not answered yet is marked passed (a
   // scale at its best value); answers already given are never touched. Undo takes back exactly
   // those items that still hold what the button set.
