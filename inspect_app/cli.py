@@ -24,6 +24,7 @@ from inspect_app.demo_large import load_large
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.services import sweep_orphan_files
 from inspect_app.evidence.storage import get_storage
+from inspect_app.plans import services as plan_services
 from inspect_app.rectifications.services import sweep
 from inspect_app.rectifications.stats import rebuild
 
@@ -165,6 +166,8 @@ def sweep_command() -> None:
         sent = sweep(session)
         sent.update(complaint_services.sweep(session))
         session.commit()
+        sent.update(plan_services.sweep(session))  # the plans' visits of this period and the next
+        session.commit()
     removed = get_storage().sweep_temp()
     with Session(get_engine()) as session:
         orphans = sweep_orphan_files(session, get_storage())
@@ -172,6 +175,7 @@ def sweep_command() -> None:
                f"complaint reminders: {sent['complaints_due']}, complaint escalations: {sent['complaints_escalated']}, "
                f"first-contact reminders: {sent['complaints_contact_due']}, "
                f"missed first contacts escalated: {sent['complaints_contact_escalated']}, "
+               f"planned visits made: {sent['plan_visits']}, plan problems reported: {sent['plan_problems']}, "
                f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
 
 
