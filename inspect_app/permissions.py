@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 from sqlmodel import Session, select
 
+from inspect_app import clock
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, Role, User, UserOutlet
 from inspect_app.complaints.models import Accountability, Complaint
 from inspect_app.org.models import Outlet, Unit
@@ -168,12 +169,15 @@ def _held_clause(session: Session, user: User):
 
 def can_view_outlet(session: Session, user: User, outlet: Outlet) -> bool:
     """An outlet's page: the outlets in scope, and for an inspector the outlets of the visits they
-    hold outside their unit (a cross-inspection), only while they hold one there."""
+    hold outside their unit (a cross-inspection), only while they hold one there that is started
+    or whose date window has begun at the outlet (a visit planned for next month opens nothing yet)."""
     if outlet_in_scope(session, user, outlet):
         return True
     if not user.is_authenticated or user.role not in (Role.inspector, Role.manager):
         return False
-    return session.exec(select(Visit.id).where(_held_clause(session, user), Visit.outlet_id == outlet.id)
+    due = sa.or_(Visit.status != VisitStatus.scheduled, Visit.due_from.is_(None),
+                 Visit.due_from <= clock.today(outlet.timezone))
+    return session.exec(select(Visit.id).where(_held_clause(session, user), Visit.outlet_id == outlet.id, due)
                         .limit(1)).first() is not None
 
 

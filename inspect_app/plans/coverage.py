@@ -148,3 +148,8 @@ def planned_visits(session: Session, *, first: dt.date, end: dt.date, outlet_ids
     if state is None:
         return rows
     return [(v, o) for v, o in rows if visit_state(v, o, now) == state]
+
+
+def missed_count(session: Session, *, where, first: dt.date, end: dt.date, now: dt.datetime | None = None) -> int:
+    """How many planned visits of [first, end) at the outlets ``where`` allows were missed (one read)."""
+    return sum(row[3] for row in outlet_rows(session, first, end, now=now, where=where))

@@ -56,6 +56,8 @@ ASSIGN_MODE_LABELS = {
 }
 PERIOD_LABELS = {"month": _l("per month"), "quarter": _l("per quarter"), "year": _l("per year")}
 PLAN_STATUS_LABELS = {"active": _l("Active"), "ended": _l("Ended")}
+#: A planned visit as coverage counts it (``plans.coverage``).
+COVERAGE_STATE_LABELS = {"done": _l("Done"), "missed": _l("Missed"), "open": _l("To do"), "cancelled": _l("Cancelled")}
 
 
 class InspectionPlan(SQLModel, table=True):

@@ -22,6 +22,24 @@ class PlanPeriod:
         start = dt.date(day.year, (day.month - 1) // months * months + 1, 1)
         return cls(kind, start, clock.add_months(start, months))
 
+    @classmethod
+    def parse(cls, text: str, today: dt.date) -> PlanPeriod:
+        """``2026-11`` (a month), ``2026-Q4`` (a quarter), ``2026`` (a year); empty: this month."""
+        text = (text or "").strip().upper()
+        if not text:
+            return cls.around("month", today)
+        if "-Q" in text:
+            year, quarter = text.split("-Q", 1)
+            if not (year.isdigit() and len(year) == 4 and quarter in ("1", "2", "3", "4")):
+                raise ValueError(text)
+            return cls.around("quarter", dt.date(int(year), 3 * int(quarter) - 2, 1))
+        if text.isdigit() and len(text) == 4:
+            return cls.around("year", dt.date(int(text), 1, 1))
+        return cls.around("month", dt.date.fromisoformat(f"{text}-01"))
+
+    def previous(self) -> PlanPeriod:
+        return PlanPeriod.around(self.kind, self.start - dt.timedelta(days=1))
+
     @property
     def last(self) -> dt.date:
         return self.end - dt.timedelta(days=1)

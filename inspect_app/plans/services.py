@@ -419,6 +419,8 @@ def _check_pairings(session: Session, actor: User, unit: Unit, pairs: list[tuple
         raise DomainError(_("Cross-inspection is done by inspectors: choose a checklist other than a secret visit."))
     if not pairs:
         raise DomainError(_("Pair at least two units: which unit inspects which."))
+    if any(not source_id or not target_id for source_id, target_id in pairs):
+        raise DomainError(_("Each pairing needs both units: the one that inspects and the one inspected."))
     units = _units(session, {u for pair in pairs for u in pair})
     targets = set()
     for source_id, target_id in pairs:
