@@ -3,8 +3,8 @@
 One definition, used by the coverage page, the board, the bulletins and the indicator
 ``inspections.plan_done`` alike, so their figures agree:
 
-- a *planned visit* has a date window (a plan made it, or a manager scheduled it by hand) and is
-  not cancelled; it counts for the period in which its window ends;
+- a *planned visit* has a date window (a plan made it, or a manager scheduled it by hand), is not
+  cancelled and its outlet is in service; it counts for the period in which its window ends;
 - it is *done* when it was submitted (a secret visit: in review or released) by the end of its
   window's last day at the outlet;
 - it is *missed* when that day is over at the outlet and it is not done (done late is missed);
@@ -31,9 +31,10 @@ DONE_STATUSES = (VisitStatus.in_review, VisitStatus.released)
 
 
 def planned_clause(first: dt.date, end: dt.date):
-    """A WHERE clause on ``Visit``: planned visits whose window ends in [first, end)."""
+    """A WHERE clause on ``Visit`` joined to its ``Outlet``: planned visits whose window ends in
+    [first, end), at outlets in service (as the indicators count outlets)."""
     return sa.and_(Visit.due_from.is_not(None), Visit.due_until.is_not(None), Visit.due_until >= first,
-                   Visit.due_until < end, Visit.status != VisitStatus.cancelled)
+                   Visit.due_until < end, Visit.status != VisitStatus.cancelled, Outlet.active.is_(True))
 
 
 def is_done(status: str, submitted_at: dt.datetime | None, due_until: dt.date, zone: str) -> bool:

@@ -295,7 +295,7 @@ def coverage(fmt: str):
     rows, total = coverage_rows(node, period)
     by_outlet = bool(rows) and rows[0].kind == "outlet"
     header = [_("Outlet") if by_outlet else _("Unit"), _("Period"), _("Outlets planned"), _("Outlets visited"),
-              _("Planned"), _("Done"), _("Missed"), _("To do"), _("Coverage") + " %"]
+              _("Visits planned"), _("Done"), _("Missed"), _("To do"), _("Coverage") + " %"]
     total.name = _("Total")
 
     def cells(r):
