@@ -71,6 +71,7 @@ def demo_command(scale: str) -> None:
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
         complaint_count = demo.load_demo_complaints(session)
+        planned = demo.load_demo_plans(session)
         demo.load_demo_operating_values(session)
         if scale == "large":
 
@@ -82,6 +83,8 @@ def demo_command(scale: str) -> None:
         click.echo(f"Demo visits: {visits}")
     if complaint_count:
         click.echo(f"Demo complaints: {complaint_count}")
+    if planned:
+        click.echo(f"Demo plans: 2, their visits made: {planned}")
     if passwords:
         click.echo("Demo accounts (username / password):")
         for username, role, password in passwords:
