@@ -80,6 +80,7 @@ class UnitCoverage:
     key: int
     name: str
     kind: str = "unit"  # unit | outlet
+    code: str = ""
     planned: int = 0
     done: int = 0
     missed: int = 0
@@ -108,8 +109,8 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
     node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope), and the total."""
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     by_outlet = node is not None and node.level == "county"
-    names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all()) \
-        if by_outlet else {}
+    names = {o: (name, code) for o, name, code in session.execute(
+        select(Outlet.id, Outlet.name, Outlet.code).where(Outlet.unit_id == node.id)).all()} if by_outlet else {}
     depth = node.path.count("/") - 1 if node is not None else 0
     rows: dict[int, UnitCoverage] = {}
     total = UnitCoverage(node.id if node else 0, node.name if node else "")
@@ -120,17 +121,18 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
         if by_outlet:
             if units[unit_id].id != node.id:
                 continue
-            row = rows.setdefault(outlet_id, UnitCoverage(outlet_id, names.get(outlet_id, "?"), "outlet"))
+            name, code = names.get(outlet_id, ("?", ""))
+            row = rows.setdefault(outlet_id, UnitCoverage(outlet_id, name, "outlet", code))
         else:
             unit = units[unit_id]
             if node is not None and not unit.path.startswith(node.path):
                 continue
             parts = [int(p) for p in unit.path.strip("/").split("/")]
             child = units[parts[depth]] if len(parts) > depth else unit
-            row = rows.setdefault(child.id, UnitCoverage(child.id, child.name))
+            row = rows.setdefault(child.id, UnitCoverage(child.id, child.name, "unit", child.code))
         row.add(planned, done, missed)
         total.add(planned, done, missed)
-    return sorted(rows.values(), key=lambda r: r.name), total
+    return sorted(rows.values(), key=lambda r: r.code), total
 
 
 def planned_visits(session: Session, *, first: dt.date, end: dt.date, outlet_ids: Iterable[int] | None = None,
