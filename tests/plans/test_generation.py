@@ -13,6 +13,7 @@ from sqlmodel import select
 from inspect_app.audit.models import AuditEvent
 from inspect_app.auth.models import Role
 from inspect_app.errors import DomainError, NotFound
+from inspect_app.notifications.models import Notification
 from inspect_app.plans import services as plans
 from inspect_app.plans.models import AssignMode, OutletRule, PlanStatus
 from inspect_app.visits import services as visits
@@ -216,3 +217,47 @@ def test_a_plan_that_cannot_be_carried_out_is_refused_and_nothing_is_kept(app, d
     db.rollback()
     assert words in refused.value.message, refused.value.message
     assert db.exec(select(Visit)).all() == []
+
+
+def test_changing_a_plan_brings_its_waiting_visits_in_line(app, db, clock_at, people, org_tree, xihu_outlets, pool):
+    clock_at(PINNED)
+    listed = [o.id for o in xihu_outlets[:4]]
+    plan, _made = make_plan(app, db, people["manager"], org_tree["xihu"], outlet_rule=OutletRule.listed,
+                            outlet_ids=listed, member_ids=[p.id for p in pool])
+    assert len(plan_visits(db, plan)) == 8
+    leaving = pool[0]
+    with app.test_request_context():
+        plans.update_plan(db, actor=people["manager"], plan=plan, data=plan_input(
+            org_tree["xihu"], name="西湖区月度明察（调整）", outlet_rule=OutletRule.listed,
+            outlet_ids=listed[1:] + [xihu_outlets[5].id], member_ids=[p.id for p in pool[1:]],
+            ends_on=dt.date(2027, 1, 20), blackouts=[(dt.date(2026, 12, 1), dt.date(2026, 12, 10), "盘点")]))
+    db.commit()
+    found = plan_visits(db, plan)
+    by_state = Counter((v.outlet_id in listed[1:] + [xihu_outlets[5].id], v.status) for v in found)
+    assert by_state[(False, VisitStatus.cancelled)] == 2  # the outlet taken out: both its visits
+    assert by_state[(True, VisitStatus.scheduled)] == 8  # three kept and one new outlet, two months each
+    for visit in found:
+        if visit.status == VisitStatus.scheduled:
+            assert visit.assignee_id != leaving.id
+            assert visit.due_until <= dt.date(2027, 1, 20)
+            assert visit.due_from > dt.date(2026, 12, 10) or visit.plan_period != DEC_1
+    assert plan.name == "西湖区月度明察（调整）"
+    changed = db.exec(select(AuditEvent).where(AuditEvent.action.in_(["plan.updated", "visit.replanned"]))).all()
+    assert {e.action for e in changed} == {"plan.updated", "visit.replanned"}
+
+
+def test_the_sweep_tells_the_plans_maker_once_what_it_cannot_place(app, db, clock_at, people, org_tree, pool):
+    clock_at(PINNED)
+    plan, _made = make_plan(app, db, people["manager"], org_tree["xihu"], member_ids=[pool[0].id])
+    pool[0].active = False  # the only inspector of the pool left
+    db.add(pool[0])
+    db.commit()
+    clock_at("2026-12-31T16:30:00Z")  # 1 January: February is to be made
+    with app.test_request_context():
+        first = plans.sweep(db)
+        again = plans.sweep(db)
+    db.commit()
+    assert first == {"plan_visits": 0, "plan_problems": 2} and again["plan_problems"] == 2
+    notes = db.exec(select(Notification).where(Notification.user_id == people["manager"].id,
+                                               Notification.kind == "plan_problem")).all()
+    assert len(notes) == 2 and all(n.link == f"/plans/{plan.id}" for n in notes)

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from inspect_app.auth.models import Role
+from inspect_app.plans import services as plans
 from inspect_app.plans.models import InspectionPlan, PlanStatus
 from inspect_app.visits.models import Visit, VisitStatus
 from tests.plans.helpers import PINNED, make_plan
@@ -153,3 +154,23 @@ def test_every_plan_post_needs_its_csrf_token(app, db, people, client_as, plan, 
     assert response.status_code in (400, 302)
     reread(db, plan)
     assert plan.status == PlanStatus.active and plan.name == "西湖区月度明察"
+
+
+def statements(client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return int(response.headers["X-Query-Count"])
+
+
+def test_the_plan_pages_run_a_fixed_number_of_statements(app, db, people, org_tree, client_as, create_outlet, plan):
+    director = client_as(people["director"])
+    urls = ["/plans", f"/plans/{plan.id}", "/plans/coverage?period=2026-12", "/plans/missed?period=2026-12",
+            f"/plans/{plan.id}/edit", "/board"]
+    small = {url: statements(director, url) for url in urls}
+    for _n in range(5):
+        create_outlet(org_tree["xihu"])
+    with app.test_request_context():
+        plans.generate(db, plan)  # the new outlets' visits
+    db.commit()
+    assert len(db.exec(select(Visit).where(Visit.plan_id == plan.id)).all()) == 14
+    assert {url: statements(director, url) for url in urls} == small
