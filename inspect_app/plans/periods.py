@@ -28,6 +28,8 @@ class PlanPeriod:
         text = (text or "").strip().upper()
         if not text:
             return cls.around("month", today)
+        if not (text[:4].isdigit() and 2000 <= int(text[:4]) <= 2100):
+            raise ValueError(text)  # a typing slip, and no date arithmetic near year 9999
         if "-Q" in text:
             year, quarter = text.split("-Q", 1)
             if not (year.isdigit() and len(year) == 4 and quarter in ("1", "2", "3", "4")):

@@ -174,3 +174,11 @@ def test_the_plan_pages_run_a_fixed_number_of_statements(app, db, people, org_tr
     db.commit()
     assert len(db.exec(select(Visit).where(Visit.plan_id == plan.id)).all()) == 14
     assert {url: statements(director, url) for url in urls} == small
+
+
+@pytest.mark.parametrize("period", ["9999-11", "2026-13", "2026-Q5", "0000", "x", "9999", "2026-Q4", "2027"])
+def test_a_period_typed_wrong_shows_this_month_never_an_error(app, db, people, client_as, plan, period):
+    manager = client_as(people["manager"])
+    assert manager.get(f"/plans/coverage?period={period}").status_code == 200
+    assert manager.get(f"/plans/missed?period={period}").status_code == 200
+    assert manager.get(f"/plans/coverage/export.csv?period={period}").status_code == 200
