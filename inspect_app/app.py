@@ -29,6 +29,7 @@ from inspect_app.indicators.config_views import bp as config_bp
 from inspect_app.indicators.views import bp as indicators_bp
 from inspect_app.notifications.views import bp as notifications_bp
 from inspect_app.org.views import bp as org_bp
+from inspect_app.plans.views import bp as plans_bp
 from inspect_app.rectifications import hooks as rectification_hooks
 from inspect_app.rectifications.views import bp as rectifications_bp
 from inspect_app.reports.exports import bp as exports_bp
@@ -116,7 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp, config_bp):
+               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp, config_bp, plans_bp):
         app.register_blueprint(bp)
 
 

@@ -24,6 +24,7 @@ from inspect_app.demo_large import load_large
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.services import sweep_orphan_files
 from inspect_app.evidence.storage import get_storage
+from inspect_app.plans import services as plan_services
 from inspect_app.rectifications.services import sweep
 from inspect_app.rectifications.stats import rebuild
 
@@ -70,6 +71,7 @@ def demo_command(scale: str) -> None:
         passwords = demo.load_demo(session)
         visits = demo.load_demo_visits(session)
         complaint_count = demo.load_demo_complaints(session)
+        planned = demo.load_demo_plans(session)
         demo.load_demo_operating_values(session)
         if scale == "large":
 
@@ -81,6 +83,8 @@ def demo_command(scale: str) -> None:
         click.echo(f"Demo visits: {visits}")
     if complaint_count:
         click.echo(f"Demo complaints: {complaint_count}")
+    if planned:
+        click.echo(f"Demo plans: 2, their visits made: {planned}")
     if passwords:
         click.echo("Demo accounts (username / password):")
         for username, role, password in passwords:
@@ -165,6 +169,8 @@ def sweep_command() -> None:
         sent = sweep(session)
         sent.update(complaint_services.sweep(session))
         session.commit()
+        sent.update(plan_services.sweep(session))  # the plans' visits of this period and the next
+        session.commit()
     removed = get_storage().sweep_temp()
     with Session(get_engine()) as session:
         orphans = sweep_orphan_files(session, get_storage())
@@ -172,6 +178,7 @@ def sweep_command() -> None:
                f"complaint reminders: {sent['complaints_due']}, complaint escalations: {sent['complaints_escalated']}, "
                f"first-contact reminders: {sent['complaints_contact_due']}, "
                f"missed first contacts escalated: {sent['complaints_contact_escalated']}, "
+               f"planned visits made: {sent['plan_visits']}, plan problems reported: {sent['plan_problems']}, "
                f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
 
 

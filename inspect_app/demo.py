@@ -14,6 +14,8 @@ from inspect_app.complaints.models import Callback, Complaint, ComplaintEvent
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit, Window
+from inspect_app.plans import services as plans
+from inspect_app.plans.models import AssignMode, InspectionPlan
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
@@ -50,6 +52,7 @@ def _demo_users(units: dict[str, Unit], outlets: list[Outlet]) -> list[dict]:
         dict(username="director", display_name="周立新", role=Role.manager, unit_id=units["33"].id),
         dict(username="inspector", display_name="李明", role=Role.inspector, unit_id=units["3301"].id, phone="13800000002"),
         dict(username="inspector.nb", display_name="孙伟", role=Role.inspector, unit_id=units["3302"].id),
+        dict(username="inspector.wz", display_name="林晓东", role=Role.inspector, unit_id=units["3303"].id),
         dict(username="shopper", display_name="赵晓", role=Role.shopper, code_name="暗访员A07", phone="13800000003"),
         dict(username="reviewer", display_name="刘芳", role=Role.reviewer, unit_id=units["33"].id),
         dict(username="chief", display_name="张丽", role=Role.branch_chief, outlet_ids=[xihu[0].id, xihu[1].id]),
@@ -634,3 +637,37 @@ def load_demo_operating_values(session: Session, *, seed: int = 31, months: int 
                 made += 1
     session.flush()
     return made
+
+
+# --- inspection plans ----------------------------------------------------------------------------------
+
+def load_demo_plans(session: Session) -> int:
+    """Two plans, as a city and the province would run them: 杭州市's monthly open inspection of
+    every outlet by its inspector, and the province's quarterly cross-inspection (区域巡查互查)
+    in which 杭州 inspects 宁波, 宁波 温州 and 温州 杭州. Their visits of this period and the next
+    are made at once (the sweep makes the rest). Nothing when a plan exists already."""
+    import datetime as dt
+
+    if session.exec(select(InspectionPlan.id).limit(1)).first():
+        return 0
+    users = {u.username: u for u in session.exec(select(User).where(User.username.in_(
+        ["manager", "director", "inspector"]))).all()}
+    units = {u.code: u for u in session.exec(select(Unit).where(Unit.code.in_(["33", "3301", "3302", "3303"]))).all()}
+    if len(users) < 3 or len(units) < 4:
+        return 0
+    today = clock.today(plans.plan_zone())
+    until = dt.date(today.year + 1, 12, 31)
+    holidays = [(dt.date(today.year + 1, 1, 1), dt.date(today.year + 1, 1, 1), "元旦"),
+                (dt.date(today.year + 1, 5, 1), dt.date(today.year + 1, 5, 5), "劳动节"),
+                (dt.date(today.year + 1, 10, 1), dt.date(today.year + 1, 10, 7), "国庆节")]
+    _monthly, made = plans.create_plan(session, actor=users["manager"], data=plans.PlanInput(
+        name="杭州市网点月度明察", unit_id=units["3301"].id, checklist_code="open_inspection", starts_on=today,
+        ends_on=until, member_ids=[users["inspector"].id], blackouts=holidays))
+    count = len(made.created)
+    _cross, made = plans.create_plan(session, actor=users["director"], data=plans.PlanInput(
+        name="浙江省区域巡查互查", unit_id=units["33"].id, checklist_code="open_inspection", starts_on=today,
+        ends_on=until, period_kind="quarter", assign_mode=AssignMode.pairing, blackouts=holidays,
+        pairings=[(units["3301"].id, units["3302"].id), (units["3302"].id, units["3303"].id),
+                  (units["3303"].id, units["3301"].id)]))
+    session.commit()
+    return count + len(made.created)

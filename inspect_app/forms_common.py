@@ -70,6 +70,11 @@ class FloatField(_SaysWhatItCannotRead, fields.FloatField):
         return _("“%(field)s” is not a number.", field=self.label.text)
 
 
+class IntegerField(_SaysWhatItCannotRead, fields.IntegerField):
+    def unreadable(self, typed: str) -> str:
+        return _("“%(field)s” is not a whole number: %(value)s.", field=self.label.text, value=typed)
+
+
 def error_messages(form) -> list[str]:
     """Every error of a form, each naming its field unless the message already does."""
     messages = []

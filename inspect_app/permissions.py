@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 from sqlmodel import Session, select
 
+from inspect_app import clock
 from inspect_app.auth.models import UNIT_SCOPED_ROLES, Role, User, UserOutlet
 from inspect_app.complaints.models import Accountability, Complaint
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.plans.models import InspectionPlan
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit, VisitStatus
 
@@ -97,7 +99,8 @@ def outlet_in_scope(session: Session, user: User, outlet: Outlet) -> bool:
     path = scope_path(session, user)
     if path is None:
         return False
-    unit_path = session.exec(select(Unit.path).where(Unit.id == outlet.unit_id)).one()
+    unit_path = _memo(("unit_path", outlet.unit_id),
+                      lambda: session.exec(select(Unit.path).where(Unit.id == outlet.unit_id)).one())
     return unit_path.startswith(path)
 
 
@@ -121,15 +124,73 @@ def can_be_assigned(user: User, kind: str) -> bool:
     return user.role in (Role.inspector, Role.manager)
 
 
+def _in_unit(session: Session, user: User, unit: Unit) -> bool:
+    """The user's own unit lies in ``unit``'s subtree (an inspector "of" that unit)."""
+    path = scope_path(session, user)
+    return path is not None and path.startswith(unit.path)
+
+
+def can_be_assigned_at(session: Session, user: User, kind: str, outlet: Outlet, *,
+                       paired_unit: Unit | None = None) -> bool:
+    """Whether the person may be given a visit of this kind at this outlet.
+
+    Shoppers go anywhere (rotation and blackouts are the scheduling's checks); everyone else only
+    within their unit, with one exception: a plan's cross-inspection (区域巡查互查) sends the
+    inspectors of the paired unit (``paired_unit``) to the outlets of another unit, and only them.
+    """
+    if not can_be_assigned(user, kind):
+        return False
+    if kind == "secret":
+        return True
+    if paired_unit is not None:
+        return user.role == Role.inspector and _in_unit(session, user, paired_unit)
+    return outlet_in_scope(session, user, outlet)
+
+
+#: The statuses in which a visit is still its assignee's to do (or, for a secret visit, under review).
+HELD_STATUSES = (VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned)
+
+
+def holds_visit(session: Session, user: User, visit) -> bool:
+    """The assignee's hold on a visit. People with a unit hold a visit outside it (a plan's
+    cross-inspection) only while it is theirs to do: once it is released or cancelled, it and its
+    outlet are out of their scope like any other. Shoppers (no unit) keep their own visits."""
+    if not user.is_authenticated or visit.assignee_id != user.id:
+        return False
+    if user.role not in UNIT_SCOPED_ROLES or visit.status in HELD_STATUSES:
+        return True
+    return outlet_in_scope(session, user, session.get(Outlet, visit.outlet_id))
+
+
+def _held_clause(session: Session, user: User):
+    """``holds_visit`` as a WHERE clause on ``Visit``, beside a clause for the user's scope."""
+    return sa.and_(Visit.assignee_id == user.id, Visit.status.in_(HELD_STATUSES))
+
+
+def can_view_outlet(session: Session, user: User, outlet: Outlet) -> bool:
+    """An outlet's page: the outlets in scope, and for an inspector the outlets of the visits they
+    hold outside their unit (a cross-inspection), only while they hold one there that is started
+    or whose date window has begun at the outlet (a visit planned for next month opens nothing yet)."""
+    if outlet_in_scope(session, user, outlet):
+        return True
+    if not user.is_authenticated or user.role not in (Role.inspector, Role.manager):
+        return False
+    due = sa.or_(Visit.status != VisitStatus.scheduled, Visit.due_from.is_(None),
+                 Visit.due_from <= clock.today(outlet.timezone))
+    return session.exec(select(Visit.id).where(_held_clause(session, user), Visit.outlet_id == outlet.id, due)
+                        .limit(1)).first() is not None
+
+
 def can_view_visit(session: Session, user: User, visit) -> bool:
     """Who may see a visit at all. Out of scope → the caller answers 404, never 403.
 
     The outlet side (branch chiefs) sees only released visits of its own outlets; a shopper only
-    the visits assigned to them; inspectors see secret visits of others only once released.
+    the visits assigned to them; inspectors see secret visits of others only once released; an
+    assignee sees a visit outside their unit only while they hold it (``holds_visit``).
     """
     if not user.is_authenticated:
         return False
-    if is_admin(user) or visit.assignee_id == user.id:
+    if is_admin(user) or holds_visit(session, user, visit):
         return True
     if user.role in (Role.shopper, Role.handler):
         return False  # complaint handlers work on complaints, not on visits
@@ -191,15 +252,44 @@ def visits_clause(session: Session, user: User):
     """A WHERE clause on ``Visit`` matching ``can_view_visit`` for lists and counts."""
     if is_admin(user):
         return sa.true()
-    if user.role in (Role.shopper, Role.handler):
+    if user.role == Role.shopper:
         return Visit.assignee_id == user.id
+    if user.role == Role.handler:
+        return _held_clause(session, user)
     in_scope = Visit.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
     if user.role == Role.branch_chief:
         return sa.and_(in_scope, Visit.status == VisitStatus.released)
     if user.role == Role.inspector:
-        return sa.or_(Visit.assignee_id == user.id,
-                      sa.and_(in_scope, sa.or_(Visit.kind != "secret", Visit.status == VisitStatus.released)))
-    return sa.or_(Visit.assignee_id == user.id, in_scope)
+        return sa.or_(_held_clause(session, user),
+                      sa.and_(in_scope, sa.or_(Visit.kind != "secret", Visit.status == VisitStatus.released,
+                                               Visit.assignee_id == user.id)))
+    return sa.or_(_held_clause(session, user), in_scope)
+
+
+# --- inspection plans ----------------------------------------------------------------------------
+
+def can_manage_plans(user: User) -> bool:
+    """Plans are made by managers for their unit subtree (admins anywhere)."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager)
+
+
+def can_manage_plan(session: Session, user: User, plan: InspectionPlan) -> bool:
+    """A plan is its unit's: the managers over that unit (admins anywhere). Others → 404."""
+    if not can_manage_plans(user):
+        return False
+    return is_admin(user) or unit_in_scope(session, user, session.get(Unit, plan.unit_id))
+
+
+def plans_clause(session: Session, user: User):
+    """A WHERE clause on ``InspectionPlan`` for the plan list."""
+    if not can_manage_plans(user):
+        return sa.false()
+    return InspectionPlan.unit_id.in_(select(Unit.id).where(units_clause(session, user)))
+
+
+def can_see_coverage(user: User) -> bool:
+    """Plan coverage and the missed visits: the board's viewers (the inspection side)."""
+    return can_see_board(user)
 
 
 # --- rectification -------------------------------------------------------------------------------

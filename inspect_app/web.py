@@ -51,6 +51,13 @@ from inspect_app.extensions import login_manager
 from inspect_app.http import export_url, page_url, wants_json
 from inspect_app.i18n import duration_words, format_local, select_locale, zone_note
 from inspect_app.notifications.services import unread_count
+from inspect_app.plans.models import (
+    ASSIGN_MODE_LABELS,
+    COVERAGE_STATE_LABELS,
+    OUTLET_RULE_LABELS,
+    PERIOD_LABELS,
+    PLAN_STATUS_LABELS,
+)
 from inspect_app.rectifications.models import EVENT_LABELS, LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
 from inspect_app.visits.models import VISIT_STATUS_LABELS
@@ -119,6 +126,11 @@ def init_app(app: Flask) -> None:
         contact_of=lambda obj: complaint_services.contact_of(current_user, obj),
         private_text=lambda text, obj=None: complaint_privacy.text_for(current_user, text, obj),
         hidden_contact=complaint_privacy.HIDDEN_CONTACT,
+        period_label=lambda kind: PERIOD_LABELS.get(kind, kind),
+        outlet_rule_label=lambda rule: OUTLET_RULE_LABELS.get(rule, rule),
+        assign_mode_label=lambda mode: ASSIGN_MODE_LABELS.get(mode, mode),
+        plan_status_label=lambda status: PLAN_STATUS_LABELS.get(status, status),
+        coverage_state_label=lambda state: COVERAGE_STATE_LABELS.get(state, state),
     )
     app.extensions["viewer_zone"] = _viewer_zone
     app.context_processor(_badges)

@@ -30,7 +30,9 @@ def inspector_home(session: Session, user: User, today: dt.date) -> dict:
             upcoming.append(row)
     drafts = visit_queries.visit_rows(session, mine.where(Visit.status.in_([VisitStatus.in_progress, VisitStatus.returned]))
                         .order_by(Visit.started_at.desc()))
-    recent = visit_queries.visit_rows(session, mine.where(Visit.status.in_([VisitStatus.in_review, VisitStatus.released]))
+    # a cross-inspection's visit leaves the list once released (it is the inspected unit's then)
+    recent = visit_queries.visit_rows(session, mine.where(Visit.status.in_([VisitStatus.in_review, VisitStatus.released]),
+                                                          permissions.visits_clause(session, user))
                         .order_by(Visit.submitted_at.desc()).limit(10))
     return {"today": today_rows, "overdue": overdue, "upcoming": upcoming[:10], "drafts": drafts, "recent": recent}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlmodel import select
 
@@ -13,12 +13,12 @@ from inspect_app.complaints import queries as complaint_queries
 from inspect_app.complaints.models import Accountability, AccountabilityStatus
 from inspect_app.dashboard import queries
 from inspect_app.db import get_session
+from inspect_app.http import get_or_404
 from inspect_app.i18n import select_timezone
 from inspect_app.indicators import services as indicator_services
 from inspect_app.org import services as org
 from inspect_app.org.forms import WindowForm
 from inspect_app.org.models import Outlet, StaffMember, Unit
-from inspect_app.org.views import load_outlet
 from inspect_app.rectifications import queries as rect_queries
 from inspect_app.visits import queries as visit_queries
 from inspect_app.visits.models import StarRating, Visit
@@ -113,14 +113,19 @@ def _complaint_summary(db):
 @bp.route("/outlets/<int:outlet_id>")
 @login_required
 def outlet(outlet_id: int):
-    """An outlet's page: its windows with their stars, and its latest visits the viewer may see."""
-    outlet = load_outlet(outlet_id)
+    """An outlet's page: its windows with their stars, and its latest visits the viewer may see.
+    An inspector on a cross-inspection sees an outlet outside their unit while they hold a visit
+    there (``permissions.can_view_outlet``), and nothing of it but that visit."""
     db = get_session()
+    outlet = get_or_404(Outlet, outlet_id)
+    if not permissions.can_view_outlet(db, current_user, outlet):
+        abort(404)
+    in_scope = permissions.outlet_in_scope(db, current_user, outlet)
     recent = visit_queries.visit_rows(db, select(Visit).where(
         Visit.outlet_id == outlet.id, permissions.visits_clause(db, current_user)).order_by(Visit.id.desc()).limit(10))
     stars = {r.window_id: r for r in db.exec(current_stars_query().where(StarRating.outlet_id == outlet.id)).all()}
     streak = complaint_queries.streaks(db, current_user, outlets=[outlet])[0] \
-        if permissions.can_see_complaints(current_user) else None
+        if in_scope and permissions.can_see_complaints(current_user) else None
     return render_template("dashboard/outlet.html", outlet=outlet, unit=db.get(Unit, outlet.unit_id),
                            windows=org.windows_of(db, outlet.id), window_form=WindowForm(), recent=recent,
-                           stars=stars, streak=streak)
+                           stars=stars, streak=streak, in_scope=in_scope)

@@ -16,6 +16,7 @@ from inspect_app.indicators.definition import Indicator
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.indicators.sources import Period
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.plans import coverage
 from inspect_app.rectifications.models import LineStatus, RectificationLine
 from inspect_app.visits.models import Visit, VisitStatus
 
@@ -65,14 +66,13 @@ def rows_behind(session: Session, indicator: Indicator, unit: Unit, period: Peri
 
 def _visit_rows(session, indicator, outlets, ids, since, until, period, zone, limit) -> Rows:
     if indicator.source == "inspections.plan_done":
-        visits = session.exec(select(Visit).where(
-            Visit.outlet_id.in_(ids), Visit.due_until.is_not(None), Visit.due_until >= period.start,
-            Visit.due_until < period.end, Visit.status != VisitStatus.cancelled).order_by(Visit.due_until)).all()
-        out = Rows([_l("Outlet"), _l("Window"), _l("Submitted"), _l("Done in time")], total=len(visits))
-        for visit in visits[:limit]:
-            done = visit.submitted_at is not None and visit.submitted_at < clock.day_start(
-                visit.due_until + dt.timedelta(days=1), zone)
-            out.rows.append([outlets[visit.outlet_id].name, f"{visit.due_from} – {visit.due_until}",
+        # the planned visits as plan coverage counts them (``plans.coverage``), each done or not
+        found = coverage.planned_visits(session, first=period.start, end=period.end, outlet_ids=ids)
+        out = Rows([_l("Outlet"), _l("Window"), _l("Submitted"), _l("Done in time")], total=len(found))
+        now = clock.now()
+        for visit, outlet in found[:limit]:
+            done = coverage.visit_state(visit, outlet, now) == "done"
+            out.rows.append([outlet.name, f"{visit.due_from} – {visit.due_until}",
                              _local(visit.submitted_at, zone), done])
             out.counted.append(done)
             out.links.append(("visits.detail", {"visit_id": visit.id}))

@@ -16,6 +16,7 @@ from inspect_app.complaints.models import AT_FAULT, Callback, Complaint
 from inspect_app.indicators.definition import Tree
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.plans import coverage
 from inspect_app.rectifications.models import LineStatus, RectificationLine
 from inspect_app.rectifications.queries import seconds_between
 from inspect_app.visits.models import Visit, VisitStatus
@@ -193,15 +194,11 @@ def _sections(session, rollup, tree, since, until) -> dict[tuple[str, str], dict
 
 
 def _planned(session, rollup, period: Period, zone: str) -> dict[int, list[float]]:
-    """Visits planned for the period (their date window ends in it; not cancelled) and those
-    submitted by the end of their window's last day (in the unit's zone)."""
-    rows = session.execute(
-        select(Visit.outlet_id, Visit.due_until, Visit.submitted_at)
-        .where(Visit.due_until.is_not(None), Visit.due_until >= period.start, Visit.due_until < period.end,
-               Visit.status != VisitStatus.cancelled)).all()
-    counted = [(outlet, 1, 1 if submitted is not None and submitted < clock.day_start(due + dt.timedelta(days=1), zone)
-                else 0) for outlet, due, submitted in rows]
-    return rollup.add(counted, 1, 2)
+    """Visits planned for the period and those done, counted exactly as plan coverage counts them
+    (``plans.coverage``: the window ends in the period; done = handed in by the end of its last
+    day at the outlet), so the indicator and the coverage page agree."""
+    rows = coverage.outlet_rows(session, period.start, period.end)
+    return rollup.add([(outlet, planned, done) for outlet, planned, done, _missed in rows], 1, 2)
 
 
 def _lines(session, rollup, since, until, dialect) -> dict:

@@ -29,6 +29,7 @@ TEXTS = {
     "complaint_contact_due": _l("Complaint %(number)s (%(outlet)s): call the customer by %(deadline)s (first contact)."),
     "complaint_contact_missed": _l("Escalated: complaint %(number)s (%(outlet)s) missed its first contact (due %(deadline)s)."),
     "accountability_decided": _l("Accountability decided for %(staff)s: %(amount)s yuan. Acknowledge or appeal."),
+    "plan_problem": _l("Plan %(plan)s could not place a visit: %(problem)s"),
     "accountability_appealed": _l("%(staff)s's accountability decision was appealed: please decide."),
 }
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,6 +19,8 @@ from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import get_or_404, run_service
 from inspect_app.i18n import select_locale
 from inspect_app.org.models import Outlet, StaffMember, Unit
+from inspect_app.plans import coverage as plan_coverage
+from inspect_app.plans.periods import PlanPeriod
 from inspect_app.rectifications import queries, repeats, services
 from inspect_app.rectifications.forms import (
     AnswerForm,
@@ -300,7 +303,16 @@ def board():
     panels = [panel(db, current_user, node, filters) for panel in current_app.extensions.get("board_panels", [])]
     return render_template("rectifications/board.html", rows=rows, total=total, node=node, parent=parent,
                            escalated=escalated, escalated_count=escalated_count, args=args, now=clock.now(),
-                           panels=[p for p in panels if p is not None])
+                           panels=[p for p in panels if p is not None], missed=_missed_this_month(db, node))
+
+
+def _missed_this_month(db, node: Unit | None) -> tuple[int, PlanPeriod]:
+    """Planned visits of this month already missed in the board's unit: a count that links to them."""
+    month = PlanPeriod.around("month", clock.today(clock.default_zone()))
+    where = permissions.outlets_clause(db, current_user)
+    if node is not None:
+        where = sa.and_(where, Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path, autoescape=True))))
+    return plan_coverage.missed_count(db, where=where, first=month.start, end=month.end), month
 
 
 def register_board_panel(app, panel) -> None:

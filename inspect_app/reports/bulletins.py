@@ -23,6 +23,7 @@ from inspect_app.indicators import services as indicators
 from inspect_app.numbers import competition_ranks, half_up
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
+from inspect_app.plans import coverage as plan_coverage
 from inspect_app.rectifications.models import (
     OUTLET_TURN,
     LineStatus,
@@ -177,6 +178,9 @@ class Bulletin:
     repeated: list[tuple] = field(default_factory=list)
     # complaints (周分析 and 月总结): per unit, and the categories against the period before
     complaint_rows: list = field(default_factory=list)
+    # planned-visit coverage (周分析 and 月总结): per unit (``plans.coverage``) and over the node
+    coverage_rows: list = field(default_factory=list)
+    coverage_total: object | None = None
     complaint_categories: list[tuple] = field(default_factory=list)
     # 月总结: the composite ranking of the indicator system for the same month
     composite: object | None = None
@@ -336,6 +340,9 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     if period.kind in ("week", "month"):
         children = [node] if by_outlet else [units[key] for key in rows]
         _complaint_extras(session, user, bulletin, node, children, since, until, prev_since)
+        # the visits planned for the period, done or missed as the period ended (or by now)
+        bulletin.coverage_rows, bulletin.coverage_total = plan_coverage.by_child_units(
+            session, node=node, allowed=allowed, first=period.start, end=period.end, now=as_of)
     if period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
         # the month and the month before (kept snapshots when there are): places gained or lost
         bulletin.composite = indicators.ranking(session, user, node=node, zone=zone, with_previous=True,

@@ -45,6 +45,7 @@ from inspect_app.i18n import select_locale, select_timezone, to_zone
 from inspect_app.org import services as org_services
 from inspect_app.org.models import StaffMember, Unit
 from inspect_app.org.views import staff_selection
+from inspect_app.plans.views import coverage_rows, coverage_selection, missed_selection
 from inspect_app.rectifications import queries as line_queries
 from inspect_app.rectifications import repeats as repeat_queries
 from inspect_app.rectifications.models import LINE_STATUS_LABELS
@@ -301,6 +302,49 @@ def repeats(fmt: str):
               r.first_since] for r in rows]
     title = f"{_('Repeated problems')}-{node.name}" if node else _("Repeated problems")
     return _send(fmt, what="repeats", title=title, header=header, rows=cells, widths=[14, 12, 28, 16, 8, 36, 8, 16, 12])
+# --- plan coverage and the missed visits ---------------------------------------------------------------
+
+@bp.route(f"/plans/coverage/export.{FORMAT}")
+@login_required
+def coverage(fmt: str):
+    node, period, _args = coverage_selection()
+    rows, total = coverage_rows(node, period)
+    by_outlet = bool(rows) and rows[0].kind == "outlet"
+    header = [_("Outlet") if by_outlet else _("Unit"), _("Period"), _("Outlets planned"), _("Outlets visited"),
+              _("Visits planned"), _("Done"), _("Missed"), _("To do"), _("Coverage") + " %"]
+    total.name = _("Total")
+
+    def cells(r):
+        return [r.name, period.label, r.outlets_planned, r.outlets_visited, r.planned, r.done, r.missed, r.open,
+                None if r.percent is None else float(r.percent)]
+
+    title = f"{_('Coverage')}-{node.name}" if node else _("Coverage")
+    return _send(fmt, what="coverage", title=title, header=header, rows=[*map(cells, rows), cells(total)],
+                 widths=[24, 9, 10, 10, 8, 8, 8, 8, 10])
+
+
+@bp.route(f"/plans/missed/export.{FORMAT}")
+@login_required
+def missed(fmt: str):
+    node, period, _args, rows = missed_selection()
+    header = [_("Outlet code"), _("Outlet"), _("Checklist"), _("Window from"), _("Window until"), _("Assigned to"),
+              _("Plan"), _("Status"), _("Submitted")]
+    viewer = current_user._get_current_object()
+
+    def cells():
+        for visit, outlet, assignee, plan_name in rows:
+            yield [outlet.code, outlet.name, _checklist_name(visit.checklist_code), visit.due_from, visit.due_until,
+                   person_label(viewer, assignee) if assignee else "", plan_name or "",
+                   str(VISIT_STATUS_LABELS.get(visit.status, visit.status)), _local(visit.submitted_at, outlet.timezone)]
+
+    title = f"{_('Missed visits')}-{node.name}" if node else _("Missed visits")
+    return _send(fmt, what="missed", title=f"{title}-{period.label}", header=header, rows=cells(),
+                 widths=[12, 28, 16, 11, 11, 14, 20, 10, 16])
+
+
+def _checklist_name(code: str) -> str:
+    checklist = checklists.registry().get(code)
+    return checklist.title(select_locale()) if checklist else code
 
 
 # --- the ranking and the star board --------------------------------------------------------------------

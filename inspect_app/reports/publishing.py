@@ -72,6 +72,8 @@ def figures(b) -> dict:
                   "commended": r.commended, "named": r.named} for r in b.rows],
         "complaints": [{"name": r.unit.name, "received": r.received, "substantiated": r.at_fault, "appeals": r.appeals,
                         "overdue": r.overdue, "first_contact": text(r.first_contact_percent)} for r in b.complaint_rows],
+        "coverage": [{"name": r.name, "planned": r.planned, "done": r.done, "missed": r.missed,
+                      "percent": text(r.percent)} for r in b.coverage_rows],
     }
 
 

@@ -34,6 +34,10 @@ VISIT = Lifecycle("visit", [
                refused=_l("Only a visit waiting for review can be returned."), forbidden=REVIEWERS_ONLY),
     Transition("release", frozenset({S.in_review}), S.released, "reviewer",
                refused=_l("Only a visit waiting for review can be released."), forbidden=REVIEWERS_ONLY),
+    # a planned visit's new date window or new assignee (the plan's manager), before it starts
+    Transition("reschedule", frozenset({S.scheduled}), None, "manager",
+               refused=_l("This visit has started (it is %(status)s): it can no longer be moved or reassigned."),
+               forbidden=_l("You cannot change this visit.")),
     Transition("cancel", frozenset({S.scheduled, S.in_progress}), S.cancelled, "manager",
                refused=_l("Only a visit that is not submitted can be cancelled."),
                forbidden=_l("You cannot cancel this visit.")),

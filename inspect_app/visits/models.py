@@ -45,6 +45,10 @@ class Visit(SQLModel, table=True):
         sa.Index("ix_visit_assignee_status", "assignee_id", "status"),
         # covers the results by period (bulletins, rankings, the manager's home) without the table
         sa.Index("ix_visit_released", "status", "released_at", "outlet_id", "score", "red_line"),
+        # a plan's visit has one place in it (outlet, period, n-th of the period): made once
+        sa.UniqueConstraint("plan_id", "outlet_id", "plan_period", "plan_seq", name="uq_visit_plan_slot"),
+        # coverage reads planned visits by the day their window ends
+        sa.Index("ix_visit_due_until", "due_until"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,6 +94,11 @@ class Visit(SQLModel, table=True):
     section_scores: dict[str, float] | None = Field(default=None, sa_type=sa.JSON)
     #: Idempotency key of the submit that locked this visit (a repeat does nothing twice).
     submit_token: str | None = Field(default=None, max_length=64)
+    #: The inspection plan that made this visit (``plans``), the first day of its period there and
+    #: which of the period's visits to the outlet it is (0, 1, …).
+    plan_id: int | None = Field(default=None, foreign_key="inspection_plan.id")
+    plan_period: dt.date | None = None
+    plan_seq: int | None = None
     #: Optimistic lock: two people changing one visit at once — one wins, the other gets a conflict.
     row_version: int = Field(default=1, sa_column=_VISIT_ROW_VERSION)
 

@@ -95,7 +95,7 @@ def schedule_visits(
             raise DomainError(_("The date window may begin at most %(n)d days from today.", n=MAX_DAYS_AHEAD))
         if checklist.kind == "secret":
             check_secret_schedule(session, shopper=assignee, outlet=outlet, due_from=due_from, due_until=due_until)
-        if checklist.kind != "secret" and assignee.role != "admin" and not permissions.outlet_in_scope(session, assignee, outlet):
+        if not permissions.can_be_assigned_at(session, assignee, checklist.kind, outlet):
             raise DomainError(_("%(person)s does not cover outlet %(outlet)s.", person=assignee.display_name,
                                 outlet=outlet.name))
         visit = Visit(
@@ -117,8 +117,9 @@ def schedule_visits(
 # --- secret-visit scheduling: rotation and blackout -----------------------------------------------------------------------------------
 
 def check_secret_schedule(session: Session, *, shopper: User, outlet: Outlet, due_from: dt.date,
-                          due_until: dt.date) -> None:
-    """Refuse, with the reason, a shopper seen at this outlet too recently, or a blackout date."""
+                          due_until: dt.date, moving: int | None = None) -> None:
+    """Refuse, with the reason, a shopper seen at this outlet too recently, or a blackout date.
+    ``moving``: the visit being moved or reassigned, which does not count against itself."""
     blackout = session.exec(select(OutletBlackout).where(
         OutletBlackout.outlet_id == outlet.id, OutletBlackout.date_from <= due_until,
         OutletBlackout.date_until >= due_from)).first()
@@ -131,6 +132,8 @@ def check_secret_schedule(session: Session, *, shopper: User, outlet: Outlet, du
         Visit.assignee_id == shopper.id, Visit.outlet_id == outlet.id, Visit.kind == "secret",
         Visit.status != VisitStatus.cancelled)).all()
     for visit in earlier:
+        if moving is not None and visit.id == moving:
+            continue
         moment = local_date(visit.checkin_at, outlet) if visit.checkin_at else visit.due_until or visit.due_from
         if moment is None:
             continue

@@ -390,9 +390,9 @@ def submit(visit_id: int):
         return render_template("visits/missing.html", visit=visit, missing=incomplete.missing,
                                warnings=incomplete.warnings, checklist=services.checklist_of(db, visit),
                                locale=select_locale(), message=incomplete.message, submit_form=_confirm_form()), 422
-    done = url_for("visits.detail", visit_id=visit.id)
     if run_service(lambda db: services.submit_visit(db, actor=current_user, visit=visit, token=form.token.data or None,
                                                     accept_warnings=accept_warnings)) is REFUSED:
+        done = _after_submit(db, visit)
         return (jsonify(redirect=done), 409) if wants_json() else redirect(done)
     if visit.status != VisitStatus.released:
         flash(_("Submitted for review."), "success")
@@ -400,7 +400,17 @@ def submit(visit_id: int):
         flash(_("Submitted. Score %(score)s, but a red line failed: the visit fails.", score=f"{visit.score:g}"), "warning")
     else:
         flash(_("Submitted. Score %(score)s.", score=f"{visit.score:g}"), "success")
+    done = _after_submit(db, visit)
     return jsonify(redirect=done) if wants_json() else redirect(done)
+
+
+def _after_submit(db, visit: Visit) -> str:
+    """The visit's page, or, for a cross-inspection just released (the visit and its outlet now
+    belong to the inspected unit alone), the assignee's home."""
+    if permissions.can_view_visit(db, current_user, visit):
+        return url_for("visits.detail", visit_id=visit.id)
+    flash(_("The findings now belong to the inspected outlet's unit; this visit is no longer yours to open."), "info")
+    return url_for("dashboard.home")
 
 
 # --- the result ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """rectification lines: 屡查屡犯, the earlier failure a repeat line follows and its day
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-10 10:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

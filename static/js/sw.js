@@ -31,6 +31,7 @@ self.addEventListener("message", function (event) {
       return Promise.all(data.urls.map(function (url) {
         return fetch(url, { credentials: "same-origin", headers: { "X-Inspect-Copy": "1" } }).then(function (res) {
           if (res.ok && !res.redirected) return cache.put(url, res);
+          if (res.status === 404) return cache.delete(url);  // no longer the viewer's (a cross-inspection released)
         }).catch(function () {});
       }));
     }).then(function () {
@@ -77,6 +78,10 @@ self.addEventListener("fetch", function (event) {
       if (res.ok && !res.redirected) {
         var copy = res.clone();
         caches.open(PAGES).then(function (cache) { cache.put(url.pathname, copy); });
+      } else if (res.status === 404) {
+        // the server no longer shows this page to this person (a cross-inspection's visit once
+        // released, a visit cancelled): the copy kept for offline use goes too
+        caches.open(PAGES).then(function (cache) { cache.delete(url.pathname); });
       }
       return res;
     }).catch(function () {

@@ -13,6 +13,7 @@ from inspect_app import clock
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org.models import Window
+from inspect_app.plans import services as plans
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.lifecycle import LINE, NOTICE
 from inspect_app.rectifications.models import LineStatus, RectificationLine, RectificationNotice
@@ -46,6 +47,7 @@ VISIT_LIFE = {
     "correct": ({"in_review"}, None),
     "return": ({"in_review"}, "returned"),
     "release": ({"in_review"}, "released"),
+    "reschedule": ({"scheduled"}, None),
     "cancel": ({"scheduled", "in_progress"}, "cancelled"),
 }
 LINE_LIFE = {
@@ -106,8 +108,19 @@ VISIT_ACTIONS = {
                                                       reason="复核录像后更正", result="pass"),
     "return": lambda db, v, p: secret.return_visit(db, actor=p["reviewer"], visit=v, comment="请补充小票照片"),
     "release": lambda db, v, p: visits.release_visit(db, actor=p["reviewer"], visit=v),
+    "reschedule": lambda db, v, p: plans.move_visit(db, actor=p["manager"], visit=v, due_from=v.due_from,
+                                                    due_until=v.due_until),
     "cancel": lambda db, v, p: visits.cancel_visit(db, actor=p["manager"], visit=v, reason="网点临时停业"),
 }
+
+
+def _plan_visit(db, org_tree, people):
+    """The first visit a monthly plan of 西湖区 made for the inspector."""
+    plan, made = plans.create_plan(db, actor=people["manager"], data=plans.PlanInput(
+        name="走查", unit_id=org_tree["xihu"].id, checklist_code="open_inspection",
+        starts_on=clock.today("Asia/Shanghai"), ends_on=clock.today("Asia/Shanghai") + dt.timedelta(days=90),
+        member_ids=[people["inspector"].id]))
+    return made.created[0]
 
 
 @pytest.mark.parametrize("status, action", list(itertools.product(list(VisitStatus), VISIT_ACTIONS)))
@@ -120,7 +133,7 @@ def test_every_visit_status_and_action(app, ctx, db, org_tree, people, status, a
         actors = {"assignee": people["shopper"], "reviewer": people["reviewer"], "manager": people["manager"],
                   "item": failed}
     else:
-        visit = _open_visit(db, org_tree, people)
+        visit = _plan_visit(db, org_tree, people) if action == "reschedule" else _open_visit(db, org_tree, people)
         actors = {"assignee": people["inspector"], "reviewer": people["reviewer"], "manager": people["manager"]}
     if action == "submit" and secret_kind:
         pytest.skip("open visits only")
