@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     """Load and validate every checklist file; a bad file stops the app from starting."""
     folder = Path(app.config.get("CHECKLIST_DIR") or PROJECT_ROOT / "forms")
     app.extensions["checklists"] = load_directory(folder)
+    app.extensions.pop("checklist_file_definitions", None)
 
 
 def record_files() -> None:
@@ -33,7 +34,13 @@ def files() -> dict[str, Checklist]:
 
 
 def _file_definitions() -> list[versions.FileDefinition]:
-    return [versions.FileDefinition(c.code, _content_hash(c), c.to_dict(), {"kind": c.kind}) for c in files().values()]
+    """The files as versions would record them: built once per app (the files are read at start and
+    never again; every request asks)."""
+    found = current_app.extensions.get("checklist_file_definitions")
+    if found is None:
+        found = current_app.extensions["checklist_file_definitions"] = [
+            versions.FileDefinition(c.code, _content_hash(c), c.to_dict(), {"kind": c.kind}) for c in files().values()]
+    return found
 
 
 def current_refs(session: Session | None = None) -> dict[str, versions.VersionRef]:

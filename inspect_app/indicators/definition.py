@@ -21,6 +21,7 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ class Tree:
         """The imported metrics by code (what an operating-data file may carry)."""
         return {i.metric: i for i in self.indicators if i.source == "import" and i.metric}
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 

@@ -33,6 +33,7 @@ def init_app(app: Flask, checklist_codes: dict[str, set[str]]) -> None:
     folder = Path(app.config.get("INDICATOR_DIR") or PROJECT_ROOT / "forms" / "indicators")
     name = app.config.get("INDICATOR_TREE", "province")
     path = folder / f"{name}.toml"
+    app.extensions.pop("indicator_tree_definitions", None)
     try:
         app.extensions["indicator_tree"] = load_file(path, checklists=checklist_codes)
     except FileNotFoundError:
@@ -45,8 +46,12 @@ def tree_file() -> Tree:
 
 
 def _file_definitions() -> list[versions.FileDefinition]:
-    found = tree_file()
-    return [versions.FileDefinition(found.code, found.sha256, found.raw, {})]
+    found = current_app.extensions.get("indicator_tree_definitions")
+    if found is None:
+        tree = tree_file()
+        found = current_app.extensions["indicator_tree_definitions"] = [
+            versions.FileDefinition(tree.code, tree.sha256, tree.raw, {})]
+    return found
 
 
 def record_file() -> None:
