@@ -45,6 +45,8 @@ class Visit(SQLModel, table=True):
         sa.Index("ix_visit_assignee_status", "assignee_id", "status"),
         # covers the results by period (bulletins, rankings, the manager's home) without the table
         sa.Index("ix_visit_released", "status", "released_at", "outlet_id", "score", "red_line"),
+        # the visits planned for a period (their window ends in it): plan completion and its rows
+        sa.Index("ix_visit_due_until", "due_until"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
