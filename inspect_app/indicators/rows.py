@@ -35,14 +35,31 @@ class Rows:
     counted: list[bool] = field(default_factory=list)
 
 
-def _outlets(session: Session, unit: Unit) -> dict[int, Outlet]:
-    rows = session.exec(select(Outlet).join(Unit, Unit.id == Outlet.unit_id)
-                        .where(Unit.path.startswith(unit.path), Outlet.active.is_(True))).all()
+def _outlets(session: Session, unit: Unit) -> dict[int, sa.Row]:
+    """The unit's active outlets by id: their id, code and name (a province has over a thousand,
+    loaded on every page, not as whole records)."""
+    rows = session.execute(select(Outlet.id, Outlet.code, Outlet.name).join(Unit, Unit.id == Outlet.unit_id)
+                           .where(Unit.path.startswith(unit.path), Outlet.active.is_(True))).all()
     return {o.id: o for o in rows}
 
 
 def _local(moment: dt.datetime | None, zone: str) -> str:
     return "" if moment is None else f"{moment.astimezone(clock.zone(zone)):%Y-%m-%d %H:%M}"
+
+
+def _first(session: Session, model, columns: list, where: list, order: list, limit: int | None) -> tuple[list, int]:
+    """The first ``limit`` rows matching ``where`` in ``order`` (which ends with the id, so the
+    first ``limit`` are always the same ones), as their ``columns`` only, and how many match in all:
+    the ids of every match, then those rows by id. A province's month holds thousands of lines;
+    loading all of them as whole records to show the first ``limit`` made its page take most of a
+    second (scripts/bench_indicators.py)."""
+    if limit is None:
+        found = session.execute(select(*columns).where(*where).order_by(*order)).all()
+        return found, len(found)
+    ids = session.execute(select(model.id).where(*where).order_by(*order)).scalars().all()
+    if not ids:
+        return [], 0
+    return session.execute(select(*columns).where(model.id.in_(ids[:limit])).order_by(*order)).all(), len(ids)
 
 
 def rows_behind(session: Session, indicator: Indicator, unit: Unit, period: Period, zone: str, *,
@@ -77,26 +94,29 @@ def _visit_rows(session, indicator, outlets, ids, since, until, period, zone, li
             out.counted.append(done)
             out.links.append(("visits.detail", {"visit_id": visit.id}))
         return out
-    query = select(Visit).where(Visit.outlet_id.in_(ids), Visit.status == VisitStatus.released,
-                                Visit.released_at >= since, Visit.released_at < until)
+    where = [Visit.outlet_id.in_(ids), Visit.status == VisitStatus.released, Visit.released_at >= since,
+             Visit.released_at < until]
     if indicator.source == "inspections.avg_score":
-        query = query.where(Visit.checklist_code == indicator.checklist)
+        where.append(Visit.checklist_code == indicator.checklist)
     if indicator.source == "inspections.red_line_visits":
-        query = query.where(Visit.red_line.is_(True))
-    visits = session.exec(query.order_by(Visit.released_at)).all()
+        where.append(Visit.red_line.is_(True))
     if indicator.source == "inspections.coverage":
-        seen = {v.outlet_id for v in visits}
+        counts = dict(session.execute(select(Visit.outlet_id, sa.func.count()).where(*where)
+                                      .group_by(Visit.outlet_id)).all())
         out = Rows([_l("Outlet"), _l("Code"), _l("Visits"), _l("Visited")], total=len(outlets))
         for outlet in sorted(outlets.values(), key=lambda o: o.code)[:limit]:
-            count = sum(1 for v in visits if v.outlet_id == outlet.id)
-            out.rows.append([outlet.name, outlet.code, count, outlet.id in seen])
-            out.counted.append(outlet.id in seen)
+            seen = outlet.id in counts
+            out.rows.append([outlet.name, outlet.code, counts.get(outlet.id, 0), seen])
+            out.counted.append(seen)
             out.links.append(None)
         return out
+    visits, total = _first(session, Visit, [Visit.id, Visit.released_at, Visit.outlet_id, Visit.checklist_code,
+                                            Visit.score, Visit.section_scores, Visit.red_line],
+                           where, [Visit.released_at, Visit.id], limit)
     section = indicator.section
     out = Rows([_l("Released"), _l("Outlet"), _l("Checklist"), _l("Section score") if section else _l("Score"),
-                _l("Red line")], total=len(visits))
-    for visit in visits[:limit]:
+                _l("Red line")], total=total)
+    for visit in visits:
         value = (visit.section_scores or {}).get(section) if section else visit.score
         out.rows.append([_local(visit.released_at, zone), outlets[visit.outlet_id].name, visit.checklist_code,
                          value, visit.red_line])
@@ -105,28 +125,43 @@ def _visit_rows(session, indicator, outlets, ids, since, until, period, zone, li
     return out
 
 
+#: Every status a counted line may have (all but withdrawn), named rather than ``!= withdrawn``.
+COUNTED_STATUSES = [s for s in LineStatus if s != LineStatus.withdrawn]
+
+
 def _line_rows(session, indicator, outlets, ids, since, until, zone, limit) -> Rows:
+    """The lines behind a rectification figure, the same as ``sources._lines`` counts. Each query
+    reads the period's lines through the index of the time that bounds them, then keeps the unit's
+    outlets: left to itself, SQLite reads every line the unit's outlets ever had (a province's
+    thousand outlets: a third of a million lines, 0.3-0.4 s for the count and again for the page)."""
     line = RectificationLine
     source = indicator.source
-    issued = sa.and_(line.issued_at >= since, line.issued_at < until)
+    kept = line.status != LineStatus.withdrawn
     if source == "rectification.close_rate":
-        condition, counts = issued, lambda r: r.status == LineStatus.closed and r.closed_at < until
+        condition = sa.and_(kept, line.issued_at >= since, line.issued_at < until)
+        counts = lambda r: r.status == LineStatus.closed and r.closed_at < until  # noqa: E731
     elif source == "rectification.on_time_rate":
-        condition = sa.and_(line.deadline_at >= since, line.deadline_at < until)
+        # the statuses named: ix_line_status_deadline (status, deadline_at, outlet_id, ...) holds them
+        condition = sa.and_(line.status.in_(COUNTED_STATUSES), line.deadline_at >= since, line.deadline_at < until)
         counts = lambda r: r.answered_at is not None and r.answered_at <= r.deadline_at  # noqa: E731
     elif source == "rectification.mean_days":
-        condition = sa.and_(line.status == LineStatus.closed, line.closed_at >= since, line.closed_at < until)
+        closed = select(line.id).where(line.closed_at >= since, line.closed_at < until)
+        condition = sa.and_(line.id.in_(closed), line.status == LineStatus.closed, line.closed_at >= since,
+                            line.closed_at < until)
         counts = lambda r: True  # noqa: E731
-    else:  # overdue at the period's end
-        condition = sa.and_(line.issued_at < until, line.deadline_at < until,
+    else:  # overdue at the period's end: not closed by then (still open, or closed later), nor answered
+        not_closed = select(line.id).where(line.closed_at.is_(None)).union_all(
+            select(line.id).where(line.closed_at >= until))
+        condition = sa.and_(line.id.in_(not_closed), kept, line.issued_at < until, line.deadline_at < until,
                             sa.or_(line.answered_at.is_(None), line.answered_at >= until),
                             sa.or_(line.closed_at.is_(None), line.closed_at >= until))
         counts = lambda r: True  # noqa: E731
-    found = session.exec(select(line).where(line.outlet_id.in_(ids), line.status != LineStatus.withdrawn, condition)
-                         .order_by(line.issued_at)).all()
+    found, total = _first(session, line, [line.id, line.outlet_id, line.item_code, line.status, line.issued_at,
+                                          line.deadline_date, line.deadline_at, line.answered_at, line.closed_at],
+                          [line.outlet_id.in_(ids), condition], [line.issued_at, line.id], limit)
     out = Rows([_l("Issued"), _l("Outlet"), _l("Item"), _l("Deadline"), _l("Answered"), _l("Closed"),
-                _l("Days to close") if source == "rectification.mean_days" else _l("Counted")], total=len(found))
-    for row in found[:limit]:
+                _l("Days to close") if source == "rectification.mean_days" else _l("Counted")], total=total)
+    for row in found:
         days = round((row.closed_at - row.issued_at).total_seconds() / 86400, 1) if row.closed_at else None
         counted = counts(row)
         out.rows.append([_local(row.issued_at, zone), outlets[row.outlet_id].name, row.item_code,
@@ -152,10 +187,12 @@ def _complaint_rows(session, indicator, outlets, ids, since, until, zone, limit)
         condition = sa.and_(c.resolve_due_at >= since, c.resolve_due_at < until,
                             sa.or_(c.concluded_at.is_(None), c.concluded_at > c.resolve_due_at))
         counts = lambda r: True  # noqa: E731
-    found = session.exec(select(c).where(c.outlet_id.in_(ids), condition).order_by(c.received_at)).all()
+    found, total = _first(session, c, [c.id, c.number, c.received_at, c.outlet_id, c.category, c.verdict,
+                                       c.concluded_at, c.handed_on, c.reopened],
+                          [c.outlet_id.in_(ids), condition], [c.received_at, c.id], limit)
     out = Rows([_l("Number"), _l("Received"), _l("Outlet"), _l("Category"), _l("Verdict"), _l("Concluded"),
-                _l("Counted")], total=len(found))
-    for row in found[:limit]:
+                _l("Counted")], total=total)
+    for row in found:
         counted = counts(row)
         out.rows.append([row.number, _local(row.received_at, zone), outlets[row.outlet_id].name, row.category,
                          row.verdict or "", _local(row.concluded_at, zone), counted])
@@ -165,10 +202,12 @@ def _complaint_rows(session, indicator, outlets, ids, since, until, zone, limit)
 
 
 def _callback_rows(session, outlets, ids, since, until, zone, limit) -> Rows:
-    found = session.exec(select(Callback).where(Callback.outlet_id.in_(ids), Callback.at >= since, Callback.at < until)
-                         .order_by(Callback.at)).all()
-    out = Rows([_l("Called"), _l("Outlet"), _l("Satisfaction"), _l("Counted")], total=len(found))
-    for row in found[:limit]:
+    found, total = _first(session, Callback, [Callback.at, Callback.outlet_id, Callback.satisfaction,
+                                              Callback.complaint_id],
+                          [Callback.outlet_id.in_(ids), Callback.at >= since, Callback.at < until],
+                          [Callback.at, Callback.id], limit)
+    out = Rows([_l("Called"), _l("Outlet"), _l("Satisfaction"), _l("Counted")], total=total)
+    for row in found:
         counted = row.satisfaction in ("satisfied", "basic")
         out.rows.append([_local(row.at, zone), outlets[row.outlet_id].name, row.satisfaction, counted])
         out.counted.append(counted)
