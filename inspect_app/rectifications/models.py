@@ -83,6 +83,9 @@ class RectificationLine(SQLModel, table=True):
         sa.UniqueConstraint("notice_id", "item_code", name="uq_line_notice_item"),
         # the repeats page (屡查屡犯): only repeat lines, by issue time
         sa.Index("ix_line_repeat", "repeat_of_id", "issued_at"),
+        # lines closed after an instant, by outlet: what was still overdue at a period's end (the
+        # indicator's rows), without reading every line ever closed
+        sa.Index("ix_line_closed_outlet", "closed_at", "outlet_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
