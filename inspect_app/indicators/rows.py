@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from inspect_app import clock
 from inspect_app.complaints.models import AT_FAULT, Callback, Complaint
+from inspect_app.db import unindexed
 from inspect_app.indicators.definition import Indicator
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.indicators.sources import Period
@@ -145,9 +146,12 @@ def _line_rows(session, indicator, outlets, ids, since, until, zone, limit) -> R
         condition = sa.and_(line.status.in_(COUNTED_STATUSES), line.deadline_at >= since, line.deadline_at < until)
         counts = lambda r: r.answered_at is not None and r.answered_at <= r.deadline_at  # noqa: E731
     elif source == "rectification.mean_days":
-        closed = select(line.id).where(line.closed_at >= since, line.closed_at < until)
-        condition = sa.and_(line.id.in_(closed), line.status == LineStatus.closed, line.closed_at >= since,
-                            line.closed_at < until)
+        # every condition inside, read through the closed_at index: outside, SQLite took the status
+        # index and read every line ever closed
+        # (status || '': never the status index, or SQLite reads every line ever closed through it)
+        closed = select(line.id).where(line.closed_at >= since, line.closed_at < until,
+                                       (line.status + "") == LineStatus.closed)
+        condition = line.id.in_(closed)
         counts = lambda r: True  # noqa: E731
     else:  # overdue at the period's end: not closed by then (still open, or closed later), nor answered
         not_closed = select(line.id).where(line.closed_at.is_(None)).union_all(
@@ -158,7 +162,9 @@ def _line_rows(session, indicator, outlets, ids, since, until, zone, limit) -> R
         counts = lambda r: True  # noqa: E731
     found, total = _first(session, line, [line.id, line.outlet_id, line.item_code, line.status, line.issued_at,
                                           line.deadline_date, line.deadline_at, line.answered_at, line.closed_at],
-                          [line.outlet_id.in_(ids), condition], [line.issued_at, line.id], limit)
+                          # outlet_id + 0: never the outlet index, whatever else the planner weighs
+                          # (with it, SQLite looked up each outlet × each id of a month: 32 s)
+                          [unindexed(line.outlet_id).in_(ids), condition], [line.issued_at, line.id], limit)
     out = Rows([_l("Issued"), _l("Outlet"), _l("Item"), _l("Deadline"), _l("Answered"), _l("Closed"),
                 _l("Days to close") if source == "rectification.mean_days" else _l("Counted")], total=total)
     for row in found:
