@@ -154,8 +154,10 @@ def _line_rows(session, indicator, outlets, ids, since, until, zone, limit) -> R
         condition = line.id.in_(closed)
         counts = lambda r: True  # noqa: E731
     else:  # overdue at the period's end: not closed by then (still open, or closed later), nor answered
-        not_closed = select(line.id).where(line.closed_at.is_(None)).union_all(
-            select(line.id).where(line.closed_at >= until))
+        # the unit's outlets inside, through (closed_at, outlet_id): its open lines and those closed
+        # later, not the whole country's
+        not_closed = select(line.id).where(line.closed_at.is_(None), line.outlet_id.in_(ids)).union_all(
+            select(line.id).where(line.closed_at >= until, unindexed(line.outlet_id).in_(ids)))
         condition = sa.and_(line.id.in_(not_closed), kept, line.issued_at < until, line.deadline_at < until,
                             sa.or_(line.answered_at.is_(None), line.answered_at >= until),
                             sa.or_(line.closed_at.is_(None), line.closed_at >= until))
