@@ -16,13 +16,14 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions, signals
 from inspect_app.audit.services import record
-from inspect_app.auth.models import User
+from inspect_app.auth.models import Role, User
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import Checklist
 from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence.models import Photo
+from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Window
 from inspect_app.visits import timers
 from inspect_app.visits.lifecycle import VISIT
@@ -701,7 +702,19 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
            after={"status": visit.status, "score": visit.score, "passed": visit.passed, "stars": visit.stars})
     if visit.status == VisitStatus.released:
         _on_release(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    elif visit.status == VisitStatus.in_review:
+        tell_reviewers(session, visit=visit)
     return visit
+
+
+def tell_reviewers(session: Session, *, visit: Visit) -> int:
+    """A secret visit waits for review: the reviewers whose region holds the outlet hear of it, and
+    nobody else (not the managers who may stand in, never anyone on the outlet side)."""
+    outlet = session.get(Outlet, visit.outlet_id)
+    reviewers = session.exec(select(User).where(User.role == Role.reviewer, User.active.is_(True))).all()
+    recipients = [u.id for u in reviewers if permissions.outlet_in_scope(session, u, outlet)]
+    return notify(session, user_ids=recipients, kind="visit_review", params={"outlet": outlet.name},
+                  link=f"/review/{visit.id}")
 
 
 def store_score(visit: Visit, result: ScoreResult) -> None:
