@@ -15,12 +15,13 @@ import hmac
 import json
 import smtplib
 import ssl
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+
+from inspect_app import clock
 
 USER_AGENT = "inspect-app/notifications"
 
@@ -125,7 +126,7 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 def signed_dingtalk_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
     if not secret:
         return url
-    timestamp_ms = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+    timestamp_ms = timestamp_ms if timestamp_ms is not None else int(clock.now().timestamp() * 1000)
     joiner = "&" if urllib.parse.urlsplit(url).query else "?"
     return f"{url}{joiner}timestamp={timestamp_ms}&sign={dingtalk_sign(secret, timestamp_ms)}"
 
