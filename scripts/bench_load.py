@@ -34,6 +34,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -117,14 +119,24 @@ def inspector(c: Client, visit_id: int, codes: list[str], stop: threading.Event,
         stop.wait(rng.uniform(0.5, 1.5))
 
 
+def fetch(c: Client, path: str) -> tuple[int, bytes, str]:
+    """A GET as the browser does it, the body as bytes (a PDF is no text)."""
+    request = urllib.request.Request(c.base + path, headers={"Accept": "text/html,application/pdf"})
+    try:
+        with c.opener.open(request, timeout=300) as response:
+            return response.status, response.read(), response.geturl()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), path
+
+
 def manager(c: Client, url: str, stop: threading.Event, pdfs: list, errors: list) -> None:
     """Ask for the bulletin; a PDF answered at once (before) or made by the worker (after: poll
     我的文件 every half second for the newest ready file, then download it)."""
     while not stop.is_set():
         started = time.perf_counter()
-        status, body, final = c.call("GET", url)
+        status, body, final = fetch(c, url)
         if final.endswith("/files"):
-            seen = set(re.findall(r'href="/files/(\d+)"', body))
+            seen = set(re.findall(r'href="/files/(\d+)"', body.decode()))
             ready = None
             while not stop.is_set() and ready is None:
                 stop.wait(0.5)
@@ -133,8 +145,8 @@ def manager(c: Client, url: str, stop: threading.Event, pdfs: list, errors: list
                 ready = max(fresh, key=int) if fresh else None
             if ready is None:
                 break
-            status, body, _ = c.call("GET", f"/files/{ready}")
-        if status == 200 and body:
+            status, body, _ = fetch(c, f"/files/{ready}")
+        if status == 200 and body.startswith(b"%PDF"):
             pdfs.append(time.perf_counter() - started)
         elif not stop.is_set():
             errors.append(f"bulletin {status}")
@@ -200,14 +212,16 @@ def phase(name: str, code: Path, args, port: int) -> dict:
         for t in threads:
             t.join()
     finally:
+        worker_log = ""
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=60)
+            worker_log = (instance.folder / "worker.log").read_text()
         server_log = instance.stop()
         shutil.rmtree(instance.folder, ignore_errors=True)
     return {"quiet_saves": summary(quiet_saves), "quiet_home": summary(quiet_home), "saves": summary(saves),
             "home": summary(home), "pdfs": len(pdfs), "pdf_wait": summary([p * 1000 for p in pdfs]),
-            "errors": errors, "locked": server_log.count("database is locked")}
+            "errors": errors, "locked": server_log.count("database is locked"), "worker_log": worker_log}
 
 
 def export(rev: str) -> Path:
@@ -253,6 +267,8 @@ def main() -> int:
               + (f"p50 {r['pdf_wait']['p50'] / 1000:.1f} s, p95 {r['pdf_wait']['p95'] / 1000:.1f} s"
                  if r["pdf_wait"]["n"] else "-"))
         print(f"  errors: {len(r['errors'])} {sorted(set(r['errors']))[:5]}; 'database is locked': {r['locked']}")
+        if r["worker_log"] and not r["pdfs"]:
+            print("  the worker's log ends:\n" + "\n".join(r["worker_log"].splitlines()[-15:]))
     if "after" in results:
         r = results["after"]
         ok = (r["saves"].get("p95", 1e9) <= GOALS["answer save"] and r["home"].get("p95", 1e9) <= GOALS["/home"]
