@@ -155,6 +155,21 @@ def answer(line_id: int):
                 _("Answer sent for verification."))
 
 
+@bp.route("/lines/<int:line_id>/close", methods=["POST"])
+@login_required
+def close_own(line_id: int):
+    """The chief closes a line of their own self-inspection, with what was done and its photo."""
+    line = load_line(line_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    return _act(line, lambda db: services.close_own_line(db, actor=current_user, line=line,
+                                                         description=form.description.data,
+                                                         base_version=form.base_version()),
+                _("Closed."))
+
+
 @bp.route("/lines/<int:line_id>/dispute", methods=["POST"])
 @login_required
 def dispute(line_id: int):
