@@ -59,6 +59,8 @@ TITLES = {
     "accountability_decided": _l("Accountability decided"),
     "accountability_appealed": _l("Accountability appealed"),
     "plan_problem": _l("Inspection plan problem"),
+    "self_check_handed": _l("Self-inspection handed to you"),
+    "self_check_false": _l("Self-check not true"),
     "bulletin_published": _l("Bulletin published"),
     "file_ready": _l("File ready"),
     "file_failed": _l("File not made"),

@@ -216,3 +216,11 @@ def test_a_large_export_is_made_by_the_worker_for_its_requester_only(app, db, pe
     assert db.exec(select(GeneratedFile)).all() == []
     # signed in again (a day idle ended the old sign-in): the file is gone
     assert client_as(people["manager"]).get(f"/files/{file_id}").status_code == 404
+
+
+def test_every_notification_kind_has_a_message_title():
+    """A kind added to the in-app texts without a title would go out titled with its code."""
+    from inspect_app.channels.events import TITLES
+    from inspect_app.notifications.services import TEXTS
+
+    assert set(TEXTS) <= set(TITLES), set(TEXTS) - set(TITLES)
