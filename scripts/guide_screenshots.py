@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import json
 import logging
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"
 WIDTH, HEIGHT = 360, 740
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+CHROMIUM_ARGS = ["--no-sandbox", "--lang=zh-CN", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
@@ -37,15 +38,14 @@ class Shot:
     user: str
     path: str  # may name ids found in the demo: {draft}, {line_answered}, …
     height: int = HEIGHT  # the top of the page, this tall (a phone's screen by default)
-    scroll_to: str | None = None  # a selector brought to the top of the screen first
-    open_menu: bool = False
+    scroll_to: str | None = None  # a selector brought up to just below the sticky header first
 
 
 SHOTS: dict[str, Shot] = {
     "inspector-home": Shot("inspector", "/home"),
     "inspector-tour": Shot("inspector", "/home?tour=1"),
     "inspector-checkin": Shot("inspector", "/visits/{today_visit}/checkin"),
-    "inspector-fill": Shot("inspector", "/visits/{draft}/fill", scroll_to=".item"),
+    "inspector-fill": Shot("inspector", "/visits/{draft}/fill", scroll_to="#item-{failed_item}"),
     "inspector-result": Shot("inspector", "/visits/{released}"),
     "inspector-recheck": Shot("inspector", "/lines/{line_answered}"),
     "shopper-home": Shot("shopper", "/home"),
@@ -55,7 +55,7 @@ SHOTS: dict[str, Shot] = {
     "chief-home": Shot("chief", "/home"),
     "chief-notice": Shot("chief", "/notices/{notice}"),
     "chief-line": Shot("chief", "/lines/{line_open}", height=900),
-    "manager-board": Shot("manager", "/board"),
+    "manager-board": Shot("manager", "/board", height=1100),
     "manager-schedule": Shot("manager", "/schedule"),
     "manager-stars": Shot("manager", "/stars"),
     "manager-bulletin": Shot("manager", "/bulletins"),
@@ -65,7 +65,6 @@ SHOTS: dict[str, Shot] = {
     "admin-accounts": Shot("admin", "/admin/users"),
     "admin-outlets": Shot("admin", "/outlets"),
     "admin-system": Shot("admin", "/admin/system"),
-    "admin-menu": Shot("admin", "/home", open_menu=True),
     "quality-config": Shot("admin", "/admin/config"),
     "quality-import": Shot("admin", "/indicators/import"),
     "quality-ranking": Shot("director", "/indicators"),
@@ -107,6 +106,21 @@ def build_demo(folder: Path):
     return app, ids
 
 
+def demo_in(folder: Path):
+    """The demo of an earlier run with ``--work`` when it is there, else a new one."""
+    saved = folder / "shot-ids.json"
+    if saved.is_file():
+        from inspect_app import create_app
+
+        return create_app({"DATABASE_URL": f"sqlite:///{folder / 'inspect.db'}", "INSTANCE_PATH": str(folder),
+                           "MEDIA_ROOT": str(folder / "media"), "SECRET_KEY": "guide-screenshots"}), \
+            json.loads(saved.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    app, ids = build_demo(folder)
+    saved.write_text(json.dumps(ids))
+    return app, ids
+
+
 def _jpeg(color) -> bytes:
     from PIL import Image, ImageDraw
 
@@ -117,7 +131,7 @@ def _jpeg(color) -> bytes:
     return out.getvalue()
 
 
-def _extras(app, session) -> dict[str, int]:
+def _extras(app, session) -> dict:
     """Secret visits (one scheduled, one half done, one in review), a backup, the tours seen; and
     the ids of the objects the shots open."""
     from sqlmodel import select
@@ -148,13 +162,13 @@ def _extras(app, session) -> dict[str, int]:
     schedule(others[10])  # waiting on the shopper's home
     draft = schedule(others[11])
     visits.check_in(session, actor=shopper, visit=draft, lat=others[11].lat, lon=others[11].lon, accuracy=18)
-    start = clock.now() - dt.timedelta(minutes=12)
+    draft.checkin_at = draft.started_at = start = clock.now() - dt.timedelta(minutes=15)  # checked in at the door
     for k, name in enumerate(list(timers.TIMERS)[:2]):
         secret.set_timer(session, actor=shopper, visit=draft, name=name, at=start + dt.timedelta(minutes=4 * k))
 
     review = schedule(others[12])
     visits.check_in(session, actor=shopper, visit=review, lat=others[12].lat, lon=others[12].lon, accuracy=22)
-    start = clock.now() - dt.timedelta(minutes=40)
+    review.checkin_at = review.started_at = start = clock.now() - dt.timedelta(minutes=45)
     for k, name in enumerate(timers.TIMERS):
         secret.set_timer(session, actor=shopper, visit=review, name=name, at=start + dt.timedelta(minutes=3 * k))
     failed = False
@@ -171,14 +185,51 @@ def _extras(app, session) -> dict[str, int]:
             visits.save_answer(session, actor=shopper, visit=review, item_code=item.code, scale_value=item.scale_max)
         else:
             visits.save_answer(session, actor=shopper, visit=review, item_code=item.code, result="pass")
-    for purpose, color in (("receipt", (250, 250, 240)), ("general", (40, 110, 70)), ("general", (70, 80, 150))):
+    for purpose, color in (("receipt", (250, 250, 240)), ("general", (40, 110, 70)), ("general", (70, 80, 150)),
+                           ("general", (150, 70, 60))):
         visits.add_visit_photo(session, get_storage(), actor=shopper, visit=review, data=_jpeg(color),
                                item_code=None, purpose=purpose)
     secret.save_details(session, actor=shopper, visit=review, counter_number="2",
-                        impression="排队约三分钟。窗口工作人员没有起身迎候,也没有问好;办理寄件时查验了身份证,"
-                                   "唱收唱付清楚,最后道别。大厅整洁,叫号屏正常。")
-    visits.submit_visit(session, actor=shopper, visit=review, token=f"guide-{review.id}")
+                        impression="进门取号后排队约三分钟。2 号窗口的工作人员没有起身迎候,也没有问好;"
+                                   "办理寄件时询问了物品内容并查验了身份证,唱收唱付清楚,最后道别。"
+                                   "大厅整洁,宣传资料摆放整齐,叫号屏和自助设备都正常。")
+    try:
+        visits.submit_visit(session, actor=shopper, visit=review, token=f"guide-{review.id}")
+    except visits.IncompleteVisit as exc:
+        raise SystemExit(f"the shopper's visit would not submit: {exc.missing} {exc.warnings}") from None
     session.flush()
+
+    # the inspector's draft: after the eight passes, a failure with its note and photo
+    inspector_draft = session.exec(select(Visit).where(Visit.assignee_id == inspector.id,
+                                                       Visit.status == VisitStatus.in_progress)).first()
+    answered = set(visits.answers_of(session, inspector_draft))
+    failing = next(i for i in visits.checklist_of(session, inspector_draft).items
+                   if i.code not in answered and i.rule == "pass_fail" and i.photo_on_fail)
+    visits.save_answer(session, actor=inspector, visit=inspector_draft, item_code=failing.code, result="fail",
+                       note="现场不符合要求,已拍照,并当场告知网点负责人")
+    visits.add_visit_photo(session, get_storage(), actor=inspector, visit=inspector_draft, data=_jpeg((120, 90, 60)),
+                           item_code=failing.code)
+    # a notice that has just arrived at the chief's outlet: yesterday's inspection, two failures
+    chief_outlet = session.get(Outlet, min(chief_outlets))
+    fresh = visits.start_adhoc_visit(session, actor=inspector, outlet=chief_outlet, checklist_code="open_inspection")
+    visits.check_in(session, actor=inspector, visit=fresh, lat=chief_outlet.lat, lon=chief_outlet.lon, accuracy=10)
+    failures = iter(["宣传栏资费公示表为旧版,未及时更新", "叫号机故障,未张贴告示也未安排引导"])
+    for item in visits.checklist_of(session, fresh).items:
+        note = next(failures, None) if item.rule == "pass_fail" and not item.red_line and not item.photo_on_fail \
+            else None
+        if note:
+            visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, result="fail", note=note)
+        elif item.rule == "per_occurrence":
+            visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, occurrences=0)
+        elif item.rule == "scale":
+            visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, scale_value=item.scale_max)
+        elif item.rule != "timer":
+            visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, result="pass")
+    visits.submit_visit(session, actor=inspector, visit=fresh, token=f"guide-{fresh.id}", accept_warnings=True)
+    session.flush()
+    checkin_outlet = session.get(Outlet, session.exec(
+        select(Visit.outlet_id).where(Visit.assignee_id == inspector.id, Visit.status == VisitStatus.scheduled,
+                                      Visit.due_from <= today, Visit.due_until >= today).order_by(Visit.id)).first())
 
     def first(query):
         found = session.exec(query.limit(1)).first()
@@ -190,16 +241,15 @@ def _extras(app, session) -> dict[str, int]:
         "today_visit": first(select(Visit.id).where(Visit.assignee_id == inspector.id,
                                                     Visit.status == VisitStatus.scheduled, Visit.due_from <= today,
                                                     Visit.due_until >= today).order_by(Visit.id)),
-        "draft": first(select(Visit.id).where(Visit.assignee_id == inspector.id,
-                                              Visit.status == VisitStatus.in_progress).order_by(Visit.id)),
+        "draft": inspector_draft.id, "failed_item": failing.code,
+        "geo": [checkin_outlet.lat, checkin_outlet.lon],
         "released": first(select(Visit.id).join(RectificationNotice, RectificationNotice.visit_id == Visit.id)
                           .where(Visit.assignee_id == inspector.id, Visit.status == VisitStatus.released)
                           .order_by(Visit.released_at.desc())),
         "line_answered": first(select(RectificationLine.id).join(Visit, Visit.id == RectificationLine.visit_id)
                                .where(RectificationLine.status == LineStatus.answered,
                                       Visit.assignee_id == inspector.id).order_by(RectificationLine.id)),
-        "notice": first(select(RectificationNotice.id).where(RectificationNotice.outlet_id.in_(chief_outlets))
-                        .order_by(RectificationNotice.issued_at.desc())),
+        "notice": first(select(RectificationNotice.id).where(RectificationNotice.visit_id == fresh.id)),
         "line_open": first(select(RectificationLine.id).where(
             RectificationLine.outlet_id.in_(chief_outlets),
             RectificationLine.status.in_([LineStatus.acknowledged, LineStatus.issued, LineStatus.returned]))
@@ -240,7 +290,7 @@ def pdf_page_png(pdf: bytes) -> bytes:
         return next(Path(tmp).glob("page*.png")).read_bytes()
 
 
-def shoot(base: str, ids: dict[str, int], out: Path, only: set[str] | None) -> list[tuple[str, int]]:
+def shoot(base: str, ids: dict, out: Path, only: set[str] | None) -> list[tuple[str, int]]:
     from playwright.sync_api import sync_playwright
 
     from inspect_app.demo import DEMO_PASSWORD
@@ -253,9 +303,11 @@ def shoot(base: str, ids: dict[str, int], out: Path, only: set[str] | None) -> l
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                     args=CHROMIUM_ARGS)
         for username in users:
+            lat, lon = ids["geo"]  # standing at the door of the inspector's outlet of the day
             context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1,
                                           is_mobile=True, has_touch=True, locale="zh-CN",
-                                          timezone_id="Asia/Shanghai")
+                                          timezone_id="Asia/Shanghai", permissions=["geolocation"],
+                                          geolocation={"latitude": lat, "longitude": lon, "accuracy": 12})
             page = context.new_page()
             page.set_default_timeout(20_000)
             page.goto(base + "/login")
@@ -266,15 +318,15 @@ def shoot(base: str, ids: dict[str, int], out: Path, only: set[str] | None) -> l
             for name, shot in wanted.items():
                 if shot.user != username:
                     continue
+                # a taller screen rather than a full-page shot: the tab bar stays at the bottom
+                page.set_viewport_size({"width": WIDTH, "height": shot.height})
                 page.goto(base + shot.path.format(**ids))
                 page.wait_for_load_state("networkidle")
                 if shot.scroll_to:
-                    page.locator(shot.scroll_to).first.evaluate(
-                        "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 60)")
-                if shot.open_menu:
-                    page.locator("details.menu summary").click()
-                page.wait_for_timeout(300)
-                data = page.screenshot(full_page=shot.height > HEIGHT and not shot.scroll_to)
+                    page.locator(shot.scroll_to.format(**ids)).first.evaluate(
+                        "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 140)")
+                page.wait_for_timeout(400)
+                data = page.screenshot()
                 written.append((name, save_png(data, out / f"{name}.png", shot.height)))
             for name, (owner, path) in pdfs.items():
                 if owner == username:
@@ -292,12 +344,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--port", type=int, default=18340, help="a free loopback port for the demo server")
     parser.add_argument("--only", nargs="*", help="just these shots (names without .png)")
+    parser.add_argument("--work", type=Path, help="keep the demo in this folder and reuse it on the next run "
+                                                  "(default: a throwaway folder)")
     args = parser.parse_args()
     from werkzeug.serving import make_server
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="guide-shots-") as tmp:
-        app, ids = build_demo(Path(tmp))
+        app, ids = demo_in(args.work or Path(tmp))
         server = make_server("127.0.0.1", args.port, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -152,10 +152,10 @@ class TourStep:
 
 TOURS: dict[str, list[TourStep]] = {
     Role.inspector: [
-        TourStep(_l("Today's visits"), _l("Your home page lists today's visits first, then the overdue "
-                                          "and the coming ones. Tap a visit to start."), "today"),
-        TourStep(_l("Check in at the outlet"), _l("At the door, tap Check in: the phone records the time "
-                                                  "and where you are."), "checkin"),
+        TourStep(_l("Today's visits"), _l("Your home page lists the overdue visits, those in progress "
+                                          "and today's. Tap a visit to start."), "today"),
+        TourStep(_l("Check in at the outlet"), _l("At the door, tap Check in and start: the phone records "
+                                                  "the time and where you are."), "checkin"),
         TourStep(_l("Item by item"), _l("Mark each item pass or fail; a failure may need a photo. Every "
                                         "tap is saved on the phone, even without signal."), "fill"),
         TourStep(_l("Submit"), _l("When every item is answered, submit. Failures become a rectification "
@@ -166,8 +166,8 @@ TOURS: dict[str, list[TourStep]] = {
     Role.shopper: [
         TourStep(_l("Your secret visits"), _l("Home lists the visits given to you. Nobody at the outlet "
                                               "can see them."), "today"),
-        TourStep(_l("One-tap timers"), _l("Tap a timer when you join the queue, when service starts "
-                                          "and when it ends."), "timers"),
+        TourStep(_l("One-tap timers"), _l("Tap a timer as you enter, join the queue, are served, are "
+                                          "done and leave."), "timers"),
         TourStep(_l("Receipt and photos"), _l("Photograph the receipt after you leave; add what you "
                                               "saw in your own words."), "receipt"),
         TourStep(_l("Submit"), _l("A reviewer reads your visit before the outlet sees anything; it "
