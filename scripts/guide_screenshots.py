@@ -205,20 +205,25 @@ def _extras(app, session) -> dict:
     answered = set(visits.answers_of(session, inspector_draft))
     failing = next(i for i in visits.checklist_of(session, inspector_draft).items
                    if i.code not in answered and i.rule == "pass_fail" and i.photo_on_fail)
-    visits.save_answer(session, actor=inspector, visit=inspector_draft, item_code=failing.code, result="fail",
-                       note="现场不符合要求,已拍照,并当场告知网点负责人")
+    note = {"SET-05": "柜台内电脑线缆散乱未捆扎,打印纸堆在台面"}.get(failing.code, "现场不符合要求,已拍照并当场告知负责人")
+    visits.save_answer(session, actor=inspector, visit=inspector_draft, item_code=failing.code, result="fail", note=note)
     visits.add_visit_photo(session, get_storage(), actor=inspector, visit=inspector_draft, data=_jpeg((120, 90, 60)),
                            item_code=failing.code)
-    # a notice that has just arrived at the chief's outlet: yesterday's inspection, two failures
+    # a notice that has just arrived at the chief's outlet: today's inspection, two failures with photos
     chief_outlet = session.get(Outlet, min(chief_outlets))
-    fresh = visits.start_adhoc_visit(session, actor=inspector, outlet=chief_outlet, checklist_code="open_inspection")
+    fresh = visits.start_adhoc_visit(session, actor=inspector, outlet=chief_outlet, checklist_code="open_inspection",
+                                      despite_planned=True)
     visits.check_in(session, actor=inspector, visit=fresh, lat=chief_outlet.lat, lon=chief_outlet.lon, accuracy=10)
-    failures = iter(["宣传栏资费公示表为旧版,未及时更新", "叫号机故障,未张贴告示也未安排引导"])
-    for item in visits.checklist_of(session, fresh).items:
-        note = next(failures, None) if item.rule == "pass_fail" and not item.red_line and not item.photo_on_fail \
-            else None
-        if note:
-            visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, result="fail", note=note)
+    failures = {"ENV-03": "橱窗内仍张贴已结束的中秋寄递活动海报", "UNI-02": "资费公示表为旧版,未随资费调整更新"}
+    items = visits.checklist_of(session, fresh).items
+    if not set(failures) <= {i.code for i in items}:
+        raise SystemExit(f"open_inspection no longer has {sorted(failures)}: choose the notice's failures again")
+    for item in items:
+        if item.code in failures:
+            visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, result="fail",
+                               note=failures[item.code])
+            visits.add_visit_photo(session, get_storage(), actor=inspector, visit=fresh, data=_jpeg((90, 100, 130)),
+                                   item_code=item.code)
         elif item.rule == "per_occurrence":
             visits.save_answer(session, actor=inspector, visit=fresh, item_code=item.code, occurrences=0)
         elif item.rule == "scale":
