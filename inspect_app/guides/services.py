@@ -14,6 +14,7 @@ from pathlib import Path
 import markdown
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
@@ -133,6 +134,10 @@ def storage_label(config) -> str:
         endpoint = config.get("S3_ENDPOINT_URL") or "AWS"
         return f"S3 · {config.get('S3_BUCKET')} ({endpoint})"
     return f"local · {Path(config['MEDIA_ROOT']).resolve()}"
+
+
+#: The queue's states as the job queue names them (shown as they are when it names others).
+JOB_STATE_LABELS = {"queued": _l("waiting"), "running": _l("running"), "done": _l("done"), "dead": _l("failed for good")}
 
 
 def job_counts(session: Session) -> dict[str, int] | None:

@@ -90,4 +90,6 @@ def system():
     if not permissions.is_admin(current_user):
         abort(403)
     status = services.system_status(current_app, get_session())
-    return render_template("guides/system.html", status=status)
+    jobs_page = url_for("jobs.index") if "jobs.index" in current_app.view_functions else None
+    return render_template("guides/system.html", status=status, jobs_page=jobs_page,
+                           job_state_labels=services.JOB_STATE_LABELS)
