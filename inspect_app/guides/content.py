@@ -71,7 +71,6 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "dashboard.home": ("reviewer", "queue"),
         "review.queue": ("reviewer", "queue"),
         "review.review": ("reviewer", "review"),
-        "review.blackouts": ("reviewer", "blackouts"),
         "rectifications.": ("reviewer", "disputes"),
         "visits.": ("reviewer", "review"),
     },
@@ -91,6 +90,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "dashboard.home": ("manager", "board"),
         "rectifications.": ("manager", "board"),
         "visits.schedule": ("manager", "schedule"),
+        "review.blackouts": ("manager", "schedule"),
+        "review.": ("reviewer", "queue"),  # managers may stand in for a reviewer
         "visits.stars": ("manager", "results"),
         "visits.": ("manager", "results"),
         "plans.": ("manager", "plans"),
@@ -126,6 +127,14 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "guides.system": ("admin", "system"),
         "indicators.": ("quality-office", "ranking"),
         "reports.": ("quality-office", "bulletins"),
+        # what administrators see of the managers' and reviewers' work is explained in their guides
+        "rectifications.": ("manager", "board"),
+        "visits.": ("manager", "results"),
+        "visits.schedule": ("manager", "schedule"),
+        "plans.": ("manager", "plans"),
+        "complaints.": ("manager", "complaints"),
+        "review.blackouts": ("manager", "schedule"),
+        "review.": ("reviewer", "queue"),
     },
 }
 
