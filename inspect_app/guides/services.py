@@ -27,8 +27,10 @@ from inspect_app.guides.models import TourSeen
 DOCS = PROJECT_ROOT / "docs"
 IMAGES = DOCS / "images"
 
-#: ``[see the admin guide](admin.md#system)`` in a guide becomes the in-app ``admin#system``.
+#: ``[see the admin guide](admin.md#system)`` in a guide becomes the in-app ``/help/admin#system``, and
+#: ``images/x.png`` the in-app ``/help/images/x.png`` (absolute: the index lives at ``/help`` itself).
 _MD_LINK = re.compile(r'href="([a-z-]+)\.md(#[a-z0-9-]+)?"')
+_IMAGE_SRC = re.compile(r'src="images/')
 
 
 @dataclass(frozen=True)
@@ -42,20 +44,22 @@ def guide_path(slug: str) -> Path:
     return DOCS / ("README.md" if slug == "index" else f"{slug}.md")
 
 
-def render_guide(slug: str) -> RenderedGuide | None:
-    """The guide as HTML (None when there is no such guide); re-read when its file changes."""
+def render_guide(slug: str, base: str = "/help") -> RenderedGuide | None:
+    """The guide as HTML, its links under ``base`` (None when there is no such guide); re-read when
+    its file changes."""
     if slug != "index" and slug not in GUIDES:
         return None
     path = guide_path(slug)
     if not path.is_file():
         return None
-    return _render(path, path.stat().st_mtime_ns)
+    return _render(path, path.stat().st_mtime_ns, base.rstrip("/"))
 
 
 @lru_cache(maxsize=32)
-def _render(path: Path, _mtime: int) -> RenderedGuide:
+def _render(path: Path, _mtime: int, base: str) -> RenderedGuide:
     md = markdown.Markdown(extensions=["toc", "attr_list", "tables", "sane_lists"])
-    html = _MD_LINK.sub(lambda m: f'href="{m.group(1)}{m.group(2) or ""}"', md.convert(path.read_text("utf-8")))
+    html = _MD_LINK.sub(lambda m: f'href="{base}/{m.group(1)}{m.group(2) or ""}"', md.convert(path.read_text("utf-8")))
+    html = _IMAGE_SRC.sub(f'src="{base}/images/', html)
     title = md.toc_tokens[0]["name"] if md.toc_tokens else path.stem
     return RenderedGuide(title=title, html=html, anchors=frozenset(_ids(md.toc_tokens)))
 

@@ -49,7 +49,7 @@ def _help_context() -> dict:
 @bp.route("/help")
 def index():
     """The guides' list: open to everyone, like the docs/ folder they are rendered from."""
-    guide = services.render_guide("index")
+    guide = services.render_guide("index", base=url_for("guides.index"))
     if guide is None:
         abort(404)
     own = ROLE_GUIDE.get(current_user.role) if current_user.is_authenticated else None
@@ -58,7 +58,7 @@ def index():
 
 @bp.route("/help/<slug>")
 def guide(slug: str):
-    guide = services.render_guide(slug)
+    guide = services.render_guide(slug, base=url_for("guides.index"))
     if guide is None:
         abort(404)
     own = ROLE_GUIDE.get(current_user.role) if current_user.is_authenticated else None

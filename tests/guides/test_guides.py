@@ -42,6 +42,8 @@ def test_every_screenshot_a_guide_shows_is_made_by_the_script():
     assert not missing, f"guides refer to screenshots the script no longer makes: {missing}"
     assert all(refs[f"docs/{slug}.md"] for slug in GUIDES), "every role guide shows the app"
     assert len(refs["README.md"]) >= 2
+    unused = made - set().union(*refs.values())
+    assert not unused, f"the script makes screenshots no guide shows: {sorted(unused)}"
 
 
 def test_the_check_fails_on_a_screenshot_nobody_makes(tmp_path):
@@ -110,7 +112,8 @@ def test_login_page_helps_too(client):
     page = client.get("/login").get_data(as_text=True)
     assert 'class="help-link" href="/help"' in page
     index = client.get("/help")
-    assert index.status_code == 200 and 'href="inspector"' in index.get_data(as_text=True)
+    html = index.get_data(as_text=True)
+    assert index.status_code == 200 and 'href="/help/inspector"' in html and 'src="/help/images/' in html
 
 
 def test_guide_pages_render_markdown_with_their_screenshots(client, people, client_as):
@@ -118,9 +121,10 @@ def test_guide_pages_render_markdown_with_their_screenshots(client, people, clie
         page = client.get(f"/help/{slug}")
         assert page.status_code == 200, slug
         html = page.get_data(as_text=True)
-        assert "<h2 id=" in html and 'src="images/' in html and '<p class="en">' in html
+        assert "<h2 id=" in html and 'src="/help/images/' in html and '<p class="en">' in html
         assert "{: .en}" not in html and ".md" not in html.split("<article", 1)[1]
-    first = re.search(r'src="images/([^"]+)"', client.get("/help/inspector").get_data(as_text=True)).group(1)
+    assert 'href="/help/quality-office"' in client.get("/help/admin").get_data(as_text=True)  # admin.md → in the app
+    first = re.search(r'src="/help/images/([^"]+)"', client.get("/help/inspector").get_data(as_text=True)).group(1)
     image = client.get(f"/help/images/{first}")
     assert image.status_code == 200 and image.mimetype == "image/png" and image.data[:4] == b"\x89PNG"
     for bad in ("/help/images/..%2Fadmin.md", "/help/images/admin.md", "/help/images/nope.png", "/help/nope",
