@@ -2,7 +2,7 @@
 e-mail preferences, every delivery attempt, and the files the worker makes for one person
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0023
 Create Date: 2026-12-12 09:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import inspect_app.db
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
