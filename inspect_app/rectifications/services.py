@@ -197,7 +197,7 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
                   **({"self_inspection": True} if own else {})})
     notify(session, user_ids=[c.id for c in chiefs if not (own and c.id == visit.assignee_id)], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(result.failed_items)},
-           link=_notice_link(notice))
+           link=_notice_link(notice), unit_id=outlet.unit_id)
     return notice
 
 
@@ -236,7 +236,7 @@ def issue_lines(session: Session, *, actor: User, outlet: Outlet, origin: str, p
            after={"number": notice.number, "origin": origin, "lines": len(requirements)})
     notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(requirements)},
-           link=_notice_link(notice))
+           link=_notice_link(notice), unit_id=outlet.unit_id)
     return notice
 
 
@@ -379,7 +379,7 @@ def answer_line(session: Session, *, actor: User, line: RectificationLine, descr
     record(session, actor=actor, action="line.answered", obj=line, after={"photos": [p.id for p in photos]},
            note=description[:200])
     notify(session, user_ids=_inspection_side(session, line), kind="line_answered",
-           params=_params(notice, outlet, line), link=_line_link(line))
+           params=_params(notice, outlet, line), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -419,7 +419,7 @@ def dispute_line(session: Session, *, actor: User, line: RectificationLine, reas
     notice, outlet = _context(session, line)
     record(session, actor=actor, action="line.disputed", obj=line, note=reason[:200])
     notify(session, user_ids=_inspection_side(session, line), kind="line_disputed",
-           params=_params(notice, outlet, line), link=_line_link(line))
+           params=_params(notice, outlet, line), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -455,7 +455,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
         stats.bump(session, line, outlet, closed=1, close_seconds=(line.closed_at - line.issued_at).total_seconds())
         record(session, actor=actor, action="line.verified", obj=line, after={"status": line.status, "on_site": on_site})
         notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_closed",
-               params=_params(notice, outlet, line), link=_line_link(line))
+               params=_params(notice, outlet, line), link=_line_link(line), unit_id=outlet.unit_id)
         return event
     reason = _text(reason, _("why the answer is not enough"))
     before = _move_deadline(line, outlet, new_deadline)
@@ -467,7 +467,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
     record(session, actor=actor, action="line.returned", obj=line,
            before={"deadline": before}, after={"deadline": line.deadline_date}, note=reason[:200])
     notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_returned",
-           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -487,7 +487,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
                        deadline_after=line.deadline_date if line.deadline_date != before else None)
         record(session, actor=actor, action="line.dispute_upheld", obj=line, note=reason[:200])
         notify(session, user_ids=[line.responsible_id], kind="dispute_upheld",
-               params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+               params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line), unit_id=outlet.unit_id)
         return event
     line.status, line.closed_at = transition.target, clock.now()
     session.add(line)
@@ -498,7 +498,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
         visits.withdraw_finding(session, actor=actor, visit=session.get(Visit, line.visit_id),
                                 item_code=line.item_code, reason=reason)
     notify(session, user_ids=[line.responsible_id], kind="dispute_withdrawn",
-           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -519,7 +519,7 @@ def change_deadline(session: Session, *, actor: User, line: RectificationLine, n
            after={"deadline": new_deadline}, note=reason[:200])
     notify(session, user_ids=[line.responsible_id], kind="deadline_changed",
            params=_params(notice, outlet, line, deadline=new_deadline.isoformat(), reason=reason[:100]),
-           link=_line_link(line))
+           link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -545,7 +545,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
     Safe to run often and from several processes: each notification is sent once (dedupe key).
     """
     now = now or clock.now()
-    sent = {"due_soon": 0, "escalated": 0}
+    sent = {"due_soon": 0, "overdue": 0, "escalated": 0}
     open_lines = session.execute(
         select(RectificationLine, RectificationNotice, Outlet, Unit)
         .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
@@ -559,17 +559,23 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
         params = _params(notice, outlet, line, deadline=line.deadline_date.isoformat())
         if now < line.deadline_at:
             sent["due_soon"] += notify(session, user_ids=[line.responsible_id], kind="due_soon", params=params,
-                                       link=_line_link(line), dedupe_key=f"due:{line.id}:{line.deadline_date}")
+                                       link=_line_link(line), dedupe_key=f"due:{line.id}:{line.deadline_date}",
+                                       unit_id=outlet.unit_id)
             continue
         steps = escalation_steps(line, outlet, now)
         if steps <= 0:
+            # late, not yet climbing: the one responsible hears it once (an escalated line needs no
+            # second word; a sweep that starts after the first escalation sends none)
+            sent["overdue"] += notify(session, user_ids=[line.responsible_id], kind="line_overdue", params=params,
+                                      link=_line_link(line), dedupe_key=f"overdue:{line.id}:{line.deadline_date}",
+                                      unit_id=outlet.unit_id)
             continue
         target = unit_above(unit.path, steps)
         # the managers whose own unit is the target level (not those already below it)
         recipients = [m.id for m in managers if m.unit_id == target]
         sent["escalated"] += notify(
             session, user_ids=recipients, kind="escalated", params={**params, "days": -days_left(line, outlet, now)},
-            link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}")
+            link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}", unit_id=target)
     return sent
 
 

@@ -11,6 +11,8 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import person_label
 from inspect_app.db import get_session
+from inspect_app.downloads import views as downloads
+from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
@@ -33,6 +35,15 @@ bp = Blueprint("reports", __name__)
 
 def _visit_photos(db, visit) -> dict[str, list[Photo]]:
     return services.photos_by_place(db, visit)
+
+
+def is_long(*, lines: int = 0, photos: int = 0) -> bool:
+    """A paper the worker makes (``PDF_INLINE_LINES`` lines or ``PDF_INLINE_PHOTOS`` photos at most
+    are rendered in the request); the worker's own replay always renders."""
+    if rendering_in_worker():
+        return False
+    config = current_app.config
+    return lines > int(config.get("PDF_INLINE_LINES", 20)) or photos > int(config.get("PDF_INLINE_PHOTOS", 12))
 
 
 def finding(item, answer, visit: Visit) -> str:
@@ -61,6 +72,8 @@ def notice_pdf(notice_id: int):
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
     photos = _visit_photos(db, visit) if visit else {}
+    if is_long(lines=len(lines), photos=sum(len(group) for group in photos.values())):
+        return downloads.defer(f"整改通知书-{notice.number}")
     link = public_url(url_for("rectifications.notice", notice_id=notice.id))
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
     checklist = services.checklist_of(db, visit) if visit else None
@@ -108,6 +121,8 @@ def visit_pdf(visit_id: int):
     outlet = db.get(Outlet, visit.outlet_id)
     failed = sorted((checklist.item(c) for c in result.failed_items), key=lambda i: (not i.red_line, i.section, i.code))
     photos = _visit_photos(db, visit)
+    if is_long(photos=sum(len(group) for code, group in photos.items() if not code.startswith("_"))):
+        return downloads.defer(f"检查报告-{outlet.name}")
     show_times = permissions.sees_visit_times(current_user, visit)
     html = render_template(
         "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
@@ -124,7 +139,8 @@ def visit_pdf(visit_id: int):
     return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
 
 
-def _bulletin_args():
+def _bulletin_scope():
+    """The bulletin the query string asks for, once the viewer may see it: (db, node, kind, day, zone)."""
     db = get_session()
     if not permissions.can_see_board(current_user):
         abort(403)
@@ -140,6 +156,11 @@ def _bulletin_args():
     node = db.get(Unit, node_id) if node_id else None
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
+    return db, node, kind, day, zone
+
+
+def _bulletin_args():
+    db, node, kind, day, zone = _bulletin_scope()
     b, title = publishing.compose(db, current_user, node=node, kind=kind, day=day, zone=zone)
     args = {"kind": kind, "date": b.period.start.isoformat(), **({"unit": node.id} if node else {})}
     return db, b, title, args
@@ -167,6 +188,12 @@ def bulletin():
 @bp.route("/bulletins/pdf")
 @login_required
 def bulletin_pdf():
+    """A bulletin's PDF (a ranking of every unit, the period's figures): made by the worker, never
+    in the request (it would hold a web process's CPU for seconds)."""
+    if not rendering_in_worker():
+        # its checks (403, 404 out of scope) answer here, not later in a notification
+        _db, node, kind, day, _zone = _bulletin_scope()
+        return downloads.defer(publishing.title_of(node, kind, day))
     _db, b, title, _args = _bulletin_args()
     return pdf.pdf_response(publishing.render_pdf(b, title), f"{title}.pdf")
 

@@ -774,7 +774,19 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
            after={"status": visit.status, "score": visit.score, "passed": visit.passed, "stars": visit.stars})
     if visit.status == VisitStatus.released:
         _on_release(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    elif visit.status == VisitStatus.in_review:
+        tell_reviewers(session, visit=visit)
     return visit
+
+
+def tell_reviewers(session: Session, *, visit: Visit) -> int:
+    """A secret visit waits for review: the reviewers whose region holds the outlet hear of it, and
+    nobody else (not the managers who may stand in, never anyone on the outlet side)."""
+    outlet = session.get(Outlet, visit.outlet_id)
+    reviewers = session.exec(select(User).where(User.role == Role.reviewer, User.active.is_(True))).all()
+    recipients = [u.id for u in reviewers if permissions.outlet_in_scope(session, u, outlet)]
+    return notify(session, user_ids=recipients, kind="visit_review", params={"outlet": outlet.name},
+                  link=f"/review/{visit.id}")
 
 
 def store_score(visit: Visit, result: ScoreResult) -> None:
