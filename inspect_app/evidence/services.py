@@ -20,7 +20,7 @@ from inspect_app.audit.services import record
 from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
 from inspect_app.evidence import imaging
-from inspect_app.evidence.models import Photo
+from inspect_app.evidence.models import Photo, PhotoMarkup, Signature
 from inspect_app.evidence.storage import Storage, new_prefix
 from inspect_app.org.models import Outlet
 
@@ -68,6 +68,9 @@ class PreparedPhoto:
     keys: list[str]
     received_at: dt.datetime
 
+    def discard(self, storage: Storage) -> None:
+        discard(storage, self)
+
 
 @dataclass
 class PhotoPlan:
@@ -78,6 +81,10 @@ class PhotoPlan:
     outlet_code: str
     zone: str
     date_only_stamp: bool
+
+    def prepare(self, storage: Storage, data: bytes) -> PreparedPhoto:
+        return prepare_photo(storage, outlet_code=self.outlet_code, zone=self.zone, data=data,
+                             date_only_stamp=self.date_only_stamp)
 
 
 def prepare_photo(storage: Storage, *, outlet_code: str, zone: str, data: bytes,
@@ -207,17 +214,20 @@ ORPHAN_GRACE = dt.timedelta(hours=1)
 
 
 def sweep_orphan_files(session: Session, storage: Storage, older_than: dt.timedelta = ORPHAN_GRACE) -> int:
-    """Remove photo folders no row points to: what a killed process (an upload, a demo load cut
-    short) wrote for a transaction that never committed. Returns how many folders went."""
+    """Remove photo, marked-copy and signature folders no row points to: what a killed process (an
+    upload, a demo load cut short) wrote for a transaction that never committed. Returns how many
+    folders went."""
     removed = 0
-    candidates = list(storage.prefixes("photos", older_than))
-    for start in range(0, len(candidates), 500):
-        chunk = candidates[start:start + 500]
-        kept = set(session.exec(select(Photo.storage_key).where(Photo.storage_key.in_(chunk))).all())
-        for prefix in chunk:
-            if prefix not in kept:
-                storage.delete_prefix(prefix)
-                removed += 1
+    for kind, column in (("photos", Photo.storage_key), ("markups", PhotoMarkup.storage_key),
+                         ("signatures", Signature.storage_key)):
+        candidates = list(storage.prefixes(kind, older_than))
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start:start + 500]
+            kept = set(session.exec(select(column).where(column.in_(chunk))).all())
+            for prefix in chunk:
+                if prefix not in kept:
+                    storage.delete_prefix(prefix)
+                    removed += 1
     return removed
 
 
