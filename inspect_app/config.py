@@ -48,6 +48,9 @@ def load(overrides: dict | None = None) -> dict:
         # With a public address configured, a request for any other host is refused (400).
         host = urlsplit(result["PUBLIC_URL"]).hostname
         result["TRUSTED_HOSTS"] = [host, "localhost", "127.0.0.1"] if host else None
+    if result.get("SIGNATURE_ON_ACKNOWLEDGE") not in ("optional", "required"):
+        raise ValueError("SIGNATURE_ON_ACKNOWLEDGE must be 'optional' or 'required', "
+                         f"not {result.get('SIGNATURE_ON_ACKNOWLEDGE')!r}")
     if not result.get("SECRET_KEY"):
         result["SECRET_KEY"] = _secret_key(instance)
     # The cookie may live as long as a session can; the server ends it sooner (idle, revoked).
@@ -106,6 +109,8 @@ def from_environment(instance: Path) -> dict:
         # A signed-in device ends after this long without a request, and after this long at most.
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
         "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),
+        # The chief's 签收 of a notice: "optional" offers a signature pad, "required" insists on it.
+        "SIGNATURE_ON_ACKNOWLEDGE": os.environ.get("SIGNATURE_ON_ACKNOWLEDGE", "optional"),
     }
 
 

@@ -138,7 +138,54 @@
       });
     }).catch(function () { return 0; });  // no network: they stay sealed until the next page
   }
-  window.inspectOutbox = { ready: unseal(), seal: seal, key: outboxKey };
+  // --- forms kept offline (a 签收 or an on-site 复查 with its signature, signature.js) -----------
+  // Kept in the same outbox (sealed at logout like everything else), sent from any page once the
+  // network is back, one at a time; the server knows a repeat by the signature's client id.
+  function queueForm(url, fields, label) {
+    var op = { key: "form:" + user + ":" + uid(), owner: user, kind: "form", url: url, fields: fields, label: label,
+               created: Date.now() };
+    return openOutbox().then(function (db) { return replace(db, [op], []); });
+  }
+  var flushing = false;
+  function say(text, kind) {
+    var main = document.querySelector("main");
+    if (!main) return;
+    var p = document.createElement("p");
+    p.className = "flash flash-" + kind; p.textContent = text; p.setAttribute("role", "status");
+    main.insertBefore(p, main.firstChild);
+  }
+  function flushForms() {
+    if (flushing || !user || !window.indexedDB || !navigator.onLine) return Promise.resolve();
+    flushing = true;
+    var token = (document.querySelector("input[name=csrf_token]") || {}).value;  // this page's, not the old one
+    return openOutbox().then(function (db) {
+      return ownRecords(db).then(function (rows) {
+        var forms = rows.filter(function (r) { return !r.sealed && r.kind === "form"; })
+          .sort(function (a, b) { return a.created - b.created; });
+        return forms.reduce(function (done, op) {
+          return done.then(function (goOn) {
+            if (!goOn) return false;
+            var body = new URLSearchParams(op.fields);
+            if (token) body.set("csrf_token", token);
+            return fetch(op.url, { method: "POST", credentials: "same-origin", body: body,
+                                   headers: { "Accept": "application/json", "X-CSRFToken": token || "" } })
+              .then(function (res) {
+                return res.json().catch(function () { return {}; }).then(function (data) {
+                  if (res.status >= 500 || res.status === 429 || res.status === 401 || (res.ok && !data.ok)) return false;
+                  say((op.label ? op.label + ": " : "") + (res.ok ? data.message : (data.error || String(res.status))),
+                      res.ok ? "success" : "error");
+                  return replace(db, [], [op.key]).then(function () { return true; });
+                });
+              }, function () { return false; });
+          });
+        }, Promise.resolve(true));
+      });
+    }).catch(function () {}).then(function () { flushing = false; });
+  }
+  var ready = unseal();
+  window.inspectOutbox = { ready: ready, seal: seal, key: outboxKey, queueForm: queueForm, flushForms: flushForms };
+  ready.then(flushForms);
+  window.addEventListener("online", function () { flushForms(); });
 
   function pendingOps() {
     if (!user || !window.indexedDB) return Promise.resolve(0);
