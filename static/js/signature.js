@@ -3,8 +3,8 @@
 // no signature (an empty box, a tap, a dot) before anything is sent; the server checks again.
 //
 // Forms with a pad ([data-signed-form]) put the PNG into their hidden field signature_png when
-// sent. With no network such a form is not lost: it goes into this person's outbox on the phone
-// (the one visit.js uses, sealed at logout by app.js) and app.js sends it once the network is back.
+// sent, and go through this person's outbox on the phone (the one visit.js uses, sealed at logout
+// by app.js): sent at once when there is network, kept and sent by app.js when it is back.
 (function () {
   "use strict";
   var MIN_SPAN = 24, MIN_LENGTH = 40;  // CSS pixels: a tap or a dot is no signature
@@ -132,17 +132,27 @@
       }
       var idField = form.querySelector("[name=signature_client_id]");
       if (idField && !idField.value) idField.value = uid();
-      if (navigator.onLine || !window.inspectOutbox || !window.inspectOutbox.queueForm) return;
-      // No network: kept on this phone and sent by app.js when it is back (the same client id,
-      // so a form that did reach the server before is not recorded twice).
+      if (!window.inspectOutbox || !window.inspectOutbox.queueForm || !window.indexedDB) return;  // a plain post
+      // Kept on this phone first, then sent from there (app.js): with no network it waits and goes
+      // when the network is back; with the same client id a form that did arrive is not done twice.
       e.preventDefault();
       var fields = {};
       new FormData(form).forEach(function (value, name) { if (typeof value === "string") fields[name] = value; });
-      window.inspectOutbox.queueForm(form.action, fields, form.dataset.signedLabel || "").then(function () {
+      var outbox = window.inspectOutbox;
+      outbox.queueForm(form.action, fields, form.dataset.signedLabel || "").then(function (op) {
+        return outbox.flushForms(op.key);
+      }).then(function (outcome) {
+        if (outcome === "sent") return;  // the page goes on where the form leads
         form.dataset.submitting = "";
+        Array.prototype.forEach.call(form.querySelectorAll("[aria-busy]"), function (b) { b.removeAttribute("aria-busy"); });
+        if (outcome.indexOf("refused:") === 0) {
+          say(outcome.slice(8));
+          if (idField) idField.value = "";  // corrected and sent again, it is a new signing
+          return;
+        }
         var queued = form.querySelector("[data-signature-queued]");
         if (queued) queued.hidden = false;
-        Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (b) { b.disabled = true; b.removeAttribute("aria-busy"); });
+        Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (b) { b.disabled = true; });
       }, function () { say(box.dataset.msgFailed); form.dataset.submitting = ""; });
     });
   }

@@ -134,7 +134,8 @@ def test_what_is_no_signature_is_refused_in_words_and_nothing_is_written(visit, 
 def test_a_signature_for_someone_elses_visit_is_404(visit, client_as, create_user, org_tree, people, db):
     colleague = create_user("inspector", unit=org_tree["hz"])  # may read the visit, never sign on it
     for who in (colleague, people["other_manager"], people["chief"], people["manager"]):
-        assert sign(client_as(who), visit, images.signature()).status_code == 404
+        refused = sign(client_as(who), visit, images.signature())
+        assert refused.status_code == 404 and refused.get_json()["error"] == "页面不存在,或您无权查看。"
     assert db.exec(select(Signature)).all() == []
 
 
@@ -194,6 +195,7 @@ def test_markup_on_a_photo_of_another_visit_is_404(app, db, visit, inspector, or
     for photo in ({"photo_id": theirs}, {"photo_client_id": "ph-o"}, {"photo_id": 999999}, {}):
         response = mark(inspector, visit, images.marked_copy(original), CIRCLE, **photo)
         assert response.status_code == 404, photo
+        assert response.get_json()["error"] == "该照片不存在,或不是本次检查发现问题的照片。"
     assert db.exec(select(PhotoMarkup)).all() == [] and files(media, "markups") == []
 
 
