@@ -77,6 +77,7 @@ def with_clear_corner(image: Image.Image) -> Image.Image:
 
 
 def exif_block(*, orientation: int | None = None, taken: str | None = None, offset: str | None = None,
+               offset_time: str | None = None,
                gps: tuple[tuple[float, float, float], str, tuple[float, float, float], str] | None = None,
                make: str | None = None, model: str | None = None) -> bytes:
     """EXIF as a phone writes it: IFD0 (orientation, make, model), Exif IFD (time), GPS IFD."""
@@ -92,6 +93,8 @@ def exif_block(*, orientation: int | None = None, taken: str | None = None, offs
         sub[0x9003] = taken  # DateTimeOriginal
         if offset:
             sub[0x9011] = offset  # OffsetTimeOriginal
+        if offset_time:
+            sub[0x9010] = offset_time  # OffsetTime (some phones and editors write only this one)
     if gps:
         lat, lat_ref, lon, lon_ref = gps
         rational = TiffImagePlugin.IFDRational

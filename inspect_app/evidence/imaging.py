@@ -106,7 +106,11 @@ def _exif_facts(image: Image.Image, zone: str) -> tuple[dt.datetime | None, floa
         raw = ifd.get(0x9003) or exif.get(0x0132)
         if raw:
             naive = dt.datetime.strptime(str(raw).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-            offset = str(ifd.get(0x9011) or "").strip("\x00 ")
+            # OffsetTimeOriginal belongs to DateTimeOriginal; many phones and editors write only
+            # OffsetTime (the file's zone, the same on a phone): read as the outlet's zone instead,
+            # a Tokyo photo would come out an hour late.
+            offset = str((ifd.get(0x9011) if ifd.get(0x9003) else None) or ifd.get(0x9010)
+                         or exif.get(0x9010) or "").strip("\x00 ")
             if len(offset) == 6 and offset[0] in "+-":
                 sign = 1 if offset[0] == "+" else -1
                 tz = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
