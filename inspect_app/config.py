@@ -84,6 +84,8 @@ def from_environment(instance: Path) -> dict:
         # farther than this from the outlet is flagged for the reviewer.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),
         "CHECKIN_RADIUS_METERS": _int("CHECKIN_RADIUS_METERS", 300),
+        # A photo whose GPS lies further than this from its outlet is flagged to those who judge it.
+        "PHOTO_DISTANCE_METERS": _int("PHOTO_DISTANCE_METERS", 500),
         # 回头看: the fill page marks the items that failed in the outlet's last released visits of
         # the same checklist (at most this many, released within this many days) or are still open
         # on a notice. 屡查屡犯: an item failing again within this many days of an earlier failure.

@@ -19,7 +19,7 @@ from inspect_app.actors import Actor
 from inspect_app.audit.services import record
 from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
-from inspect_app.evidence import imaging
+from inspect_app.evidence import checks, imaging
 from inspect_app.evidence.models import Photo, PhotoMarkup, Signature
 from inspect_app.evidence.storage import Storage, new_prefix
 from inspect_app.org.models import Outlet
@@ -27,8 +27,6 @@ from inspect_app.org.models import Outlet
 MAX_PHOTOS_PER_ITEM = 6
 MAX_PHOTOS_PER_VISIT = 60
 PURPOSES = ("item", "receipt", "general")
-#: A photo taken this long before the check-in (or after the submit) is flagged for the reviewer.
-CAPTURE_TOLERANCE = dt.timedelta(hours=2)
 
 VARIANTS = {"original": "original", "display": "display.jpg", "thumb": "thumb.jpg"}
 
@@ -273,31 +271,11 @@ def remove_photo(session: Session, *, actor: Actor, photo: Photo) -> Photo:
 
 
 def reused_elsewhere(session: Session, photos: list[Photo]) -> dict[int, int]:
-    """Photo id → how many other visits or outlets hold a photo with the same content hash."""
-    if not photos:
-        return {}
-    hashes = {p.sha256 for p in photos}
-    rows = session.exec(select(Photo.id, Photo.sha256, Photo.visit_id, Photo.outlet_id).where(
-        Photo.sha256.in_(hashes), Photo.deleted_at.is_(None))).all()
-    result = {}
-    for photo in photos:
-        others = {(v, o) for pid, sha, v, o in rows if sha == photo.sha256 and pid != photo.id
-                  and (v != photo.visit_id or o != photo.outlet_id)}
-        if others:
-            result[photo.id] = len(others)
-    return result
+    """Photo id → how many other visits, answers or complaints hold the same picture (``checks``)."""
+    return {pid: len(others) for pid, others in checks.same_picture_elsewhere(session, photos).items()}
 
 
 def capture_time_flag(photo: Photo, visit) -> str | None:
-    """'no_time' / 'before' / 'after' when the EXIF time does not fit the visit."""
-    if photo.taken_at is None:
-        return "no_time"
-    start = visit.checkin_at or visit.started_at
-    end = visit.submitted_at or photo.received_at
-    if start and photo.taken_at < start - CAPTURE_TOLERANCE:
-        return "before"
-    if end and photo.taken_at > end + CAPTURE_TOLERANCE:
-        return "after"
-    return None
-
-
+    """'no_time' / 'before' / 'after' when the EXIF time does not fit the visit (``checks``)."""
+    return checks.time_check(photo.taken_at, start=visit.checkin_at or visit.started_at,
+                             end=visit.submitted_at or photo.received_at)

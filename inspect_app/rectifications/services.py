@@ -34,6 +34,7 @@ from inspect_app.rectifications.models import (
     RectificationLine,
     RectificationNotice,
 )
+from inspect_app.visits import photo_checks
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer, Visit
 
@@ -609,3 +610,19 @@ def load_line_for(session: Session, user: User, line_id: int) -> RectificationLi
     if line is None or not permissions.can_view_line(session, user, line):
         raise NotFound(_("This page does not exist, or you cannot see it."))
     return line
+
+
+def answer_evidence(session: Session, viewer, *, line: RectificationLine, events: list[RectificationEvent],
+                    photos_by_event: dict[int, list[Photo]]) -> photo_checks.EvidenceReview:
+    """The evidence checks of a line's after-photos (a fake fix reuses an old photo too), for those
+    who judge them: never taken before the problem was found (the visit's check-in; a complaint's
+    line: its issue), nor after they arrived; at the outlet; no picture sent before."""
+    photos, labels = [], {}
+    for event in events:
+        for photo in photos_by_event.get(event.id, []):
+            photos.append(photo)
+            labels[photo.id] = f"{_('After-photo')} #{len(photos)}"
+    visit = session.get(Visit, line.visit_id) if line.visit_id else None
+    found_at = (visit.checkin_at or visit.started_at) if visit else line.issued_at
+    return photo_checks.answer_checks(session, viewer, photos=photos, outlet=session.get(Outlet, line.outlet_id),
+                                      found_at=found_at, labels=labels)

@@ -139,6 +139,8 @@ def line(line_id: int):
         deadline_form=DeadlineForm(data=version), responsible_form=responsible_form,
         own_answer=line.answered_by_id == current_user.id, photo_limit=6,
         signatures=signatures.by_event(db, [line.id]),
+        evidence=services.answer_evidence(db, current_user, line=line, events=events[line.id], photos_by_event=photos),
+        photos_by_id={p.id: p for group in photos.values() for p in group},
         named=db.get(StaffMember, line.staff_id) if line.staff_id else None,
         # a red-line finding may hold a staff member accountable (the complaint domain decides it)
         accountable_staff=db.exec(select(StaffMember).where(StaffMember.outlet_id == line.outlet_id,

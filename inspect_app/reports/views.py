@@ -24,7 +24,7 @@ from inspect_app.rectifications.models import RectificationEvent, RectificationL
 from inspect_app.rectifications.views import load_notice
 from inspect_app.reports import bulletins, pdf, publishing
 from inspect_app.reports.models import PublishedBulletin
-from inspect_app.visits import onsite, services, timers
+from inspect_app.visits import onsite, photo_checks, services, timers
 from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
 
@@ -127,6 +127,8 @@ def visit_pdf(visit_id: int):
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit) if visit.kind == "secret" else {},
         awards_stars=checklist.kind == "star", finding=lambda item, answer: finding(item, answer, visit),
         confirmation=confirmation,
+        # for those who judge the evidence only (the outlet side downloads this report too)
+        evidence=photo_checks.visit_checks(db, current_user, visit, [p for group in photos.values() for p in group]),
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage(), markups=markup.current_of(db, list(allowed.values())),

@@ -22,7 +22,7 @@ from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
-from inspect_app.visits import onsite, queries, secret, services, timers
+from inspect_app.visits import onsite, photo_checks, queries, secret, services, timers
 from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
 from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
@@ -471,6 +471,7 @@ def detail(visit_id: int):
     failed = [checklist.item(code) for code in result.failed_items]
     failed.sort(key=lambda item: (not item.red_line, item.section, item.code))
     assignee = db.get(User, visit.assignee_id)
+    evidence = photo_checks.visit_checks(db, current_user, visit, [p for group in by_item.values() for p in group])
     return render_template(
         "visits/detail.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
         outlet=outlet, window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed,
@@ -482,6 +483,7 @@ def detail(visit_id: int):
         version=_version(db, visit),
         named=org.staff_by_id(db, (answers[item.code].staff_id for item in failed if item.code in answers)),
         confirmation=onsite.confirmation_of(db, visit) if visit.kind != "secret" else None,
+        evidence=evidence, place_labels={f"_{k}": v for k, v in photo_checks.PLACE_LABELS.items()}, photos_by_id={p.id: p for group in by_item.values() for p in group},
     )
 
 
