@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -142,6 +143,9 @@ def test_the_visit_report_prints_them_for_judges_only(checked, client_as, people
     def text(user) -> str:
         response = client_as(people[user]).get(f"/visits/{checked.id}/pdf")
         assert response.status_code == 200
+        (OUTPUT / f"visit_report_evidence_{user}.pdf").write_bytes(response.data)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(OUTPUT / f"visit_report_evidence_{user}.pdf"),
+                        str(OUTPUT / f"visit_report_evidence_{user}")], check=True)
         return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
     manager = text("manager")
     assert "照片核验" in manager and "距网点" in manager and "无拍摄时间" in manager
