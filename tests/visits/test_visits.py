@@ -251,6 +251,7 @@ def test_visit_keeps_its_checklist_version(app, ctx, db, org_tree, people, start
     changed_section = dataclasses.replace(original.sections[0], items=tuple(items))
     registry["mini"] = dataclasses.replace(original, sections=(changed_section, *original.sections[1:]),
                                            items_by_code={i.code: i for s in (changed_section, *original.sections[1:]) for i in s.items})
+    app.extensions.pop("checklist_file_definitions", None)  # as a restart with the changed file would
     try:
         newer = services.start_adhoc_visit(db, actor=inspector, outlet=org_tree["xihu2"], checklist_code="mini",
                                            window=_first_window(db, org_tree["xihu2"]))
@@ -266,6 +267,7 @@ def test_visit_keeps_its_checklist_version(app, ctx, db, org_tree, people, start
         assert services.checklist_of(db, newer).item("A-01").points == 30
     finally:
         registry["mini"] = original
+        app.extensions.pop("checklist_file_definitions", None)
 
 
 def _first_window(db, outlet):
