@@ -133,6 +133,8 @@
       var idField = form.querySelector("[name=signature_client_id]");
       if (idField && !idField.value) idField.value = uid();
       if (!window.inspectOutbox || !window.inspectOutbox.queueForm || !window.indexedDB) return;  // a plain post
+      // Nothing signed and the network there: a plain post (nothing on this phone to keep safe).
+      if (navigator.onLine && !form.querySelector("[name=signature_png]").value) return;
       // Kept on this phone first, then sent from there (app.js): with no network it waits and goes
       // when the network is back; with the same client id a form that did arrive is not done twice.
       e.preventDefault();
