@@ -2,7 +2,7 @@
 on-site 复查) and photo markup (circles, arrows, labels: a marked copy beside the untouched photo)
 
 Revision ID: 0019
-Revises: 0018
+Revises: 0023
 Create Date: 2026-12-12 09:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import inspect_app.db
 
 
 revision = '0019'
-down_revision = '0018'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
