@@ -48,6 +48,9 @@ def load(overrides: dict | None = None) -> dict:
         # With a public address configured, a request for any other host is refused (400).
         host = urlsplit(result["PUBLIC_URL"]).hostname
         result["TRUSTED_HOSTS"] = [host, "localhost", "127.0.0.1"] if host else None
+    if result.get("SIGNATURE_ON_ACKNOWLEDGE") not in ("optional", "required"):
+        raise ValueError("SIGNATURE_ON_ACKNOWLEDGE must be 'optional' or 'required', "
+                         f"not {result.get('SIGNATURE_ON_ACKNOWLEDGE')!r}")
     if not result.get("SECRET_KEY"):
         result["SECRET_KEY"] = _secret_key(instance)
     # The cookie may live as long as a session can; the server ends it sooner (idle, revoked).
@@ -81,6 +84,8 @@ def from_environment(instance: Path) -> dict:
         # farther than this from the outlet is flagged for the reviewer.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),
         "CHECKIN_RADIUS_METERS": _int("CHECKIN_RADIUS_METERS", 300),
+        # A photo whose GPS lies further than this from its outlet is flagged to those who judge it.
+        "PHOTO_DISTANCE_METERS": _int("PHOTO_DISTANCE_METERS", 500),
         # 回头看: the fill page marks the items that failed in the outlet's last released visits of
         # the same checklist (at most this many, released within this many days) or are still open
         # on a notice. 屡查屡犯: an item failing again within this many days of an earlier failure.
@@ -140,6 +145,8 @@ def from_environment(instance: Path) -> dict:
         "CHANNEL_TIMEOUT": float(os.environ.get("CHANNEL_TIMEOUT", 15)),
         "DELIVERY_ATTEMPTS": _int("DELIVERY_ATTEMPTS", 6),
         "DIGEST_HOUR": _int("DIGEST_HOUR", 8),
+        # The chief's 签收 of a notice: "optional" offers a signature pad, "required" insists on it.
+        "SIGNATURE_ON_ACKNOWLEDGE": os.environ.get("SIGNATURE_ON_ACKNOWLEDGE", "optional"),
     }
 
 

@@ -5,7 +5,7 @@ from inspect_app.channels.models import Channel, Delivery, NotificationPreferenc
 from inspect_app.checklists.models import ChecklistVersion, ConfigDraft  # noqa: F401
 from inspect_app.complaints.models import Accountability, Callback, Commendation, Complaint, ComplaintEvent, KeyCustomer  # noqa: F401
 from inspect_app.downloads.models import GeneratedFile  # noqa: F401
-from inspect_app.evidence.models import Photo  # noqa: F401
+from inspect_app.evidence.models import Photo, PhotoMarkup, Signature  # noqa: F401
 from inspect_app.guides.models import TourSeen  # noqa: F401
 from inspect_app.indicators.models import IndicatorSnapshot, IndicatorTreeVersion, OperatingValue  # noqa: F401
 from inspect_app.jobs.models import Job  # noqa: F401

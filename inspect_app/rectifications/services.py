@@ -21,7 +21,8 @@ from inspect_app.checklists.definition import SEVERITY_DAYS, Checklist
 from inspect_app.checklists.scoring import ScoreResult
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
-from inspect_app.evidence.models import Photo
+from inspect_app.evidence import signatures
+from inspect_app.evidence.models import Photo, Signature
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import stats
@@ -33,9 +34,14 @@ from inspect_app.rectifications.models import (
     RectificationLine,
     RectificationNotice,
 )
+from inspect_app.visits import photo_checks
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import SELF_KIND, Answer, Visit
 
+#: Signature purposes of this domain (``evidence.signatures``): the chief's 签收 of a notice, the
+#: inspector's on-site 复查 of a line.
+ACKNOWLEDGED = "notice_ack"
+VERIFIED_ON_SITE = "line_verify"
 MIN_TEXT = 4
 MAX_TEXT = 2000
 MAX_DEADLINE_DAYS = 180
@@ -301,15 +307,44 @@ def _check_remove_line_photo(session: Session, actor: User, photo: Photo) -> Non
 PHOTO_OWNER = evidence.PhotoOwner(may_view=permissions.can_view_response_photo, check_remove=_check_remove_line_photo)
 
 
+def may_view_signature(session: Session, user: User, signature: Signature) -> bool:
+    """A 签收 or 复查 signature: whoever may see the notice it belongs to."""
+    if signature.notice_id is not None:
+        notice = session.get(RectificationNotice, signature.notice_id)
+        return notice is not None and permissions.can_view_notice(session, user, notice)
+    line = session.get(RectificationLine, signature.line_id) if signature.line_id is not None else None
+    return line is not None and permissions.can_view_line(session, user, line)
+
+
 # --- the outlet side -------------------------------------------------------------------------------
 
-def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNotice) -> RectificationNotice:
-    """签收: the outlet confirms it received the notice; its issued lines become acknowledged."""
+def signature_required_on_acknowledge() -> bool:
+    """``SIGNATURE_ON_ACKNOWLEDGE``: ``required`` makes the chief sign the 签收 on the phone;
+    ``optional`` (the default) offers the pad without insisting."""
+    return has_app_context() and current_app.config.get("SIGNATURE_ON_ACKNOWLEDGE", "optional") == "required"
+
+
+def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNotice, storage=None,
+                       signature: signatures.SignatureInput | None = None) -> RectificationNotice:
+    """签收: the outlet confirms it received the notice; its issued lines become acknowledged.
+
+    ``signature``: the chief's handwritten signature (kept as evidence, printed on the notice and
+    its 回执); required when ``SIGNATURE_ON_ACKNOWLEDGE`` says so. A retry of the same signing
+    (its client id, sent again from the phone's outbox) is answered with the notice as it is."""
+    if signature is not None and signatures.repeat_of(
+            session, actor=actor, sig=signature,
+            same_object=lambda s: s.purpose == ACKNOWLEDGED and s.notice_id == notice.id) is not None:
+        return notice
     if notice.acknowledged_at is not None and "outlet" in NOTICE.sides(session, actor, notice):
         raise DomainError(_("This notice was already acknowledged on %(when)s.",
                             when=notice.acknowledged_at.astimezone(clock.zone(session.get(Outlet, notice.outlet_id).timezone))
                             .strftime("%Y-%m-%d %H:%M")))
     NOTICE.check(session, actor, notice, "acknowledge")
+    signed = signature is not None and bool(signature.image)
+    if not signed and signature_required_on_acknowledge():
+        raise DomainError(_("Sign in the box to acknowledge this notice: a signature is required."))
+    if signed:
+        signature = signatures.checked(signature, allow_refusal=False)
     now = clock.now()
     notice.acknowledged_at, notice.acknowledged_by_id = now, actor.id
     session.add(notice)
@@ -322,7 +357,10 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
             _flush(session)
             _event(session, line, actor, "acknowledged")
             stats.bump(session, line, outlet, acknowledged=1)
-    record(session, actor=actor, action="notice.acknowledged", obj=notice, after={"at": now})
+    stored = signatures.store(session, storage, actor=actor, purpose=ACKNOWLEDGED, outlet_id=notice.outlet_id,
+                              sig=signature, notice_id=notice.id) if signed else None
+    record(session, actor=actor, action="notice.acknowledged", obj=notice,
+           after={"at": now, "signature_id": stored.id if stored else None})
     return notice
 
 
@@ -440,13 +478,37 @@ def _inspection_side(session: Session, line: RectificationLine) -> list[int]:
 
 def verify_line(session: Session, *, actor: User, line: RectificationLine, accept: bool, reason: str = "",
                 new_deadline: dt.date | None = None, base_version: int | None = None,
-                on_site: bool = False) -> RectificationEvent:
-    """Accept an answer (closing the line) or return it with a reason (deadline kept or reset)."""
+                on_site: bool = False, storage=None,
+                signature: signatures.SignatureInput | None = None) -> RectificationEvent:
+    """Accept an answer (closing the line) or return it with a reason (deadline kept or reset).
+
+    On site (现场复查) the inspector signs on the phone: the signature is bound to the event and
+    printed on the notice. A retry of the same signing (its client id) is answered with the event
+    it signed, nothing done twice."""
+    if on_site and signature is not None:
+        earlier = signatures.repeat_of(session, actor=actor, sig=signature,
+                                       same_object=lambda s: s.purpose == VERIFIED_ON_SITE and s.line_id == line.id)
+        if earlier is not None:
+            return session.get(RectificationEvent, earlier.event_id)
     transition = LINE.check(session, actor, line, "verify" if accept else "return",
                             then=lambda: _expect_version(line, base_version))
     if line.answered_by_id == actor.id:
         raise PermissionDenied(_("You cannot verify your own answer."))
+    if on_site:
+        if signature is None or not signature.image:
+            raise DomainError(_("A re-check on site is signed by the inspector: sign in the box."))
+        signature = signatures.checked(signature, allow_refusal=False)
     notice, outlet = _context(session, line)
+    event = _verify(session, actor=actor, line=line, transition=transition, accept=accept, reason=reason,
+                    new_deadline=new_deadline, on_site=on_site, notice=notice, outlet=outlet)
+    if on_site:
+        signatures.store(session, storage, actor=actor, purpose=VERIFIED_ON_SITE, outlet_id=line.outlet_id,
+                         sig=signature, line_id=line.id, event_id=event.id)
+    return event
+
+
+def _verify(session: Session, *, actor: User, line: RectificationLine, transition, accept: bool, reason: str,
+            new_deadline: dt.date | None, on_site: bool, notice: RectificationNotice, outlet: Outlet) -> RectificationEvent:
     if accept:
         line.status, line.closed_at = transition.target, clock.now()
         session.add(line)
@@ -602,3 +664,19 @@ def load_line_for(session: Session, user: User, line_id: int) -> RectificationLi
     if line is None or not permissions.can_view_line(session, user, line):
         raise NotFound(_("This page does not exist, or you cannot see it."))
     return line
+
+
+def answer_evidence(session: Session, viewer, *, line: RectificationLine, events: list[RectificationEvent],
+                    photos_by_event: dict[int, list[Photo]]) -> photo_checks.EvidenceReview:
+    """The evidence checks of a line's after-photos (a fake fix reuses an old photo too), for those
+    who judge them: never taken before the problem was found (the visit's check-in; a complaint's
+    line: its issue), nor after they arrived; at the outlet; no picture sent before."""
+    photos, labels = [], {}
+    for event in events:
+        for photo in photos_by_event.get(event.id, []):
+            photos.append(photo)
+            labels[photo.id] = f"{_('After-photo')} #{len(photos)}"
+    visit = session.get(Visit, line.visit_id) if line.visit_id else None
+    found_at = (visit.checkin_at or visit.started_at) if visit else line.issued_at
+    return photo_checks.answer_checks(session, viewer, photos=photos, outlet=session.get(Outlet, line.outlet_id),
+                                      found_at=found_at, labels=labels)

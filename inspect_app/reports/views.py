@@ -13,6 +13,7 @@ from inspect_app.auth.services import person_label
 from inspect_app.db import get_session
 from inspect_app.downloads import views as downloads
 from inspect_app.downloads.services import rendering_in_worker
+from inspect_app.evidence import markup, signatures
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
@@ -25,7 +26,7 @@ from inspect_app.rectifications.models import RectificationEvent, RectificationL
 from inspect_app.rectifications.views import load_notice
 from inspect_app.reports import bulletins, pdf, publishing
 from inspect_app.reports.models import PublishedBulletin
-from inspect_app.visits import services, timers
+from inspect_app.visits import onsite, photo_checks, services, timers
 from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
 
@@ -87,6 +88,9 @@ def notice_pdf(notice_id: int):
         reviews[event.line_id] = event
     reviewers = {u.id: u for u in db.exec(select(User).where(User.id.in_(
         {e.actor_id for e in reviews.values() if e.actor_id}))).all()}
+    verified_on_site = signatures.by_event(db, [line.id for line in lines])
+    confirmation = onsite.confirmation_of(db, visit) if visit and visit.kind != "secret" else None
+    acknowledgement = signatures.latest_of(db, purpose=rect_services.ACKNOWLEDGED, notice_id=notice.id)
     now = clock.now()
     rows = []
     for line in lines:
@@ -98,13 +102,17 @@ def notice_pdf(notice_id: int):
             "responsible": person_label(current_user, people.get(line.responsible_id)) if line.responsible_id else "—",
             "late": -rect_services.days_left(line, outlet, now) if rect_services.is_overdue(line, now) else 0,
             "review": review, "reviewer": person_label(current_user, reviewers.get(review.actor_id)) if review and review.actor_id else "",
+            "review_signature": verified_on_site.get(review.id) if review else None,
         })
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, rows=rows,
                            photos=photos, link=link,
                            person=person_label(current_user, db.get(User, visit.assignee_id)) if visit else "",
-                           acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
+                           acknowledged_by=acknowledged_by.display_name if acknowledged_by else "",
+                           confirmation=confirmation, acknowledgement=acknowledgement)
     allowed = {p.id: p for group in photos.values() for p in group}
-    data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")})
+    signed = [s for s in (confirmation, acknowledgement, *verified_on_site.values()) if s is not None]
+    data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")},
+                      markups=markup.current_of(db, list(allowed.values())), signatures={s.id: s for s in signed})
     return pdf.pdf_response(data, f"整改通知书-{notice.number}-{outlet.name}.pdf")
 
 
@@ -124,6 +132,7 @@ def visit_pdf(visit_id: int):
     if is_long(photos=sum(len(group) for code, group in photos.items() if not code.startswith("_"))):
         return downloads.defer(f"检查报告-{outlet.name}")
     show_times = permissions.sees_visit_times(current_user, visit)
+    confirmation = onsite.confirmation_of(db, visit) if visit.kind != "secret" else None
     html = render_template(
         "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
         window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,
@@ -132,9 +141,13 @@ def visit_pdf(visit_id: int):
         timers=timers.timer_moments(visit) if visit.kind == "secret" and show_times else {},
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit) if visit.kind == "secret" else {},
         awards_stars=checklist.kind == "star", finding=lambda item, answer: finding(item, answer, visit),
+        confirmation=confirmation,
+        # for those who judge the evidence only (the outlet side downloads this report too)
+        evidence=photo_checks.visit_checks(db, current_user, visit, [p for group in photos.values() for p in group]),
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
-    data = pdf.render(html, photos=allowed, storage=get_storage())
+    data = pdf.render(html, photos=allowed, storage=get_storage(), markups=markup.current_of(db, list(allowed.values())),
+                      signatures={confirmation.id: confirmation} if confirmation else {})
     day = clock.local_date(visit.checkin_at, outlet.timezone).strftime("%Y%m%d") if visit.checkin_at else ""
     return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
 

@@ -6,25 +6,21 @@ visits clause keep it that way, and a crawl test checks every route.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.errors import DomainError
-from inspect_app.evidence import services as evidence
-from inspect_app.evidence.models import Photo
-from inspect_app.i18n import format_local
+from inspect_app.evidence.checks import distance_m
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet
+from inspect_app.visits import photo_checks, timers
 from inspect_app.visits import services as visits
-from inspect_app.visits import timers
 from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import Answer, Visit, VisitStatus
 
@@ -92,15 +88,6 @@ def save_details(session: Session, *, actor: User, visit: Visit, counter_number:
 
 # --- proof and flags ------------------------------------------------------------------------------
 
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
 @dataclass
 class Flag:
     code: str
@@ -109,21 +96,9 @@ class Flag:
     photo_id: int | None = None
 
 
-PLACE_LABELS = {"receipt": _l("Receipt"), "general": _l("Storefront, hall, counter")}
-
-
-def photo_labels(photos: list[Photo]) -> dict[int, str]:
-    """Each photo named as a reviewer sees it on the page: its place and number there ("A-01 #2")."""
-    labels, counts = {}, {}
-    for photo in photos:
-        place = photo.item_code or str(PLACE_LABELS.get(photo.purpose, photo.purpose))
-        counts[place] = counts.get(place, 0) + 1
-        labels[photo.id] = f"{place} #{counts[place]}"
-    return labels
-
-
-def review_flags(session: Session, visit: Visit) -> list[Flag]:
-    """What a reviewer should look at before releasing (warnings, not blocks)."""
+def review_flags(session: Session, visit: Visit, viewer: User | None = None) -> list[Flag]:
+    """What a reviewer should look at before releasing (warnings, not blocks). Another visit holding
+    the same picture is named for ``viewer`` where they may open it."""
     checklist = visits.checklist_of(session, visit)
     outlet = session.get(Outlet, visit.outlet_id)
     photos = visits.photos_of(session, visit)
@@ -137,23 +112,8 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
         radius = _config("CHECKIN_RADIUS_METERS", 300)
         if meters > radius:
             flags.append(Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=meters, r=radius)))
-    reused = evidence.reused_elsewhere(session, photos)
-    labels = photo_labels(photos)
-    span = (f"{format_local(visit.checkin_at, outlet.timezone, '%H:%M')}–"
-            f"{format_local(visit.submitted_at, outlet.timezone, '%H:%M') if visit.submitted_at else '…'}")
-    for photo in photos:
-        name = labels[photo.id]
-        if photo.id in reused:
-            flags.append(Flag("reused_photo", _("Photo %(photo)s also appears in %(n)d other visits or outlets.",
-                                                photo=name, n=reused[photo.id]), photo.item_code, photo.id))
-        time_flag = evidence.capture_time_flag(photo, visit)
-        if time_flag in ("before", "after"):
-            flags.append(Flag("photo_time", _("Photo %(photo)s was taken %(when)s, outside the visit (%(span)s).",
-                                              photo=name, when=format_local(photo.taken_at, outlet.timezone),
-                                              span=span), photo.item_code, photo.id))
-        elif time_flag == "no_time":
-            flags.append(Flag("photo_no_time", _("Photo %(photo)s carries no capture time.", photo=name),
-                              photo.item_code, photo.id))
+    # the evidence checks of every visit kind, one definition (``photo_checks``)
+    flags.extend(photo_checks.visit_checks(session, viewer, visit, photos).flags)
     answers = visits.answers_of(session, visit)
     result = visits.score_visit(checklist, answers, visit)
     for code in result.failed_items:
