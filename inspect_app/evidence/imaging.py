@@ -224,3 +224,21 @@ def process(data: bytes, *, stamp_text: str, zone: str = "Asia/Shanghai") -> Pro
         content_type=FORMATS[fmt], width=oriented_w, height=oriented_h, taken_at=taken_at, gps_lat=lat,
         gps_lon=lon, device=device, display=display_bytes.getvalue(), thumb=thumb_bytes.getvalue(),
     )
+
+
+def sized_copy(data: bytes, box: tuple[int, int], *, quality: int = 80) -> bytes:
+    """A JPEG of ``data`` just large enough to cover a ``box`` (width, height) in pixels, as a
+    printed page shows it (``object-fit: cover``): the standard Pillow recipe, ``draft`` (libjpeg
+    decodes at 1/2, 1/4 or 1/8 scale) then ``thumbnail``. Never larger than the source."""
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    scale = min(1.0, max(box[0] / width, box[1] / height))
+    target = (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale)))
+    if image.format in ("JPEG", "MPO"):
+        image.draft("RGB", target)
+    image = _to_rgb(image)
+    image.thumbnail(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    image.info = {}
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()

@@ -21,7 +21,7 @@ from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
 from inspect_app.evidence import imaging
 from inspect_app.evidence.models import Photo
-from inspect_app.evidence.storage import Storage, new_prefix
+from inspect_app.evidence.storage import Storage, StorageFull, new_prefix
 from inspect_app.org.models import Outlet
 
 MAX_PHOTOS_PER_ITEM = 6
@@ -35,6 +35,22 @@ VARIANTS = {"original": "original", "display": "display.jpg", "thumb": "thumb.jp
 
 def key(photo: Photo, variant: str) -> str:
     return f"{photo.storage_key}/{VARIANTS[variant]}"
+
+
+def sized_copy(storage: Storage, photo: Photo, variant: str, box: tuple[int, int]) -> bytes:
+    """The ``variant`` copy of a photo resized to cover ``box`` pixels (what a PDF shows), made
+    once and kept beside the photo's other copies, keyed by the photo's hash and the size: a
+    second render reads it back instead of decoding and resizing again. Removing the photo's
+    folder removes it too. A copy that cannot be kept (storage full) is still returned."""
+    cached = f"{photo.storage_key}/{variant}{box[0]}x{box[1]}{photo.sha256[:16]}.jpg"
+    if storage.exists(cached):
+        return storage.get(cached)
+    data = imaging.sized_copy(storage.get(key(photo, variant)), box)
+    try:
+        storage.put(cached, data, "image/jpeg")
+    except StorageFull:
+        pass
+    return data
 
 
 PHOTO_THREAD_NICE = 10

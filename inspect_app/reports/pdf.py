@@ -16,13 +16,23 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from inspect_app.config import PROJECT_ROOT
-from inspect_app.evidence.services import key
+from inspect_app.evidence.services import key, sized_copy
 
 log = logging.getLogger(__name__)
 
 STATIC = PROJECT_ROOT / "static"
 ALLOWED_STATIC = {"css/print.css", "icons/icon.svg"}
-PHOTO_URL = re.compile(r"^inspect:photo/(\d+)/(thumb|display)$")
+PHOTO_URL = re.compile(r"^inspect:photo/(\d+)/(thumb|display)(?:/([a-z-]+))?$")
+#: The boxes a PDF shows photos in (static/css/print.css: ``.thumbs img``, ``.photo-row img``), in
+#: millimetres. ``inspect:photo/<id>/<copy>/<box>`` embeds the copy resized to cover its box at
+#: PRINT_DPI (a 1,600 px display copy in a 22 mm box weighed 0.6 MB and cost its decode).
+BOXES_MM = {"thumbs": (22.0, 16.5), "photo-row": (40.0, 30.0)}
+PRINT_DPI = 300
+
+
+def box_pixels(box: str) -> tuple[int, int]:
+    width, height = BOXES_MM[box]
+    return round(width / 25.4 * PRINT_DPI), round(height / 25.4 * PRINT_DPI)
 
 _fonts = FontConfiguration()  # kept per process: fonts are found once, renders stay warm
 
@@ -61,8 +71,11 @@ class RestrictedFetcher(URLFetcher):
         match = PHOTO_URL.match(url)
         if match:
             photo = self._photos.get(int(match.group(1)))
-            if photo is not None:
-                data = self._storage.get(key(photo, match.group(2)))
+            box = match.group(3)
+            if photo is not None and (box is None or box in BOXES_MM):
+                variant = match.group(2)
+                data = (sized_copy(self._storage, photo, variant, box_pixels(box)) if box
+                        else self._storage.get(key(photo, variant)))
                 return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
         log.warning("blocked a resource in a PDF: %s", url[:200])
         raise BlockedResource(url)
