@@ -43,6 +43,7 @@ EVENT_LABELS = {
     "withdrawn": _l("finding withdrawn"),
     "deadline_changed": _l("deadline changed"),
     "assigned": _l("responsible person set"),
+    "closed_own": _l("rectified and closed by the outlet (self-inspection)"),
 }
 
 OPEN_STATUSES = (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned, LineStatus.answered,
@@ -87,6 +88,8 @@ class RectificationLine(SQLModel, table=True):
         # lines closed after an instant, by outlet: what was still overdue at a period's end (the
         # indicator's rows), without reading every line ever closed
         sa.Index("ix_line_closed_outlet", "closed_at", "outlet_id"),
+        # 自查不实: the lines an inspection found where a self-inspection had passed, by issue time
+        sa.Index("ix_line_self_check", "self_check_visit_id", "issued_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -118,6 +121,11 @@ class RectificationLine(SQLModel, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="rectification_line.id")
     #: The outlet's local day of that earlier failure (the earlier visit's day), as printed.
     repeat_since: dt.date | None = None
+    #: 自查不实: the outlet's own self-inspection that passed this item at most
+    #: ``SELF_CHECK_WINDOW_DAYS`` before the inspection that found it failed; set at issue.
+    self_check_visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    #: That self-inspection's local day at the outlet, as shown and printed.
+    self_check_day: dt.date | None = None
     row_version: int = Field(default=1, sa_column=_LINE_ROW_VERSION)
 
     __mapper_args__ = {"version_id_col": _LINE_ROW_VERSION}
