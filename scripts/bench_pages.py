@@ -178,6 +178,9 @@ def main() -> int:
         results = {}
         for scope, username in scopes:
             results[scope] = (outlets_of(engine, username), measure(app, username, args.runs))
+            print(f"  {scope} ({username}, {results[scope][0]} outlets): " + "; ".join(
+                f"{name} {median:.0f}/{p95:.0f} ms {queries}q" for name, median, p95, queries, _ in results[scope][1]),
+                flush=True)
         ok = report(results)
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
         print(f"\nload average at the end {load}; '!' marks a page over median {MEDIAN_MS} ms or p95 {P95_MS} ms")
