@@ -210,6 +210,12 @@ def findings():
     return RectificationLine.checklist_kind.not_in(kinds)
 
 
+def _by_outlet(column, few: list[int] | None, scope):
+    """How a table meets its outlet, planned by scope: through the few outlet ids given (the
+    outlet indexes), or the country's rows of the period with the scope checked per row."""
+    return (Outlet.id == column, column.in_(few)) if few is not None else (Outlet.id == unindexed(column), scope)
+
+
 def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit | None:
     unit = units.get(unit_id)
     if unit is None:
@@ -291,8 +297,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     scope = sa.and_(permissions.outlets_clause(session, user), in_node)
 
     def by_outlet_of(column):
-        """How a table meets its outlet: through the few ids given, or checked per row."""
-        return (Outlet.id == column, column.in_(few)) if few is not None else (Outlet.id == unindexed(column), scope)
+        return _by_outlet(column, few, scope)
 
     line_join, line_scope = by_outlet_of(RectificationLine.outlet_id)
     line_base = (select(RectificationLine).join(Outlet, line_join)
@@ -446,11 +451,12 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     for _n in range(5):
         months.insert(0, months[0].previous())
     b.month_starts = [m.start for m in months]
+    few = org.few_outlets(row_of)
+    line_join, line_scope = _by_outlet(RectificationLine.outlet_id, few, scope)
     history: dict[int, list] = {key: [] for key in rows}
     for month in months:
         sums: dict[int, list] = {}
-        for outlet_id, count, total, reds, clean in visit_queries.visit_stats(session, *month.bounds(zone),
-                                                                              org.few_outlets(row_of)):
+        for outlet_id, count, total, reds, clean in visit_queries.visit_stats(session, *month.bounds(zone), few):
             row = row_of.get(outlet_id)
             if row is None:
                 continue
@@ -468,8 +474,8 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     since, until = period.bounds(zone)
     closed = session.execute(
         select(RectificationLine.issued_at, RectificationLine.closed_at)
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
                RectificationLine.closed_at < until)).all()
     spans = [(_aware(c) - _aware(i)).total_seconds() / 86400 for i, c in closed]
     b.mean_days_to_close = half_up(Decimal(repr(sum(spans) / len(spans)))) if spans else None
@@ -477,13 +483,13 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     found = session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count())
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()
     before = {(o, k, c): n for o, k, c, n in session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.count())
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, findings())
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, findings())
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(
         Outlet.id.in_({o for o, *_r in found if (o, _r[0], _r[1]) in before}))).all()) if before else {}
