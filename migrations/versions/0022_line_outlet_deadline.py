@@ -2,14 +2,14 @@
 overdue list, its board) read outlet by outlet in deadline order, not through the country's
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0023
 Create Date: 2026-12-06 06:30:00
 """
 from alembic import op
 
 
 revision = '0022'
-down_revision = '0018'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
