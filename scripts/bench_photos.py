@@ -386,15 +386,21 @@ def main(argv: list[str] | None = None) -> int:
         phone, js_times, heic_facts = phone_copies(full, photo_dir, heic)
         phone_sizes = [p.stat().st_size for p in phone]
         edges: dict[int, int] = {}
+        qualities: dict[str, int] = {}
+        # libjpeg's standard luminance table scaled to a quality starts 6 at 0.8, 10 at 0.7, 13 at 0.6, 16 at 0.5
+        quality_of = {6: "0.8", 10: "0.7", 13: "0.6", 16: "0.5"}
         for path in phone:
             with Image.open(path) as im:
                 edges[max(im.size)] = edges.get(max(im.size), 0) + 1
+                q = quality_of.get(im.quantization[0][0], f"DC quantiser {im.quantization[0][0]}")
+                qualities[q] = qualities.get(q, 0) + 1
         over = sum(1 for n in phone_sizes if n > PHONE_MAX_BYTES)
         print(f"\n[photo.js in Chromium] InspectPhoto.prepare on {len(full)} × 12 MP: sent size median "
               f"{mb(statistics.median(phone_sizes))}, p90 {mb(pct(phone_sizes, 0.9))}, max {mb(max(phone_sizes))}, "
               f"min {mb(min(phone_sizes))}; over 500 KB: {over}")
         print(f"  long edge sent: {', '.join(f'{e} px × {n}' for e, n in sorted(edges.items(), reverse=True))}; "
               f"time in the browser median {statistics.median(js_times) * 1000:.0f} ms (server CPU, not a phone's)")
+        print(f"  quality chosen: {', '.join(f'{q} × {n}' for q, n in sorted(qualities.items(), reverse=True))}")
         print(f"  HEIC ({mb(heic_facts['original'])}): "
               + ("the browser cannot draw it, the original goes" if heic_facts["as_is"]
                  else f"drawn and sent as {mb(heic_facts['sent'])}"))
