@@ -50,3 +50,15 @@ class DeadlineForm(VersionedForm):
 
 class ResponsibleForm(FlaskForm):
     user_id = SelectField(_l("Responsible person"), coerce=int, validate_choice=False)
+
+
+class ExtensionRequestForm(VersionedForm):
+    new_deadline = DateField(_l("New deadline asked for"), validators=[Required()])
+    reason = TextAreaField(_l("Why more time is needed"), validators=[Required(), Length(max=2000)])
+
+
+class ExtensionDecideForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("refuse", _l("Refuse"))],
+                          validators=[Required()])
+    new_deadline = DateField(_l("Approved deadline (empty: the day asked for)"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason (required when refusing)"), validators=[Optional(), Length(max=2000)])

@@ -117,6 +117,8 @@ def visit_pdf(visit_id: int):
         timers=timers.timer_moments(visit) if visit.kind == "secret" and show_times else {},
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit) if visit.kind == "secret" else {},
         awards_stars=checklist.kind == "star", finding=lambda item, answer: finding(item, answer, visit),
+        checkin_flag=visit.checkin_flag if permissions.sees_checkin_flags(current_user, visit) else "",
+        radius=services.checkin_radius(),
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
     data = pdf.render(html, photos=allowed, storage=get_storage())

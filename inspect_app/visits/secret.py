@@ -6,7 +6,6 @@ visits clause keep it that way, and a crawl test checks every route.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 from flask import current_app, has_app_context
@@ -92,15 +91,6 @@ def save_details(session: Session, *, actor: User, visit: Visit, counter_number:
 
 # --- proof and flags ------------------------------------------------------------------------------
 
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
 @dataclass
 class Flag:
     code: str
@@ -122,6 +112,20 @@ def photo_labels(photos: list[Photo]) -> dict[int, str]:
     return labels
 
 
+def checkin_flag(visit: Visit, outlet: Outlet) -> Flag | None:
+    """The check-in's place as a flag (the rule is ``visits.checkin_place``, the one for every kind)."""
+    if visit.checkin_at is None:
+        return None
+    place = visits.checkin_place(outlet, visit.checkin_lat, visit.checkin_lon, visit.checkin_accuracy)
+    if place.flag == visits.CHECKIN_NO_LOCATION:
+        return Flag("no_location", _("No check-in location: %(reason)s", reason=visit.checkin_no_location_reason or "—"))
+    if place.flag == visits.CHECKIN_FAR:
+        return Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=place.distance,
+                                     r=place.radius)
+                    + (" " + _("Reason: %(reason)s", reason=visit.checkin_far_reason) if visit.checkin_far_reason else ""))
+    return None
+
+
 def review_flags(session: Session, visit: Visit) -> list[Flag]:
     """What a reviewer should look at before releasing (warnings, not blocks)."""
     checklist = visits.checklist_of(session, visit)
@@ -130,13 +134,9 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
     flags: list[Flag] = []
     if checklist.receipt_photo and not any(p.purpose == "receipt" for p in photos):
         flags.append(Flag("no_receipt", _("No receipt photo.")))
-    if visit.checkin_lat is None:
-        flags.append(Flag("no_location", _("No check-in location: %(reason)s", reason=visit.checkin_no_location_reason or "—")))
-    elif outlet.lat is not None:
-        meters = distance_m(visit.checkin_lat, visit.checkin_lon, outlet.lat, outlet.lon)
-        radius = _config("CHECKIN_RADIUS_METERS", 300)
-        if meters > radius:
-            flags.append(Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=meters, r=radius)))
+    flag = checkin_flag(visit, outlet)
+    if flag is not None:
+        flags.append(flag)
     reused = evidence.reused_elsewhere(session, photos)
     labels = photo_labels(photos)
     span = (f"{format_local(visit.checkin_at, outlet.timezone, '%H:%M')}–"

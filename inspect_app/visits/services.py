@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions, signals
@@ -269,6 +270,53 @@ def start_adhoc_visit(
     return visit
 
 
+# --- the check-in's place ----------------------------------------------------------------------
+
+CHECKIN_FAR = "far"
+CHECKIN_NO_LOCATION = "no_location"
+CHECKIN_FLAG_LABELS = {CHECKIN_FAR: _l("Far from the outlet"), CHECKIN_NO_LOCATION: _l("No location")}
+
+
+def checkin_radius() -> int:
+    return _config("CHECKIN_RADIUS_METERS", 300)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine); ``static/js/visit.js`` computes it the same way."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class CheckinPlace:
+    """Where a check-in stands against its outlet: the one definition (check-in, review, lists)."""
+
+    distance: float | None  # metres, None without a position or without the outlet's location
+    flag: str               # "", CHECKIN_FAR or CHECKIN_NO_LOCATION
+    radius: int
+
+
+def checkin_place(outlet: Outlet, lat: float | None, lon: float | None, accuracy: float | None) -> CheckinPlace:
+    """Far means: even the nearest point the phone may have been (its position less the accuracy
+    it reports, that allowance counted at most up to the radius itself, so a position known to
+    5 km does not pass) lies beyond the radius (``CHECKIN_RADIUS_METERS``, 300 m by default)."""
+    radius = checkin_radius()
+    if lat is None or lon is None:
+        return CheckinPlace(None, CHECKIN_NO_LOCATION, radius)
+    if outlet.lat is None or outlet.lon is None:
+        return CheckinPlace(None, "", radius)
+    meters = distance_m(lat, lon, outlet.lat, outlet.lon)
+    allowance = min(max(accuracy or 0.0, 0.0), float(radius))
+    return CheckinPlace(round(meters, 1), CHECKIN_FAR if meters - allowance > radius else "", radius)
+
+
+def _config(name: str, default: int) -> int:
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
 class AlreadyCheckedIn(Conflict):
     """A second check-in for a visit that has one: the first one stands (its time and place)."""
 
@@ -277,6 +325,15 @@ class AlreadyCheckedIn(Conflict):
         super().__init__(_("This visit was already checked in at %(time)s; that check-in stands.",
                            time=local.strftime("%Y-%m-%d %H:%M") if local else "—"))
         self.visit = visit
+
+
+class FarCheckin(DomainError):
+    """A position beyond the allowed distance without a reason: the inspector is told and says why."""
+
+    def __init__(self, place: CheckinPlace):
+        super().__init__(_("You are about %(m)d m from the outlet (more than %(r)d m allowed): say why you check in here.",
+                           m=place.distance or 0, r=place.radius))
+        self.place = place
 
 
 def check_in(
@@ -288,6 +345,7 @@ def check_in(
     lon: float | None,
     accuracy: float | None,
     no_location_reason: str = "",
+    far_reason: str = "",
     window_id: int | None = None,
     at: dt.datetime | None = None,
     keep_version: bool = False,
@@ -326,6 +384,11 @@ def check_in(
             raise DomainError(_("The position from the phone is not valid."))
     elif len(no_location_reason.strip()) < 2:
         raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))
+    outlet = session.get(Outlet, visit.outlet_id)
+    place = checkin_place(outlet, lat, lon, accuracy) if has_position else CheckinPlace(None, CHECKIN_NO_LOCATION, 0)
+    far_reason = (far_reason or "").strip()
+    if place.flag == CHECKIN_FAR and len(far_reason) < 2:
+        raise FarCheckin(place)
     now = clock.now()
     moment = now
     if at is not None:
@@ -342,11 +405,14 @@ def check_in(
     visit.checkin_accuracy = accuracy if has_position else None
     visit.checkin_no_location_reason = "" if has_position else no_location_reason.strip()[:300]
     visit.checkin_client_id = client_id
+    visit.checkin_distance_m, visit.checkin_flag = place.distance, place.flag
+    visit.checkin_far_reason = far_reason[:300] if place.flag == CHECKIN_FAR else ""
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.checked_in", obj=visit,
            after={"at": moment, "received": now, "lat": visit.checkin_lat, "lon": visit.checkin_lon, "accuracy": visit.checkin_accuracy,
-                  "no_location_reason": visit.checkin_no_location_reason})
+                  "no_location_reason": visit.checkin_no_location_reason, "distance_m": place.distance,
+                  "flag": place.flag, "far_reason": visit.checkin_far_reason})
     return visit
 
 
