@@ -200,8 +200,11 @@ def checkin(visit_id: int):
             no_location_reason=form.no_location_reason.data or "", far_reason=form.far_reason.data or "",
             window_id=int(form.window_id.data) if form.window_id.data else None)) is not REFUSED:
         return redirect(url_for("visits.fill", visit_id=visit.id))
+    # refused for want of a reason (or without script): the reason box shows from the server too
+    posted_far = request.method == "POST" and form.lat.data is not None and form.lon.data is not None and \
+        services.checkin_place(outlet, form.lat.data, form.lon.data, form.accuracy.data).flag == services.CHECKIN_FAR
     return render_template("visits/checkin.html", visit=visit, outlet=outlet, checklist=checklist, form=form,
-                           radius=services.checkin_radius(),
+                           radius=services.checkin_radius(), posted_far=posted_far,
                            needs_window=checklist is not None and checklist.subject == "window" and visit.window_id is None,
                            window=db.get(Window, visit.window_id) if visit.window_id else None)
 

@@ -140,3 +140,25 @@ def test_visit_page_and_report_flag_it_for_the_managing_side(client_as, people, 
     assert "距网点约 800 米" in report and "网点临时搬迁" in report
     chief_report = text_of(client_as(people["chief"]).get(f"/visits/{far.id}/pdf").data)
     assert "网点临时搬迁" not in chief_report
+
+
+def test_check_in_form_asks_why_and_refuses_others(app, db, client_as, org_tree, people):
+    with app.test_request_context():
+        visit = visits.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
+                                         checklist_code="open_inspection")
+    db.commit()
+    url = f"/visits/{visit.id}/checkin"
+    form = {"lat": north(800)[0], "lon": OUTLET[1], "accuracy": 20}
+    inspector = client_as(people["inspector"])
+    refused = inspector.post(url, form)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "800 米" in text and "<div data-geo-far>" in text  # shown without script
+    db.expire_all()
+    assert db.get(Visit, visit.id).checkin_at is None
+    for role in ("other_manager", "chief", "shopper"):
+        assert client_as(people[role]).post(url, {**form, "far_reason": "替他签到"}).status_code in (403, 404), role
+    assert inspector.post(url, {**form, "far_reason": "网点搬迁"}, csrf=False).status_code == 400
+    done = inspector.post(url, {**form, "far_reason": "网点搬迁"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/visits/{visit.id}/fill")
+    db.expire_all()
+    assert db.get(Visit, visit.id).checkin_far_reason == "网点搬迁"
