@@ -73,6 +73,7 @@ def demo_command(scale: str) -> None:
         visits = demo.load_demo_visits(session)
         complaint_count = demo.load_demo_complaints(session)
         planned = demo.load_demo_plans(session)
+        self_checks = demo.load_demo_self_inspection(session)
         demo.load_demo_operating_values(session)
         if scale == "large":
 
@@ -86,6 +87,8 @@ def demo_command(scale: str) -> None:
         click.echo(f"Demo complaints: {complaint_count}")
     if planned:
         click.echo(f"Demo plans: 2, their visits made: {planned}")
+    if self_checks:
+        click.echo(f"Demo self-inspection (自查) plan of the chiefs: {self_checks} visits")
     if passwords:
         click.echo("Demo accounts (username / password):")
         for username, role, password in passwords:

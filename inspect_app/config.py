@@ -93,6 +93,12 @@ def from_environment(instance: Path) -> dict:
         "REVISIT_LOOKBACK_DAYS": _int("REVISIT_LOOKBACK_DAYS", 180),
         "REVISIT_LOOKBACK_VISITS": _int("REVISIT_LOOKBACK_VISITS", 3),
         "REPEAT_WINDOW_DAYS": _int("REPEAT_WINDOW_DAYS", 90),
+        # 自查 (self-inspections by the outlets' own chiefs) count apart from inspections: 0 keeps
+        # them out of inspection averages, coverage, bulletins and the indicators' inspection
+        # sources; 1 counts them in like any visit. 自查不实: an inspection's failure of an item a
+        # self-inspection at the outlet passed at most this many days before.
+        "SELF_INSPECTION_IN_RANKINGS": _int("SELF_INSPECTION_IN_RANKINGS", 0),
+        "SELF_CHECK_WINDOW_DAYS": _int("SELF_CHECK_WINDOW_DAYS", 7),
         # Rankings: "visit" — a red-line visit counts 0 in its unit's average and the unit is marked
         # 否决; "unit" — the unit scores 0 for the period; "off" — scores unchanged. The first N are
         # commended, the last N named.

@@ -693,3 +693,135 @@ def load_demo_plans(session: Session) -> int:
                   (units["3303"].id, units["3301"].id)]))
     session.commit()
     return count + len(made.created)
+
+
+# --- self-inspection (自查) -----------------------------------------------------------------------------
+
+def _shift_self_visit(session: Session, visit: Visit, moment) -> None:
+    """Move a self-inspection just made (and its notice, lines, history) back to ``moment``."""
+    import datetime as dt
+
+    delta = moment - visit.submitted_at + dt.timedelta(minutes=12)
+    visit.started_at = visit.checkin_at = moment
+    visit.submitted_at = visit.released_at = moment + dt.timedelta(minutes=12)
+    session.add(visit)
+    _shift_notice(session, visit, delta)
+
+
+def _shift_notice(session: Session, visit: Visit, delta) -> None:
+    notice = session.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).first()
+    if notice is None:
+        return
+    notice.issued_at += delta
+    if notice.acknowledged_at:
+        notice.acknowledged_at += delta
+    session.add(notice)
+    outlet = session.get(Outlet, visit.outlet_id)
+    for line in session.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).all():
+        for name in ("issued_at", "acknowledged_at", "answered_at", "closed_at"):
+            if getattr(line, name):
+                setattr(line, name, getattr(line, name) + delta)
+        day = rect.default_deadline(line.severity, line.issued_at, outlet)
+        line.deadline_date, line.deadline_at = day, rect.deadline_instant(day, outlet.timezone)
+        session.add(line)
+        for event in session.exec(select(RectificationEvent).where(RectificationEvent.line_id == line.id)).all():
+            event.at += delta
+            if event.action == "issued":
+                event.deadline_after = day
+            session.add(event)
+
+
+def load_demo_self_inspection(session: Session, *, seed: int = 41) -> int:
+    """The demo chief's daily opening check (每日开门检查) of their two outlets (and chief2's one):
+    a plan of 西湖区 since four days ago, today's checks to do, the past days done but one missed;
+    findings the chiefs closed with a photo or still have open; and yesterday's open inspection of
+    张丽's first outlet finding the opening-hours plate missing that her self-inspection had passed
+    the day before (自查不实). Nothing when a self-inspection plan exists already."""
+    import datetime as dt
+
+    from inspect_app.plans.models import PlanStatus
+
+    if session.exec(select(InspectionPlan.id).where(InspectionPlan.assign_mode == AssignMode.self).limit(1)).first():
+        return 0
+    users = {u.username: u for u in session.exec(select(User).where(User.username.in_(
+        ["manager", "chief", "chief2", "inspector"]))).all()}
+    xihu = session.exec(select(Unit).where(Unit.code == "330106")).first()
+    if len(users) < 4 or xihu is None:
+        return 0
+    outlets = session.exec(select(Outlet).where(Outlet.unit_id == xihu.id).order_by(Outlet.code)).all()[:3]
+    rng = random.Random(seed)
+    today = clock.today(outlets[0].timezone)
+    plan, made = plans.create_plan(session, actor=users["manager"], data=plans.PlanInput(
+        name="西湖区网点每日开门自查", unit_id=xihu.id, checklist_code="daily_opening", starts_on=today,
+        ends_on=dt.date(today.year + 1, 12, 31), period_kind="day", assign_mode=AssignMode.self,
+        outlet_rule="listed", outlet_ids=[o.id for o in outlets]))
+    count = len(made.created)
+    plan.starts_on = today - dt.timedelta(days=4)  # it has run for four days already
+    session.add(plan)
+    version = visits.checklist_of(session, made.created[0]).code
+    version_id = made.created[0].checklist_version_id
+    chief_of = {outlets[0].id: users["chief"], outlets[1].id: users["chief"], outlets[2].id: users["chief2"]}
+    #: (days ago, outlet index) → the failures of that day's check; None: not done (missed)
+    days = {(4, 0): {}, (3, 0): {}, (2, 0): {}, (1, 0): None,
+            (4, 1): {}, (3, 1): {"OPN-04": "叫号机卡纸,取号无法出票"}, (2, 1): {}, (1, 1): {"OPN-08": "2号摄像头无画面"},
+            (4, 2): {}, (3, 2): {}, (2, 2): {"OPN-10": "门前有快递包装垃圾"}, (1, 2): {}}
+    done: dict[tuple[int, int], Visit] = {}
+    for (ago, index), failures in sorted(days.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
+        outlet, chief = outlets[index], chief_of[outlets[index].id]
+        day = today - dt.timedelta(days=ago)
+        visit = Visit(checklist_version_id=version_id, checklist_code=version, kind="self", outlet_id=outlet.id,
+                      assignee_id=chief.id, created_by_id=users["manager"].id, due_from=day, due_until=day,
+                      plan_id=plan.id, plan_period=day, plan_seq=0)
+        session.add(visit)
+        session.flush()
+        count += 1
+        if failures is None:
+            continue
+        visits.check_in(session, actor=chief, visit=visit, lat=outlet.lat, lon=outlet.lon, accuracy=rng.randint(6, 20))
+        for item in visits.checklist_of(session, visit).items:
+            failed = item.code in failures
+            visits.save_answer(session, actor=chief, visit=visit, item_code=item.code,
+                               result="fail" if failed else "pass", note=failures.get(item.code))
+            if failed:
+                visits.add_visit_photo(session, get_storage(), actor=chief, visit=visit, item_code=item.code,
+                                       data=_demo_photo(rng, item.code))
+        visits.submit_visit(session, actor=chief, visit=visit, token=f"demo-self-{outlet.code}-{day}")
+        done[(ago, index)] = visit
+    # the call-ticket machine was repaired the same day: the chief closed it with a photo
+    fixed = session.exec(select(RectificationLine).where(RectificationLine.visit_id == done[(3, 1)].id)).one()
+    rect.stage_line_photo(session, get_storage(), actor=users["chief"], line=fixed, data=_demo_photo(rng, "fixed"),
+                          client_id="demo-self-fixed")
+    rect.close_own_line(session, actor=users["chief"], line=fixed, description="已联系厂家更换打印头,试取号正常")
+    for (ago, index), visit in done.items():
+        local = clock.day_start(today - dt.timedelta(days=ago), outlets[index].timezone)
+        _shift_self_visit(session, visit, local + dt.timedelta(hours=8, minutes=rng.randint(0, 20)))
+    # yesterday's open inspection of 张丽's first outlet: the opening-hours plate her check passed
+    inspector = users["inspector"]
+    inspection = visits.start_adhoc_visit(session, actor=inspector, outlet=outlets[0], checklist_code="open_inspection",
+                                          despite_planned=True)
+    visits.check_in(session, actor=inspector, visit=inspection, lat=outlets[0].lat, lon=outlets[0].lon, accuracy=12)
+    failures = {"ENV-02": "营业时间牌缺失,门口仅手写纸条", "OPS-09": "面单粘贴不牢"}
+    for item in visits.checklist_of(session, inspection).items:
+        failed = item.code in failures
+        if item.rule == "per_occurrence":
+            visits.save_answer(session, actor=inspector, visit=inspection, item_code=item.code, occurrences=1 if failed else 0,
+                               note=failures.get(item.code))
+        elif item.rule == "scale":
+            visits.save_answer(session, actor=inspector, visit=inspection, item_code=item.code,
+                               scale_value=0 if failed else item.scale_max, note=failures.get(item.code))
+        else:
+            visits.save_answer(session, actor=inspector, visit=inspection, item_code=item.code,
+                               result="fail" if failed else "pass", note=failures.get(item.code))
+        if failed and item.photo_on_fail:
+            visits.add_visit_photo(session, get_storage(), actor=inspector, visit=inspection, item_code=item.code,
+                                   data=_demo_photo(rng, item.code))
+    moment = clock.day_start(today - dt.timedelta(days=1), outlets[0].timezone) + dt.timedelta(hours=10)
+    before = clock.now()
+    visits.submit_visit(session, actor=inspector, visit=inspection, token="demo-self-check-false")
+    inspection.started_at = inspection.checkin_at = moment
+    inspection.submitted_at = inspection.released_at = moment + dt.timedelta(minutes=40)
+    session.add(inspection)
+    _shift_notice(session, inspection, moment + dt.timedelta(minutes=40) - before)
+    assert plan.status == PlanStatus.active
+    session.commit()
+    return count + 1

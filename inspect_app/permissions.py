@@ -18,7 +18,7 @@ from inspect_app.complaints.models import Accountability, Complaint
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.plans.models import InspectionPlan
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
-from inspect_app.visits.models import Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, Visit, VisitStatus
 
 
 def is_admin(user: User) -> bool:
@@ -116,11 +116,14 @@ def can_start_adhoc(user: User) -> bool:
 
 
 def can_be_assigned(user: User, kind: str) -> bool:
-    """Secret visits go to shoppers only; every other kind to inspectors (or managers who inspect)."""
+    """Secret visits go to shoppers only; self-inspections (自查) to branch chiefs only; every other
+    kind to inspectors (or managers who inspect)."""
     if not user.active:
         return False
     if kind == "secret":
         return user.role == Role.shopper
+    if kind == SELF_KIND:
+        return user.role == Role.branch_chief
     return user.role in (Role.inspector, Role.manager)
 
 
@@ -142,6 +145,8 @@ def can_be_assigned_at(session: Session, user: User, kind: str, outlet: Outlet, 
         return False
     if kind == "secret":
         return True
+    if kind == SELF_KIND:  # the outlet's own chief, for their own outlet only
+        return outlet.id in branch_outlet_ids(session, user)
     if paired_unit is not None:
         return user.role == Role.inspector and _in_unit(session, user, paired_unit)
     return outlet_in_scope(session, user, outlet)
@@ -198,7 +203,9 @@ def can_view_visit(session: Session, user: User, visit) -> bool:
     if not outlet_in_scope(session, user, outlet):
         return False
     if user.role == Role.branch_chief:
-        return visit.status == VisitStatus.released
+        # released findings, and the outlet's own self-inspections (自查) at every stage: its
+        # chiefs fill them and may hand them to one another
+        return visit.status == VisitStatus.released or visit.kind == SELF_KIND
     if user.role == Role.inspector and visit.kind == "secret":
         return visit.status == VisitStatus.released
     return True
@@ -258,7 +265,7 @@ def visits_clause(session: Session, user: User):
         return _held_clause(session, user)
     in_scope = Visit.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
     if user.role == Role.branch_chief:
-        return sa.and_(in_scope, Visit.status == VisitStatus.released)
+        return sa.and_(in_scope, sa.or_(Visit.status == VisitStatus.released, Visit.kind == SELF_KIND))
     if user.role == Role.inspector:
         return sa.or_(_held_clause(session, user),
                       sa.and_(in_scope, sa.or_(Visit.kind != "secret", Visit.status == VisitStatus.released,
@@ -318,10 +325,11 @@ def can_change_deadlines(session: Session, user: User, outlet_id: int) -> bool:
 
 
 def line_sides(session: Session, user: User, line) -> set[str]:
-    """The sides a user takes towards a rectification line (``rectifications.lifecycle``)."""
+    """The sides a user takes towards a rectification line (``rectifications.lifecycle``): the
+    outlet's chief answers an inspection's line and owns a self-inspection's (自查) line outright."""
     sides: set[str] = set()
     if can_answer_for_outlet(session, user, line.outlet_id):
-        sides.add("outlet")
+        sides.add("owner" if line.checklist_kind == SELF_KIND else "outlet")
     if can_verify_lines(session, user, line.outlet_id, from_complaint=line.visit_id is None):
         sides.add("inspection")
     return sides

@@ -17,14 +17,19 @@ from flask_babel import gettext as _
 from inspect_app.errors import DomainError, PermissionDenied
 
 
+def _taken_by(transition: "Transition", sides: set[str]) -> bool:
+    who = transition.who
+    return who in sides if isinstance(who, str) else bool(who & sides)
+
+
 @dataclass(frozen=True)
 class Transition:
     action: str
     sources: frozenset[str]
     #: The status afterwards; ``None`` when the action leaves the status as it is (a deadline change).
     target: str | None
-    #: The side that may act.
-    who: str
+    #: The side that may act (or the sides, any one of them).
+    who: str | frozenset[str]
     #: Why the action is refused in a status it does not start from (``%(status)s`` is filled in).
     refused: Any = None
     #: A more precise refusal for some statuses ("Check in at the outlet first.").
@@ -54,7 +59,7 @@ class Lifecycle:
         stale-version check: a change made meanwhile is a conflict, not a wrong status), then the
         status."""
         transition = self.transitions[action]
-        if transition.who not in self.sides(session, actor, obj):
+        if not _taken_by(transition, self.sides(session, actor, obj)):
             raise PermissionDenied(str(transition.forbidden or _("You cannot do this here.")))
         if then is not None:
             then()
@@ -67,10 +72,10 @@ class Lifecycle:
 
     def may(self, session, user, obj, action: str) -> bool:
         """Whether the user is on the side that takes this action (whatever the status now)."""
-        return self.transitions[action].who in self.sides(session, user, obj)
+        return _taken_by(self.transitions[action], self.sides(session, user, obj))
 
     def available(self, session, user, obj) -> set[str]:
         """The actions this user may take on this object now."""
         sides = self.sides(session, user, obj)
         status = self.status_of(obj)
-        return {a for a, t in self.transitions.items() if t.who in sides and status in t.sources}
+        return {a for a, t in self.transitions.items() if _taken_by(t, sides) and status in t.sources}

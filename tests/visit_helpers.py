@@ -1,11 +1,15 @@
 """Building visits through the services, as an inspector would on the phone."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlmodel import select
 
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org.models import Window
+from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
+from inspect_app.visits.models import Visit
 from tests.browser_helpers import photo_file
 
 
@@ -34,5 +38,22 @@ def checked_in_visit(app, db, inspector, outlet, checklist: str = "open_inspecti
     with app.test_request_context():
         visit = visits.start_adhoc_visit(db, actor=inspector, outlet=outlet, checklist_code=checklist, window=at)
         visits.check_in(db, actor=inspector, visit=visit, lat=30.26, lon=120.13, accuracy=10)
+    db.commit()
+    return visit
+
+
+def released_days_ago(app, db, inspector, outlet, failures, days: int):
+    """A released mini visit with ``failures`` (see ``release_mini_visit``), moved ``days`` back:
+    the visit, its notice and its lines, as if filled then."""
+    visit = release_mini_visit(app, db, inspector, outlet, failures)
+    back = dt.timedelta(days=days)
+    for model, columns in ((Visit, ("created_at", "started_at", "checkin_at", "submitted_at", "released_at")),
+                           (RectificationLine, ("issued_at", "deadline_at")), (RectificationNotice, ("issued_at",))):
+        row_filter = model.id == visit.id if model is Visit else model.visit_id == visit.id
+        for row in db.exec(select(model).where(row_filter)).all():
+            for column in columns:
+                if getattr(row, column) is not None:
+                    setattr(row, column, getattr(row, column) - back)
+            db.add(row)
     db.commit()
     return visit

@@ -188,7 +188,7 @@ def choice(value: str, options: dict[str, str], where: str, column: str) -> str:
 
 # --- the checklist layout --------------------------------------------------------------------
 
-KIND_NAMES = {"明察": "open", "暗访": "secret", "星级评定": "star", "服务礼仪": "etiquette", "6S": "fives"}
+KIND_NAMES = {"明察": "open", "暗访": "secret", "星级评定": "star", "服务礼仪": "etiquette", "6S": "fives", "自查": "self"}
 SUBJECT_NAMES = {"网点": "outlet", "窗口": "window"}
 RULE_NAMES = {"合格/不合格": "pass_fail", "按次扣分": "per_occurrence", "分级": "scale", "计时": "timer"}
 SEVERITY_NAMES = {"当场": "on_spot", "紧急": "urgent", "严重": "serious", "一般": "general", "轻微": "minor"}
@@ -206,7 +206,7 @@ ITEM_COLUMNS = {
     "扣分上限": "cap", "分级上限": "scale_max", "低于此级为问题": "fail_below", "计时项": "timer",
     "时限分钟": "limit_minutes", "可不适用": "na_allowed", "一票否决": "red_line", "不合格须拍照": "photo_on_fail",
     "严重程度": "severity", "整改要求": "requirement_zh", "英文整改要求": "requirement_en", "检查指引": "guidance_zh",
-    "英文检查指引": "guidance_en", "顾客可见": "customer_visible",
+    "英文检查指引": "guidance_en", "顾客可见": "customer_visible", "对应检查项": "same_as",
 }
 ITEM_REQUIRED = ["section", "section_zh", "code", "text_zh", "points", "rule", "severity", "requirement_zh"]
 LABEL_OF_KEY = {key: label for label, key in ITEM_COLUMNS.items()} | {key: label for label, key in INFO.items()}
@@ -296,6 +296,9 @@ def _item_from_row(row: dict[str, str], where: str) -> dict:
     for key in ("guidance_zh", "guidance_en"):
         if row.get(key, "").strip():
             item[key] = row[key].strip()
+    same_as = [ref for ref in row.get("same_as", "").replace("，", ",").replace(",", " ").split() if ref]
+    if same_as:  # a self-inspection item's counterparts, "open_inspection:ENV-02 fives:SAF-01"
+        item["same_as"] = same_as
     return item
 
 
@@ -391,6 +394,7 @@ def to_workbook(definition: dict) -> bytes:
                 cells.pop("deduct", None)
             for key in ("na_allowed", "red_line", "photo_on_fail", "customer_visible"):
                 cells[key] = "是" if item.get(key) else ""
+            cells["same_as"] = ", ".join(item.get("same_as") or [])
             items.write_row(row, 0, [cells.get(key, "") for key in ITEM_COLUMNS.values()])
             row += 1
     items.set_column(0, 3, 10)
@@ -424,7 +428,7 @@ FIELD_LABELS = {
     "limit_minutes": _l("Time limit (minutes)"), "na_allowed": _l("N/A allowed"), "red_line": _l("Red line"),
     "photo_on_fail": _l("Photo on failure"), "severity": _l("Severity"), "requirement_zh": _l("Requirement"),
     "requirement_en": _l("English requirement"), "guidance_zh": _l("Guidance"), "guidance_en": _l("English guidance"),
-    "customer_visible": _l("Seen from the customer side"),
+    "customer_visible": _l("Seen from the customer side"), "same_as": _l("Same item as"),
 }
 
 

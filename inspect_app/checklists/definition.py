@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-KINDS = ("open", "secret", "star", "etiquette", "fives")
+KINDS = ("open", "secret", "star", "etiquette", "fives", "self")
+#: 自查: a checklist the outlet's own branch chief fills for their outlet (``plans`` assigns it).
+SELF_KIND = "self"
 SUBJECTS = ("outlet", "window")
 RULES = ("pass_fail", "per_occurrence", "scale", "timer")
 TIMERS = ("queue_wait", "service_time")
@@ -36,6 +39,7 @@ KIND_LABELS = {
     "star": _l("Star rating"),
     "etiquette": _l("Service etiquette"),
     "fives": _l("6S check"),
+    "self": _l("Self-inspection"),
     # not a checklist: the kind of the rectification lines a complaint raises
     "complaint": _l("Complaint"),
 }
@@ -52,7 +56,8 @@ TOP_KEYS = {"code", "kind", "subject", "title_zh", "title_en", "description_zh",
 SECTION_KEYS = {"code", "title_zh", "title_en", "items"}
 ITEM_KEYS = {"code", "text_zh", "text_en", "points", "rule", "deduct", "cap", "scale_max", "fail_below", "timer", "limit_minutes",
              "na_allowed", "red_line", "photo_on_fail", "severity", "requirement_zh", "requirement_en", "guidance_zh",
-             "guidance_en", "customer_visible"}
+             "guidance_en", "customer_visible", "same_as"}
+SAME_AS = re.compile(r"^[A-Za-z0-9_]{1,64}:[A-Za-z0-9_.-]{1,32}$")
 ITEM_REQUIRED = ("code", "text_zh", "text_en", "points", "rule", "severity", "requirement_zh", "requirement_en")
 
 
@@ -83,6 +88,9 @@ class Item:
     guidance_zh: str = ""
     guidance_en: str = ""
     customer_visible: bool = False
+    #: A self-inspection item's counterparts in the inspections' checklists, ``"open_inspection:ENV-02"``:
+    #: an inspection failing one of them where this item passed shortly before is 自查不实.
+    same_as: tuple[str, ...] = ()
     section: str = ""
 
     def text(self, locale: str) -> str:
@@ -146,6 +154,10 @@ class Checklist:
     def items(self) -> list[Item]:
         return [i for s in self.sections for i in s.items]
 
+    def counterparts(self) -> dict[tuple[str, str], str]:
+        """(checklist code, item code) of an inspection → the self-inspection item that checks it."""
+        return {tuple(ref.split(":", 1)): item.code for item in self.items for ref in item.same_as}
+
     def item(self, code: str) -> Item | None:
         return self.items_by_code.get(code)
 
@@ -155,6 +167,10 @@ class Checklist:
         for section in data["sections"]:
             for item in section["items"]:
                 item.pop("section")
+                if not item["same_as"]:
+                    item.pop("same_as")  # absent, not empty: the versions stored before it keep their hash
+                else:
+                    item["same_as"] = list(item["same_as"])
         return data
 
     def content_hash(self) -> str:
@@ -239,6 +255,9 @@ def _item(where_file: str, section: str, data: Any) -> Item:
         _fail(where, "timer and limit_minutes only apply to the timer rule")
     if red_line and rule != "pass_fail":
         _fail(where, "a red line must use the pass_fail rule")
+    same_as = data.get("same_as", [])
+    if not isinstance(same_as, list) or any(not isinstance(ref, str) or not SAME_AS.match(ref) for ref in same_as):
+        _fail(where, "same_as must be a list of \"checklist:ITEM-CODE\" texts, e.g. [\"open_inspection:ENV-02\"]")
     return Item(
         code=code, text_zh=_text(where, data, "text_zh"), text_en=_text(where, data, "text_en"), points=points,
         rule=rule, severity=severity, requirement_zh=_text(where, data, "requirement_zh"),
@@ -247,7 +266,7 @@ def _item(where_file: str, section: str, data: Any) -> Item:
         timer=timer, limit_minutes=limit, na_allowed=_bool(where, data, "na_allowed"), red_line=red_line,
         photo_on_fail=_bool(where, data, "photo_on_fail"), guidance_zh=_text(where, data, "guidance_zh", False),
         guidance_en=_text(where, data, "guidance_en", False), customer_visible=_bool(where, data, "customer_visible"),
-        section=section,
+        same_as=tuple(dict.fromkeys(same_as)), section=section,
     )
 
 
@@ -309,6 +328,10 @@ def parse(data: dict, where: str, expected_code: str | None = None) -> Checklist
     all_items = [i for s in sections for i in s.items]
     if sum(i.points for i in all_items) <= 0:
         _fail(where, "the items carry no points")
+    if any(i.same_as for i in all_items) and kind != SELF_KIND:
+        _fail(where, "same_as only goes in a self-inspection checklist (kind = \"self\")")
+    if kind == SELF_KIND and any(i.red_line for i in all_items):
+        _fail(where, "a self-inspection has no red lines: the outlet's own check neither vetoes nor ends a star")
     if any(i.rule == "timer" for i in all_items) and kind != "secret":
         _fail(where, "timer items only work in secret visits, where the shopper's timers measure them")
     min_photos = data.get("min_photos", 0)
@@ -329,7 +352,7 @@ def from_dict(data: dict) -> Checklist:
     """Rebuild a definition stored with a version (already validated when it was stored)."""
     sections = []
     for s in data["sections"]:
-        items = tuple(Item(**{**i, "section": s["code"]}) for i in s["items"])
+        items = tuple(Item(**{**i, "same_as": tuple(i.get("same_as", ())), "section": s["code"]}) for i in s["items"])
         sections.append(Section(code=s["code"], title_zh=s["title_zh"], title_en=s["title_en"], items=items))
     top = {k: v for k, v in data.items() if k not in ("sections", "stars")}
     all_items = {i.code: i for s in sections for i in s.items}
@@ -357,6 +380,19 @@ def load_directory(directory: Path) -> dict[str, Checklist]:
             errors.append(str(exc))
             continue
         checklists[checklist.code] = checklist
+    errors += counterpart_errors(checklists)
     if errors:
         raise ChecklistError("\n".join(errors))
     return checklists
+
+
+def counterpart_errors(checklists: dict[str, Checklist]) -> list[str]:
+    """Each ``same_as`` of a self-inspection names an item of another checklist that exists."""
+    errors = []
+    for checklist in checklists.values():
+        for (code, item_code), own in checklist.counterparts().items():
+            other = checklists.get(code)
+            if other is None or other.kind == SELF_KIND or other.item(item_code) is None:
+                errors.append(f"{checklist.code}.toml: item {own}: same_as names {code}:{item_code}, "
+                              "which is no item of an inspection checklist")
+    return errors

@@ -13,7 +13,7 @@ from inspect_app.checklists.models import ChecklistVersion
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.db import get_engine, get_session
 
-KIND_ORDER = ["open", "secret", "star", "etiquette", "fives"]
+KIND_ORDER = ["open", "secret", "star", "etiquette", "fives", "self"]
 
 
 def init_app(app: Flask) -> None:

@@ -11,8 +11,9 @@ from inspect_app.auth.models import User
 from inspect_app.db import unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet
+from inspect_app.plans import coverage
 from inspect_app.visits import queries as visit_queries
-from inspect_app.visits.models import Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, Visit, VisitStatus
 
 
 def inspector_home(session: Session, user: User, today: dt.date) -> dict:
@@ -60,3 +61,29 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
             count, total = count + n, total + float(score_sum or 0)
     return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,
             "released_count": count, "average": round(total / count, 1) if count else None}
+
+
+def chief_self_inspections(session: Session, user: User, now: dt.datetime) -> dict:
+    """A branch chief's self-inspections (自查) in one read: today's to do at each of their outlets
+    (planned for today there, or started and not handed in) and this week's missed ones (their day
+    is over at the outlet without them; the week from Monday, the outlet's calendar)."""
+    margin = clock.today(clock.default_zone())
+    query = (select(Visit, Outlet).join(Outlet, Outlet.id == Visit.outlet_id)
+             .where(permissions.outlets_clause(session, user), Visit.kind == SELF_KIND,
+                    Visit.status != VisitStatus.cancelled,
+                    sa.or_(sa.and_(Visit.due_until >= margin - dt.timedelta(days=8),
+                                   Visit.due_from <= margin + dt.timedelta(days=1)),
+                           sa.and_(Visit.due_from.is_(None), Visit.status == VisitStatus.in_progress)))
+             .order_by(Visit.due_from, Outlet.code, Visit.id))
+    today, missed = [], []
+    for visit, outlet in session.execute(query).all():
+        local = clock.local_date(now, outlet.timezone)
+        monday = local - dt.timedelta(days=local.weekday())
+        open_now = visit.status in (VisitStatus.scheduled, VisitStatus.in_progress)
+        if visit.due_from is None or visit.due_from <= local <= visit.due_until:
+            if open_now:
+                today.append((visit, outlet))
+        elif visit.due_until < local and visit.due_until >= monday \
+                and coverage.visit_state(visit, outlet, now) == "missed":
+            missed.append((visit, outlet))
+    return {"self_today": today, "self_missed": missed}

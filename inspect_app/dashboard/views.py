@@ -9,19 +9,21 @@ from sqlmodel import select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
+from inspect_app.checklists import services as checklist_services
 from inspect_app.complaints import queries as complaint_queries
 from inspect_app.complaints.models import Accountability, AccountabilityStatus
 from inspect_app.dashboard import queries
 from inspect_app.db import get_session
 from inspect_app.http import get_or_404
-from inspect_app.i18n import select_timezone
+from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.indicators import services as indicator_services
 from inspect_app.org import services as org
 from inspect_app.org.forms import WindowForm
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications import queries as rect_queries
 from inspect_app.visits import queries as visit_queries
-from inspect_app.visits.models import StarRating, Visit
+from inspect_app.visits.forms import SelfInspectionForm
+from inspect_app.visits.models import SELF_KIND, StarRating, Visit
 from inspect_app.visits.services import current_stars_query
 
 bp = Blueprint("dashboard", __name__)
@@ -90,6 +92,11 @@ def home():
         context["my_outlets"] = db.exec(
             select(Outlet).where(permissions.outlets_clause(db, current_user)).order_by(Outlet.code)
         ).all()
+        context.update(queries.chief_self_inspections(db, current_user, context["now"]))
+        form = SelfInspectionForm()
+        form.outlet_id.choices = [(o.id, o.name) for o in context["my_outlets"]]
+        form.checklist.choices = [(c.code, c.title(select_locale())) for c in checklist_services.available({SELF_KIND})]
+        context["self_form"] = form
     return render_template(f"dashboard/home_{role.value}.html", **context)
 
 

@@ -62,7 +62,8 @@ RULE_NAMES = {"线性": "linear", "分档": "bands", "排名": "rank"}
 MISSING_NAMES = {"计零": "zero", "不计入": "skip"}
 SOURCE_NAMES = {
     "检查平均分": "inspections.avg_score", "红线检查次数": "inspections.red_line_visits",
-    "检查覆盖率": "inspections.coverage", "计划检查完成率": "inspections.plan_done", "整改销项率": "rectification.close_rate",
+    "检查覆盖率": "inspections.coverage", "计划检查完成率": "inspections.plan_done", "自查完成率": "inspections.self_done",
+    "整改销项率": "rectification.close_rate",
     "按期整改率": "rectification.on_time_rate", "平均整改天数": "rectification.mean_days",
     "逾期未整改": "rectification.overdue", "有责投诉": "complaints.substantiated", "邮政申诉": "complaints.appeals",
     "首问解决率": "complaints.first_contact", "超时办结投诉": "complaints.late", "回访满意率": "complaints.satisfaction",

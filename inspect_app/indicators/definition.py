@@ -31,6 +31,7 @@ SOURCES = {
     "inspections.red_line_visits": "released visits with a red line",
     "inspections.coverage": "share of outlets visited at least once (%)",
     "inspections.plan_done": "share of the visits planned for the period done by the end of their window (%)",
+    "inspections.self_done": "share of the self-inspections (自查) planned for the period done by the end of their day (%)",
     "rectification.close_rate": "share of the period's lines verified and closed by its end (%)",
     "rectification.on_time_rate": "share of lines due in the period answered by their deadline (%)",
     "rectification.mean_days": "mean days from issue to close, lines closed in the period",

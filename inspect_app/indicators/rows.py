@@ -20,6 +20,7 @@ from inspect_app.org.models import Outlet, Unit
 from inspect_app.plans import coverage
 from inspect_app.rectifications.models import LineStatus, RectificationLine
 from inspect_app.visits.models import Visit, VisitStatus
+from inspect_app.visits.queries import inspection_visits
 
 LIMIT = 500
 
@@ -83,9 +84,10 @@ def rows_behind(session: Session, indicator: Indicator, unit: Unit, period: Peri
 
 
 def _visit_rows(session, indicator, outlets, ids, since, until, period, zone, limit) -> Rows:
-    if indicator.source == "inspections.plan_done":
+    if indicator.source in ("inspections.plan_done", "inspections.self_done"):
         # the planned visits as plan coverage counts them (``plans.coverage``), each done or not
-        found = coverage.planned_visits(session, first=period.start, end=period.end, outlet_ids=ids)
+        found = coverage.planned_visits(session, first=period.start, end=period.end, outlet_ids=ids,
+                                        self_inspection=indicator.source == "inspections.self_done")
         out = Rows([_l("Outlet"), _l("Window"), _l("Submitted"), _l("Done in time")], total=len(found))
         now = clock.now()
         for visit, outlet in found[:limit]:
@@ -96,7 +98,7 @@ def _visit_rows(session, indicator, outlets, ids, since, until, period, zone, li
             out.links.append(("visits.detail", {"visit_id": visit.id}))
         return out
     where = [Visit.outlet_id.in_(ids), Visit.status == VisitStatus.released, Visit.released_at >= since,
-             Visit.released_at < until]
+             Visit.released_at < until, inspection_visits()]
     if indicator.source == "inspections.avg_score":
         where.append(Visit.checklist_code == indicator.checklist)
     if indicator.source == "inspections.red_line_visits":

@@ -20,6 +20,7 @@ from inspect_app.plans import coverage
 from inspect_app.rectifications.models import LineStatus, RectificationLine
 from inspect_app.rectifications.queries import seconds_between
 from inspect_app.visits.models import Visit, VisitStatus
+from inspect_app.visits.queries import inspection_visits
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
     lines = _lines(session, rollup, since, until, dialect)
     complaints = _complaints(session, rollup, since, until)
     sections = _sections(session, rollup, tree, since, until)
-    imported = planned = None
+    imported = planned = self_planned = None
     for indicator in tree.indicators:
         source = indicator.source
         if source == "inspections.avg_score" and indicator.section:
@@ -130,6 +131,11 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
             if planned is None:
                 planned = _planned(session, rollup, period, zone)
             values = {u.id: _share(planned.get(u.id, [0, 0])[1], planned.get(u.id, [0, 0])[0]) for u in units}
+        elif source == "inspections.self_done":
+            if self_planned is None:
+                self_planned = _planned(session, rollup, period, zone, self_inspection=True)
+            values = {u.id: _share(self_planned.get(u.id, [0, 0])[1], self_planned.get(u.id, [0, 0])[0])
+                      for u in units}
         elif source == "inspections.red_line_visits":
             values = {u.id: _d(visits["*"].get(u.id, [0, 0, 0])[2]) for u in units}
         elif source == "inspections.coverage":
@@ -161,11 +167,13 @@ def raw_values(session: Session, tree: Tree, units: list[Unit], *, since: dt.dat
 
 def _visits(session, rollup, since, until) -> dict[str, dict]:
     """Released visits of the period in one read, by outlet and checklist: per checklist
-    (count, score sum), over all ("*": count, score sum, red lines) and outlets visited."""
+    (count, score sum), over all ("*": count, score sum, red lines) and outlets visited. The
+    outlets' self-inspections are not inspections (``visits.queries.inspection_visits``)."""
     rows = session.execute(
         select(Visit.outlet_id, Visit.checklist_code, sa.func.count(), sa.func.sum(Visit.score),
                sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)))
-        .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+        .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
+               inspection_visits())
         .group_by(Visit.outlet_id, Visit.checklist_code)).all()
     out: dict[str, dict] = {}
     for code in {r[1] for r in rows}:
@@ -184,7 +192,7 @@ def _sections(session, rollup, tree, since, until) -> dict[tuple[str, str], dict
     rows = session.execute(
         select(Visit.outlet_id, Visit.checklist_code, Visit.section_scores)
         .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
-               Visit.checklist_code.in_({c for c, _s in wanted}))).all()
+               Visit.checklist_code.in_({c for c, _s in wanted}), inspection_visits())).all()
     out = {}
     for checklist, section in wanted:
         found = [(outlet, 1, scores[section]) for outlet, code, scores in rows
@@ -193,11 +201,12 @@ def _sections(session, rollup, tree, since, until) -> dict[tuple[str, str], dict
     return out
 
 
-def _planned(session, rollup, period: Period, zone: str) -> dict[int, list[float]]:
+def _planned(session, rollup, period: Period, zone: str, *, self_inspection: bool = False) -> dict[int, list[float]]:
     """Visits planned for the period and those done, counted exactly as plan coverage counts them
     (``plans.coverage``: the window ends in the period; done = handed in by the end of its last
-    day at the outlet), so the indicator and the coverage page agree."""
-    rows = coverage.outlet_rows(session, period.start, period.end)
+    day at the outlet), so the indicator and the coverage page agree; inspections, or the
+    outlets' self-inspections alone."""
+    rows = coverage.outlet_rows(session, period.start, period.end, self_inspection=self_inspection)
     return rollup.add([(outlet, planned, done) for outlet, planned, done, _missed in rows], 1, 2)
 
 

@@ -34,6 +34,9 @@ TEXTS = {
     "complaint_contact_due": _l("Complaint %(number)s (%(outlet)s): call the customer by %(deadline)s (first contact)."),
     "complaint_contact_missed": _l("Escalated: complaint %(number)s (%(outlet)s) missed its first contact (due %(deadline)s)."),
     "accountability_decided": _l("Accountability decided for %(staff)s: %(amount)s yuan. Acknowledge or appeal."),
+    "self_check_handed": _l("%(from)s handed you the self-inspection of %(outlet)s (%(day)s)."),
+    "self_check_false": _l("Self-check not true at %(outlet)s: %(items)s passed the chief's self-inspection and failed "
+                           "notice %(number)s's inspection."),
     "plan_problem": _l("Plan %(plan)s could not place a visit: %(problem)s"),
     "accountability_appealed": _l("%(staff)s's accountability decision was appealed: please decide."),
 }

@@ -10,6 +10,10 @@ One definition, used by the coverage page, the board, the bulletins and the indi
 - it is *missed* when that day is over at the outlet and it is not done (done late is missed);
 - otherwise it is *open*;
 - coverage = done ÷ planned (%); an outlet is *visited* when one of its planned visits is done.
+
+Self-inspections (自查: the outlets' own chiefs' planned checks) are counted apart: coverage of
+inspections leaves them out (unless the network counts them in, ``SELF_INSPECTION_IN_RANKINGS``),
+and ``self_inspection=True`` counts them alone (the self-inspection page and the chief's home).
 """
 from __future__ import annotations
 
@@ -24,17 +28,20 @@ from sqlmodel import Session, select
 from inspect_app import clock
 from inspect_app.numbers import half_up
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.visits.models import Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, Visit, VisitStatus
+from inspect_app.visits.queries import inspection_visits
 
 #: Statuses of a visit that has been handed in (a secret one returned to its shopper is not).
 DONE_STATUSES = (VisitStatus.in_review, VisitStatus.released)
 
 
-def planned_clause(first: dt.date, end: dt.date):
+def planned_clause(first: dt.date, end: dt.date, *, self_inspection: bool = False):
     """A WHERE clause on ``Visit`` joined to its ``Outlet``: planned visits whose window ends in
-    [first, end), at outlets in service (as the indicators count outlets)."""
+    [first, end), at outlets in service (as the indicators count outlets); inspections, or with
+    ``self_inspection`` the self-inspections only."""
+    kinds = Visit.kind == SELF_KIND if self_inspection else inspection_visits()
     return sa.and_(Visit.due_from.is_not(None), Visit.due_until.is_not(None), Visit.due_until >= first,
-                   Visit.due_until < end, Visit.status != VisitStatus.cancelled, Outlet.active.is_(True))
+                   Visit.due_until < end, Visit.status != VisitStatus.cancelled, Outlet.active.is_(True), kinds)
 
 
 def is_done(status: str, submitted_at: dt.datetime | None, due_until: dt.date, zone: str) -> bool:
@@ -55,12 +62,13 @@ def visit_state(visit: Visit, outlet: Outlet, now: dt.datetime | None = None) ->
 
 
 def outlet_rows(session: Session, first: dt.date, end: dt.date, *, now: dt.datetime | None = None,
-                where=None) -> list[tuple[int, int, int, int]]:
+                where=None, self_inspection: bool = False) -> list[tuple[int, int, int, int]]:
     """``(outlet id, planned, done, missed)`` per outlet for windows ending in [first, end), in one
     read (the zone of each outlet decides its days)."""
     now = now or clock.now()
     query = (select(Visit.outlet_id, Visit.status, Visit.submitted_at, Visit.due_until, Outlet.timezone)
-             .join(Outlet, Outlet.id == Visit.outlet_id).where(planned_clause(first, end)))
+             .join(Outlet, Outlet.id == Visit.outlet_id)
+             .where(planned_clause(first, end, self_inspection=self_inspection)))
     if where is not None:
         query = query.where(where)
     sums: dict[int, list[int]] = {}
@@ -104,7 +112,8 @@ class UnitCoverage:
 
 
 def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int], first: dt.date, end: dt.date,
-                   now: dt.datetime | None = None) -> tuple[list[UnitCoverage], UnitCoverage]:
+                   now: dt.datetime | None = None,
+                   self_inspection: bool = False) -> tuple[list[UnitCoverage], UnitCoverage]:
     """Coverage per child unit of ``node`` (per outlet below a county, per top unit without a
     node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope), and the total."""
     units = {u.id: u for u in session.exec(select(Unit)).all()}
@@ -114,7 +123,8 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
     depth = node.path.count("/") - 1 if node is not None else 0
     rows: dict[int, UnitCoverage] = {}
     total = UnitCoverage(node.id if node else 0, node.name if node else "")
-    for outlet_id, planned, done, missed in outlet_rows(session, first, end, now=now):
+    for outlet_id, planned, done, missed in outlet_rows(session, first, end, now=now,
+                                                        self_inspection=self_inspection):
         unit_id = allowed.get(outlet_id)
         if unit_id is None:
             continue
@@ -136,11 +146,13 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
 
 
 def planned_visits(session: Session, *, first: dt.date, end: dt.date, outlet_ids: Iterable[int] | None = None,
-                   where=None, state: str | None = None, now: dt.datetime | None = None) -> list[tuple[Visit, Outlet]]:
+                   where=None, state: str | None = None, now: dt.datetime | None = None,
+                   self_inspection: bool = False) -> list[tuple[Visit, Outlet]]:
     """The planned visits of the period at these outlets (or those ``where`` allows: a clause on
     ``Outlet``), by window end, with their outlet; only those in ``state`` (done, missed, open)."""
     now = now or clock.now()
-    query = (select(Visit, Outlet).join(Outlet, Outlet.id == Visit.outlet_id).where(planned_clause(first, end))
+    query = (select(Visit, Outlet).join(Outlet, Outlet.id == Visit.outlet_id)
+             .where(planned_clause(first, end, self_inspection=self_inspection))
              .order_by(Visit.due_until, Outlet.code, Visit.id))
     if outlet_ids is not None:
         ids = list(outlet_ids)

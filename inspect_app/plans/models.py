@@ -32,13 +32,19 @@ class OutletRule(StrEnum):
 
 
 class AssignMode(StrEnum):
-    """By whom. A later self-inspection (自查) adds ``self``: the outlet's own branch chief."""
+    """By whom."""
 
     pool = "pool"        # a pool of inspectors, or of mystery shoppers for secret visits
     pairing = "pairing"  # cross-inspection (区域巡查互查): each target unit by the inspectors of its paired unit
+    #: self-inspection (自查): each outlet's visits go to its own branch chief (an account with the
+    #: branch-chief role linked to that outlet; with several, the least loaded), with a checklist of
+    #: kind ``self`` and no other
+    self = "self"
 
 
 class PeriodKind(StrEnum):
+    day = "day"    # a daily self-inspection (每日开门检查)
+    week = "week"  # Monday to Sunday (每周6S自查)
     month = "month"
     quarter = "quarter"
     year = "year"
@@ -53,8 +59,9 @@ OUTLET_RULE_LABELS = {
 ASSIGN_MODE_LABELS = {
     "pool": _l("A pool of people"),
     "pairing": _l("Cross-inspection between units"),
+    "self": _l("Each outlet's own branch chief (self-inspection)"),
 }
-PERIOD_LABELS = {"month": _l("per month"), "quarter": _l("per quarter"), "year": _l("per year")}
+PERIOD_LABELS = {"day": _l("per day"), "week": _l("per week"), "month": _l("per month"), "quarter": _l("per quarter"), "year": _l("per year")}
 PLAN_STATUS_LABELS = {"active": _l("Active"), "ended": _l("Ended")}
 #: A planned visit as coverage counts it (``plans.coverage``).
 COVERAGE_STATE_LABELS = {"done": _l("Done"), "missed": _l("Missed"), "open": _l("To do"), "cancelled": _l("Cancelled")}

@@ -1,4 +1,4 @@
-"""A plan's periods (months, quarters, years) as local calendar days."""
+"""A plan's periods (days, weeks from Monday, months, quarters, years) as local calendar days."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,12 +12,17 @@ MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 @dataclass(frozen=True)
 class PlanPeriod:
-    kind: str  # month | quarter | year
+    kind: str  # day | week | month | quarter | year
     start: dt.date
     end: dt.date  # the first day after it
 
     @classmethod
     def around(cls, kind: str, day: dt.date) -> PlanPeriod:
+        if kind == "day":  # a self-inspection's daily opening check (每日开门检查)
+            return cls(kind, day, day + dt.timedelta(days=1))
+        if kind == "week":
+            start = day - dt.timedelta(days=day.weekday())
+            return cls(kind, start, start + dt.timedelta(days=7))
         months = MONTHS[kind]
         start = dt.date(day.year, (day.month - 1) // months * months + 1, 1)
         return cls(kind, start, clock.add_months(start, months))
@@ -55,6 +60,11 @@ class PlanPeriod:
             return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
         if self.kind == "year":
             return f"{self.start.year}"
+        if self.kind == "day":
+            return f"{self.start}"
+        if self.kind == "week":
+            year, week, _day = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
         return f"{self.start:%Y-%m}"
 
 

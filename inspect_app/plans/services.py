@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
-from inspect_app.auth.models import Role, User
+from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.checklists import services as checklists
 from inspect_app.errors import DomainError, NotFound, PermissionDenied
 from inspect_app.notifications.services import notify
@@ -42,7 +42,7 @@ from inspect_app.plans.models import (
 from inspect_app.plans.periods import PlanPeriod, days, periods
 from inspect_app.visits import services as visits
 from inspect_app.visits.lifecycle import VISIT
-from inspect_app.visits.models import StarRating, Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
 
 #: A window is at least a week (or the whole part of the period when that is shorter), and a
 #: quarter of its part of the period when that is longer: a quarterly visit gets about three weeks.
@@ -162,6 +162,13 @@ class _Planner:
         self._unit_paths = dict(session.execute(select(Unit.id, Unit.path)).all())
         self._inspectors: dict[int, list[User]] = {}
         self._pool_cache: dict[int, list[User]] = {}
+        self.chiefs: dict[int, list[User]] = {}
+        if plan.assign_mode == AssignMode.self and self.outlets:
+            for outlet_id, person in session.execute(
+                    select(UserOutlet.outlet_id, User).join(User, User.id == UserOutlet.user_id)
+                    .where(UserOutlet.outlet_id.in_([o.id for o in self.outlets]), User.active.is_(True),
+                           User.role == Role.branch_chief).order_by(User.id)).all():
+                self.chiefs.setdefault(outlet_id, []).append(person)
 
     def target_of(self, outlet: Outlet) -> tuple[Unit, Unit] | None:
         path = self._unit_paths.get(outlet.unit_id, "")
@@ -186,6 +193,9 @@ class _Planner:
                 people = [] if pair is None else [
                     p for p in self.inspectors_of(pair[0])
                     if permissions.can_be_assigned_at(self.session, p, self.plan.kind, outlet, paired_unit=pair[0])]
+            elif self.plan.assign_mode == AssignMode.self:
+                people = [p for p in self.chiefs.get(outlet.id, [])
+                          if permissions.can_be_assigned(p, self.plan.kind)]
             else:
                 people = [p for p in self.members if permissions.can_be_assigned_at(self.session, p, self.plan.kind, outlet)]
             self._pool_cache[outlet.id] = people
@@ -258,7 +268,11 @@ def place_window(first: dt.date, last: dt.date, *, seq: int, per_period: int, in
 
 
 def horizon(plan: InspectionPlan, today: dt.date) -> dt.date:
-    """The last day generated ahead: the end of the period after the current one."""
+    """The last day generated ahead: the end of the period after the current one; a daily plan's
+    up to the end of next week, so that a day the sweep did not run still has its visit (the
+    chief's missed days are counted from them)."""
+    if plan.period_kind == PeriodKind.day:
+        return PlanPeriod.around(PeriodKind.week, today).next().last
     return PlanPeriod.around(plan.period_kind, today).next().last
 
 
@@ -330,6 +344,9 @@ def _generate_period(session: Session, planner: _Planner, period: PlanPeriod, ve
 
 def _no_one_message(planner: _Planner, outlet: Outlet, window: tuple[dt.date, dt.date]) -> str:
     if not planner.pool_for(outlet):
+        if planner.plan.assign_mode == AssignMode.self:
+            return _("%(outlet)s has no branch chief account to do its self-inspection: link a branch chief to "
+                     "the outlet first, or leave the outlet out of the plan.", outlet=outlet.name)
         if planner.plan.assign_mode == AssignMode.pairing:
             pair = planner.target_of(outlet)
             return _("%(unit)s has no active inspector to send to %(outlet)s.",
@@ -385,7 +402,7 @@ def _check_fields(session: Session, actor: User, data: PlanInput, *, new: bool) 
     if len(data.name.strip()) > 120:
         raise DomainError(_("The name is longer than %(n)d characters.", n=120))
     if data.period_kind not in {k.value for k in PeriodKind}:
-        raise DomainError(_("Choose how often: per month, quarter or year."))
+        raise DomainError(_("Choose how often: per day, week, month, quarter or year."))
     if not 1 <= (data.per_period or 0) <= MAX_PER_PERIOD:
         raise DomainError(_("Visits per outlet and period: from 1 to %(n)d.", n=MAX_PER_PERIOD))
     if data.outlet_rule not in {r.value for r in OutletRule}:
@@ -458,7 +475,7 @@ def check_plan(session: Session, plan: InspectionPlan) -> _Planner:
         raise DomainError(_("The plan has no outlets: no active outlet of %(unit)s matches its choice.", unit=unit.name))
     if plan.assign_mode == AssignMode.pool:
         _check_members(session, plan, planner.members, planner.outlets)
-    else:
+    elif plan.assign_mode == AssignMode.pairing:
         for source, _target in planner.pairings:
             if not planner.inspectors_of(source):
                 raise DomainError(_("%(unit)s has no active inspector to send.", unit=source.name))
@@ -562,6 +579,11 @@ def create_plan(session: Session, *, actor: User, data: PlanInput) -> tuple[Insp
     if checklist is None:
         raise DomainError(_("Unknown checklist."))
     _check_fields(session, actor, data, new=True)
+    if (checklist.kind == SELF_KIND) != (data.assign_mode == AssignMode.self):
+        raise DomainError(_("A self-inspection checklist is filled by each outlet's own branch chief: choose them as "
+                            "who does the visits.") if checklist.kind == SELF_KIND else
+                          _("Only a self-inspection checklist goes to the outlets' own branch chiefs; inspections "
+                            "go to inspectors or shoppers."))
     if data.assign_mode == AssignMode.pairing:
         _check_pairings(session, actor, unit, data.pairings, checklist.kind)
     _check_listed(session, actor, unit, data)
@@ -760,6 +782,7 @@ def reassign_visit(session: Session, *, actor: User, visit: Visit, assignee: Use
         raise DomainError(_("%(person)s may not take this visit: the plan gives it to %(who)s.",
                             person=assignee.display_name,
                             who=_("the inspectors of the paired unit") if plan.assign_mode == AssignMode.pairing
+                            else _("the outlet's own branch chief") if plan.assign_mode == AssignMode.self
                             else _("the people of its pool")))
     period = PlanPeriod.around(plan.period_kind, visit.plan_period)
     if plan.max_per_person is not None and planner.loads(period)[assignee.id] >= plan.max_per_person:

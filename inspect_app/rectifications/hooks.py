@@ -1,5 +1,6 @@
 """What the rectification domain registers at start-up (called by the app factory): a released
-visit's failures become a notice (its repeats a step graver), the after-photos of an answer are
+visit's failures become a notice (its repeats a step graver, what the outlet's self-inspection
+had passed marked 自查不实, shown on the visit's page too), the after-photos of an answer are
 this domain's to guard, and the fill page shows the items' past at the outlet (回头看)."""
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from flask import Flask
 from inspect_app import signals
 from inspect_app.evidence import services as evidence
 from inspect_app.rectifications.repeats import issue_notice_on_release, past_findings
+from inspect_app.rectifications.selfcheck import marks_of_visit
 from inspect_app.rectifications.services import PHOTO_OWNER
-from inspect_app.visits.views import register_past_findings
+from inspect_app.visits.views import register_past_findings, register_self_check_marks
 
 
 def init_app(app: Flask) -> None:
@@ -17,3 +19,4 @@ def init_app(app: Flask) -> None:
     # a module-level function: blinker keeps a weak reference, and connecting it again is a no-op
     signals.visit_released.connect(issue_notice_on_release)
     register_past_findings(app, past_findings)
+    register_self_check_marks(app, marks_of_visit)

@@ -1,10 +1,16 @@
 """A rectification line's life as one table, and its notice's (签收). Who may act is the side
 from ``permissions.line_sides``: the outlet (its branch chief) or the inspection side of the
-outlet's region.
+outlet's region; on a self-inspection's line (自查) the outlet's chief is its owner instead.
 
 Line: issued → acknowledged (签收, per notice) → answered → closed (verified) or returned (answer
 again); issued / acknowledged / returned → disputed → acknowledged (finding upheld: back to the
 outlet) or withdrawn (the finding falls and the visit is re-scored).
+
+A self-inspection's line is the chief's own from finding to closing: issued acknowledged (the
+chief wrote it), its owner stages an after-photo and closes it (close_own: what was done, with
+the photo as evidence). Nobody verifies it, nobody disputes it; the inspection side still moves
+its deadline and its responsible chief. An inspection that later finds the item failed says so
+(自查不实).
 """
 from __future__ import annotations
 
@@ -27,12 +33,16 @@ def _status_label(status: str) -> str:
 LINE = Lifecycle("line", [
     Transition("acknowledge", frozenset({L.issued}), L.acknowledged, "outlet", forbidden=OUTLET_ONLY),
     # an after-photo staged before the answer is sent
-    Transition("stage_photo", frozenset({L.acknowledged, L.returned}), None, "outlet",
+    Transition("stage_photo", frozenset({L.acknowledged, L.returned}), None, frozenset({"outlet", "owner"}),
                refused=CANNOT_ANSWER, forbidden=OUTLET_ONLY),
     Transition("answer", frozenset({L.acknowledged, L.returned}), L.answered, "outlet",
                refused=CANNOT_ANSWER, refused_in={L.issued: _l("Acknowledge the notice first.")}, forbidden=OUTLET_ONLY),
     Transition("dispute", frozenset({L.issued, L.acknowledged, L.returned}), L.disputed, "outlet",
                refused=_l("This item cannot be disputed now (it is %(status)s)."), forbidden=OUTLET_ONLY),
+    # a self-inspection's line: its owner closes it with what was done and the after-photo
+    Transition("close_own", frozenset({L.acknowledged}), L.closed, "owner",
+               refused=CANNOT_ANSWER, forbidden=_l("Only the outlet's branch chief closes the items of its "
+                                                   "self-inspection.")),
     Transition("verify", frozenset({L.answered}), L.closed, "inspection",
                refused=_l("Only an answered item can be verified (it is %(status)s)."), forbidden=INSPECTION_ONLY),
     Transition("return", frozenset({L.answered}), L.returned, "inspection",

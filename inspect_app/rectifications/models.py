@@ -46,6 +46,7 @@ EVENT_LABELS = {
     "extension_requested": _l("extension requested"),
     "extension_approved": _l("extension approved"),
     "extension_refused": _l("extension refused"),
+    "closed_own": _l("rectified and closed by the outlet (self-inspection)"),
 }
 
 OPEN_STATUSES = (LineStatus.issued, LineStatus.acknowledged, LineStatus.returned, LineStatus.answered,
@@ -89,6 +90,8 @@ class RectificationLine(SQLModel, table=True):
         # lines closed after an instant, by outlet: what was still overdue at a period's end (the
         # indicator's rows), without reading every line ever closed
         sa.Index("ix_line_closed_outlet", "closed_at", "outlet_id"),
+        # 自查不实: the lines an inspection found where a self-inspection had passed, by issue time
+        sa.Index("ix_line_self_check", "self_check_visit_id", "issued_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -122,6 +125,11 @@ class RectificationLine(SQLModel, table=True):
     repeat_since: dt.date | None = None
     #: How many extensions (延期) were approved for this line; the deadline above is the approved one.
     extensions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: 自查不实: the outlet's own self-inspection that passed this item at most
+    #: ``SELF_CHECK_WINDOW_DAYS`` before the inspection that found it failed; set at issue.
+    self_check_visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    #: That self-inspection's local day at the outlet, as shown and printed.
+    self_check_day: dt.date | None = None
     row_version: int = Field(default=1, sa_column=_LINE_ROW_VERSION)
 
     __mapper_args__ = {"version_id_col": _LINE_ROW_VERSION}

@@ -37,11 +37,11 @@ from inspect_app.checklists.scoring import AnswerInput, ScoreResult, score_item
 from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, StaffMember, Unit
-from inspect_app.rectifications import services
+from inspect_app.rectifications import selfcheck, services
 from inspect_app.rectifications.models import OPEN_STATUSES, LineStatus, RectificationLine, RectificationNotice
 from inspect_app.rectifications.queries import BoardFilters
 from inspect_app.visits import timers
-from inspect_app.visits.models import Answer, Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, Answer, Visit, VisitStatus
 
 
 def _setting(name: str, default: int) -> int:
@@ -113,13 +113,19 @@ def earlier_failures(session: Session, *, visit: Visit, outlet: Outlet, item_cod
 def issue_notice_on_release(visit: Visit, *, session: Session, actor: User, checklist: Checklist,
                             result: ScoreResult, **_extra) -> RectificationNotice | None:
     """The receiver of ``signals.visit_released``: the notice of the visit's failures, its repeats
-    a step graver, and the news of the repeats to the unit above."""
+    a step graver, the items its outlet's self-inspection had passed (自查不实, ``selfcheck``), and
+    the news of both to the unit above. A self-inspection's own failures are its chief's to fix:
+    they are never a repeat (the outlet finding its own problem again is what it is for)."""
     outlet = session.get(Outlet, visit.outlet_id)
-    repeats = earlier_failures(session, visit=visit, outlet=outlet, item_codes=result.failed_items)
+    own = visit.kind == SELF_KIND
+    repeats = {} if own else earlier_failures(session, visit=visit, outlet=outlet, item_codes=result.failed_items)
+    self_checks = selfcheck.passed_self_checks(session, visit=visit, outlet=outlet, item_codes=result.failed_items)
     notice = services.issue_notice(session, actor=actor, visit=visit, checklist=checklist, result=result,
-                                   repeats=repeats)
+                                   repeats=repeats, self_checks=self_checks)
     if notice is not None and repeats:
         tell_unit_above(session, notice=notice, outlet=outlet, item_codes=sorted(repeats))
+    if notice is not None and self_checks:
+        selfcheck.tell_unit_above(session, notice=notice, outlet=outlet, item_codes=sorted(self_checks))
     return notice
 
 

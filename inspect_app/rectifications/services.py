@@ -34,7 +34,7 @@ from inspect_app.rectifications.models import (
     RectificationNotice,
 )
 from inspect_app.visits import services as visits
-from inspect_app.visits.models import Answer, Visit
+from inspect_app.visits.models import SELF_KIND, Answer, Visit
 
 MIN_TEXT = 4
 MAX_TEXT = 2000
@@ -124,12 +124,20 @@ def branch_chiefs_of(session: Session, outlet_id: int) -> list[User]:
 
 
 def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Checklist,
-                 result: ScoreResult, repeats: dict | None = None) -> RectificationNotice | None:
+                 result: ScoreResult, repeats: dict | None = None,
+                 self_checks: dict | None = None) -> RectificationNotice | None:
     """Turn a released visit's failures into a numbered notice; nothing when nothing failed.
 
     ``repeats`` (item code → ``repeats.EarlierFailure``, found by ``repeats``): those items failed
-    again (屡查屡犯); their line's severity is one step up, its deadline follows it."""
+    again (屡查屡犯); their line's severity is one step up, its deadline follows it.
+    ``self_checks`` (item code → ``selfcheck.PassedSelfCheck``): those items passed the outlet's
+    own self-inspection shortly before (自查不实); the line says so.
+
+    A self-inspection's notice (自查) is its chief's own: they are responsible for every line, and
+    it is acknowledged as it is issued (the chief wrote it; ``lifecycle`` lets them close each line)."""
     repeats = repeats or {}
+    self_checks = self_checks or {}
+    own = visit.kind == SELF_KIND
     if not result.failed_items:
         return None
     if session.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).first():
@@ -141,7 +149,9 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
     session.flush()
     notice.number = f"ZG{local_today(outlet, now):%Y%m}-{notice.id:05d}"
     chiefs = branch_chiefs_of(session, outlet.id)
-    responsible = chiefs[0].id if chiefs else None
+    responsible = visit.assignee_id if own else chiefs[0].id if chiefs else None
+    if own:
+        notice.acknowledged_at, notice.acknowledged_by_id = now, visit.assignee_id
     answers = {a.item_code: a for a in session.exec(select(Answer).where(Answer.visit_id == visit.id)).all()}
     for code in result.failed_items:
         item = checklist.item(code)
@@ -157,6 +167,8 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
             deadline_date=deadline, deadline_at=deadline_instant(deadline, outlet.timezone), responsible_id=responsible,
             staff_id=answer.staff_id if answer else None, issued_at=now,
             repeat_of_id=earlier.line_id if earlier else None, repeat_since=earlier.day if earlier else None,
+            self_check_visit_id=self_checks[code].visit_id if code in self_checks else None,
+            self_check_day=self_checks[code].day if code in self_checks else None,
         )
         session.add(line)
         session.flush()
@@ -164,14 +176,26 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
             record(session, actor=actor, action="line.repeat", obj=line,
                    before={"severity": item.severity}, after={"severity": severity, "deadline": deadline,
                                                               "repeat_of": earlier.line_id, "since": earlier.day})
+        if code in self_checks:
+            record(session, actor=actor, action="line.self_check_false", obj=line,
+                   after={"self_check_visit_id": self_checks[code].visit_id, "self_check_day": self_checks[code].day})
         session.add(RectificationEvent(line_id=line.id, at=now, actor_id=actor.id, action="issued",
                                        status_after=line.status, deadline_after=deadline))
         stats.bump(session, line, outlet, issued=1)
+        if own:
+            line.status, line.acknowledged_at = LINE["acknowledge"].target, now
+            session.add(line)
+            session.flush()
+            session.add(RectificationEvent(line_id=line.id, at=now, actor_id=visit.assignee_id, action="acknowledged",
+                                           status_after=line.status))
+            stats.bump(session, line, outlet, acknowledged=1)
     session.add(notice)
     record(session, actor=actor, action="notice.issued", obj=notice,
            after={"number": notice.number, "visit_id": visit.id, "lines": len(result.failed_items),
-                  **({"repeats": sorted(repeats)} if repeats else {})})
-    notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
+                  **({"repeats": sorted(repeats)} if repeats else {}),
+                  **({"self_check_false": sorted(self_checks)} if self_checks else {}),
+                  **({"self_inspection": True} if own else {})})
+    notify(session, user_ids=[c.id for c in chiefs if not (own and c.id == visit.assignee_id)], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(result.failed_items)},
            link=_notice_link(notice))
     return notice
@@ -358,6 +382,30 @@ def answer_line(session: Session, *, actor: User, line: RectificationLine, descr
            note=description[:200])
     notify(session, user_ids=_inspection_side(session, line), kind="line_answered",
            params=_params(notice, outlet, line), link=_line_link(line))
+    return event
+
+
+def close_own_line(session: Session, *, actor: User, line: RectificationLine, description: str,
+                   base_version: int | None = None) -> RectificationEvent:
+    """The chief closes a line of their own self-inspection (自查): what was done, with the
+    after-photos staged for it as the evidence. Nobody verifies it (``lifecycle``: close_own)."""
+    transition = LINE.check(session, actor, line, "close_own", then=lambda: _expect_version(line, base_version))
+    description = _text(description, _("what was done to fix it"))
+    photos = staged_photos(session, actor=actor, line=line)
+    if not photos:
+        raise DomainError(_("Add at least one photo showing the problem fixed."))
+    now = clock.now()
+    line.status, line.answered_at, line.answered_by_id, line.closed_at = transition.target, now, actor.id, now
+    session.add(line)
+    _flush(session)
+    event = _event(session, line, actor, "closed_own", description)
+    outlet = session.get(Outlet, line.outlet_id)
+    stats.bump(session, line, outlet, answered=1, closed=1, close_seconds=(now - line.issued_at).total_seconds())
+    for photo in photos:
+        photo.response_id = event.id
+        session.add(photo)
+    record(session, actor=actor, action="line.closed_own", obj=line,
+           after={"status": line.status, "photos": [p.id for p in photos]}, note=description[:200])
     return event
 
 

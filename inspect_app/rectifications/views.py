@@ -18,10 +18,11 @@ from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import get_or_404, run_service
 from inspect_app.i18n import select_locale
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.plans import coverage as plan_coverage
 from inspect_app.plans.periods import PlanPeriod
-from inspect_app.rectifications import extensions, queries, repeats, services
+from inspect_app.rectifications import extensions, queries, repeats, selfcheck, services
 from inspect_app.rectifications.forms import (
     AnswerForm,
     DeadlineForm,
@@ -164,6 +165,21 @@ def answer(line_id: int):
     return _act(line, lambda db: services.answer_line(db, actor=current_user, line=line, description=form.description.data,
                                                       base_version=form.base_version()),
                 _("Answer sent for verification."))
+
+
+@bp.route("/lines/<int:line_id>/close", methods=["POST"])
+@login_required
+def close_own(line_id: int):
+    """The chief closes a line of their own self-inspection, with what was done and its photo."""
+    line = load_line(line_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    return _act(line, lambda db: services.close_own_line(db, actor=current_user, line=line,
+                                                         description=form.description.data,
+                                                         base_version=form.base_version()),
+                _("Closed."))
 
 
 @bp.route("/lines/<int:line_id>/dispute", methods=["POST"])
@@ -393,6 +409,35 @@ def repeats_page():
     return render_template("rectifications/repeats.html", groups=groups, total=total, rows=rows, count=count,
                            page=page, per_page=repeats.PER_PAGE, node=node, parent=parent, args=args,
                            window=repeats.repeat_window_days(), texts=repeats.item_texts(rows, select_locale()))
+
+
+@bp.route("/board/self-checks")
+@login_required
+def self_checks_page():
+    """自查: the outlets' self-inspections of a month (planned, done on their day, missed) and the
+    自查不实 found by inspections, per unit (per outlet below a county), with the lines themselves."""
+    node, _filters_unused, _args = board_selection()
+    db = get_session()
+    today = clock.today(clock.default_zone())
+    try:
+        month = PlanPeriod.parse(request.args.get("month") or "", today)
+    except ValueError:
+        month = PlanPeriod.around("month", today)
+    if month.kind != "month":
+        month = PlanPeriod.around("month", month.start)
+    where = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path, autoescape=True))) \
+        if node is not None else None
+    allowed = org.outlets_in(db, current_user, where)
+    zone = clock.default_zone()
+    rows, total = selfcheck.by_child_units(db, node=node, allowed=allowed, first=month.start, end=month.end, zone=zone)
+    lines = selfcheck.false_lines(db, current_user, node=node, since=clock.day_start(month.start, zone),
+                                  until=clock.day_start(month.end, zone))
+    parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
+    if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
+        parent = None
+    return render_template("rectifications/self_checks.html", rows=rows, total=total, lines=lines, node=node,
+                           parent=parent, month=month, previous=month.previous(), following=month.next(),
+                           window=selfcheck.window_days(), now=clock.now())
 
 
 @bp.route("/board/lines")

@@ -24,6 +24,7 @@ from inspect_app.numbers import competition_ranks, half_up
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.plans import coverage as plan_coverage
+from inspect_app.rectifications import selfcheck
 from inspect_app.rectifications.models import (
     OUTLET_TURN,
     ExtensionRequest,
@@ -34,7 +35,7 @@ from inspect_app.rectifications.models import (
     RectificationNotice,
 )
 from inspect_app.visits import queries as visit_queries
-from inspect_app.visits.models import StarRating, Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
 
 KINDS = ("day", "week", "month")
 
@@ -185,6 +186,9 @@ class Bulletin:
     # planned-visit coverage (周分析 and 月总结): per unit (``plans.coverage``) and over the node
     coverage_rows: list = field(default_factory=list)
     coverage_total: object | None = None
+    # 月总结: the outlets' self-inspections (自查) counted apart, and 自查不实 found by inspections
+    self_rows: list = field(default_factory=list)
+    self_total: object | None = None
     complaint_categories: list[tuple] = field(default_factory=list)
     # 月总结: the composite ranking of the indicator system for the same month
     composite: object | None = None
@@ -202,8 +206,12 @@ class Bulletin:
         return [r for r in self.rows if r.named]
 
 
-#: Frequent and repeated problems are checklist items; a complaint's lines are reported with complaints.
-not_complaint = RectificationLine.checklist_kind != "complaint"
+def findings():
+    """Frequent and repeated problems are inspections' findings: a complaint's lines are reported
+    with complaints, and the outlets' own self-inspections (自查) apart, unless the network counts
+    them in (``SELF_INSPECTION_IN_RANKINGS``)."""
+    kinds = ["complaint"] + ([] if visit_queries.counts_self_inspections() else [SELF_KIND])
+    return RectificationLine.checklist_kind.not_in(kinds)
 
 
 def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit | None:
@@ -287,7 +295,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         select(RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count().label("n"))
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, not_complaint)
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
         .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)
         .order_by(sa.desc("n"), RectificationLine.item_code).limit(10)).all()
     issued = line_base.subquery()
@@ -318,7 +326,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         candidates = session.exec(
             select(Photo).join(Visit, Visit.id == Photo.visit_id).join(Outlet, Outlet.id == unindexed(Photo.outlet_id))
             .where(scope, Photo.item_code.in_(top_codes), Photo.deleted_at.is_(None), Visit.status == VisitStatus.released,
-                   Visit.released_at >= since, Visit.released_at < until)
+                   Visit.released_at >= since, Visit.released_at < until, visit_queries.inspection_visits())
             .order_by(Photo.id.desc()).limit(50)).all()
         seen = set()
         for photo in candidates:
@@ -353,6 +361,9 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         # the visits planned for the period, done or missed as the period ended (or by now)
         bulletin.coverage_rows, bulletin.coverage_total = plan_coverage.by_child_units(
             session, node=node, allowed=allowed, first=period.start, end=period.end, now=as_of)
+    if period.kind == "month":
+        bulletin.self_rows, bulletin.self_total = selfcheck.by_child_units(
+            session, node=node, allowed=allowed, first=period.start, end=period.end, zone=zone, now=as_of)
     if period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
         # the month and the month before (kept snapshots when there are): places gained or lost
         bulletin.composite = indicators.ranking(session, user, node=node, zone=zone, with_previous=True,
@@ -373,7 +384,8 @@ def _day_extras(session, user, b: Bulletin, scope, since, until) -> None:
     """日通报: the day's visits one by one, its red lines, what fell overdue that day, what closed."""
     b.day_visits = [tuple(r) for r in session.execute(
         select(Visit, Outlet).join(Outlet, Outlet.id == unindexed(Visit.outlet_id))
-        .where(scope, Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+        .where(scope, Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
+               visit_queries.inspection_visits())
         .order_by(Visit.red_line.desc(), Visit.score, Visit.id).limit(200)).all()]
     _count, late = overdue_at(session, user, node=b.node, at=b.as_of, limit=None)
     # overdue from that day's midnight on: the lines due that day (as of its end, 24:00)
@@ -392,7 +404,7 @@ def _problem_counts(session, scope, since, until) -> dict[tuple[str, str], tuple
         select(RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.min(RectificationLine.problem),
                sa.func.count())
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, not_complaint)
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
         .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
 
 
@@ -463,12 +475,12 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count())
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, not_complaint)
+        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()
     before = {(o, k, c): n for o, k, c, n in session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.count())
         .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, not_complaint)
+        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, findings())
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(
         Outlet.id.in_({o for o, *_r in found if (o, _r[0], _r[1]) in before}))).all()) if before else {}

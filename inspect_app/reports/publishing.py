@@ -74,6 +74,9 @@ def figures(b) -> dict:
                         "overdue": r.overdue, "first_contact": text(r.first_contact_percent)} for r in b.complaint_rows],
         "coverage": [{"name": r.name, "planned": r.planned, "done": r.done, "missed": r.missed,
                       "percent": text(r.percent)} for r in b.coverage_rows],
+        **({"self_inspection": [{"name": r.name, "planned": r.planned, "done": r.done, "missed": r.missed,
+                                 "percent": text(r.percent), "false_checks": r.false_checks} for r in b.self_rows],
+            "self_check_false": b.self_total.false_checks} if b.self_total is not None else {}),
     }
 
 

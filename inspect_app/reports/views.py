@@ -70,7 +70,7 @@ def notice_pdf(notice_id: int):
     reviews = {}  # the last 复查 of each line: verified (closed) or returned, by whom, when
     for event in db.exec(select(RectificationEvent).where(
             RectificationEvent.line_id.in_([line.id for line in lines]),
-            RectificationEvent.action.in_(["verified", "returned"])).order_by(RectificationEvent.at)).all():
+            RectificationEvent.action.in_(["verified", "returned", "closed_own"])).order_by(RectificationEvent.at)).all():
         reviews[event.line_id] = event
     reviewers = {u.id: u for u in db.exec(select(User).where(User.id.in_(
         {e.actor_id for e in reviews.values() if e.actor_id}))).all()}

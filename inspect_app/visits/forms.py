@@ -17,6 +17,19 @@ class ScheduleForm(FlaskForm):
     due_until = DateField(_l("Until"), validators=[Required()])
 
 
+class SelfInspectionForm(FlaskForm):
+    """A branch chief starts a self-inspection (自查) of one of their outlets."""
+
+    outlet_id = SelectField(_l("Outlet"), coerce=int, validate_choice=False)
+    checklist = SelectField(_l("Checklist"), validators=[Required()], validate_choice=False)
+
+
+class HandOverForm(FlaskForm):
+    """A self-inspection to another branch chief of the outlet."""
+
+    user_id = SelectField(_l("Hand it to"), coerce=int, validate_choice=False)
+
+
 class AdhocForm(FlaskForm):
     outlet_id = SelectField(_l("Outlet"), coerce=int, validate_choice=False)
     checklist = SelectField(_l("Checklist"), validators=[Required()])

@@ -38,6 +38,10 @@ VISIT = Lifecycle("visit", [
     Transition("reschedule", frozenset({S.scheduled}), None, "manager",
                refused=_l("This visit has started (it is %(status)s): it can no longer be moved or reassigned."),
                forbidden=_l("You cannot change this visit.")),
+    # a self-inspection (自查) not yet started, from its chief to another chief of the outlet
+    Transition("hand_over", frozenset({S.scheduled}), None, "assignee",
+               refused=_l("This self-inspection has started: it stays with the one who started it."),
+               forbidden=NOT_YOURS),
     Transition("cancel", frozenset({S.scheduled, S.in_progress}), S.cancelled, "manager",
                refused=_l("Only a visit that is not submitted can be cancelled."),
                forbidden=_l("You cannot cancel this visit.")),

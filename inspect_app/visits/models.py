@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Field, SQLModel
 
 from inspect_app import clock
+from inspect_app.checklists.definition import SELF_KIND  # noqa: F401  (what permissions.py reads)
 from inspect_app.db import UTCDateTime
 
 
@@ -44,7 +45,8 @@ class Visit(SQLModel, table=True):
         sa.Index("ix_visit_outlet_status", "outlet_id", "status"),
         sa.Index("ix_visit_assignee_status", "assignee_id", "status"),
         # covers the results by period (bulletins, rankings, the manager's home) without the table
-        sa.Index("ix_visit_released", "status", "released_at", "outlet_id", "score", "red_line"),
+        # (kind last: inspection figures leave the outlets' self-inspections out, read from it too)
+        sa.Index("ix_visit_released", "status", "released_at", "outlet_id", "score", "red_line", "kind"),
         # a plan's visit has one place in it (outlet, period, n-th of the period): made once
         sa.UniqueConstraint("plan_id", "outlet_id", "plan_period", "plan_seq", name="uq_visit_plan_slot"),
         # coverage reads planned visits by the day their window ends

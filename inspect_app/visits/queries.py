@@ -5,15 +5,29 @@ import datetime as dt
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlmodel import Session, select
 
 from inspect_app import permissions
 from inspect_app.auth.models import User
 from inspect_app.db import unindexed
 from inspect_app.org.models import Outlet, Unit, Window
-from inspect_app.visits.models import StarRating, Visit, VisitStatus
+from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
 
 PER_PAGE = 30
+
+
+def counts_self_inspections() -> bool:
+    """Whether self-inspections (自查) count in inspection figures like any visit (the network's
+    choice, ``SELF_INSPECTION_IN_RANKINGS``); by default they are counted apart."""
+    return bool(has_app_context() and int(current_app.config.get("SELF_INSPECTION_IN_RANKINGS", 0) or 0))
+
+
+def inspection_visits():
+    """A WHERE clause on ``Visit``: the visits inspection figures count (averages, coverage,
+    bulletins, the indicators' inspection sources): not the outlets' own self-inspections, unless
+    the network counts them in."""
+    return sa.true() if counts_self_inspections() else Visit.kind != SELF_KIND
 
 
 def visit_rows(session: Session, query) -> list[tuple[Visit, Outlet, Window | None, User]]:
@@ -127,7 +141,8 @@ def visit_stats(session: Session, since, until) -> list[tuple]:
     query = (select(Visit.outlet_id, sa.func.count(), sa.func.sum(Visit.score),
                     sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)),
                     sa.func.sum(sa.case((Visit.red_line.is_(True), 0), else_=Visit.score)))
-             .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until)
+             .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
+                    inspection_visits())
              .group_by(Visit.outlet_id))
     return session.execute(query).all()
 

@@ -17,17 +17,18 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions, signals
 from inspect_app.audit.services import record
-from inspect_app.auth.models import User
+from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.definition import Checklist
 from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence.models import Photo
+from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Window
 from inspect_app.visits import timers
 from inspect_app.visits.lifecycle import VISIT
-from inspect_app.visits.models import EDITABLE, Answer, StarRating, Visit, VisitStatus
+from inspect_app.visits.models import EDITABLE, SELF_KIND, Answer, StarRating, Visit, VisitStatus
 
 MAX_NOTE = 2000
 STAR_VALIDITY_MONTHS = 12
@@ -317,6 +318,76 @@ def _config(name: str, default: int) -> int:
     return current_app.config.get(name, default) if has_app_context() else default
 
 
+def start_self_inspection(session: Session, *, actor: User, outlet: Outlet, checklist_code: str) -> Visit:
+    """The branch chief's self-inspection (自查) of their own outlet with a self checklist: the one
+    planned for them today (or already started), else an unplanned one (an extra check after an
+    incident). Another outlet does not exist for them."""
+    if not permissions.is_outlet_side(actor) or not permissions.outlet_in_scope(session, actor, outlet):
+        raise NotFound(_("This page does not exist, or you cannot see it."))
+    checklist = checklists.registry(session).get(checklist_code)
+    if checklist is None or checklist.kind != SELF_KIND:
+        raise DomainError(_("Choose a self-inspection checklist."))
+    if not outlet.active:
+        raise DomainError(_("Outlet %(name)s is closed.", name=outlet.name))
+    today = local_today(outlet)
+    mine = select(Visit).where(Visit.assignee_id == actor.id, Visit.outlet_id == outlet.id,
+                               Visit.checklist_code == checklist.code)
+    started = session.exec(mine.where(Visit.status == VisitStatus.in_progress).order_by(Visit.id.desc())).first()
+    if started is not None:
+        return started
+    planned = session.exec(mine.where(Visit.status == VisitStatus.scheduled, Visit.due_from <= today,
+                                      Visit.due_until >= today).order_by(Visit.due_until, Visit.id)).first()
+    if planned is not None:
+        return planned
+    unplanned = session.exec(mine.where(Visit.status == VisitStatus.scheduled, Visit.due_from.is_(None))).first()
+    if unplanned is not None:  # the same start sent twice gives the same visit
+        return unplanned
+    visit = Visit(checklist_version_id=checklists.current_version(session, checklist.code).id,
+                  checklist_code=checklist.code, kind=checklist.kind, outlet_id=outlet.id, assignee_id=actor.id,
+                  created_by_id=actor.id, status=VisitStatus.scheduled)
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.created", obj=visit,
+           after={"checklist": checklist.code, "outlet_id": outlet.id, "self_inspection": True})
+    return visit
+
+
+def colleagues_for(session: Session, *, actor: User, visit: Visit) -> list[User]:
+    """The other branch chiefs of a self-inspection's outlet, to whom its chief may hand it."""
+    if visit.kind != SELF_KIND or visit.assignee_id != actor.id:
+        return []
+    outlet = session.get(Outlet, visit.outlet_id)
+    return list(session.exec(
+        select(User).join(UserOutlet, UserOutlet.user_id == User.id)
+        .where(UserOutlet.outlet_id == outlet.id, User.active.is_(True), User.role == Role.branch_chief,
+               User.id != actor.id).order_by(User.display_name, User.id)).all())
+
+
+def hand_over(session: Session, *, actor: User, visit: Visit, to: User | None) -> Visit:
+    """A branch chief hands a self-inspection not yet started to another branch chief of the same
+    outlet (its deputy, 副所长, when the chief is away): the one a person may name to do it. Anyone
+    else is refused; a manager reassigns planned visits as ever (``reassign_visit``)."""
+    VISIT.check(session, actor, visit, "hand_over")
+    if visit.kind != SELF_KIND:
+        raise DomainError(_("Only a self-inspection can be handed to a colleague; other visits are reassigned by "
+                            "a manager."))
+    if to is None:
+        raise DomainError(_("Choose who does the self-inspection."))
+    if to.id not in {p.id for p in colleagues_for(session, actor=actor, visit=visit)}:
+        raise DomainError(_("%(person)s may not take this self-inspection: it goes to a branch chief of the outlet "
+                            "only.", person=to.display_name))
+    before = {"assignee_id": visit.assignee_id}
+    visit.assignee_id = to.id
+    session.add(visit)
+    session.flush()
+    record(session, actor=actor, action="visit.handed_over", obj=visit, before=before, after={"assignee_id": to.id})
+    notify(session, user_ids=[to.id], kind="self_check_handed",
+           params={"from": actor.display_name, "outlet": session.get(Outlet, visit.outlet_id).name,
+                   "day": str(visit.due_from or "")}, link=f"/visits/{visit.id}/checkin")
+    return visit
+
+
+
 class AlreadyCheckedIn(Conflict):
     """A second check-in for a visit that has one: the first one stands (its time and place)."""
 
@@ -382,10 +453,14 @@ def check_in(
     if has_position:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise DomainError(_("The position from the phone is not valid."))
-    elif len(no_location_reason.strip()) < 2:
+    elif visit.kind != SELF_KIND and len(no_location_reason.strip()) < 2:
+        # a self-inspection is made by the outlet's own chief in their own outlet: the position is
+        # kept when the phone gives it, and nobody needs to explain its absence
         raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))
     outlet = session.get(Outlet, visit.outlet_id)
     place = checkin_place(outlet, lat, lon, accuracy) if has_position else CheckinPlace(None, CHECKIN_NO_LOCATION, 0)
+    if visit.kind == SELF_KIND:  # the chief in their own outlet: the distance is kept, nothing is flagged
+        place = CheckinPlace(place.distance, "", place.radius)
     far_reason = (far_reason or "").strip()
     if place.flag == CHECKIN_FAR and len(far_reason) < 2:
         raise FarCheckin(place)
@@ -797,7 +872,8 @@ def _on_release(session: Session, *, actor: User, visit: Visit, checklist: Check
     visit.released_at = clock.now()
     visit.released_by_id = actor.id
     session.add(visit)
-    settle_stars(session, visit=visit, checklist=checklist, result=result)
+    if visit.kind != SELF_KIND:  # the outlet's own check neither awards nor ends a star
+        settle_stars(session, visit=visit, checklist=checklist, result=result)
     signals.visit_released.send(visit, session=session, actor=actor, checklist=checklist, result=result)
 
 
@@ -809,7 +885,8 @@ def rescore(session: Session, *, actor: User, visit: Visit, reason: str) -> Scor
     result = score_visit(checklist, answers_of(session, visit), visit)
     store_score(visit, result)
     session.add(visit)
-    settle_stars(session, visit=visit, checklist=checklist, result=result)
+    if visit.kind != SELF_KIND:
+        settle_stars(session, visit=visit, checklist=checklist, result=result)
     record(session, actor=actor, action="visit.rescored", obj=visit, before=before,
            after={"score": visit.score, "passed": visit.passed, "stars": visit.stars}, note=reason[:200])
     return result

@@ -18,14 +18,23 @@ from inspect_app.errors import DomainError, NotFound
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.storage import get_storage
+from inspect_app.forms_common import flash_form_errors
 from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service, wants_json
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import queries, secret, services, timers
-from inspect_app.visits.forms import AdhocForm, CancelForm, CheckinForm, ScheduleForm, SubmitForm
+from inspect_app.visits.forms import (
+    AdhocForm,
+    CancelForm,
+    CheckinForm,
+    HandOverForm,
+    ScheduleForm,
+    SelfInspectionForm,
+    SubmitForm,
+)
 from inspect_app.visits.lifecycle import VISIT
-from inspect_app.visits.models import EDITABLE, Visit, VisitStatus
+from inspect_app.visits.models import EDITABLE, SELF_KIND, Visit, VisitStatus
 
 bp = Blueprint("visits", __name__)
 
@@ -164,6 +173,30 @@ def new():
                            chosen_outlet=chosen_outlet, planned=planned)
 
 
+@bp.route("/self-checks/start", methods=["POST"])
+@login_required
+def start_self_inspection():
+    """A branch chief opens today's self-inspection of one of their outlets (the planned one, or
+    an extra one); another outlet is not found."""
+    if not permissions.is_outlet_side(current_user):
+        abort(403)
+    db = get_session()
+    form = SelfInspectionForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("dashboard.home"))
+    outlet = db.get(Outlet, form.outlet_id.data) if form.outlet_id.data else None
+    if outlet is None or not permissions.outlet_in_scope(db, current_user, outlet):
+        abort(404)
+    visit = run_service(lambda db: services.start_self_inspection(db, actor=current_user, outlet=outlet,
+                                                                  checklist_code=form.checklist.data))
+    if visit is REFUSED:
+        return redirect(url_for("dashboard.home"))
+    if visit.status == VisitStatus.scheduled:
+        return redirect(url_for("visits.checkin", visit_id=visit.id))
+    return redirect(url_for("visits.fill", visit_id=visit.id))
+
+
 def _outlet_in_scope(db, outlet_id: int | None) -> int | None:
     """The id back if the user may see that outlet, else None (its windows are not listed)."""
     outlet = db.get(Outlet, outlet_id) if outlet_id else None
@@ -206,7 +239,26 @@ def checkin(visit_id: int):
     return render_template("visits/checkin.html", visit=visit, outlet=outlet, checklist=checklist, form=form,
                            radius=services.checkin_radius(), posted_far=posted_far,
                            needs_window=checklist is not None and checklist.subject == "window" and visit.window_id is None,
-                           window=db.get(Window, visit.window_id) if visit.window_id else None)
+                           window=db.get(Window, visit.window_id) if visit.window_id else None,
+                           self_inspection=visit.kind == SELF_KIND, hand_over_form=HandOverForm(),
+                           colleagues=services.colleagues_for(db, actor=current_user, visit=visit))
+
+
+@bp.route("/visits/<int:visit_id>/hand-over", methods=["POST"])
+@login_required
+def hand_over(visit_id: int):
+    """A chief hands a self-inspection not yet started to another branch chief of the outlet."""
+    visit = load_visit(visit_id)
+    form = HandOverForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("visits.checkin", visit_id=visit.id))
+    done = run_service(lambda db: services.hand_over(db, actor=current_user, visit=visit,
+                                                     to=db.get(User, form.user_id.data) if form.user_id.data else None),
+                       _("Handed over."))
+    if done is REFUSED:
+        return redirect(url_for("visits.checkin", visit_id=visit.id))
+    return redirect(url_for("dashboard.home"))
 
 
 # --- filling -------------------------------------------------------------------------------------
@@ -231,8 +283,9 @@ def fill(visit_id: int):
     not_started = visit.assignee_id == current_user.id and visit.status == VisitStatus.scheduled
     if not_started:
         checklist_file = checklists.registry().get(visit.checklist_code)
-        if checklist_file is None or (checklist_file.subject == "window" and visit.window_id is None):
-            return redirect(url_for("visits.checkin", visit_id=visit.id))  # the window is chosen online
+        if checklist_file is None or (checklist_file.subject == "window" and visit.window_id is None) \
+                or visit.kind == SELF_KIND:  # the window is chosen online; a chief starts at their own outlet
+            return redirect(url_for("visits.checkin", visit_id=visit.id))
     elif "edit" not in VISIT.available(db, current_user, visit):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     checklist = services.checklist_of(db, visit)
@@ -444,7 +497,20 @@ def detail(visit_id: int):
         timers=timers.timer_moments(visit), timer_labels=timers.TIMER_LABELS,
         version=_version(db, visit),
         named=org.staff_by_id(db, (answers[item.code].staff_id for item in failed if item.code in answers)),
+        self_check_false=self_check_marks(db, visit) if visit.status == VisitStatus.released else {},
     )
+
+
+def register_self_check_marks(app, provider) -> None:
+    """A higher domain tells the visit page which of its failed items the outlet's self-inspection
+    had passed shortly before (自查不实: rectification decides it at issue): ``provider(session,
+    visit)`` gives item code → the self-inspection's local day."""
+    app.extensions["self_check_marks"] = provider
+
+
+def self_check_marks(db, visit: Visit) -> dict:
+    provider = current_app.extensions.get("self_check_marks")
+    return provider(db, visit) if provider else {}
 
 
 def _version(db, visit: Visit):

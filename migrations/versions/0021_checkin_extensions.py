@@ -2,7 +2,7 @@
 lines, and the count of approved extensions on lines and in the board's running totals
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06 06:20:00
 """
 import math
@@ -13,7 +13,7 @@ from alembic import op
 import inspect_app.db
 
 revision = '0021'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
@@ -58,11 +58,12 @@ def upgrade() -> None:
     op.create_index('uq_extension_open_line', 'extension_request', ['line_id'], unique=True,
                     sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
     # Past check-ins get their flag as today's rule gives it (300 m, the accuracy allowed up to it):
-    # the managers' list starts complete, not from the day of the upgrade.
+    # the managers' list starts complete, not from the day of the upgrade. A self-inspection (the
+    # chief in their own outlet, position optional) is never flagged.
     bind = op.get_bind()
     rows = bind.execute(sa.text(
         "SELECT v.id, v.checkin_lat, v.checkin_lon, v.checkin_accuracy, o.lat, o.lon FROM visit v "
-        "JOIN outlet o ON o.id = v.outlet_id WHERE v.checkin_at IS NOT NULL")).all()
+        "JOIN outlet o ON o.id = v.outlet_id WHERE v.checkin_at IS NOT NULL AND v.kind != 'self'")).all()
     for visit_id, lat, lon, accuracy, outlet_lat, outlet_lon in rows:
         if lat is None or lon is None:
             bind.execute(sa.text("UPDATE visit SET checkin_flag = 'no_location' WHERE id = :id"), {"id": visit_id})

@@ -15,8 +15,12 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 def test_shipped_checklists_load_with_realistic_size():
     checklists = load_directory(ROOT / "forms")
     kinds = {c.kind for c in checklists.values()}
-    assert kinds == {"open", "secret", "star", "etiquette", "fives"}
+    assert kinds == {"open", "secret", "star", "etiquette", "fives", "self"}
     for checklist in checklists.values():
+        if checklist.kind == "self":  # a chief's check before opening: short, on the phone, every day
+            assert 8 <= len(checklist.items) <= 15, checklist.code
+            assert checklist.counterparts() and not any(i.red_line for i in checklist.items)
+            continue
         # a full open inspection (with its universal-service and agency-finance sections) runs to
         # about 80 lines, as real inspection sheets do
         assert 20 <= len(checklist.items) <= 80, checklist.code
@@ -28,6 +32,39 @@ def test_shipped_checklists_load_with_realistic_size():
     assert all(i.customer_visible for i in secret.items)
     assert secret.min_photos >= 4 and secret.impression_min_chars >= 80
 
+
+
+def test_a_self_inspection_maps_its_items_onto_the_inspections_codes():
+    checklists = load_directory(ROOT / "forms")
+    daily = checklists["daily_opening"]
+    assert daily.counterparts()[("open_inspection", "ENV-02")] == "OPN-02"  # 营业时间牌
+    assert daily.counterparts()[("fives", "SAF-01")] == "OPN-07"  # 消防通道
+    assert daily.to_dict()["sections"][0]["items"][0]["same_as"] == ["open_inspection:ENV-01", "secret_visit:EXT-01"]
+    assert from_dict(daily.to_dict()) == daily and from_dict(daily.to_dict()).content_hash() == daily.content_hash()
+    # an inspection checklist carries no same_as at all: its stored versions keep their hash
+    assert "same_as" not in checklists["fives"].to_dict()["sections"][0]["items"][0]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["sections"][0]["items"][0].update(same_as="open_inspection:ENV-01"), "same_as must be a list"),
+    (lambda d: d["sections"][0]["items"][0].update(same_as=["ENV-01"]), "same_as must be a list"),
+    (lambda d: d.update(kind="fives"), "same_as only goes in a self-inspection"),
+    (lambda d: d["sections"][0]["items"][0].update(red_line=True, points=0), "has no red lines"),
+])
+def test_a_bad_self_inspection_is_refused(change, message):
+    data = tomllib.loads((ROOT / "forms" / "daily_opening.toml").read_text())
+    change(data)
+    with pytest.raises(ChecklistError, match=message):
+        parse(data, "daily_opening.toml")
+
+
+def test_same_as_must_name_an_inspection_item(tmp_path):
+    text = (ROOT / "forms" / "daily_opening.toml").read_text().replace('"open_inspection:ENV-01"', '"open_inspection:ENV-99"')
+    (tmp_path / "daily_opening.toml").write_text(text)
+    for name in ("open_inspection", "fives", "secret_visit", "etiquette"):
+        (tmp_path / f"{name}.toml").write_text((ROOT / "forms" / f"{name}.toml").read_text())
+    with pytest.raises(ChecklistError, match="OPN-01: same_as names open_inspection:ENV-99"):
+        load_directory(tmp_path)
 
 
 def _only(items, *words):

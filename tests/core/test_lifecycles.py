@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from inspect_app import clock
+from inspect_app.auth.models import Role
 from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org.models import Window
@@ -24,6 +25,7 @@ from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import VisitStatus
 from tests.secret_helpers import jpeg
 from tests.secret_helpers import secret_visit as make_secret_visit
+from tests.selfcheck.helpers import fill
 
 
 @pytest.fixture
@@ -49,12 +51,14 @@ VISIT_LIFE = {
     "return": ({"in_review"}, "returned"),
     "release": ({"in_review"}, "released"),
     "reschedule": ({"scheduled"}, None),
+    "hand_over": ({"scheduled"}, None),
     "cancel": ({"scheduled", "in_progress"}, "cancelled"),
 }
 LINE_LIFE = {
     "acknowledge": ({"issued"}, "acknowledged"),
     "stage_photo": ({"acknowledged", "returned"}, None),
     "answer": ({"acknowledged", "returned"}, "answered"),
+    "close_own": ({"acknowledged"}, "closed"),
     "dispute": ({"issued", "acknowledged", "returned"}, "disputed"),
     "verify": ({"answered"}, "closed"),
     "return": ({"answered"}, "returned"),
@@ -114,8 +118,16 @@ VISIT_ACTIONS = {
     "release": lambda db, v, p: visits.release_visit(db, actor=p["reviewer"], visit=v),
     "reschedule": lambda db, v, p: plans.move_visit(db, actor=p["manager"], visit=v, due_from=v.due_from,
                                                     due_until=v.due_until),
+    "hand_over": lambda db, v, p: visits.hand_over(db, actor=p["assignee"], visit=v, to=p["deputy"]),
     "cancel": lambda db, v, p: visits.cancel_visit(db, actor=p["manager"], visit=v, reason="网点临时停业"),
 }
+
+
+def _self_visit(db, org_tree, people, deputy):
+    """A self-inspection of xihu1 started by its chief (who may hand it to the deputy chief)."""
+    visit = visits.start_self_inspection(db, actor=people["chief"], outlet=org_tree["xihu1"],
+                                         checklist_code="daily_opening")
+    return visit, {"assignee": people["chief"], "deputy": deputy, "manager": people["manager"]}
 
 
 def _plan_visit(db, org_tree, people):
@@ -128,7 +140,16 @@ def _plan_visit(db, org_tree, people):
 
 
 @pytest.mark.parametrize("status, action", list(itertools.product(list(VisitStatus), VISIT_ACTIONS)))
-def test_every_visit_status_and_action(app, ctx, db, org_tree, people, status, action):
+def test_every_visit_status_and_action(app, ctx, db, org_tree, people, create_user, status, action):
+    if action == "hand_over":
+        deputy = create_user(Role.branch_chief, outlets=[org_tree["xihu1"]], username="deputy")
+        visit, actors = _self_visit(db, org_tree, people, deputy)
+        visit.status = status
+        db.add(visit)
+        db.flush()
+        walk(VISIT, action, status, visit, lambda: VISIT_ACTIONS[action](db, visit, actors))
+        db.rollback()
+        return
     secret_kind = action in ("submit_secret", "correct", "return", "release") or (
         action in ("edit", "cancel", "check_in") and status in (VisitStatus.in_review, VisitStatus.returned))
     if secret_kind:
@@ -183,9 +204,20 @@ def _stage(db, chief, line):
     rect.stage_line_photo(db, get_storage(), actor=chief, line=line, data=jpeg((0, 120, 0)), client_id=None)
 
 
+def _self_line(db, org_tree, people):
+    """The line of a daily opening check in which the chief failed the call-ticket machine."""
+    chief = people["chief"]
+    visit = visits.start_self_inspection(db, actor=chief, outlet=org_tree["xihu1"], checklist_code="daily_opening")
+    visits.check_in(db, actor=chief, visit=visit, lat=None, lon=None, accuracy=None)
+    fill(db, chief, visit, {"OPN-04": "叫号机不出纸"})
+    visits.submit_visit(db, actor=chief, visit=visit, token=f"self-{visit.id}")
+    return db.exec(select(RectificationLine).where(RectificationLine.visit_id == visit.id)).one()
+
+
 LINE_ACTIONS = {
     "stage_photo": lambda db, line, p: _stage(db, p["chief"], line),
     "answer": lambda db, line, p: rect.answer_line(db, actor=p["chief"], line=line, description="已更换工装并拍照"),
+    "close_own": lambda db, line, p: rect.close_own_line(db, actor=p["chief"], line=line, description="已修好叫号机"),
     "dispute": lambda db, line, p: rect.dispute_line(db, actor=p["chief"], line=line, reason="当天录像显示并未倚靠"),
     "verify": lambda db, line, p: rect.verify_line(db, actor=p["inspector"], line=line, accept=True),
     "return": lambda db, line, p: rect.verify_line(db, actor=p["inspector"], line=line, accept=False,
@@ -215,13 +247,13 @@ def _open_request(db, line, chief) -> ExtensionRequest:
 
 @pytest.mark.parametrize("status, action", list(itertools.product(list(LineStatus), LINE_ACTIONS)))
 def test_every_line_status_and_action(ctx, db, org_tree, people, status, action):
-    line = _line(db, org_tree, people)
+    line = _self_line(db, org_tree, people) if action == "close_own" else _line(db, org_tree, people)
     actors = {"chief": people["chief"], "inspector": people["inspector"], "manager": people["manager"]}
     line.status = status
     line.answered_by_id = people["chief"].id if status == LineStatus.answered else None
     db.add(line)
     db.flush()
-    if action == "answer" and status in (LineStatus.acknowledged, LineStatus.returned):
+    if action in ("answer", "close_own") and status in (LineStatus.acknowledged, LineStatus.returned):
         _stage(db, people["chief"], line)  # an answer needs its after-photo
     walk(LINE, action, status, line, lambda: LINE_ACTIONS[action](db, line, actors))
     db.rollback()

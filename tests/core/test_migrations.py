@@ -30,12 +30,13 @@ def test_the_whole_chain_goes_down_and_up_with_the_data_kept(app, database_url):
         demo.load_demo(session)
         demo.load_demo_visits(session)
         demo.load_demo_plans(session)  # plans, and visits that point to them (visit.plan_id)
+        demo.load_demo_self_inspection(session)  # self-inspections, a line flagged 自查不实 (0018)
         session.commit()
     app.extensions["db_engine"].dispose()
     engine = make_engine(database_url)
     full = counts(engine)
     assert full["visit"] > 10 and full["answer"] > 100 and full["photo"] > 5 and full["rectification_line"] > 5
-    assert full["inspection_plan"] == 2 and full["plan_pairing"] == 3
+    assert full["inspection_plan"] == 3 and full["plan_pairing"] == 3
 
     cfg = alembic_config(database_url)
     chain = [s.revision for s in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]

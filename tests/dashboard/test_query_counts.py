@@ -9,7 +9,8 @@ from inspect_app import clock
 from tests.visit_helpers import release_mini_visit
 
 PAGES = ["/board", "/board?from=2026-01&to=2030-12&severity=minor", "/board/lines?state=overdue", "/board/lines?state=open",
-         "/stars", "/bulletins?kind=month", "/home", "/visits", "/notices", "/reminders", "/board/repeats"]
+         "/stars", "/bulletins?kind=month", "/home", "/visits", "/notices", "/reminders", "/board/repeats",
+         "/board/self-checks"]
 
 
 def statements(app, client, url):

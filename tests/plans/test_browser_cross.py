@@ -1,5 +1,6 @@
 """On a 360 px phone: an inspector of 宁波 fills a cross-inspection visit at a 杭州 outlet that a
-plan gave them (check-in, answers, submit), and afterwards can no longer open that outlet; the
+plan gave them (check-in, answers, submit), sees what the outlet's last visit failed marked (回头看),
+and afterwards can no longer open that outlet; the
 director's plan pages and the coverage page fit the same screen."""
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from inspect_app.visits.models import Visit, VisitStatus
 from tests.browser_helpers import answer_item, phone, wait_saved
 from tests.conftest import OUTPUT, browser_login
 from tests.plans.helpers import make_plan
+from tests.visit_helpers import released_days_ago
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +36,12 @@ def cross_plan(app, db, people, org_tree, create_user):
     return plan, visit
 
 
-def test_a_ningbo_inspector_fills_a_hangzhou_visit_then_loses_the_outlet(browser, live_server, db, org_tree,
-                                                                          cross_plan):
+def test_a_ningbo_inspector_fills_a_hangzhou_visit_then_loses_the_outlet(browser, live_server, app, db, org_tree,
+                                                                          people, cross_plan):
     plan, visit = cross_plan
+    # a Hangzhou inspector's visit three weeks ago failed A-01 there
+    released_days_ago(app, db, people["inspector"], org_tree["xihu1"],
+                      {"A-01": dict(result="fail", note="营业员未着工装")}, days=21)
     OUTPUT.mkdir(exist_ok=True)
     context, page = phone(browser, geolocation={"latitude": 30.2601, "longitude": 120.1302, "accuracy": 18},
                           permissions=["geolocation"])
@@ -54,6 +59,10 @@ def test_a_ningbo_inspector_fills_a_hangzhou_visit_then_loses_the_outlet(browser
     page.wait_for_url(re.compile(r".*/fill$"))
     items = page.locator("article.item")
     assert items.count() == 5
+    marked = page.locator("article.item[data-past]")
+    assert marked.count() == 1 and marked.first.get_attribute("data-code") == "A-01"
+    assert "上次不合格" in page.locator("#item-A-01 .item-head").inner_text()
+    assert "营业员未着工装" in page.locator("#item-A-01 .past-finding").inner_text()
     for i in range(items.count()):
         answer_item(items.nth(i), "pass")
     wait_saved(page)

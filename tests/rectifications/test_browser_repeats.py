@@ -3,18 +3,16 @@ failed two items, sees them marked with the last finding, filters to them (offli
 them again and submits; the notice says 屡查屡犯 with the day of the earlier failure."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from sqlmodel import select
 
 from inspect_app import clock
-from inspect_app.rectifications.models import RectificationLine, RectificationNotice
-from inspect_app.visits.models import Visit
+from inspect_app.rectifications.models import RectificationLine
 from tests.browser_helpers import answer_item, phone, wait_saved
 from tests.conftest import OUTPUT, browser_login
-from tests.visit_helpers import checked_in_visit, release_mini_visit
+from tests.visit_helpers import checked_in_visit, released_days_ago
 
 pytestmark = pytest.mark.browser
 
@@ -22,19 +20,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def failed_before(app, db, org_tree, people):
     """xihu1's last visit, 30 days ago: A-01 (with its photo) and A-02 failed."""
-    visit = release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {
-        "A-01": dict(result="fail", note="营业员未着工装"), "A-02": dict(occurrences=1, note="倚靠柜台聊天")})
-    back = dt.timedelta(days=30)
-    for model, columns in ((Visit, ("created_at", "started_at", "checkin_at", "submitted_at", "released_at")),
-                           (RectificationLine, ("issued_at", "deadline_at")), (RectificationNotice, ("issued_at",))):
-        row_filter = model.id == visit.id if model is Visit else model.visit_id == visit.id
-        for row in db.exec(select(model).where(row_filter)).all():
-            for column in columns:
-                if getattr(row, column) is not None:
-                    setattr(row, column, getattr(row, column) - back)
-            db.add(row)
-    db.commit()
-    return visit
+    return released_days_ago(app, db, people["inspector"], org_tree["xihu1"], {
+        "A-01": dict(result="fail", note="营业员未着工装"), "A-02": dict(occurrences=1, note="倚靠柜台聊天")}, days=30)
 
 
 def test_inspector_sees_the_last_findings_filters_to_them_and_fails_one_again(
