@@ -23,6 +23,7 @@ from inspect_app.dashboard.views import bp as dashboard_bp
 from inspect_app.evidence import storage
 from inspect_app.evidence.views import bp as evidence_bp
 from inspect_app.extensions import babel, compress, csrf, login_manager
+from inspect_app.guides import views as guides_views
 from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
 from inspect_app.indicators import services as indicator_services
 from inspect_app.indicators.config_views import bp as config_bp
@@ -121,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
 
 
+    guides_views.init_app(app)
     cli.init_app(app)
     return app
 

@@ -4,6 +4,7 @@ from inspect_app.auth.models import LoginAttempt, User, UserOutlet, UserSession 
 from inspect_app.checklists.models import ChecklistVersion, ConfigDraft  # noqa: F401
 from inspect_app.complaints.models import Accountability, Callback, Commendation, Complaint, ComplaintEvent, KeyCustomer  # noqa: F401
 from inspect_app.evidence.models import Photo  # noqa: F401
+from inspect_app.guides.models import TourSeen  # noqa: F401
 from inspect_app.indicators.models import IndicatorSnapshot, IndicatorTreeVersion, OperatingValue  # noqa: F401
 from inspect_app.notifications.models import Notification  # noqa: F401
 from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Unit, Window  # noqa: F401

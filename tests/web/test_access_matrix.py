@@ -103,7 +103,9 @@ def _sample_url(pattern: str) -> str:
     return re.sub(r"<(?:([^:>]+):)?[^>]+>", value, pattern)
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.set_language", "dashboard.index", "service_worker", "manifest"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.set_language", "dashboard.index", "service_worker", "manifest",
+                    # the role guides: the docs/ folder of the repository, read before the first login too
+                    "guides.index", "guides.guide", "guides.image"}
 
 
 def test_every_route_needs_login(app, client):

@@ -83,7 +83,8 @@ def pages(world) -> dict[str, list[str]]:
     return {
         "admin": common + ["/admin/units", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
                            "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
-                           "/admin/users/import", "/admin/audit"],
+                           "/admin/users/import", "/admin/audit", "/admin/system", "/help/admin",
+                           "/help/quality-office"],
         "manager": common + ["/indicators", f"/indicators/units/{world['hz'].id}", "/indicators/import",
                              "/complaints", "/complaints/hotspots", "/complaints/streaks", "/accountability?status=pending",
                              f"/accountability/{world['record'].id}", "/staff",
@@ -95,7 +96,7 @@ def pages(world) -> dict[str, list[str]]:
         "inspector": common + ["/visits", "/visits/new", f"/visits/new?outlet={outlet}", f"/visits/{world['draft'].id}/fill",
                                f"/visits/{world['planned'].id}/checkin", f"/visits/{v}", "/notices", f"/lines/{line.id}"],
         "reviewer": common + ["/review", f"/review/{world['review'].id}", "/board", "/visits?status=in_review"],
-        "shopper": common + ["/visits"],
+        "shopper": common + ["/visits", "/help/shopper"],
         "chief": common + ["/notices", f"/notices/{line.notice_id}", f"/lines/{line.id}", f"/visits/{v}", "/complaints",
                            f"/complaints/{world['done'].id}", f"/accountability/{world['record'].id}"],
         "handler": common + ["/complaints", "/complaints/new", f"/complaints/{world['open'].id}",
@@ -111,7 +112,7 @@ def test_every_main_page_is_accessible_and_thumb_sized(browser, live_server, wor
     violations, small = [], []
     anonymous = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="zh-CN")
     page = anonymous.new_page()
-    walk = [("anonymous", page, ["/login"])]
+    walk = [("anonymous", page, ["/login", "/help"])]
     contexts = [anonymous]
     for role, paths in pages(world).items():
         context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
