@@ -198,7 +198,7 @@ def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None =
         for code, window in plans:
             days_ago = rng.randint(2, 60)
             visit = visits.start_adhoc_visit(session, actor=inspector, outlet=outlet, window=window, checklist_code=code)
-            # one check-in on record about 700 m away, with its reason (异常签到 has something to show)
+            # a few check-ins on record about 700 m away, with their reason (异常签到 has something to show)
             far = outlet.code.endswith("004") and code == "open_inspection" and outlet.lat is not None
             visits.check_in(session, actor=inspector, visit=visit, lat=outlet.lat + (0.0063 if far else 0),
                             lon=outlet.lon, accuracy=rng.randint(8, 40),
@@ -225,7 +225,6 @@ def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None =
             count += 1
     session.flush()
     _demo_rectification(session, rng=rng)
-    _demo_extension(session, users["chief"])
     # work for the demo inspector: today, overdue, coming up, and a draft
     hz = [o for o in outlets if o.code.startswith("3301")]
     today = clock.today(hz[0].timezone)  # the outlets' calendar, not the host's
@@ -323,7 +322,8 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
 
 
 def _demo_extension(session: Session, chief: User) -> None:
-    """延期申请: the demo chief has asked for more time on one open line, waiting for the inspector."""
+    """延期申请: the demo chief has asked for more time on one open line (the earliest due that an
+    extension can still reach), waiting for a decision."""
     import datetime as dt
 
     now = clock.now()
@@ -414,6 +414,7 @@ def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -
     _demo_red_line_accountability(session, users, manager)
     _demo_commendations(session, manager, rng)
     _demo_key_customers(session, handlers, outlets, rng, now)
+    _demo_extension(session, users["chief"])  # after the complaints' lines: the chief's open ones are there
     session.flush()
     return made
 
