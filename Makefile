@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make run    install, migrate, load demo data, serve on http://127.0.0.1:5000
+#   make run    install, migrate, load demo data, serve on http://127.0.0.1:5000 with a worker beside it
 #   make test   install what the tests need and run every test
 PYTHON ?= python3
 VENV   := .venv
@@ -12,12 +12,15 @@ PORT   ?= 5000
 run: system-deps $(VENV)/.installed
 	$(BIN)/inspect-app demo
 	$(BIN)/inspect-app sweep
-	$(BIN)/inspect-app serve --host $(HOST) --port $(PORT)
+	@# the worker (reminders, messages, big PDFs) runs beside the web server and stops with it
+	$(BIN)/inspect-app worker & worker=$$!; \
+	  trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(BIN)/inspect-app serve --host $(HOST) --port $(PORT)
 
 test: system-deps-test $(VENV)/.installed-test
 	$(BIN)/ruff check inspect_app tests scripts
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_REDIS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 system-deps:
 	@scripts/system-deps.sh run

@@ -11,15 +11,19 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import exc as sa_exc
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from inspect_app import assets, cli, db, web
+from inspect_app import assets, cli, db, web, worker
 from inspect_app import config as config_module
 from inspect_app.audit.views import bp as audit_bp
 from inspect_app.auth.views import bp as auth_bp
+from inspect_app.channels import hooks as channel_hooks
+from inspect_app.channels.views import bp as channels_bp
 from inspect_app.checklists import services as checklist_services
 from inspect_app.complaints import hooks as complaint_hooks
 from inspect_app.complaints.views import bp as complaints_bp
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.dashboard.views import bp as dashboard_bp
+from inspect_app.downloads import hooks as download_hooks
+from inspect_app.downloads.views import bp as downloads_bp
 from inspect_app.evidence import storage
 from inspect_app.evidence.views import bp as evidence_bp
 from inspect_app.extensions import babel, compress, csrf, login_manager
@@ -28,6 +32,8 @@ from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
 from inspect_app.indicators import services as indicator_services
 from inspect_app.indicators.config_views import bp as config_bp
 from inspect_app.indicators.views import bp as indicators_bp
+from inspect_app.jobs import queue
+from inspect_app.jobs.views import bp as jobs_bp
 from inspect_app.notifications.views import bp as notifications_bp
 from inspect_app.org.views import bp as org_bp
 from inspect_app.plans.views import bp as plans_bp
@@ -109,16 +115,21 @@ def create_app(config: dict | None = None) -> Flask:
     storage.init_app(app)
 
 
+    queue.init_app(app)
     visit_hooks.init_app(app)
     rectification_hooks.init_app(app)
     complaint_hooks.init_app(app)
+    channel_hooks.init_app(app)
+    download_hooks.init_app(app)
+    worker.init_app(app)
 
 
     assets.init_app(app)
 
 
     for bp in (auth_bp, dashboard_bp, org_bp, audit_bp, visits_bp, review_bp, evidence_bp, rectifications_bp,
-               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp, config_bp, plans_bp):
+               notifications_bp, reports_bp, exports_bp, complaints_bp, indicators_bp, config_bp, plans_bp, jobs_bp,
+               channels_bp, downloads_bp):
         app.register_blueprint(bp)
 
 

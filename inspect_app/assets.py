@@ -69,4 +69,5 @@ def init_app(app: Flask) -> None:
 
 #: What the service worker keeps so pages work offline once seen.
 SHELL_FILES = ["css/app.css", "js/app.js", "js/visit.js", "js/photo.js", "js/checkin.js", "js/rectify.js",
+               "js/signature.js", "js/markup.js",
                "icons/icon.svg", "icons/camera.svg", "icons/bell.svg", "icons/icon-192.png"]

@@ -14,19 +14,17 @@ from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
 from sqlmodel import Session, select
 
-from inspect_app import backup, clock, demo
+from inspect_app import backup, clock, demo, worker
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import create_user
 from inspect_app.checklists.definition import ChecklistError, load_directory
-from inspect_app.complaints import services as complaint_services
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.db import alembic_config, get_engine, migrate, writing
 from inspect_app.demo_large import load_large
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.services import sweep_orphan_files
 from inspect_app.evidence.storage import get_storage
-from inspect_app.plans import services as plan_services
-from inspect_app.rectifications.services import sweep
+from inspect_app.jobs import queue
 from inspect_app.rectifications.stats import rebuild
 
 
@@ -172,24 +170,24 @@ def checklists_check(folder: str | None) -> None:
 
 
 @click.command("sweep")
+@click.option("--jobs/--no-jobs", "run_jobs", default=True,
+              help="Then run the jobs it caused here (messages to send), for cron without a worker.")
 @with_appcontext
-def sweep_command() -> None:
-    """Send due-soon reminders and escalation notices (safe to run from cron every few minutes)."""
-    with current_app.test_request_context(), writing(), Session(get_engine()) as session:
-        sent = sweep(session)
-        sent.update(complaint_services.sweep(session))
-        session.commit()
-        sent.update(plan_services.sweep(session))  # the plans' visits of this period and the next
-        session.commit()
-    removed = get_storage().sweep_temp()
-    with Session(get_engine()) as session:
-        orphans = sweep_orphan_files(session, get_storage())
-    click.echo(f"Reminders sent: {sent['due_soon']}, escalations sent: {sent['escalated']}, "
+def sweep_command(run_jobs: bool) -> None:
+    """Send due-soon reminders and escalation notices (safe to run from cron every few minutes).
+    The worker runs the same sweep by itself every SWEEP_MINUTES."""
+    with current_app.test_request_context():
+        sent = worker.run_sweep()
+    click.echo(f"Reminders sent: {sent['due_soon']}, overdue notes: {sent['overdue']}, "
+               f"escalations sent: {sent['escalated']}, "
                f"complaint reminders: {sent['complaints_due']}, complaint escalations: {sent['complaints_escalated']}, "
                f"first-contact reminders: {sent['complaints_contact_due']}, "
                f"missed first contacts escalated: {sent['complaints_contact_escalated']}, "
                f"planned visits made: {sent['plan_visits']}, plan problems reported: {sent['plan_problems']}, "
-               f"unfinished photo files removed: {removed}, photos without a record removed: {orphans}")
+               f"unfinished photo files removed: {sent['temp_removed']}, "
+               f"photos without a record removed: {sent['orphans_removed']}")
+    if run_jobs:
+        click.echo(f"Jobs run: {queue.run_pending(current_app._get_current_object())}")
 
 
 @click.command("publish-bulletins")
@@ -198,33 +196,29 @@ def sweep_command() -> None:
 @with_appcontext
 def publish_bulletins_command(kinds: tuple[str, ...]) -> None:
     """Publish the last complete period's bulletin for every unit in BULLETIN_SCHEDULE
-    ("33=month;3301=week,month"). Safe to run from cron daily: a period is published once."""
-    from inspect_app.org.models import Unit
-    from inspect_app.reports import publishing
-
-    plan = publishing.scheduled(current_app.config.get("BULLETIN_SCHEDULE", ""))
-    if not plan:
+    ("33=month;3301=week,month"). Safe to run from cron daily: a period is published once (the
+    worker does it by itself after BULLETIN_TIME)."""
+    if not current_app.config.get("BULLETIN_SCHEDULE"):
         click.echo("BULLETIN_SCHEDULE is empty: nothing to publish.")
         return
-    zone = current_app.config["DEFAULT_TIMEZONE"]
-    today = clock.today(zone)
-    with current_app.test_request_context(), writing(), Session(get_engine()) as session:
-        for code, wanted in plan:
-            unit = session.exec(select(Unit).where(Unit.code == code)).first()
-            if unit is None:
-                click.echo(f"{code}: no such unit", err=True)
-                continue
-            for kind in wanted:
-                if kinds and kind not in kinds:
-                    continue
-                day = publishing.latest_complete(kind, today)
-                before = session.exec(select(publishing.PublishedBulletin.id).where(
-                    publishing.PublishedBulletin.unit_id == unit.id, publishing.PublishedBulletin.kind == kind,
-                    publishing.PublishedBulletin.period_start == publishing.bulletins.Period.around(kind, day).start)).first()
-                done = publishing.publish(session, get_storage(), actor=publishing.System(), node=unit, kind=kind,
-                                          day=day, zone=zone)
-                session.commit()
-                click.echo(f"{code} {kind}: {done.number} ({'already published' if before else 'published'})")
+    with current_app.test_request_context():
+        worker.publish_scheduled(kinds=kinds, echo=click.echo)
+
+
+@click.command("worker")
+@click.option("--threads", default=2, type=int, help="Worker threads (jobs run at once).")
+@click.option("--nice", default=10, type=int, help="Lower the worker's CPU priority by this much (0: as is), "
+                                                     "so PDFs rendered here yield to the web processes.")
+@with_appcontext
+def worker_command(threads: int, nice: int) -> None:
+    """Run the background jobs: the periodic sweep, scheduled bulletins, notifications by e-mail and
+    group robots, big PDFs and exports. Stop it with Ctrl-C (it finishes the jobs it runs)."""
+    app = current_app._get_current_object()
+    if nice:
+        os.nice(nice)
+    broker = "Redis" if app.config.get("REDIS_URL") else "SQLite (instance/queue.db)"
+    click.echo(f"Worker: {threads} threads, queue on {broker}")
+    queue.consumer(app, threads=threads).run()
 
 
 @click.group("stats")
@@ -278,5 +272,5 @@ def restore_command(archive: str, force: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_command, demo_command, serve_command, db_group, sweep_command, backup_command, restore_command,
-                    stats_group, publish_bulletins_command):
+                    stats_group, publish_bulletins_command, worker_command):
         app.cli.add_command(command)

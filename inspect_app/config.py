@@ -48,6 +48,9 @@ def load(overrides: dict | None = None) -> dict:
         # With a public address configured, a request for any other host is refused (400).
         host = urlsplit(result["PUBLIC_URL"]).hostname
         result["TRUSTED_HOSTS"] = [host, "localhost", "127.0.0.1"] if host else None
+    if result.get("SIGNATURE_ON_ACKNOWLEDGE") not in ("optional", "required"):
+        raise ValueError("SIGNATURE_ON_ACKNOWLEDGE must be 'optional' or 'required', "
+                         f"not {result.get('SIGNATURE_ON_ACKNOWLEDGE')!r}")
     if not result.get("SECRET_KEY"):
         result["SECRET_KEY"] = _secret_key(instance)
     # The cookie may live as long as a session can; the server ends it sooner (idle, revoked).
@@ -87,6 +90,8 @@ def from_environment(instance: Path) -> dict:
         # A notice not acknowledged (签收) within this many working days reminds the branch chief,
         # then climbs one unit up per ESCALATION_DAYS days more, as late lines do.
         "NOTICE_ACK_WORKING_DAYS": _int("NOTICE_ACK_WORKING_DAYS", 2),
+        # A photo whose GPS lies further than this from its outlet is flagged to those who judge it.
+        "PHOTO_DISTANCE_METERS": _int("PHOTO_DISTANCE_METERS", 500),
         # 回头看: the fill page marks the items that failed in the outlet's last released visits of
         # the same checklist (at most this many, released within this many days) or are still open
         # on a notice. 屡查屡犯: an item failing again within this many days of an earlier failure.
@@ -118,6 +123,36 @@ def from_environment(instance: Path) -> dict:
         # A signed-in device ends after this long without a request, and after this long at most.
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
         "SESSION_MAX_DAYS": _int("SESSION_MAX_DAYS", 30),
+        # The job queue: Huey on SQLite (instance/queue.db) by default, on Redis when REDIS_URL is
+        # set (several hosts). A failed job waits JOB_RETRY_SECONDS × 2^(attempt-1) before the next
+        # attempt; the sweep runs every SWEEP_MINUTES, scheduled bulletins after BULLETIN_TIME.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "QUEUE_NAME": os.environ.get("QUEUE_NAME", "inspect"),
+        "QUEUE_POLL_SECONDS": float(os.environ.get("QUEUE_POLL_SECONDS", 2)),
+        "JOB_RETRY_SECONDS": float(os.environ.get("JOB_RETRY_SECONDS", 30)),
+        "JOB_STALE_MINUTES": _int("JOB_STALE_MINUTES", 30),
+        "SWEEP_MINUTES": _int("SWEEP_MINUTES", 5),
+        "BULLETIN_TIME": os.environ.get("BULLETIN_TIME", "00:10"),
+        # Big files made by the worker and kept a day for the one who asked: exports of more rows,
+        # notices of more lines, PDFs of more photos than these.
+        "EXPORT_INLINE_ROWS": _int("EXPORT_INLINE_ROWS", 5000),
+        "PDF_INLINE_LINES": _int("PDF_INLINE_LINES", 20),
+        "PDF_INLINE_PHOTOS": _int("PDF_INLINE_PHOTOS", 12),
+        "FILE_KEEP_HOURS": float(os.environ.get("FILE_KEEP_HOURS", 24)),
+        # Notifications by e-mail (SMTP_SECURITY ssl | starttls | none; by default from the port)
+        # and to group robots; a person's daily digest goes at DIGEST_HOUR in their zone.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", ""),
+        "SMTP_FROM_NAME": os.environ.get("SMTP_FROM_NAME", "网点检查"),
+        "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", ""),
+        "CHANNEL_TIMEOUT": float(os.environ.get("CHANNEL_TIMEOUT", 15)),
+        "DELIVERY_ATTEMPTS": _int("DELIVERY_ATTEMPTS", 6),
+        "DIGEST_HOUR": _int("DIGEST_HOUR", 8),
+        # The chief's 签收 of a notice: "optional" offers a signature pad, "required" insists on it.
+        "SIGNATURE_ON_ACKNOWLEDGE": os.environ.get("SIGNATURE_ON_ACKNOWLEDGE", "optional"),
     }
 
 

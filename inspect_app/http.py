@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
+from inspect_app.forms_common import error_messages
 
 
 def get_or_404(model, object_id):
@@ -110,6 +111,25 @@ def run_json(action: Callable[[Any], Any], answer: Callable[[Any], Any], *,
         return jsonify(error=exc.message, **(refused(exc) if refused else {})), exc.status_code
     db.commit()
     return jsonify(answer(result)), status(result) if status else 200
+
+
+def run_form(action: Callable[[Any], Any], success: str, *, done: str):
+    """A form's service call answered as a form (flash, then ``done``), or as JSON when the phone
+    sends a form it kept while offline: ``{"ok", "message", "redirect"}`` or the refusal."""
+    if wants_json():
+        return run_json(action, lambda _result: {"ok": True, "message": success, "redirect": done})
+    run_service(action, success)
+    return redirect(done)
+
+
+def form_refused(form, done: str):
+    """A form that did not validate: its errors flashed (then ``done``), or the first as JSON."""
+    errors = error_messages(form)
+    if wants_json():
+        return jsonify(error=errors[0] if errors else _("The request could not be understood.")), 400
+    for error in errors:
+        flash(error, "error")
+    return redirect(done)
 
 
 class BadPayload(DomainError):

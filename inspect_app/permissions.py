@@ -402,6 +402,19 @@ def may_download_original(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.inspector)
 
 
+def judges_evidence(user: User) -> bool:
+    """Evidence checks (reused photos, capture time and place) are for the people who judge the
+    evidence: the inspection side, and complaint handlers for the answers they verify. Never the
+    outlet side, whose own answers are being judged (and who must not learn of a secret visit)."""
+    return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer, Role.inspector,
+                                                   Role.handler)
+
+
+def can_view_line_id(session: Session, user: User, line_id: int) -> bool:
+    line = session.get(RectificationLine, line_id)
+    return line is not None and can_view_line(session, user, line)
+
+
 def can_view_response_photo(session: Session, user: User, photo) -> bool:
     """After-photos of a rectification (and an extension request's photo): whoever may see the line."""
     line_id = photo.line_id

@@ -15,3 +15,10 @@ _signals = Namespace()
 #: release). Sender: the visit; keyword arguments ``session``, ``actor``, ``checklist``, ``result``.
 #: Rectification issues the notice.
 visit_released = _signals.signal("visit-released")
+
+#: In-app notifications were written (``notifications.notify``): each can also go out by e-mail and
+#: to the group robots of the unit concerned. Sender: the kind; keyword arguments ``session``,
+#: ``user_ids`` (who got one just now), ``params``, ``link``, ``unit_id`` (the unit the event
+#: concerns: the outlet's, or the unit a late item climbed to), ``dedupe_key`` and ``attachment``
+#: (``{"key": storage key, "filename": ...}``: a file e-mail may carry). Channels send them.
+notified = _signals.signal("notified")

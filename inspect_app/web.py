@@ -47,6 +47,7 @@ from inspect_app.complaints.models import (
 from inspect_app.complaints.models import EVENT_LABELS as COMPLAINT_EVENT_LABELS
 from inspect_app.db import get_engine, get_session, wants_write_lock, writing
 from inspect_app.errors import DomainError
+from inspect_app.evidence.views import photo_url
 from inspect_app.extensions import login_manager
 from inspect_app.http import export_url, page_url, wants_json
 from inspect_app.i18n import duration_words, format_local, select_locale, zone_note
@@ -60,6 +61,7 @@ from inspect_app.plans.models import (
 )
 from inspect_app.rectifications.models import EVENT_LABELS, EXTENSION_STATUS_LABELS, LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
+from inspect_app.reports.pdf import print_photo
 from inspect_app.visits.models import VISIT_STATUS_LABELS
 from inspect_app.visits.services import CHECKIN_FLAG_LABELS, star_last_day, window_flag
 
@@ -133,6 +135,8 @@ def init_app(app: Flask) -> None:
         assign_mode_label=lambda mode: ASSIGN_MODE_LABELS.get(mode, mode),
         plan_status_label=lambda status: PLAN_STATUS_LABELS.get(status, status),
         coverage_state_label=lambda state: COVERAGE_STATE_LABELS.get(state, state),
+        photo_url=photo_url,
+        print_photo=print_photo,
     )
     app.extensions["viewer_zone"] = _viewer_zone
     app.context_processor(_badges)

@@ -58,9 +58,9 @@ class Instance:
                               capture_output=True, text=True)
         return done.stdout.strip().splitlines()[-1]
 
-    def serve(self, *, workers: int, threads: int) -> str:
-        """Start gunicorn and wait until it answers; returns the base URL."""
-        port = free_port()
+    def serve(self, *, workers: int, threads: int, port: int | None = None) -> str:
+        """Start gunicorn (on ``port``, else a free one) and wait until it answers; returns the base URL."""
+        port = port or free_port()
         self._log = open(self.folder / "server.log", "w")
         self._server = subprocess.Popen(
             [str(PYTHON), "-c", "from inspect_app.app import main; main()", "serve", "--port", str(port),

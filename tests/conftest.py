@@ -167,8 +167,33 @@ def checklist_dir(tmp_path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis server for the queue's tests (started on first use, loopback, a temp folder): always
+    when Debian's redis-server is there, which ``make test`` installs; ``TEST_REDIS=1`` makes its
+    absence an error instead of a skip."""
+    from tests.redis_server import TempRedis, available
+
+    if not available():
+        if os.environ.get("TEST_REDIS") == "1":
+            raise RuntimeError("TEST_REDIS=1 but redis-server is not installed")
+        pytest.skip("redis-server is not installed (make test installs it)")
+    server = TempRedis()
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def app(database_url, tmp_path, checklist_dir):
+def app_config() -> dict:
+    """What a test folder adds to the app's test configuration (the queue tests: the broker)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, checklist_dir, app_config):
     app = create_app({
         "CHECKLIST_DIR": str(checklist_dir),
         "TESTING": True,
@@ -180,6 +205,7 @@ def app(database_url, tmp_path, checklist_dir):
         # a tripwire for a page that queries per row (the month summary, the heaviest page, runs
         # about 62 statements: its sections, and the composite ranking of the month and the one before)
         "QUERY_BUDGET": 80,
+        **app_config,
     })
     yield app
     app.extensions["db_engine"].dispose()

@@ -77,6 +77,7 @@ def with_clear_corner(image: Image.Image) -> Image.Image:
 
 
 def exif_block(*, orientation: int | None = None, taken: str | None = None, offset: str | None = None,
+               offset_time: str | None = None,
                gps: tuple[tuple[float, float, float], str, tuple[float, float, float], str] | None = None,
                make: str | None = None, model: str | None = None) -> bytes:
     """EXIF as a phone writes it: IFD0 (orientation, make, model), Exif IFD (time), GPS IFD."""
@@ -92,6 +93,8 @@ def exif_block(*, orientation: int | None = None, taken: str | None = None, offs
         sub[0x9003] = taken  # DateTimeOriginal
         if offset:
             sub[0x9011] = offset  # OffsetTimeOriginal
+        if offset_time:
+            sub[0x9010] = offset_time  # OffsetTime (some phones and editors write only this one)
     if gps:
         lat, lat_ref, lon, lon_ref = gps
         rational = TiffImagePlugin.IFDRational
@@ -130,3 +133,27 @@ HTML = b"<!doctype html><html><body><script>fetch('/api/steal')</script><h1>phot
 def pdf() -> bytes:
     """A real one-page PDF (with a picture inside: still not a photo file)."""
     return encode(picture((300, 200)), "PDF")
+
+
+def signature(size=(660, 300), dot: bool = False, blank: bool = False) -> bytes:
+    """A signature pad's PNG: dark strokes on a transparent ground (a name-like scribble), a single
+    dot where a finger only tapped, or nothing at all."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    if dot:
+        draw.ellipse((w // 2 - 3, h // 2 - 3, w // 2 + 3, h // 2 + 3), fill=(17, 17, 17, 255))
+    elif not blank:
+        points = [(int(w * (0.12 + 0.07 * i)), int(h * (0.55 + (0.2 if i % 2 else -0.2)))) for i in range(11)]
+        draw.line(points, fill=(17, 17, 17, 255), width=5, joint="curve")
+        draw.line([(int(w * 0.2), int(h * 0.8)), (int(w * 0.85), int(h * 0.7))], fill=(17, 17, 17, 255), width=4)
+    return encode(image, "PNG")
+
+
+def marked_copy(photo_bytes: bytes, circle=(0.5, 0.5, 0.2)) -> bytes:
+    """What the phone's markup editor sends: the photo with a red circle drawn on it, as a JPEG."""
+    image = Image.open(io.BytesIO(photo_bytes)).convert("RGB")
+    w, h = image.size
+    cx, cy, r = int(circle[0] * w), int(circle[1] * h), int(circle[2] * min(w, h))
+    ImageDraw.Draw(image).ellipse((cx - r, cy - r, cx + r, cy + r), outline=(225, 29, 72), width=max(3, w // 150))
+    return encode(image, "JPEG", quality=88)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageDraw, ImageFont, UnidentifiedImageError
 
 from inspect_app import clock
 from inspect_app.errors import DomainError
@@ -106,7 +106,11 @@ def _exif_facts(image: Image.Image, zone: str) -> tuple[dt.datetime | None, floa
         raw = ifd.get(0x9003) or exif.get(0x0132)
         if raw:
             naive = dt.datetime.strptime(str(raw).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-            offset = str(ifd.get(0x9011) or "").strip("\x00 ")
+            # OffsetTimeOriginal belongs to DateTimeOriginal; many phones and editors write only
+            # OffsetTime (the file's zone, the same on a phone): read as the outlet's zone instead,
+            # a Tokyo photo would come out an hour late.
+            offset = str((ifd.get(0x9011) if ifd.get(0x9003) else None) or ifd.get(0x9010)
+                         or exif.get(0x9010) or "").strip("\x00 ")
             if len(offset) == 6 and offset[0] in "+-":
                 sign = 1 if offset[0] == "+" else -1
                 tz = dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
@@ -224,3 +228,54 @@ def process(data: bytes, *, stamp_text: str, zone: str = "Asia/Shanghai") -> Pro
         content_type=FORMATS[fmt], width=oriented_w, height=oriented_h, taken_at=taken_at, gps_lat=lat,
         gps_lon=lon, device=device, display=display_bytes.getvalue(), thumb=thumb_bytes.getvalue(),
     )
+
+
+# --- signatures ---------------------------------------------------------------------------------
+
+SIGNATURE_MAX_BYTES = 512 * 1024
+SIGNATURE_MAX_PIXELS = 4_000_000
+#: A pixel is ink when it is opaque enough and dark enough (the pad draws dark strokes on a
+#: transparent or white ground).
+INK_ALPHA, INK_LUMA = 32, 160
+#: A signature's ink spans at least this much of the pad's width (and this many pixels): a tap
+#: or a dot is no signature.
+INK_MIN_SPAN, INK_MIN_SPAN_PX, INK_MIN_PIXELS = 0.06, 24, 40
+
+
+def check_signature(data: bytes) -> tuple[int, int]:
+    """A signature image as the phone's pad made it: a PNG, checked by its content like a photo
+    (decoded by Pillow within size limits, complete), with enough ink to be a signature. Returns
+    its width and height; a refusal says why in the user's words."""
+    if not data:
+        raise PhotoRejected(_("The signature is empty: sign in the box first."))
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise PhotoRejected(_("The signature image is larger than %(kb)d KB.", kb=SIGNATURE_MAX_BYTES // 1024))
+    try:
+        image = open_checked(data)
+    except PhotoRejected:
+        raise PhotoRejected(_("The signature is not a readable PNG image. Sign again.")) from None
+    if image.format != "PNG":
+        raise PhotoRejected(_("The signature is not a readable PNG image. Sign again."))
+    width, height = image.size
+    if width * height > SIGNATURE_MAX_PIXELS:
+        raise PhotoRejected(_("The signature image is too large."))
+    if not looks_complete(data, "PNG"):
+        raise PhotoRejected(_("The signature is not a readable PNG image. Sign again."))
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise PhotoRejected(_("The signature is not a readable PNG image. Sign again.")) from None
+    pixels, box = ink(image)
+    span = max(box[2] - box[0], box[3] - box[1]) if box else 0
+    if pixels < INK_MIN_PIXELS or span < max(INK_MIN_SPAN_PX, round(width * INK_MIN_SPAN)):
+        raise PhotoRejected(_("This is not a signature yet (the box is empty or holds a dot): sign with your name."))
+    return width, height
+
+
+def ink(image: Image.Image) -> tuple[int, tuple[int, int, int, int] | None]:
+    """How many pixels of ink a signature holds, and the box around them."""
+    rgba = image.convert("RGBA")
+    opaque = rgba.getchannel("A").point(lambda a: 255 if a > INK_ALPHA else 0)
+    dark = rgba.convert("RGB").convert("L").point(lambda v: 255 if v < INK_LUMA else 0)
+    mask = ImageChops.multiply(opaque, dark)
+    return mask.histogram()[255], mask.getbbox()

@@ -19,16 +19,14 @@ from inspect_app.actors import Actor
 from inspect_app.audit.services import record
 from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
-from inspect_app.evidence import imaging
-from inspect_app.evidence.models import Photo
+from inspect_app.evidence import checks, imaging
+from inspect_app.evidence.models import Photo, PhotoMarkup, Signature
 from inspect_app.evidence.storage import Storage, new_prefix
 from inspect_app.org.models import Outlet
 
 MAX_PHOTOS_PER_ITEM = 6
 MAX_PHOTOS_PER_VISIT = 60
 PURPOSES = ("item", "receipt", "general")
-#: A photo taken this long before the check-in (or after the submit) is flagged for the reviewer.
-CAPTURE_TOLERANCE = dt.timedelta(hours=2)
 
 VARIANTS = {"original": "original", "display": "display.jpg", "thumb": "thumb.jpg"}
 
@@ -68,6 +66,9 @@ class PreparedPhoto:
     keys: list[str]
     received_at: dt.datetime
 
+    def discard(self, storage: Storage) -> None:
+        discard(storage, self)
+
 
 @dataclass
 class PhotoPlan:
@@ -78,6 +79,10 @@ class PhotoPlan:
     outlet_code: str
     zone: str
     date_only_stamp: bool
+
+    def prepare(self, storage: Storage, data: bytes) -> PreparedPhoto:
+        return prepare_photo(storage, outlet_code=self.outlet_code, zone=self.zone, data=data,
+                             date_only_stamp=self.date_only_stamp)
 
 
 def prepare_photo(storage: Storage, *, outlet_code: str, zone: str, data: bytes,
@@ -207,17 +212,20 @@ ORPHAN_GRACE = dt.timedelta(hours=1)
 
 
 def sweep_orphan_files(session: Session, storage: Storage, older_than: dt.timedelta = ORPHAN_GRACE) -> int:
-    """Remove photo folders no row points to: what a killed process (an upload, a demo load cut
-    short) wrote for a transaction that never committed. Returns how many folders went."""
+    """Remove photo, marked-copy and signature folders no row points to: what a killed process (an
+    upload, a demo load cut short) wrote for a transaction that never committed. Returns how many
+    folders went."""
     removed = 0
-    candidates = list(storage.prefixes("photos", older_than))
-    for start in range(0, len(candidates), 500):
-        chunk = candidates[start:start + 500]
-        kept = set(session.exec(select(Photo.storage_key).where(Photo.storage_key.in_(chunk))).all())
-        for prefix in chunk:
-            if prefix not in kept:
-                storage.delete_prefix(prefix)
-                removed += 1
+    for kind, column in (("photos", Photo.storage_key), ("markups", PhotoMarkup.storage_key),
+                         ("signatures", Signature.storage_key)):
+        candidates = list(storage.prefixes(kind, older_than))
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start:start + 500]
+            kept = set(session.exec(select(column).where(column.in_(chunk))).all())
+            for prefix in chunk:
+                if prefix not in kept:
+                    storage.delete_prefix(prefix)
+                    removed += 1
     return removed
 
 
@@ -263,31 +271,11 @@ def remove_photo(session: Session, *, actor: Actor, photo: Photo) -> Photo:
 
 
 def reused_elsewhere(session: Session, photos: list[Photo]) -> dict[int, int]:
-    """Photo id → how many other visits or outlets hold a photo with the same content hash."""
-    if not photos:
-        return {}
-    hashes = {p.sha256 for p in photos}
-    rows = session.exec(select(Photo.id, Photo.sha256, Photo.visit_id, Photo.outlet_id).where(
-        Photo.sha256.in_(hashes), Photo.deleted_at.is_(None))).all()
-    result = {}
-    for photo in photos:
-        others = {(v, o) for pid, sha, v, o in rows if sha == photo.sha256 and pid != photo.id
-                  and (v != photo.visit_id or o != photo.outlet_id)}
-        if others:
-            result[photo.id] = len(others)
-    return result
+    """Photo id → how many other visits, answers or complaints hold the same picture (``checks``)."""
+    return {pid: len(others) for pid, others in checks.same_picture_elsewhere(session, photos).items()}
 
 
 def capture_time_flag(photo: Photo, visit) -> str | None:
-    """'no_time' / 'before' / 'after' when the EXIF time does not fit the visit."""
-    if photo.taken_at is None:
-        return "no_time"
-    start = visit.checkin_at or visit.started_at
-    end = visit.submitted_at or photo.received_at
-    if start and photo.taken_at < start - CAPTURE_TOLERANCE:
-        return "before"
-    if end and photo.taken_at > end + CAPTURE_TOLERANCE:
-        return "after"
-    return None
-
-
+    """'no_time' / 'before' / 'after' when the EXIF time does not fit the visit (``checks``)."""
+    return checks.time_check(photo.taken_at, start=visit.checkin_at or visit.started_at,
+                             end=visit.submitted_at or photo.received_at)

@@ -10,6 +10,7 @@ import errno
 import logging
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,9 @@ PREFIX_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}$")
 
 class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
     def get(self, key: str) -> bytes: ...
+    def stream(self, key: str, chunk: int = ...) -> Iterator[bytes]: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
     def sweep_temp(self, older_than: dt.timedelta = ...) -> int: ...
@@ -101,6 +104,21 @@ class LocalStorage:
                 raise StorageFull() from None
             raise
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """A file made elsewhere (a worker's export), copied in without holding it in memory."""
+        target = self._path(key)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            _remove_empty(target.parent, self.root)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from None
+            raise
+
     def sweep_temp(self, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
         """Remove what interrupted writes left behind (a killed process keeps its temp file)."""
         cutoff = clock.now().timestamp() - older_than.total_seconds()
@@ -143,6 +161,11 @@ class LocalStorage:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def stream(self, key: str, chunk: int = 256 * 1024) -> Iterator[bytes]:
+        with open(self._path(key), "rb") as f:
+            while data := f.read(chunk):
+                yield data
+
     def delete(self, key: str) -> None:
         path = self._path(key)
         path.unlink(missing_ok=True)
@@ -163,9 +186,21 @@ class S3Storage:
         _check_key(key)
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        _check_key(key)
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
+
     def get(self, key: str) -> bytes:
         _check_key(key)
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def stream(self, key: str, chunk: int = 256 * 1024) -> Iterator[bytes]:
+        _check_key(key)
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        try:
+            yield from body.iter_chunks(chunk)
+        finally:
+            body.close()
 
     def delete(self, key: str) -> None:
         _check_key(key)

@@ -44,6 +44,8 @@ COMMON = {
     "auth.change_password": ("{own}", "account"),
     "auth.devices": ("{own}", "account"),
     "notifications.index": ("{own}", "account"),
+    "channels.preferences": ("{own}", "account"),
+    "downloads.": ("{own}", "account"),
     "config.": ("quality-office", "config"),
     "indicators.import_values": ("quality-office", "import"),
 }
@@ -125,6 +127,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "org.staff_import": ("admin", "staff"),
         "audit.": ("admin", "audit"),
         "guides.system": ("admin", "system"),
+        "channels.": ("admin", "channels"),
+        "jobs.": ("admin", "channels"),
         "indicators.": ("quality-office", "ranking"),
         "reports.": ("quality-office", "bulletins"),
         # what administrators see of the managers' and reviewers' work is explained in their guides

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -8,6 +8,8 @@ from inspect_app import clock, permissions, tabular
 from inspect_app.audit.services import record_export
 from inspect_app.csv_import import ImportFailed, run_import
 from inspect_app.db import get_session, lock_on_write_only, not_a_page
+from inspect_app.downloads import views as downloads
+from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.errors import DomainError
 from inspect_app.forms_common import ActionForm, CsvUploadForm
 from inspect_app.http import get_or_404, run_service
@@ -104,6 +106,8 @@ def indicator_rows(unit_id: int, code: str):
 def indicator_rows_export(unit_id: int, code: str, fmt: str):
     db, target, period, _zone, _result, chosen, table = _rows_of(unit_id, code, limit=None)
     not_a_page()
+    if len(table.rows) > int(current_app.config.get("EXPORT_INLINE_ROWS", 5000)) and not rendering_in_worker():
+        return downloads.defer(f"{target.name}-{code}-{period.label}.{fmt}")  # the worker writes it
     record_export(db, actor=current_user, what="indicator_rows", fmt=fmt,
                   filters={"unit": target.code, "indicator": code, "period": period.label})
     db.commit()

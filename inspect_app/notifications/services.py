@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from inspect_app import clock
+from inspect_app import clock, signals
 from inspect_app.notifications.models import Notification
 
 #: Texts by kind; rendered when shown, in the reader's language.
@@ -39,17 +39,27 @@ TEXTS = {
                            "notice %(number)s's inspection."),
     "plan_problem": _l("Plan %(plan)s could not place a visit: %(problem)s"),
     "accountability_appealed": _l("%(staff)s's accountability decision was appealed: please decide."),
+    "line_overdue": _l("Overdue: item %(item)s of notice %(number)s (%(outlet)s) was due by %(deadline)s."),
+    "visit_review": _l("A secret visit to %(outlet)s waits for your review."),
+    "bulletin_published": _l("Bulletin %(number)s published: %(title)s"),
+    "file_ready": _l("Your file is ready: %(title)s"),
+    "file_failed": _l("Your file could not be made: %(title)s"),
 }
 
 
-def notify(session: Session, *, user_ids, kind: str, params: dict, link: str, dedupe_key: str | None = None) -> int:
-    """Send one notification to each user; with ``dedupe_key`` a user gets it at most once."""
-    sent = 0
-    for user_id in {u for u in user_ids if u}:
+def notify(session: Session, *, user_ids, kind: str, params: dict, link: str, dedupe_key: str | None = None,
+           unit_id: int | None = None, attachment: dict | None = None) -> int:
+    """Send one notification to each user; with ``dedupe_key`` a user gets it at most once.
+
+    ``unit_id`` names the unit the event concerns, whose group channels may hear of it too (the
+    ``notified`` signal: channels decide who, by their settings); ``attachment`` a stored file an
+    e-mail may carry (a bulletin's PDF)."""
+    sent: list[int] = []
+    for user_id in sorted({u for u in user_ids if u}):
         note = Notification(user_id=user_id, kind=kind, params=params, link=link, dedupe_key=dedupe_key)
         if dedupe_key is None:
             session.add(note)
-            sent += 1
+            sent.append(user_id)
             continue
         exists = session.exec(select(Notification.id).where(Notification.user_id == user_id,
                                                              Notification.dedupe_key == dedupe_key)).first()
@@ -59,18 +69,25 @@ def notify(session: Session, *, user_ids, kind: str, params: dict, link: str, de
             with session.begin_nested():
                 session.add(note)
                 session.flush()
-            sent += 1
+            sent.append(user_id)
         except IntegrityError:  # another process sent the same one a moment ago
             continue
-    return sent
+    signals.notified.send(kind, session=session, user_ids=sent, params=params, link=link, unit_id=unit_id,
+                          dedupe_key=dedupe_key, attachment=attachment)
+    return len(sent)
 
 
 def render(note: Notification) -> str:
-    template = TEXTS.get(note.kind)
+    return text(note.kind, note.params)
+
+
+def text(kind: str, params: dict) -> str:
+    """A notification's words in the current language."""
+    template = TEXTS.get(kind)
     if template is None:
-        return note.kind
+        return kind
     try:
-        return str(template) % note.params
+        return str(template) % params
     except (KeyError, TypeError, ValueError):
         return str(template)
 

@@ -132,11 +132,11 @@ def issue_notice_on_release(visit: Visit, *, session: Session, actor: User, chec
 def tell_unit_above(session: Session, *, notice: RectificationNotice, outlet: Outlet, item_codes: list[str]) -> int:
     """The managers of the unit above the outlet's unit hear of the notice's repeats, once."""
     unit = session.get(Unit, outlet.unit_id)
-    recipients = services.managers_of_unit(session, services.unit_above(unit.path, 1))
-    return notify(session, user_ids=recipients, kind="repeat_found",
+    above = services.unit_above(unit.path, 1)
+    return notify(session, user_ids=services.managers_of_unit(session, above), kind="repeat_found",
                   params={"number": notice.number, "outlet": outlet.name, "items": ", ".join(item_codes),
                           "days": repeat_window_days()},
-                  link=f"/notices/{notice.id}", dedupe_key=f"repeat:{notice.id}")
+                  link=f"/notices/{notice.id}", dedupe_key=f"repeat:{notice.id}", unit_id=above)
 
 
 # --- 回头看 on the fill page ----------------------------------------------------------------------------

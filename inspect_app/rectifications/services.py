@@ -21,7 +21,8 @@ from inspect_app.checklists.definition import SEVERITY_DAYS, Checklist
 from inspect_app.checklists.scoring import ScoreResult
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
-from inspect_app.evidence.models import Photo
+from inspect_app.evidence import signatures
+from inspect_app.evidence.models import Photo, Signature
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import stats
@@ -33,9 +34,14 @@ from inspect_app.rectifications.models import (
     RectificationLine,
     RectificationNotice,
 )
+from inspect_app.visits import photo_checks
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import SELF_KIND, Answer, Visit
 
+#: Signature purposes of this domain (``evidence.signatures``): the chief's 签收 of a notice, the
+#: inspector's on-site 复查 of a line.
+ACKNOWLEDGED = "notice_ack"
+VERIFIED_ON_SITE = "line_verify"
 MIN_TEXT = 4
 MAX_TEXT = 2000
 MAX_DEADLINE_DAYS = 180
@@ -197,7 +203,7 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
                   **({"self_inspection": True} if own else {})})
     notify(session, user_ids=[c.id for c in chiefs if not (own and c.id == visit.assignee_id)], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(result.failed_items)},
-           link=_notice_link(notice))
+           link=_notice_link(notice), unit_id=outlet.unit_id)
     return notice
 
 
@@ -236,7 +242,7 @@ def issue_lines(session: Session, *, actor: User, outlet: Outlet, origin: str, p
            after={"number": notice.number, "origin": origin, "lines": len(requirements)})
     notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(requirements)},
-           link=_notice_link(notice))
+           link=_notice_link(notice), unit_id=outlet.unit_id)
     return notice
 
 
@@ -301,15 +307,44 @@ def _check_remove_line_photo(session: Session, actor: User, photo: Photo) -> Non
 PHOTO_OWNER = evidence.PhotoOwner(may_view=permissions.can_view_response_photo, check_remove=_check_remove_line_photo)
 
 
+def may_view_signature(session: Session, user: User, signature: Signature) -> bool:
+    """A 签收 or 复查 signature: whoever may see the notice it belongs to."""
+    if signature.notice_id is not None:
+        notice = session.get(RectificationNotice, signature.notice_id)
+        return notice is not None and permissions.can_view_notice(session, user, notice)
+    line = session.get(RectificationLine, signature.line_id) if signature.line_id is not None else None
+    return line is not None and permissions.can_view_line(session, user, line)
+
+
 # --- the outlet side -------------------------------------------------------------------------------
 
-def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNotice) -> RectificationNotice:
-    """签收: the outlet confirms it received the notice; its issued lines become acknowledged."""
+def signature_required_on_acknowledge() -> bool:
+    """``SIGNATURE_ON_ACKNOWLEDGE``: ``required`` makes the chief sign the 签收 on the phone;
+    ``optional`` (the default) offers the pad without insisting."""
+    return has_app_context() and current_app.config.get("SIGNATURE_ON_ACKNOWLEDGE", "optional") == "required"
+
+
+def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNotice, storage=None,
+                       signature: signatures.SignatureInput | None = None) -> RectificationNotice:
+    """签收: the outlet confirms it received the notice; its issued lines become acknowledged.
+
+    ``signature``: the chief's handwritten signature (kept as evidence, printed on the notice and
+    its 回执); required when ``SIGNATURE_ON_ACKNOWLEDGE`` says so. A retry of the same signing
+    (its client id, sent again from the phone's outbox) is answered with the notice as it is."""
+    if signature is not None and signatures.repeat_of(
+            session, actor=actor, sig=signature,
+            same_object=lambda s: s.purpose == ACKNOWLEDGED and s.notice_id == notice.id) is not None:
+        return notice
     if notice.acknowledged_at is not None and "outlet" in NOTICE.sides(session, actor, notice):
         raise DomainError(_("This notice was already acknowledged on %(when)s.",
                             when=notice.acknowledged_at.astimezone(clock.zone(session.get(Outlet, notice.outlet_id).timezone))
                             .strftime("%Y-%m-%d %H:%M")))
     NOTICE.check(session, actor, notice, "acknowledge")
+    signed = signature is not None and bool(signature.image)
+    if not signed and signature_required_on_acknowledge():
+        raise DomainError(_("Sign in the box to acknowledge this notice: a signature is required."))
+    if signed:
+        signature = signatures.checked(signature, allow_refusal=False)
     now = clock.now()
     notice.acknowledged_at, notice.acknowledged_by_id = now, actor.id
     session.add(notice)
@@ -322,7 +357,10 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
             _flush(session)
             _event(session, line, actor, "acknowledged")
             stats.bump(session, line, outlet, acknowledged=1)
-    record(session, actor=actor, action="notice.acknowledged", obj=notice, after={"at": now})
+    stored = signatures.store(session, storage, actor=actor, purpose=ACKNOWLEDGED, outlet_id=notice.outlet_id,
+                              sig=signature, notice_id=notice.id) if signed else None
+    record(session, actor=actor, action="notice.acknowledged", obj=notice,
+           after={"at": now, "signature_id": stored.id if stored else None})
     return notice
 
 
@@ -381,7 +419,7 @@ def answer_line(session: Session, *, actor: User, line: RectificationLine, descr
     record(session, actor=actor, action="line.answered", obj=line, after={"photos": [p.id for p in photos]},
            note=description[:200])
     notify(session, user_ids=_inspection_side(session, line), kind="line_answered",
-           params=_params(notice, outlet, line), link=_line_link(line))
+           params=_params(notice, outlet, line), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -421,7 +459,7 @@ def dispute_line(session: Session, *, actor: User, line: RectificationLine, reas
     notice, outlet = _context(session, line)
     record(session, actor=actor, action="line.disputed", obj=line, note=reason[:200])
     notify(session, user_ids=_inspection_side(session, line), kind="line_disputed",
-           params=_params(notice, outlet, line), link=_line_link(line))
+           params=_params(notice, outlet, line), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -442,13 +480,37 @@ def _inspection_side(session: Session, line: RectificationLine) -> list[int]:
 
 def verify_line(session: Session, *, actor: User, line: RectificationLine, accept: bool, reason: str = "",
                 new_deadline: dt.date | None = None, base_version: int | None = None,
-                on_site: bool = False) -> RectificationEvent:
-    """Accept an answer (closing the line) or return it with a reason (deadline kept or reset)."""
+                on_site: bool = False, storage=None,
+                signature: signatures.SignatureInput | None = None) -> RectificationEvent:
+    """Accept an answer (closing the line) or return it with a reason (deadline kept or reset).
+
+    On site (现场复查) the inspector signs on the phone: the signature is bound to the event and
+    printed on the notice. A retry of the same signing (its client id) is answered with the event
+    it signed, nothing done twice."""
+    if on_site and signature is not None:
+        earlier = signatures.repeat_of(session, actor=actor, sig=signature,
+                                       same_object=lambda s: s.purpose == VERIFIED_ON_SITE and s.line_id == line.id)
+        if earlier is not None:
+            return session.get(RectificationEvent, earlier.event_id)
     transition = LINE.check(session, actor, line, "verify" if accept else "return",
                             then=lambda: _expect_version(line, base_version))
     if line.answered_by_id == actor.id:
         raise PermissionDenied(_("You cannot verify your own answer."))
+    if on_site:
+        if signature is None or not signature.image:
+            raise DomainError(_("A re-check on site is signed by the inspector: sign in the box."))
+        signature = signatures.checked(signature, allow_refusal=False)
     notice, outlet = _context(session, line)
+    event = _verify(session, actor=actor, line=line, transition=transition, accept=accept, reason=reason,
+                    new_deadline=new_deadline, on_site=on_site, notice=notice, outlet=outlet)
+    if on_site:
+        signatures.store(session, storage, actor=actor, purpose=VERIFIED_ON_SITE, outlet_id=line.outlet_id,
+                         sig=signature, line_id=line.id, event_id=event.id)
+    return event
+
+
+def _verify(session: Session, *, actor: User, line: RectificationLine, transition, accept: bool, reason: str,
+            new_deadline: dt.date | None, on_site: bool, notice: RectificationNotice, outlet: Outlet) -> RectificationEvent:
     if accept:
         line.status, line.closed_at = transition.target, clock.now()
         session.add(line)
@@ -457,7 +519,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
         stats.bump(session, line, outlet, closed=1, close_seconds=(line.closed_at - line.issued_at).total_seconds())
         record(session, actor=actor, action="line.verified", obj=line, after={"status": line.status, "on_site": on_site})
         notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_closed",
-               params=_params(notice, outlet, line), link=_line_link(line))
+               params=_params(notice, outlet, line), link=_line_link(line), unit_id=outlet.unit_id)
         return event
     reason = _text(reason, _("why the answer is not enough"))
     before = _move_deadline(line, outlet, new_deadline)
@@ -469,7 +531,7 @@ def verify_line(session: Session, *, actor: User, line: RectificationLine, accep
     record(session, actor=actor, action="line.returned", obj=line,
            before={"deadline": before}, after={"deadline": line.deadline_date}, note=reason[:200])
     notify(session, user_ids=[line.responsible_id, line.answered_by_id], kind="line_returned",
-           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -489,7 +551,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
                        deadline_after=line.deadline_date if line.deadline_date != before else None)
         record(session, actor=actor, action="line.dispute_upheld", obj=line, note=reason[:200])
         notify(session, user_ids=[line.responsible_id], kind="dispute_upheld",
-               params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+               params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line), unit_id=outlet.unit_id)
         return event
     line.status, line.closed_at = transition.target, clock.now()
     session.add(line)
@@ -500,7 +562,7 @@ def decide_dispute(session: Session, *, actor: User, line: RectificationLine, up
         visits.withdraw_finding(session, actor=actor, visit=session.get(Visit, line.visit_id),
                                 item_code=line.item_code, reason=reason)
     notify(session, user_ids=[line.responsible_id], kind="dispute_withdrawn",
-           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line))
+           params=_params(notice, outlet, line, reason=reason[:100]), link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -521,7 +583,7 @@ def change_deadline(session: Session, *, actor: User, line: RectificationLine, n
            after={"deadline": new_deadline}, note=reason[:200])
     notify(session, user_ids=[line.responsible_id], kind="deadline_changed",
            params=_params(notice, outlet, line, deadline=new_deadline.isoformat(), reason=reason[:100]),
-           link=_line_link(line))
+           link=_line_link(line), unit_id=outlet.unit_id)
     return event
 
 
@@ -548,7 +610,7 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
     Safe to run often and from several processes: each notification is sent once (dedupe key).
     """
     now = now or clock.now()
-    sent = {"due_soon": 0, "escalated": 0, "unacknowledged": 0, "ack_escalated": 0}
+    sent = {"due_soon": 0, "overdue": 0, "escalated": 0, "unacknowledged": 0, "ack_escalated": 0}
     open_lines = session.execute(
         select(RectificationLine, RectificationNotice, Outlet, Unit)
         .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
@@ -562,17 +624,23 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
         params = _params(notice, outlet, line, deadline=line.deadline_date.isoformat())
         if now < line.deadline_at:
             sent["due_soon"] += notify(session, user_ids=[line.responsible_id], kind="due_soon", params=params,
-                                       link=_line_link(line), dedupe_key=f"due:{line.id}:{line.deadline_date}")
+                                       link=_line_link(line), dedupe_key=f"due:{line.id}:{line.deadline_date}",
+                                       unit_id=outlet.unit_id)
             continue
         steps = escalation_steps(line, outlet, now)
         if steps <= 0:
+            # late, not yet climbing: the one responsible hears it once (an escalated line needs no
+            # second word; a sweep that starts after the first escalation sends none)
+            sent["overdue"] += notify(session, user_ids=[line.responsible_id], kind="line_overdue", params=params,
+                                      link=_line_link(line), dedupe_key=f"overdue:{line.id}:{line.deadline_date}",
+                                      unit_id=outlet.unit_id)
             continue
         target = unit_above(unit.path, steps)
         # the managers whose own unit is the target level (not those already below it)
         recipients = [m.id for m in managers if m.unit_id == target]
         sent["escalated"] += notify(
             session, user_ids=recipients, kind="escalated", params={**params, "days": -days_left(line, outlet, now)},
-            link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}")
+            link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}", unit_id=target)
     _sweep_unacknowledged(session, now, managers, sent)
     return sent
 
@@ -631,7 +699,7 @@ def _sweep_unacknowledged(session: Session, now: dt.datetime, managers: list[Use
         target = unit_above(unit.path, steps)
         sent["ack_escalated"] += notify(
             session, user_ids=[m.id for m in managers if m.unit_id == target], kind="notice_escalated", params=params,
-            link=_notice_link(notice), dedupe_key=f"ackesc:{notice.id}:{steps}")
+            link=_notice_link(notice), dedupe_key=f"ackesc:{notice.id}:{steps}", unit_id=target)
 
 
 def unit_above(path: str, steps: int) -> int:
@@ -657,3 +725,19 @@ def load_line_for(session: Session, user: User, line_id: int) -> RectificationLi
     if line is None or not permissions.can_view_line(session, user, line):
         raise NotFound(_("This page does not exist, or you cannot see it."))
     return line
+
+
+def answer_evidence(session: Session, viewer, *, line: RectificationLine, events: list[RectificationEvent],
+                    photos_by_event: dict[int, list[Photo]]) -> photo_checks.EvidenceReview:
+    """The evidence checks of a line's after-photos (a fake fix reuses an old photo too), for those
+    who judge them: never taken before the problem was found (the visit's check-in; a complaint's
+    line: its issue), nor after they arrived; at the outlet; no picture sent before."""
+    photos, labels = [], {}
+    for event in events:
+        for photo in photos_by_event.get(event.id, []):
+            photos.append(photo)
+            labels[photo.id] = f"{_('After-photo')} #{len(photos)}"
+    visit = session.get(Visit, line.visit_id) if line.visit_id else None
+    found_at = (visit.checkin_at or visit.started_at) if visit else line.issued_at
+    return photo_checks.answer_checks(session, viewer, photos=photos, outlet=session.get(Outlet, line.outlet_id),
+                                      found_at=found_at, labels=labels)

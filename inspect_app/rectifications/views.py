@@ -12,11 +12,12 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.errors import DomainError
+from inspect_app.evidence import signatures
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
-from inspect_app.http import get_or_404, run_service
+from inspect_app.http import form_refused, get_or_404, run_form, run_service
 from inspect_app.i18n import select_locale
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
@@ -99,17 +100,25 @@ def notice(notice_id: int):
         can_ack="acknowledge" in NOTICE.available(db, current_user, notice),
         ack_due=services.ack_due_day(notice, outlet), ack_late=services.ack_late_days(notice, outlet),
         action_form=ActionForm(), acknowledged_by=db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None,
+        ack_signature=signatures.latest_of(db, purpose=services.ACKNOWLEDGED, notice_id=notice.id),
+        signature_required=services.signature_required_on_acknowledge(),
     )
 
 
 @bp.route("/notices/<int:notice_id>/acknowledge", methods=["POST"])
 @login_required
 def acknowledge(notice_id: int):
+    """签收, with the chief's signature when one was drawn (or the form was kept offline and is
+    sent now from the phone's outbox: answered in JSON)."""
     notice = load_notice(notice_id)
-    if ActionForm().validate_on_submit():
-        run_service(lambda db: services.acknowledge_notice(db, actor=current_user, notice=notice),
-                    _("Notice acknowledged. Answer each item before its deadline."))
-    return redirect(url_for("rectifications.notice", notice_id=notice.id))
+    done = url_for("rectifications.notice", notice_id=notice.id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return form_refused(form, done)
+    signature = evidence_views.read_signature()
+    return run_form(lambda db: services.acknowledge_notice(db, actor=current_user, notice=notice, storage=get_storage(),
+                                                           signature=signature),
+                    _("Notice acknowledged. Answer each item before its deadline."), done=done)
 
 
 @bp.route("/lines/<int:line_id>")
@@ -141,6 +150,9 @@ def line(line_id: int):
         if any(r.photo_id for r in requests) else {},
         extension_form=ExtensionRequestForm(data=version), extension_decide_form=ExtensionDecideForm(),
         extension_max_day=services.local_today(outlet) + dt.timedelta(days=extensions.max_days()),
+        signatures=signatures.by_event(db, [line.id]),
+        evidence=services.answer_evidence(db, current_user, line=line, events=events[line.id], photos_by_event=photos),
+        photos_by_id={p.id: p for group in photos.values() for p in group},
         named=db.get(StaffMember, line.staff_id) if line.staff_id else None,
         # a red-line finding may hold a staff member accountable (the complaint domain decides it)
         accountable_staff=db.exec(select(StaffMember).where(StaffMember.outlet_id == line.outlet_id,
@@ -198,16 +210,19 @@ def dispute(line_id: int):
 @bp.route("/lines/<int:line_id>/verify", methods=["POST"])
 @login_required
 def verify(line_id: int):
+    """复查; on site with the inspector's signature (a form kept offline comes as JSON)."""
     line = load_line(line_id)
+    done = url_for("rectifications.line", line_id=line.id)
     form = VerifyForm()
     if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for("rectifications.line", line_id=line.id))
+        return form_refused(form, done)
     accept = form.decision.data == "accept"
-    return _act(line, lambda db: services.verify_line(
+    signature = evidence_views.read_signature()
+    return run_form(lambda db: services.verify_line(
         db, actor=current_user, line=line, accept=accept, reason=form.reason.data or "",
-        new_deadline=form.new_deadline.data, base_version=form.base_version(), on_site=form.on_site.data),
-        _("Closed.") if accept else _("Returned to the outlet."))
+        new_deadline=form.new_deadline.data, base_version=form.base_version(), on_site=form.on_site.data,
+        storage=get_storage(), signature=signature),
+        _("Closed.") if accept else _("Returned to the outlet."), done=done)
 
 
 @bp.route("/lines/<int:line_id>/decide", methods=["POST"])

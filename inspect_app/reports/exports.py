@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import Session, select
@@ -41,6 +41,8 @@ from inspect_app.complaints.models import (
 from inspect_app.complaints.views import accountability_filters, callback_selection, hotspot_selection, streak_selection
 from inspect_app.complaints.views import list_filters as complaint_filters
 from inspect_app.db import get_engine, get_session, not_a_page, session_for_stream, writing
+from inspect_app.downloads import views as downloads
+from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.i18n import select_locale, select_timezone, to_zone
 from inspect_app.org import services as org_services
 from inspect_app.org.models import Outlet, StaffMember, Unit
@@ -66,8 +68,16 @@ BATCH = 1000
 
 
 def _send(fmt: str, *, what: str, title: str, header: list[str], rows: Iterable, widths: list[int] | None = None):
-    """Audit, then the file: named by its title and the viewer's local date."""
+    """Audit, then the file: named by its title and the viewer's local date. A list longer than
+    ``EXPORT_INLINE_ROWS`` is made by the worker (this same view, replayed as the viewer) and
+    offered under 我的文件: the request reads one row more than that to know."""
     not_a_page()  # statements grow with the rows: no page budget
+    if not rendering_in_worker():
+        limit = int(current_app.config.get("EXPORT_INLINE_ROWS", 5000))
+        head = list(islice(iter(rows), limit + 1))
+        if len(head) > limit:
+            return downloads.defer(f"{title}.{fmt}")
+        rows = head
     _audit(what, fmt)
     zone = select_timezone()
     today = clock.today(zone)

@@ -16,6 +16,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from inspect_app.config import PROJECT_ROOT
+from inspect_app.evidence import markup, signatures
 from inspect_app.evidence.services import key
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 STATIC = PROJECT_ROOT / "static"
 ALLOWED_STATIC = {"css/print.css", "icons/icon.svg"}
 PHOTO_URL = re.compile(r"^inspect:photo/(\d+)/(thumb|display)$")
+MARKED_URL = re.compile(r"^inspect:marked/(\d+)/(thumb|display)$")
+SIGNATURE_URL = re.compile(r"^inspect:signature/(\d+)$")
 
 _fonts = FontConfiguration()  # kept per process: fonts are found once, renders stay warm
 
@@ -40,13 +43,25 @@ def subsetter() -> str:
     return "fontTools"
 
 
+def print_photo(photo, variant: str) -> str:
+    """The URL a document prints a photo with: its marked copy in place of the plain one when it
+    was marked up (the fetcher serves it only if the caller allowed that markup)."""
+    if photo.markup_id:
+        return f"inspect:marked/{photo.markup_id}/{variant}"
+    return f"inspect:photo/{photo.id}/{variant}"
+
+
 class RestrictedFetcher(URLFetcher):
-    """Serves ``inspect:`` URLs from our static files and the allowed photos; refuses all else."""
-    def __init__(self, photos: dict[int, object], storage, extra: dict[str, tuple[bytes, str]] | None = None):
+    """Serves ``inspect:`` URLs from our static files and the allowed photos, marked copies and
+    signatures; refuses all else."""
+    def __init__(self, photos: dict[int, object], storage, extra: dict[str, tuple[bytes, str]] | None = None,
+                 markups: dict[int, object] | None = None, signatures: dict[int, object] | None = None):
         super().__init__(allowed_protocols=["inspect"], allow_redirects=False)
         self._photos = photos
         self._storage = storage
         self._extra = extra or {}
+        self._markups = markups or {}
+        self._signatures = signatures or {}
 
     def fetch(self, url, headers=None):
 
@@ -64,13 +79,28 @@ class RestrictedFetcher(URLFetcher):
             if photo is not None:
                 data = self._storage.get(key(photo, match.group(2)))
                 return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
+        match = MARKED_URL.match(url)
+        if match:
+            found = self._markups.get(int(match.group(1)))
+            if found is not None:
+                data = self._storage.get(markup.key(found, match.group(2)))
+                return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
+        match = SIGNATURE_URL.match(url)
+        if match:
+            found = self._signatures.get(int(match.group(1)))
+            if found is not None and found.storage_key:
+                return URLFetcherResponse(url, self._storage.get(signatures.key(found)), {"Content-Type": "image/png"})
         log.warning("blocked a resource in a PDF: %s", url[:200])
         raise BlockedResource(url)
 
 
 def render(html: str, *, photos: dict[int, object] | None = None, storage=None,
-           extra: dict[str, tuple[bytes, str]] | None = None) -> bytes:
-    document = HTML(string=html, base_url="inspect:", url_fetcher=RestrictedFetcher(photos or {}, storage, extra))
+           extra: dict[str, tuple[bytes, str]] | None = None, markups: dict[int, object] | None = None,
+           signatures: dict[int, object] | None = None) -> bytes:
+    """``photos``, ``markups``, ``signatures``: by id, what the viewer may see and the document
+    may therefore load."""
+    fetcher = RestrictedFetcher(photos or {}, storage, extra, markups=markups, signatures=signatures)
+    document = HTML(string=html, base_url="inspect:", url_fetcher=fetcher)
     # Content streams uncompressed: ~45 ms less per notice (zlib on every page), files ~2.5× larger
     # but far under the 3 MB a notice may weigh (photos are JPEG and stay compressed).
     return document.write_pdf(font_config=_fonts, uncompressed_pdf=True)

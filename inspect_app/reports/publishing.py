@@ -16,6 +16,7 @@ from inspect_app.audit.services import record
 from inspect_app.auth.models import Role, User
 from inspect_app.errors import Conflict, DomainError, PermissionDenied
 from inspect_app.evidence.storage import new_prefix
+from inspect_app.notifications.services import notify
 from inspect_app.org.models import Unit
 from inspect_app.reports import bulletins, pdf
 from inspect_app.reports.models import PublishedBulletin
@@ -47,9 +48,13 @@ def compose(session: Session, viewer, *, node: Unit | None, kind: str, day: dt.d
     period = bulletins.Period.around(kind, day)
     b = bulletins.build(session, viewer, node=node, period=period, zone=zone,
                         rules=bulletins.RankingRules.from_config(current_app.config))
+    return b, title_of(node, kind, day)
+
+
+def title_of(node: Unit | None, kind: str, day: dt.date) -> str:
+    period = bulletins.Period.around(kind, day)
     name = node.name if node else _("All units")
-    title = f"{name}{KIND_TITLES[kind]}({period.start:%Y-%m-%d}至{period.last_day:%Y-%m-%d})"
-    return b, title
+    return f"{name}{KIND_TITLES[kind]}({period.start:%Y-%m-%d}至{period.last_day:%Y-%m-%d})"
 
 
 def render_pdf(b, title: str, number: str = "") -> bytes:
@@ -122,7 +127,23 @@ def publish(session: Session, storage, *, actor, node: Unit, kind: str, day: dt.
     record(session, actor=actor if actor.id else None, action="bulletin.published", obj=published,
            after={"number": number, "unit_id": node.id, "kind": kind, "period_start": period.start,
                   "sha256": published.sha256})
+    # the managers it ranks hear of it (and the unit's channels: the PDF rides along in e-mail)
+    notify(session, user_ids=managers_under(session, node), kind="bulletin_published",
+           params={"number": number, "title": title}, link=f"/bulletins/published/{published.id}.pdf",
+           unit_id=node.id, attachment={"key": key, "filename": f"{number}-{title}.pdf", "mimetype": "application/pdf"})
     return published
+
+
+def managers_under(session: Session, node: Unit) -> list[int]:
+    """The active managers of ``node`` and of the units below it."""
+    return list(session.exec(select(User.id).join(Unit, Unit.id == User.unit_id).where(
+        User.role == Role.manager, User.active.is_(True), Unit.path.startswith(node.path, autoescape=True))).all())
+
+
+def already_published(session: Session, unit: Unit, kind: str, day: dt.date) -> PublishedBulletin | None:
+    return session.exec(select(PublishedBulletin).where(
+        PublishedBulletin.unit_id == unit.id, PublishedBulletin.kind == kind,
+        PublishedBulletin.period_start == bulletins.Period.around(kind, day).start)).first()
 
 
 def visible(session: Session, viewer: User, *, limit: int = 200) -> list[tuple[PublishedBulletin, Unit]]:

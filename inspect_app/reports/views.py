@@ -11,6 +11,9 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import person_label
 from inspect_app.db import get_session
+from inspect_app.downloads import views as downloads
+from inspect_app.downloads.services import rendering_in_worker
+from inspect_app.evidence import markup, signatures
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
@@ -23,7 +26,7 @@ from inspect_app.rectifications.models import RectificationEvent, RectificationL
 from inspect_app.rectifications.views import load_notice
 from inspect_app.reports import bulletins, pdf, publishing
 from inspect_app.reports.models import PublishedBulletin
-from inspect_app.visits import services, timers
+from inspect_app.visits import onsite, photo_checks, services, timers
 from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
 
@@ -33,6 +36,15 @@ bp = Blueprint("reports", __name__)
 
 def _visit_photos(db, visit) -> dict[str, list[Photo]]:
     return services.photos_by_place(db, visit)
+
+
+def is_long(*, lines: int = 0, photos: int = 0) -> bool:
+    """A paper the worker makes (``PDF_INLINE_LINES`` lines or ``PDF_INLINE_PHOTOS`` photos at most
+    are rendered in the request); the worker's own replay always renders."""
+    if rendering_in_worker():
+        return False
+    config = current_app.config
+    return lines > int(config.get("PDF_INLINE_LINES", 20)) or photos > int(config.get("PDF_INLINE_PHOTOS", 12))
 
 
 def finding(item, answer, visit: Visit) -> str:
@@ -61,6 +73,8 @@ def notice_pdf(notice_id: int):
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
     photos = _visit_photos(db, visit) if visit else {}
+    if is_long(lines=len(lines), photos=sum(len(group) for group in photos.values())):
+        return downloads.defer(f"整改通知书-{notice.number}")
     link = public_url(url_for("rectifications.notice", notice_id=notice.id))
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
     checklist = services.checklist_of(db, visit) if visit else None
@@ -74,6 +88,9 @@ def notice_pdf(notice_id: int):
         reviews[event.line_id] = event
     reviewers = {u.id: u for u in db.exec(select(User).where(User.id.in_(
         {e.actor_id for e in reviews.values() if e.actor_id}))).all()}
+    verified_on_site = signatures.by_event(db, [line.id for line in lines])
+    confirmation = onsite.confirmation_of(db, visit) if visit and visit.kind != "secret" else None
+    acknowledgement = signatures.latest_of(db, purpose=rect_services.ACKNOWLEDGED, notice_id=notice.id)
     now = clock.now()
     rows = []
     for line in lines:
@@ -85,13 +102,17 @@ def notice_pdf(notice_id: int):
             "responsible": person_label(current_user, people.get(line.responsible_id)) if line.responsible_id else "—",
             "late": -rect_services.days_left(line, outlet, now) if rect_services.is_overdue(line, now) else 0,
             "review": review, "reviewer": person_label(current_user, reviewers.get(review.actor_id)) if review and review.actor_id else "",
+            "review_signature": verified_on_site.get(review.id) if review else None,
         })
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, rows=rows,
                            photos=photos, link=link,
                            person=person_label(current_user, db.get(User, visit.assignee_id)) if visit else "",
-                           acknowledged_by=acknowledged_by.display_name if acknowledged_by else "")
+                           acknowledged_by=acknowledged_by.display_name if acknowledged_by else "",
+                           confirmation=confirmation, acknowledgement=acknowledgement)
     allowed = {p.id: p for group in photos.values() for p in group}
-    data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")})
+    signed = [s for s in (confirmation, acknowledgement, *verified_on_site.values()) if s is not None]
+    data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")},
+                      markups=markup.current_of(db, list(allowed.values())), signatures={s.id: s for s in signed})
     return pdf.pdf_response(data, f"整改通知书-{notice.number}-{outlet.name}.pdf")
 
 
@@ -108,7 +129,10 @@ def visit_pdf(visit_id: int):
     outlet = db.get(Outlet, visit.outlet_id)
     failed = sorted((checklist.item(c) for c in result.failed_items), key=lambda i: (not i.red_line, i.section, i.code))
     photos = _visit_photos(db, visit)
+    if is_long(photos=sum(len(group) for code, group in photos.items() if not code.startswith("_"))):
+        return downloads.defer(f"检查报告-{outlet.name}")
     show_times = permissions.sees_visit_times(current_user, visit)
+    confirmation = onsite.confirmation_of(db, visit) if visit.kind != "secret" else None
     html = render_template(
         "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
         window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,
@@ -119,14 +143,19 @@ def visit_pdf(visit_id: int):
         awards_stars=checklist.kind == "star", finding=lambda item, answer: finding(item, answer, visit),
         checkin_flag=visit.checkin_flag if permissions.sees_checkin_flags(current_user, visit) else "",
         radius=services.checkin_radius(),
+        confirmation=confirmation,
+        # for those who judge the evidence only (the outlet side downloads this report too)
+        evidence=photo_checks.visit_checks(db, current_user, visit, [p for group in photos.values() for p in group]),
     )
     allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
-    data = pdf.render(html, photos=allowed, storage=get_storage())
+    data = pdf.render(html, photos=allowed, storage=get_storage(), markups=markup.current_of(db, list(allowed.values())),
+                      signatures={confirmation.id: confirmation} if confirmation else {})
     day = clock.local_date(visit.checkin_at, outlet.timezone).strftime("%Y%m%d") if visit.checkin_at else ""
     return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
 
 
-def _bulletin_args():
+def _bulletin_scope():
+    """The bulletin the query string asks for, once the viewer may see it: (db, node, kind, day, zone)."""
     db = get_session()
     if not permissions.can_see_board(current_user):
         abort(403)
@@ -142,6 +171,11 @@ def _bulletin_args():
     node = db.get(Unit, node_id) if node_id else None
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
+    return db, node, kind, day, zone
+
+
+def _bulletin_args():
+    db, node, kind, day, zone = _bulletin_scope()
     b, title = publishing.compose(db, current_user, node=node, kind=kind, day=day, zone=zone)
     args = {"kind": kind, "date": b.period.start.isoformat(), **({"unit": node.id} if node else {})}
     return db, b, title, args
@@ -169,6 +203,12 @@ def bulletin():
 @bp.route("/bulletins/pdf")
 @login_required
 def bulletin_pdf():
+    """A bulletin's PDF (a ranking of every unit, the period's figures): made by the worker, never
+    in the request (it would hold a web process's CPU for seconds)."""
+    if not rendering_in_worker():
+        # its checks (403, 404 out of scope) answer here, not later in a notification
+        _db, node, kind, day, _zone = _bulletin_scope()
+        return downloads.defer(publishing.title_of(node, kind, day))
     _db, b, title, _args = _bulletin_args()
     return pdf.pdf_response(publishing.render_pdf(b, title), f"{title}.pdf")
 

@@ -14,7 +14,7 @@ from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_locale
 from inspect_app.org.models import Outlet, OutletBlackout
 from inspect_app.org.views import load_outlet
-from inspect_app.visits import secret, services, timers
+from inspect_app.visits import photo_checks, secret, services, timers
 from inspect_app.visits.forms import BlackoutForm, CorrectForm, ReturnForm
 from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.views import load_visit
@@ -34,7 +34,7 @@ def queue():
     db = get_session()
     rows = []
     for visit in secret.review_queue(db, current_user):
-        rows.append((visit, db.get(Outlet, visit.outlet_id), db.get(User, visit.assignee_id), secret.review_flags(db, visit)))
+        rows.append((visit, db.get(Outlet, visit.outlet_id), db.get(User, visit.assignee_id), secret.review_flags(db, visit, current_user)))
     return render_template("visits/review_queue.html", rows=rows)
 
 
@@ -53,7 +53,8 @@ def review(visit_id: int):
     return render_template(
         "visits/review.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
         outlet=db.get(Outlet, visit.outlet_id), shopper=db.get(User, visit.assignee_id), locale=select_locale(),
-        flags=secret.review_flags(db, visit), timers=timers.timer_moments(visit), timer_names=timers.TIMERS,
+        flags=secret.review_flags(db, visit, current_user), evidence=photo_checks.visit_checks(db, current_user, visit),
+        timers=timers.timer_moments(visit), timer_names=timers.TIMERS,
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit), return_form=ReturnForm(),
         action_form=ActionForm(), correct_form=CorrectForm(), actions=VISIT.available(db, current_user, visit),
         distance=services.checkin_place(db.get(Outlet, visit.outlet_id), visit.checkin_lat, visit.checkin_lon,

@@ -10,20 +10,16 @@ from dataclasses import dataclass
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.errors import DomainError
-from inspect_app.evidence import services as evidence
-from inspect_app.evidence.models import Photo
-from inspect_app.i18n import format_local
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet
+from inspect_app.visits import photo_checks, timers
 from inspect_app.visits import services as visits
-from inspect_app.visits import timers
 from inspect_app.visits.lifecycle import VISIT
 from inspect_app.visits.models import Answer, Visit, VisitStatus
 
@@ -99,19 +95,6 @@ class Flag:
     photo_id: int | None = None
 
 
-PLACE_LABELS = {"receipt": _l("Receipt"), "general": _l("Storefront, hall, counter")}
-
-
-def photo_labels(photos: list[Photo]) -> dict[int, str]:
-    """Each photo named as a reviewer sees it on the page: its place and number there ("A-01 #2")."""
-    labels, counts = {}, {}
-    for photo in photos:
-        place = photo.item_code or str(PLACE_LABELS.get(photo.purpose, photo.purpose))
-        counts[place] = counts.get(place, 0) + 1
-        labels[photo.id] = f"{place} #{counts[place]}"
-    return labels
-
-
 def checkin_flag(visit: Visit, outlet: Outlet) -> Flag | None:
     """The check-in's place as a flag (the rule is ``visits.checkin_place``, the one for every kind)."""
     if visit.checkin_at is None:
@@ -126,8 +109,9 @@ def checkin_flag(visit: Visit, outlet: Outlet) -> Flag | None:
     return None
 
 
-def review_flags(session: Session, visit: Visit) -> list[Flag]:
-    """What a reviewer should look at before releasing (warnings, not blocks)."""
+def review_flags(session: Session, visit: Visit, viewer: User | None = None) -> list[Flag]:
+    """What a reviewer should look at before releasing (warnings, not blocks). Another visit holding
+    the same picture is named for ``viewer`` where they may open it."""
     checklist = visits.checklist_of(session, visit)
     outlet = session.get(Outlet, visit.outlet_id)
     photos = visits.photos_of(session, visit)
@@ -137,23 +121,8 @@ def review_flags(session: Session, visit: Visit) -> list[Flag]:
     flag = checkin_flag(visit, outlet)
     if flag is not None:
         flags.append(flag)
-    reused = evidence.reused_elsewhere(session, photos)
-    labels = photo_labels(photos)
-    span = (f"{format_local(visit.checkin_at, outlet.timezone, '%H:%M')}–"
-            f"{format_local(visit.submitted_at, outlet.timezone, '%H:%M') if visit.submitted_at else '…'}")
-    for photo in photos:
-        name = labels[photo.id]
-        if photo.id in reused:
-            flags.append(Flag("reused_photo", _("Photo %(photo)s also appears in %(n)d other visits or outlets.",
-                                                photo=name, n=reused[photo.id]), photo.item_code, photo.id))
-        time_flag = evidence.capture_time_flag(photo, visit)
-        if time_flag in ("before", "after"):
-            flags.append(Flag("photo_time", _("Photo %(photo)s was taken %(when)s, outside the visit (%(span)s).",
-                                              photo=name, when=format_local(photo.taken_at, outlet.timezone),
-                                              span=span), photo.item_code, photo.id))
-        elif time_flag == "no_time":
-            flags.append(Flag("photo_no_time", _("Photo %(photo)s carries no capture time.", photo=name),
-                              photo.item_code, photo.id))
+    # the evidence checks of every visit kind, one definition (``photo_checks``)
+    flags.extend(photo_checks.visit_checks(session, viewer, visit, photos).flags)
     answers = visits.answers_of(session, visit)
     result = visits.score_visit(checklist, answers, visit)
     for code in result.failed_items:

@@ -23,6 +23,7 @@ from inspect_app.checklists.definition import Checklist
 from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
+from inspect_app.evidence.checks import distance_m  # the one haversine (photos' GPS use it too)
 from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Window
@@ -280,15 +281,6 @@ CHECKIN_FLAG_LABELS = {CHECKIN_FAR: _l("Far from the outlet"), CHECKIN_NO_LOCATI
 
 def checkin_radius() -> int:
     return _config("CHECKIN_RADIUS_METERS", 300)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine); ``static/js/visit.js`` computes it the same way."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 @dataclass(frozen=True)
@@ -842,7 +834,19 @@ def submit_visit(session: Session, *, actor: User, visit: Visit, token: str | No
            after={"status": visit.status, "score": visit.score, "passed": visit.passed, "stars": visit.stars})
     if visit.status == VisitStatus.released:
         _on_release(session, actor=actor, visit=visit, checklist=checklist, result=result)
+    elif visit.status == VisitStatus.in_review:
+        tell_reviewers(session, visit=visit)
     return visit
+
+
+def tell_reviewers(session: Session, *, visit: Visit) -> int:
+    """A secret visit waits for review: the reviewers whose region holds the outlet hear of it, and
+    nobody else (not the managers who may stand in, never anyone on the outlet side)."""
+    outlet = session.get(Outlet, visit.outlet_id)
+    reviewers = session.exec(select(User).where(User.role == Role.reviewer, User.active.is_(True))).all()
+    recipients = [u.id for u in reviewers if permissions.outlet_in_scope(session, u, outlet)]
+    return notify(session, user_ids=recipients, kind="visit_review", params={"outlet": outlet.name},
+                  link=f"/review/{visit.id}")
 
 
 def store_score(visit: Visit, result: ScoreResult) -> None:

@@ -15,6 +15,7 @@ from inspect_app.checklists import services as checklists
 from inspect_app.checklists.models import ChecklistVersion
 from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.errors import DomainError, NotFound
+from inspect_app.evidence import markup as markups
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.storage import get_storage
@@ -23,7 +24,7 @@ from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
-from inspect_app.visits import queries, secret, services, timers
+from inspect_app.visits import onsite, photo_checks, queries, secret, services, timers
 from inspect_app.visits.forms import (
     AdhocForm,
     CancelForm,
@@ -304,6 +305,8 @@ def fill(visit_id: int):
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
         not_started=not_started, version=_version(db, visit), radius=services.checkin_radius(),
         staff=org.staff_to_name(db, visit.outlet_id, named={a.staff_id for a in answers.values() if a.staff_id}),
+        confirmation=onsite.confirmation_of(db, visit) if visit.kind != "secret" else None,
+        shapes={m.id: m.shapes for m in markups.current_of(db, [p for group in by_item.values() for p in group]).values()},
     )
 
 
@@ -377,6 +380,46 @@ def upload_photo(visit_id: int):
         db, get_storage(), actor=db.get(User, user_id), visit=db.get(Visit, visit_id), data=data,
         item_code=request.form.get("item_code") or None, purpose=request.form.get("purpose") or "item",
         client_id=(request.form.get("client_id") or "")[:64] or None, plan_only=plan_only, prepared=prepared), data)
+
+
+def load_own_visit(visit_id: int) -> Visit:
+    """The visit if it is the viewer's own to fill; 404 otherwise (a colleague who may read it,
+    and anyone else, learn nothing from a write to it)."""
+    visit = load_visit(visit_id)
+    if visit.assignee_id != current_user.id:
+        abort(404)
+    return visit
+
+
+@bp.route("/api/visits/<int:visit_id>/markups", methods=["POST"])
+@lock_on_write_only
+@login_required
+def mark_up_photo(visit_id: int):
+    """A finding's photo marked up on the phone (the marked copy and its shapes), from the outbox;
+    the photo is named by its id or, when it was marked before it was sent, by the phone's id."""
+    visit = load_own_visit(visit_id)
+    data = evidence_views.read_upload()
+    if data is None:
+        return jsonify(error=_("No marked copy was received. Try again.")), 400
+    form = request.form
+    photo_id = form.get("photo_id", type=int)
+    visit_id, user_id = visit.id, current_user.id
+    return evidence_views.upload_outside_the_lock(lambda db, plan_only, prepared: onsite.mark_up_photo(
+        db, get_storage(), actor=db.get(User, user_id), visit=db.get(Visit, visit_id), data=data,
+        shapes=form.get("shapes"), photo_id=photo_id, photo_client_id=(form.get("photo_client_id") or "")[:64] or None,
+        client_id=(form.get("client_id") or "")[:64] or None, plan_only=plan_only, prepared=prepared),
+        data, to_json=evidence_views.markup_json, name="markup")
+
+
+@bp.route("/api/visits/<int:visit_id>/signature", methods=["POST"])
+@login_required
+def confirm_findings(visit_id: int):
+    """The outlet's person signs the findings on site (or refuses, with a reason), from the outbox."""
+    visit = load_own_visit(visit_id)
+    sig = evidence_views.read_signature()
+    return run_json(lambda db: onsite.confirm_findings(db, get_storage(), actor=current_user, visit=visit, sig=sig),
+                    lambda stored: {"signature": evidence_views.signature_json(stored[0]), "created": stored[1]},
+                    status=lambda stored: 201 if stored[1] else 200)
 
 
 @bp.route("/api/visits/<int:visit_id>/summary", methods=["POST"])
@@ -487,6 +530,7 @@ def detail(visit_id: int):
     failed = [checklist.item(code) for code in result.failed_items]
     failed.sort(key=lambda item: (not item.red_line, item.section, item.code))
     assignee = db.get(User, visit.assignee_id)
+    evidence = photo_checks.visit_checks(db, current_user, visit, [p for group in by_item.values() for p in group])
     return render_template(
         "visits/detail.html", visit=visit, checklist=checklist, answers=answers, result=result, photos=by_item,
         outlet=outlet, window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed,
@@ -497,6 +541,9 @@ def detail(visit_id: int):
         timers=timers.timer_moments(visit), timer_labels=timers.TIMER_LABELS,
         version=_version(db, visit),
         named=org.staff_by_id(db, (answers[item.code].staff_id for item in failed if item.code in answers)),
+        confirmation=onsite.confirmation_of(db, visit) if visit.kind != "secret" else None,
+        evidence=evidence, place_labels={f"_{k}": v for k, v in photo_checks.PLACE_LABELS.items()},
+        photos_by_id={p.id: p for group in by_item.values() for p in group},
         self_check_false=self_check_marks(db, visit) if visit.status == VisitStatus.released else {},
     )
 

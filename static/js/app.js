@@ -1,6 +1,7 @@
 // Small progressive enhancements; every page works without them.
 
-// The check-in's distance to the outlet as the server judges it (visits.checkin_place): far when
+// The check-in's distance to the outlet as the server judges it (visits.checkin_place, with
+// evidence.checks.distance_m's haversine): far when
 // even the nearest point the phone may be at (its accuracy allowed up to the radius) lies beyond
 // the radius. ``el`` carries data-outlet-lat/-lon and data-radius; null without the outlet's place.
 window.checkinPlace = function (el, lat, lon, accuracy) {
@@ -155,7 +156,75 @@ window.checkinPlace = function (el, lat, lon, accuracy) {
       });
     }).catch(function () { return 0; });  // no network: they stay sealed until the next page
   }
-  window.inspectOutbox = { ready: unseal(), seal: seal, key: outboxKey };
+  // --- forms with a signature (a 签收, an on-site 复查: signature.js) -----------------------------
+  // Such a form goes into the same outbox first (sealed at logout like everything else) and is
+  // sent from there: at once when there is network, else from any page once it is back, one at a
+  // time. A resend is harmless: the server knows the signature's client id.
+  function queueForm(url, fields, label) {
+    var op = { key: "form:" + user + ":" + uid(), owner: user, kind: "form", url: url, fields: fields, label: label,
+               created: Date.now() };
+    return openOutbox().then(function (db) { return replace(db, [op], []); }).then(function () { return op; });
+  }
+  function say(text, kind) {
+    var main = document.querySelector("main");
+    if (!main || !text) return;
+    var p = document.createElement("p");
+    p.className = "flash flash-" + kind; p.textContent = text; p.setAttribute("role", "status");
+    main.insertBefore(p, main.firstChild);
+  }
+  try {  // the message of a form sent from the page before this one (it went on to this page)
+    var carried = sessionStorage.getItem("inspect-flash");
+    if (carried) { sessionStorage.removeItem("inspect-flash"); say(carried, "success"); }
+  } catch (err) { /* no session storage: no message */ }
+  // Send the kept forms; ``live`` is the key of the form just sent from this page: on success the
+  // page goes where the form leads, a refusal is given back to it. Resolves to "sent", "refused"
+  // or "kept" for that form.
+  var chain = Promise.resolve();
+  function flushForms(live) {
+    var outcome = "kept";
+    chain = chain.then(function () {
+      if (!user || !window.indexedDB) return;
+      var token = (document.querySelector("input[name=csrf_token]") || {}).value;  // this page's, not the old one
+      return openOutbox().then(function (db) {
+        return ownRecords(db).then(function (rows) {
+          var forms = rows.filter(function (r) { return !r.sealed && r.kind === "form"; })
+            .sort(function (a, b) { return a.created - b.created; });
+          return forms.reduce(function (done, op) {
+            return done.then(function (goOn) {
+              if (!goOn) return false;
+              var body = new URLSearchParams(op.fields);
+              if (token) body.set("csrf_token", token);
+              return fetch(op.url, { method: "POST", credentials: "same-origin", body: body,
+                                     headers: { "Accept": "application/json", "X-CSRFToken": token || "" } })
+                .then(function (res) {
+                  return res.json().catch(function () { return {}; }).then(function (data) {
+                    if (res.status >= 500 || res.status === 429 || res.status === 401 || (res.ok && !data.ok)) return false;
+                    var text = res.ok ? data.message : (data.error || String(res.status));
+                    return replace(db, [], [op.key]).then(function () {
+                      if (op.key === live) {
+                        outcome = res.ok ? "sent" : "refused:" + text;
+                        if (res.ok) {
+                          try { sessionStorage.setItem("inspect-flash", text); } catch (err) { /* shown nowhere */ }
+                          location.assign(data.redirect || location.pathname);
+                        }
+                      } else {
+                        say((op.label ? op.label + ": " : "") + text, res.ok ? "success" : "error");
+                      }
+                      return true;
+                    });
+                  });
+                }, function () { return false; });
+            });
+          }, Promise.resolve(true));
+        });
+      }).catch(function () {});
+    });
+    return chain.then(function () { return outcome; });
+  }
+  var ready = unseal();
+  window.inspectOutbox = { ready: ready, seal: seal, key: outboxKey, queueForm: queueForm, flushForms: flushForms };
+  ready.then(function () { flushForms(); });
+  window.addEventListener("online", function () { flushForms(); });
 
   function pendingOps() {
     if (!user || !window.indexedDB) return Promise.resolve(0);

@@ -7,7 +7,9 @@ var VERSION = "__VERSION__";
 var SHELL = __SHELL__;
 var SHELL_CACHE = "shell-" + VERSION;
 var PAGES = "pages-v1";
-var OFFLINE_PAGES = /^\/(home|visits(\/\d+(\/(fill|checkin))?)?)$/;
+// a notice or a line opened once can be acknowledged or re-checked (with a signature) with no
+// network: the form waits in the outbox (signature.js, app.js)
+var OFFLINE_PAGES = /^\/(home|visits(\/\d+(\/(fill|checkin))?)?|notices\/\d+|lines\/\d+)$/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); })

@@ -310,7 +310,7 @@
     clearTimeout(timer);
     sending = true;
     store.all().then(function (all) {
-      var ops = all.filter(function (op) { return !op.conflict; });  // those wait for the inspector
+      var ops = all.filter(function (op) { return !op.conflict && !waitsForPhoto(op, all); });  // those wait for the inspector
       if (!ops.length) { sending = false; return; }
       var op = ops[0];
       return send(op).then(function (ok) {
@@ -330,6 +330,12 @@
         (setAside ? store.put(op) : Promise.resolve()).then(function () { timer = setTimeout(kick, setAside ? 0 : backoff); });
       });
     }).catch(function () { sending = false; });
+  }
+
+  // A photo's marks follow the photo: while the photo itself waits in the outbox, so do they.
+  function waitsForPhoto(op, all) {
+    return op.kind === "markup" && !!op.photo_client_id &&
+      all.some(function (other) { return other.kind === "photo" && other.client_id === op.photo_client_id; });
   }
 
   // A submit queued offline (or behind unsent writes) goes once everything before it is through;
@@ -355,6 +361,8 @@
   function send(op) {
     if (op.kind === "submit") return sendSubmit(op);
     if (op.kind === "photo") return sendPhoto(op);
+    if (op.kind === "markup") return sendMarkup(op);
+    if (op.kind === "signature") return sendSignature(op);
     if (op.kind === "checkin") {
       return fetch(op.url, { method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
@@ -633,6 +641,7 @@
     img.src = URL.createObjectURL(op.blob); img.width = 72; img.height = 72; img.alt = op.item_code || op.purpose;
     var prog = document.createElement("progress"); prog.max = 100; prog.value = 0;
     fig.appendChild(img); fig.appendChild(prog);
+    if (markable(op)) fig.appendChild(markButton());
     var box = el;
     box.insertBefore(fig, box.querySelector(".photo-add"));
     return fig;
@@ -641,8 +650,9 @@
   function photoSaved(photo) {
     var fig = root.querySelector('[data-client-id="' + photo.client_id + '"]');
     if (!fig || fig.classList.contains("is-saved")) return;
-    fig.className = "thumb is-saved";
+    fig.className = "thumb is-saved" + (fig.dataset.marked ? " is-marked" : "");
     fig.dataset.photoId = photo.id;
+    if (photo.original) { fig.dataset.originalUrl = photo.original; fig.dataset.width = photo.width; fig.dataset.height = photo.height; }
     var del = document.createElement("button");
     del.type = "button"; del.className = "thumb-del"; del.textContent = "×";
     del.dataset.deleteUrl = photo["delete"];
@@ -687,9 +697,11 @@
         var data = {};
         try { data = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
         if ((xhr.status === 200 || xhr.status === 201) && data.photo) {
-          photoSaved({ client_id: op.client_id, id: data.photo.id, "delete": data.photo["delete"] });
+          var saved = { client_id: op.client_id, id: data.photo.id, "delete": data.photo["delete"], original: data.photo.original,
+                        width: data.photo.width, height: data.photo.height };
+          photoSaved(saved);
           refreshCopy();  // the kept page shows the photo too
-          announce({ photo: { client_id: op.client_id, id: data.photo.id, "delete": data.photo["delete"] } });
+          announce({ photo: saved });
           if (el && el.dataset.photoTrouble) {  // a failure said so on the item: say it is over
             delete el.dataset.photoTrouble;
             setStatus(el, msg("Saved"), "ok");
@@ -717,11 +729,165 @@
     });
   }
 
+  // --- marking up a finding's photo (标注) -----------------------------------------------------
+  // The marked copy and its shapes go into the outbox like a photo; a photo marked while it still
+  // waits to be sent is named by its client id, and its marks go after it (waitsForPhoto).
+  function markable(op) { return !!root.dataset.markupUrl && (op.purpose || "item") === "item"; }
+  function markButton() {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "thumb-mark"; b.textContent = "✎";
+    b.setAttribute("aria-label", msg("MarkPhoto"));
+    return b;
+  }
+  function markKey(fig) { return "markup:" + owner + ":" + visitId + ":" + (fig.dataset.clientId || "id" + fig.dataset.photoId); }
+  function figureFor(op) {
+    if (op.photo_client_id) {
+      var byClient = root.querySelector('figure[data-client-id="' + op.photo_client_id + '"]');
+      if (byClient) return byClient;
+    }
+    return op.photo_id ? root.querySelector('figure[data-photo-id="' + op.photo_id + '"]') : null;
+  }
+  function showMarked(fig, src, pending) {
+    if (!fig) return;
+    var img = fig.querySelector("img");
+    if (img && src) img.src = src;
+    fig.dataset.marked = "1";
+    fig.classList.add("is-marked");
+    fig.classList.toggle("is-mark-pending", !!pending);
+  }
+  function openMarkup(fig) {
+    store.all().then(function (ops) {
+      var photoOp = fig.dataset.clientId && ops.filter(function (o) { return o.kind === "photo" && o.client_id === fig.dataset.clientId; })[0];
+      var queued = ops.filter(function (o) { return o.key === markKey(fig); })[0];
+      var shapes = queued ? queued.shapes : (fig.dataset.shapes ? JSON.parse(fig.dataset.shapes) : null);
+      if (!photoOp && !fig.dataset.originalUrl) return;
+      window.InspectMarkup.open({
+        blob: photoOp ? photoOp.blob : null, src: fig.dataset.originalUrl, shapes: shapes,
+        onsave: function (blob, data) {
+          var op = { key: markKey(fig), owner: owner, visit: visitId, kind: "markup", url: root.dataset.markupUrl,
+                     photo_id: fig.dataset.photoId ? parseInt(fig.dataset.photoId, 10) : null,
+                     photo_client_id: fig.dataset.clientId || null, blob: blob, shapes: data,
+                     client_id: uid(), created: Date.now() };
+          showMarked(fig, URL.createObjectURL(blob), true);
+          store.put(op).then(function () { announce(); kick(); });
+        }
+      });
+    });
+  }
+  function sendMarkup(op) {
+    var fig = figureFor(op);
+    var el = fig ? fig.closest("article.item") : null;
+    return new Promise(function (resolve) {
+      var form = new FormData();
+      form.append("file", op.blob, "marked.jpg");
+      form.append("shapes", JSON.stringify(op.shapes));
+      if (op.photo_id) form.append("photo_id", op.photo_id);
+      if (op.photo_client_id) form.append("photo_client_id", op.photo_client_id);
+      form.append("client_id", op.client_id);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", op.url);
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.onload = function () {
+        var data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
+        if ((xhr.status === 200 || xhr.status === 201) && data.markup) {
+          if (fig) { fig.dataset.shapes = JSON.stringify(data.markup.shapes); fig.classList.remove("is-mark-pending"); }
+          refreshCopy();
+          finish(op).then(function () { resolve(true); });
+        } else if (xhr.status >= 500 || xhr.status === 429 || xhr.status === 401 || xhr.status === 200 || xhr.status === 201) {
+          if (xhr.status === 401) signInAgain(data);
+          resolve(false);
+        } else {  // refused: these marks can never be taken as they are; say why, keep the photo
+          if (fig) { fig.classList.remove("is-mark-pending"); fig.classList.add("is-mark-rejected"); fig.title = data.error || String(xhr.status); }
+          if (el) setStatus(el, data.error || String(xhr.status), "bad");
+          store.del(op.key).then(function () { resolve(true); });
+        }
+      };
+      xhr.onerror = xhr.ontimeout = function () { resolve(false); };
+      xhr.timeout = 120000;
+      xhr.send(form);
+    });
+  }
+
+  // --- the outlet's confirmation on site (现场签字确认) ----------------------------------------
+  // The outlet's person signs on this phone (or refuses, with a reason); it waits in the outbox
+  // like an answer, one per visit (signing again replaces what is not sent yet).
+  var signCard = document.querySelector("[data-sign-card]");
+  var signPad = signCard ? window.InspectSignature.attach(signCard.querySelector("[data-signature-pad]")) : null;
+  function signKey() { return "signature:" + owner + ":" + visitId; }
+  function showSigned(state, pending, problem) {
+    var box = signCard.querySelector("[data-sign-current]");
+    box.hidden = false;
+    box.className = "sign-current" + (pending ? " is-pending" : "") + (problem ? " is-bad" : "");
+    box.querySelector("[data-sign-who]").textContent = state.refused
+      ? msg("SignRefused").replace("{name}", state.name).replace("{reason}", state.reason)
+      : state.name + (state.post ? " · " + state.post : "");
+    var img = box.querySelector("img");
+    if (state.imageUrl) { img.src = state.imageUrl; img.hidden = false; } else { img.hidden = true; img.removeAttribute("src"); }
+    box.querySelector("[data-sign-state]").textContent = problem || (pending ? msg("Offline") : msg("Saved"));
+  }
+  function signSay(text, kind) {
+    var s = signCard.querySelector("[data-sign-status]");
+    s.textContent = text || ""; s.className = "item-status" + (kind ? " " + kind : "");
+  }
+  if (signCard) {
+    var refusedBox = signCard.querySelector("[data-sign-refused]");
+    var refusedOnly = signCard.querySelector("[data-sign-refusal]"), signedOnly = signCard.querySelector("[data-sign-drawn]");
+    refusedBox.addEventListener("change", function () {
+      refusedOnly.hidden = !refusedBox.checked; signedOnly.hidden = refusedBox.checked;
+      if (!refusedBox.checked) signPad.resize();
+    });
+    signCard.querySelector("[data-sign-save]").addEventListener("click", function () {
+      var name = signCard.querySelector("[data-sign-name]").value.trim(), post = signCard.querySelector("[data-sign-post]").value.trim();
+      var refused = refusedBox.checked, reason = signCard.querySelector("[data-sign-reason]").value.trim();
+      if (!name) { signSay(msg("SignName"), "bad"); signCard.querySelector("[data-sign-name]").focus(); return; }
+      if (refused && reason.length < 2) { signSay(msg("SignReason"), "bad"); return; }
+      if (!refused && !signPad.isSignature()) { signSay(signPad.isEmpty() ? msg("SignEmpty") : msg("SignTooSmall"), "bad"); return; }
+      (refused ? Promise.resolve(null) : signPad.toBlob()).then(function (blob) {
+        var op = { key: signKey(), owner: owner, visit: visitId, kind: "signature", url: root.dataset.signatureUrl,
+                   payload: { signer_name: name, signer_post: post, refused: refused ? "1" : "", refusal_reason: refused ? reason : "",
+                              signed_at: new Date().toISOString() },
+                   blob: blob, client_id: uid(), created: Date.now() };
+        showSigned({ name: name, post: post, refused: refused, reason: reason, imageUrl: blob ? URL.createObjectURL(blob) : null }, true);
+        signSay("", "");
+        signPad.clear();
+        return store.put(op).then(function () { announce(); kick(); });
+      });
+    });
+  }
+  function sendSignature(op) {
+    var form = new FormData();
+    Object.keys(op.payload).forEach(function (k) { form.append(k, op.payload[k]); });
+    form.append("signature_client_id", op.client_id);
+    if (op.blob) form.append("signature", op.blob, "signature.png");
+    return fetch(op.url, { method: "POST", credentials: "same-origin", body: form,
+                           headers: { "X-CSRFToken": csrf, "Accept": "application/json" } }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        if (res.ok && data.signature) {
+          var sig = data.signature;
+          if (signCard) showSigned({ name: sig.name, post: sig.post, refused: sig.refused, reason: sig.reason, imageUrl: sig.image }, false);
+          refreshCopy();
+          return finish(op).then(function () { return true; });
+        }
+        if (res.status === 401) { signInAgain(data); return false; }
+        if (res.status >= 500 || res.status === 429 || res.ok) return false;
+        if (signCard) {  // refused: said on the card, the person signs again
+          showSigned({ name: op.payload.signer_name, post: op.payload.signer_post, refused: !!op.payload.refused,
+                       reason: op.payload.refusal_reason }, false, data.error || String(res.status));
+          signSay(data.error || String(res.status), "bad");
+        }
+        return store.del(op.key).then(function () { return true; });
+      });
+    }, function () { return false; });
+  }
+
   // --- events --------------------------------------------------------------------------------
   root.addEventListener("click", function (e) {
     var btn = e.target.closest("button");
     if (!btn) return;
     var el = btn.closest("article.item");
+    if (btn.classList.contains("thumb-mark")) { openMarkup(btn.closest("figure")); return; }
     if (btn.classList.contains("thumb-del")) {
       if (!window.confirm(msg("Delete"))) return;
       var fig = btn.closest("figure");
@@ -954,6 +1120,11 @@
         } else if (op.kind === "photo") {
           var box = photoBox(op);
           if (box && !box.querySelector('[data-client-id="' + op.client_id + '"]')) photoFigure(box, op);
+        } else if (op.kind === "markup") {
+          showMarked(figureFor(op), URL.createObjectURL(op.blob), true);
+        } else if (op.kind === "signature" && signCard) {
+          showSigned({ name: op.payload.signer_name, post: op.payload.signer_post, refused: !!op.payload.refused,
+                       reason: op.payload.refusal_reason, imageUrl: op.blob ? URL.createObjectURL(op.blob) : null }, true);
         } else if (op.kind === "timer") {
           showTimer(op.payload.name, op.payload.clear ? null : op.payload.at, true);
         } else if (op.kind === "details") {

@@ -16,6 +16,7 @@ from inspect_app.complaints import services
 from inspect_app.complaints.models import Accountability, Complaint, ComplaintStatus, KeyCustomer
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
 from tests.complaints.helpers import PINNED, concluded
+from tests.jobs_helpers import fetch
 
 ALL = ["admin", "manager", "other_manager", "director", "inspector", "shopper", "reviewer", "chief", "other_chief",
        "handler", "other_handler"]
@@ -198,7 +199,7 @@ SECRETS = ("张三", "张先生", "13812345678", "138 1234 5678", "3301061990010
 MASKED = ("张*", "138****5678")
 
 
-def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, client_as, people, staff, db):
+def test_contact_details_reach_no_page_paper_or_export_of_other_roles(app, world, client_as, people, staff, db):
     here = world["here"]
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == world["notice"])).all()
     assert len(lines) == 2
@@ -241,7 +242,7 @@ def test_contact_details_reach_no_page_paper_or_export_of_other_roles(world, cli
                     assert secret not in text, f"{role} {url}.{fmt} carries {secret}"
         assert exported >= {"inspector": 4, "chief": 8}.get(role, 16), f"{role}: {exported} exports"
         for paper in (f"/notices/{world['notice']}/pdf", "/bulletins/pdf?kind=month"):
-            response = client.get(paper)
+            response = fetch(app, client, paper)
             if response.status_code == 200:
                 text = _pdf_text(response.data)
                 assert text.strip(), paper

@@ -262,6 +262,20 @@ def test_exif_orientation_time_place_device(fmt, alpha, size, offset, gps, expec
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)
 
 
+@pytest.mark.parametrize("tags,expected", [
+    ({"offset_time": "+09:00"}, dt.datetime(2026, 11, 23, 1, 15, tzinfo=dt.timezone.utc)),  # Tokyo, OffsetTime only
+    ({"offset": "+09:00", "offset_time": "+01:00"}, dt.datetime(2026, 11, 23, 1, 15, tzinfo=dt.timezone.utc)),
+    ({"offset_time": "-05:00"}, dt.datetime(2026, 11, 23, 15, 15, tzinfo=dt.timezone.utc)),
+    ({}, dt.datetime(2026, 11, 23, 2, 15, tzinfo=dt.timezone.utc)),  # no offset at all: the outlet's zone
+], ids=["offset-time-only", "original-wins", "new-york", "none"])
+def test_offset_time_is_read_when_offset_time_original_is_missing(tags, expected, visit, inspector, db):
+    """A photo taken at 10:15 in Tokyo whose phone wrote only OffsetTime is 01:15 UTC, not 02:15
+    (the outlet's Shanghai time, an hour late); OffsetTimeOriginal, when there, wins."""
+    data = images.jpeg((320, 240), exif=images.exif_block(taken="2026:11:23 10:15:00", **tags))
+    assert upload(inspector, visit, data).status_code == 201
+    assert db.exec(select(Photo)).one().taken_at == expected
+
+
 def test_photo_without_exif_has_no_facts(visit, inspector, db):
     assert upload(inspector, visit, images.jpeg()).status_code == 201
     photo = db.exec(select(Photo)).one()

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from inspect_app.indicators import services
 from inspect_app.indicators.models import OperatingValue
 from tests.complaints.helpers import concluded
+from tests.jobs_helpers import fetch
 from tests.visit_helpers import release_mini_visit
 
 
@@ -74,7 +75,7 @@ def test_the_month_summary_and_its_pdf_carry_the_composite_ranking(app, db, peop
     director = client_as(people["director"])
     page = director.get(f"/bulletins?kind=month&date=2026-11-01&unit={org_tree['province'].id}").get_data(as_text=True)
     assert "综合考核" in page and "上期" in page and "杭州市" in page and "宁波市" in page
-    pdf = director.get(f"/bulletins/pdf?kind=month&date=2026-11-01&unit={org_tree['province'].id}")
+    pdf = fetch(app, director, f"/bulletins/pdf?kind=month&date=2026-11-01&unit={org_tree['province'].id}")
     assert pdf.status_code == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "综合考核" in text and "上期" in text

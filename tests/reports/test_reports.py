@@ -13,6 +13,7 @@ from inspect_app import clock
 from inspect_app.rectifications.models import RectificationNotice
 from inspect_app.reports import bulletins, pdf
 from inspect_app.visits import services as visits_services
+from tests.jobs_helpers import fetch
 from tests.secret_helpers import secret_visit
 from tests.visit_helpers import release_mini_visit
 
@@ -76,7 +77,7 @@ def test_secret_visit_documents_follow_the_secrecy_rules(app, db, org_tree, peop
     assert "暗访计时" in inside
 
 
-def test_bulletin_page_and_pdf(notice, client_as, people, org_tree):
+def test_bulletin_page_and_pdf(app, notice, client_as, people, org_tree):
     manager = client_as(people["manager"])
 
     today = clock.today("Asia/Shanghai").isoformat()
@@ -84,7 +85,7 @@ def test_bulletin_page_and_pdf(notice, client_as, people, org_tree):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "月总结" in html and "西湖区" in html and "<svg" in html
-    response = manager.get(f"/bulletins/pdf?kind=week&date={today}")
+    response = fetch(app, manager, f"/bulletins/pdf?kind=week&date={today}")  # made by the worker
     text = text_of(response.data)
     assert "周分析" in text and "西湖区" in text and "高频问题" in text
     assert client_as(people["chief"]).get("/bulletins").status_code == 403
@@ -192,7 +193,7 @@ def test_every_table_of_the_papers_fits_the_page(app, db, client_as, org_tree, p
     manager = client_as(people["manager"])
     papers = {"notice": client_as(people["chief"]).get(f"/notices/{notice.id}/pdf").data,
               "report": manager.get(f"/visits/{visit.id}/pdf").data,
-              "bulletin": manager.get("/bulletins/pdf?kind=month&date=" + clock.today("Asia/Shanghai").isoformat()).data}
+              "bulletin": fetch(app, manager, "/bulletins/pdf?kind=month&date=" + clock.today("Asia/Shanghai").isoformat()).data}
     for name, data in papers.items():
         edges = right_edges(data)
         assert edges and max(edges) <= A4_RIGHT_MARGIN + 0.5, (name, edges, A4_RIGHT_MARGIN)

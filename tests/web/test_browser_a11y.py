@@ -79,11 +79,13 @@ def world(app, db, org_tree, people):
 
 def pages(world) -> dict[str, list[str]]:
     v, line, outlet = world["released"].id, world["line"], world["outlet"].id
-    common = ["/home", "/notifications", "/account/password"]
+    common = ["/home", "/notifications", "/account/password", "/files", "/account/notifications"]
     return {
         "admin": common + ["/admin/units", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
                            "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
                            "/admin/users/import", "/admin/audit", "/admin/system", "/help/admin",
+                           "/admin/channels", "/admin/channels/new", "/admin/deliveries", "/admin/jobs",
+                           "/admin/jobs?status=done",
                            "/help/quality-office"],
         "manager": common + ["/indicators", f"/indicators/units/{world['hz'].id}", "/indicators/import",
                              "/complaints", "/complaints/hotspots", "/complaints/streaks", "/accountability?status=pending",

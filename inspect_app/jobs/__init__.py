@@ -1,0 +1,1 @@
+"""Background jobs (the queue): what runs outside a web request, once, with retries."""
