@@ -93,7 +93,7 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
     user_rows, link_rows = [], []
     inspectors = []
     for unit in unit_rows:
-        if unit["level"] in ("province", "city"):
+        if unit["level"] in ("province", "city", "county"):  # mgr41, mgr4101, mgr410101
             user_rows.append(dict(id=uid, username=f"mgr{unit['code']}", display_name=f"{unit['name']}经理",
                                   password_hash=password, role=Role.manager, unit_id=unit["id"], active=True,
                                   session_version=1, phone="", created_at=now))
@@ -112,7 +112,7 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
         uid += 1
     _insert(session, User, user_rows)
     _insert(session, UserOutlet, link_rows)
-    echo(f"people: {len(user_rows)} (password demo-2026; e.g. mgr41 for a province, mgr4101 for a city)")
+    echo(f"people: {len(user_rows)} (password demo-2026; e.g. mgr41 for a province, mgr4101 for a city, mgr410101 for a county)")
     # --- visits, notices, lines, photos, stars ------------------------------------------------
     checklist = checklists.registry(session)["open_inspection"]
     star_sections = [sec.code for sec in checklists.registry(session)["window_star"].sections]

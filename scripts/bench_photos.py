@@ -7,21 +7,32 @@ What it does:
 1. Generates ``--count`` (default 200) 12 MP phone photos (4032×3024 JPEG, quality 90, 4:2:0, with
    gradients, shapes, lines and sensor-like noise so they compress like real photos, ~3–5 MB each;
    EXIF with make/model and DateTimeOriginal on all, orientation 6 on every 4th, an offset time
-   on every 3rd, GPS on every 2nd), deterministically from ``--seed``. Alongside each it writes
-   the copy the phone actually sends (static/js/photo.js: upright pixels, long edge 2048, JPEG 0.8,
-   EXIF kept with orientation reset to 1). Generation runs in worker processes so it does not
-   inflate this process's memory figures. With ``--dir`` existing files are reused.
-2. Times per photo what the server does per upload minus the database row
+   on every 3rd, GPS on every 2nd), deterministically from ``--seed``. Generation runs in worker
+   processes so it does not inflate this process's memory figures. With ``--dir`` existing files
+   are reused.
+2. Makes the copy the phone sends by running static/js/photo.js itself (``InspectPhoto.prepare``)
+   in Debian's Chromium through Playwright on each 12 MP file, and prints the distribution of the
+   sizes it sends (median, p90, max, how many over 500 KB) and the long edges it chose. One HEIC
+   (made from the first photo with pillow_heif) shows what happens where the browser cannot draw
+   HEIC: the original goes (a 3 MP HEIC: encoding 12 MP with x265 takes minutes here).
+3. Times per photo what the server does per upload minus the database row
    (``evidence.services.store_photo``): sha256 of the bytes + ``imaging.process(...)`` + writing
    original, display.jpg and thumb.jpg through ``LocalStorage`` (which fsyncs) into a temp folder.
    Peak RSS (VmHWM, reset via /proc/self/clear_refs before the loop) and current RSS are sampled
    after photo 10, 100, 200 (and the last one).
-3. Times a naive Pillow baseline on the same files: open → full decode → exif_transpose →
-   LANCZOS resize to long edge 1600 → JPEG q82, and a 320 px thumbnail from that (no draft, no
-   sha256, no storage writes: the comparison is conservative against the pipeline).
-4. Times the pipeline on the phone-downscaled 2048 px inputs (the realistic case).
+4. Times the standard Pillow recipe on the same files as the baseline: ``Image.open`` → ``draft``
+   (reduced-scale JPEG decode) → ``exif_transpose`` → ``thumbnail`` to 1600 (Pillow's default
+   filter) → JPEG q82, and a 320 px thumbnail from that (no sha256, no storage writes, no stamp:
+   the baseline does less work than the pipeline).
+5. Times the pipeline on the copies photo.js made (the realistic case).
 
-Targets: pipeline median ≤ 100 ms per 12 MP photo AND ≥ 2× faster than the naive median.
+What it leaves out: the network and the upload itself; the phone's own CPU (Chromium runs here, on
+a server CPU, so its times are not a phone's; the sizes are what a phone's Chromium would send for
+the same pixels); real camera noise (the scenes are synthetic); HEIC decoding in browsers that have
+it (Safari): Debian's Chromium has no HEIC decoder.
+
+Targets: pipeline median ≤ 100 ms per 12 MP photo AND ≥ 2× faster than the standard recipe's median AND
+every photo.js copy ≤ 500 KB.
 Exit status 0 when met, 1 when missed.
 
 ``imaging.process`` needs no Flask app: it only calls flask_babel's gettext when it refuses a
@@ -60,7 +71,7 @@ from inspect_app.evidence.services import VARIANTS  # noqa: E402
 from inspect_app.evidence.storage import LocalStorage, new_prefix  # noqa: E402
 
 FULL_SIZE = (4032, 3024)
-PHONE_EDGE, PHONE_QUALITY, PHONE_MAX_BYTES = 2048, 80, 500 * 1024
+PHONE_MAX_BYTES = 500 * 1024  # photo.js's SMALL
 TARGET_MEDIAN_MS = 100.0
 TARGET_SPEEDUP = 2.0
 SAMPLE_AT = (10, 100, 200)
@@ -131,9 +142,9 @@ def _exif(rng: random.Random, index: int, orientation: int) -> Image.Exif:
     return exif
 
 
-def _generate_one(args: tuple[int, int, str, str]) -> tuple[int, int, int]:
-    """Writes photo ``index`` (12 MP) and its phone-downscaled copy; returns (index, sizes...)."""
-    index, seed, full_path, phone_path = args
+def _generate_one(args: tuple[int, int, str]) -> tuple[int, int]:
+    """Writes photo ``index`` (12 MP); returns (index, size)."""
+    index, seed, full_path = args
     rng = random.Random(seed * 1_000_003 + index)
     orientation = 6 if index % 4 == 1 else 1
     exif = _exif(rng, index, orientation)
@@ -142,23 +153,7 @@ def _generate_one(args: tuple[int, int, str, str]) -> tuple[int, int, int]:
         buf = io.BytesIO()
         image.save(buf, "JPEG", quality=90, exif=exif.tobytes())  # 4:2:0 like phone cameras
         _write(full_path, buf.getvalue())
-    if not os.path.exists(phone_path):
-        # What static/js/photo.js sends: pixels made upright, long edge 2048, JPEG 0.8, the EXIF
-        # kept with orientation reset to 1.
-        if orientation == 6:
-            image = image.transpose(Image.Transpose.ROTATE_270)
-        scale = PHONE_EDGE / max(image.size)
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        exif[0x0112] = 1
-        quality = PHONE_QUALITY
-        while True:  # the brief says ≤ 500 KB; only step down if a photo would not fit
-            buf = io.BytesIO()
-            image.save(buf, "JPEG", quality=quality, exif=exif.tobytes())
-            if buf.tell() <= PHONE_MAX_BYTES or quality <= 50:
-                break
-            quality -= 5
-        _write(phone_path, buf.getvalue())
-    return index, os.path.getsize(full_path), os.path.getsize(phone_path)
+    return index, os.path.getsize(full_path)
 
 
 def _write(path: str, data: bytes) -> None:
@@ -168,12 +163,10 @@ def _write(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def generate(folder: Path, count: int, seed: int) -> tuple[list[Path], list[Path], int]:
+def generate(folder: Path, count: int, seed: int) -> tuple[list[Path], int]:
     (folder / "full").mkdir(parents=True, exist_ok=True)
-    (folder / "phone").mkdir(parents=True, exist_ok=True)
     full = [folder / "full" / f"photo_{i:04d}.jpg" for i in range(count)]
-    phone = [folder / "phone" / f"photo_{i:04d}.jpg" for i in range(count)]
-    todo = [(i, seed, str(full[i]), str(phone[i])) for i in range(count) if not (full[i].exists() and phone[i].exists())]
+    todo = [(i, seed, str(full[i])) for i in range(count) if not full[i].exists()]
     if todo:
         started = time.perf_counter()
         workers = max(1, min(os.cpu_count() or 1, 4))
@@ -181,7 +174,63 @@ def generate(folder: Path, count: int, seed: int) -> tuple[list[Path], list[Path
             for done, _ in enumerate(pool.map(_generate_one, todo, chunksize=1), 1):
                 if done % 20 == 0 or done == len(todo):
                     print(f"  generated {done}/{len(todo)} ({time.perf_counter() - started:.0f} s)", flush=True)
-    return full, phone, len(todo)
+    return full, len(todo)
+
+
+PHOTO_JS = ROOT / "static" / "js" / "photo.js"
+CHROMIUM = "/usr/bin/chromium"
+PREPARE = """async (mime) => {
+  const input = document.querySelector("input");
+  const file = new File([input.files[0]], input.files[0].name, { type: mime });
+  const started = performance.now();
+  const blob = await window.InspectPhoto.prepare(file);
+  const ms = performance.now() - started;
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return { data: btoa(text), ms: ms, same: blob === file, type: blob.type };
+}"""
+
+
+def phone_copies(full: list[Path], folder: Path, heic: Path) -> tuple[list[Path], list[float], dict]:
+    """Runs static/js/photo.js (the browser's own canvas and JPEG encoder) on every 12 MP photo in
+    Chromium and writes what it would send; also the HEIC case. Returns paths, times, HEIC facts."""
+    import base64
+
+    from playwright.sync_api import sync_playwright
+
+    (folder / "phone").mkdir(parents=True, exist_ok=True)
+    phone = [folder / "phone" / f"photo_{i:04d}.jpg" for i in range(len(full))]
+    times: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                     "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page.set_content("<input type=file>")
+        page.add_script_tag(path=str(PHOTO_JS))
+        for source, target in zip(full, phone):
+            page.set_input_files("input", str(source))
+            result = page.evaluate(PREPARE, "image/jpeg")
+            _write(str(target), base64.b64decode(result["data"]))
+            times.append(result["ms"] / 1000)
+        page.set_input_files("input", str(heic))
+        result = page.evaluate(PREPARE, "image/heic")
+        heic_facts = {"sent": len(base64.b64decode(result["data"])), "original": heic.stat().st_size,
+                      "as_is": result["same"], "ms": result["ms"]}
+        browser.close()
+    return phone, times, heic_facts
+
+
+def make_heic(source: Path, target: Path) -> Path:
+    if not target.exists():
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        with Image.open(source) as image:
+            # 3 MP, not 12: x265 takes minutes for 12 MP here, and the browser's answer (can it
+            # draw HEIC at all) does not depend on the size
+            image.reduce(2).save(target, "HEIF", quality=80)
+    return target
 
 
 # ---------------------------------------------------------------- measuring
@@ -245,19 +294,18 @@ def remove_outputs(storage: LocalStorage, prefix: str) -> None:
 
 
 def naive(data: bytes) -> tuple[bytes, bytes]:
-    """The obvious Pillow code: full decode, no draft, LANCZOS."""
+    """The standard Pillow recipe (Pillow's docs for making a thumbnail): open, draft, transpose,
+    thumbnail with its default filter."""
     image = Image.open(io.BytesIO(data))
-    image.load()
+    image.draft("RGB", (imaging.DISPLAY_EDGE, imaging.DISPLAY_EDGE))
     image = ImageOps.exif_transpose(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
-    scale = imaging.DISPLAY_EDGE / max(image.size)
-    if scale < 1:
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    image.thumbnail((imaging.DISPLAY_EDGE, imaging.DISPLAY_EDGE))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=82)
     thumb = image.copy()
-    thumb.thumbnail((imaging.THUMB_EDGE, imaging.THUMB_EDGE), Image.Resampling.LANCZOS)
+    thumb.thumbnail((imaging.THUMB_EDGE, imaging.THUMB_EDGE))
     small = io.BytesIO()
     thumb.save(small, "JPEG", quality=75)
     return out.getvalue(), small.getvalue()
@@ -331,10 +379,31 @@ def main(argv: list[str] | None = None) -> int:
               f"  CPUs {os.cpu_count()}  {platform.machine()}")
         print(f"imaging: {Path(imaging.__file__).resolve()}")
         print(f"photos: {photo_dir}   outputs: {work / 'media'}")
-        full, phone, made = generate(photo_dir, args.count, args.seed)
+        full, made = generate(photo_dir, args.count, args.seed)
         print(f"generated {made}, reused {args.count - made}")
         full_sizes = [p.stat().st_size for p in full]
+        heic = make_heic(full[0], photo_dir / "photo_0000.heic")
+        phone, js_times, heic_facts = phone_copies(full, photo_dir, heic)
         phone_sizes = [p.stat().st_size for p in phone]
+        edges: dict[int, int] = {}
+        qualities: dict[str, int] = {}
+        # libjpeg's standard luminance table scaled to a quality starts 6 at 0.8, 10 at 0.7, 13 at 0.6, 16 at 0.5
+        quality_of = {6: "0.8", 10: "0.7", 13: "0.6", 16: "0.5"}
+        for path in phone:
+            with Image.open(path) as im:
+                edges[max(im.size)] = edges.get(max(im.size), 0) + 1
+                q = quality_of.get(im.quantization[0][0], f"DC quantiser {im.quantization[0][0]}")
+                qualities[q] = qualities.get(q, 0) + 1
+        over = sum(1 for n in phone_sizes if n > PHONE_MAX_BYTES)
+        print(f"\n[photo.js in Chromium] InspectPhoto.prepare on {len(full)} × 12 MP: sent size median "
+              f"{mb(statistics.median(phone_sizes))}, p90 {mb(pct(phone_sizes, 0.9))}, max {mb(max(phone_sizes))}, "
+              f"min {mb(min(phone_sizes))}; over 500 KB: {over}")
+        print(f"  long edge sent: {', '.join(f'{e} px × {n}' for e, n in sorted(edges.items(), reverse=True))}; "
+              f"time in the browser median {statistics.median(js_times) * 1000:.0f} ms (server CPU, not a phone's)")
+        print(f"  quality chosen: {', '.join(f'{q} × {n}' for q, n in sorted(qualities.items(), reverse=True))}")
+        print(f"  HEIC ({mb(heic_facts['original'])}): "
+              + ("the browser cannot draw it, the original goes" if heic_facts["as_is"]
+                 else f"drawn and sent as {mb(heic_facts['sent'])}"))
         with Image.open(full[0]) as im:
             print(f"inputs: {len(full)} × {im.size[0]}×{im.size[1]} JPEG q90, size median {mb(statistics.median(full_sizes))} "
                   f"(min {mb(min(full_sizes))}, max {mb(max(full_sizes))}); orientation 6 on {sum(1 for i in range(args.count) if i % 4 == 1)}")
@@ -401,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         # ---- the naive baseline, same files
         gc.collect()
         reset_peak()
-        print(f"\n[naive Pillow, 12 MP] open + load + exif_transpose + LANCZOS 1600 + q82 + thumb, {len(full)} photos")
+        print(f"\n[standard Pillow recipe, 12 MP] open + draft + exif_transpose + thumbnail 1600 + q82 + thumb, {len(full)} photos")
         naive_times, naive_cpu, naive_sizes = [], [], []
         for path in full:
             data = path.read_bytes()
@@ -420,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         reset_peak()
         with Image.open(phone[0]) as im:
             phone_dims = im.size
-        print(f"\n[pipeline, phone-downscaled] {len(phone)} × {phone_dims[0]}×{phone_dims[1]} (portrait ones rotated) JPEG q{PHONE_QUALITY}, "
+        print(f"\n[pipeline, photo.js copies] {len(phone)} × {phone_dims[0]}×{phone_dims[1]} (portrait ones rotated), "
               f"size median {mb(statistics.median(phone_sizes))} (max {mb(max(phone_sizes))})")
         server_upload(phone[0].read_bytes(), storage, text, zone)  # warm-up
         phone_times, phone_display = [], []
@@ -447,19 +516,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  photos: {len(full)} × 12 MP (input median {mb(statistics.median(full_sizes))}), "
               f"display copy median {mb(statistics.median(display_sizes))}")
         print(f"  pipeline  {summary(total)}")
-        print(f"  naive     {summary(naive_times)}")
-        print(f"  speed-up (naive median / pipeline median): {speedup:.2f}×   (CPU-time medians: pipeline "
-              f"{statistics.median([t['cpu'] for t in times]) * 1000:.1f} ms, naive {statistics.median(naive_cpu) * 1000:.1f} ms)")
+        print(f"  standard  {summary(naive_times)}")
+        print(f"  speed-up (standard recipe median / pipeline median): {speedup:.2f}×   (CPU-time medians: pipeline "
+              f"{statistics.median([t['cpu'] for t in times]) * 1000:.1f} ms, standard {statistics.median(naive_cpu) * 1000:.1f} ms)")
         load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
         pipe_cpu = statistics.median([t["cpu"] for t in times]) * 1000
         busy = statistics.median(total) * 1000 > 1.10 * (pipe_cpu + statistics.median([t["storage"] for t in times]) * 1000)
         print(f"  load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs"
               f"{'  (wall time well above CPU time: other work was running, wall times are inflated)' if busy else ''}")
-        print(f"  phone-downscaled 2048 px inputs: pipeline median {statistics.median([t['total'] for t in phone_times]) * 1000:.1f} ms")
+        print(f"  photo.js copies as inputs: pipeline median {statistics.median([t['total'] for t in phone_times]) * 1000:.1f} ms")
         print(f"  target median ≤ {TARGET_MEDIAN_MS:.0f} ms: {'met' if fast else 'MISSED'} ({pipe_median:.1f} ms)")
-        print(f"  target ≥ {TARGET_SPEEDUP:.0f}× faster than naive: {'met' if faster else 'MISSED'} ({speedup:.2f}×)")
-        print(f"  RESULT: {'PASS' if fast and faster else 'FAIL'}")
-        return 0 if fast and faster else 1
+        print(f"  target ≥ {TARGET_SPEEDUP:.0f}× faster than the standard recipe: {'met' if faster else 'MISSED'} ({speedup:.2f}×)")
+        print(f"  target every photo.js copy ≤ 500 KB: {'met' if not over else 'MISSED'} ({over} over)")
+        passed = fast and faster and not over
+        print(f"  RESULT: {'PASS' if passed else 'FAIL'}")
+        return 0 if passed else 1
     finally:
         if args.keep:
             print(f"kept: {work}" + (f" and {photo_dir}" if args.dir else ""))

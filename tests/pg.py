@@ -29,7 +29,11 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 class TempPostgres:
-    def __init__(self):
+    """A throwaway server. Tests run it without durability (fsync off: nothing to keep); benchmarks
+    pass ``durable=True`` so commits wait for the disk as in production."""
+
+    def __init__(self, durable: bool = False):
+        self.durable = durable
         self.dir = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self.data = self.dir / "data"
         self.port = _free_port()
@@ -40,8 +44,10 @@ class TempPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                                      "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        durability = ("-c fsync=on -c synchronous_commit=on -c full_page_writes=on" if self.durable
+                      else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} {durability} "
+                   "-c max_connections=200")
         subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
                                      "-l", str(self.dir / "log"), "start"]), check=True, capture_output=True)
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"

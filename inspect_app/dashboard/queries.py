@@ -56,7 +56,8 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
     red = visit_queries.visit_rows(session, released.where(Visit.red_line.is_(True)).order_by(Visit.released_at.desc()).limit(8))
     allowed = org.outlets_in(session, user)
     count = total = 0
-    for outlet_id, n, score_sum, _reds, _clean in visit_queries.visit_stats(session, since, clock.now()):
+    for outlet_id, n, score_sum, _reds, _clean in visit_queries.visit_stats(session, since, clock.now(),
+                                                                            org.few_outlets(allowed)):
         if outlet_id in allowed:
             count, total = count + n, total + float(score_sum or 0)
     return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,

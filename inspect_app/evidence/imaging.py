@@ -279,3 +279,21 @@ def ink(image: Image.Image) -> tuple[int, tuple[int, int, int, int] | None]:
     dark = rgba.convert("RGB").convert("L").point(lambda v: 255 if v < INK_LUMA else 0)
     mask = ImageChops.multiply(opaque, dark)
     return mask.histogram()[255], mask.getbbox()
+
+
+def sized_copy(data: bytes, box: tuple[int, int], *, quality: int = 80) -> bytes:
+    """A JPEG of ``data`` just large enough to cover a ``box`` (width, height) in pixels, as a
+    printed page shows it (``object-fit: cover``): the standard Pillow recipe, ``draft`` (libjpeg
+    decodes at 1/2, 1/4 or 1/8 scale) then ``thumbnail``. Never larger than the source."""
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    scale = min(1.0, max(box[0] / width, box[1] / height))
+    target = (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale)))
+    if image.format in ("JPEG", "MPO"):
+        image.draft("RGB", target)
+    image = _to_rgb(image)
+    image.thumbnail(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    image.info = {}
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()

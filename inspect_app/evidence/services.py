@@ -21,7 +21,7 @@ from inspect_app.db import on_rollback
 from inspect_app.errors import Conflict, PermissionDenied
 from inspect_app.evidence import checks, imaging
 from inspect_app.evidence.models import Photo, PhotoMarkup, Signature
-from inspect_app.evidence.storage import Storage, new_prefix
+from inspect_app.evidence.storage import Storage, StorageFull, new_prefix
 from inspect_app.org.models import Outlet
 
 MAX_PHOTOS_PER_ITEM = 6
@@ -33,6 +33,29 @@ VARIANTS = {"original": "original", "display": "display.jpg", "thumb": "thumb.jp
 
 def key(photo: Photo, variant: str) -> str:
     return f"{photo.storage_key}/{VARIANTS[variant]}"
+
+
+def sized_copy(storage: Storage, photo: Photo, variant: str, box: tuple[int, int]) -> bytes:
+    """The ``variant`` copy of a photo resized to cover ``box`` pixels (what a PDF shows), made
+    once and kept beside the photo's other copies, keyed by the photo's hash and the size: a
+    second render reads it back instead of decoding and resizing again. Removing the photo's
+    folder removes it too. A copy that cannot be kept (storage full) is still returned."""
+    return sized_copy_of(storage, key(photo, variant), photo.storage_key, photo.sha256, variant, box)
+
+
+def sized_copy_of(storage: Storage, source: str, folder: str, sha256: str, variant: str,
+                  box: tuple[int, int]) -> bytes:
+    """``sized_copy`` for any stored image (a photo's copy, a marked copy): ``source`` resized to
+    cover ``box``, kept in ``folder`` under the image's hash and the size."""
+    cached = f"{folder}/{variant}{box[0]}x{box[1]}{sha256[:16]}.jpg"
+    if storage.exists(cached):
+        return storage.get(cached)
+    data = imaging.sized_copy(storage.get(source), box)
+    try:
+        storage.put(cached, data, "image/jpeg")
+    except StorageFull:
+        pass
+    return data
 
 
 PHOTO_THREAD_NICE = 10

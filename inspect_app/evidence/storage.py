@@ -22,7 +22,9 @@ from flask_babel import gettext as _
 from inspect_app import clock
 from inspect_app.errors import DomainError
 
-KEY_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}/[a-z]+(\.[a-z]+)?$")
+#: The last part names a copy: ``original``, ``display.jpg``, ``thumb.jpg`` or a printed size
+#: (``display260x195<hash>.jpg``, see ``evidence.services.sized_copy``).
+KEY_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}/[a-z][a-z0-9]*(\.[a-z]+)?$")
 PREFIX_PATTERN = re.compile(r"^[a-z]+/\d{4}/\d{2}/[0-9a-f]{32}$")
 
 

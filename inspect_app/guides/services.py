@@ -3,9 +3,7 @@ the administrators' system page shows."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import importlib.metadata
-import importlib.util
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +21,7 @@ from inspect_app.auth.models import User
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.guides.content import GUIDES, TOURS, TourStep
 from inspect_app.guides.models import TourSeen
+from inspect_app.jobs.models import Job, JobStatus
 
 DOCS = PROJECT_ROOT / "docs"
 IMAGES = DOCS / "images"
@@ -112,7 +111,7 @@ class SystemStatus:
     database: str
     schema: str | None
     storage: str
-    jobs: dict[str, int] | None  # None: no job queue in this build
+    jobs: dict[str, int]
     last_backup: dt.datetime | None
     backup_folder: str
 
@@ -141,19 +140,13 @@ def storage_label(config) -> str:
 
 
 #: The queue's states as the job queue names them (shown as they are when it names others).
-JOB_STATE_LABELS = {"queued": _l("waiting"), "running": _l("running"), "done": _l("done"), "dead": _l("failed for good")}
+JOB_STATE_LABELS = {JobStatus.queued: _l("waiting"), JobStatus.running: _l("running"), JobStatus.done: _l("done"),
+                    JobStatus.dead: _l("failed for good")}
 
 
-def job_counts(session: Session) -> dict[str, int] | None:
-    """Jobs by status when this build has the job queue (``inspect_app.jobs``), else None. Looked up
-    by name because the queue is an optional part of the build, not a layer this page sits on."""
-    if importlib.util.find_spec("inspect_app.jobs") is None:
-        return None
-    try:
-        job = importlib.import_module("inspect_app.jobs.models").Job
-    except (ImportError, AttributeError):
-        return None
-    rows = session.exec(select(job.status, sa.func.count()).group_by(job.status)).all()
+def job_counts(session: Session) -> dict[str, int]:
+    """Jobs by status (the job queue's ``job`` table)."""
+    rows = session.exec(select(Job.status, sa.func.count()).group_by(Job.status)).all()
     return {status: count for status, count in rows}
 
 

@@ -15,6 +15,7 @@ from inspect_app import clock
 from inspect_app.complaints.models import AT_FAULT, Callback, Complaint
 from inspect_app.indicators.definition import Tree
 from inspect_app.indicators.models import OperatingValue
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.plans import coverage
 from inspect_app.rectifications.models import LineStatus, RectificationLine
@@ -81,6 +82,14 @@ class Rollup:
         self.outlets_per_unit: dict[int, int] = defaultdict(int)
         for unit_id in self.outlet_unit.values():
             self.outlets_per_unit[unit_id] += 1
+        #: Planning by scope: units with few outlets between them (a county and its siblings) have
+        #: their rows read through those outlets, not the country's of the period (``add`` keeps
+        #: only these outlets either way, so the figures are the same).
+        self.few = org.few_outlets(self.outlet_unit)
+
+    def only(self, column):
+        """A WHERE clause keeping the rows of the counted outlets when they are few; else none."""
+        return column.in_(self.few) if self.few is not None else sa.true()
 
     def add(self, rows, *columns: int) -> dict[int, list[float]]:
         """Sum the given columns of ``(outlet_id, ...)`` rows per unit."""
@@ -173,7 +182,7 @@ def _visits(session, rollup, since, until) -> dict[str, dict]:
         select(Visit.outlet_id, Visit.checklist_code, sa.func.count(), sa.func.sum(Visit.score),
                sa.func.sum(sa.case((Visit.red_line.is_(True), 1), else_=0)))
         .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
-               inspection_visits())
+               inspection_visits(), rollup.only(Visit.outlet_id))
         .group_by(Visit.outlet_id, Visit.checklist_code)).all()
     out: dict[str, dict] = {}
     for code in {r[1] for r in rows}:
@@ -192,7 +201,8 @@ def _sections(session, rollup, tree, since, until) -> dict[tuple[str, str], dict
     rows = session.execute(
         select(Visit.outlet_id, Visit.checklist_code, Visit.section_scores)
         .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
-               Visit.checklist_code.in_({c for c, _s in wanted}), inspection_visits())).all()
+               Visit.checklist_code.in_({c for c, _s in wanted}), inspection_visits(),
+               rollup.only(Visit.outlet_id))).all()
     out = {}
     for checklist, section in wanted:
         found = [(outlet, 1, scores[section]) for outlet, code, scores in rows
@@ -232,7 +242,7 @@ def _lines(session, rollup, since, until, dialect) -> dict:
                count(closed),
                sa.func.sum(sa.case((closed, seconds_between(line.closed_at, line.issued_at, dialect)), else_=0)),
                count(overdue))
-        .where(line.status != LineStatus.withdrawn, sa.or_(issued, due, closed, overdue))
+        .where(line.status != LineStatus.withdrawn, sa.or_(issued, due, closed, overdue), rollup.only(line.outlet_id))
         .group_by(line.outlet_id)).all()
     zero = [0.0] * 7
     return {

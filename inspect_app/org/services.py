@@ -214,6 +214,18 @@ def outlet_counts_by_unit(session: Session) -> dict[int, int]:
     return dict(rows)
 
 
+#: Planning by scope: a viewer with at most this many outlets in view has their outlets' rows read
+#: outlet by outlet (the outlet indexes); above it, the country's rows of a period or a state are
+#: walked in index order and the scope applied to each, which a scope that large fills quickly. On
+#: 50,000 outlets a county (~20) or a city (~150) is below, a province (~1,600) above.
+SCOPE_FIRST_OUTLETS = 500
+
+
+def few_outlets(outlet_ids) -> list[int] | None:
+    """The ids, sorted, when few enough to plan by (``SCOPE_FIRST_OUTLETS``); else None."""
+    return sorted(outlet_ids) if len(outlet_ids) <= SCOPE_FIRST_OUTLETS else None
+
+
 def outlets_in(session: Session, user: Actor, where=None) -> dict[int, int]:
     """Outlet id → unit id for the outlets the user may see (and ``where`` allows): one query."""
     query = select(Outlet.id, Outlet.unit_id).where(permissions.outlets_clause(session, user))

@@ -81,7 +81,8 @@ class RectificationLine(SQLModel, table=True):
 
     __tablename__ = "rectification_line"
     __table_args__ = (
-        sa.Index("ix_line_outlet_status", "outlet_id", "status"),
+        # an outlet's lines by state; its late ones in deadline order (a small scope's overdue list)
+        sa.Index("ix_line_outlet_deadline", "outlet_id", "status", "deadline_at"),
         # covers the open-line queries (overdue, due soon, escalation) with the board filters
         sa.Index("ix_line_status_deadline", "status", "deadline_at", "outlet_id", "issued_at", "checklist_kind", "severity"),
         sa.UniqueConstraint("notice_id", "item_code", name="uq_line_notice_item"),

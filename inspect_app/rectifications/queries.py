@@ -81,14 +81,17 @@ class BoardRow:
 
 def _overdue_by(session: Session, user: User, filters: BoardFilters, group_col, where, now: dt.datetime):
     """Open lines past their deadline per outlet, with the oldest deadline; then summed per
-    ``group_col`` ('outlet' or 'unit') in Python. The SQL reads only the covering index on
-    (status, deadline, outlet): no join, whatever the number of lines."""
+    ``group_col`` ('outlet' or 'unit') in Python. The SQL reads only a covering index, no join:
+    (outlet, status, deadline) for a small scope's outlets, else (status, deadline, outlet)."""
     query = (select(RectificationLine.outlet_id, sa.func.count(), sa.func.min(RectificationLine.deadline_at))
              .where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
              .group_by(RectificationLine.outlet_id))
     if filters.since or filters.until or filters.kind or filters.severity:
         query = filters.apply(query)
     allowed = org.outlets_in(session, user, where)
+    few = org.few_outlets(allowed)
+    if few is not None:  # a small scope counts its own outlets' lines
+        query = query.where(RectificationLine.outlet_id.in_(few))
     result: dict[int, tuple[int, dt.datetime | None]] = {}
     for outlet_id, count, oldest in session.execute(query).all():
         if outlet_id not in allowed:
@@ -175,7 +178,8 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
             row.overdue, row.oldest_overdue = overdue.get(r.key, (0, None))
             result.append(row)
     else:
-        units = {u.id: u for u in session.exec(select(Unit)).all()}
+        units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node
+                                                else select(Unit)).all()}
         in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true()
         overdue = _overdue_by(session, user, filters, "unit", in_node, now)
         children: dict[int, BoardRow] = {}
@@ -210,6 +214,16 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
     return result, total
 
 
+def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] | None:
+    """The outlets of the viewer's scope (under ``node``) when few enough to plan by
+    (``org.SCOPE_FIRST_OUTLETS``); else None."""
+    where = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None else None
+    query = select(Outlet.id).where(permissions.outlets_clause(session, user))
+    if where is not None:
+        query = query.where(where)
+    return org.few_outlets(session.execute(query.limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
+
+
 def line_queries(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
                  outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None) -> list:
     """The selection of a line list, as one or more queries each ordered by (deadline, id); their
@@ -219,7 +233,11 @@ def line_queries(session: Session, user: User, *, filters: BoardFilters, node: U
     outlet may see its lines: the outlet scope is the whole check, secret visits included.
     """
     now = now or clock.now()
-    by_time = state in ("overdue", "due_soon") and not outlet_id  # the deadline index is the selective one
+    timed = state in ("overdue", "due_soon") and not outlet_id
+    in_scope = scope_outlets(session, user, node) if timed else None
+    # A large scope fills a page quickly walking the country's late lines in deadline order; a
+    # small one (a county, a city) reads its own outlets' late lines instead (ix_line_outlet_deadline).
+    by_time = timed and in_scope is None
     outlet_key = unindexed(RectificationLine.outlet_id) if by_time else RectificationLine.outlet_id
     query = (select(RectificationLine, RectificationNotice, Outlet)
              .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
@@ -231,9 +249,11 @@ def line_queries(session: Session, user: User, *, filters: BoardFilters, node: U
     elif node is not None:
         query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
     order = (RectificationLine.deadline_at, RectificationLine.id)
-    if by_time:
-        # One ordered index range per status, merged by the caller: a sort of every late line in
-        # the country would be the alternative.
+    if timed:
+        # One ordered range per status, merged by the caller: by deadline through the country (a
+        # sort of every late line in it would be the alternative), or the scope's outlets' own.
+        if in_scope is not None:
+            query = query.where(RectificationLine.outlet_id.in_(in_scope))
         queries = []
         for status in OUTLET_TURN:
             q = query.where(RectificationLine.status == status)

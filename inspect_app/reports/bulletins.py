@@ -214,6 +214,12 @@ def findings():
     return RectificationLine.checklist_kind.not_in(kinds)
 
 
+def _by_outlet(column, few: list[int] | None, scope):
+    """How a table meets its outlet, planned by scope: through the few outlet ids given (the
+    outlet indexes), or the country's rows of the period with the scope checked per row."""
+    return (Outlet.id == column, column.in_(few)) if few is not None else (Outlet.id == unindexed(column), scope)
+
+
 def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit | None:
     unit = units.get(unit_id)
     if unit is None:
@@ -230,11 +236,15 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
           rules: RankingRules | None = None) -> Bulletin:
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
-    units = {u.id: u for u in session.exec(select(Unit)).all()}
+    units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node is not None
+                                            else select(Unit)).all()}
     by_outlet = node is not None and node.level == "county"  # a county's bulletin ranks its outlets
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.unit_id == node.id)).all()) if by_outlet else {}
     in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None else None
     allowed = org.outlets_in(session, user, in_node)
+    # Planned by scope: a small scope's rows are read through its outlets (the outlet indexes), a
+    # large one's by period through the country's, the scope checked per row (``unindexed``).
+    few = org.few_outlets(allowed)
     rules = rules or RankingRules()
     # Every unit (or, for a county, every outlet) in the viewer's scope is on the list, inspected
     # or not: its outlets are the coverage's denominator.
@@ -251,7 +261,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         row.outlets += 1
         row_of[outlet_id] = row
     for current, (a, b) in ((True, (since, until)), (False, (prev_since, prev_until))):
-        for outlet_id, count, score_sum, reds, clean in visit_queries.visit_stats(session, a, b):
+        for outlet_id, count, score_sum, reds, clean in visit_queries.visit_stats(session, a, b, few):
             row = row_of.get(outlet_id)
             if row is None:
                 continue
@@ -289,13 +299,18 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     in_node = (Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node is not None
                else sa.true())
     scope = sa.and_(permissions.outlets_clause(session, user), in_node)
-    line_base = (select(RectificationLine).join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-                 .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until))
+
+    def by_outlet_of(column):
+        return _by_outlet(column, few, scope)
+
+    line_join, line_scope = by_outlet_of(RectificationLine.outlet_id)
+    line_base = (select(RectificationLine).join(Outlet, line_join)
+                 .where(line_scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until))
     problems = session.execute(
         select(RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count().label("n"))
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
         .group_by(RectificationLine.checklist_kind, RectificationLine.item_code)
         .order_by(sa.desc("n"), RectificationLine.item_code).limit(10)).all()
     issued = line_base.subquery()
@@ -311,21 +326,23 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     # as the period ended (the October bulletin: 31 October, 24:00 local), or now for one running
     as_of = min(until, clock.now())
     overdue_count, overdue = overdue_at(session, user, node=node, at=as_of, limit=overdue_limit)
-    star_query = (select(StarRating, Outlet).join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(scope))
+    star_join, star_scope = by_outlet_of(StarRating.outlet_id)
+    star_query = select(StarRating, Outlet).join(Outlet, star_join).where(star_scope)
     awarded_where = (StarRating.awarded_at >= since, StarRating.awarded_at < until)
     removed_where = (StarRating.ended_at >= since, StarRating.ended_at < until, StarRating.end_reason == "red_line")
     awarded = session.execute(star_query.where(*awarded_where).order_by(StarRating.awarded_at.desc()).limit(star_limit)).all()
     removed = session.execute(star_query.where(*removed_where).order_by(StarRating.ended_at.desc()).limit(star_limit)).all()
     star_counts = [session.execute(select(sa.func.count()).select_from(StarRating)
-                                   .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(scope, *where)).scalar()
+                                   .join(Outlet, star_join).where(star_scope, *where)).scalar()
                    for where in (awarded_where, removed_where)]
     # typical problems: photos of the most frequent failures in the period, from released visits
     top_codes = [p[1] for p in problems[:photo_limit]]
     photos = []
     if top_codes:
+        photo_join, photo_scope = by_outlet_of(Photo.outlet_id)
         candidates = session.exec(
-            select(Photo).join(Visit, Visit.id == Photo.visit_id).join(Outlet, Outlet.id == unindexed(Photo.outlet_id))
-            .where(scope, Photo.item_code.in_(top_codes), Photo.deleted_at.is_(None), Visit.status == VisitStatus.released,
+            select(Photo).join(Visit, Visit.id == Photo.visit_id).join(Outlet, photo_join)
+            .where(photo_scope, Photo.item_code.in_(top_codes), Photo.deleted_at.is_(None), Visit.status == VisitStatus.released,
                    Visit.released_at >= since, Visit.released_at < until, visit_queries.inspection_visits())
             .order_by(Photo.id.desc()).limit(50)).all()
         seen = set()
@@ -444,10 +461,12 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     for _n in range(5):
         months.insert(0, months[0].previous())
     b.month_starts = [m.start for m in months]
+    few = org.few_outlets(row_of)
+    line_join, line_scope = _by_outlet(RectificationLine.outlet_id, few, scope)
     history: dict[int, list] = {key: [] for key in rows}
     for month in months:
         sums: dict[int, list] = {}
-        for outlet_id, count, total, reds, clean in visit_queries.visit_stats(session, *month.bounds(zone)):
+        for outlet_id, count, total, reds, clean in visit_queries.visit_stats(session, *month.bounds(zone), few):
             row = row_of.get(outlet_id)
             if row is None:
                 continue
@@ -465,8 +484,8 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     since, until = period.bounds(zone)
     closed = session.execute(
         select(RectificationLine.issued_at, RectificationLine.closed_at)
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
                RectificationLine.closed_at < until)).all()
     spans = [(_aware(c) - _aware(i)).total_seconds() / 86400 for i, c in closed]
     b.mean_days_to_close = half_up(Decimal(repr(sum(spans) / len(spans)))) if spans else None
@@ -474,13 +493,13 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     found = session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code,
                sa.func.min(RectificationLine.problem), sa.func.count())
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.issued_at >= since, RectificationLine.issued_at < until, findings())
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()
     before = {(o, k, c): n for o, k, c, n in session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code, sa.func.count())
-        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
-        .where(scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, findings())
+        .join(Outlet, line_join)
+        .where(line_scope, RectificationLine.issued_at >= earlier, RectificationLine.issued_at < since, findings())
         .group_by(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code)).all()}
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(
         Outlet.id.in_({o for o, *_r in found if (o, _r[0], _r[1]) in before}))).all()) if before else {}
@@ -546,13 +565,18 @@ def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.dateti
         LineStatus.issued.value)
     changed_later = sa.exists().where(RectificationEvent.line_id == RectificationLine.id, RectificationEvent.at > at,
                                       RectificationEvent.deadline_before.is_not(None))
+    # planned by scope: a small one's lines through its outlets, a large one's through the country's
+    few = org.few_outlets(org.outlets_in(session, user, in_node))
+    outlet_key = RectificationLine.outlet_id if few is not None else unindexed(RectificationLine.outlet_id)
     query = (select(RectificationLine, RectificationNotice, Outlet)
              .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
-             .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+             .join(Outlet, Outlet.id == outlet_key)
              .where(permissions.outlets_clause(session, user), in_node, RectificationLine.issued_at <= at,
                     sa.or_(RectificationLine.closed_at.is_(None), RectificationLine.closed_at > at),
                     sa.or_(RectificationLine.deadline_at <= at, changed_later),
                     status_then.in_([s.value for s in OUTLET_TURN])))
+    if few is not None:
+        query = query.where(RectificationLine.outlet_id.in_(few))
     candidates = session.execute(query).all()
     first_later: dict[int, dt.date] = {}  # the deadline before the first change made after ``at``
     ids = [line.id for line, _notice, _outlet in candidates]

@@ -17,15 +17,26 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.evidence import markup, signatures
-from inspect_app.evidence.services import key
+from inspect_app.evidence.services import key, sized_copy, sized_copy_of
 
 log = logging.getLogger(__name__)
 
 STATIC = PROJECT_ROOT / "static"
 ALLOWED_STATIC = {"css/print.css", "icons/icon.svg"}
-PHOTO_URL = re.compile(r"^inspect:photo/(\d+)/(thumb|display)$")
-MARKED_URL = re.compile(r"^inspect:marked/(\d+)/(thumb|display)$")
+PHOTO_URL = re.compile(r"^inspect:photo/(\d+)/(thumb|display)(?:/([a-z-]+))?$")
+MARKED_URL = re.compile(r"^inspect:marked/(\d+)/(thumb|display)(?:/([a-z-]+))?$")
 SIGNATURE_URL = re.compile(r"^inspect:signature/(\d+)$")
+#: The boxes a PDF shows photos in (static/css/print.css: ``.thumbs img``, ``.photo-row img``), in
+#: millimetres. ``inspect:photo/<id>/<copy>/<box>`` embeds the copy resized to cover its box at
+#: PRINT_DPI (a 1,600 px display copy in a 22 mm box weighed 0.6 MB and cost its decode).
+BOXES_MM = {"thumbs": (22.0, 16.5), "photo-row": (40.0, 30.0)}
+PRINT_DPI = 300
+
+
+def box_pixels(box: str) -> tuple[int, int]:
+    width, height = BOXES_MM[box]
+    return round(width / 25.4 * PRINT_DPI), round(height / 25.4 * PRINT_DPI)
+
 
 _fonts = FontConfiguration()  # kept per process: fonts are found once, renders stay warm
 
@@ -43,12 +54,12 @@ def subsetter() -> str:
     return "fontTools"
 
 
-def print_photo(photo, variant: str) -> str:
+def print_photo(photo, variant: str, box: str | None = None) -> str:
     """The URL a document prints a photo with: its marked copy in place of the plain one when it
-    was marked up (the fetcher serves it only if the caller allowed that markup)."""
-    if photo.markup_id:
-        return f"inspect:marked/{photo.markup_id}/{variant}"
-    return f"inspect:photo/{photo.id}/{variant}"
+    was marked up (the fetcher serves it only if the caller allowed that markup); with ``box``
+    (one of BOXES_MM), resized to the size it is printed at."""
+    url = f"inspect:marked/{photo.markup_id}/{variant}" if photo.markup_id else f"inspect:photo/{photo.id}/{variant}"
+    return f"{url}/{box}" if box else url
 
 
 class RestrictedFetcher(URLFetcher):
@@ -76,14 +87,21 @@ class RestrictedFetcher(URLFetcher):
         match = PHOTO_URL.match(url)
         if match:
             photo = self._photos.get(int(match.group(1)))
-            if photo is not None:
-                data = self._storage.get(key(photo, match.group(2)))
+            box = match.group(3)
+            if photo is not None and (box is None or box in BOXES_MM):
+                variant = match.group(2)
+                data = (sized_copy(self._storage, photo, variant, box_pixels(box)) if box
+                        else self._storage.get(key(photo, variant)))
                 return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
         match = MARKED_URL.match(url)
         if match:
             found = self._markups.get(int(match.group(1)))
-            if found is not None:
-                data = self._storage.get(markup.key(found, match.group(2)))
+            box = match.group(3)
+            if found is not None and (box is None or box in BOXES_MM):
+                variant = match.group(2)
+                source = markup.key(found, variant)
+                data = (sized_copy_of(self._storage, source, found.storage_key, found.sha256, variant, box_pixels(box))
+                        if box else self._storage.get(source))
                 return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
         match = SIGNATURE_URL.match(url)
         if match:

@@ -61,7 +61,7 @@ def render_pdf(b, title: str, number: str = "") -> bytes:
     from inspect_app.evidence.storage import get_storage
 
     html = render_template("reports/bulletin_pdf.html", b=b, title=title, number=number,
-                           img=lambda p: f"inspect:photo/{p.id}/display")
+                           img=lambda p: f"inspect:photo/{p.id}/display/photo-row")
     return pdf.render(html, photos={p.id: p for p in b.photos}, storage=get_storage())
 
 

@@ -2,7 +2,7 @@
 lines, and the count of approved extensions on lines and in the board's running totals
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-06 06:20:00
 """
 import math
@@ -13,7 +13,7 @@ from alembic import op
 import inspect_app.db
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

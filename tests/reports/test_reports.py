@@ -232,3 +232,59 @@ def test_visit_reports_print_stars_only_where_awarded_and_secret_durations_in_wo
     db.commit()
     report = text_of(client_as(people["manager"]).get(f"/visits/{opened.id}/pdf").data)
     assert "6S" in report and "5S" not in report and "★" not in report
+
+
+def _embedded_sizes(data: bytes) -> list[tuple[int, int]]:
+    reader = PdfReader(io.BytesIO(data))
+    return [image.image.size for page in reader.pages for image in page.images]
+
+
+def test_papers_embed_photos_at_the_size_they_are_shown(notice, client_as, people, db, app):
+    """A 1,600 px display copy shown in a 22 × 16.5 mm box goes in at 300 dpi of the box (260 × 195),
+    made once and kept beside the photo, keyed by its hash and size."""
+    from inspect_app.evidence.models import Photo
+    from inspect_app.evidence.storage import get_storage
+
+    box = pdf.box_pixels("thumbs")
+    assert box == (260, 195)
+    photo = db.exec(select(Photo).where(Photo.visit_id == notice.visit_id)).one()
+    client = client_as(people["manager"])
+    report = client.get(f"/visits/{notice.visit_id}/pdf")
+    assert report.status_code == 200
+    sizes = _embedded_sizes(report.data)
+    assert sizes and all(w <= box[0] + 1 and h <= box[1] + 1 for w, h in sizes), sizes
+    assert (box[0], box[1]) in sizes  # 4:3 covers the 4:3 box exactly
+    with app.app_context():
+        storage = get_storage()
+        cached = f"{photo.storage_key}/display{box[0]}x{box[1]}{photo.sha256[:16]}.jpg"
+        assert storage.exists(cached)
+        storage.put(cached, storage.get(f"{photo.storage_key}/thumb.jpg"), "image/jpeg")  # a marked copy
+    again = client.get(f"/visits/{notice.visit_id}/pdf")
+    assert (320, 240) in _embedded_sizes(again.data)  # read back from the cache, not made again
+    notice_pdf = client.get(f"/notices/{notice.id}/pdf")
+    assert all(w <= 320 and h <= 240 for w, h in _embedded_sizes(notice_pdf.data))
+
+
+def test_sized_copy_covers_the_box_and_never_enlarges():
+    from PIL import Image
+
+    from inspect_app.evidence import imaging
+
+    def jpeg(size):
+        out = io.BytesIO()
+        Image.new("RGB", size, (10, 120, 200)).save(out, "JPEG")
+        return out.getvalue()
+
+    def size_of(data):
+        return Image.open(io.BytesIO(data)).size
+
+    assert size_of(imaging.sized_copy(jpeg((4032, 3024)), (260, 195))) == (260, 195)
+    assert size_of(imaging.sized_copy(jpeg((3024, 4032)), (260, 195))) == (260, 347)  # portrait covers the width
+    assert size_of(imaging.sized_copy(jpeg((200, 150)), (472, 354))) == (200, 150)
+
+
+def test_unknown_print_box_is_refused(app, caplog):
+    html = '<html><body><p>x</p><img src="inspect:photo/1/display/poster"></body></html>'
+    with caplog.at_level(logging.WARNING):
+        pdf.render(html, photos={1: object()}, storage=None)
+    assert any("blocked a resource" in r.getMessage() for r in caplog.records)
