@@ -80,10 +80,16 @@ def from_environment(instance: Path) -> dict:
         "SQL_ECHO": os.environ.get("SQL_ECHO", "") == "1",
         # A late line climbs one unit up per this many days past its deadline.
         "ESCALATION_DAYS": _int("ESCALATION_DAYS", 3),
-        # Secret visits: the same shopper not at the same outlet within this many days; a check-in
-        # farther than this from the outlet is flagged for the reviewer.
+        # Secret visits: the same shopper not at the same outlet within this many days.
         "ROTATION_DAYS": _int("ROTATION_DAYS", 60),
+        # Every visit: a check-in farther than this from the outlet (less the phone's reported
+        # accuracy, allowed up to this distance) asks the inspector why and is flagged.
         "CHECKIN_RADIUS_METERS": _int("CHECKIN_RADIUS_METERS", 300),
+        # 延期申请: the latest deadline an extension may ask for or grant, in days from today.
+        "EXTENSION_MAX_DAYS": _int("EXTENSION_MAX_DAYS", 30),
+        # A notice not acknowledged (签收) within this many working days reminds the branch chief,
+        # then climbs one unit up per ESCALATION_DAYS days more, as late lines do.
+        "NOTICE_ACK_WORKING_DAYS": _int("NOTICE_ACK_WORKING_DAYS", 2),
         # A photo whose GPS lies further than this from its outlet is flagged to those who judge it.
         "PHOTO_DISTANCE_METERS": _int("PHOTO_DISTANCE_METERS", 500),
         # 回头看: the fill page marks the items that failed in the outlet's last released visits of

@@ -7,7 +7,7 @@ import secrets
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.auth.models import Role, User
+from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.auth.services import create_user
 from inspect_app.complaints import services as complaints
 from inspect_app.complaints.models import Callback, Complaint, ComplaintEvent
@@ -16,8 +16,9 @@ from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit, Window
 from inspect_app.plans import services as plans
 from inspect_app.plans.models import AssignMode, InspectionPlan
+from inspect_app.rectifications import extensions
 from inspect_app.rectifications import services as rect
-from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
+from inspect_app.rectifications.models import OUTLET_TURN, RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
 from inspect_app.visits.models import Answer, StarRating, Visit
 
@@ -197,8 +198,11 @@ def load_demo_visits(session: Session, *, seed: int = 11, per_city: int | None =
         for code, window in plans:
             days_ago = rng.randint(2, 60)
             visit = visits.start_adhoc_visit(session, actor=inspector, outlet=outlet, window=window, checklist_code=code)
-            visits.check_in(session, actor=inspector, visit=visit, lat=outlet.lat, lon=outlet.lon,
-                            accuracy=rng.randint(8, 40))
+            # a few check-ins on record about 700 m away, with their reason (异常签到 has something to show)
+            far = outlet.code.endswith("004") and code == "open_inspection" and outlet.lat is not None
+            visits.check_in(session, actor=inspector, visit=visit, lat=outlet.lat + (0.0063 if far else 0),
+                            lon=outlet.lon, accuracy=rng.randint(8, 40),
+                            far_reason="网点临时迁至对面商场二楼办公" if far else "")
             weak = outlet.code.endswith(("003", "006"))  # a few outlets that keep having problems
             # every city has at least one red line on record (the first weak outlet's open inspection)
             forced = weak and code == "open_inspection" and city not in red_cities
@@ -317,6 +321,24 @@ def _demo_rectification(session: Session, *, rng: random.Random) -> None:
     del users
 
 
+def _demo_extension(session: Session, chief: User) -> None:
+    """延期申请: the demo chief has asked for more time on one open line (the earliest due that an
+    extension can still reach), waiting for a decision."""
+    import datetime as dt
+
+    now = clock.now()
+    for line in session.exec(select(RectificationLine).where(
+            RectificationLine.outlet_id.in_(select(UserOutlet.outlet_id).where(UserOutlet.user_id == chief.id)),
+            RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at > now)
+            .order_by(RectificationLine.deadline_at)).all():
+        outlet = session.get(Outlet, line.outlet_id)
+        day = line.deadline_date + dt.timedelta(days=7)
+        if day <= rect.local_today(outlet, now) + dt.timedelta(days=extensions.max_days()):
+            extensions.request_extension(session, actor=chief, line=line, new_deadline=day,
+                                         reason="更换破损的叫号机需厂家发货,预计下周到货后安装。")
+            return
+
+
 # --- staff, complaints, callbacks, accountability ------------------------------------------------------
 
 STAFF_POSTS = ["营业员", "营业员", "投递员", "大堂经理"]
@@ -392,6 +414,7 @@ def load_demo_complaints(session: Session, *, seed: int = 23, count: int = 48) -
     _demo_red_line_accountability(session, users, manager)
     _demo_commendations(session, manager, rng)
     _demo_key_customers(session, handlers, outlets, rng, now)
+    _demo_extension(session, users["chief"])  # after the complaints' lines: the chief's open ones are there
     session.flush()
     return made
 

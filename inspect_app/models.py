@@ -12,6 +12,12 @@ from inspect_app.jobs.models import Job  # noqa: F401
 from inspect_app.notifications.models import Notification  # noqa: F401
 from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Unit, Window  # noqa: F401
 from inspect_app.plans.models import InspectionPlan, PlanBlackout, PlanMember, PlanOutlet, PlanPairing  # noqa: F401
-from inspect_app.rectifications.models import LineStats, RectificationEvent, RectificationLine, RectificationNotice  # noqa: F401
+from inspect_app.rectifications.models import (  # noqa: F401
+    ExtensionRequest,
+    LineStats,
+    RectificationEvent,
+    RectificationLine,
+    RectificationNotice,
+)
 from inspect_app.reports.models import PublishedBulletin  # noqa: F401
 from inspect_app.visits.models import Answer, StarRating, Visit  # noqa: F401

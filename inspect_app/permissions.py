@@ -387,6 +387,12 @@ def sees_visit_times(user: User, visit) -> bool:
             or (user.is_authenticated and user.role == Role.inspector))
 
 
+def sees_checkin_flags(user: User, visit) -> bool:
+    """Where a check-in was made against the outlet (far, no location, the reason): the managing
+    side and the visit's own assignee, never the outlet side (it is about the inspector's work)."""
+    return user.is_authenticated and (user.role in (Role.admin, Role.manager, Role.reviewer) or visit.assignee_id == user.id)
+
+
 def can_see_board(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
 
@@ -410,15 +416,17 @@ def can_view_line_id(session: Session, user: User, line_id: int) -> bool:
 
 
 def can_view_response_photo(session: Session, user: User, photo) -> bool:
-    """After-photos of a rectification: whoever may see the line's visit."""
+    """After-photos of a rectification (and an extension request's photo): whoever may see the line."""
     line_id = photo.line_id
     if line_id is None:
         return False
     line = session.get(RectificationLine, line_id)
     if line is None:
         return False
-    if photo.response_id is None and photo.uploaded_by_id != user.id and not is_admin(user):
-        return False  # a staged photo not yet submitted belongs to its uploader
+    # a staged photo not yet submitted belongs to its uploader; an extension request's photo is
+    # sent with the request, for the line's viewers
+    if photo.response_id is None and photo.purpose != "extension" and photo.uploaded_by_id != user.id and not is_admin(user):
+        return False
     return can_view_line(session, user, line)
 
 

@@ -59,11 +59,11 @@ from inspect_app.plans.models import (
     PERIOD_LABELS,
     PLAN_STATUS_LABELS,
 )
-from inspect_app.rectifications.models import EVENT_LABELS, LINE_STATUS_LABELS
+from inspect_app.rectifications.models import EVENT_LABELS, EXTENSION_STATUS_LABELS, LINE_STATUS_LABELS
 from inspect_app.rectifications.services import days_left, is_overdue
 from inspect_app.reports.pdf import print_photo
 from inspect_app.visits.models import VISIT_STATUS_LABELS
-from inspect_app.visits.services import star_last_day, window_flag
+from inspect_app.visits.services import CHECKIN_FLAG_LABELS, star_last_day, window_flag
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -101,6 +101,7 @@ def init_app(app: Flask) -> None:
         checklist_title=_checklist_title,
         person_label=lambda user, visit=None: person_label(current_user, user),
         window_flag=window_flag,
+        checkin_flag_label=lambda flag: CHECKIN_FLAG_LABELS.get(flag, flag),
         star_last_day=lambda rating, zone: star_last_day(rating, zone).isoformat(),
         zone_note=zone_note,
         visit_url=visit_url,
@@ -108,6 +109,7 @@ def init_app(app: Flask) -> None:
         line_status_label=lambda status: LINE_STATUS_LABELS.get(status, status),
         severity_label=lambda severity: SEVERITY_LABELS.get(severity, severity),
         event_label=lambda action: EVENT_LABELS.get(action, action),
+        extension_status_label=lambda status: EXTENSION_STATUS_LABELS.get(status, status),
         severities=list(SEVERITY_LABELS),
         line_days_left=days_left,
         line_overdue=is_overdue,

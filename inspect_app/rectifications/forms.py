@@ -50,3 +50,19 @@ class DeadlineForm(VersionedForm):
 
 class ResponsibleForm(FlaskForm):
     user_id = SelectField(_l("Responsible person"), coerce=int, validate_choice=False)
+
+
+class ExtensionRequestForm(VersionedForm):
+    # own ids: the line page holds other forms with a deadline and a reason
+    new_deadline = DateField(_l("New deadline asked for"), validators=[Required()], id="extension-deadline")
+    reason = TextAreaField(_l("Why more time is needed"), validators=[Required(), Length(max=2000)],
+                           id="extension-reason")
+
+
+class ExtensionDecideForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")), ("refuse", _l("Refuse"))],
+                          validators=[Required()])
+    new_deadline = DateField(_l("Approved deadline (empty: the day asked for)"), validators=[Optional()],
+                             id="extension-approved")
+    reason = TextAreaField(_l("Reason (required when refusing)"), validators=[Optional(), Length(max=2000)],
+                           id="extension-decision-reason")

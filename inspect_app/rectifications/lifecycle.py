@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from inspect_app import permissions
-from inspect_app.rectifications.models import LINE_STATUS_LABELS, OPEN_STATUSES, LineStatus
+from inspect_app.rectifications.models import LINE_STATUS_LABELS, OPEN_STATUSES, OUTLET_TURN, LineStatus
 from inspect_app.workflow import Lifecycle, Transition
 
 L = LineStatus
@@ -54,6 +54,13 @@ LINE = Lifecycle("line", [
     Transition("change_deadline", frozenset(OPEN_STATUSES), None, "inspection",
                refused=_l("This item is finished; its deadline no longer matters."),
                forbidden=_l("Only the inspection side changes deadlines.")),
+    # 延期申请: asked by the outlet while the deadline runs against it; decided by the side that verifies
+    Transition("request_extension", frozenset(OUTLET_TURN), None, "outlet",
+               refused=_l("No extension can be asked for now (the item is %(status)s)."),
+               forbidden=_l("Only the outlet's branch chief asks for an extension.")),
+    Transition("decide_extension", frozenset(OPEN_STATUSES), None, "inspection",
+               refused=_l("This item is finished; its deadline no longer matters."),
+               forbidden=_l("Only the inspection side of this outlet's region decides extensions.")),
     Transition("assign", frozenset(OPEN_STATUSES), None, "inspection",
                refused=_l("This item is finished; its deadline no longer matters."),
                forbidden=_l("Only the inspection side assigns responsible persons.")),

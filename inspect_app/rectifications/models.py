@@ -43,6 +43,9 @@ EVENT_LABELS = {
     "withdrawn": _l("finding withdrawn"),
     "deadline_changed": _l("deadline changed"),
     "assigned": _l("responsible person set"),
+    "extension_requested": _l("extension requested"),
+    "extension_approved": _l("extension approved"),
+    "extension_refused": _l("extension refused"),
     "closed_own": _l("rectified and closed by the outlet (self-inspection)"),
 }
 
@@ -121,6 +124,8 @@ class RectificationLine(SQLModel, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="rectification_line.id")
     #: The outlet's local day of that earlier failure (the earlier visit's day), as printed.
     repeat_since: dt.date | None = None
+    #: How many extensions (延期) were approved for this line; the deadline above is the approved one.
+    extensions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     #: 自查不实: the outlet's own self-inspection that passed this item at most
     #: ``SELF_CHECK_WINDOW_DAYS`` before the inspection that found it failed; set at issue.
     self_check_visit_id: int | None = Field(default=None, foreign_key="visit.id")
@@ -168,4 +173,48 @@ class LineStats(SQLModel, table=True):
     answered: int = 0
     closed: int = 0
     withdrawn: int = 0
+    #: Approved extensions (延期) of the lines issued that month.
+    extended: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     close_seconds: float = 0.0
+
+
+class ExtensionStatus(StrEnum):
+    open = "open"          # asked, waiting for the inspection side
+    approved = "approved"  # the line's deadline moved to ``approved_deadline``
+    refused = "refused"
+
+
+EXTENSION_STATUS_LABELS = {
+    "open": _l("Waiting for a decision"),
+    "approved": _l("Approved"),
+    "refused": _l("Refused"),
+}
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """延期申请: the outlet asks for a later deadline on one line, before the deadline, with a reason;
+    the inspection side approves with a date or refuses with a reason. One open request per line."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (
+        # at most one open request per line, whatever two devices send at once
+        sa.Index("uq_extension_open_line", "line_id", unique=True,
+                 sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'")),
+        sa.Index("ix_extension_decided", "status", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="rectification_line.id", index=True)
+    requested_by_id: int = Field(foreign_key="user_account.id")
+    requested_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    #: The line's deadline when asked, and the day asked for (outlet's calendar).
+    deadline_before: dt.date
+    requested_deadline: dt.date
+    reason: str = Field(max_length=2000)
+    #: An optional photo backing the reason (a supplier's delivery note, the broken part on order).
+    photo_id: int | None = Field(default=None, foreign_key="photo.id")
+    status: ExtensionStatus = Field(default=ExtensionStatus.open, sa_type=sa.String(16))
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approved_deadline: dt.date | None = None
+    decision_reason: str = Field(default="", max_length=2000)

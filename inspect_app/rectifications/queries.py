@@ -54,6 +54,8 @@ class BoardRow:
     answered: int = 0
     closed: int = 0
     withdrawn: int = 0
+    #: approved extensions (延期) of these lines
+    extended: int = 0
     open: int = 0
     overdue: int = 0
     close_seconds: float = 0.0
@@ -70,7 +72,8 @@ class BoardRow:
         return round(done / self.issued * 100, 1) if self.issued else None
 
     def add(self, other: "BoardRow") -> None:
-        for name in ("issued", "acknowledged", "answered", "closed", "withdrawn", "open", "overdue", "close_seconds"):
+        for name in ("issued", "acknowledged", "answered", "closed", "withdrawn", "extended", "open", "overdue",
+                     "close_seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.oldest_overdue and (self.oldest_overdue is None or other.oldest_overdue < self.oldest_overdue):
             self.oldest_overdue = other.oldest_overdue
@@ -116,6 +119,7 @@ def _lines_by_outlet(session: Session, user: User, filters: BoardFilters, county
         sa.func.sum(sa.case((RectificationLine.answered_at.is_not(None), 1), else_=0)).label("answered"),
         sa.func.sum(sa.case((RectificationLine.status == LineStatus.closed, 1), else_=0)).label("closed"),
         sa.func.sum(sa.case((RectificationLine.status == LineStatus.withdrawn, 1), else_=0)).label("withdrawn"),
+        sa.func.sum(RectificationLine.extensions).label("extended"),
         sa.func.sum(sa.case((RectificationLine.status == LineStatus.closed,
                              seconds_between(RectificationLine.closed_at, RectificationLine.issued_at, dialect)),
                             else_=0)).label("close_seconds"),
@@ -130,7 +134,7 @@ def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Un
     query = (select(LineStats.unit_id.label("key"), sa.func.sum(LineStats.issued).label("issued"),
                     sa.func.sum(LineStats.acknowledged).label("acknowledged"),
                     sa.func.sum(LineStats.answered).label("answered"), sa.func.sum(LineStats.closed).label("closed"),
-                    sa.func.sum(LineStats.withdrawn).label("withdrawn"),
+                    sa.func.sum(LineStats.withdrawn).label("withdrawn"), sa.func.sum(LineStats.extended).label("extended"),
                     sa.func.sum(LineStats.close_seconds).label("close_seconds"))
              .join(Unit, Unit.id == LineStats.unit_id)
              .where(permissions.units_clause(session, user))
@@ -151,7 +155,8 @@ def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Un
 def _row(key, name, kind, r) -> BoardRow:
     issued, closed, withdrawn = int(r.issued or 0), int(r.closed or 0), int(r.withdrawn or 0)
     return BoardRow(key=key, name=name, kind=kind, issued=issued, acknowledged=int(r.acknowledged or 0),
-                    answered=int(r.answered or 0), closed=closed, withdrawn=withdrawn, open=issued - closed - withdrawn,
+                    answered=int(r.answered or 0), closed=closed, withdrawn=withdrawn, extended=int(r.extended or 0),
+                    open=issued - closed - withdrawn,
                     close_seconds=float(r.close_seconds or 0))
 
 
@@ -322,6 +327,28 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
                      if distances.get(outlet.id) == distance and -services.days_left(line, outlet, now) >= distance * escalation_days)
     shown.sort(key=lambda r: -r[3])
     return count, shown[:show]
+
+
+def unacknowledged_escalated_to(session: Session, user: User, node: Unit | None, *,
+                                now: dt.datetime | None = None) -> list[tuple]:
+    """Notices below ``node`` not acknowledged in time that have climbed to it (as late lines do:
+    one unit up per ``ESCALATION_DAYS`` days late), as (notice, outlet, days late), latest first."""
+    if node is None:
+        return []
+    now = now or clock.now()
+    units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path))).all()}
+    base_depth = node.path.count("/")
+    rows = session.execute(
+        select(RectificationNotice, Outlet).join(Outlet, Outlet.id == RectificationNotice.outlet_id)
+        .where(RectificationNotice.acknowledged_at.is_(None), Outlet.unit_id.in_(list(units)),
+               permissions.notices_clause(session, user),
+               RectificationNotice.issued_at <= now - dt.timedelta(days=services.ack_working_days()))).all()
+    found = []
+    for notice, outlet in rows:
+        distance = units[outlet.unit_id].path.count("/") - base_depth
+        if distance >= 1 and services.ack_escalation_steps(notice, outlet, now) >= distance:
+            found.append((notice, outlet, services.ack_late_days(notice, outlet, now)))
+    return sorted(found, key=lambda r: (-r[2], r[0].id))
 
 
 def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int = 100):

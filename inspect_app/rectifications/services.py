@@ -300,7 +300,7 @@ def _params(notice, outlet, line, **extra) -> dict:
 
 def _check_remove_line_photo(session: Session, actor: User, photo: Photo) -> None:
     """Only while staged (before the answer is sent), only by whoever took it."""
-    if photo.response_id is not None or photo.uploaded_by_id != actor.id:
+    if photo.response_id is not None or photo.purpose == "extension" or photo.uploaded_by_id != actor.id:
         raise PermissionDenied(_("This photo cannot be removed here."))
 
 
@@ -372,7 +372,8 @@ def stage_line_photo(session: Session, storage, *, actor: User, line: Rectificat
     LINE.check(session, actor, line, "stage_photo")
 
     def same_place(query):
-        return query.where(Photo.line_id == line.id, Photo.response_id.is_(None), Photo.uploaded_by_id == actor.id)
+        return query.where(Photo.line_id == line.id, Photo.response_id.is_(None), Photo.uploaded_by_id == actor.id,
+                           Photo.purpose == "rectification")
 
     staged = session.exec(same_place(select(Photo)).where(Photo.deleted_at.is_(None))).all()
     if len(staged) >= evidence.MAX_PHOTOS_PER_ITEM:
@@ -389,7 +390,8 @@ def stage_line_photo(session: Session, storage, *, actor: User, line: Rectificat
 
 def staged_photos(session: Session, *, actor: User, line: RectificationLine) -> list[Photo]:
     return list(session.exec(select(Photo).where(Photo.line_id == line.id, Photo.response_id.is_(None),
-                                                 Photo.uploaded_by_id == actor.id, Photo.deleted_at.is_(None))
+                                                 Photo.uploaded_by_id == actor.id, Photo.deleted_at.is_(None),
+                                                 Photo.purpose == "rectification")
                              .order_by(Photo.id)).all())
 
 
@@ -602,12 +604,13 @@ def assign_responsible(session: Session, *, actor: User, line: RectificationLine
 # --- reminders and escalation --------------------------------------------------------------------
 
 def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]:
-    """Reminders for lines due within a day, escalation notices for late ones.
+    """Reminders for lines due within a day, escalation notices for late ones; the same for notices
+    not acknowledged in time (``_sweep_unacknowledged``).
 
     Safe to run often and from several processes: each notification is sent once (dedupe key).
     """
     now = now or clock.now()
-    sent = {"due_soon": 0, "overdue": 0, "escalated": 0}
+    sent = {"due_soon": 0, "overdue": 0, "escalated": 0, "unacknowledged": 0, "ack_escalated": 0}
     open_lines = session.execute(
         select(RectificationLine, RectificationNotice, Outlet, Unit)
         .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
@@ -638,7 +641,65 @@ def sweep(session: Session, *, now: dt.datetime | None = None) -> dict[str, int]
         sent["escalated"] += notify(
             session, user_ids=recipients, kind="escalated", params={**params, "days": -days_left(line, outlet, now)},
             link=_line_link(line), dedupe_key=f"esc:{line.id}:{line.deadline_date}:{steps}", unit_id=target)
+    _sweep_unacknowledged(session, now, managers, sent)
     return sent
+
+
+def ack_working_days() -> int:
+    return current_app.config.get("NOTICE_ACK_WORKING_DAYS", 2) if has_app_context() else 2
+
+
+def ack_due_day(notice: RectificationNotice, outlet: Outlet) -> dt.date:
+    """The last day to acknowledge (签收) a notice: N working days (Monday to Friday) after the
+    day it was issued, in the outlet's calendar (``NOTICE_ACK_WORKING_DAYS``, 2 by default)."""
+    day, left = local_today(outlet, notice.issued_at), ack_working_days()
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+def ack_late_days(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None) -> int:
+    """Whole local days since the acknowledgement was due (0 while it is not late; 1 the day after)."""
+    if notice.acknowledged_at is not None:
+        return 0
+    return max(0, (local_today(outlet, now) - ack_due_day(notice, outlet)).days)
+
+
+def ack_escalation_steps(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None) -> int:
+    """How many units above the outlet's own an unacknowledged notice is shown to: as a late line,
+    one level per ``ESCALATION_DAYS`` days late."""
+    return ack_late_days(notice, outlet, now) // escalation_days()
+
+
+def _sweep_unacknowledged(session: Session, now: dt.datetime, managers: list[User], sent: dict[str, int]) -> None:
+    """Notices nobody acknowledged in time: the branch chiefs are reminded once the day after it was
+    due, then the managers of the unit above as the notice climbs (once per level)."""
+    # N working days are at least N calendar days: only notices at least that old can be late
+    candidates = session.execute(
+        select(RectificationNotice, Outlet, Unit)
+        .join(Outlet, Outlet.id == RectificationNotice.outlet_id)
+        .join(Unit, Unit.id == Outlet.unit_id)
+        .where(RectificationNotice.acknowledged_at.is_(None),
+               RectificationNotice.issued_at <= now - dt.timedelta(days=ack_working_days()))
+    ).all()
+    for notice, outlet, unit in candidates:
+        late = ack_late_days(notice, outlet, now)
+        if late <= 0:
+            continue
+        due = ack_due_day(notice, outlet)
+        params = {"number": notice.number, "outlet": outlet.name, "deadline": due.isoformat(), "days": late}
+        sent["unacknowledged"] += notify(
+            session, user_ids=[c.id for c in branch_chiefs_of(session, outlet.id)], kind="notice_unacknowledged",
+            params=params, link=_notice_link(notice), dedupe_key=f"ack:{notice.id}")
+        steps = ack_escalation_steps(notice, outlet, now)
+        if steps <= 0:
+            continue
+        target = unit_above(unit.path, steps)
+        sent["ack_escalated"] += notify(
+            session, user_ids=[m.id for m in managers if m.unit_id == target], kind="notice_escalated", params=params,
+            link=_notice_link(notice), dedupe_key=f"ackesc:{notice.id}:{steps}", unit_id=target)
 
 
 def unit_above(path: str, steps: int) -> int:

@@ -10,7 +10,7 @@ from inspect_app import clock
 from inspect_app.org.models import Outlet
 from inspect_app.rectifications.models import LineStats, LineStatus, RectificationLine
 
-COUNTERS = ("issued", "acknowledged", "answered", "closed", "withdrawn", "close_seconds")
+COUNTERS = ("issued", "acknowledged", "answered", "closed", "withdrawn", "extended", "close_seconds")
 
 
 def month_of(moment: dt.datetime, zone: str) -> dt.date:
@@ -48,8 +48,8 @@ def rebuild(session: Session) -> int:
     totals: dict[tuple, dict] = {}
     query = select(RectificationLine.outlet_id, RectificationLine.issued_at, RectificationLine.checklist_kind,
                    RectificationLine.severity, RectificationLine.status, RectificationLine.acknowledged_at,
-                   RectificationLine.answered_at, RectificationLine.closed_at)
-    for outlet_id, issued, kind, severity, status, ack, answered, closed in session.execute(
+                   RectificationLine.answered_at, RectificationLine.closed_at, RectificationLine.extensions)
+    for outlet_id, issued, kind, severity, status, ack, answered, closed, extensions in session.execute(
             query.execution_options(yield_per=50_000)):
         if issued.tzinfo is None:
             issued = issued.replace(tzinfo=dt.timezone.utc)
@@ -64,6 +64,7 @@ def rebuild(session: Session) -> int:
                 closed = closed.replace(tzinfo=dt.timezone.utc)
             row["close_seconds"] += (closed - issued).total_seconds()
         row["withdrawn"] += status == LineStatus.withdrawn
+        row["extended"] += extensions or 0
     rows = [{"unit_id": k[0], "month": k[1], "checklist_kind": k[2], "severity": k[3], **v} for k, v in totals.items()]
     for start in range(0, len(rows), 10_000):
         session.execute(sa.insert(LineStats.__table__), rows[start:start + 10_000])

@@ -23,12 +23,14 @@ from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.plans import coverage as plan_coverage
 from inspect_app.plans.periods import PlanPeriod
-from inspect_app.rectifications import queries, repeats, selfcheck, services
+from inspect_app.rectifications import extensions, queries, repeats, selfcheck, services
 from inspect_app.rectifications.forms import (
     AnswerForm,
     DeadlineForm,
     DecideForm,
     DisputeForm,
+    ExtensionDecideForm,
+    ExtensionRequestForm,
     ResponsibleForm,
     VerifyForm,
 )
@@ -96,6 +98,7 @@ def notice(notice_id: int):
         "rectifications/notice.html", notice=notice, lines=lines, events=events, photos=photos, people=people,
         visit=visit, outlet=outlet, assignee=db.get(User, visit.assignee_id) if visit else None, now=clock.now(),
         can_ack="acknowledge" in NOTICE.available(db, current_user, notice),
+        ack_due=services.ack_due_day(notice, outlet), ack_late=services.ack_late_days(notice, outlet),
         action_form=ActionForm(), acknowledged_by=db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None,
         ack_signature=signatures.latest_of(db, purpose=services.ACKNOWLEDGED, notice_id=notice.id),
         signature_required=services.signature_required_on_acknowledge(),
@@ -131,6 +134,9 @@ def line(line_id: int):
     responsible_form = ResponsibleForm()
     responsible_form.user_id.choices = [(u.id, u.display_name) for u in services.branch_chiefs_of(db, line.outlet_id)]
     responsible_form.user_id.data = line.responsible_id
+    requests = extensions.requests_of(db, line)
+    people.update({u.id: u for u in db.exec(select(User).where(User.id.in_(
+        {r.requested_by_id for r in requests} | {r.decided_by_id for r in requests if r.decided_by_id})))} if requests else {})
     return render_template(
         "rectifications/line.html", line=line, notice=notice, outlet=outlet, events=events[line.id], photos=photos,
         people=people, now=clock.now(), actions=actions,
@@ -139,6 +145,11 @@ def line(line_id: int):
         verify_form=VerifyForm(data=version), decide_form=DecideForm(data=version),
         deadline_form=DeadlineForm(data=version), responsible_form=responsible_form,
         own_answer=line.answered_by_id == current_user.id, photo_limit=6,
+        extension_requests=requests, open_extension=next((r for r in requests if r.status == "open"), None),
+        extension_photos={p.id: p for p in db.exec(select(Photo).where(Photo.id.in_([r.photo_id for r in requests if r.photo_id])))}
+        if any(r.photo_id for r in requests) else {},
+        extension_form=ExtensionRequestForm(data=version), extension_decide_form=ExtensionDecideForm(),
+        extension_max_day=services.local_today(outlet) + dt.timedelta(days=extensions.max_days()),
         signatures=signatures.by_event(db, [line.id]),
         evidence=services.answer_evidence(db, current_user, line=line, events=events[line.id], photos_by_event=photos),
         photos_by_id={p.id: p for group in photos.values() for p in group},
@@ -242,6 +253,40 @@ def deadline(line_id: int):
         base_version=form.base_version()), _("Deadline changed."))
 
 
+@bp.route("/lines/<int:line_id>/extension", methods=["POST"])
+@login_required
+def request_extension(line_id: int):
+    """延期申请 from the outlet: a later day, the reason, optionally a photo (the form's file)."""
+    line = load_line(line_id)
+    form = ExtensionRequestForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=line.id))
+    photo = evidence_views.read_upload() or None
+    return _act(line, lambda db: extensions.request_extension(
+        db, actor=current_user, line=line, new_deadline=form.new_deadline.data, reason=form.reason.data,
+        photo=photo, storage=get_storage() if photo else None, base_version=form.base_version()),
+        _("Extension requested. The inspection side decides it."))
+
+
+@bp.route("/extensions/<int:request_id>/decide", methods=["POST"])
+@login_required
+def decide_extension(request_id: int):
+    try:
+        request_row = extensions.load_request_for(get_session(), current_user, request_id)
+    except DomainError:
+        abort(404)
+    form = ExtensionDecideForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("rectifications.line", line_id=request_row.line_id))
+    approve = form.decision.data == "approve"
+    run_service(lambda db: extensions.decide_extension(
+        db, actor=current_user, request=request_row, approve=approve, new_deadline=form.new_deadline.data,
+        reason=form.reason.data or ""), _("Extension approved.") if approve else _("Extension refused."))
+    return redirect(url_for("rectifications.line", line_id=request_row.line_id))
+
+
 @bp.route("/lines/<int:line_id>/responsible", methods=["POST"])
 @login_required
 def responsible(line_id: int):
@@ -334,6 +379,7 @@ def board():
     panels = [panel(db, current_user, node, filters) for panel in current_app.extensions.get("board_panels", [])]
     return render_template("rectifications/board.html", rows=rows, total=total, node=node, parent=parent,
                            escalated=escalated, escalated_count=escalated_count, args=args, now=clock.now(),
+                           unacknowledged=queries.unacknowledged_escalated_to(db, current_user, node),
                            panels=[p for p in panels if p is not None], missed=_missed_this_month(db, node))
 
 

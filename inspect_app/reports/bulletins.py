@@ -27,6 +27,8 @@ from inspect_app.plans import coverage as plan_coverage
 from inspect_app.rectifications import selfcheck
 from inspect_app.rectifications.models import (
     OUTLET_TURN,
+    ExtensionRequest,
+    ExtensionStatus,
     LineStatus,
     RectificationEvent,
     RectificationLine,
@@ -158,6 +160,8 @@ class Bulletin:
     lines_done: int
     overdue: list[tuple]
     overdue_count: int = 0
+    #: 延期: extensions approved in the period for the unit's lines
+    extensions_count: int = 0
     as_of: dt.datetime | None = None
     stars_awarded_count: int = 0
     stars_removed_count: int = 0
@@ -313,6 +317,12 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     counts = session.execute(
         select(sa.func.count(), sa.func.sum(sa.case((issued.c.closed_at < until, 1), else_=0)))
         .select_from(issued)).one()
+    extensions_count = session.execute(
+        select(sa.func.count()).select_from(ExtensionRequest)
+        .join(RectificationLine, RectificationLine.id == ExtensionRequest.line_id)
+        .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
+        .where(scope, ExtensionRequest.status == ExtensionStatus.approved, ExtensionRequest.decided_at >= since,
+               ExtensionRequest.decided_at < until)).scalar() or 0
     # as the period ended (the October bulletin: 31 October, 24:00 local), or now for one running
     as_of = min(until, clock.now())
     overdue_count, overdue = overdue_at(session, user, node=node, at=as_of, limit=overdue_limit)
@@ -349,7 +359,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
         stars_awarded=[tuple(r) for r in awarded], stars_removed=[tuple(r) for r in removed],
         stars_awarded_count=star_counts[0], stars_removed_count=star_counts[1],
         lines_issued=counts[0] or 0, lines_done=int(counts[1] or 0), overdue=overdue, overdue_count=overdue_count,
-        as_of=as_of,
+        extensions_count=extensions_count, as_of=as_of,
         photos=photos,
     )
     chart_rows = [(r.name, float(r.average), float(r.previous_average) if r.previous_average is not None else None)

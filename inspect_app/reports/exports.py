@@ -45,7 +45,7 @@ from inspect_app.downloads import views as downloads
 from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.i18n import select_locale, select_timezone, to_zone
 from inspect_app.org import services as org_services
-from inspect_app.org.models import StaffMember, Unit
+from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.org.views import staff_selection
 from inspect_app.plans.views import coverage_rows, coverage_selection, missed_selection
 from inspect_app.rectifications import queries as line_queries
@@ -58,7 +58,7 @@ from inspect_app.visits import queries as visit_queries
 from inspect_app.visits import services as visits
 from inspect_app.visits import timers
 from inspect_app.visits.models import VISIT_STATUS_LABELS, Answer
-from inspect_app.visits.views import list_filters, star_filter
+from inspect_app.visits.views import checkin_flag_selection, list_filters, star_filter
 
 bp = Blueprint("exports", __name__)
 log = logging.getLogger(__name__)
@@ -206,6 +206,37 @@ def visits_list(fmt: str):
                  widths=[8, 12, 28, 12, 6, 18, 10, 10, 14, 11, 11, 16, 16, 16, 7, 6, 8])
 
 
+@bp.route(f"/visits/checkin-flags/export.{FORMAT}")
+@login_required
+def checkin_flags(fmt: str):
+    """The flagged check-ins page's visits (far from the outlet, no location) with the reasons."""
+    selection = checkin_flag_selection()
+    db, locale, viewer = get_session(), select_locale(), current_user._get_current_object()
+    units = _unit_names(db)
+    words = _Labels(KIND_LABELS, visits.CHECKIN_FLAG_LABELS)
+    kinds, flags = words.tables
+    header = [_("Visit ID"), _("Person"), _("Outlet code"), _("Outlet"), _("Unit"), _("Checklist"), _("Kind"),
+              _("Checked in"), _("Flag"), _("Distance (m)"), _("Accuracy (m)"), _("Reason")]
+    query = visit_queries.flagged_checkins_query(db, viewer, since=selection["since"], until=selection["until"],
+                                                 assignee_id=selection["assignee_id"])
+
+    def rows():
+        for batch in _batches(db.execute(query.execution_options(yield_per=BATCH)).scalars()):
+            outlets = {o.id: o for o in db.exec(select(Outlet).where(Outlet.id.in_({v.outlet_id for v in batch})))}
+            people = {u.id: u for u in db.exec(select(User).where(User.id.in_({v.assignee_id for v in batch})))}
+            for visit in batch:
+                outlet = outlets[visit.outlet_id]
+                yield [visit.id, person_label(viewer, people.get(visit.assignee_id)), outlet.code, outlet.name,
+                       units.get(outlet.unit_id, ""), _checklist_title(visit.checklist_code, locale),
+                       kinds.get(visit.kind, visit.kind), _local(visit.checkin_at, outlet.timezone),
+                       flags.get(visit.checkin_flag, visit.checkin_flag), visit.checkin_distance_m,
+                       visit.checkin_accuracy,
+                       visit.checkin_far_reason if visit.checkin_flag == "far" else visit.checkin_no_location_reason]
+
+    return _send(fmt, what="checkin_flags", title=_("Check-ins to look at"), header=header, rows=rows(),
+                 widths=[8, 14, 12, 28, 12, 18, 10, 16, 12, 10, 10, 40])
+
+
 def _measured(item, answer: Answer | None, visit) -> str | int | None:
     """What was counted or measured for a failed item: occurrences, the scale's value, a timer's
     duration."""
@@ -285,16 +316,18 @@ def board(fmt: str):
     rows, total = line_queries.board(db, current_user, node=node, filters=filters)
     by_outlet = bool(rows) and rows[0].kind == "outlet"
     header = [_("Outlet") if by_outlet else _("Unit"), _("Issued"), _("Acknowledged"), _("Answered"), _("Closed"),
-              _("Withdrawn"), _("Open"), _("Overdue"), _("Close rate (%)"), _("Days to close (avg)"), _("Oldest overdue")]
+              _("Withdrawn"), _("Extended"), _("Open"), _("Overdue"), _("Close rate (%)"), _("Days to close (avg)"),
+              _("Oldest overdue")]
     total.name = _("Total")
 
     def cells(r):
-        return [r.name, r.issued, r.acknowledged, r.answered, r.closed, r.withdrawn, r.open, r.overdue, r.close_rate,
+        return [r.name, r.issued, r.acknowledged, r.answered, r.closed, r.withdrawn, r.extended, r.open, r.overdue,
+                r.close_rate,
                 r.avg_days_to_close, _local(r.oldest_overdue, zone, with_time=False)]
 
     title = f"{_('Rectification board')}-{node.name}" if node else _("Rectification board")
     return _send(fmt, what="board", title=title, header=header, rows=[*map(cells, rows), cells(total)],
-                 widths=[24, 8, 8, 8, 8, 8, 8, 8, 10, 10, 12])
+                 widths=[24, 8, 8, 8, 8, 8, 8, 8, 8, 10, 10, 12])
 
 
 @bp.route(f"/board/repeats/export.{FORMAT}")

@@ -71,7 +71,7 @@ def figures(b) -> dict:
     return {
         "visits": b.total_visits, "average": text(b.average), "red_lines": b.red_lines,
         "lines_issued": b.lines_issued, "lines_done": b.lines_done, "close_rate": text(b.close_rate),
-        "overdue": b.overdue_count, "as_of": b.as_of.isoformat() if b.as_of else None,
+        "overdue": b.overdue_count, "extensions": b.extensions_count, "as_of": b.as_of.isoformat() if b.as_of else None,
         "rows": [{"name": r.name, "visits": r.visits, "average": text(r.average), "rank": r.rank,
                   "coverage": text(r.coverage), "red_lines": r.red_lines, "veto": r.vetoed,
                   "commended": r.commended, "named": r.named} for r in b.rows],

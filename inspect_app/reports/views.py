@@ -141,6 +141,8 @@ def visit_pdf(visit_id: int):
         timers=timers.timer_moments(visit) if visit.kind == "secret" and show_times else {},
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit) if visit.kind == "secret" else {},
         awards_stars=checklist.kind == "star", finding=lambda item, answer: finding(item, answer, visit),
+        checkin_flag=visit.checkin_flag if permissions.sees_checkin_flags(current_user, visit) else "",
+        radius=services.checkin_radius(),
         confirmation=confirmation,
         # for those who judge the evidence only (the outlet side downloads this report too)
         evidence=photo_checks.visit_checks(db, current_user, visit, [p for group in photos.values() for p in group]),

@@ -43,6 +43,7 @@ class CheckinForm(FlaskForm):
     accuracy = FloatField(_l("Location accuracy"), validators=[Optional()])
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
     no_location_reason = TextAreaField(_l("No location? Say why"), validators=[Optional(), Length(max=300)])
+    far_reason = TextAreaField(_l("Why do you check in this far from the outlet?"), validators=[Optional(), Length(max=300)])
 
 
 class SubmitForm(FlaskForm):

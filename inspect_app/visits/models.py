@@ -51,6 +51,8 @@ class Visit(SQLModel, table=True):
         sa.UniqueConstraint("plan_id", "outlet_id", "plan_period", "plan_seq", name="uq_visit_plan_slot"),
         # coverage reads planned visits by the day their window ends
         sa.Index("ix_visit_due_until", "due_until"),
+        # managers' list of flagged check-ins per inspector
+        sa.Index("ix_visit_checkin_flag", "checkin_flag", "assignee_id", "checkin_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -76,6 +78,13 @@ class Visit(SQLModel, table=True):
     #: The phone's id for the check-in it sent: the same one again is a retry, any other a second
     #: check-in, refused.
     checkin_client_id: str | None = Field(default=None, max_length=64)
+    #: Metres between the check-in position and the outlet, at check-in (empty without either).
+    checkin_distance_m: float | None = None
+    #: The check-in is out of the ordinary (``visits.checkin_flag``): "far" from the outlet beyond
+    #: the allowed distance, or "no_location"; empty when it is not. Shown to managers.
+    checkin_flag: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    #: Why the inspector checked in that far from the outlet (asked when it is).
+    checkin_far_reason: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
     submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     released_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     released_by_id: int | None = Field(default=None, foreign_key="user_account.id")

@@ -148,3 +148,37 @@ def visit_stats(session: Session, since, until, outlet_ids: list[int] | None = N
     if outlet_ids is not None:
         query = query.where(Visit.outlet_id.in_(outlet_ids))
     return session.execute(query).all()
+
+
+# --- check-ins flagged (far from the outlet, no location) ----------------------------------------
+
+def flagged_checkins_query(session: Session, user: User, *, since: dt.datetime | None, until: dt.datetime | None,
+                           assignee_id: int | None = None):
+    """Visits in the user's reach whose check-in was flagged (``visits.checkin_place``), newest first."""
+    query = select(Visit).where(permissions.visits_clause(session, user), Visit.checkin_flag != "")
+    if since is not None:
+        query = query.where(Visit.checkin_at >= since)
+    if until is not None:
+        query = query.where(Visit.checkin_at < until)
+    if assignee_id:
+        query = query.where(Visit.assignee_id == assignee_id)
+    return query.order_by(Visit.checkin_at.desc(), Visit.id.desc())
+
+
+def flagged_checkins_by_person(session: Session, user: User, *, since: dt.datetime | None,
+                               until: dt.datetime | None) -> list[tuple[User, int, int, int]]:
+    """Per inspector (or shopper): check-ins in the period, how many far, how many without a location."""
+    far = sa.func.sum(sa.case((Visit.checkin_flag == "far", 1), else_=0))
+    none = sa.func.sum(sa.case((Visit.checkin_flag == "no_location", 1), else_=0))
+    query = (select(Visit.assignee_id, sa.func.count(), far, none)
+             .where(permissions.visits_clause(session, user), Visit.checkin_at.is_not(None))
+             .group_by(Visit.assignee_id))
+    if since is not None:
+        query = query.where(Visit.checkin_at >= since)
+    if until is not None:
+        query = query.where(Visit.checkin_at < until)
+    counts = {row[0]: (int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in session.execute(query).all()}
+    flagged = [i for i, (_n, f, n) in counts.items() if f or n]
+    people = {u.id: u for u in session.exec(select(User).where(User.id.in_(flagged))).all()} if flagged else {}
+    rows = [(people[i], *counts[i]) for i in flagged if i in people]
+    return sorted(rows, key=lambda r: (-(r[2] + r[3]), r[0].display_name))

@@ -57,14 +57,9 @@ def review(visit_id: int):
         timers=timers.timer_moments(visit), timer_names=timers.TIMERS,
         timer_labels=timers.TIMER_LABELS, durations=timers.durations(visit), return_form=ReturnForm(),
         action_form=ActionForm(), correct_form=CorrectForm(), actions=VISIT.available(db, current_user, visit),
-        distance=(secret.distance_m(visit.checkin_lat, visit.checkin_lon, *_outlet_position(db, visit))
-                  if visit.checkin_lat is not None and _outlet_position(db, visit) else None),
+        distance=services.checkin_place(db.get(Outlet, visit.outlet_id), visit.checkin_lat, visit.checkin_lon,
+                                        visit.checkin_accuracy).distance,
     )
-
-
-def _outlet_position(db, visit):
-    outlet = db.get(Outlet, visit.outlet_id)
-    return (outlet.lat, outlet.lon) if outlet.lat is not None else None
 
 
 def _done(visit_id: int, message: str, action):

@@ -16,7 +16,6 @@ from inspect_app import clock, permissions
 from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.errors import DomainError
-from inspect_app.evidence.checks import distance_m
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet
 from inspect_app.visits import photo_checks, timers
@@ -96,6 +95,20 @@ class Flag:
     photo_id: int | None = None
 
 
+def checkin_flag(visit: Visit, outlet: Outlet) -> Flag | None:
+    """The check-in's place as a flag (the rule is ``visits.checkin_place``, the one for every kind)."""
+    if visit.checkin_at is None:
+        return None
+    place = visits.checkin_place(outlet, visit.checkin_lat, visit.checkin_lon, visit.checkin_accuracy)
+    if place.flag == visits.CHECKIN_NO_LOCATION:
+        return Flag("no_location", _("No check-in location: %(reason)s", reason=visit.checkin_no_location_reason or "—"))
+    if place.flag == visits.CHECKIN_FAR:
+        return Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=place.distance,
+                                     r=place.radius)
+                    + (" " + _("Reason: %(reason)s", reason=visit.checkin_far_reason) if visit.checkin_far_reason else ""))
+    return None
+
+
 def review_flags(session: Session, visit: Visit, viewer: User | None = None) -> list[Flag]:
     """What a reviewer should look at before releasing (warnings, not blocks). Another visit holding
     the same picture is named for ``viewer`` where they may open it."""
@@ -105,13 +118,9 @@ def review_flags(session: Session, visit: Visit, viewer: User | None = None) -> 
     flags: list[Flag] = []
     if checklist.receipt_photo and not any(p.purpose == "receipt" for p in photos):
         flags.append(Flag("no_receipt", _("No receipt photo.")))
-    if visit.checkin_lat is None:
-        flags.append(Flag("no_location", _("No check-in location: %(reason)s", reason=visit.checkin_no_location_reason or "—")))
-    elif outlet.lat is not None:
-        meters = distance_m(visit.checkin_lat, visit.checkin_lon, outlet.lat, outlet.lon)
-        radius = _config("CHECKIN_RADIUS_METERS", 300)
-        if meters > radius:
-            flags.append(Flag("far_checkin", _("Checked in %(m)d m from the outlet (more than %(r)d m).", m=meters, r=radius)))
+    flag = checkin_flag(visit, outlet)
+    if flag is not None:
+        flags.append(flag)
     # the evidence checks of every visit kind, one definition (``photo_checks``)
     flags.extend(photo_checks.visit_checks(session, viewer, visit, photos).flags)
     answers = visits.answers_of(session, visit)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions, signals
@@ -22,6 +23,7 @@ from inspect_app.checklists.definition import Checklist
 from inspect_app.checklists.scoring import FAIL, NA, PASS, AnswerInput, ScoreResult, score
 from inspect_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from inspect_app.evidence import services as evidence
+from inspect_app.evidence.checks import distance_m  # the one haversine (photos' GPS use it too)
 from inspect_app.evidence.models import Photo
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Window
@@ -270,6 +272,44 @@ def start_adhoc_visit(
     return visit
 
 
+# --- the check-in's place ----------------------------------------------------------------------
+
+CHECKIN_FAR = "far"
+CHECKIN_NO_LOCATION = "no_location"
+CHECKIN_FLAG_LABELS = {CHECKIN_FAR: _l("Far from the outlet"), CHECKIN_NO_LOCATION: _l("No location")}
+
+
+def checkin_radius() -> int:
+    return _config("CHECKIN_RADIUS_METERS", 300)
+
+
+@dataclass(frozen=True)
+class CheckinPlace:
+    """Where a check-in stands against its outlet: the one definition (check-in, review, lists)."""
+
+    distance: float | None  # metres, None without a position or without the outlet's location
+    flag: str               # "", CHECKIN_FAR or CHECKIN_NO_LOCATION
+    radius: int
+
+
+def checkin_place(outlet: Outlet, lat: float | None, lon: float | None, accuracy: float | None) -> CheckinPlace:
+    """Far means: even the nearest point the phone may have been (its position less the accuracy
+    it reports, that allowance counted at most up to the radius itself, so a position known to
+    5 km does not pass) lies beyond the radius (``CHECKIN_RADIUS_METERS``, 300 m by default)."""
+    radius = checkin_radius()
+    if lat is None or lon is None:
+        return CheckinPlace(None, CHECKIN_NO_LOCATION, radius)
+    if outlet.lat is None or outlet.lon is None:
+        return CheckinPlace(None, "", radius)
+    meters = distance_m(lat, lon, outlet.lat, outlet.lon)
+    allowance = min(max(accuracy or 0.0, 0.0), float(radius))
+    return CheckinPlace(round(meters, 1), CHECKIN_FAR if meters - allowance > radius else "", radius)
+
+
+def _config(name: str, default: int) -> int:
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
 def start_self_inspection(session: Session, *, actor: User, outlet: Outlet, checklist_code: str) -> Visit:
     """The branch chief's self-inspection (自查) of their own outlet with a self checklist: the one
     planned for them today (or already started), else an unplanned one (an extra check after an
@@ -350,6 +390,15 @@ class AlreadyCheckedIn(Conflict):
         self.visit = visit
 
 
+class FarCheckin(DomainError):
+    """A position beyond the allowed distance without a reason: the inspector is told and says why."""
+
+    def __init__(self, place: CheckinPlace):
+        super().__init__(_("You are about %(m)d m from the outlet (more than %(r)d m allowed): say why you check in here.",
+                           m=place.distance or 0, r=place.radius))
+        self.place = place
+
+
 def check_in(
     session: Session,
     *,
@@ -359,6 +408,7 @@ def check_in(
     lon: float | None,
     accuracy: float | None,
     no_location_reason: str = "",
+    far_reason: str = "",
     window_id: int | None = None,
     at: dt.datetime | None = None,
     keep_version: bool = False,
@@ -399,6 +449,13 @@ def check_in(
         # a self-inspection is made by the outlet's own chief in their own outlet: the position is
         # kept when the phone gives it, and nobody needs to explain its absence
         raise DomainError(_("The phone gave no location: say why (for example, location is switched off)."))
+    outlet = session.get(Outlet, visit.outlet_id)
+    place = checkin_place(outlet, lat, lon, accuracy) if has_position else CheckinPlace(None, CHECKIN_NO_LOCATION, 0)
+    if visit.kind == SELF_KIND:  # the chief in their own outlet: the distance is kept, nothing is flagged
+        place = CheckinPlace(place.distance, "", place.radius)
+    far_reason = (far_reason or "").strip()
+    if place.flag == CHECKIN_FAR and len(far_reason) < 2:
+        raise FarCheckin(place)
     now = clock.now()
     moment = now
     if at is not None:
@@ -415,11 +472,14 @@ def check_in(
     visit.checkin_accuracy = accuracy if has_position else None
     visit.checkin_no_location_reason = "" if has_position else no_location_reason.strip()[:300]
     visit.checkin_client_id = client_id
+    visit.checkin_distance_m, visit.checkin_flag = place.distance, place.flag
+    visit.checkin_far_reason = far_reason[:300] if place.flag == CHECKIN_FAR else ""
     session.add(visit)
     session.flush()
     record(session, actor=actor, action="visit.checked_in", obj=visit,
            after={"at": moment, "received": now, "lat": visit.checkin_lat, "lon": visit.checkin_lon, "accuracy": visit.checkin_accuracy,
-                  "no_location_reason": visit.checkin_no_location_reason})
+                  "no_location_reason": visit.checkin_no_location_reason, "distance_m": place.distance,
+                  "flag": place.flag, "far_reason": visit.checkin_far_reason})
     return visit
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -230,10 +231,14 @@ def checkin(visit_id: int):
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     if form.validate_on_submit() and run_service(lambda db: services.check_in(
             db, actor=current_user, visit=visit, lat=form.lat.data, lon=form.lon.data, accuracy=form.accuracy.data,
-            no_location_reason=form.no_location_reason.data or "",
+            no_location_reason=form.no_location_reason.data or "", far_reason=form.far_reason.data or "",
             window_id=int(form.window_id.data) if form.window_id.data else None)) is not REFUSED:
         return redirect(url_for("visits.fill", visit_id=visit.id))
+    # refused for want of a reason (or without script): the reason box shows from the server too
+    posted_far = request.method == "POST" and form.lat.data is not None and form.lon.data is not None and \
+        services.checkin_place(outlet, form.lat.data, form.lon.data, form.accuracy.data).flag == services.CHECKIN_FAR
     return render_template("visits/checkin.html", visit=visit, outlet=outlet, checklist=checklist, form=form,
+                           radius=services.checkin_radius(), posted_far=posted_far,
                            needs_window=checklist is not None and checklist.subject == "window" and visit.window_id is None,
                            window=db.get(Window, visit.window_id) if visit.window_id else None,
                            self_inspection=visit.kind == SELF_KIND, hand_over_form=HandOverForm(),
@@ -298,7 +303,7 @@ def fill(visit_id: int):
         progress=_progress(result), outlet=db.get(Outlet, visit.outlet_id),
         window=db.get(Window, visit.window_id) if visit.window_id else None, locale=select_locale(),
         submit_form=SubmitForm(token=secrets.token_urlsafe(16)), photo_limit=evidence.MAX_PHOTOS_PER_ITEM,
-        not_started=not_started, version=_version(db, visit),
+        not_started=not_started, version=_version(db, visit), radius=services.checkin_radius(),
         staff=org.staff_to_name(db, visit.outlet_id, named={a.staff_id for a in answers.values() if a.staff_id}),
         confirmation=onsite.confirmation_of(db, visit) if visit.kind != "secret" else None,
         shapes={m.id: m.shapes for m in markups.current_of(db, [p for group in by_item.values() for p in group]).values()},
@@ -439,7 +444,8 @@ def checkin_api(visit_id: int):
 
     return run_json(lambda db: services.check_in(
         db, actor=current_user, visit=visit, lat=payload.float("lat"), lon=payload.float("lon"),
-        accuracy=payload.float("accuracy"), no_location_reason=payload.str("reason") or "", at=payload.datetime("at"),
+        accuracy=payload.float("accuracy"), no_location_reason=payload.str("reason") or "",
+        far_reason=payload.str("far_reason") or "", at=payload.datetime("at"),
         keep_version=payload.get("checklist_version_id") == visit.checklist_version_id,
         client_id=payload.str("client_id", limit=64) or None),
         lambda checked: {"status": checked.status, "checkin_at": checked.checkin_at.isoformat()}, refused=first)
@@ -590,3 +596,44 @@ def _confirm_form() -> SubmitForm:
     form.token.data = secrets.token_urlsafe(16)
     form.accept_warnings.data = "1"
     return form
+
+
+# --- check-ins flagged for the managers -----------------------------------------------------------
+
+def checkin_flag_selection() -> dict:
+    """The flagged check-ins page's selection (its export reads the same): the viewer's local days
+    ``from`` – ``to`` (the last 30 days by default) and one person; 403 for the outlet side."""
+    if not permissions.can_see_board(current_user):
+        abort(403)
+    zone = select_timezone()
+    today = clock.today(zone)
+
+    def day(name: str, default: dt.date) -> dt.date:
+        try:
+            return dt.date.fromisoformat(request.args.get(name) or "") if request.args.get(name) else default
+        except ValueError:
+            flash(_("Not a date: %(value)s", value=request.args.get(name, "")[:20]), "error")
+            return default
+
+    first, last = day("from", today - dt.timedelta(days=30)), day("to", today)
+    if last < first:
+        first, last = last, first
+    return {"since": clock.day_start(first, zone), "until": clock.day_start(last + dt.timedelta(days=1), zone),
+            "first": first, "last": last, "assignee_id": request.args.get("person", type=int)}
+
+
+@bp.route("/visits/checkin-flags")
+@login_required
+def checkin_flags():
+    """Visits whose check-in was far from the outlet or without a location, per inspector."""
+    selection = checkin_flag_selection()
+    db = get_session()
+    people = queries.flagged_checkins_by_person(db, current_user, since=selection["since"], until=selection["until"])
+    query = queries.flagged_checkins_query(db, current_user, since=selection["since"], until=selection["until"],
+                                           assignee_id=selection["assignee_id"])
+    page = max(1, request.args.get("page", 1, type=int))
+    total = db.execute(select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar()
+    rows = queries.visit_rows(db, query.limit(queries.PER_PAGE).offset((page - 1) * queries.PER_PAGE))
+    return render_template("visits/checkin_flags.html", people=people, rows=rows, total=total, page=page,
+                           per_page=queries.PER_PAGE, selection=selection, flag_labels=services.CHECKIN_FLAG_LABELS,
+                           radius=services.checkin_radius())

@@ -1,4 +1,22 @@
 // Small progressive enhancements; every page works without them.
+
+// The check-in's distance to the outlet as the server judges it (visits.checkin_place, with
+// evidence.checks.distance_m's haversine): far when
+// even the nearest point the phone may be at (its accuracy allowed up to the radius) lies beyond
+// the radius. ``el`` carries data-outlet-lat/-lon and data-radius; null without the outlet's place.
+window.checkinPlace = function (el, lat, lon, accuracy) {
+  "use strict";
+  if (!el.dataset.outletLat || lat == null || lon == null) return null;
+  var rad = function (d) { return d * Math.PI / 180; };
+  var p1 = rad(lat), p2 = rad(parseFloat(el.dataset.outletLat));
+  var dp = p2 - p1, dl = rad(parseFloat(el.dataset.outletLon) - lon);
+  var a = Math.pow(Math.sin(dp / 2), 2) + Math.cos(p1) * Math.cos(p2) * Math.pow(Math.sin(dl / 2), 2);
+  var meters = 2 * 6371000 * Math.asin(Math.sqrt(a));
+  var radius = parseInt(el.dataset.radius || "300", 10);
+  var allowance = Math.min(Math.max(accuracy || 0, 0), radius);
+  return { meters: meters, radius: radius, far: meters - allowance > radius };
+};
+
 (function () {
   "use strict";
   // Confirm before destructive POSTs (no inline handlers: the CSP forbids them).

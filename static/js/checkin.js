@@ -7,6 +7,7 @@
   var reasonBox = form.querySelector("[data-geo-reason]");
   var locate = form.querySelector("[data-geo-locate]");
   var lat = form.querySelector("#lat"), lon = form.querySelector("#lon"), acc = form.querySelector("#accuracy");
+  var farBox = form.querySelector("[data-geo-far]");
   var texts = {
     zh: { asking: "正在获取位置…", ok: "已定位:精度约 {a} 米", denied: "无法获取位置({e})。请在下方说明原因后签到。" },
     en: { asking: "Getting your position…", ok: "Position found: accurate to about {a} m", denied: "No position ({e}). Say why below, then check in." }
@@ -23,10 +24,22 @@
       status.textContent = t.ok.replace("{a}", acc.value);
       status.className = "geo-status ok";
       reasonBox.hidden = true;
+      showFar(window.checkinPlace(form, parseFloat(lat.value), parseFloat(lon.value), parseFloat(acc.value)));
     }, function (err) { fail(err && err.message ? err.message : "denied"); },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   }
+  // Far from the outlet: say so and ask why (the server refuses the check-in without a reason).
+  function showFar(place) {
+    if (!farBox) return;
+    farBox.hidden = !(place && place.far);
+    if (place && place.far) {
+      status.textContent = form.dataset.msgFar.replace("{m}", Math.round(place.meters)).replace("{r}", place.radius);
+      status.className = "geo-status warn";
+      farBox.querySelector("textarea").focus();
+    }
+  }
   function fail(message) {
+    if (farBox) farBox.hidden = true;
     lat.value = lon.value = acc.value = "";
     status.textContent = t.denied.replace("{e}", message);
     status.className = "geo-status warn";

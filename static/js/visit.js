@@ -1051,11 +1051,27 @@
     var geo = null;
     var status = checkinCard.querySelector("[data-geo-status]");
     var reasonBox = checkinCard.querySelector("[data-geo-reason]");
-    var reason = checkinCard.querySelector("textarea");
+    var reason = checkinCard.querySelector("#checkin-reason");
+    var farBox = checkinCard.querySelector("[data-geo-far]");
+    var farReason = checkinCard.querySelector("#checkin-far-reason");
     function queueCheckin() {
       var payload = { at: new Date().toISOString(), checklist_version_id: parseInt(root.dataset.versionId, 10) };
-      if (geo) { payload.lat = geo.latitude; payload.lon = geo.longitude; payload.accuracy = Math.round(geo.accuracy); }
-      else {
+      if (geo) {
+        payload.lat = geo.latitude; payload.lon = geo.longitude; payload.accuracy = Math.round(geo.accuracy);
+        // far from the outlet: told here, the reason travels with the check-in (offline too)
+        var place = window.checkinPlace(checkinCard, payload.lat, payload.lon, payload.accuracy);
+        if (place && place.far) {
+          if (farBox.hidden) {
+            farBox.hidden = false;
+            farBox.querySelector("[data-geo-far-text]").textContent = checkinCard.dataset.msgFar
+              .replace("{m}", Math.round(place.meters)).replace("{r}", place.radius);
+            farReason.focus();
+            return;
+          }
+          if (farReason.value.trim().length < 2) { farReason.focus(); return; }
+          payload.far_reason = farReason.value.trim();
+        }
+      } else {
         if (reason.value.trim().length < 2) { reasonBox.hidden = false; status.textContent = msg("Reason"); reason.focus(); return; }
         payload.reason = reason.value.trim();
       }

@@ -15,9 +15,10 @@ from inspect_app.errors import DomainError, PermissionDenied
 from inspect_app.evidence.storage import get_storage
 from inspect_app.org.models import Window
 from inspect_app.plans import services as plans
+from inspect_app.rectifications import extensions
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.lifecycle import LINE, NOTICE
-from inspect_app.rectifications.models import LineStatus, RectificationLine, RectificationNotice
+from inspect_app.rectifications.models import ExtensionRequest, LineStatus, RectificationLine, RectificationNotice
 from inspect_app.visits import secret
 from inspect_app.visits import services as visits
 from inspect_app.visits.lifecycle import VISIT
@@ -65,6 +66,9 @@ LINE_LIFE = {
     "withdraw": ({"disputed"}, "withdrawn"),
     "change_deadline": ({"issued", "acknowledged", "answered", "returned", "disputed"}, None),
     "assign": ({"issued", "acknowledged", "answered", "returned", "disputed"}, None),
+    # 延期申请: asked while the deadline runs against the outlet, decided while the line is open
+    "request_extension": ({"issued", "acknowledged", "returned"}, None),
+    "decide_extension": ({"issued", "acknowledged", "answered", "returned", "disputed"}, None),
 }
 
 
@@ -225,7 +229,20 @@ LINE_ACTIONS = {
         db, actor=p["manager"], line=line, new_deadline=clock.today("Asia/Shanghai") + dt.timedelta(days=20),
         reason="需要订购新设备"),
     "assign": lambda db, line, p: rect.assign_responsible(db, actor=p["manager"], line=line, user=p["chief"]),
+    "request_extension": lambda db, line, p: extensions.request_extension(
+        db, actor=p["chief"], line=line, new_deadline=line.deadline_date + dt.timedelta(days=1), reason="配件未到货"),
+    "decide_extension": lambda db, line, p: extensions.decide_extension(
+        db, actor=p["inspector"], request=_open_request(db, line, p["chief"]), approve=True),
 }
+
+
+def _open_request(db, line, chief) -> ExtensionRequest:
+    """An extension request asked earlier (while the line was still the outlet's to act on)."""
+    request = ExtensionRequest(line_id=line.id, requested_by_id=chief.id, deadline_before=line.deadline_date,
+                               requested_deadline=line.deadline_date + dt.timedelta(days=1), reason="配件未到货")
+    db.add(request)
+    db.flush()
+    return request
 
 
 @pytest.mark.parametrize("status, action", list(itertools.product(list(LineStatus), LINE_ACTIONS)))

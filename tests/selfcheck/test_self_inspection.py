@@ -134,7 +134,9 @@ def test_its_findings_are_the_chiefs_to_close_with_a_photo(app, db, clock_at, pe
     assert line.repeat_of_id is None and line.self_check_visit_id is None
     with app.test_request_context():
         assert LINE.available(db, people["chief"], line) == {"stage_photo", "close_own"}
-        assert LINE.available(db, people["manager"], line) == {"change_deadline", "assign"}
+        # deciding an extension is the inspection side's too, but none is ever asked on a self line
+        # (asking is the "outlet" side's, and its chief is the "owner" here)
+        assert LINE.available(db, people["manager"], line) == {"change_deadline", "assign", "decide_extension"}
         with pytest.raises(NotFound):
             rect.load_line_for(db, people["other_chief"], line.id)
         with pytest.raises(PermissionDenied):

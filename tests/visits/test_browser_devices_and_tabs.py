@@ -129,7 +129,7 @@ def test_a_second_check_in_from_a_stale_page_is_refused_and_the_first_stands(bro
     db.commit()
     where = {"permissions": ["geolocation"]}
     ctx_a, a = _open(browser, live_server, visit, geolocation={"latitude": 30.26, "longitude": 120.13, "accuracy": 20}, **where)
-    ctx_b, b = _open(browser, live_server, visit, geolocation={"latitude": 30.30, "longitude": 120.20, "accuracy": 30}, **where)
+    ctx_b, b = _open(browser, live_server, visit, geolocation={"latitude": 30.2612, "longitude": 120.1312, "accuracy": 30}, **where)
     a.locator("[data-checkin-go]").click()
     wait_saved(a)
     ctx_b.set_offline(True)  # B never learnt of A's check-in

@@ -211,7 +211,7 @@ def test_red_line_in_any_visit_removes_the_star(started, db, people, org_tree):
     assert db.exec(services.current_stars_query()).all()
     second = services.start_adhoc_visit(db, actor=inspector, outlet=org_tree["xihu1"], checklist_code="mini",
                                         window=_window(db, started))
-    services.check_in(db, actor=inspector, visit=second, lat=30.2, lon=120.1, accuracy=5)
+    services.check_in(db, actor=inspector, visit=second, lat=30.26, lon=120.13, accuracy=5)
     answer_all_pass(db, second, inspector)
     services.save_answer(db, actor=inspector, visit=second, item_code="B-02", result="fail", note="与顾客争吵")
     services.submit_visit(db, actor=inspector, visit=second, token="b")
@@ -255,7 +255,7 @@ def test_visit_keeps_its_checklist_version(app, ctx, db, org_tree, people, start
     try:
         newer = services.start_adhoc_visit(db, actor=inspector, outlet=org_tree["xihu2"], checklist_code="mini",
                                            window=_first_window(db, org_tree["xihu2"]))
-        services.check_in(db, actor=inspector, visit=newer, lat=30.2, lon=120.1, accuracy=5)
+        services.check_in(db, actor=inspector, visit=newer, lat=30.26, lon=120.13, accuracy=5)
         assert newer.checklist_version_id != old_version
         answer_all_pass(db, started, inspector)
         services.save_answer(db, actor=inspector, visit=started, item_code="A-01", result="fail", note="x")
