@@ -30,6 +30,9 @@ TOPICS = (
     Topic("line_returned", _l("Answer returned"), ("line_returned",)),
     Topic("dispute_decided", _l("Dispute decided"), ("dispute_upheld", "dispute_withdrawn")),
     Topic("repeat_found", _l("Repeated problem"), ("repeat_found",)),
+    Topic("notice_unacknowledged", _l("Notice not acknowledged in time"), ("notice_unacknowledged", "notice_escalated")),
+    Topic("extension", _l("Extension requests and decisions"),
+          ("extension_requested", "extension_approved", "extension_refused")),
     Topic("bulletin_published", _l("Bulletin published"), ("bulletin_published",)),
 )
 TOPIC_BY_CODE = {t.code: t for t in TOPICS}
@@ -49,6 +52,11 @@ TITLES = {
     "dispute_withdrawn": _l("Dispute decided"),
     "deadline_changed": _l("Deadline changed"),
     "repeat_found": _l("Repeated problem"),
+    "notice_unacknowledged": _l("Notice not acknowledged"),
+    "notice_escalated": _l("Unacknowledged notice escalated"),
+    "extension_requested": _l("Extension requested"),
+    "extension_approved": _l("Extension approved"),
+    "extension_refused": _l("Extension refused"),
     "visit_review": _l("Secret visit waiting for review"),
     "visit_returned": _l("Secret visit returned"),
     "complaint_assigned": _l("Complaint assigned"),
