@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -62,6 +63,26 @@ def pytest_configure(config):
         traveller = time_machine.travel(parse_instant(pinned), tick=True)
         traveller.start()
         config._clock_traveller = traveller
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock_when_marked(request, pytestconfig):
+    """A test marked ``real_clock`` (one that starts another process, which time-machine cannot
+    reach) runs on the wall clock even under ``--clock``; the pinned clock then goes on from where
+    it was, as if it had ticked through the test."""
+    traveller = getattr(pytestconfig, "_clock_traveller", None)
+    if traveller is None or request.node.get_closest_marker("real_clock") is None:
+        yield
+        return
+    pinned_now = dt.datetime.now(dt.timezone.utc)
+    started = time.monotonic()
+    traveller.stop()
+    try:
+        yield
+    finally:
+        resumed = time_machine.travel(pinned_now + dt.timedelta(seconds=time.monotonic() - started), tick=True)
+        resumed.start()
+        pytestconfig._clock_traveller = resumed
 
 
 def pytest_report_header(config):

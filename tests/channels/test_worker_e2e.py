@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from inspect_app import demo
@@ -20,6 +21,7 @@ from tests.jobs.conftest import wait_for
 from tests.visit_helpers import release_mini_visit
 
 
+@pytest.mark.real_clock  # the worker is a process of its own, on the wall clock
 def test_a_demo_notice_reaches_wecom_and_an_inbox_within_seconds(app, db, database_url, smtp_inbox, robots,
                                                                   add_channel, wants_email):
     with app.test_request_context(), Session(app.extensions["db_engine"]) as session:
