@@ -536,7 +536,15 @@ def load_national(session: Session, *, size: Size = NATIONAL, seed: int = 1, ech
                 working += 1
             age_days = (now_s - released) / 86400
             issuer = reviewer or assignee
-            first_ack = None
+            # 签收 is per notice: the chief acknowledges all its lines at once, or none yet (old
+            # notices nobody acknowledged are rare, and rarer the older they are)
+            if age_days <= 7:
+                unacknowledged = rng.random() < 0.3
+            elif age_days <= 30:
+                unacknowledged = rng.random() < 0.04
+            else:
+                unacknowledged = rng.random() < (0.03 if is_weak else 0.01) * exp(-(age_days - 30) / 60)
+            notice_ack = None if unacknowledged else min(released + rng.randint(1, 48) * 3600, now_s - 300)
             issued_text = ts(released)
             for item in chosen:
                 lid = new_id("rectification_line")
@@ -547,17 +555,18 @@ def load_national(session: Session, *, size: Size = NATIONAL, seed: int = 1, ech
                     open_share = (0.12 if is_weak else 0.03) * exp(-(age_days - 30) / 60)
                     r = rng.random()
                     if r < open_share:
-                        status = rng.choices(["acknowledged", "returned", "issued", "disputed"], [40, 25, 25, 10])[0]
+                        status = rng.choices(["acknowledged", "returned", "disputed"], [65, 25, 10])[0]
                     else:
                         status = "withdrawn" if r > 0.996 else "closed"
                 elif age_days > 7:
                     status = rng.choices(*status_month)[0]
                 else:
                     status = rng.choices(*status_recent)[0]
-                ack = answered = closed = None
-                if status != "issued":
-                    ack = min(released + rng.randint(1, 48) * 3600, now_s - 300)
-                    first_ack = ack if first_ack is None else min(first_ack, ack)
+                if notice_ack is None:
+                    status = "issued"
+                elif status == "issued":
+                    status = "acknowledged"
+                ack, answered, closed = notice_ack, None, None
                 if status in ("answered", "closed", "returned"):
                     answered = min(ack + rng.randint(2, 24 * max(1, item["days"])) * 3600, now_s - 200)
                 if status in ("closed", "withdrawn"):
@@ -605,8 +614,8 @@ def load_national(session: Session, *, size: Size = NATIONAL, seed: int = 1, ech
                                      f"{ts(at - 600)}\t\t{chief}\t{ts(at)}\n")
             number = f"ZG{tm.date(issued_day):%Y%m}-{nid:07d}"
             add("rectification_notice", f"{nid}\t{number}\t{vid}\t{oid}\t\t{issued_text}\t{issuer}\t"
-                                        f"{NULL if first_ack is None else ts(first_ack)}\t"
-                                        f"{NULL if first_ack is None else chief}\n")
+                                        f"{NULL if notice_ack is None else ts(notice_ack)}\t"
+                                        f"{NULL if notice_ack is None else chief}\n")
             if made_visits >= next_log:
                 next_log += 200_000
                 echo(f"  visits {made_visits:,} / lines {made_lines:,} ({time.monotonic() - started:.0f} s)")

@@ -119,6 +119,14 @@ def test_the_national_tree_people_and_lines(national):
         statuses = set(s.exec(select(RectificationLine.status).distinct()).all())
         assert statuses == set(LineStatus)
         assert set(s.exec(select(Visit.kind).distinct()).all()) >= {"open", "secret", "star", "etiquette", "fives"}
+        # 签收 is per notice: all its lines acknowledged with it, or all still issued
+        mixed = s.execute(sa.text(
+            "SELECT count(*) FROM rectification_line l JOIN rectification_notice n ON n.id = l.notice_id "
+            "WHERE (n.acknowledged_at IS NULL) <> (l.status = 'issued') "
+            "OR l.acknowledged_at IS DISTINCT FROM n.acknowledged_at")).scalar()
+        assert mixed == 0
+        unacknowledged = s.execute(sa.text("SELECT count(*) FROM rectification_notice WHERE acknowledged_at IS NULL")).scalar()
+        assert 0 < unacknowledged < counts["rectification_notice"] / 10
 
 
 def test_deadlines_are_the_outlets_shanghai_days(national):
