@@ -101,7 +101,10 @@ def test_the_national_tree_people_and_lines(national):
         assert {PROVINCES[0][0], "4101", "410101", "3304"} <= codes
         assert s.exec(select(sa.func.count()).select_from(Outlet)).one() == 60 + 160
         county = s.exec(select(Unit).where(Unit.code == "410101")).one()
-        assert 12 <= s.exec(select(sa.func.count()).select_from(Outlet).where(Outlet.unit_id == county.id)).one() <= 24
+        assert 18 <= s.exec(select(sa.func.count()).select_from(Outlet).where(Outlet.unit_id == county.id)).one() <= 22
+        sizes = s.execute(select(sa.func.count()).select_from(Outlet).join(Unit, Unit.id == Outlet.unit_id)
+                          .where(Unit.code.startswith("41")).group_by(Outlet.unit_id)).scalars().all()
+        assert min(sizes) >= 12 and max(sizes) <= 24 and len(set(sizes)) > 1
         # a manager per unit, named by its code; an inspector per city; a chief per new outlet
         usernames = set(s.exec(select(User.username)).all())
         assert {f"mgr{code}" for code in codes} <= usernames
