@@ -60,6 +60,18 @@ CLI = ROOT / ".venv" / "bin" / "inspect-app"
 BUCKET = "inspect-media"
 DEMO_PASSWORD = "demo-2026"
 ADMIN_PASSWORD = "Topology-admin-2026"
+#: ``--demo org``: the demo's organisation and accounts without its history (visits, complaints,
+#: plans), which takes a minute or two on PostgreSQL; printed as ``inspect-app demo`` prints them.
+DEMO_ORG = (
+    "from sqlmodel import Session\n"
+    "from inspect_app import create_app, demo\n"
+    "app = create_app()\n"
+    "with app.test_request_context(), Session(app.extensions['db_engine']) as s:\n"
+    "    accounts = demo.load_demo(s)\n"
+    "    s.commit()\n"
+    "for username, role, password in accounts:\n"
+    "    print(f'  {role:<13} {username:<14} {password}')\n"
+)
 
 
 def _die_with_parent() -> None:
@@ -131,7 +143,7 @@ class Topology:
             if not port_free(port):
                 raise RuntimeError(f"port {port} is taken")
         step = time.monotonic()
-        self.pg = TempPostgres(durable=True, port=a.pg_port, prefix="topology-pg-")
+        self.pg = TempPostgres(durable=not a.no_fsync, port=a.pg_port, prefix="topology-pg-")
         server = self.pg.start()
         import sqlalchemy as sa
 
@@ -154,18 +166,23 @@ class Topology:
         self.env = {**os.environ, **aws, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                     "STORAGE_BACKEND": "s3", "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": s3_url,
                     "S3_REGION": "us-east-1", "SECRET_KEY": secrets.token_hex(32)}
-        print(f"PostgreSQL (durable) {database_url}\nRedis {redis_url}\nS3 {s3_url} bucket {BUCKET}  "
+        print(f"PostgreSQL ({'fsync off' if a.no_fsync else 'durable'}) {database_url}\nRedis {redis_url}\nS3 {s3_url} bucket {BUCKET}  "
               f"[{time.monotonic() - step:.1f} s]", flush=True)
 
         step = time.monotonic()
         setup = self.instance_env("setup")
         subprocess.run([str(CLI), "init", "--admin-password", ADMIN_PASSWORD], env=setup, cwd=ROOT, check=True,
                        capture_output=True)
-        demo = subprocess.run([str(CLI), "demo"], env=setup, cwd=ROOT, check=True, capture_output=True, text=True)
-        self.top, self.outlets = bench_load.make_accounts(setup, ROOT, a.managers, a.inspectors)
+        if a.demo == "full":
+            demo = subprocess.run([str(CLI), "demo"], env=setup, cwd=ROOT, check=True, capture_output=True,
+                                  text=True)
+        else:
+            demo = subprocess.run([str(bench_load.PYTHON), "-c", DEMO_ORG], env=setup, cwd=ROOT, check=True,
+                                  capture_output=True, text=True)
         self.demo_output = demo.stdout
-        print(f"init + demo + bench accounts on PostgreSQL, photos into S3  [{time.monotonic() - step:.1f} s]",
-              flush=True)
+        self.top, self.outlets = bench_load.make_accounts(setup, ROOT, a.managers, a.inspectors)
+        print(f"init + demo ({a.demo}) + bench accounts on PostgreSQL"
+              f"{', photos into S3' if a.demo == 'full' else ''}  [{time.monotonic() - step:.1f} s]", flush=True)
 
         step = time.monotonic()
         for n, port in enumerate(a.web_ports, 1):
@@ -432,6 +449,10 @@ def main() -> int:
     parser.add_argument("--s3-port", type=int, default=55651)
     parser.add_argument("--web-ports", default="55601,55602",
                         type=lambda v: [int(p) for p in v.split(",")], help="two (or more) comma-separated")
+    parser.add_argument("--demo", choices=("full", "org"), default="full",
+                        help="org: the demo's units, outlets and accounts only (quicker, for the test)")
+    parser.add_argument("--no-fsync", action="store_true",
+                        help="PostgreSQL without fsync (the test: it proves shared state, not durability)")
     parser.add_argument("--keep-running", action="store_true", help="leave it up until Ctrl-C")
     args = parser.parse_args()
     if len(args.web_ports) < 2:
