@@ -193,7 +193,7 @@ class Topology:
         worker = self.spawn("worker", [str(CLI), "worker", "--threads", str(a.worker_threads), "--nice", "10"],
                             self.instance_env("worker"))
         for n, base in enumerate(self.webs, 1):
-            wait_until(f"web {n}", lambda base=base: answers(f"{base}/login"), process=self.processes[f"web{n}"])
+            wait_until(f"web {n}", lambda base=base: answers(f"{base}/healthz"), process=self.processes[f"web{n}"])
         wait_until("the worker", lambda: "Huey consumer started" in self.logs["worker"].read_text(), process=worker)
         print(f"web {', '.join(self.webs)} (gunicorn {a.web_workers} × {a.web_threads} threads each), "
               f"worker ({a.worker_threads} threads)  [{time.monotonic() - step:.1f} s]", flush=True)
