@@ -56,7 +56,9 @@ from tests.images import jpeg  # noqa: E402
 from tests.pg import TempPostgres  # noqa: E402
 from tests.redis_server import TempRedis  # noqa: E402
 
-CLI = ROOT / ".venv" / "bin" / "inspect-app"
+#: ``inspect-app`` of this checkout, with this virtualenv's Python (a console script's shebang and an
+#: editable install may point at another checkout)
+CLI = [str(bench_load.PYTHON), "-c", "from inspect_app.app import main; main()"]
 BUCKET = "inspect-media"
 DEMO_PASSWORD = "demo-2026"
 ADMIN_PASSWORD = "Topology-admin-2026"
@@ -155,26 +157,26 @@ class Topology:
         self.redis = TempRedis(port=a.redis_port, prefix="topology-redis-")
         redis_url = self.redis.start()
         s3_url = f"http://127.0.0.1:{a.s3_port}"
-        moto = self.spawn("s3", [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p",
-                                 str(a.s3_port)], dict(os.environ))
+        moto = self.spawn("s3", [str(bench_load.PYTHON), "-c", "from moto.server import main; main()",
+                                 "-H", "127.0.0.1", "-p", str(a.s3_port)], dict(os.environ))
         wait_until("the S3 server", lambda: answers(f"{s3_url}/moto-api/"), process=moto)
         aws = {"AWS_ACCESS_KEY_ID": "topology", "AWS_SECRET_ACCESS_KEY": "topology",
                "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
         os.environ.update(aws)
         os.environ.pop("AWS_PROFILE", None)
         self.s3().create_bucket(Bucket=BUCKET)
-        self.env = {**os.environ, **aws, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                    "STORAGE_BACKEND": "s3", "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": s3_url,
+        self.env = {**os.environ, **aws, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url,
+                    "REDIS_URL": redis_url, "STORAGE_BACKEND": "s3", "S3_BUCKET": BUCKET, "S3_ENDPOINT_URL": s3_url,
                     "S3_REGION": "us-east-1", "SECRET_KEY": secrets.token_hex(32)}
-        print(f"PostgreSQL ({'fsync off' if a.no_fsync else 'durable'}) {database_url}\nRedis {redis_url}\nS3 {s3_url} bucket {BUCKET}  "
-              f"[{time.monotonic() - step:.1f} s]", flush=True)
+        print(f"PostgreSQL ({'fsync off' if a.no_fsync else 'durable'}) {database_url}\nRedis {redis_url}\n"
+              f"S3 {s3_url} bucket {BUCKET}  [{time.monotonic() - step:.1f} s]", flush=True)
 
         step = time.monotonic()
         setup = self.instance_env("setup")
-        subprocess.run([str(CLI), "init", "--admin-password", ADMIN_PASSWORD], env=setup, cwd=ROOT, check=True,
+        subprocess.run([*CLI, "init", "--admin-password", ADMIN_PASSWORD], env=setup, cwd=ROOT, check=True,
                        capture_output=True)
         if a.demo == "full":
-            demo = subprocess.run([str(CLI), "demo"], env=setup, cwd=ROOT, check=True, capture_output=True,
+            demo = subprocess.run([*CLI, "demo"], env=setup, cwd=ROOT, check=True, capture_output=True,
                                   text=True)
         else:
             demo = subprocess.run([str(bench_load.PYTHON), "-c", DEMO_ORG], env=setup, cwd=ROOT, check=True,
@@ -186,11 +188,11 @@ class Topology:
 
         step = time.monotonic()
         for n, port in enumerate(a.web_ports, 1):
-            self.spawn(f"web{n}", [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port),
+            self.spawn(f"web{n}", [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port),
                                    "--workers", str(a.web_workers), "--threads", str(a.web_threads)],
                        self.instance_env(f"web{n}"))
             self.webs.append(f"http://127.0.0.1:{port}")
-        worker = self.spawn("worker", [str(CLI), "worker", "--threads", str(a.worker_threads), "--nice", "10"],
+        worker = self.spawn("worker", [*CLI, "worker", "--threads", str(a.worker_threads), "--nice", "10"],
                             self.instance_env("worker"))
         for n, base in enumerate(self.webs, 1):
             wait_until(f"web {n}", lambda base=base: answers(f"{base}/healthz"), process=self.processes[f"web{n}"])
