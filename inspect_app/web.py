@@ -191,8 +191,8 @@ def _unauthorized():
 def _health():
     """For load balancers and supervisors: 200 while this process answers and reaches the database,
     503 when it cannot (take it out of rotation). No login, no session, nothing about the data.
-    Redis and S3 are left out: without them pages still work (a job's push is retried by the
-    worker's pump), so a host that reaches the database stays in rotation."""
+    Redis and S3 are left out: every host shares them, so they would take all hosts out at once,
+    and pages without photos work without them (a job's failed push is retried by the pump)."""
     try:
         with get_engine().connect() as conn:
             conn.exec_driver_sql("SELECT 1")
