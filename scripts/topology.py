@@ -424,7 +424,8 @@ def run(args) -> int:
         print("\ninterrupted", flush=True)
         ok = False if not args.keep_running else ok
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the teardown short
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C must not cut it short
+            signal.signal(sig, signal.SIG_IGN)
         print("stopping…", flush=True)
         topology.stop()
         left = [p for p in (args.pg_port, args.redis_port, args.s3_port, *args.web_ports) if not port_free(p)]
