@@ -214,6 +214,11 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
     return result, total
 
 
+#: How many levels a unit tree may have below a node (province → city → county → district …);
+#: escalation thresholds are set for each.
+UNIT_DEPTHS = 6
+
+
 def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] | None:
     """The outlets of the viewer's scope (under ``node``) when few enough to plan by
     (``org.SCOPE_FIRST_OUTLETS``); else None."""
@@ -307,25 +312,40 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
                  escalation_days: int, now: dt.datetime | None = None, show: int = 20) -> tuple[int, list[tuple]]:
     """Late lines below ``node`` that have climbed to it (one unit up per ``escalation_days``
     late): how many, and the most late of them. An outlet ``d`` units below the node reaches it
-    after ``d × escalation_days`` days, so each distance is one deadline threshold on the open
-    lines' index — a handful of queries, however many lines are late."""
+    after ``d × escalation_days`` days, so each line's threshold is a deadline chosen by the depth
+    of its outlet's unit: two queries (count, the most late) however deep or wide the scope."""
     if node is None:
         return 0, []
     now = now or clock.now()
-    units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path))).all()}
-    allowed = org.outlets_in(session, user, Outlet.unit_id.in_(list(units)))
-    base_depth = node.path.count("/")
-    distances = {outlet_id: units[unit_id].path.count("/") - base_depth for outlet_id, unit_id in allowed.items()}
-    count, shown = 0, []
-    for distance in sorted({d for d in distances.values() if d >= 1}):
-        # deadline day ended at least distance × N days ago: late by ≥ that many local days
-        threshold = now - dt.timedelta(days=distance * escalation_days - 1)
-        grouped = _overdue_by(session, user, filters, "outlet", Outlet.unit_id.in_(list(units)), threshold)
-        count += sum(n for outlet_id, (n, _oldest) in grouped.items() if distances.get(outlet_id) == distance)
-        rows = line_rows(session, user, filters=filters, node=node, state="overdue", now=threshold, limit=show)
-        shown.extend((line, notice, outlet, -services.days_left(line, outlet, now)) for line, notice, outlet in rows
-                     if distances.get(outlet.id) == distance and -services.days_left(line, outlet, now) >= distance * escalation_days)
-    shown.sort(key=lambda r: -r[3])
+    base = node.path.count("/")
+    depth = sa.func.length(Unit.path) - sa.func.length(sa.func.replace(Unit.path, "/", ""))
+    # deadline day ended at least d × N days ago: late by ≥ that many local days
+    thresholds = {base + d: now - dt.timedelta(days=d * escalation_days - 1) for d in range(1, UNIT_DEPTHS + 1)}
+    deadline_type = RectificationLine.deadline_at.type
+    threshold = sa.case({k: sa.bindparam(f"esc_{k}", v, type_=deadline_type) for k, v in thresholds.items()},
+                        value=depth, else_=None)
+    few = scope_outlets(session, user, node)
+    # a small scope reads its own outlets' lines; a large one walks the late lines in deadline order
+    outlet_key = RectificationLine.outlet_id if few is not None else unindexed(RectificationLine.outlet_id)
+    where = [RectificationLine.deadline_at <= thresholds[base + 1], RectificationLine.deadline_at <= threshold,
+             permissions.outlets_clause(session, user),
+             RectificationLine.outlet_id.in_(few) if few is not None else Unit.path.startswith(node.path)]
+    count_query = (select(sa.func.count()).select_from(RectificationLine)
+                   .join(Outlet, Outlet.id == outlet_key).join(Unit, Unit.id == Outlet.unit_id)
+                   .where(RectificationLine.status.in_(OUTLET_TURN), *where))
+    count = session.execute(filters.apply(count_query)).scalar() or 0
+    if not count:
+        return 0, []
+    rows = []
+    for status in OUTLET_TURN:  # one ordered range per status, each stopping at ``show``
+        query = (select(RectificationLine, RectificationNotice, Outlet)
+                 .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+                 .join(Outlet, Outlet.id == outlet_key).join(Unit, Unit.id == Outlet.unit_id)
+                 .where(RectificationLine.status == status, *where)
+                 .order_by(RectificationLine.deadline_at, RectificationLine.id).limit(show))
+        rows.extend(session.execute(filters.apply(query)).all())
+    shown = [(line, notice, outlet, -services.days_left(line, outlet, now)) for line, notice, outlet in rows]
+    shown.sort(key=lambda r: (-r[3], r[0].id))
     return count, shown[:show]
 
 
