@@ -459,8 +459,9 @@ def main() -> int:
     args = parser.parse_args()
     if len(args.web_ports) < 2:
         parser.error("--web-ports needs two ports at least")
-    # SIGTERM and a closed terminal stop it as Ctrl-C does, through the same teardown
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # Ctrl-C (also when started from a shell that ignores it in background jobs), SIGTERM and a
+    # closed terminal: the same teardown
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     return run(args)
 
