@@ -7,15 +7,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed
+from inspect_app.db import get_engine, unindexed, writing
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications import services
-from inspect_app.rectifications.models import OUTLET_TURN, LineStats, LineStatus, RectificationLine, RectificationNotice
+from inspect_app.rectifications import services, stats
+from inspect_app.rectifications.models import (
+    OUTLET_TURN,
+    LineOverdue,
+    LineStats,
+    LineStatus,
+    RectificationLine,
+    RectificationNotice,
+)
 
 
 def seconds_between(later, earlier, dialect: str):
@@ -152,6 +160,49 @@ def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Un
     return session.execute(query).all()
 
 
+def kept_overdue_age() -> dt.timedelta:
+    """How old the kept late-line counts may be before a page counts them again itself (three
+    sweeps: the worker is not running)."""
+    minutes = current_app.config.get("SWEEP_MINUTES", 5) if has_app_context() else 5
+    return dt.timedelta(minutes=3 * minutes)
+
+
+def kept_overdue(session: Session, user: User, filters: BoardFilters, node: Unit | None,
+                 now: dt.datetime) -> tuple[dt.datetime, dict[int, tuple[int, dt.datetime | None]]]:
+    """The late lines per county under the node as last counted, and when: counted again first (in
+    a short write of its own, read there: the page's own snapshot predates it) when there are
+    none or they are older than ``kept_overdue_age``."""
+    kept_at = stats.overdue_kept_at(session)
+    if kept_at is not None and kept_at > now - kept_overdue_age():
+        return kept_at, _kept_overdue_by_unit(session, user, filters, node)
+    with writing(), Session(get_engine()) as write:
+        kept_at = stats.overdue_kept_at(write)
+        if kept_at is None or kept_at <= now - kept_overdue_age():
+            stats.keep_overdue(write, now)
+            write.commit()
+            kept_at = now
+        return kept_at, _kept_overdue_by_unit(write, user, filters, node)
+
+
+def _kept_overdue_by_unit(session: Session, user: User, filters: BoardFilters, node: Unit | None):
+    """Late lines per county under the node, as the worker last counted them (``LineOverdue``)."""
+    query = (select(LineOverdue.unit_id, sa.func.sum(LineOverdue.overdue), sa.func.min(LineOverdue.oldest_deadline_at))
+             .join(Unit, Unit.id == LineOverdue.unit_id)
+             .where(permissions.units_clause(session, user))
+             .group_by(LineOverdue.unit_id))
+    if node is not None:
+        query = query.where(Unit.path.startswith(node.path))
+    if filters.since:
+        query = query.where(LineOverdue.month >= filters.since.date().replace(day=1))
+    if filters.until:
+        query = query.where(LineOverdue.month < filters.until.date())
+    if filters.kind:
+        query = query.where(LineOverdue.checklist_kind == filters.kind)
+    if filters.severity:
+        query = query.where(LineOverdue.severity == filters.severity)
+    return {unit_id: (int(n or 0), _aware(oldest)) for unit_id, n, oldest in session.execute(query).all()}
+
+
 def _row(key, name, kind, r) -> BoardRow:
     issued, closed, withdrawn = int(r.issued or 0), int(r.closed or 0), int(r.withdrawn or 0)
     return BoardRow(key=key, name=name, kind=kind, issued=issued, acknowledged=int(r.acknowledged or 0),
@@ -180,8 +231,12 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
     else:
         units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node
                                                 else select(Unit)).all()}
-        in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true()
-        overdue = _overdue_by(session, user, filters, "unit", in_node, now)
+        if scope_outlets(session, user, node) is None:
+            # too many outlets to count their late lines live: the counts kept by the worker
+            total.extra["overdue_as_of"], overdue = kept_overdue(session, user, filters, node, now)
+        else:
+            in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true()
+            overdue = _overdue_by(session, user, filters, "unit", in_node, now)
         children: dict[int, BoardRow] = {}
         depth = node.path.count("/") if node else 1
 
@@ -230,9 +285,11 @@ def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] 
 
 
 def line_queries(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
-                 outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None) -> list:
+                 outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
+                 keys_only: bool = False) -> list:
     """The selection of a line list, as one or more queries each ordered by (deadline, id); their
-    rows merged in that order are the list.
+    rows merged in that order are the list. ``keys_only``: each row is (deadline, id), read from
+    the indexes without the notice.
 
     Lines exist only for released visits (a notice is issued at release), so whoever may see the
     outlet may see its lines: the outlet scope is the whole check, secret visits included.
@@ -244,15 +301,18 @@ def line_queries(session: Session, user: User, *, filters: BoardFilters, node: U
     # small one (a county, a city) reads its own outlets' late lines instead (ix_line_outlet_deadline).
     by_time = timed and in_scope is None
     outlet_key = unindexed(RectificationLine.outlet_id) if by_time else RectificationLine.outlet_id
-    query = (select(RectificationLine, RectificationNotice, Outlet)
-             .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
-             .join(Outlet, Outlet.id == outlet_key)
-             .where(permissions.outlets_clause(session, user)))
+    if keys_only:
+        query = select(RectificationLine.deadline_at, RectificationLine.id)
+    else:
+        query = (select(RectificationLine, RectificationNotice, Outlet)
+                 .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id))
+    if not (keys_only and in_scope is not None):  # the scope's outlet ids carry both checks already
+        query = query.join(Outlet, Outlet.id == outlet_key).where(permissions.outlets_clause(session, user))
+        if outlet_id:
+            query = query.where(RectificationLine.outlet_id == outlet_id)
+        elif node is not None:
+            query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
     query = filters.apply(query)
-    if outlet_id:
-        query = query.where(RectificationLine.outlet_id == outlet_id)
-    elif node is not None:
-        query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
     order = (RectificationLine.deadline_at, RectificationLine.id)
     if timed:
         # One ordered range per status, merged by the caller: by deadline through the country (a
@@ -287,15 +347,23 @@ def _line_key(row) -> tuple:
 def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
               outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
               limit: int = 200, offset: int = 0):
-    """Lines with notice and outlet, for drill-down lists (one query per ordered range)."""
-    queries = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)
-    if len(queries) == 1:
-        return [tuple(r) for r in session.execute(queries[0].offset(offset).limit(limit)).all()]
-    rows = []
-    for q in queries:  # each range stops at the page's end
-        rows.extend(tuple(r) for r in session.execute(q.limit(offset + limit)).all())
-    rows.sort(key=_line_key)
-    return rows[offset:offset + limit]
+    """Lines with notice and outlet, for drill-down lists: one query, or for the late and the due
+    lines one ordered range per status read as keys only (each stopping at the page's end), merged,
+    and then the page's rows by id."""
+    if state not in ("overdue", "due_soon") or outlet_id:
+        query = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)[0]
+        return [tuple(r) for r in session.execute(query.offset(offset).limit(limit)).all()]
+    keys = []
+    for q in line_queries(session, user, filters=filters, node=node, state=state, now=now, keys_only=True):
+        keys.extend(session.execute(q.limit(offset + limit)).all())
+    ids = [line_id for _deadline, line_id in sorted(keys, key=lambda k: (_aware(k[0]), k[1]))[offset:offset + limit]]
+    if not ids:
+        return []
+    rows = session.execute(select(RectificationLine, RectificationNotice, Outlet)
+                           .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+                           .join(Outlet, Outlet.id == RectificationLine.outlet_id)
+                           .where(RectificationLine.id.in_(ids))).all()
+    return sorted((tuple(r) for r in rows), key=_line_key)
 
 
 def all_line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
@@ -313,7 +381,8 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
     """Late lines below ``node`` that have climbed to it (one unit up per ``escalation_days``
     late): how many, and the most late of them. An outlet ``d`` units below the node reaches it
     after ``d × escalation_days`` days, so each line's threshold is a deadline chosen by the depth
-    of its outlet's unit: two queries (count, the most late) however deep or wide the scope."""
+    of its outlet's unit: three queries (count, the most late, their rows) however deep or wide
+    the scope."""
     if node is None:
         return 0, []
     now = now or clock.now()
@@ -336,14 +405,15 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
     count = session.execute(filters.apply(count_query)).scalar() or 0
     if not count:
         return 0, []
-    rows = []
-    for status in OUTLET_TURN:  # one ordered range per status, each stopping at ``show``
-        query = (select(RectificationLine, RectificationNotice, Outlet)
-                 .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
-                 .join(Outlet, Outlet.id == outlet_key).join(Unit, Unit.id == Outlet.unit_id)
-                 .where(RectificationLine.status == status, *where)
-                 .order_by(RectificationLine.deadline_at, RectificationLine.id).limit(show))
-        rows.extend(session.execute(filters.apply(query)).all())
+    # the most late first: their ids from the indexes alone, then those few rows whole
+    ids = session.execute(filters.apply(
+        select(RectificationLine.id).join(Outlet, Outlet.id == outlet_key).join(Unit, Unit.id == Outlet.unit_id)
+        .where(RectificationLine.status.in_(OUTLET_TURN), *where)
+        .order_by(RectificationLine.deadline_at, RectificationLine.id).limit(show))).scalars().all()
+    rows = session.execute(
+        select(RectificationLine, RectificationNotice, Outlet)
+        .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+        .join(Outlet, Outlet.id == RectificationLine.outlet_id).where(RectificationLine.id.in_(ids))).all()
     shown = [(line, notice, outlet, -services.days_left(line, outlet, now)) for line, notice, outlet in rows]
     shown.sort(key=lambda r: (-r[3], r[0].id))
     return count, shown[:show]
