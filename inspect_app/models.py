@@ -14,7 +14,10 @@ from inspect_app.org.models import Outlet, OutletBlackout, StaffMember, Unit, Wi
 from inspect_app.plans.models import InspectionPlan, PlanBlackout, PlanMember, PlanOutlet, PlanPairing  # noqa: F401
 from inspect_app.rectifications.models import (  # noqa: F401
     ExtensionRequest,
+    KeptFigures,
+    LineOverdue,
     LineStats,
+    LineStatsMonth,
     RectificationEvent,
     RectificationLine,
     RectificationNotice,

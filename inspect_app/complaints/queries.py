@@ -271,7 +271,11 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
     base = (select(Complaint.__table__, Unit.path.label("unit_path")).join(Outlet, Outlet.id == Complaint.outlet_id)
             .join(Unit, Unit.id == Outlet.unit_id)
             .where(permissions.complaints_clause(session, user),
-                   sa.or_(*[Unit.path.startswith(path, autoescape=True) for path in rows])))
+                   sa.or_(*[Unit.path.startswith(path, autoescape=True) for path in rows]),
+                   # only the complaints these figures count, each found by its own index
+                   sa.or_(sa.and_(Complaint.received_at >= since, Complaint.received_at < until),
+                          sa.and_(Complaint.concluded_at >= since, Complaint.concluded_at < until),
+                          Complaint.status.in_([s.value for s in OPEN_COMPLAINT]))))
     sub = base.subquery()
     c = sub.c
     in_period = sa.and_(c.received_at >= since, c.received_at < until)

@@ -61,7 +61,9 @@ class RectificationNotice(SQLModel, table=True):
 
     __tablename__ = "rectification_notice"
     #: the notices nobody acknowledged (few, however many there are in all): the sweep and the board
-    __table_args__ = (sa.Index("ix_notice_unacknowledged", "acknowledged_at", "issued_at", "outlet_id"),)
+    __table_args__ = (sa.Index("ix_notice_unacknowledged", "outlet_id", "issued_at",
+                               sqlite_where=sa.text("acknowledged_at IS NULL"),
+                               postgresql_where=sa.text("acknowledged_at IS NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(default="", max_length=32, index=True)
@@ -177,6 +179,25 @@ class LineStats(SQLModel, table=True):
     withdrawn: int = 0
     #: Approved extensions (延期) of the lines issued that month.
     extended: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    close_seconds: float = 0.0
+
+
+class LineStatsMonth(SQLModel, table=True):
+    """``LineStats`` summed over checklist kinds and severities: per county and issue month. The
+    board without a kind or severity filter reads these (2,800 counties × 24 months on a national
+    network, where ``line_stats`` holds a million rows); kept by the same upserts."""
+
+    __tablename__ = "line_stats_month"
+    __table_args__ = (sa.Index("ix_line_stats_month_month", "month", "unit_id"),)
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: dt.date = Field(primary_key=True)
+    issued: int = 0
+    acknowledged: int = 0
+    answered: int = 0
+    closed: int = 0
+    withdrawn: int = 0
+    extended: int = 0
     close_seconds: float = 0.0
 
 

@@ -20,6 +20,7 @@ from inspect_app.rectifications.models import (
     OUTLET_TURN,
     LineOverdue,
     LineStats,
+    LineStatsMonth,
     LineStatus,
     RectificationLine,
     RectificationNotice,
@@ -138,21 +139,23 @@ def _lines_by_outlet(session: Session, user: User, filters: BoardFilters, county
 
 
 def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Unit | None):
-    """Counties under the node, from the running totals (``LineStats``)."""
-    query = (select(LineStats.unit_id.label("key"), sa.func.sum(LineStats.issued).label("issued"),
-                    sa.func.sum(LineStats.acknowledged).label("acknowledged"),
-                    sa.func.sum(LineStats.answered).label("answered"), sa.func.sum(LineStats.closed).label("closed"),
-                    sa.func.sum(LineStats.withdrawn).label("withdrawn"), sa.func.sum(LineStats.extended).label("extended"),
-                    sa.func.sum(LineStats.close_seconds).label("close_seconds"))
-             .join(Unit, Unit.id == LineStats.unit_id)
+    """Counties under the node, from the running totals: the month's sums (``LineStatsMonth``)
+    unless a kind or severity is asked for (``LineStats``)."""
+    table = LineStats if filters.kind or filters.severity else LineStatsMonth
+    query = (select(table.unit_id.label("key"), sa.func.sum(table.issued).label("issued"),
+                    sa.func.sum(table.acknowledged).label("acknowledged"),
+                    sa.func.sum(table.answered).label("answered"), sa.func.sum(table.closed).label("closed"),
+                    sa.func.sum(table.withdrawn).label("withdrawn"), sa.func.sum(table.extended).label("extended"),
+                    sa.func.sum(table.close_seconds).label("close_seconds"))
+             .join(Unit, Unit.id == table.unit_id)
              .where(permissions.units_clause(session, user))
-             .group_by(LineStats.unit_id))
+             .group_by(table.unit_id))
     if node is not None:
         query = query.where(Unit.path.startswith(node.path))
     if filters.since:
-        query = query.where(LineStats.month >= filters.since.date().replace(day=1))
+        query = query.where(table.month >= filters.since.date().replace(day=1))
     if filters.until:
-        query = query.where(LineStats.month < filters.until.date())
+        query = query.where(table.month < filters.until.date())
     if filters.kind:
         query = query.where(LineStats.checklist_kind == filters.kind)
     if filters.severity:

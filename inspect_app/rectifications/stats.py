@@ -13,6 +13,7 @@ from inspect_app.rectifications.models import (
     KeptFigures,
     LineOverdue,
     LineStats,
+    LineStatsMonth,
     LineStatus,
     RectificationLine,
 )
@@ -24,27 +25,37 @@ def month_of(moment: dt.datetime, zone: str) -> dt.date:
     return clock.month_start(clock.local_date(moment, zone))
 
 
-def _upsert(session: Session, key: dict, deltas: dict) -> None:
+def _upsert(session: Session, model, key: dict, deltas: dict) -> None:
     dialect = session.get_bind().dialect.name
     values = {**key, **{c: deltas.get(c, 0) for c in COUNTERS}}
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(LineStats.__table__).values(**values)
-    table = LineStats.__table__
+    table = model.__table__
+    statement = insert(table).values(**values)
     statement = statement.on_conflict_do_update(
-        index_elements=[table.c.unit_id, table.c.month, table.c.checklist_kind, table.c.severity],
+        index_elements=[table.c[name] for name in key],
         set_={c: table.c[c] + statement.excluded[c] for c in COUNTERS if c in deltas},
     )
     session.execute(statement)
 
 
 def bump(session: Session, line: RectificationLine, outlet: Outlet, **deltas) -> None:
-    """Add ``deltas`` (e.g. closed=1, close_seconds=…) to the line's row."""
-    key = {"unit_id": outlet.unit_id, "month": month_of(line.issued_at, outlet.timezone),
-           "checklist_kind": line.checklist_kind, "severity": line.severity}
-    _upsert(session, key, deltas)
+    """Add ``deltas`` (e.g. closed=1, close_seconds=…) to the line's rows (by kind and severity,
+    and the month's sum)."""
+    month = {"unit_id": outlet.unit_id, "month": month_of(line.issued_at, outlet.timezone)}
+    _upsert(session, LineStats, {**month, "checklist_kind": line.checklist_kind, "severity": line.severity}, deltas)
+    _upsert(session, LineStatsMonth, month, deltas)
+
+
+def sum_months(session: Session) -> int:
+    """``line_stats_month`` from ``line_stats``, in the database."""
+    session.execute(sa.delete(LineStatsMonth))
+    columns = ", ".join(COUNTERS)
+    sums = ", ".join(f"sum({c})" for c in COUNTERS)
+    return session.execute(sa.text(f"INSERT INTO line_stats_month (unit_id, month, {columns}) "
+                                    f"SELECT unit_id, month, {sums} FROM line_stats GROUP BY unit_id, month")).rowcount
 
 
 #: The totals by SQL on PostgreSQL, which knows the outlets' zones: one pass over the lines (the
@@ -67,11 +78,14 @@ def rebuild(session: Session) -> int:
     """Recompute every row from the lines themselves (after an import, or to check the totals)."""
     session.execute(sa.delete(LineStats))
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(sa.text(_REBUILD_SQL)).rowcount
-    rows = totals_from_lines(session)
-    for start in range(0, len(rows), 10_000):
-        session.execute(sa.insert(LineStats.__table__), rows[start:start + 10_000])
-    return len(rows)
+        count = session.execute(sa.text(_REBUILD_SQL)).rowcount
+    else:
+        rows = totals_from_lines(session)
+        for start in range(0, len(rows), 10_000):
+            session.execute(sa.insert(LineStats.__table__), rows[start:start + 10_000])
+        count = len(rows)
+    sum_months(session)
+    return count
 
 
 def totals_from_lines(session: Session) -> list[dict]:

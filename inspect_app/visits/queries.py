@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from inspect_app import permissions
 from inspect_app.auth.models import User
 from inspect_app.db import unindexed
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
 
@@ -85,30 +86,47 @@ def visit_batches(session: Session, user: User, *, batch: int = 1000, **filters)
         yield [tuple(r) for r in part]
 
 
-def star_counts(session: Session, user: User, *, now: dt.datetime) -> dict[int, int]:
-    query = (select(StarRating.stars, sa.func.count()).join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
-             .where(StarRating.ended_at.is_(None), StarRating.valid_until > now, permissions.outlets_clause(session, user))
-             .group_by(StarRating.stars))
+_WHOLE = object()
+
+
+def star_scope(session: Session, user: User) -> list[int] | None:
+    """The viewer's outlets when few enough to read the star ratings by (``org.SCOPE_FIRST_OUTLETS``:
+    a county, a city, a province); else None (the nation reads the current ratings' own index)."""
+    query = select(Outlet.id).where(permissions.outlets_clause(session, user)).limit(org.SCOPE_FIRST_OUTLETS + 1)
+    return org.few_outlets(session.execute(query).scalars().all())
+
+
+def _stars_in(session: Session, user: User, query, scope):
+    """``query`` (on StarRating) joined to its outlet and limited to the viewer's: through the
+    outlets' own ratings for a small scope, else each current rating checked against the scope."""
+    if scope is _WHOLE:
+        scope = star_scope(session, user)
+    if scope is not None:
+        return query.join(Outlet, Outlet.id == StarRating.outlet_id).where(StarRating.outlet_id.in_(scope))
+    return query.join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(permissions.outlets_clause(session, user))
+
+
+def star_counts(session: Session, user: User, *, now: dt.datetime, scope=_WHOLE) -> dict[int, int]:
+    query = _stars_in(session, user, select(StarRating.stars, sa.func.count()).select_from(StarRating), scope)
+    query = query.where(StarRating.ended_at.is_(None), StarRating.valid_until > now).group_by(StarRating.stars)
     return dict(session.execute(query).all())
 
 
-def star_query(session: Session, user: User, *, stars: int | None = None, now: dt.datetime):
+def star_query(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, scope=_WHOLE):
     """Current star levels in the user's scope, in the board's order: (rating, outlet, window, unit name)."""
-    query = (select(StarRating, Outlet, Window, Unit.name)
-             .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
-             .join(Unit, Unit.id == Outlet.unit_id)
+    query = _stars_in(session, user, select(StarRating, Outlet, Window, Unit.name).select_from(StarRating), scope)
+    query = (query.join(Unit, Unit.id == Outlet.unit_id)
              .join(Window, Window.id == StarRating.window_id, isouter=True)
-             .where(StarRating.ended_at.is_(None), StarRating.valid_until > now,
-                    permissions.outlets_clause(session, user)))
+             .where(StarRating.ended_at.is_(None), StarRating.valid_until > now))
     if stars:
         query = query.where(StarRating.stars == stars)
     return query.order_by(StarRating.stars.desc(), Outlet.code, Window.number, StarRating.id)
 
 
 def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, limit: int = 100,
-               offset: int = 0) -> list[tuple]:
+               offset: int = 0, scope=_WHOLE) -> list[tuple]:
     """Current star levels in the user's scope, a page at a time: (rating, outlet, window, unit name)."""
-    query = star_query(session, user, stars=stars, now=now).offset(offset).limit(limit)
+    query = star_query(session, user, stars=stars, now=now, scope=scope).offset(offset).limit(limit)
     return [tuple(r) for r in session.execute(query).all()]
 
 
@@ -119,12 +137,10 @@ def star_rows(session: Session, user: User, *, stars: int | None = None, now: dt
         yield tuple(row)
 
 
-def star_changes(session: Session, user: User, *, since: dt.datetime, limit: int = 30) -> list[tuple]:
+def star_changes(session: Session, user: User, *, since: dt.datetime, limit: int = 30, scope=_WHOLE) -> list[tuple]:
     """Stars awarded or removed since a moment, newest first: (rating, outlet, window)."""
-    base = (select(StarRating, Outlet, Window)
-            .join(Outlet, Outlet.id == unindexed(StarRating.outlet_id))
-            .join(Window, Window.id == StarRating.window_id, isouter=True)
-            .where(permissions.outlets_clause(session, user)))
+    base = _stars_in(session, user, select(StarRating, Outlet, Window).select_from(StarRating), scope).join(
+        Window, Window.id == StarRating.window_id, isouter=True)
     # two index ranges (awarded, ended), newest first, instead of an OR over the whole table
     awarded = session.execute(base.where(StarRating.awarded_at >= since).order_by(StarRating.awarded_at.desc()).limit(limit)).all()
     ended = session.execute(base.where(StarRating.ended_at >= since).order_by(StarRating.ended_at.desc()).limit(limit)).all()

@@ -276,3 +276,35 @@ def test_deadlines_count_in_the_outlet_zone(ctx, db, create_unit, create_outlet)
     assert rect.default_deadline("urgent", issued, outlet) == dt.date(2026, 3, 2)
     end = rect.deadline_instant(dt.date(2026, 3, 2), outlet.timezone)
     assert end == dt.datetime(2026, 3, 2, 18, 0, tzinfo=dt.timezone.utc)
+
+
+def test_the_months_sums_follow_every_transition_and_a_rebuild(released, db, people):
+    """``line_stats_month`` (what the board reads without a kind or severity filter) is
+    ``line_stats`` summed over kinds and severities, after each transition and after a rebuild."""
+    from inspect_app.rectifications import stats
+    from inspect_app.rectifications.models import LineStats, LineStatsMonth
+
+    def sums():
+        detailed: dict = {}
+        for row in db.exec(select(LineStats)).all():
+            acc = detailed.setdefault((row.unit_id, row.month), dict.fromkeys(stats.COUNTERS, 0))
+            for name in stats.COUNTERS:
+                acc[name] += getattr(row, name)
+        months = {(r.unit_id, r.month): {n: getattr(r, n) for n in stats.COUNTERS}
+                  for r in db.exec(select(LineStatsMonth)).all()}
+        assert months == detailed
+        return months
+
+    chief, inspector = people["chief"], people["inspector"]
+    lines = lines_of(db, released)
+    assert sum(m["issued"] for m in sums().values()) == len(lines)
+    rect.acknowledge_notice(db, actor=chief, notice=db.get(RectificationNotice, lines["A-02"].notice_id))
+    stage_photo(db, chief, lines["A-02"])
+    rect.answer_line(db, actor=chief, line=lines["A-02"], description="已组织培训,站姿规范")
+    rect.verify_line(db, actor=inspector, line=lines["A-02"], accept=True)
+    db.commit()
+    after = sums()
+    assert sum(m["closed"] for m in after.values()) == 1 and sum(m["acknowledged"] for m in after.values()) == len(lines)
+    stats.rebuild(db)
+    db.commit()
+    assert sums() == after
