@@ -11,6 +11,9 @@ What it measures:
 Photos are 2,048 px phone copies stored through the real pipeline (display 1,600 px, thumb
 320 px); the printed copies (``evidence.services.sized_copy``) are made on the first (untimed)
 render and read back on the timed ones, as on a server that printed the document before.
+Renders go through ``pdf.render`` as the worker's do (the garbage collector paused for the render
+included). The CPU column is this process's CPU time: on the shared 2-core machine other sessions'
+load inflates wall time far more than CPU time, so compare CPU across runs and read the load.
 What it leaves out: the network and the browser's download; the first render of a document
 (fonts found, templates compiled, printed copies made) is reported once, not in the medians;
 photos are synthetic (noise and shapes), so JPEG sizes are close to, not equal to, real ones.

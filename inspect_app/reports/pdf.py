@@ -6,8 +6,12 @@ their resized copies (never originals). Anything else, network or disk, is refus
 """
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from flask import Response
@@ -112,6 +116,38 @@ class RestrictedFetcher(URLFetcher):
         raise BlockedResource(url)
 
 
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while WeasyPrint lays out a document.
+
+    A render makes hundreds of thousands of short-lived boxes; each young-generation collection
+    then walks them and, in a process holding the app (SQLAlchemy, Jinja, the checklists: about
+    300,000 objects), the older generations too: a third of a 100-line notice's CPU time
+    (2.35 s → 1.69 s measured in the benchmark's process). Off for the render only, reference
+    counting still frees almost everything; the ~130,000 objects in cycles it leaves are
+    collected by the next automatic collection (peak RSS of a 100-line render unchanged, 146 MB).
+    Counted, so overlapping renders on worker threads switch it back on only after the last one.
+    """
+    global _collector_pauses, _collector_was_enabled
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
 def render(html: str, *, photos: dict[int, object] | None = None, storage=None,
            extra: dict[str, tuple[bytes, str]] | None = None, markups: dict[int, object] | None = None,
            signatures: dict[int, object] | None = None) -> bytes:
@@ -119,9 +155,10 @@ def render(html: str, *, photos: dict[int, object] | None = None, storage=None,
     may therefore load."""
     fetcher = RestrictedFetcher(photos or {}, storage, extra, markups=markups, signatures=signatures)
     document = HTML(string=html, base_url="inspect:", url_fetcher=fetcher)
-    # Content streams uncompressed: ~45 ms less per notice (zlib on every page), files ~2.5× larger
-    # but far under the 3 MB a notice may weigh (photos are JPEG and stay compressed).
-    return document.write_pdf(font_config=_fonts, uncompressed_pdf=True)
+    with collector_paused():
+        # Content streams uncompressed: ~45 ms less per notice (zlib on every page), files ~2.5× larger
+        # but far under the 3 MB a notice may weigh (photos are JPEG and stay compressed).
+        return document.write_pdf(font_config=_fonts, uncompressed_pdf=True)
 
 
 def pdf_response(data: bytes, filename: str) -> Response:

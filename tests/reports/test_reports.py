@@ -288,3 +288,49 @@ def test_unknown_print_box_is_refused(app, caplog):
     with caplog.at_level(logging.WARNING):
         pdf.render(html, photos={1: object()}, storage=None)
     assert any("blocked a resource" in r.getMessage() for r in caplog.records)
+
+
+def test_a_notice_line_is_never_split_across_pages(app, db, notice, client_as, people):
+    """Forty lines of differing heights over several pages: each line's first words (its finding)
+    and last words (its requirement) are printed on the same page."""
+    import datetime as dt
+
+    from inspect_app.rectifications.models import RectificationLine
+
+    first = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).first()
+    for n in range(40):
+        day = first.deadline_date + dt.timedelta(days=1 + n % 5)
+        db.add(RectificationLine(
+            notice_id=notice.id, visit_id=first.visit_id, outlet_id=first.outlet_id, item_code=f"X-{n:03d}",
+            checklist_kind=first.checklist_kind, problem=f"P{n:02d}START " + "现场检查发现该问题,工作人员未按规范执行。" * (1 + n % 4),
+            requirement="按规范整改,拍摄整改后照片在系统中回复 " + f"R{n:02d}END", severity="general", deadline_date=day,
+            deadline_at=dt.datetime.combine(day, dt.time(16), dt.timezone.utc), status="issued",
+            issued_at=first.issued_at))
+    db.commit()
+    response = fetch(app, client_as(people["manager"]), f"/notices/{notice.id}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    pages = [page.extract_text().replace(" ", "").replace("\n", "") for page in PdfReader(io.BytesIO(response.data)).pages]
+
+    def page_of(marker: str) -> int:  # the first: the receipt at the end lists the findings again
+        return next(k for k, text in enumerate(pages) if marker in text)
+
+    assert page_of("R39END") >= 2, len(pages)  # the lines run over three pages at least
+
+    for n in range(40):
+        assert page_of(f"P{n:02d}START") == page_of(f"R{n:02d}END"), n
+
+
+def test_the_collector_is_paused_only_while_a_paper_renders():
+    import gc
+
+    assert gc.isenabled()
+    with pdf.collector_paused():
+        assert not gc.isenabled()
+        with pdf.collector_paused():  # a second render on another worker thread
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still rendering
+    assert gc.isenabled()
+    with pytest.raises(ValueError), pdf.collector_paused():
+        raise ValueError("a render that fails")
+    assert gc.isenabled()
+    assert pdf.render("<p>整改</p>").startswith(b"%PDF") and gc.isenabled()
