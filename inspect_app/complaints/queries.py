@@ -21,6 +21,7 @@ from inspect_app.complaints.models import (
     KeyCustomer,
 )
 from inspect_app.complaints.services import next_due
+from inspect_app.db import unindexed
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications.models import RectificationLine
 
@@ -217,12 +218,19 @@ def outlet_streaks(session: Session, user: User, *, sort: str = "longest", now: 
     return rows
 
 
-def unit_streak(session: Session, unit: Unit, *, now: dt.datetime | None = None) -> int | None:
-    """Days since the last substantiated complaint anywhere in the unit's subtree."""
+def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime | None = None) -> int | None:
+    """Days since the last substantiated complaint anywhere in the unit's subtree (or the units':
+    the shortest of their streaks, in one read)."""
     now = now or clock.now()
-    moment = session.exec(select(sa.func.max(Complaint.received_at)).join(Outlet, Outlet.id == Complaint.outlet_id)
+    units = unit if isinstance(unit, list) else [unit]
+    if not units:
+        return None
+    # the newest first through the received index: the last one at fault is never far back
+    moment = session.exec(select(Complaint.received_at).join(Outlet, Outlet.id == unindexed(Complaint.outlet_id))
                           .join(Unit, Unit.id == Outlet.unit_id)
-                          .where(Unit.path.startswith(unit.path, autoescape=True), Complaint.verdict.in_(AT_FAULT))).one()
+                          .where(sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units]),
+                                 Complaint.verdict.in_(AT_FAULT))
+                          .order_by(Complaint.received_at.desc()).limit(1)).first()
     if moment is None:
         return None
     if moment.tzinfo is None:

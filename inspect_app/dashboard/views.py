@@ -112,9 +112,8 @@ def _complaint_summary(db):
     for row in rows:
         for name in ("received", "at_fault", "appeals", "open", "overdue", "concluded", "first_contact"):
             setattr(totals, name, getattr(totals, name) + getattr(row, name))
-    streaks = [complaint_queries.unit_streak(db, u) for u in roots]
-    known = [d for d in streaks if d is not None]
-    return {"totals": totals, "streak": min(known) if known else None, "month": first}
+    # the whole scope's 零投诉 streak: the shortest of its units', i.e. since the last one in any
+    return {"totals": totals, "streak": complaint_queries.unit_streak(db, list(roots)), "month": first}
 
 
 @bp.route("/outlets/<int:outlet_id>")
