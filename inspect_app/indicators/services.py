@@ -356,7 +356,7 @@ def keep_tree(session: Session, period: Period, zone: str, node: Unit | None = N
     groups: dict[int, dict] = {}
     for unit in units:
         groups.setdefault(unit.parent_id or 0, {})[unit.id] = raws[unit.id]
-    session.rollback()  # end the long read before taking the write lock
+    session.commit()  # ends the long read (keeping a tree version recorded on the way) before the write
     with writing(), Session(get_engine()) as write:
         for node_id, children in groups.items():
             _upsert(write, node_id, period, _encode(children), now, version_id, sha)
