@@ -244,6 +244,9 @@ def _figures(session: Session, node: Unit | None, units: list[Unit], period: Per
         kept = exact or max(rows, key=lambda r: r.computed_at, default=None)
         outdated = kept is None or kept is not exact or not wanted <= {int(k) for k in kept.raws} \
             or (finished and kept.computed_at < period_end)
+        if since > now:  # a period not begun: nobody has been inspected in it
+            return Figures({u.id: {scoring.VISITS: Decimal(0)} for u in units}, tree_of(session, version_id, sha),
+                           version_id)
         if outdated and wanted:
             request_refresh(session, periods=[period], node=node)
         if kept is None:

@@ -144,6 +144,8 @@ def test_with_nothing_kept_a_page_queues_the_work_and_says_so(app, db, org_tree,
     assert "正在计算" in home
     drill = director.get(f"/indicators/units/{org_tree['hz'].id}/A1?period=2026-11")
     assert drill.status_code == 302 and f"/indicators/units/{org_tree['hz'].id}" in drill.location
+    unit_page = director.get(drill.location)
+    assert unit_page.status_code == 200 and "正在计算" in unit_page.get_data(as_text=True)
     run_refresh(app)
     page = director.get("/indicators?period=2026-11").get_data(as_text=True)
     assert "正在计算" not in page and "杭州市" in page and "数据计算于 12-02 00:30" in page
@@ -215,3 +217,9 @@ def test_the_worker_computes_a_bulletin_when_the_kept_figures_are_old(app, db, o
     assert statements.reading("callback") and result.computed_at.isoformat().startswith("2026-12-02T05:00")
     with app.test_request_context():
         assert not services.in_background()
+
+
+def test_a_period_not_begun_asks_nothing_of_the_worker(app, db, org_tree, people, client_as):
+    page = client_as(people["director"]).get("/indicators?period=2027-03").get_data(as_text=True)
+    assert "未检查" in page and "杭州市" in page and "正在计算" not in page
+    assert refresh_jobs(db) == [] or all(j.params["periods"] != ["2027-03"] for j in refresh_jobs(db))
