@@ -84,7 +84,7 @@ def pages() -> dict[str, str]:
     }
 
 
-def measure(app, username: str, runs: int) -> list[tuple[str, float, float, int, int]]:
+def measure(app, username: str, runs: int, only: list[str] | None = None) -> list[tuple[str, float, float, int, int]]:
     engine = app.extensions["db_engine"]
     counter = {"n": 0}
 
@@ -101,6 +101,8 @@ def measure(app, username: str, runs: int) -> list[tuple[str, float, float, int,
             sess["_user_id"], sess["_fresh"], sess[SESSION_KEY] = user.get_id(), True, sid
     rows = []
     for name, url in pages().items():
+        if only and not any(word in name for word in only):
+            continue
         response = client.get(url)  # warm: templates compiled, caches filled
         assert response.status_code == 200, (url, response.status_code)
         times, queries = [], []
@@ -150,6 +152,7 @@ def main() -> int:
     parser.add_argument("--user", action="append", help="username (repeat); default: one per scope")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-keep", action="store_true", help="do not run the worker's composite job first")
+    parser.add_argument("--page", action="append", help="only the pages whose name holds this (repeat)")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     server = None
@@ -196,7 +199,7 @@ def main() -> int:
         print(f"{engine.dialect.name}: {counts}, {args.runs} runs per page; load average at start {load}")
         results = {}
         for scope, username in scopes:
-            results[scope] = (outlets_of(engine, username), measure(app, username, args.runs))
+            results[scope] = (outlets_of(engine, username), measure(app, username, args.runs, args.page))
             print(f"  {scope} ({username}, {results[scope][0]} outlets): " + "; ".join(
                 f"{name} {median:.0f}/{p95:.0f} ms {queries}q" for name, median, p95, queries, _ in results[scope][1]),
                 flush=True)
