@@ -172,6 +172,10 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
             notice_rows.append(dict(id=nid, number=f"ZG{released:%Y%m}-{nid:07d}", visit_id=vid, outlet_id=outlet_id,
                                     issued_at=released, issued_by_id=None, acknowledged_at=None, acknowledged_by_id=None))
             age_days = (now - released).days
+            # 签收 is per notice: the chief acknowledges all its lines at once, or none yet
+            unacknowledged = rng.random() < (0.3 if age_days <= 7 else 0.04 if age_days <= 30 else 0.005)
+            notice_ack = None if unacknowledged else released + dt.timedelta(hours=rng.randint(1, 48))
+            notice_rows[-1]["acknowledged_at"] = notice_ack
             for item in chosen:
                 deadline = (released + dt.timedelta(hours=8)).date() + dt.timedelta(days=SEVERITY_DAYS[item.severity])
                 deadline_at = dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(), dt.timezone.utc) - dt.timedelta(hours=8)
@@ -186,12 +190,15 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
                                          [70, 10, 8, 5, 5, 2])[0]
                 else:
                     status = rng.choices(["issued", "acknowledged", "answered", "closed"], [30, 35, 20, 15])[0]
-                if status != "issued":
-                    ack = released + dt.timedelta(hours=rng.randint(1, 48))
+                if notice_ack is None:
+                    status = "withdrawn" if status == "withdrawn" else "issued"
+                elif status == "issued":
+                    status = "acknowledged"
+                ack = notice_ack if status != "issued" else None
                 if status in ("answered", "closed", "returned"):
                     answered = ack + dt.timedelta(hours=rng.randint(2, 24 * max(1, SEVERITY_DAYS[item.severity])))
                 if status in ("closed", "withdrawn"):
-                    closed = (answered or ack) + dt.timedelta(hours=rng.randint(1, 72))
+                    closed = (answered or ack or released) + dt.timedelta(hours=rng.randint(1, 72))
                 line_rows.append(dict(id=lid, notice_id=nid, visit_id=vid, outlet_id=outlet_id, item_code=item.code,
                                       checklist_kind="open", problem=item.text_zh, requirement=item.requirement_zh,
                                       severity=item.severity, red_line=item.red_line, deadline_date=deadline,

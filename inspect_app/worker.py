@@ -32,6 +32,7 @@ from inspect_app.jobs import queue
 from inspect_app.jobs.queue import JobRun
 from inspect_app.org.models import Unit
 from inspect_app.plans import services as plan_services
+from inspect_app.rectifications import stats as rectification_stats
 from inspect_app.rectifications.services import sweep as rectification_sweep
 from inspect_app.reports import publishing
 
@@ -46,6 +47,9 @@ def run_sweep() -> dict[str, int]:
         sent.update(complaint_services.sweep(session))
         session.commit()
         sent.update(plan_services.sweep(session))  # the plans' visits of this period and the next
+        session.commit()
+        # the nation's board reads its late lines from these counts (a large scope cannot count live)
+        sent["overdue_rows"] = rectification_stats.keep_overdue(session)
         session.commit()
     sent["temp_removed"] = get_storage().sweep_temp()
     with Session(get_engine()) as session:

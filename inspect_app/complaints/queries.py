@@ -252,32 +252,54 @@ class UnitComplaints:
 
 def by_child_units(session: Session, user: User, children: list[Unit], *, since: dt.datetime, until: dt.datetime,
                    now: dt.datetime | None = None) -> list[UnitComplaints]:
-    """One row per unit in ``children`` (each counted over its whole subtree), within the viewer's scope."""
+    """One row per unit in ``children`` (each counted over its whole subtree), within the viewer's
+    scope: two grouped reads (figures, categories) per unit that holds outlets, summed up to the
+    children here, however many children there are."""
     now = now or clock.now()
-    rows = []
-    for unit in children:
-        base = (select(Complaint).join(Outlet, Outlet.id == Complaint.outlet_id).join(Unit, Unit.id == Outlet.unit_id)
-                .where(permissions.complaints_clause(session, user), Unit.path.startswith(unit.path, autoescape=True)))
-        sub = base.subquery()
-        c = sub.c
-        in_period = sa.and_(c.received_at >= since, c.received_at < until)
-        concluded_in = sa.and_(c.concluded_at >= since, c.concluded_at < until)
-        is_open = c.status.in_([s.value for s in OPEN_COMPLAINT])
-        figures = session.execute(select(
-            sa.func.sum(sa.case((in_period, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(in_period, c.verdict.in_(AT_FAULT)), 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(in_period, c.source == "appeal"), 1), else_=0)),
-            sa.func.sum(sa.case((is_open, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(is_open, sa.or_(c.resolve_due_at <= now, sa.and_(
-                c.contacted_at.is_(None), c.contact_due_at <= now))), 1), else_=0)),
-            sa.func.sum(sa.case((concluded_in, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(concluded_in, c.handed_on == 0, c.reopened == 0), 1), else_=0)),
-        ).select_from(sub)).one()
-        row = UnitComplaints(unit, *[int(v or 0) for v in figures])
-        row.categories = dict(session.execute(select(c.category, sa.func.count()).select_from(sub).where(in_period)
-                                              .group_by(c.category)).all())
-        rows.append(row)
-    return rows
+    rows = {unit.path: UnitComplaints(unit) for unit in children}
+    if not rows:
+        return []
+
+    def child_of(path: str) -> UnitComplaints | None:
+        parts = path.strip("/").split("/")
+        for n in range(len(parts), 0, -1):
+            row = rows.get("/" + "/".join(parts[:n]) + "/")
+            if row is not None:
+                return row
+        return None
+
+    base = (select(Complaint.__table__, Unit.path.label("unit_path")).join(Outlet, Outlet.id == Complaint.outlet_id)
+            .join(Unit, Unit.id == Outlet.unit_id)
+            .where(permissions.complaints_clause(session, user),
+                   sa.or_(*[Unit.path.startswith(path, autoescape=True) for path in rows])))
+    sub = base.subquery()
+    c = sub.c
+    in_period = sa.and_(c.received_at >= since, c.received_at < until)
+    concluded_in = sa.and_(c.concluded_at >= since, c.concluded_at < until)
+    is_open = c.status.in_([s.value for s in OPEN_COMPLAINT])
+    figures = session.execute(select(
+        c.unit_path,
+        sa.func.sum(sa.case((in_period, 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(in_period, c.verdict.in_(AT_FAULT)), 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(in_period, c.source == "appeal"), 1), else_=0)),
+        sa.func.sum(sa.case((is_open, 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(is_open, sa.or_(c.resolve_due_at <= now, sa.and_(
+            c.contacted_at.is_(None), c.contact_due_at <= now))), 1), else_=0)),
+        sa.func.sum(sa.case((concluded_in, 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(concluded_in, c.handed_on == 0, c.reopened == 0), 1), else_=0)),
+    ).select_from(sub).group_by(c.unit_path)).all()
+    names = ("received", "at_fault", "appeals", "open", "overdue", "concluded", "first_contact")
+    for path, *values in figures:
+        row = child_of(path)
+        if row is not None:
+            for name, value in zip(names, values):
+                setattr(row, name, getattr(row, name) + int(value or 0))
+    for path, category, count in session.execute(select(c.unit_path, c.category, sa.func.count()).select_from(sub)
+                                                 .where(in_period).group_by(c.unit_path, c.category)).all():
+        row = child_of(path)
+        if row is not None:
+            row.categories[category] = row.categories.get(category, 0) + count
+    return list(rows.values())
 
 
 # --- accountability ----------------------------------------------------------------------------------

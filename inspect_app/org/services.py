@@ -216,9 +216,11 @@ def outlet_counts_by_unit(session: Session) -> dict[int, int]:
 
 #: Planning by scope: a viewer with at most this many outlets in view has their outlets' rows read
 #: outlet by outlet (the outlet indexes); above it, the country's rows of a period or a state are
-#: walked in index order and the scope applied to each, which a scope that large fills quickly. On
-#: 50,000 outlets a county (~20) or a city (~150) is below, a province (~1,600) above.
-SCOPE_FIRST_OUTLETS = 500
+#: walked in index order and the scope applied to each. Reading a scope's own rows costs what the
+#: scope holds and one index probe per outlet, so this stays below only the nation itself: on
+#: 50,000 outlets a county (~20), a city (~150) and a province (~1,600) read their own; a
+#: province's late lines by its outlets took a few ms where the country's walk took seconds.
+SCOPE_FIRST_OUTLETS = 5000
 
 
 def few_outlets(outlet_ids) -> list[int] | None:

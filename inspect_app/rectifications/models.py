@@ -60,6 +60,8 @@ class RectificationNotice(SQLModel, table=True):
     revealed a practice to fix (``visit_id`` empty: the complaint domain links to its notice)."""
 
     __tablename__ = "rectification_notice"
+    #: the notices nobody acknowledged (few, however many there are in all): the sweep and the board
+    __table_args__ = (sa.Index("ix_notice_unacknowledged", "acknowledged_at", "issued_at", "outlet_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(default="", max_length=32, index=True)
@@ -176,6 +178,35 @@ class LineStats(SQLModel, table=True):
     #: Approved extensions (延期) of the lines issued that month.
     extended: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     close_seconds: float = 0.0
+
+
+class LineOverdue(SQLModel, table=True):
+    """Late lines (open, past their deadline) per county, issue month, checklist kind and severity,
+    as the worker counted them at ``KeptFigures['line_overdue']``.
+
+    A board whose scope is too large to count its late lines live (the nation: half a million
+    late lines at 10 million) reads these few thousand rows instead; small scopes always count
+    live. Rebuilt whole by ``stats.keep_overdue`` at every sweep (``SWEEP_MINUTES``), or by the
+    first page that finds it stale when no worker runs.
+    """
+
+    __tablename__ = "line_overdue"
+
+    unit_id: int = Field(primary_key=True)
+    month: dt.date = Field(primary_key=True)  # first day of the month the line was issued (outlet's zone)
+    checklist_kind: str = Field(max_length=16, primary_key=True)
+    severity: str = Field(max_length=16, primary_key=True)
+    overdue: int = 0
+    oldest_deadline_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class KeptFigures(SQLModel, table=True):
+    """When a kept table (``line_overdue``) was last counted."""
+
+    __tablename__ = "kept_figures"
+
+    name: str = Field(max_length=32, primary_key=True)
+    computed_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
 class ExtensionStatus(StrEnum):

@@ -7,15 +7,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed
+from inspect_app.db import get_engine, unindexed, writing
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
-from inspect_app.rectifications import services
-from inspect_app.rectifications.models import OUTLET_TURN, LineStats, LineStatus, RectificationLine, RectificationNotice
+from inspect_app.rectifications import services, stats
+from inspect_app.rectifications.models import (
+    OUTLET_TURN,
+    LineOverdue,
+    LineStats,
+    LineStatus,
+    RectificationLine,
+    RectificationNotice,
+)
 
 
 def seconds_between(later, earlier, dialect: str):
@@ -152,6 +160,49 @@ def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Un
     return session.execute(query).all()
 
 
+def kept_overdue_age() -> dt.timedelta:
+    """How old the kept late-line counts may be before a page counts them again itself (three
+    sweeps: the worker is not running)."""
+    minutes = current_app.config.get("SWEEP_MINUTES", 5) if has_app_context() else 5
+    return dt.timedelta(minutes=3 * minutes)
+
+
+def kept_overdue(session: Session, user: User, filters: BoardFilters, node: Unit | None,
+                 now: dt.datetime) -> tuple[dt.datetime, dict[int, tuple[int, dt.datetime | None]]]:
+    """The late lines per county under the node as last counted, and when: counted again first (in
+    a short write of its own, read there: the page's own snapshot predates it) when there are
+    none or they are older than ``kept_overdue_age``."""
+    kept_at = stats.overdue_kept_at(session)
+    if kept_at is not None and kept_at > now - kept_overdue_age():
+        return kept_at, _kept_overdue_by_unit(session, user, filters, node)
+    with writing(), Session(get_engine()) as write:
+        kept_at = stats.overdue_kept_at(write)
+        if kept_at is None or kept_at <= now - kept_overdue_age():
+            stats.keep_overdue(write, now)
+            write.commit()
+            kept_at = now
+        return kept_at, _kept_overdue_by_unit(write, user, filters, node)
+
+
+def _kept_overdue_by_unit(session: Session, user: User, filters: BoardFilters, node: Unit | None):
+    """Late lines per county under the node, as the worker last counted them (``LineOverdue``)."""
+    query = (select(LineOverdue.unit_id, sa.func.sum(LineOverdue.overdue), sa.func.min(LineOverdue.oldest_deadline_at))
+             .join(Unit, Unit.id == LineOverdue.unit_id)
+             .where(permissions.units_clause(session, user))
+             .group_by(LineOverdue.unit_id))
+    if node is not None:
+        query = query.where(Unit.path.startswith(node.path))
+    if filters.since:
+        query = query.where(LineOverdue.month >= filters.since.date().replace(day=1))
+    if filters.until:
+        query = query.where(LineOverdue.month < filters.until.date())
+    if filters.kind:
+        query = query.where(LineOverdue.checklist_kind == filters.kind)
+    if filters.severity:
+        query = query.where(LineOverdue.severity == filters.severity)
+    return {unit_id: (int(n or 0), _aware(oldest)) for unit_id, n, oldest in session.execute(query).all()}
+
+
 def _row(key, name, kind, r) -> BoardRow:
     issued, closed, withdrawn = int(r.issued or 0), int(r.closed or 0), int(r.withdrawn or 0)
     return BoardRow(key=key, name=name, kind=kind, issued=issued, acknowledged=int(r.acknowledged or 0),
@@ -180,8 +231,12 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
     else:
         units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node
                                                 else select(Unit)).all()}
-        in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true()
-        overdue = _overdue_by(session, user, filters, "unit", in_node, now)
+        if scope_outlets(session, user, node) is None:
+            # too many outlets to count their late lines live: the counts kept by the worker
+            total.extra["overdue_as_of"], overdue = kept_overdue(session, user, filters, node, now)
+        else:
+            in_node = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))) if node else sa.true()
+            overdue = _overdue_by(session, user, filters, "unit", in_node, now)
         children: dict[int, BoardRow] = {}
         depth = node.path.count("/") if node else 1
 
@@ -212,6 +267,11 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
         total.add(row)
     result.sort(key=lambda row: (-row.overdue, -row.open, row.name))
     return result, total
+
+
+#: How many levels a unit tree may have below a node (province → city → county → district …);
+#: escalation thresholds are set for each.
+UNIT_DEPTHS = 6
 
 
 def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] | None:
@@ -307,25 +367,42 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
                  escalation_days: int, now: dt.datetime | None = None, show: int = 20) -> tuple[int, list[tuple]]:
     """Late lines below ``node`` that have climbed to it (one unit up per ``escalation_days``
     late): how many, and the most late of them. An outlet ``d`` units below the node reaches it
-    after ``d × escalation_days`` days, so each distance is one deadline threshold on the open
-    lines' index — a handful of queries, however many lines are late."""
+    after ``d × escalation_days`` days, so each line's threshold is a deadline chosen by the depth
+    of its outlet's unit: three queries (count, the most late, their rows) however deep or wide
+    the scope."""
     if node is None:
         return 0, []
     now = now or clock.now()
-    units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path))).all()}
-    allowed = org.outlets_in(session, user, Outlet.unit_id.in_(list(units)))
-    base_depth = node.path.count("/")
-    distances = {outlet_id: units[unit_id].path.count("/") - base_depth for outlet_id, unit_id in allowed.items()}
-    count, shown = 0, []
-    for distance in sorted({d for d in distances.values() if d >= 1}):
-        # deadline day ended at least distance × N days ago: late by ≥ that many local days
-        threshold = now - dt.timedelta(days=distance * escalation_days - 1)
-        grouped = _overdue_by(session, user, filters, "outlet", Outlet.unit_id.in_(list(units)), threshold)
-        count += sum(n for outlet_id, (n, _oldest) in grouped.items() if distances.get(outlet_id) == distance)
-        rows = line_rows(session, user, filters=filters, node=node, state="overdue", now=threshold, limit=show)
-        shown.extend((line, notice, outlet, -services.days_left(line, outlet, now)) for line, notice, outlet in rows
-                     if distances.get(outlet.id) == distance and -services.days_left(line, outlet, now) >= distance * escalation_days)
-    shown.sort(key=lambda r: -r[3])
+    base = node.path.count("/")
+    depth = sa.func.length(Unit.path) - sa.func.length(sa.func.replace(Unit.path, "/", ""))
+    # deadline day ended at least d × N days ago: late by ≥ that many local days
+    thresholds = {base + d: now - dt.timedelta(days=d * escalation_days - 1) for d in range(1, UNIT_DEPTHS + 1)}
+    deadline_type = RectificationLine.deadline_at.type
+    threshold = sa.case({k: sa.bindparam(f"esc_{k}", v, type_=deadline_type) for k, v in thresholds.items()},
+                        value=depth, else_=None)
+    few = scope_outlets(session, user, node)
+    # a small scope reads its own outlets' lines; a large one walks the late lines in deadline order
+    outlet_key = RectificationLine.outlet_id if few is not None else unindexed(RectificationLine.outlet_id)
+    where = [RectificationLine.deadline_at <= thresholds[base + 1], RectificationLine.deadline_at <= threshold,
+             permissions.outlets_clause(session, user),
+             RectificationLine.outlet_id.in_(few) if few is not None else Unit.path.startswith(node.path)]
+    count_query = (select(sa.func.count()).select_from(RectificationLine)
+                   .join(Outlet, Outlet.id == outlet_key).join(Unit, Unit.id == Outlet.unit_id)
+                   .where(RectificationLine.status.in_(OUTLET_TURN), *where))
+    count = session.execute(filters.apply(count_query)).scalar() or 0
+    if not count:
+        return 0, []
+    # the most late first: their ids from the indexes alone, then those few rows whole
+    ids = session.execute(filters.apply(
+        select(RectificationLine.id).join(Outlet, Outlet.id == outlet_key).join(Unit, Unit.id == Outlet.unit_id)
+        .where(RectificationLine.status.in_(OUTLET_TURN), *where)
+        .order_by(RectificationLine.deadline_at, RectificationLine.id).limit(show))).scalars().all()
+    rows = session.execute(
+        select(RectificationLine, RectificationNotice, Outlet)
+        .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+        .join(Outlet, Outlet.id == RectificationLine.outlet_id).where(RectificationLine.id.in_(ids))).all()
+    shown = [(line, notice, outlet, -services.days_left(line, outlet, now)) for line, notice, outlet in rows]
+    shown.sort(key=lambda r: (-r[3], r[0].id))
     return count, shown[:show]
 
 

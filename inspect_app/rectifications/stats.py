@@ -8,7 +8,14 @@ from sqlmodel import Session, select
 
 from inspect_app import clock
 from inspect_app.org.models import Outlet
-from inspect_app.rectifications.models import LineStats, LineStatus, RectificationLine
+from inspect_app.rectifications.models import (
+    OUTLET_TURN,
+    KeptFigures,
+    LineOverdue,
+    LineStats,
+    LineStatus,
+    RectificationLine,
+)
 
 COUNTERS = ("issued", "acknowledged", "answered", "closed", "withdrawn", "extended", "close_seconds")
 
@@ -69,3 +76,47 @@ def rebuild(session: Session) -> int:
     for start in range(0, len(rows), 10_000):
         session.execute(sa.insert(LineStats.__table__), rows[start:start + 10_000])
     return len(rows)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+
+
+def keep_overdue(session: Session, now: dt.datetime | None = None) -> int:
+    """Count the late lines again into ``LineOverdue`` (one pass over the open lines past their
+    deadline, streamed) and note when; returns how many rows it wrote."""
+    now = now or clock.now()
+    zones = dict(session.execute(select(Outlet.id, Outlet.timezone)).all())
+    units = dict(session.execute(select(Outlet.id, Outlet.unit_id)).all())
+    totals: dict[tuple, list] = {}
+    query = (select(RectificationLine.outlet_id, RectificationLine.issued_at, RectificationLine.checklist_kind,
+                    RectificationLine.severity, RectificationLine.deadline_at)
+             .where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now))
+    for outlet_id, issued, kind, severity, deadline in session.execute(query.execution_options(yield_per=50_000)):
+        key = (units[outlet_id], month_of(_aware(issued), zones[outlet_id]), kind, severity)
+        row = totals.get(key)
+        deadline = _aware(deadline)
+        if row is None:
+            totals[key] = [1, deadline]
+        else:
+            row[0] += 1
+            if deadline < row[1]:
+                row[1] = deadline
+    session.execute(sa.delete(LineOverdue))
+    rows = [{"unit_id": k[0], "month": k[1], "checklist_kind": k[2], "severity": k[3], "overdue": n,
+             "oldest_deadline_at": oldest} for k, (n, oldest) in totals.items()]
+    for start in range(0, len(rows), 10_000):
+        session.execute(sa.insert(LineOverdue.__table__), rows[start:start + 10_000])
+    kept = session.get(KeptFigures, "line_overdue")
+    if kept is None:
+        session.add(KeptFigures(name="line_overdue", computed_at=now))
+    else:
+        kept.computed_at = now
+        session.add(kept)
+    session.flush()
+    return len(rows)
+
+
+def overdue_kept_at(session: Session) -> dt.datetime | None:
+    kept = session.get(KeptFigures, "line_overdue")
+    return _aware(kept.computed_at) if kept is not None else None

@@ -51,6 +51,7 @@ class Visit(SQLModel, table=True):
         sa.UniqueConstraint("plan_id", "outlet_id", "plan_period", "plan_seq", name="uq_visit_plan_slot"),
         # coverage reads planned visits by the day their window ends
         sa.Index("ix_visit_due_until", "due_until"),
+        sa.Index("ix_visit_outlet_due", "outlet_id", "due_until", "status"),
         # managers' list of flagged check-ins per inspector
         sa.Index("ix_visit_checkin_flag", "checkin_flag", "assignee_id", "checkin_at"),
     )
