@@ -5,6 +5,8 @@ Nothing imports this module but the app factory; the view helpers every domain u
 """
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from flask import (
     Flask,
@@ -65,6 +67,8 @@ from inspect_app.reports.pdf import print_photo
 from inspect_app.visits.models import VISIT_STATUS_LABELS
 from inspect_app.visits.services import CHECKIN_FLAG_LABELS, star_last_day, window_flag
 
+log = logging.getLogger(__name__)
+
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -82,6 +86,7 @@ def init_app(app: Flask) -> None:
 
     app.before_request(_refuse_unstorable_form)
     app.after_request(_security_headers)
+    app.add_url_rule("/healthz", "health", _health)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(DomainError, _domain_error)
@@ -181,6 +186,20 @@ def _unauthorized():
         return jsonify(error=message, login=url_for("auth.login")), 401
     flash(message if g.get("session_ended") else login_manager.login_message, "info")
     return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def _health():
+    """For load balancers and supervisors: 200 while this process answers and reaches the database,
+    503 when it cannot (take it out of rotation). No login, no session, nothing about the data.
+    Redis and S3 are left out: every host shares them, so they would take all hosts out at once,
+    and pages without photos work without them (a job's failed push is retried by the pump)."""
+    try:
+        with get_engine().connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa.exc.SQLAlchemyError:
+        log.exception("health check: the database cannot be reached")
+        return jsonify(status="database unreachable"), 503
+    return jsonify(status="ok")
 
 
 def _security_headers(response):

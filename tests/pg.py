@@ -32,11 +32,11 @@ class TempPostgres:
     """A throwaway server. Tests run it without durability (fsync off: nothing to keep); benchmarks
     pass ``durable=True`` so commits wait for the disk as in production."""
 
-    def __init__(self, durable: bool = False):
+    def __init__(self, durable: bool = False, port: int | None = None, prefix: str = "pgtest-"):
         self.durable = durable
-        self.dir = Path(tempfile.mkdtemp(prefix="pgtest-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.bin = _bindir()
 
     def start(self) -> str:

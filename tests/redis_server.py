@@ -20,9 +20,9 @@ def _free_port() -> int:
 
 
 class TempRedis:
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="redistest-"))
-        self.port = _free_port()
+    def __init__(self, port: int | None = None, prefix: str = "redistest-"):
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
+        self.port = port or _free_port()
         self.process: subprocess.Popen | None = None
 
     def start(self) -> str:

@@ -285,9 +285,11 @@ def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] 
 
 
 def line_queries(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
-                 outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None) -> list:
+                 outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
+                 keys_only: bool = False) -> list:
     """The selection of a line list, as one or more queries each ordered by (deadline, id); their
-    rows merged in that order are the list.
+    rows merged in that order are the list. ``keys_only``: each row is (deadline, id), read from
+    the indexes without the notice.
 
     Lines exist only for released visits (a notice is issued at release), so whoever may see the
     outlet may see its lines: the outlet scope is the whole check, secret visits included.
@@ -299,15 +301,18 @@ def line_queries(session: Session, user: User, *, filters: BoardFilters, node: U
     # small one (a county, a city) reads its own outlets' late lines instead (ix_line_outlet_deadline).
     by_time = timed and in_scope is None
     outlet_key = unindexed(RectificationLine.outlet_id) if by_time else RectificationLine.outlet_id
-    query = (select(RectificationLine, RectificationNotice, Outlet)
-             .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
-             .join(Outlet, Outlet.id == outlet_key)
-             .where(permissions.outlets_clause(session, user)))
+    if keys_only:
+        query = select(RectificationLine.deadline_at, RectificationLine.id)
+    else:
+        query = (select(RectificationLine, RectificationNotice, Outlet)
+                 .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id))
+    if not (keys_only and in_scope is not None):  # the scope's outlet ids carry both checks already
+        query = query.join(Outlet, Outlet.id == outlet_key).where(permissions.outlets_clause(session, user))
+        if outlet_id:
+            query = query.where(RectificationLine.outlet_id == outlet_id)
+        elif node is not None:
+            query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
     query = filters.apply(query)
-    if outlet_id:
-        query = query.where(RectificationLine.outlet_id == outlet_id)
-    elif node is not None:
-        query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
     order = (RectificationLine.deadline_at, RectificationLine.id)
     if timed:
         # One ordered range per status, merged by the caller: by deadline through the country (a
@@ -342,15 +347,23 @@ def _line_key(row) -> tuple:
 def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
               outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
               limit: int = 200, offset: int = 0):
-    """Lines with notice and outlet, for drill-down lists (one query per ordered range)."""
-    queries = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)
-    if len(queries) == 1:
-        return [tuple(r) for r in session.execute(queries[0].offset(offset).limit(limit)).all()]
-    rows = []
-    for q in queries:  # each range stops at the page's end
-        rows.extend(tuple(r) for r in session.execute(q.limit(offset + limit)).all())
-    rows.sort(key=_line_key)
-    return rows[offset:offset + limit]
+    """Lines with notice and outlet, for drill-down lists: one query, or for the late and the due
+    lines one ordered range per status read as keys only (each stopping at the page's end), merged,
+    and then the page's rows by id."""
+    if state not in ("overdue", "due_soon") or outlet_id:
+        query = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)[0]
+        return [tuple(r) for r in session.execute(query.offset(offset).limit(limit)).all()]
+    keys = []
+    for q in line_queries(session, user, filters=filters, node=node, state=state, now=now, keys_only=True):
+        keys.extend(session.execute(q.limit(offset + limit)).all())
+    ids = [line_id for _deadline, line_id in sorted(keys, key=lambda k: (_aware(k[0]), k[1]))[offset:offset + limit]]
+    if not ids:
+        return []
+    rows = session.execute(select(RectificationLine, RectificationNotice, Outlet)
+                           .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+                           .join(Outlet, Outlet.id == RectificationLine.outlet_id)
+                           .where(RectificationLine.id.in_(ids))).all()
+    return sorted((tuple(r) for r in rows), key=_line_key)
 
 
 def all_line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,

@@ -104,6 +104,7 @@ def _sample_url(pattern: str) -> str:
 
 
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "auth.set_language", "dashboard.index", "service_worker", "manifest",
+                    "health",  # /healthz: a probe for load balancers, nothing about the data
                     # the role guides: the docs/ folder of the repository, read before the first login too
                     "guides.index", "guides.guide", "guides.image"}
 
