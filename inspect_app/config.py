@@ -133,6 +133,9 @@ def from_environment(instance: Path) -> dict:
         "JOB_STALE_MINUTES": _int("JOB_STALE_MINUTES", 30),
         "SWEEP_MINUTES": _int("SWEEP_MINUTES", 5),
         "BULLETIN_TIME": os.environ.get("BULLETIN_TIME", "00:10"),
+        # The worker recomputes the kept composite (every node's ranking) this often; pages only
+        # read it, and the worker's own papers compute again when it is older than this.
+        "INDICATOR_REFRESH_MINUTES": _int("INDICATOR_REFRESH_MINUTES", 30),
         # Big files made by the worker and kept a day for the one who asked: exports of more rows,
         # notices of more lines, PDFs of more photos than these.
         "EXPORT_INLINE_ROWS": _int("EXPORT_INLINE_ROWS", 5000),

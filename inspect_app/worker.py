@@ -3,6 +3,8 @@
 - the sweep (reminders, overdue notes and escalations of rectification lines and complaints, the
   plans' next visits, what killed processes left in the photo store) every ``SWEEP_MINUTES``;
 - the scheduled bulletins (``BULLETIN_SCHEDULE``) once a day after ``BULLETIN_TIME``;
+- the kept composite ranking of every node (``indicators.services.refresh``) every
+  ``INDICATOR_REFRESH_MINUTES``, and at once after an import or a manager's 重新计算;
 - and, registered by their own packages, sending notifications (channels) and making big files
   (downloads).
 
@@ -25,6 +27,7 @@ from inspect_app.complaints import services as complaint_services
 from inspect_app.db import get_engine, writing
 from inspect_app.evidence.services import sweep_orphan_files
 from inspect_app.evidence.storage import get_storage
+from inspect_app.indicators import services as indicator_services
 from inspect_app.jobs import queue
 from inspect_app.jobs.queue import JobRun
 from inspect_app.org.models import Unit
@@ -126,3 +129,8 @@ def init_app(app: Flask) -> None:
     minutes = max(1, int(app.config.get("SWEEP_MINUTES", 5)))
     queue.periodic(app, "inspect.sweep", {"minute": f"*/{minutes}"}, _sweep_slot)
     queue.periodic(app, "inspect.bulletins", {"minute": "*/10"}, _bulletin_slot)
+    # the kept composite: every node's ranking of the periods pages read, every
+    # INDICATOR_REFRESH_MINUTES (the slot's key makes one job of it however many workers look)
+    queue.register(app, indicator_services.JOB, indicator_services.refresh_job, attempts=3,
+                   label=_l("Composite ranking figures"))
+    queue.periodic(app, "inspect.indicators", {"minute": "*/5"}, indicator_services.refresh_slot)

@@ -17,3 +17,15 @@ def fetch(app, client, url: str):
     ids = re.findall(r'href="/files/(\d+)"', page)
     assert ids, f"{url}: no file ready under 我的文件"
     return client.get(f"/files/{max(int(i) for i in ids)}")
+
+
+def keep_composite(app, zone: str = "Asia/Shanghai") -> None:
+    """What the worker does every ``INDICATOR_REFRESH_MINUTES`` (every node's composite kept for the
+    periods pages read), and the recomputes pages asked for meanwhile."""
+    from sqlmodel import Session
+
+    from inspect_app.indicators import services
+
+    with app.test_request_context(), Session(app.extensions["db_engine"]) as session:
+        services.refresh(session, periods=services.periods_to_refresh(session, zone), zone=zone)
+    queue.run_pending(app, names=(services.JOB,))

@@ -33,6 +33,7 @@ from inspect_app import clock, permissions
 from inspect_app.audit.services import record_many
 from inspect_app.csv_import import MAX_IMPORT_BYTES, CheckedRow, ImportFailed, ImportResult, read_rows
 from inspect_app.errors import PermissionDenied
+from inspect_app.indicators import services
 from inspect_app.indicators.definition import Indicator, Tree
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.org.models import Unit
@@ -444,4 +445,12 @@ class OperatingImporter:
                 events.append(("operating_value.replaced", old.id, {"value": before}, after))
                 result.updated += 1
         record_many(session, actor=actor, object_type="operating_value", events=events)
+        if events:
+            # the kept composite of the months imported (and their quarters) is computed again at
+            # once, in a job that is pushed when this batch commits
+            months = sorted({r.values.month for r in rows})
+            quarters = {f"{m.year}-Q{(m.month - 1) // 3 + 1}" for m in months}
+            periods = [services.Period.parse(f"{m:%Y-%m}") for m in months] + \
+                [services.Period.parse(q) for q in sorted(quarters)]
+            services.request_refresh(session, periods=periods, requested_by=actor, after_change=True)
         return result

@@ -49,9 +49,10 @@ class IndicatorTreeVersion(SQLModel, table=True):
 
 
 class IndicatorSnapshot(SQLModel, table=True):
-    """The raw values of a unit's children for a finished period, as computed after its end: the
-    ranking page reads this instead of the visits, lines and complaints. Frozen (发布) it never
-    changes, like a published bulletin. Running periods are never kept."""
+    """The raw values of a unit's children for a period, kept by the worker (``services.refresh``):
+    pages read this instead of the visits, lines and complaints, whatever its age. A running
+    period's (someone opened it) are as of ``computed_at`` and computed again after it ends.
+    Frozen (发布) it never changes, like a published bulletin."""
 
     __tablename__ = "indicator_snapshot"
     __table_args__ = (sa.UniqueConstraint("tree_sha", "node_id", "period", name="uq_indicator_snapshot"),)

@@ -64,28 +64,30 @@ class Period:
 
 
 class Rollup:
-    """Which sibling unit each outlet counts for."""
+    """Which of the given units each outlet counts for: siblings (a ranking) or whole levels of the
+    tree at once (the worker keeping every node's figures), where an outlet counts for its county,
+    its city and its province alike (paths end in ``/``, so a prefix is a subtree)."""
 
     def __init__(self, session: Session, units: list[Unit], allowed_outlets: set[int] | None):
         self.units = units
-        paths = sorted(((u.path, u.id) for u in units), key=lambda p: -len(p[0]))
-        self.outlet_unit: dict[int, int] = {}
+        paths = [(u.path, u.id) for u in units]
+        self.outlet_units: dict[int, tuple[int, ...]] = {}
         rows = session.execute(select(Outlet.id, Unit.path).join(Unit, Unit.id == Outlet.unit_id)
                                .where(Outlet.active.is_(True))).all()
         for outlet_id, path in rows:
             if allowed_outlets is not None and outlet_id not in allowed_outlets:
                 continue
-            for prefix, unit_id in paths:
-                if path.startswith(prefix):
-                    self.outlet_unit[outlet_id] = unit_id
-                    break
+            found = tuple(unit_id for prefix, unit_id in paths if path.startswith(prefix))
+            if found:
+                self.outlet_units[outlet_id] = found
         self.outlets_per_unit: dict[int, int] = defaultdict(int)
-        for unit_id in self.outlet_unit.values():
-            self.outlets_per_unit[unit_id] += 1
+        for unit_ids in self.outlet_units.values():
+            for unit_id in unit_ids:
+                self.outlets_per_unit[unit_id] += 1
         #: Planning by scope: units with few outlets between them (a county and its siblings) have
         #: their rows read through those outlets, not the country's of the period (``add`` keeps
         #: only these outlets either way, so the figures are the same).
-        self.few = org.few_outlets(self.outlet_unit)
+        self.few = org.few_outlets(self.outlet_units)
 
     def only(self, column):
         """A WHERE clause keeping the rows of the counted outlets when they are few; else none."""
@@ -95,11 +97,10 @@ class Rollup:
         """Sum the given columns of ``(outlet_id, ...)`` rows per unit."""
         sums: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(columns))
         for row in rows:
-            unit_id = self.outlet_unit.get(row[0])
-            if unit_id is None:
-                continue
-            for n, column in enumerate(columns):
-                sums[unit_id][n] += float(row[column] or 0)
+            for unit_id in self.outlet_units.get(row[0], ()):
+                target = sums[unit_id]
+                for n, column in enumerate(columns):
+                    target[n] += float(row[column] or 0)
         return sums
 
 
@@ -289,9 +290,11 @@ def _complaints(session, rollup, since, until) -> dict:
 def _imported(units, rows):
     """A unit's own value for the period; without one, the mean of the values of the units below
     it (a quarter: the mean of its months)."""
+    own: dict[int, list[float]] = defaultdict(list)
+    for unit_id, v, _p, _m in rows:
+        own[unit_id].append(float(v))
     values = {}
     for unit in units:
-        own = [float(v) for unit_id, v, _p, _m in rows if unit_id == unit.id]
-        below = own or [float(v) for _u, v, path, _m in rows if path.startswith(unit.path)]
+        below = own.get(unit.id) or [float(v) for _u, v, path, _m in rows if path.startswith(unit.path)]
         values[unit.id] = _d(sum(below) / len(below)) if below else None
     return values

@@ -11,8 +11,8 @@ from inspect_app.db import get_session, lock_on_write_only, not_a_page
 from inspect_app.downloads import views as downloads
 from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.errors import DomainError
-from inspect_app.forms_common import ActionForm, CsvUploadForm
-from inspect_app.http import get_or_404, run_service
+from inspect_app.forms_common import ActionForm, CsvUploadForm, flash_form_errors
+from inspect_app.http import get_or_404, is_safe_next, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.indicators import importing, rows, services
 from inspect_app.numbers import half_up
@@ -43,7 +43,7 @@ def _selection():
 @login_required
 def ranking():
     db, node, period, zone = _selection()
-    result = services.ranking(db, current_user, node=node, period=period, zone=zone, keep=True)
+    result = services.ranking(db, current_user, node=node, period=period, zone=zone)
     parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None
@@ -51,7 +51,34 @@ def ranking():
     may_publish = (permissions.is_admin(current_user) or (current_user.role == "manager" and node is not None)) \
         and clock.day_start(period.end, zone) <= clock.now()
     return render_template("indicators/ranking.html", r=result, parent=parent, locale=select_locale(),
-                           snapshot=snapshot, may_publish=may_publish, form=ActionForm())
+                           snapshot=snapshot, may_publish=may_publish, form=ActionForm(),
+                           refresh=refresh_form(db, node))
+
+
+def refresh_form(db, node: Unit | None) -> ActionForm | None:
+    """The 重新计算 button's form, for those who may press it (a manager of the unit, an admin)."""
+    return ActionForm() if services.may_refresh(db, current_user, node) else None
+
+
+@bp.route("/indicators/refresh", methods=["POST"])
+@login_required
+def refresh():
+    """重新计算: the worker computes the unit's figures for the period again (and the units' below)."""
+    db, node, period, _zone = _selection()  # 403 / 404 out of scope
+    if not services.may_refresh(db, current_user, node):
+        abort(403)
+    form = ActionForm()
+    if form.validate_on_submit():
+        services.request_refresh(db, periods=[period, period.previous()], node=node, requested_by=current_user)
+        db.commit()
+        flash(_("Recomputing: the figures are computed again in the background and appear in a minute or two."),
+              "success")
+    else:
+        flash_form_errors(form)
+    target = request.args.get("next")
+    if is_safe_next(target):
+        return redirect(target)
+    return redirect(url_for("indicators.ranking", period=period.label, **({"unit": node.id} if node else {})))
 
 
 @bp.route("/indicators/publish", methods=["POST"])
@@ -74,9 +101,10 @@ def unit(unit_id: int):
     target = get_or_404(Unit, unit_id)
     if not permissions.unit_in_scope(db, current_user, target):
         abort(404)
-    result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone, keep=True)
+    result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone)
     return render_template("indicators/unit.html", r=result, s=score, unit=target, locale=select_locale(),
-                           has_children=bool(services.children_of(db, current_user, target)))
+                           has_children=bool(services.children_of(db, current_user, target)),
+                           refresh=refresh_form(db, result.node))
 
 
 def _rows_of(unit_id: int, code: str, limit: int | None = rows.LIMIT):
@@ -85,6 +113,8 @@ def _rows_of(unit_id: int, code: str, limit: int | None = rows.LIMIT):
     if not permissions.unit_in_scope(db, current_user, target):
         abort(404)
     result, score = services.unit_score(db, current_user, unit=target, period=period, zone=zone, with_previous=False)
+    if score is None:  # the worker is computing the figures: the unit's page says so
+        abort(redirect(url_for("indicators.unit", unit_id=unit_id, period=period.label)))
     chosen = next((s for s in score.scores if s.indicator.code == code), None)
     if chosen is None:
         abort(404)

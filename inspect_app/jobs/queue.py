@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from huey import RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 #: A job whose run_at is this far ahead of the worker's clock still runs (hosts' clocks differ).
 CLOCK_SLACK = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
+#: The request environ key a job's handler runs under (``in_job``).
+IN_JOB = "inspect.job"
 
 
 class GiveUp(Exception):
@@ -113,6 +115,11 @@ def periodic(app: Flask, name: str, schedule: dict[str, str], fn: Callable[[], A
             fn()
 
     app.extensions["huey"].periodic_task(crontab(**schedule), name=name)(task)
+
+
+def in_job() -> bool:
+    """True while a job runs (its work is background work: it may take seconds a page may not)."""
+    return has_request_context() and bool(request.environ.get(IN_JOB))
 
 
 def label(name: str) -> str:
@@ -211,7 +218,7 @@ def _execute(app: Flask, job_id: int) -> str:
     try:
         if handler is None:
             raise GiveUp(f"no handler for {run.name!r}")
-        with app.test_request_context():
+        with app.test_request_context(environ_base={IN_JOB: run.name}):
             handler.fn(run)
     except Exception as exc:  # noqa: BLE001 — any failure is recorded and retried or dead-lettered
         return _failed(app, run, handler, exc)

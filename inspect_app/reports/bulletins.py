@@ -233,7 +233,9 @@ def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit |
 
 def build(session: Session, user: User, *, node: Unit | None, period: Period, zone: str = "Asia/Shanghai",
           photo_limit: int = 4, overdue_limit: int = 30, star_limit: int = 30,
-          rules: RankingRules | None = None) -> Bulletin:
+          rules: RankingRules | None = None, fresh: bool | None = None) -> Bulletin:
+    """The bulletin of the period; its composite ranking is the kept one on a page, computed when
+    not kept fresh in the worker or with ``fresh`` (``indicators.services.ranking``)."""
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
     units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node is not None
@@ -384,7 +386,7 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     if period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
         # the month and the month before (kept snapshots when there are): places gained or lost
         bulletin.composite = indicators.ranking(session, user, node=node, zone=zone, with_previous=True,
-                                                period=indicators.Period.parse(f"{period.start:%Y-%m}"))
+                                                period=indicators.Period.parse(f"{period.start:%Y-%m}"), fresh=fresh)
     return bulletin
 
 

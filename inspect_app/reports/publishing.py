@@ -44,10 +44,11 @@ def latest_complete(kind: str, today: dt.date) -> dt.date:
     return today - dt.timedelta(days=1)
 
 
-def compose(session: Session, viewer, *, node: Unit | None, kind: str, day: dt.date, zone: str):
+def compose(session: Session, viewer, *, node: Unit | None, kind: str, day: dt.date, zone: str,
+            fresh: bool | None = None):
     period = bulletins.Period.around(kind, day)
     b = bulletins.build(session, viewer, node=node, period=period, zone=zone,
-                        rules=bulletins.RankingRules.from_config(current_app.config))
+                        rules=bulletins.RankingRules.from_config(current_app.config), fresh=fresh)
     return b, title_of(node, kind, day)
 
 
@@ -107,7 +108,8 @@ def publish(session: Session, storage, *, actor, node: Unit, kind: str, day: dt.
         return existing
     if period.end > clock.today(zone):
         raise DomainError(_("This period is not over yet: a bulletin is published once its period has ended."))
-    b, title = compose(session, actor, node=node, kind=kind, day=day, zone=zone)
+    # what is published is kept for good: its composite is computed unless kept fresh
+    b, title = compose(session, actor, node=node, kind=kind, day=day, zone=zone, fresh=True)
     year = clock.today(zone).year
     sequence, number = number_for(session, node, year)
     data = render_pdf(b, title, number)

@@ -19,6 +19,7 @@ from inspect_app.evidence.storage import get_storage
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import REFUSED, public_url, run_service
 from inspect_app.i18n import duration_words
+from inspect_app.indicators import services as indicator_services
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications import services as rect_services
@@ -197,7 +198,9 @@ def bulletin():
     return render_template("reports/bulletin.html", b=b, title=title, args=args, units=units, previous=previous,
                            kinds=[("day", _("Daily bulletin")), ("week", _("Weekly analysis")), ("month", _("Monthly summary"))],
                            img=lambda p: url_for("evidence.photo", photo_id=p.id, variant="thumb"),
-                           published=published, may_publish=may_publish, form=ActionForm())
+                           published=published, may_publish=may_publish, form=ActionForm(),
+                           refresh=ActionForm() if b.composite and indicator_services.may_refresh(
+                               db, current_user, b.node) else None)
 
 
 @bp.route("/bulletins/pdf")

@@ -235,11 +235,11 @@ def test_a_new_tree_scores_the_running_period_and_a_finished_one_keeps_its_tree(
     assert [v.version for v in versions_] == [1, 2]
     with app.test_request_context():
         running = services.ranking(db, people["director"], node=org_tree["province"],
-                                   period=services.Period.parse("2026-12"), zone="Asia/Shanghai", with_previous=False)
+                                   period=services.Period.parse("2026-12"), zone="Asia/Shanghai", fresh=True, with_previous=False)
         november = services.ranking(db, people["director"], node=org_tree["province"],
-                                    period=services.Period.parse("2026-11"), zone="Asia/Shanghai", with_previous=False)
+                                    period=services.Period.parse("2026-11"), zone="Asia/Shanghai", fresh=True, with_previous=False)
         october = services.ranking(db, people["director"], node=org_tree["province"],
-                                   period=services.Period.parse("2026-10"), zone="Asia/Shanghai", with_previous=False)
+                                   period=services.Period.parse("2026-10"), zone="Asia/Shanghai", fresh=True, with_previous=False)
     first = load_file(PROJECT_ROOT / "forms" / "indicators" / "province.toml").indicator("A1").weight
     assert running.tree.indicator("A1").weight == first + 2 and running.tree_version_id == versions_[1].id
     # November ended before version 2 was published: it keeps the tree of its end
@@ -252,7 +252,7 @@ def test_a_new_tree_scores_the_running_period_and_a_finished_one_keeps_its_tree(
     clock_at("2027-01-01T17:00:00Z")
     with app.test_request_context():
         december = services.ranking(db, people["director"], node=org_tree["province"],
-                                    period=services.Period.parse("2026-12"), zone="Asia/Shanghai", with_previous=False)
+                                    period=services.Period.parse("2026-12"), zone="Asia/Shanghai", fresh=True, with_previous=False)
     assert december.tree_version_id == versions_[1].id
 
 

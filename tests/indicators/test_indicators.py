@@ -21,6 +21,8 @@ from inspect_app.indicators import scoring, services
 from inspect_app.indicators.definition import IndicatorError, load_file, parse
 from inspect_app.indicators.importing import OperatingImporter
 from inspect_app.indicators.models import OperatingValue
+from inspect_app.jobs import queue
+from tests.jobs_helpers import keep_composite
 from tests.visit_helpers import release_mini_visit
 
 PINNED = "2026-12-01T16:30:00Z"  # 00:30 on 2 December in Shanghai: November is the last complete month
@@ -163,7 +165,7 @@ def test_raw_values_come_from_the_apps_own_data(app, db, org_tree, people, small
     clock_at(PINNED)
     with app.test_request_context():
         result = services.ranking(db, people["director"], node=org_tree["province"], period=services.Period.parse("2026-11"),
-                                  zone="Asia/Shanghai")
+                                  zone="Asia/Shanghai", fresh=True)
     by_name = {u.name: u for u in result.units}
     hz, nb = by_name["杭州市"], by_name["宁波市"]
     raw = {s.indicator.code: s.raw for s in hz.scores}
@@ -243,11 +245,12 @@ def test_a_bad_file_is_refused_whole(app, db, people, org_tree, data, message):
     assert any(message in e for e in refused.value.errors), refused.value.errors
 
 
-def test_pages_by_role(client_as, people, org_tree, db):
+def test_pages_by_role(app, client_as, people, org_tree, db):
     for role in ("chief", "inspector", "shopper", "handler"):
         assert client_as(people[role]).get("/indicators").status_code == 403
         assert client_as(people[role]).get("/indicators/import").status_code == 403
     director = client_as(people["director"])
+    keep_composite(app)  # the worker's figures: pages only read them
     page = director.get("/indicators?period=2026-11").get_data(as_text=True)
     assert "杭州市" in page and "宁波市" in page and "综合考核" in page
     assert "期间应为月份" in director.get("/indicators?period=someday").get_data(as_text=True)
@@ -262,6 +265,7 @@ def test_pages_by_role(client_as, people, org_tree, db):
     bad = director.post("/indicators/import", {"file": (io.BytesIO(_csv(["3301,2026-11,delivery_on_time,X"])), "o.csv")},
                         content_type="multipart/form-data")
     assert "不是数字" in bad.get_data(as_text=True)
+    keep_composite(app)  # after the import (its job), and the period before for the export
     text = director.get("/indicators/export.csv?period=2026-11").get_data(as_text=True)
     assert "杭州市" in text and "A1 明察检查平均分" in text
     home = client_as(people["manager"]).get("/home").get_data(as_text=True)
@@ -284,20 +288,28 @@ def test_a_computed_period_is_kept_and_a_published_one_frozen(app, db, org_tree,
     from tests.visit_helpers import release_mini_visit as release
     director = client_as(people["director"])
     assert director.get("/indicators?period=2026-11").status_code == 200
+    assert db.exec(select(IndicatorSnapshot)).all() == []  # a page never computes: it asks the worker
+    queue.run_pending(app)
     assert {s.period for s in db.exec(select(IndicatorSnapshot))} == {"2026-11", "2026-10"}  # and the month before
-    snapshot = db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-11")).one()
+    snapshot = db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-11",
+                                                       IndicatorSnapshot.node_id == org_tree["province"].id)).one()
     assert snapshot.frozen_at is None
     computed = snapshot.computed_at
     # a second look reads the snapshot (computed after November ended): nothing is recomputed
     director.get("/indicators?period=2026-11")
     db.expire_all()
     assert db.get(IndicatorSnapshot, snapshot.id).computed_at == computed
-    # a running month is computed on every look and never kept: its figures change with every visit
+    # a running month is kept by the worker too once asked for, as of when it ran
     director.get("/indicators?period=2026-12")
     assert db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-12")).all() == []
+    queue.run_pending(app)
+    running = db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-12",
+                                                      IndicatorSnapshot.node_id == org_tree["province"].id)).one()
+    assert running.frozen_at is None
     # publishing: refused for a running month, by someone out of the unit, kept for November
     assert director.post(f"/indicators/publish?period=2026-12&unit={org_tree['province'].id}", {}).status_code == 302
-    assert db.exec(select(IndicatorSnapshot).where(IndicatorSnapshot.period == "2026-12")).all() == []
+    db.expire_all()
+    assert db.get(IndicatorSnapshot, running.id).frozen_at is None
     client_as(people["reviewer"]).post(f"/indicators/publish?period=2026-11&unit={org_tree['province'].id}", {})
     director.post(f"/indicators/publish?period=2026-11&unit={org_tree['province'].id}", {})
     db.expire_all()
@@ -310,6 +322,8 @@ def test_a_computed_period_is_kept_and_a_published_one_frozen(app, db, org_tree,
     release(app, db, people["inspector"], org_tree["xihu1"], {})
     clock_at("2026-12-01T17:00:00Z")
     director.get("/indicators?period=2026-11")
+    db.expire_all()
+    keep_composite(app)
     db.expire_all()
     assert db.get(IndicatorSnapshot, frozen.id).raws == frozen.raws
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "indicators.published")).one()

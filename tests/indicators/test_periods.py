@@ -39,7 +39,7 @@ def autumn(app, db, org_tree, people, clock_at, create_user):
 def _rank(app, db, people, org_tree, label):
     with app.test_request_context():
         result = services.ranking(db, people["director"], node=org_tree["province"], period=services.Period.parse(label),
-                                  zone="Asia/Shanghai")
+                                  zone="Asia/Shanghai", fresh=True)
     return {u.name: u for u in result.units}, result
 
 

@@ -15,6 +15,7 @@ from inspect_app.indicators.models import OperatingValue
 from inspect_app.rectifications.models import LineStatus, RectificationLine
 from inspect_app.visits import services as visits
 from tests.complaints.helpers import concluded, register
+from tests.jobs_helpers import keep_composite
 from tests.visit_helpers import release_mini_visit
 
 PINNED = "2026-12-01T16:30:00Z"  # 00:30 on 2 December in Shanghai: November is over
@@ -84,7 +85,7 @@ def test_the_rows_behind_each_kind_of_indicator_make_its_value(app, db, org_tree
     period = services.Period.parse("2026-11")
     with app.test_request_context():
         _ranking, score = services.unit_score(db, people["director"], unit=org_tree["hz"], period=period,
-                                              zone="Asia/Shanghai", with_previous=False)
+                                              zone="Asia/Shanghai", fresh=True, with_previous=False)
         checked = 0
         for s in score.scores:
             table = rows.rows_behind(db, s.indicator, org_tree["hz"], period, "Asia/Shanghai")
@@ -113,6 +114,7 @@ def test_the_rows_behind_each_kind_of_indicator_make_its_value(app, db, org_tree
 
 
 def test_the_rows_page_and_its_export_by_role(app, db, org_tree, people, client_as, november):
+    keep_composite(app)
     director = client_as(people["director"])
     url = f"/indicators/units/{org_tree['hz'].id}/SU?period=2026-11"
     page = director.get(url).get_data(as_text=True)

@@ -86,7 +86,7 @@ def test_coverage_recomputed_from_the_rows_is_the_pages_and_the_indicators(app, 
     period = indicators.Period.parse("2026-12")
     with app.test_request_context():
         _ranking, score = indicators.unit_score(db, people["director"], unit=org_tree["hz"], period=period,
-                                                zone="Asia/Shanghai", with_previous=False)
+                                                zone="Asia/Shanghai", fresh=True, with_previous=False)
         plan_done = next(s for s in score.scores if s.indicator.source == "inspections.plan_done")
         table = indicator_rows.rows_behind(db, plan_done.indicator, org_tree["hz"], period, "Asia/Shanghai")
     db.commit()  # the tree's version recorded on the way
