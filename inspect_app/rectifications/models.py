@@ -144,6 +144,10 @@ class RectificationEvent(SQLModel, table=True):
     """The history of a line: who did what, when, with which text, deadline and photos."""
 
     __tablename__ = "rectification_event"
+    #: the deadline changes (few), by time: a bulletin reads back the deadlines lines had at its end
+    __table_args__ = (sa.Index("ix_event_deadline_changes", "at", "line_id",
+                               sqlite_where=sa.text("deadline_before IS NOT NULL"),
+                               postgresql_where=sa.text("deadline_before IS NOT NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     line_id: int = Field(foreign_key="rectification_line.id", index=True)

@@ -34,6 +34,7 @@ from inspect_app.rectifications.models import (
     RectificationLine,
     RectificationNotice,
 )
+from inspect_app.rectifications.queries import seconds_between
 from inspect_app.visits import queries as visit_queries
 from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
 
@@ -406,9 +407,9 @@ def _day_extras(session, user, b: Bulletin, scope, since, until) -> None:
         .where(scope, Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
                visit_queries.inspection_visits())
         .order_by(Visit.red_line.desc(), Visit.score, Visit.id).limit(200)).all()]
-    _count, late = overdue_at(session, user, node=b.node, at=b.as_of, limit=None)
     # overdue from that day's midnight on: the lines due that day (as of its end, 24:00)
-    b.new_overdue = [r for r in late if clock.day_start(r[4] + dt.timedelta(days=1), r[2].timezone) > since]
+    b.new_overdue = late_rows(session, [k for k in late_keys_at(session, user, node=b.node, at=b.as_of)
+                                        if k[0] > since])
     b.closed_lines = [tuple(r) for r in session.execute(
         select(RectificationLine, RectificationNotice, Outlet)
         .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
@@ -447,10 +448,11 @@ def _week_extras(session, user, b: Bulletin, scope, period: Period, zone: str, g
 
 
 def _overdue_per_group(session, user, node, at, group) -> dict[int, int]:
-    _count, late = overdue_at(session, user, node=node, at=at, limit=None)
+    late = late_keys_at(session, user, node=node, at=at)
+    outlets = {o.id: o for o in session.exec(select(Outlet).where(Outlet.id.in_({k[3] for k in late})))} if late else {}
     result: dict[int, int] = {}
-    for _line, _notice, outlet, _late, _deadline in late:
-        key = group(outlet)
+    for *_rest, outlet_id in late:
+        key = group(outlets[outlet_id])
         if key is not None:
             result[key] = result.get(key, 0) + 1
     return result
@@ -484,13 +486,14 @@ def _month_extras(session, user, b: Bulletin, scope, period: Period, zone: str, 
     b.history.sort(key=lambda r: r[0])
     b.history_svg = trend_chart(b.history, [m.start for m in months])
     since, until = period.bounds(zone)
-    closed = session.execute(
-        select(RectificationLine.issued_at, RectificationLine.closed_at)
-        .join(Outlet, line_join)
+    dialect = session.get_bind().dialect.name
+    count, seconds = session.execute(  # summed in the database: a province closes thousands a month
+        select(sa.func.count(), sa.func.sum(seconds_between(RectificationLine.closed_at, RectificationLine.issued_at,
+                                                             dialect)))
+        .select_from(RectificationLine).join(Outlet, line_join)
         .where(line_scope, RectificationLine.status == LineStatus.closed, RectificationLine.closed_at >= since,
-               RectificationLine.closed_at < until)).all()
-    spans = [(_aware(c) - _aware(i)).total_seconds() / 86400 for i, c in closed]
-    b.mean_days_to_close = half_up(Decimal(repr(sum(spans) / len(spans)))) if spans else None
+               RectificationLine.closed_at < until)).one()
+    b.mean_days_to_close = half_up(Decimal(repr(float(seconds) / 86400 / count))) if count else None
     earlier = months[-4].bounds(zone)[0]
     found = session.execute(
         select(RectificationLine.outlet_id, RectificationLine.checklist_kind, RectificationLine.item_code,
@@ -550,8 +553,9 @@ def trend_chart(series: list[tuple[str, list]], months: list[dt.date], width: in
     return "".join(parts)
 
 
-def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.datetime,
-               limit: int | None = 30) -> tuple[int, list[tuple]]:
+def late_keys_at(session: Session, user: User, *, node: Unit | None, at: dt.datetime) -> list[tuple]:
+    """The lines overdue at ``at`` (see ``overdue_at``) as keys, by the deadline they had then:
+    (deadline instant then, line id, days overdue at ``at``, outlet id)."""
     """Lines that were overdue at the instant ``at``: how many, and the first ``limit`` by the
     deadline they had then, as (line, notice, outlet, days overdue at ``at``, deadline day then).
 
@@ -570,8 +574,9 @@ def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.dateti
     # planned by scope: a small one's lines through its outlets, a large one's through the country's
     few = org.few_outlets(org.outlets_in(session, user, in_node))
     outlet_key = RectificationLine.outlet_id if few is not None else unindexed(RectificationLine.outlet_id)
-    query = (select(RectificationLine, RectificationNotice, Outlet)
-             .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+    # the candidates as keys (no objects: a province's month end has tens of thousands), then the
+    # shown ones whole
+    query = (select(RectificationLine.id, RectificationLine.deadline_at, Outlet.timezone, Outlet.id)
              .join(Outlet, Outlet.id == outlet_key)
              .where(permissions.outlets_clause(session, user), in_node, RectificationLine.issued_at <= at,
                     sa.or_(RectificationLine.closed_at.is_(None), RectificationLine.closed_at > at),
@@ -581,25 +586,51 @@ def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.dateti
         query = query.where(RectificationLine.outlet_id.in_(few))
     candidates = session.execute(query).all()
     first_later: dict[int, dt.date] = {}  # the deadline before the first change made after ``at``
-    ids = [line.id for line, _notice, _outlet in candidates]
-    for start in range(0, len(ids), 500):
-        for line_id, before in session.execute(
-                select(RectificationEvent.line_id, RectificationEvent.deadline_before)
-                .where(RectificationEvent.line_id.in_(ids[start:start + 500]), RectificationEvent.at > at,
-                       RectificationEvent.deadline_before.is_not(None))
-                .order_by(RectificationEvent.at, RectificationEvent.id)).all():
+    # deadlines changed since ``at`` are few (extensions): one read of them all, kept for the candidates
+    ids = {line_id for line_id, _deadline, _zone, _outlet in candidates}
+    for line_id, before in session.execute(
+            select(RectificationEvent.line_id, RectificationEvent.deadline_before)
+            .where(RectificationEvent.at > at, RectificationEvent.deadline_before.is_not(None))
+            .order_by(RectificationEvent.at, RectificationEvent.id)).all():
+        if line_id in ids:
             first_later.setdefault(line_id, before)
     found = []
-    for line, notice, outlet in candidates:
-        changed = first_later.get(line.id)
-        deadline = (clock.day_start(changed + dt.timedelta(days=1), outlet.timezone) if changed is not None
-                    else _aware(line.deadline_at))
+    for line_id, deadline_at, zone, outlet_id in candidates:
+        changed = first_later.get(line_id)
+        deadline = (clock.day_start(changed + dt.timedelta(days=1), zone) if changed is not None
+                    else _aware(deadline_at))
         if deadline <= at:  # days late as the screen counts them: calendar days after the deadline day
-            late = (clock.local_date(at, outlet.timezone) - clock.local_date(deadline, outlet.timezone)).days + 1
-            found.append((line, notice, outlet, late, deadline))
-    found.sort(key=lambda r: (r[4], r[0].id))
-    return len(found), [(line, notice, outlet, late, clock.local_date(deadline, outlet.timezone) - dt.timedelta(days=1))
-                        for line, notice, outlet, late, deadline in (found if limit is None else found[:limit])]
+            late = (clock.local_date(at, zone) - clock.local_date(deadline, zone)).days + 1
+            found.append((deadline, line_id, late, outlet_id))
+    found.sort()
+    return found
+
+
+def late_rows(session: Session, keys: list[tuple]) -> list[tuple]:
+    """The lines of ``late_keys_at`` keys whole, in their order: (line, notice, outlet, days
+    overdue, deadline day then)."""
+    rows = {line.id: (line, notice, outlet) for line, notice, outlet in session.execute(
+        select(RectificationLine, RectificationNotice, Outlet)
+        .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
+        .join(Outlet, Outlet.id == RectificationLine.outlet_id)
+        .where(RectificationLine.id.in_([line_id for _deadline, line_id, *_rest in keys]))).all()} if keys else {}
+    result = []
+    for deadline, line_id, late, _outlet_id in keys:
+        line, notice, outlet = rows[line_id]
+        result.append((line, notice, outlet, late, clock.local_date(deadline, outlet.timezone) - dt.timedelta(days=1)))
+    return result
+
+
+def overdue_at(session: Session, user: User, *, node: Unit | None, at: dt.datetime,
+               limit: int | None = 30) -> tuple[int, list[tuple]]:
+    """Lines that were overdue at the instant ``at``: how many, and the first ``limit`` by the
+    deadline they had then, as (line, notice, outlet, days overdue at ``at``, deadline day then).
+
+    A line was overdue at ``at`` when it was issued by then, not yet closed, in the outlet's turn
+    (its status then, from its history: the last event up to ``at``, or "issued") and past the
+    deadline it had then (a deadline changed later is read back from the change's "before")."""
+    found = late_keys_at(session, user, node=node, at=at)
+    return len(found), late_rows(session, found if limit is None else found[:limit])
 
 
 def chart_label(rows: list[tuple[str, float, float | None]]) -> str:
