@@ -79,7 +79,8 @@ def pages() -> dict[str, str]:
         "status board, last 90 days": f"/board?from={(today - dt.timedelta(days=90)).isoformat()}",
         "overdue list": "/board/lines?state=overdue",
         "star board": "/stars",
-        "ranking (monthly bulletin page)": f"/bulletins?kind=month&date={month}",
+        "indicator ranking (month)": "/indicators",
+        "month bulletin page": f"/bulletins?kind=month&date={month}",
         "home": "/home",
     }
 

@@ -22,6 +22,7 @@ from inspect_app.complaints.models import (
 )
 from inspect_app.complaints.services import next_due
 from inspect_app.db import unindexed
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications.models import RectificationLine
 
@@ -225,12 +226,16 @@ def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime |
     units = unit if isinstance(unit, list) else [unit]
     if not units:
         return None
-    # the newest first through the received index: the last one at fault is never far back
-    moment = session.exec(select(Complaint.received_at).join(Outlet, Outlet.id == unindexed(Complaint.outlet_id))
-                          .join(Unit, Unit.id == Outlet.unit_id)
-                          .where(sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units]),
-                                 Complaint.verdict.in_(AT_FAULT))
-                          .order_by(Complaint.received_at.desc()).limit(1)).first()
+    in_units = sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units])
+    few = org.few_outlets(session.exec(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(in_units)
+                                       .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
+    if few is not None:  # a small scope: its outlets' own complaints (by outlet and time)
+        moment = session.exec(select(sa.func.max(Complaint.received_at))
+                              .where(Complaint.outlet_id.in_(few), Complaint.verdict.in_(AT_FAULT))).one()
+    else:  # the nation: the newest first through the received index, the last one at fault is near
+        moment = session.exec(select(Complaint.received_at).join(Outlet, Outlet.id == unindexed(Complaint.outlet_id))
+                              .join(Unit, Unit.id == Outlet.unit_id).where(in_units, Complaint.verdict.in_(AT_FAULT))
+                              .order_by(Complaint.received_at.desc()).limit(1)).first()
     if moment is None:
         return None
     if moment.tzinfo is None:

@@ -45,7 +45,11 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
     checked per row (``unindexed``) rather than driving the query.
     """
     scope = permissions.visits_clause(session, user)
-    in_scope = unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user)))
+    allowed = org.outlets_in(session, user)
+    few = org.few_outlets(allowed)
+    # a small scope's released visits through its outlets; a large one's newest first by release
+    in_scope = (Visit.outlet_id.in_(few) if few is not None
+                else unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user))))
     open_states = [VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned]
     counts = dict(session.exec(select(Visit.status, sa.func.count())
                                .where(scope, Visit.status.in_(open_states)).group_by(Visit.status)).all())
@@ -54,10 +58,8 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
     released = select(Visit).where(in_scope, Visit.status == VisitStatus.released, Visit.released_at >= since)
     recent = visit_queries.visit_rows(session, released.order_by(Visit.released_at.desc()).limit(8))
     red = visit_queries.visit_rows(session, released.where(Visit.red_line.is_(True)).order_by(Visit.released_at.desc()).limit(8))
-    allowed = org.outlets_in(session, user)
     count = total = 0
-    for outlet_id, n, score_sum, _reds, _clean in visit_queries.visit_stats(session, since, clock.now(),
-                                                                            org.few_outlets(allowed)):
+    for outlet_id, n, score_sum, _reds, _clean in visit_queries.visit_stats(session, since, clock.now(), few):
         if outlet_id in allowed:
             count, total = count + n, total + float(score_sum or 0)
     return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,
