@@ -266,8 +266,8 @@ class UnitComplaints:
 def by_child_units(session: Session, user: User, children: list[Unit], *, since: dt.datetime, until: dt.datetime,
                    now: dt.datetime | None = None) -> list[UnitComplaints]:
     """One row per unit in ``children`` (each counted over its whole subtree), within the viewer's
-    scope: two grouped reads (figures, categories) per unit that holds outlets, summed up to the
-    children here, however many children there are."""
+    scope: one grouped read per unit that holds outlets and category, summed up to the children
+    here, however many children there are."""
     now = now or clock.now()
     rows = {unit.path: UnitComplaints(unit) for unit in children}
     if not rows:
@@ -284,7 +284,9 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
     base = (select(Complaint.__table__, Unit.path.label("unit_path")).join(Outlet, Outlet.id == Complaint.outlet_id)
             .join(Unit, Unit.id == Outlet.unit_id)
             .where(permissions.complaints_clause(session, user),
-                   sa.or_(*[Unit.path.startswith(path, autoescape=True) for path in rows]),
+                   # the top units hold every outlet: no path to check for them
+                   sa.true() if all(u.parent_id is None for u in children)
+                   else sa.or_(*[Unit.path.startswith(path, autoescape=True) for path in rows]),
                    # only the complaints these figures count, each found by its own index
                    sa.or_(sa.and_(Complaint.received_at >= since, Complaint.received_at < until),
                           sa.and_(Complaint.concluded_at >= since, Complaint.concluded_at < until),
@@ -295,7 +297,7 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
     concluded_in = sa.and_(c.concluded_at >= since, c.concluded_at < until)
     is_open = c.status.in_([s.value for s in OPEN_COMPLAINT])
     figures = session.execute(select(
-        c.unit_path,
+        c.unit_path, c.category,
         sa.func.sum(sa.case((in_period, 1), else_=0)),
         sa.func.sum(sa.case((sa.and_(in_period, c.verdict.in_(AT_FAULT)), 1), else_=0)),
         sa.func.sum(sa.case((sa.and_(in_period, c.source == "appeal"), 1), else_=0)),
@@ -304,18 +306,15 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
             c.contacted_at.is_(None), c.contact_due_at <= now))), 1), else_=0)),
         sa.func.sum(sa.case((concluded_in, 1), else_=0)),
         sa.func.sum(sa.case((sa.and_(concluded_in, c.handed_on == 0, c.reopened == 0), 1), else_=0)),
-    ).select_from(sub).group_by(c.unit_path)).all()
+    ).select_from(sub).group_by(c.unit_path, c.category)).all()  # one read: the categories are its groups
     names = ("received", "at_fault", "appeals", "open", "overdue", "concluded", "first_contact")
-    for path, *values in figures:
+    for path, category, *values in figures:
         row = child_of(path)
         if row is not None:
             for name, value in zip(names, values):
                 setattr(row, name, getattr(row, name) + int(value or 0))
-    for path, category, count in session.execute(select(c.unit_path, c.category, sa.func.count()).select_from(sub)
-                                                 .where(in_period).group_by(c.unit_path, c.category)).all():
-        row = child_of(path)
-        if row is not None:
-            row.categories[category] = row.categories.get(category, 0) + count
+            if values[0]:  # received in the period
+                row.categories[category] = row.categories.get(category, 0) + int(values[0])
     return list(rows.values())
 
 

@@ -232,8 +232,10 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
             row.overdue, row.oldest_overdue = overdue.get(r.key, (0, None))
             result.append(row)
     else:
-        units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node
-                                                else select(Unit)).all()}
+        # the units as plain rows (the nation has thousands: objects would cost more than the figures)
+        columns = select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.path)
+        units = {u.id: u for u in session.execute(columns.where(Unit.path.startswith(node.path)) if node
+                                                  else columns).all()}
         if scope_outlets(session, user, node) is None:
             # too many outlets to count their late lines live: the counts kept by the worker
             total.extra["overdue_as_of"], overdue = kept_overdue(session, user, filters, node, now)
