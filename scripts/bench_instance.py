@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -28,7 +29,8 @@ SETUP = (
     "with app.test_request_context(), Session(app.extensions['db_engine']) as s:\n"
     "    unit = org.create_unit(s, actor=None, code='33', name='浙江省', parent=None)\n"
 )
-PYTHON = ROOT / ".venv" / "bin" / "python"
+#: the checkout's own environment (``make``'s), else the one running this script
+PYTHON = ROOT / ".venv" / "bin" / "python" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable)
 
 
 class Instance:

@@ -70,10 +70,11 @@ def test_approved_extension_moves_overdue_everywhere(app, db, org_tree, people, 
     assert total.overdue == 0 and total.extended == 1
     with app.test_request_context():
         assert services.sweep(db, now=now)["escalated"] == 0
+        db.commit()  # as the worker's sweep does
         count, _late = bulletins.overdue_at(db, people["manager"], node=org_tree["hz"], at=now)
         assert count == 0
         built = bulletins.build(db, people["manager"], node=org_tree["hz"],
-                                period=bulletins.Period.around("month", dt.date(2026, 3, 2)))
+                                period=bulletins.Period.around("month", dt.date(2026, 3, 2)), fresh=True)
         assert built.extensions_count == 1
     # past the approved day it is overdue again, counted from that day
     clock_at(_end_of(old + dt.timedelta(days=4)) + dt.timedelta(days=1, hours=1))
