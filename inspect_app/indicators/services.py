@@ -405,6 +405,12 @@ def refresh_job(run: queue.JobRun) -> None:
     """The job behind ``request_refresh`` and the periodic slot: no periods means every period
     ``periods_to_refresh`` lists."""
     zone = clock.default_zone()
+    # the tree files' versions are recorded first, in a short write of their own: a fresh install's
+    # first refresh would otherwise write them from its long read and meet the sweep's writes
+    # (SQLite: "database is locked", seen on a new install's first minute)
+    with writing(), Session(get_engine()) as write:
+        version_at(write, clock.now())
+        write.commit()
     with Session(get_engine()) as session:
         node = session.get(Unit, run.params["node"]) if run.params.get("node") else None
         if run.params.get("node") and node is None:
