@@ -147,9 +147,14 @@ def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Un
                     sa.func.sum(table.answered).label("answered"), sa.func.sum(table.closed).label("closed"),
                     sa.func.sum(table.withdrawn).label("withdrawn"), sa.func.sum(table.extended).label("extended"),
                     sa.func.sum(table.close_seconds).label("close_seconds"))
-             .join(Unit, Unit.id == table.unit_id)
-             .where(permissions.units_clause(session, user))
              .group_by(table.unit_id))
+    return session.execute(_per_county(session, user, query, table, filters, node)).all()
+
+
+def _per_county(session: Session, user: User, query, table, filters: BoardFilters, node: Unit | None):
+    """``query`` on a table kept per county and issue month (and kind and severity when it has
+    them), limited to the counties under the node the viewer may see and to the filters (by month)."""
+    query = query.join(Unit, Unit.id == table.unit_id).where(permissions.units_clause(session, user))
     if node is not None:
         query = query.where(Unit.path.startswith(node.path))
     if filters.since:
@@ -157,10 +162,10 @@ def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Un
     if filters.until:
         query = query.where(table.month < filters.until.date())
     if filters.kind:
-        query = query.where(LineStats.checklist_kind == filters.kind)
+        query = query.where(table.checklist_kind == filters.kind)
     if filters.severity:
-        query = query.where(LineStats.severity == filters.severity)
-    return session.execute(query).all()
+        query = query.where(table.severity == filters.severity)
+    return query
 
 
 def kept_overdue_age() -> dt.timedelta:
@@ -190,19 +195,8 @@ def kept_overdue(session: Session, user: User, filters: BoardFilters, node: Unit
 def _kept_overdue_by_unit(session: Session, user: User, filters: BoardFilters, node: Unit | None):
     """Late lines per county under the node, as the worker last counted them (``LineOverdue``)."""
     query = (select(LineOverdue.unit_id, sa.func.sum(LineOverdue.overdue), sa.func.min(LineOverdue.oldest_deadline_at))
-             .join(Unit, Unit.id == LineOverdue.unit_id)
-             .where(permissions.units_clause(session, user))
              .group_by(LineOverdue.unit_id))
-    if node is not None:
-        query = query.where(Unit.path.startswith(node.path))
-    if filters.since:
-        query = query.where(LineOverdue.month >= filters.since.date().replace(day=1))
-    if filters.until:
-        query = query.where(LineOverdue.month < filters.until.date())
-    if filters.kind:
-        query = query.where(LineOverdue.checklist_kind == filters.kind)
-    if filters.severity:
-        query = query.where(LineOverdue.severity == filters.severity)
+    query = _per_county(session, user, query, LineOverdue, filters, node)
     return {unit_id: (int(n or 0), _aware(oldest)) for unit_id, n, oldest in session.execute(query).all()}
 
 
