@@ -14,8 +14,9 @@ Each render is kept with a digest of everything that decides its bytes:
 A download whose digest is kept gets the kept bytes; any other renders (or, when long, is made by
 the worker) and is kept. Since the digest is of the viewer's own HTML, a copy is never served to a
 viewer whose document would differ, and the permission checks run before any of this (the view
-loads the notice first). One copy is kept per notice and *audience* (the viewer-dependent labels
-the HTML carried): a new render for the same audience replaces the old copy and removes its file.
+loads the notice first). One copy is kept per notice and *audience* (how the viewer's paper names
+people: ``reports.views._audience``): a new render for the same audience replaces the old copy and
+removes its file, so a notice holds at most a few copies whatever its history.
 """
 from __future__ import annotations
 
@@ -58,12 +59,6 @@ def digest_of(html: str, *, photos: Iterable, markups: Iterable, signatures: Ite
         for row in sorted(rows, key=lambda r: r.id):
             digest.update(f"{kind}\0{row.id}\0{row.storage_key or ''}\0{row.sha256 or ''}\0".encode())
     return digest.hexdigest()
-
-
-def audience_of(labels: Iterable[str]) -> str:
-    """The viewer-dependent labels a notice's HTML carried (how the inspector, the responsible
-    people and the reviewers are named to this viewer), as one key."""
-    return hashlib.sha256("\x1f".join(labels).encode()).hexdigest()
 
 
 def find(session: Session, notice_id: int, digest: str) -> KeptNoticePdf | None:

@@ -42,9 +42,9 @@ class KeptNoticePdf(SQLModel, table=True):
 
     ``digest`` covers everything that decides the bytes: the viewer's own HTML (person labels,
     days late, statuses), the photos', markups' and signatures' stored files, the print
-    stylesheet, the templates and the renderer (``reports.kept.digest_of``). ``audience`` names
-    the viewer-dependent labels the HTML carried: one copy per notice and audience, replaced (and
-    its file removed) when that audience's HTML changes.
+    stylesheet, the templates and the renderer (``reports.kept.digest_of``). ``audience``: how
+    the viewer's paper names people (shoppers by code name or by name); one copy per notice and
+    audience, replaced (and its file removed) when a new one is kept.
     """
 
     __tablename__ = "kept_notice_pdf"

@@ -93,7 +93,7 @@ def notice_pdf(notice_id: int):
 @dataclass(frozen=True)
 class NoticePrint:
     """A notice as the viewer's print HTML, with the stored files it may load (by id) and its
-    audience (the viewer-dependent labels it carries, ``kept.audience_of``)."""
+    audience (how it names people, ``_audience``)."""
     html: str
     photos: dict[int, Photo]
     markups: dict[int, object]
@@ -103,6 +103,15 @@ class NoticePrint:
     outlet_name: str
     lines: int
     photo_count: int
+
+
+def _audience(viewer: User) -> str:
+    """Which naming of people a viewer's paper carries (``auth.person_label``): shoppers by code
+    name (the outlet side), by name (who may know them), or a shopper's own papers. One copy is
+    kept per notice and audience; the digest, not this, decides whether a copy may be served."""
+    if viewer.role == Role.shopper:
+        return f"shopper:{viewer.id}"
+    return "named" if permissions.sees_shopper_identity(viewer) else "coded"
 
 
 def _notice_print(db, notice) -> NoticePrint:
@@ -147,7 +156,7 @@ def _notice_print(db, notice) -> NoticePrint:
                            confirmation=confirmation, acknowledgement=acknowledgement)
     allowed = {p.id: p for group in photos.values() for p in group}
     signed = [s for s in (confirmation, acknowledgement, *verified_on_site.values()) if s is not None]
-    audience = kept.audience_of([person, *(row["responsible"] for row in rows), *(row["reviewer"] for row in rows)])
+    audience = _audience(current_user)
     return NoticePrint(html=html, photos=allowed, markups=markup.current_of(db, list(allowed.values())),
                        signatures={s.id: s for s in signed}, audience=audience, link=link, outlet_name=outlet.name,
                        lines=len(lines), photo_count=sum(len(group) for group in photos.values()))
