@@ -220,3 +220,27 @@ def test_a_long_notice_kept_is_served_at_once_instead_of_queued(app, db, notice,
     assert served.status_code == 200 and served.mimetype == "application/pdf" and renders["n"] == 1
     with app.app_context():
         assert get_storage().get(made.storage_key) == served.data
+
+
+def test_the_worker_makes_a_changed_notice_ahead_for_the_outlet_side(app, db, notice, client_as, people, renders):
+    """Issued, then acknowledged: each change queues one job (not one per line) that renders the
+    outlet side's copy; the chief's download then renders nothing."""
+    from inspect_app.jobs import queue
+    from inspect_app.jobs.models import Job
+    from inspect_app.reports.hooks import JOB
+
+    assert len(db.exec(select(Job).where(Job.name == JOB)).all()) == 1  # issued on release
+    queue.run_pending(app, names=(JOB,))
+    assert renders["n"] == 1
+    chief = client_as(people["chief"])
+    issued = chief.get(f"/notices/{notice.id}/pdf")
+    assert issued.status_code == 200 and renders["n"] == 1
+    _acknowledge(app, db, notice, people)  # two lines acknowledged, one notice: one more job
+    assert len(db.exec(select(Job).where(Job.name == JOB)).all()) == 2
+    queue.run_pending(app, names=(JOB,))
+    assert renders["n"] == 2
+    acknowledged = chief.get(f"/notices/{notice.id}/pdf")
+    assert acknowledged.data != issued.data and "未签收" not in text_of(acknowledged.data)
+    assert renders["n"] == 2 and len(_kept(db, notice)) == 1
+    queue.run_pending(app, names=(JOB,))  # nothing changed: nothing rendered
+    assert renders["n"] == 2
