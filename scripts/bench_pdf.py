@@ -325,8 +325,9 @@ def main() -> int:
             manager = db.get(User, manager_id)
             sid = open_session(db, user=manager, user_agent="bench", ip="127.0.0.1")
             db.commit()
+            token = manager.get_id()
             with client.session_transaction() as sess:
-                sess["_user_id"], sess["_fresh"], sess[SESSION_KEY] = manager.get_id(), True, sid
+                sess["_user_id"], sess["_fresh"], sess[SESSION_KEY] = token, True, sid
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
         print(f"WeasyPrint font subsetter: {pdf.subsetter()}; load average at start {load} on {os.cpu_count()} CPUs")
         ok = True
@@ -334,7 +335,7 @@ def main() -> int:
         # the same person downloading as a web request (not the worker's replay): served kept copies
         web = app.test_client()
         with web.session_transaction() as sess:
-            sess["_user_id"], sess["_fresh"], sess[SESSION_KEY] = str(manager_id), True, sid
+            sess["_user_id"], sess["_fresh"], sess[SESSION_KEY] = token, True, sid
 
         print("\nnotice, one photo per line (first render makes the printed copies; then warm renders, each "
               "rendering: kept copies dropped; then the kept copy served)")
