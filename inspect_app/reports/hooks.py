@@ -29,7 +29,7 @@ def render_ahead(notice_id, *, session: Session, **_kwargs) -> None:
     changes every line of the notice: one job, not one per line). Not keyed: each change queues
     its own job, so a change committed after a job read the notice is never missed; a job that
     finds the outlet side's copy already kept renders nothing."""
-    if not current_app.config.get("NOTICE_PDF_AHEAD", True):
+    if not current_app.config["NOTICE_PDF_AHEAD"]:
         return
     memo = session.info.setdefault(JOB, {})
     transaction = session.get_transaction()

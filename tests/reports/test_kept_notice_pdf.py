@@ -244,3 +244,12 @@ def test_the_worker_makes_a_changed_notice_ahead_for_the_outlet_side(app, db, no
     assert renders["n"] == 2 and len(_kept(db, notice)) == 1
     queue.run_pending(app, names=(JOB,))  # nothing changed: nothing rendered
     assert renders["n"] == 2
+
+
+def test_making_ahead_can_be_switched_off(app, db, notice, people):
+    from inspect_app.jobs.models import Job
+    from inspect_app.reports.hooks import JOB
+
+    app.config["NOTICE_PDF_AHEAD"] = False
+    _acknowledge(app, db, notice, people)
+    assert len(db.exec(select(Job).where(Job.name == JOB)).all()) == 1  # the one queued at issue only
