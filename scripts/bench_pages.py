@@ -67,9 +67,10 @@ def keep_bulletins(app, usernames: list[str]) -> None:
         for username in usernames:
             user = session.exec(select(User).where(User.username == username)).one()
             node = session.get(Unit, user.unit_id) if user.unit_id else None
+            name = node.name if node else "the nation"
             started = time.perf_counter()
             done = kept.keep_due(session, zone=ZONE, nodes=[node], kinds=["month"])
-            print(f"  bulletin of {node.name if node else 'the nation'}: {'composed' if done else 'kept already'}"
+            print(f"  bulletin of {name}: {'composed' if done else 'kept already'}"
                   f" in {time.perf_counter() - started:.1f} s", flush=True)
 
 
@@ -170,6 +171,8 @@ def main() -> int:
     parser.add_argument("--user", action="append", help="username (repeat); default: one per scope")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-keep", action="store_true", help="do not run the worker's composite job first")
+    parser.add_argument("--kept-composite", action="store_true",
+                        help="the composite was kept by an earlier run today: only the bulletins' job")
     parser.add_argument("--page", action="append", help="only the pages whose name holds this (repeat)")
     args = parser.parse_args()
     logging.disable(logging.INFO)
@@ -212,7 +215,8 @@ def main() -> int:
         ensure_county_manager(engine)
         scopes = [(u, u) for u in args.user] if args.user else SCOPES
         if not args.no_keep:
-            keep_composite(app)
+            if not args.kept_composite:
+                keep_composite(app)
             keep_bulletins(app, [username for _scope, username in scopes])
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
         print(f"{engine.dialect.name}: {counts}, {args.runs} runs per page; load average at start {load}")

@@ -159,3 +159,16 @@ def test_the_worker_composes_ahead_top_down_and_again_while_the_period_settles(a
     clock_at("2026-11-20T01:00:00Z")
     with app.app_context(), Session(app.extensions["db_engine"]) as session:
         assert kept.keep_due(session, zone=ZONE, kinds=["month"]) == 0
+
+
+def test_the_unit_picker_lists_cities_and_the_counties_near_the_one_shown(client_as, org_tree, people):
+    director = client_as(people["director"])
+
+    def listed(unit):
+        page = director.get(f"/bulletins?kind=month&unit={unit.id}").get_data(as_text=True)
+        picker = page[page.index('<select name="unit"'):page.index("</select>")]
+        return {name for name in ("浙江省", "杭州市", "宁波市", "西湖区", "海曙区") if name in picker}
+
+    assert listed(org_tree["province"]) == {"浙江省", "杭州市", "宁波市"}
+    assert listed(org_tree["hz"]) == {"浙江省", "杭州市", "宁波市", "西湖区"}  # its counties
+    assert listed(org_tree["xihu"]) == {"浙江省", "杭州市", "宁波市", "西湖区"}  # it and its siblings
