@@ -9,7 +9,7 @@ What it measures:
   and ``CPU s`` this process's CPU time of a render (the kept copy is dropped before each, so
   these are the honest cost of rendering: the ≤ 0.5 s target is about rendering);
   ``CPU ms/line`` the growth per added line; ``kept ms`` / ``kept CPU ms`` the median wall and CPU
-  time of the same download served from its kept copy (``reports.kept``: the notice unchanged
+  time of the same download served from its kept copy (``reports.kept_notices``: the notice unchanged
   since it was rendered) through the real view, test client signed in as the manager, as a web
   request (not the worker's replay), with ``load`` the 1-minute load average while it ran;
 - the visit report (检查报告) with 20 and 60 photos: time, PDF size and the memory one render adds

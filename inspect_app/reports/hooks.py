@@ -3,7 +3,7 @@
 When a notice changes (``signals.notice_changed``: issued, acknowledged, a line answered,
 verified, returned, a deadline moved, a signature given), a ``keep_notice_pdf`` job replays the
 notice's PDF in the worker as one of the outlet's branch chiefs, through the same view and its
-checks, so the outlet side's next download is served from the kept copy (``reports.kept``)
+checks, so the outlet side's next download is served from the kept copy (``reports.kept_notices``)
 instead of rendering while the chief waits. Inspection-side viewers get theirs kept on their
 first download. A notice whose outlet has no active chief is left alone.
 """

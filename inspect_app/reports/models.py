@@ -36,13 +36,37 @@ class PublishedBulletin(SQLModel, table=True):
     published_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
+class KeptBulletin(SQLModel, table=True):
+    """A finished period's bulletin as the worker (or its first reader) composed it, so that a page
+    reads it instead of adding up a province's or the nation's month again (``reports.kept``).
+
+    One per node (0: the nation), kind, period, language and ranking settings. ``data`` is the
+    composed bulletin serialised by the app itself and signed with its secret key (``digest``): a
+    row that does not verify, or of another ``format``, is composed again, never read."""
+
+    __tablename__ = "kept_bulletin"
+    __table_args__ = (sa.UniqueConstraint("node_id", "kind", "period_start", "locale", "settings",
+                                          name="uq_kept_bulletin"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    node_id: int = Field(index=True)  # 0: every unit
+    kind: str = Field(max_length=8)
+    period_start: dt.date
+    locale: str = Field(max_length=16)
+    settings: str = Field(max_length=64)
+    format: int
+    computed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    digest: str = Field(max_length=64)
+    data: bytes = Field(sa_type=sa.LargeBinary)
+
+
 class KeptNoticePdf(SQLModel, table=True):
     """A notice's PDF as rendered for one audience, kept so the same document is served again
     without rendering (整改通知书 downloads repeat far more often than notices change).
 
     ``digest`` covers everything that decides the bytes: the viewer's own HTML (person labels,
     days late, statuses), the photos', markups' and signatures' stored files, the print
-    stylesheet, the templates and the renderer (``reports.kept.digest_of``). ``audience``: how
+    stylesheet, the templates and the renderer (``reports.kept_notices.digest_of``). ``audience``: how
     the viewer's paper names people (shoppers by code name or by name); one copy per notice and
     audience, replaced (and its file removed) when a new one is kept.
     """

@@ -1,7 +1,7 @@
 """kept notice PDFs: a notice's rendered PDF per audience, served again while its digest holds
 
 Revision ID: 0030
-Revises: 0029
+Revises: 0032
 Create Date: 2026-12-06 13:40:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from inspect_app.db import UTCDateTime
 
 revision = '0030'
-down_revision = '0029'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,5 @@
 """Notice PDFs kept once rendered: served again while nothing they print changed, rendered again
-when anything did (reports.kept). Real WeasyPrint, real storage; renders are counted, not faked."""
+when anything did (reports.kept_notices). Real WeasyPrint, real storage; renders are counted, not faked."""
 from __future__ import annotations
 
 import datetime as dt
