@@ -21,7 +21,7 @@ from inspect_app.complaints.models import (
     KeyCustomer,
 )
 from inspect_app.complaints.services import next_due
-from inspect_app.db import unindexed
+from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications.models import RectificationLine
@@ -231,7 +231,7 @@ def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime |
                                        .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
     if few is not None:  # a small scope: its outlets' own complaints (by outlet and time)
         moment = session.exec(select(sa.func.max(Complaint.received_at))
-                              .where(Complaint.outlet_id.in_(few), Complaint.verdict.in_(AT_FAULT))).one()
+                              .where(in_ids(session, Complaint.outlet_id, few), Complaint.verdict.in_(AT_FAULT))).one()
     else:  # the nation: the newest first through the received index, the last one at fault is near
         moment = session.exec(select(Complaint.received_at).join(Outlet, Outlet.id == unindexed(Complaint.outlet_id))
                               .join(Unit, Unit.id == Outlet.unit_id).where(in_units, Complaint.verdict.in_(AT_FAULT))

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed
+from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet
 from inspect_app.plans import coverage
@@ -49,7 +49,7 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
                                           .limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
     # a small scope's released visits through its outlets; a large one's newest first by release
     # (the admin's scope is every outlet: nothing to check)
-    in_scope = (Visit.outlet_id.in_(few) if few is not None else sa.true() if permissions.is_admin(user)
+    in_scope = (in_ids(session, Visit.outlet_id, few) if few is not None else sa.true() if permissions.is_admin(user)
                 else unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user))))
     open_states = [VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned]
     counts = dict(session.exec(select(Visit.status, sa.func.count())

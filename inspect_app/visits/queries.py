@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from inspect_app import permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed
+from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
@@ -102,7 +102,7 @@ def _stars_in(session: Session, user: User, query, scope):
     if scope is _WHOLE:
         scope = star_scope(session, user)
     if scope is not None:
-        return query.join(Outlet, Outlet.id == StarRating.outlet_id).where(StarRating.outlet_id.in_(scope))
+        return query.join(Outlet, Outlet.id == StarRating.outlet_id).where(in_ids(session, StarRating.outlet_id, scope))
     return query.join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(permissions.outlets_clause(session, user))
 
 
