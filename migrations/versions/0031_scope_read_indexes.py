@@ -1,0 +1,28 @@
+"""indexes for the national manager pages (issue 22): the current star ratings by level (a partial
+index: the star board's level counts from the index alone, 123,000 ratings of the nation), and a
+small scope's released visits by outlet and release time (home's last 30 days of a province
+through its outlets, not through the country's month)
+
+Revision ID: 0031
+Revises: 0029
+Create Date: 2026-12-06 13:45:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0031'
+down_revision = '0029'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_star_current_level', 'star_rating', ['stars', 'valid_until', 'outlet_id'], unique=False,
+                    sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
+    op.create_index('ix_visit_outlet_released', 'visit', ['outlet_id', 'status', 'released_at', 'score', 'kind'],
+                    unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_visit_outlet_released', table_name='visit')
+    op.drop_index('ix_star_current_level', table_name='star_rating')
