@@ -151,8 +151,9 @@ class StarRating(SQLModel, table=True):
     __tablename__ = "star_rating"
     __table_args__ = (sa.Index("ix_star_outlet_window", "outlet_id", "window_id"),
                       sa.Index("ix_star_current", "ended_at", "valid_until"),
-                      # the current ratings by level: the star board's counts from the index alone
-                      sa.Index("ix_star_current_level", "stars", "valid_until", "outlet_id",
+                      # the current ratings by outlet and level: the star board's counts from the
+                      # index alone, a level's page walked outlet by outlet in code order
+                      sa.Index("ix_star_current_outlet", "outlet_id", "stars", "valid_until",
                                sqlite_where=sa.text("ended_at IS NULL"), postgresql_where=sa.text("ended_at IS NULL")),
                       sa.Index("ix_star_awarded", "awarded_at"))
 

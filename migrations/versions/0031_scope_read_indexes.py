@@ -1,5 +1,6 @@
-"""indexes for the national manager pages (issue 22): the current star ratings by level (a partial
-index: the star board's level counts from the index alone, 123,000 ratings of the nation), and a
+"""indexes for the national manager pages (issue 22): the current star ratings by outlet and level
+(a partial index: the star board's level counts from the index alone, the nation's 123,000 or a
+province's own; each level's page walked outlet by outlet in code order), and a
 small scope's released visits by outlet and release time (home's last 30 days of a province
 through its outlets, not through the country's month)
 
@@ -17,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_star_current_level', 'star_rating', ['stars', 'valid_until', 'outlet_id'], unique=False,
+    op.create_index('ix_star_current_outlet', 'star_rating', ['outlet_id', 'stars', 'valid_until'], unique=False,
                     sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
     op.create_index('ix_visit_outlet_released', 'visit', ['outlet_id', 'status', 'released_at', 'score', 'kind'],
                     unique=False)
@@ -25,4 +26,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_visit_outlet_released', table_name='visit')
-    op.drop_index('ix_star_current_level', table_name='star_rating')
+    op.drop_index('ix_star_current_outlet', table_name='star_rating')
