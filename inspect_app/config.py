@@ -136,6 +136,12 @@ def from_environment(instance: Path) -> dict:
         # The worker recomputes the kept composite (every node's ranking) this often; pages only
         # read it, and the worker's own papers compute again when it is older than this.
         "INDICATOR_REFRESH_MINUTES": _int("INDICATOR_REFRESH_MINUTES", 30),
+        # The last complete period's bulletins of every unit someone reads, composed ahead by the
+        # worker (reports.kept): which kinds, composed again daily this many days after the period
+        # (what settles late), and how long one job composes before the next slot goes on.
+        "BULLETIN_KEEP_KINDS": os.environ.get("BULLETIN_KEEP_KINDS", "month,week"),
+        "BULLETIN_SETTLE_DAYS": _int("BULLETIN_SETTLE_DAYS", 7),
+        "BULLETIN_KEEP_SECONDS": _int("BULLETIN_KEEP_SECONDS", 300),
         # Big files made by the worker and kept a day for the one who asked: exports of more rows,
         # notices of more lines, PDFs of more photos than these.
         "EXPORT_INLINE_ROWS": _int("EXPORT_INLINE_ROWS", 5000),

@@ -5,6 +5,8 @@
 - the scheduled bulletins (``BULLETIN_SCHEDULE``) once a day after ``BULLETIN_TIME``;
 - the kept composite ranking of every node (``indicators.services.refresh``) every
   ``INDICATOR_REFRESH_MINUTES``, and at once after an import or a manager's 重新计算;
+- the last complete month's and week's bulletin of every unit someone reads, composed ahead and
+  kept (``reports.kept``), checked every ten minutes;
 - and, registered by their own packages, sending notifications (channels) and making big files
   (downloads).
 
@@ -34,7 +36,7 @@ from inspect_app.org.models import Unit
 from inspect_app.plans import services as plan_services
 from inspect_app.rectifications import stats as rectification_stats
 from inspect_app.rectifications.services import sweep as rectification_sweep
-from inspect_app.reports import publishing
+from inspect_app.reports import bulletins, kept, publishing
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,9 @@ def publish_scheduled(*, kinds: tuple[str, ...] = (), echo: Callable[[str], None
             for kind in wanted:
                 if kinds and kind not in kinds:
                     continue
-                day = publishing.latest_complete(kind, today)
+                day = bulletins.latest_complete(kind, today)
                 before = publishing.already_published(session, unit, kind, day)
-                done = publishing.publish(session, get_storage(), actor=publishing.System(), node=unit, kind=kind,
+                done = publishing.publish(session, get_storage(), actor=bulletins.System(), node=unit, kind=kind,
                                           day=day, zone=zone)
                 session.commit()
                 new += before is None
@@ -134,3 +136,6 @@ def init_app(app: Flask) -> None:
     queue.register(app, indicator_services.JOB, indicator_services.refresh_job, attempts=3,
                    label=_l("Composite ranking figures"))
     queue.periodic(app, "inspect.indicators", {"minute": "*/5"}, indicator_services.refresh_slot)
+    # the last complete month's and week's bulletins of every unit read, composed ahead (reports.kept)
+    queue.register(app, kept.JOB, kept.keep_job, attempts=3, label=_l("Bulletins composed ahead"))
+    queue.periodic(app, "inspect.bulletins_kept", {"minute": "*/10"}, kept.keep_slot)

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
-from inspect_app.auth.models import User
+from inspect_app.auth.models import Role, User
 from inspect_app.complaints import queries as complaint_queries
 from inspect_app.db import unindexed
 from inspect_app.evidence.models import Photo
@@ -39,6 +39,27 @@ from inspect_app.visits import queries as visit_queries
 from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
 
 KINDS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class System:
+    """Who composes and publishes on a schedule (the worker, the CLI): sees every unit, is nobody
+    in the audit log."""
+
+    id: None = None
+    username: str = "system"
+    role: str = Role.admin
+    unit_id: None = None
+    is_authenticated: bool = True
+
+
+def latest_complete(kind: str, today: dt.date) -> dt.date:
+    """A day inside the kind's last complete period: yesterday, last week, last month."""
+    if kind == "month":
+        return today.replace(day=1) - dt.timedelta(days=1)
+    if kind == "week":
+        return today - dt.timedelta(days=7)
+    return today - dt.timedelta(days=1)
 
 
 @dataclass
@@ -193,6 +214,8 @@ class Bulletin:
     complaint_categories: list[tuple] = field(default_factory=list)
     # 月总结: the composite ranking of the indicator system for the same month
     composite: object | None = None
+    #: When a kept bulletin was composed (``reports.kept``); None: composed for this page now.
+    computed_at: dt.datetime | None = None
 
     @property
     def close_rate(self) -> Decimal | None:
@@ -234,9 +257,10 @@ def _child_of(units: dict[int, Unit], node: Unit | None, unit_id: int) -> Unit |
 
 def build(session: Session, user: User, *, node: Unit | None, period: Period, zone: str = "Asia/Shanghai",
           photo_limit: int = 4, overdue_limit: int = 30, star_limit: int = 30,
-          rules: RankingRules | None = None, fresh: bool | None = None) -> Bulletin:
+          rules: RankingRules | None = None, fresh: bool | None = None, composite: bool = True) -> Bulletin:
     """The bulletin of the period; its composite ranking is the kept one on a page, computed when
-    not kept fresh in the worker or with ``fresh`` (``indicators.services.ranking``)."""
+    not kept fresh in the worker or with ``fresh`` (``indicators.services.ranking``); without it
+    (``composite=False``) for a bulletin kept for every viewer, who each get their own."""
     since, until = period.bounds(zone)
     prev_since, prev_until = period.previous().bounds(zone)
     units = {u.id: u for u in session.exec(select(Unit).where(Unit.path.startswith(node.path)) if node is not None
@@ -384,11 +408,19 @@ def build(session: Session, user: User, *, node: Unit | None, period: Period, zo
     if period.kind == "month":
         bulletin.self_rows, bulletin.self_total = selfcheck.by_child_units(
             session, node=node, allowed=allowed, first=period.start, end=period.end, zone=zone, now=as_of)
-    if period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
-        # the month and the month before (kept snapshots when there are): places gained or lost
-        bulletin.composite = indicators.ranking(session, user, node=node, zone=zone, with_previous=True,
-                                                period=indicators.Period.parse(f"{period.start:%Y-%m}"), fresh=fresh)
+    if composite:
+        attach_composite(session, user, bulletin, zone=zone, fresh=fresh)
     return bulletin
+
+
+def attach_composite(session: Session, user: User, b: Bulletin, *, zone: str, fresh: bool | None = None) -> None:
+    """月总结 above a county: the composite ranking of the indicator system for the same month and
+    the month before (kept snapshots when there are): places gained or lost. It is the viewer's
+    (who sees which siblings) and read from what the worker keeps, so a kept bulletin gets it here."""
+    by_outlet = b.node is not None and b.node.level == "county"
+    if b.period.kind == "month" and not by_outlet and permissions.can_see_indicators(user) and indicators.loaded():
+        b.composite = indicators.ranking(session, user, node=b.node, zone=zone, with_previous=True,
+                                         period=indicators.Period.parse(f"{b.period.start:%Y-%m}"), fresh=fresh)
 
 
 def _complaint_extras(session, user, b: Bulletin, node, children: list[Unit], since, until, prev_since) -> None:

@@ -34,3 +34,27 @@ class PublishedBulletin(SQLModel, table=True):
     size: int = 0
     published_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     published_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class KeptBulletin(SQLModel, table=True):
+    """A finished period's bulletin as the worker (or its first reader) composed it, so that a page
+    reads it instead of adding up a province's or the nation's month again (``reports.kept``).
+
+    One per node (0: the nation), kind, period, language and ranking settings. ``data`` is the
+    composed bulletin serialised by the app itself and signed with its secret key (``digest``): a
+    row that does not verify, or of another ``format``, is composed again, never read."""
+
+    __tablename__ = "kept_bulletin"
+    __table_args__ = (sa.UniqueConstraint("node_id", "kind", "period_start", "locale", "settings",
+                                          name="uq_kept_bulletin"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    node_id: int = Field(index=True)  # 0: every unit
+    kind: str = Field(max_length=8)
+    period_start: dt.date
+    locale: str = Field(max_length=16)
+    settings: str = Field(max_length=64)
+    format: int
+    computed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    digest: str = Field(max_length=64)
+    data: bytes = Field(sa_type=sa.LargeBinary)

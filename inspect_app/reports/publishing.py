@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -18,37 +17,18 @@ from inspect_app.errors import Conflict, DomainError, PermissionDenied
 from inspect_app.evidence.storage import new_prefix
 from inspect_app.notifications.services import notify
 from inspect_app.org.models import Unit
-from inspect_app.reports import bulletins, pdf
+from inspect_app.reports import bulletins, kept, pdf
 from inspect_app.reports.models import PublishedBulletin
 
 KIND_TITLES = {"day": "日通报", "week": "周分析", "month": "月总结"}
 
 
-@dataclass(frozen=True)
-class System:
-    """Who publishes on a schedule (the CLI): sees every unit, is nobody in the audit log."""
-
-    id: None = None
-    username: str = "system"
-    role: str = Role.admin
-    unit_id: None = None
-    is_authenticated: bool = True
-
-
-def latest_complete(kind: str, today: dt.date) -> dt.date:
-    """A day inside the kind's last complete period: yesterday, last week, last month."""
-    if kind == "month":
-        return today.replace(day=1) - dt.timedelta(days=1)
-    if kind == "week":
-        return today - dt.timedelta(days=7)
-    return today - dt.timedelta(days=1)
-
-
 def compose(session: Session, viewer, *, node: Unit | None, kind: str, day: dt.date, zone: str,
             fresh: bool | None = None):
+    """The bulletin of the period around ``day``: the kept one where it may be (``kept``)."""
     period = bulletins.Period.around(kind, day)
-    b = bulletins.build(session, viewer, node=node, period=period, zone=zone,
-                        rules=bulletins.RankingRules.from_config(current_app.config), fresh=fresh)
+    b = kept.compose(session, viewer, node=node, period=period, zone=zone,
+                     rules=bulletins.RankingRules.from_config(current_app.config), fresh=fresh)
     return b, title_of(node, kind, day)
 
 

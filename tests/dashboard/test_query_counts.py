@@ -16,9 +16,20 @@ PAGES = ["/board", "/board?from=2026-01&to=2030-12&severity=minor", "/board/line
 
 def statements(app, client, url):
     keep_composite(app)  # the worker keeps the composite (home, the month summary) as it runs
+    forget_kept_bulletins(app)  # the bulletin composed, not read from what the first view kept
     response = client.get(url)
     assert response.status_code == 200, url
     return int(response.headers["X-Query-Count"])
+
+
+def forget_kept_bulletins(app):
+    from sqlmodel import Session, delete
+
+    from inspect_app.reports.models import KeptBulletin
+
+    with Session(app.extensions["db_engine"]) as session:
+        session.exec(delete(KeptBulletin))
+        session.commit()
 
 
 def grow(app, db, org_tree, people, create_outlet, n, start=0):
@@ -46,6 +57,14 @@ def test_statement_count_does_not_grow_with_data(url, app, db, org_tree, people,
     grow(app, db, org_tree, people, create_outlet, 6, start=1)
     large = statements(app, director, url)
     assert small == large, f"{url}: {small} statements with 1 visit, {large} with 7"
+
+
+def test_a_kept_bulletin_is_read_in_a_few_statements(app, db, org_tree, people, create_outlet, client_as):
+    director = client_as(people["director"])
+    grow(app, db, org_tree, people, create_outlet, 3)
+    composed = statements(app, director, "/bulletins?kind=month")
+    kept = int(director.get("/bulletins?kind=month").headers["X-Query-Count"])
+    assert kept < composed / 2, f"kept {kept}, composed {composed}"
 
 
 def test_budget_fails_loudly(app, client_as, people):

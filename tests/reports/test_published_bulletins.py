@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from inspect_app import clock
 from inspect_app.audit.models import AuditEvent
+from inspect_app.reports.bulletins import latest_complete
 from inspect_app.reports.models import PublishedBulletin
-from inspect_app.reports.publishing import latest_complete
 from tests.jobs_helpers import fetch
 from tests.visit_helpers import release_mini_visit
 
