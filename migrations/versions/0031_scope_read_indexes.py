@@ -5,14 +5,14 @@ small scope's released visits by outlet and release time (home's last 30 days of
 through its outlets, not through the country's month)
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0032
 Create Date: 2026-12-06 13:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0031'
-down_revision = '0029'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
