@@ -2,7 +2,8 @@
 (a partial index: the star board's level counts from the index alone, the nation's 123,000 or a
 province's own; each level's page walked outlet by outlet in code order), and a
 small scope's released visits by outlet and release time (home's last 30 days of a province
-through its outlets, not through the country's month)
+through its outlets, not through the country's month). IF NOT EXISTS: a large database may have
+been given them beforehand with CREATE INDEX CONCURRENTLY (writes go on while it builds).
 
 Revision ID: 0031
 Revises: 0032
@@ -19,9 +20,10 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index('ix_star_current_outlet', 'star_rating', ['outlet_id', 'stars', 'valid_until'], unique=False,
-                    sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
+                    sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'),
+                    if_not_exists=True)
     op.create_index('ix_visit_outlet_released', 'visit', ['outlet_id', 'status', 'released_at', 'score', 'kind'],
-                    unique=False)
+                    unique=False, if_not_exists=True)
 
 
 def downgrade() -> None:
