@@ -39,6 +39,7 @@ from inspect_app.org.views import bp as org_bp
 from inspect_app.plans.views import bp as plans_bp
 from inspect_app.rectifications import hooks as rectification_hooks
 from inspect_app.rectifications.views import bp as rectifications_bp
+from inspect_app.reports import hooks as report_hooks
 from inspect_app.reports.exports import bp as exports_bp
 from inspect_app.reports.views import bp as reports_bp
 from inspect_app.visits import hooks as visit_hooks
@@ -121,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     complaint_hooks.init_app(app)
     channel_hooks.init_app(app)
     download_hooks.init_app(app)
+    report_hooks.init_app(app)
     worker.init_app(app)
 
 

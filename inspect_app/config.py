@@ -148,6 +148,8 @@ def from_environment(instance: Path) -> dict:
         "PDF_INLINE_LINES": _int("PDF_INLINE_LINES", 20),
         "PDF_INLINE_PHOTOS": _int("PDF_INLINE_PHOTOS", 12),
         "FILE_KEEP_HOURS": float(os.environ.get("FILE_KEEP_HOURS", 24)),
+        # 0 switches off making a changed notice's PDF ahead in the worker (reports.hooks)
+        "NOTICE_PDF_AHEAD": os.environ.get("NOTICE_PDF_AHEAD", "1") != "0",
         # Notifications by e-mail (SMTP_SECURITY ssl | starttls | none; by default from the port)
         # and to group robots; a person's daily digest goes at DIGEST_HOUR in their zone.
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),

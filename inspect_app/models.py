@@ -22,5 +22,5 @@ from inspect_app.rectifications.models import (  # noqa: F401
     RectificationLine,
     RectificationNotice,
 )
-from inspect_app.reports.models import KeptBulletin, PublishedBulletin  # noqa: F401
+from inspect_app.reports.models import KeptBulletin, KeptNoticePdf, PublishedBulletin  # noqa: F401
 from inspect_app.visits.models import Answer, StarRating, Visit  # noqa: F401

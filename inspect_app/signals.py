@@ -22,3 +22,9 @@ visit_released = _signals.signal("visit-released")
 #: concerns: the outlet's, or the unit a late item climbed to), ``dedupe_key`` and ``attachment``
 #: (``{"key": storage key, "filename": ...}``: a file e-mail may carry). Channels send them.
 notified = _signals.signal("notified")
+
+#: A rectification notice or one of its lines changed (issued, acknowledged, answered, verified,
+#: returned, a deadline moved, a signature given): what its printed copy shows is no longer what
+#: was printed. Sender: the notice's id; keyword argument ``session``. Reports makes the outlet
+#: side's PDF ahead, in the worker.
+notice_changed = _signals.signal("notice-changed")

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from inspect_app import clock, permissions
+from inspect_app import clock, permissions, signals
 from inspect_app.audit.services import record
 from inspect_app.auth.models import Role, User, UserOutlet
 from inspect_app.checklists.definition import SEVERITY_DAYS, Checklist
@@ -204,6 +204,8 @@ def issue_notice(session: Session, *, actor: User, visit: Visit, checklist: Chec
     notify(session, user_ids=[c.id for c in chiefs if not (own and c.id == visit.assignee_id)], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(result.failed_items)},
            link=_notice_link(notice), unit_id=outlet.unit_id)
+    session.flush()
+    signals.notice_changed.send(notice.id, session=session)
     return notice
 
 
@@ -243,6 +245,8 @@ def issue_lines(session: Session, *, actor: User, outlet: Outlet, origin: str, p
     notify(session, user_ids=[c.id for c in chiefs], kind="notice_issued",
            params={"number": notice.number, "outlet": outlet.name, "lines": len(requirements)},
            link=_notice_link(notice), unit_id=outlet.unit_id)
+    session.flush()
+    signals.notice_changed.send(notice.id, session=session)
     return notice
 
 
@@ -276,6 +280,7 @@ def _event(session: Session, line: RectificationLine, actor: User, action: str, 
                                on_site=on_site)
     session.add(event)
     session.flush()
+    signals.notice_changed.send(line.notice_id, session=session)
     return event
 
 
@@ -361,6 +366,7 @@ def acknowledge_notice(session: Session, *, actor: User, notice: RectificationNo
                               sig=signature, notice_id=notice.id) if signed else None
     record(session, actor=actor, action="notice.acknowledged", obj=notice,
            after={"at": now, "signature_id": stored.id if stored else None})
+    signals.notice_changed.send(notice.id, session=session)
     return notice
 
 

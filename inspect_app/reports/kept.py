@@ -15,40 +15,61 @@ viewer's own (which siblings they see) and read from what the indicators keep, s
 read time. A running period is always composed live.
 
 The bulletin is stored pickled and signed with the app's secret key: a row that does not verify
-(another key, a changed row) or of an older ``FORMAT`` is composed again, never loaded.
+(another key, a changed row) or of another ``shape`` (the code's classes and tables changed since)
+is composed again, never loaded.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
 import pickle
 import time
+import zlib
+from dataclasses import fields
 
 import sqlalchemy as sa
 from babel import Locale
 from flask import current_app, has_request_context
 from flask_babel import force_locale, get_locale
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
+from inspect_app.complaints.queries import UnitComplaints
 from inspect_app.db import get_engine, wants_write_lock, writing
 from inspect_app.jobs import queue
 from inspect_app.jobs.models import Job, JobStatus
 from inspect_app.org.models import Unit
+from inspect_app.plans.coverage import UnitCoverage
+from inspect_app.rectifications.selfcheck import SelfCheckRow
 from inspect_app.reports import bulletins
 from inspect_app.reports.models import KeptBulletin
 from inspect_app.visits import queries as visit_queries
 
 log = logging.getLogger(__name__)
 
-#: Bump when ``bulletins.Bulletin`` (or what it holds) changes shape: older rows are composed again.
+#: Bump to compose every kept bulletin again (what it holds is checked by ``shape`` besides).
 FORMAT = 1
 JOB = "bulletins.keep"
 BOARD_ROLES = (Role.admin, Role.manager, Role.reviewer)
+
+
+@functools.cache
+def shape() -> int:
+    """What a kept bulletin's objects look like: ``FORMAT``, the fields of the bulletin's own
+    classes and the columns of every table (a bulletin holds lines, outlets, photos). A deploy that
+    changes any of them composes the kept bulletins again instead of unpickling objects that lack
+    an attribute the template now reads."""
+    parts = [str(FORMAT)]
+    for cls in (bulletins.Bulletin, bulletins.UnitRow, bulletins.Period, UnitComplaints, UnitCoverage, SelfCheckRow):
+        parts.append(cls.__name__ + ":" + ",".join(f.name for f in fields(cls)))
+    for table in sorted(SQLModel.metadata.tables.values(), key=lambda t: t.name):
+        parts.append(table.name + ":" + ",".join(sorted(c.name for c in table.columns)))
+    return zlib.crc32("|".join(parts).encode()) & 0x7FFFFFFF
 
 
 def settings_key(rules: bulletins.RankingRules) -> str:
@@ -91,7 +112,7 @@ def _row(session: Session, node: Unit | None, period: bulletins.Period, locale: 
 
 
 def _load(row: KeptBulletin | None) -> bulletins.Bulletin | None:
-    if row is None or row.format != FORMAT or not hmac.compare_digest(row.digest, _sign(bytes(row.data))):
+    if row is None or row.format != shape() or not hmac.compare_digest(row.digest, _sign(bytes(row.data))):
         return None
     try:
         b = pickle.loads(bytes(row.data))  # noqa: S301 - our own row, its signature checked above
@@ -129,8 +150,8 @@ def _serialise(b: bulletins.Bulletin, now: dt.datetime) -> bytes:
 def _upsert(target: Session, b: bulletins.Bulletin, data: bytes, locale: str, settings: str, now: dt.datetime) -> None:
     row = _row(target, b.node, b.period, locale, settings) or KeptBulletin(
         node_id=b.node.id if b.node else 0, kind=b.period.kind, period_start=b.period.start, locale=locale,
-        settings=settings, format=FORMAT, computed_at=now, digest="", data=b"")
-    row.format, row.computed_at, row.data, row.digest = FORMAT, now, data, _sign(data)
+        settings=settings, format=shape(), computed_at=now, digest="", data=b"")
+    row.format, row.computed_at, row.data, row.digest = shape(), now, data, _sign(data)
     target.add(row)
 
 
@@ -187,7 +208,7 @@ def read_nodes(session: Session) -> list[Unit | None]:
 
 def _due(row: KeptBulletin | None, period: bulletins.Period, zone: str, now: dt.datetime) -> bool:
     """Not kept (or unreadable), or kept while the period was still settling and a day ago or more."""
-    if row is None or row.format != FORMAT:
+    if row is None or row.format != shape():
         return True
     settle = dt.timedelta(days=int(current_app.config.get("BULLETIN_SETTLE_DAYS", 7)))
     settling = row.computed_at < clock.day_start(period.end, zone) + settle

@@ -58,3 +58,26 @@ class KeptBulletin(SQLModel, table=True):
     computed_at: dt.datetime = Field(sa_type=UTCDateTime)
     digest: str = Field(max_length=64)
     data: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class KeptNoticePdf(SQLModel, table=True):
+    """A notice's PDF as rendered for one audience, kept so the same document is served again
+    without rendering (整改通知书 downloads repeat far more often than notices change).
+
+    ``digest`` covers everything that decides the bytes: the viewer's own HTML (person labels,
+    days late, statuses), the photos', markups' and signatures' stored files, the print
+    stylesheet, the templates and the renderer (``reports.kept_notices.digest_of``). ``audience``: how
+    the viewer's paper names people (shoppers by code name or by name); one copy per notice and
+    audience, replaced (and its file removed) when a new one is kept.
+    """
+
+    __tablename__ = "kept_notice_pdf"
+    __table_args__ = (sa.UniqueConstraint("notice_id", "audience", name="uq_kept_notice_pdf_audience"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="rectification_notice.id", index=True)
+    audience: str = Field(max_length=64)
+    digest: str = Field(max_length=64, index=True)
+    storage_key: str = Field(max_length=120)
+    size: int = 0
+    kept_at: dt.datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -26,7 +27,7 @@ from inspect_app.org.models import Outlet, Unit, UnitLevel, Window
 from inspect_app.rectifications import services as rect_services
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine
 from inspect_app.rectifications.views import load_notice
-from inspect_app.reports import bulletins, kept, pdf, publishing
+from inspect_app.reports import bulletins, kept, kept_notices, pdf, publishing
 from inspect_app.reports.models import PublishedBulletin
 from inspect_app.visits import onsite, photo_checks, services, timers
 from inspect_app.visits.models import Visit
@@ -68,15 +69,59 @@ def finding(item, answer, visit: Visit) -> str:
 @bp.route("/notices/<int:notice_id>/pdf")
 @login_required
 def notice_pdf(notice_id: int):
+    """A notice's PDF: the kept copy when this viewer's document was rendered before and nothing
+    it prints changed (``reports.kept_notices``); otherwise rendered here, or by the worker when
+    long, and kept."""
     notice = load_notice(notice_id)  # 404 unless the viewer may see the visit (secrecy included)
     db = get_session()
+    paper = _notice_print(db, notice)
+    digest = kept_notices.digest_of(paper.html, photos=paper.photos.values(), markups=paper.markups.values(),
+                                    signatures=paper.signatures.values())
+    filename = f"整改通知书-{notice.number}-{paper.outlet_name}.pdf"
+    found = kept_notices.find(db, notice.id, digest)
+    data = kept_notices.read(get_storage(), found) if found is not None else None
+    if data is not None:
+        return pdf.pdf_response(data, filename)
+    if is_long(lines=paper.lines, photos=paper.photo_count):
+        return downloads.defer(f"整改通知书-{notice.number}")
+    data = pdf.render(paper.html, photos=paper.photos, storage=get_storage(),
+                      extra={"inspect:qr": (pdf.qr_png(paper.link), "image/png")},
+                      markups=paper.markups, signatures=paper.signatures)
+    kept_notices.keep(db.get_bind(), get_storage(), notice_id=notice.id, audience=paper.audience, digest=digest,
+                      data=data)
+    return pdf.pdf_response(data, filename)
+
+
+@dataclass(frozen=True)
+class NoticePrint:
+    """A notice as the viewer's print HTML, with the stored files it may load (by id) and its
+    audience (how it names people, ``_audience``)."""
+    html: str
+    photos: dict[int, Photo]
+    markups: dict[int, object]
+    signatures: dict[int, object]
+    audience: str
+    link: str
+    outlet_name: str
+    lines: int
+    photo_count: int
+
+
+def _audience(viewer: User) -> str:
+    """Which naming of people a viewer's paper carries (``auth.person_label``): shoppers by code
+    name (the outlet side), by name (who may know them), or a shopper's own papers. One copy is
+    kept per notice and audience; the digest, not this, decides whether a copy may be served."""
+    if viewer.role == Role.shopper:
+        return f"shopper:{viewer.id}"
+    return "named" if permissions.sees_shopper_identity(viewer) else "coded"
+
+
+def _notice_print(db, notice) -> NoticePrint:
     visit = db.get(Visit, notice.visit_id) if notice.visit_id else None  # none: raised from a complaint
     outlet = db.get(Outlet, notice.outlet_id)
     lines = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)
                     .order_by(RectificationLine.red_line.desc(), RectificationLine.deadline_at, RectificationLine.id)).all()
     photos = _visit_photos(db, visit) if visit else {}
-    if is_long(lines=len(lines), photos=sum(len(group) for group in photos.values())):
-        return downloads.defer(f"整改通知书-{notice.number}")
     link = public_url(url_for("rectifications.notice", notice_id=notice.id))
     acknowledged_by = db.get(User, notice.acknowledged_by_id) if notice.acknowledged_by_id else None
     checklist = services.checklist_of(db, visit) if visit else None
@@ -106,16 +151,17 @@ def notice_pdf(notice_id: int):
             "review": review, "reviewer": person_label(current_user, reviewers.get(review.actor_id)) if review and review.actor_id else "",
             "review_signature": verified_on_site.get(review.id) if review else None,
         })
+    person = person_label(current_user, db.get(User, visit.assignee_id)) if visit else ""
     html = render_template("reports/notice_pdf.html", notice=notice, visit=visit, outlet=outlet, rows=rows,
-                           photos=photos, link=link,
-                           person=person_label(current_user, db.get(User, visit.assignee_id)) if visit else "",
+                           photos=photos, link=link, person=person,
                            acknowledged_by=acknowledged_by.display_name if acknowledged_by else "",
                            confirmation=confirmation, acknowledgement=acknowledgement)
     allowed = {p.id: p for group in photos.values() for p in group}
     signed = [s for s in (confirmation, acknowledgement, *verified_on_site.values()) if s is not None]
-    data = pdf.render(html, photos=allowed, storage=get_storage(), extra={"inspect:qr": (pdf.qr_png(link), "image/png")},
-                      markups=markup.current_of(db, list(allowed.values())), signatures={s.id: s for s in signed})
-    return pdf.pdf_response(data, f"整改通知书-{notice.number}-{outlet.name}.pdf")
+    audience = _audience(current_user)
+    return NoticePrint(html=html, photos=allowed, markups=markup.current_of(db, list(allowed.values())),
+                       signatures={s.id: s for s in signed}, audience=audience, link=link, outlet_name=outlet.name,
+                       lines=len(lines), photo_count=sum(len(group) for group in photos.values()))
 
 
 @bp.route("/visits/<int:visit_id>/pdf")

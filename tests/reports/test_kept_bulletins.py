@@ -55,7 +55,7 @@ def test_the_first_reader_keeps_it_the_next_reads_it_and_recompute_brings_new_da
     assert "数据计算于" not in _note(first)  # composed for this reader just now
     (row,) = _rows(db)
     assert (row.node_id, row.kind, row.period_start, row.locale, row.format) == (
-        org_tree["hz"].id, "month", last_month.replace(day=1), "zh_Hans_CN", kept.FORMAT)
+        org_tree["hz"].id, "month", last_month.replace(day=1), "zh_Hans_CN", kept.shape())
     second = manager.get(url).get_data(as_text=True)
     when = clock.local_now(ZONE).strftime("%m-%d %H:%M")[:-1]  # the minute may tick over
     assert "数据计算于 " + when in second
@@ -112,7 +112,7 @@ def test_who_reads_and_who_recomputes_a_kept_bulletin(app, db, client_as, org_tr
     assert sorted(r.locale for r in _rows(db)) == ["en", "zh_Hans_CN"]
 
 
-def test_a_row_that_does_not_verify_or_is_of_another_format_is_composed_again(db, client_as, org_tree, people):
+def test_a_row_that_does_not_verify_or_is_of_another_shape_is_composed_again(db, client_as, org_tree, people):
     director = client_as(people["director"])
     url = f"/bulletins?kind=month&unit={org_tree['province'].id}"
     director.get(url)
@@ -123,11 +123,11 @@ def test_a_row_that_does_not_verify_or_is_of_another_format_is_composed_again(db
     assert "数据计算于" not in director.get(url).get_data(as_text=True)
     (row,) = _rows(db)
     assert "数据计算于" in director.get(url).get_data(as_text=True)  # written again, signed
-    row.format = kept.FORMAT - 1
+    row.format = kept.shape() - 1
     db.add(row)
     db.commit()
     assert "数据计算于" not in director.get(url).get_data(as_text=True)
-    assert _rows(db)[0].format == kept.FORMAT
+    assert _rows(db)[0].format == kept.shape()
 
 
 def test_the_worker_composes_ahead_top_down_and_again_while_the_period_settles(app, db, org_tree, people, clock_at):
