@@ -6,14 +6,14 @@ through its outlets, not through the country's month). IF NOT EXISTS: a large da
 been given them beforehand with CREATE INDEX CONCURRENTLY (writes go on while it builds).
 
 Revision ID: 0031
-Revises: 0032
+Revises: 0030
 Create Date: 2026-12-06 13:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0031'
-down_revision = '0032'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
