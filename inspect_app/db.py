@@ -257,3 +257,15 @@ def unindexed(column):
     (measured on the large dataset: 751 ms → 49 ms for a month of lines).
     """
     return column + 0
+
+
+def in_ids(session, column, ids):
+    """``column IN ids`` for a scope's outlet ids (up to ``org.SCOPE_FIRST_OUTLETS``): on
+    PostgreSQL ``column = ANY(:ids)``, one array parameter, the same plan. A province's 1,300 ids
+    as as many parameters cost more in the client (rendering and sending them) than the
+    statement in the server: 10 to 20 ms a statement, four of them on a page."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer)))
+    return column.in_(ids)

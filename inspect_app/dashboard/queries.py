@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed
+from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet
 from inspect_app.plans import coverage
@@ -45,10 +45,11 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
     checked per row (``unindexed``) rather than driving the query.
     """
     scope = permissions.visits_clause(session, user)
-    allowed = org.outlets_in(session, user)
-    few = org.few_outlets(allowed)
+    few = org.few_outlets(session.execute(select(Outlet.id).where(permissions.outlets_clause(session, user))
+                                          .limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
     # a small scope's released visits through its outlets; a large one's newest first by release
-    in_scope = (Visit.outlet_id.in_(few) if few is not None
+    # (the admin's scope is every outlet: nothing to check)
+    in_scope = (in_ids(session, Visit.outlet_id, few) if few is not None else sa.true() if permissions.is_admin(user)
                 else unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user))))
     open_states = [VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned]
     counts = dict(session.exec(select(Visit.status, sa.func.count())
@@ -58,10 +59,7 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
     released = select(Visit).where(in_scope, Visit.status == VisitStatus.released, Visit.released_at >= since)
     recent = visit_queries.visit_rows(session, released.order_by(Visit.released_at.desc()).limit(8))
     red = visit_queries.visit_rows(session, released.where(Visit.red_line.is_(True)).order_by(Visit.released_at.desc()).limit(8))
-    count = total = 0
-    for outlet_id, n, score_sum, _reds, _clean in visit_queries.visit_stats(session, since, clock.now(), few):
-        if outlet_id in allowed:
-            count, total = count + n, total + float(score_sum or 0)
+    count, total = visit_queries.released_totals(session, since, clock.now(), in_scope)
     return {"counts": counts, "overdue": overdue, "recent": recent, "red": red,
             "released_count": count, "average": round(total / count, 1) if count else None}
 

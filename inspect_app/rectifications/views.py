@@ -370,9 +370,12 @@ def line_selection() -> tuple[queries.BoardFilters, dict, Unit | None, Outlet | 
 def board():
     node, filters, args = board_selection()
     db = get_session()
-    rows, total = queries.board(db, current_user, node=node, filters=filters)
+    escalation_days = current_app.config.get("ESCALATION_DAYS", 3)
+    # the scope's late lines read once: the board's late counts, the escalated ones
+    late = queries.late_lines(db, current_user, node, filters, escalation_days=escalation_days)
+    rows, total = queries.board(db, current_user, node=node, filters=filters, late=late)
     escalated_count, escalated = queries.escalated_to(db, current_user, node, filters=filters,
-                                                      escalation_days=current_app.config.get("ESCALATION_DAYS", 3))
+                                                      escalation_days=escalation_days, late=late)
     parent = db.get(Unit, node.parent_id) if node is not None and node.parent_id else None
     if parent is not None and not permissions.unit_in_scope(db, current_user, parent):
         parent = None

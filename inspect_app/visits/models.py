@@ -47,6 +47,9 @@ class Visit(SQLModel, table=True):
         # covers the results by period (bulletins, rankings, the manager's home) without the table
         # (kind last: inspection figures leave the outlets' self-inspections out, read from it too)
         sa.Index("ix_visit_released", "status", "released_at", "outlet_id", "score", "red_line", "kind"),
+        # a small scope's released visits of a period through its own outlets (home: a province's
+        # 1,300 outlets probed, not the country's 158,000 visits of the month scanned)
+        sa.Index("ix_visit_outlet_released", "outlet_id", "status", "released_at", "score", "kind"),
         # a plan's visit has one place in it (outlet, period, n-th of the period): made once
         sa.UniqueConstraint("plan_id", "outlet_id", "plan_period", "plan_seq", name="uq_visit_plan_slot"),
         # coverage reads planned visits by the day their window ends
@@ -148,6 +151,10 @@ class StarRating(SQLModel, table=True):
     __tablename__ = "star_rating"
     __table_args__ = (sa.Index("ix_star_outlet_window", "outlet_id", "window_id"),
                       sa.Index("ix_star_current", "ended_at", "valid_until"),
+                      # the current ratings by outlet and level: the star board's counts from the
+                      # index alone, a level's page walked outlet by outlet in code order
+                      sa.Index("ix_star_current_outlet", "outlet_id", "stars", "valid_until",
+                               sqlite_where=sa.text("ended_at IS NULL"), postgresql_where=sa.text("ended_at IS NULL")),
                       sa.Index("ix_star_awarded", "awarded_at"))
 
     id: int | None = Field(default=None, primary_key=True)

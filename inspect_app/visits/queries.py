@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from inspect_app import permissions
 from inspect_app.auth.models import User
-from inspect_app.db import unindexed
+from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits.models import SELF_KIND, StarRating, Visit, VisitStatus
@@ -102,12 +102,19 @@ def _stars_in(session: Session, user: User, query, scope):
     if scope is _WHOLE:
         scope = star_scope(session, user)
     if scope is not None:
-        return query.join(Outlet, Outlet.id == StarRating.outlet_id).where(StarRating.outlet_id.in_(scope))
+        return query.join(Outlet, Outlet.id == StarRating.outlet_id).where(in_ids(session, StarRating.outlet_id, scope))
     return query.join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(permissions.outlets_clause(session, user))
 
 
 def star_counts(session: Session, user: User, *, now: dt.datetime, scope=_WHOLE) -> dict[int, int]:
-    query = _stars_in(session, user, select(StarRating.stars, sa.func.count()).select_from(StarRating), scope)
+    if scope is _WHOLE:
+        scope = star_scope(session, user)
+    if scope is None and permissions.is_admin(user):
+        # every outlet is the admin's: the current ratings alone, no outlet to join (the nation's
+        # 123,000 ratings hashed against 50,000 outlets took 120 ms of the star board)
+        query = select(StarRating.stars, sa.func.count()).select_from(StarRating)
+    else:
+        query = _stars_in(session, user, select(StarRating.stars, sa.func.count()).select_from(StarRating), scope)
     query = query.where(StarRating.ended_at.is_(None), StarRating.valid_until > now).group_by(StarRating.stars)
     return dict(session.execute(query).all())
 
@@ -123,10 +130,46 @@ def star_query(session: Session, user: User, *, stars: int | None = None, now: d
     return query.order_by(StarRating.stars.desc(), Outlet.code, Window.number, StarRating.id)
 
 
-def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, limit: int = 100,
-               offset: int = 0, scope=_WHOLE) -> list[tuple]:
-    """Current star levels in the user's scope, a page at a time: (rating, outlet, window, unit name)."""
-    query = star_query(session, user, stars=stars, now=now, scope=scope).offset(offset).limit(limit)
+#: Star ratings per page of the star board.
+STAR_PAGE = 100
+
+
+def star_board(session: Session, user: User, *, stars: int | None = None, now: dt.datetime, limit: int = STAR_PAGE,
+               offset: int = 0, scope=_WHOLE, counts: dict[int, int] | None = None) -> list[tuple]:
+    """Current star levels in the user's scope, a page at a time: (rating, outlet, window, unit name).
+
+    A small scope sorts its outlets' ratings. A large one (the nation: 123,000 current ratings,
+    half a second to sort) takes the page's ratings level by level, the levels' sizes known from
+    ``counts`` (``star_counts``, read anyway): within one level the order is the outlets' code
+    order, so each level's slice walks the outlets by their code index and stops at the slice's
+    end; then the page's rows by id. Two statements whatever the page."""
+    if scope is _WHOLE:
+        scope = star_scope(session, user)
+    if scope is not None:
+        query = star_query(session, user, stars=stars, now=now, scope=scope).offset(offset).limit(limit)
+        return [tuple(r) for r in session.execute(query).all()]
+    if counts is None:
+        counts = star_counts(session, user, now=now, scope=scope)
+    slices, skip, wanted = [], offset, limit
+    for level in sorted((n for n in counts if not stars or n == stars), reverse=True):
+        if wanted <= 0:
+            break
+        if skip >= counts[level]:
+            skip -= counts[level]
+            continue
+        take = min(counts[level] - skip, wanted)
+        slices.append(select(StarRating.id).join(Outlet, Outlet.id == StarRating.outlet_id)
+                      .join(Window, Window.id == StarRating.window_id, isouter=True)
+                      .where(StarRating.ended_at.is_(None), StarRating.valid_until > now, StarRating.stars == level,
+                             permissions.outlets_clause(session, user))
+                      .order_by(Outlet.code, Window.number, StarRating.id).offset(skip).limit(take))
+        skip, wanted = 0, wanted - take
+    query = star_query(session, user, stars=stars, now=now, scope=scope)
+    if slices:
+        page = sa.union_all(*[part.subquery().select() for part in slices]).subquery()
+        query = query.where(StarRating.id.in_(select(page.c.id)))
+    else:  # past the last page: nothing, read as a small scope's page would be (the same statements)
+        query = query.where(sa.false())
     return [tuple(r) for r in session.execute(query).all()]
 
 
@@ -164,6 +207,17 @@ def visit_stats(session: Session, since, until, outlet_ids: list[int] | None = N
     if outlet_ids is not None:
         query = query.where(Visit.outlet_id.in_(outlet_ids))
     return session.execute(query).all()
+
+
+def released_totals(session: Session, since, until, where) -> tuple[int, float]:
+    """Released visits in a period (those inspection figures count) whose outlet ``where``
+    (a clause on ``Visit``) allows: how many, and their scores' sum, summed in the database (the
+    nation's 158,000 visits of a month grouped per outlet and summed in Python took 0.3 s of home)."""
+    count, total = session.execute(
+        select(sa.func.count(), sa.func.sum(Visit.score))
+        .where(Visit.status == VisitStatus.released, Visit.released_at >= since, Visit.released_at < until,
+               inspection_visits(), where)).one()
+    return int(count or 0), float(total or 0)
 
 
 # --- check-ins flagged (far from the outlet, no location) ----------------------------------------

@@ -576,11 +576,13 @@ def stars():
     scope = queries.star_scope(db, current_user)
     found = queries.star_counts(db, current_user, now=now, scope=scope)
     counts = {n: found.get(n, 0) for n in range(5, 0, -1)}
-    rows = queries.star_board(db, current_user, stars=level, now=now, limit=100, offset=(page - 1) * 100, scope=scope)
+    per_page = queries.STAR_PAGE
+    rows = queries.star_board(db, current_user, stars=level, now=now, limit=per_page, offset=(page - 1) * per_page,
+                              scope=scope, counts=found)
     changes = queries.star_changes(db, current_user, since=now - dt.timedelta(days=90), scope=scope)
     total = counts.get(level, 0) if level else sum(counts.values())
     return render_template("visits/stars.html", rows=rows, counts=counts, level=level, changes=changes, now=now,
-                           page=page, total=total, per_page=100)
+                           page=page, total=total, per_page=per_page)
 
 
 def star_filter() -> int | None:

@@ -44,3 +44,39 @@ def test_both_plans_show_the_same_with_the_same_statements(role, app, db, org_tr
         assert n_outlets == n_country, url
     late = _body(client, "/board/lines?state=overdue")
     assert late.count("逾期 10 天") == 8  # the late lines are there to compare (4 outlets, 2 each)
+
+
+LEAN, SMILE = dict(occurrences=1, note="倚靠"), (lambda n: dict(scale_value=n, note="少笑"))
+#: scores 100, 96, 92, 92, 88, 84, 76, 100 of 25 points: five, four, three, two and one star
+STAR_ANSWERS = [{}, {"B-01": SMILE(3)}, {"A-02": LEAN}, {"B-01": SMILE(2)}, {"B-01": SMILE(3), "A-02": LEAN},
+                {"B-01": SMILE(0)}, {"B-03": dict(result="fail", note="坏了")}, {}]
+
+
+@pytest.mark.parametrize("role", ["director", "admin"])
+def test_star_board_by_levels_shows_the_same_pages(role, app, db, org_tree, people, create_outlet, client_as,
+                                                   monkeypatch):
+    """The nation's star board takes each page level by level (the outlets walked in code order
+    within a level); a small scope sorts its ratings: every page, across the levels' edges, and
+    every level's own list the same with the same statements."""
+    from inspect_app.visits import queries as visit_queries
+    from tests.visit_helpers import release_mini_visit
+
+    for k, failures in enumerate(STAR_ANSWERS):
+        outlet = create_outlet(org_tree["xihu"], code=f"8{(k * 7) % 10:05d}")  # codes not in id order
+        release_mini_visit(app, db, people["inspector"], outlet, failures)
+    monkeypatch.setattr(visit_queries, "STAR_PAGE", 2)
+    client = client_as(people[role])
+    from sqlmodel import select
+
+    from inspect_app.visits.models import StarRating
+
+    levels = set(db.exec(select(StarRating.stars).where(StarRating.ended_at.is_(None))).all())
+    urls = [f"/stars?page={n}" for n in range(1, 6)] + [f"/stars?stars={n}&page={p}" for n in range(1, 6) for p in (1, 2)]
+    for url in urls:
+        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500)
+        by_outlets, n_outlets = _body(client, url), statements(app, client, url)
+        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)
+        by_levels, n_levels = _body(client, url), statements(app, client, url)
+        assert by_outlets == by_levels, url
+        assert n_outlets == n_levels, url
+    assert len(levels) >= 3, levels  # the pages cross the levels' edges
