@@ -25,7 +25,7 @@ from inspect_app.indicators import scoring, sources
 from inspect_app.indicators.definition import IndicatorError, Tree, load_file, parse
 from inspect_app.indicators.models import IndicatorSnapshot, IndicatorTreeVersion, OperatingValue
 from inspect_app.jobs import queue
-from inspect_app.jobs.models import Job, JobStatus
+from inspect_app.jobs.models import Job
 from inspect_app.org.models import Unit
 
 Period = sources.Period
@@ -381,24 +381,9 @@ def request_refresh(session: Session, *, periods: list[Period], node: Unit | Non
     """Ask the worker to compute the node's subtree (the whole tree: None) for these periods. One
     job waits at a time for the same work; ``after_change`` (an import) queues another when one is
     already running, since that one may have read before the change."""
-    prefix = _refresh_key(periods, node)
-    waiting = (JobStatus.queued,) if after_change else (JobStatus.queued, JobStatus.running)
-
-    def ask(target: Session) -> Job:
-        found = target.exec(select(Job).where(Job.name == JOB, Job.status.in_(waiting),
-                                              Job.key.startswith(prefix))).first()
-        if found is not None:
-            return found
-        return queue.enqueue(target, JOB, {"periods": [p.label for p in periods], "node": node.id if node else None},
-                             key=f"{prefix}{clock.now():%Y%m%dT%H%M%S.%f}",
-                             requested_by_id=getattr(requested_by, "id", None))
-
-    if wants_write_lock():
-        return ask(session)
-    with writing(), Session(get_engine()) as write:
-        job = ask(write)
-        write.commit()
-    return job
+    return queue.enqueue_waiting(session, JOB, {"periods": [p.label for p in periods], "node": node.id if node else None},
+                                 prefix=_refresh_key(periods, node), requested_by_id=getattr(requested_by, "id", None),
+                                 also_running=not after_change)
 
 
 def refresh_job(run: queue.JobRun) -> None:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.db import writing
+from inspect_app.db import get_engine, wants_write_lock, writing
 from inspect_app.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,30 @@ def enqueue(session: Session, name: str, params: dict[str, Any] | None = None, *
             raise
         return existing
     push_after_commit(session, job)
+    return job
+
+
+def enqueue_waiting(session: Session, name: str, params: dict[str, Any], *, prefix: str,
+                    requested_by_id: int | None = None, also_running: bool = True) -> Job:
+    """Ask for ``name`` unless a job of it whose key starts with ``prefix`` waits already (queued,
+    or running too with ``also_running``): one job waits at a time for the same work, however often
+    people press 重新计算. In the caller's transaction when it holds the write lock (a form),
+    else in a short write of its own (a page's GET never takes it)."""
+    waiting = (JobStatus.queued, JobStatus.running) if also_running else (JobStatus.queued,)
+
+    def ask(target: Session) -> Job:
+        found = target.exec(select(Job).where(Job.name == name, Job.status.in_(waiting),
+                                              Job.key.startswith(prefix))).first()
+        if found is not None:
+            return found
+        return enqueue(target, name, params, key=f"{prefix}{clock.now():%Y%m%dT%H%M%S.%f}",
+                       requested_by_id=requested_by_id)
+
+    if wants_write_lock():
+        return ask(session)
+    with writing(), Session(get_engine()) as write:
+        job = ask(write)
+        write.commit()
     return job
 
 

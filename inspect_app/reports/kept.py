@@ -262,23 +262,9 @@ def _job_key(node: Unit | None, period: bulletins.Period) -> str:
 
 def request_recompose(session: Session, *, node: Unit | None, period: bulletins.Period, requested_by: User) -> Job:
     """Ask the worker to compose the bulletin again (one job waits at a time for the same one)."""
-    prefix = _job_key(node, period)
-
-    def ask(target: Session) -> Job:
-        found = target.exec(select(Job).where(Job.name == JOB, Job.status.in_((JobStatus.queued, JobStatus.running)),
-                                              Job.key.startswith(prefix))).first()
-        if found is not None:
-            return found
-        return queue.enqueue(target, JOB, {"node": node.id if node else None, "kind": period.kind,
-                                           "start": period.start.isoformat()},
-                             key=f"{prefix}{clock.now():%Y%m%dT%H%M%S.%f}", requested_by_id=requested_by.id)
-
-    if wants_write_lock():
-        return ask(session)
-    with writing(), Session(get_engine()) as write:
-        job = ask(write)
-        write.commit()
-    return job
+    return queue.enqueue_waiting(session, JOB, {"node": node.id if node else None, "kind": period.kind,
+                                                "start": period.start.isoformat()},
+                                 prefix=_job_key(node, period), requested_by_id=requested_by.id)
 
 
 def pending(session: Session, node: Unit | None, period: bulletins.Period) -> bool:
