@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -19,6 +20,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
 from inspect_app.config import PROJECT_ROOT
@@ -189,6 +191,23 @@ def init_app(app: Flask) -> None:
 
 def get_engine() -> Engine:
     return current_app.extensions["db_engine"]
+
+
+def keep_aside(session: Session, write: Callable[[Session], Any]) -> None:
+    """Write what a page keeps for the next one (figures, a bulletin, a job asked for): in the
+    caller's transaction when it holds the write lock already (a form, a job inside ``writing``),
+    else in a short write of its own, committed at once (a GET's session never takes the lock).
+    Another process having written the same row a moment before is not an error."""
+    if _wants_write_lock():
+        write(session)
+        session.flush()
+        return
+    with writing(), Session(get_engine()) as short:
+        write(short)
+        try:
+            short.commit()
+        except IntegrityError:
+            short.rollback()
 
 
 def get_session() -> Session:

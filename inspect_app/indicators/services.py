@@ -10,7 +10,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
@@ -18,14 +17,13 @@ from inspect_app.audit.services import record
 from inspect_app.auth.models import User
 from inspect_app.checklists import versions
 from inspect_app.config import PROJECT_ROOT
-from inspect_app.db import get_engine, get_session, wants_write_lock, writing
+from inspect_app.db import get_engine, get_session, keep_aside, writing
 from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.errors import DomainError, NotFound, PermissionDenied
 from inspect_app.indicators import scoring, sources
 from inspect_app.indicators.definition import IndicatorError, Tree, load_file, parse
 from inspect_app.indicators.models import IndicatorSnapshot, IndicatorTreeVersion, OperatingValue
 from inspect_app.jobs import queue
-from inspect_app.jobs.models import Job
 from inspect_app.org.models import Unit
 
 Period = sources.Period
@@ -290,16 +288,7 @@ def _keep(session: Session, node: Unit | None, period: Period, raws: dict, now: 
     write lock), in the request's own transaction from a form that holds it already."""
     encoded = _encode(raws)
     node_id = node.id if node else 0
-    if wants_write_lock():
-        _upsert(session, node_id, period, encoded, now, version_id, sha)
-        session.flush()
-        return
-    with writing(), Session(get_engine()) as write:
-        _upsert(write, node_id, period, encoded, now, version_id, sha)
-        try:
-            write.commit()
-        except IntegrityError:
-            write.rollback()  # another process kept the same snapshot a moment before
+    keep_aside(session, lambda target: _upsert(target, node_id, period, encoded, now, version_id, sha))
 
 
 # --- the worker keeps every node's figures --------------------------------------------------------
@@ -377,13 +366,13 @@ def _refresh_key(periods: list[Period], node: Unit | None) -> str:
 
 
 def request_refresh(session: Session, *, periods: list[Period], node: Unit | None = None,
-                    requested_by: User | None = None, after_change: bool = False) -> Job:
+                    requested_by: User | None = None, after_change: bool = False) -> None:
     """Ask the worker to compute the node's subtree (the whole tree: None) for these periods. One
     job waits at a time for the same work; ``after_change`` (an import) queues another when one is
     already running, since that one may have read before the change."""
-    return queue.enqueue_waiting(session, JOB, {"periods": [p.label for p in periods], "node": node.id if node else None},
-                                 prefix=_refresh_key(periods, node), requested_by_id=getattr(requested_by, "id", None),
-                                 also_running=not after_change)
+    queue.enqueue_waiting(session, JOB, {"periods": [p.label for p in periods], "node": node.id if node else None},
+                          prefix=_refresh_key(periods, node), requested_by_id=getattr(requested_by, "id", None),
+                          also_running=not after_change)
 
 
 def refresh_job(run: queue.JobRun) -> None:

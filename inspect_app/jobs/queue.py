@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.db import get_engine, wants_write_lock, writing
+from inspect_app.db import keep_aside, writing
 from inspect_app.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -158,28 +158,25 @@ def enqueue(session: Session, name: str, params: dict[str, Any] | None = None, *
     return job
 
 
+def waiting(session: Session, name: str, prefix: str, *, also_running: bool = True) -> Job | None:
+    """A job of ``name`` whose key starts with ``prefix`` still to run (queued, or running too)."""
+    statuses = (JobStatus.queued, JobStatus.running) if also_running else (JobStatus.queued,)
+    return session.exec(select(Job).where(Job.name == name, Job.status.in_(statuses),
+                                          Job.key.startswith(prefix))).first()
+
+
 def enqueue_waiting(session: Session, name: str, params: dict[str, Any], *, prefix: str,
-                    requested_by_id: int | None = None, also_running: bool = True) -> Job:
+                    requested_by_id: int | None = None, also_running: bool = True) -> None:
     """Ask for ``name`` unless a job of it whose key starts with ``prefix`` waits already (queued,
     or running too with ``also_running``): one job waits at a time for the same work, however often
-    people press 重新计算. In the caller's transaction when it holds the write lock (a form),
-    else in a short write of its own (a page's GET never takes it)."""
-    waiting = (JobStatus.queued, JobStatus.running) if also_running else (JobStatus.queued,)
+    people press 重新计算. Written as ``db.keep_aside`` writes (a page's GET never takes the lock)."""
 
-    def ask(target: Session) -> Job:
-        found = target.exec(select(Job).where(Job.name == name, Job.status.in_(waiting),
-                                              Job.key.startswith(prefix))).first()
-        if found is not None:
-            return found
-        return enqueue(target, name, params, key=f"{prefix}{clock.now():%Y%m%dT%H%M%S.%f}",
-                       requested_by_id=requested_by_id)
+    def ask(target: Session) -> None:
+        if waiting(target, name, prefix, also_running=also_running) is None:
+            enqueue(target, name, params, key=f"{prefix}{clock.now():%Y%m%dT%H%M%S.%f}",
+                    requested_by_id=requested_by_id)
 
-    if wants_write_lock():
-        return ask(session)
-    with writing(), Session(get_engine()) as write:
-        job = ask(write)
-        write.commit()
-    return job
+    keep_aside(session, ask)
 
 
 def push_after_commit(session: Session, job: Job) -> None:

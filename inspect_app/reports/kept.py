@@ -30,19 +30,16 @@ import time
 import zlib
 from dataclasses import fields
 
-import sqlalchemy as sa
 from babel import Locale
 from flask import current_app, has_request_context
 from flask_babel import force_locale, get_locale
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
 from inspect_app.complaints.queries import UnitComplaints
-from inspect_app.db import get_engine, wants_write_lock, writing
+from inspect_app.db import get_engine, keep_aside, writing
 from inspect_app.jobs import queue
-from inspect_app.jobs.models import Job, JobStatus
 from inspect_app.org.models import Unit
 from inspect_app.plans.coverage import UnitCoverage
 from inspect_app.rectifications.selfcheck import SelfCheckRow
@@ -161,16 +158,7 @@ def keep(session: Session, b: bulletins.Bulletin, rules: bulletins.RankingRules)
     now = clock.now()
     locale, settings = _locale(), settings_key(rules)
     data = _serialise(b, now)
-    if wants_write_lock():
-        _upsert(session, b, data, locale, settings, now)
-        session.flush()
-        return
-    with writing(), Session(get_engine()) as write:
-        _upsert(write, b, data, locale, settings, now)
-        try:
-            write.commit()
-        except IntegrityError:
-            write.rollback()  # another process kept it a moment before
+    keep_aside(session, lambda target: _upsert(target, b, data, locale, settings, now))
 
 
 def compose(session: Session, viewer, *, node: Unit | None, period: bulletins.Period, zone: str,
@@ -260,17 +248,15 @@ def _job_key(node: Unit | None, period: bulletins.Period) -> str:
     return f"bulletins-keep:{node.id if node else 0}:{period.kind}:{period.start.isoformat()}:"
 
 
-def request_recompose(session: Session, *, node: Unit | None, period: bulletins.Period, requested_by: User) -> Job:
+def request_recompose(session: Session, *, node: Unit | None, period: bulletins.Period, requested_by: User) -> None:
     """Ask the worker to compose the bulletin again (one job waits at a time for the same one)."""
-    return queue.enqueue_waiting(session, JOB, {"node": node.id if node else None, "kind": period.kind,
-                                                "start": period.start.isoformat()},
-                                 prefix=_job_key(node, period), requested_by_id=requested_by.id)
+    queue.enqueue_waiting(session, JOB, {"node": node.id if node else None, "kind": period.kind,
+                                         "start": period.start.isoformat()},
+                          prefix=_job_key(node, period), requested_by_id=requested_by.id)
 
 
 def pending(session: Session, node: Unit | None, period: bulletins.Period) -> bool:
-    return session.execute(select(sa.func.count()).select_from(Job).where(
-        Job.name == JOB, Job.status.in_((JobStatus.queued, JobStatus.running)),
-        Job.key.startswith(_job_key(node, period)))).scalar() > 0
+    return queue.waiting(session, JOB, _job_key(node, period)) is not None
 
 
 def keep_job(run: queue.JobRun) -> None:
