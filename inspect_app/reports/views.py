@@ -217,8 +217,8 @@ def _bulletin_scope():
         day = bulletins.latest_complete(kind, clock.today(zone))
     node_id = request.args.get("unit", type=int) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
-    if node is not None and not permissions.unit_in_scope(db, current_user, node):
-        abort(404)
+    if (node_id and node is None) or (node is not None and not permissions.unit_in_scope(db, current_user, node)):
+        abort(404)  # a unit that is not there is not "every unit"
     return db, node, kind, day, zone
 
 

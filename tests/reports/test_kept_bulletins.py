@@ -172,3 +172,26 @@ def test_the_unit_picker_lists_cities_and_the_counties_near_the_one_shown(client
     assert listed(org_tree["province"]) == {"浙江省", "杭州市", "宁波市"}
     assert listed(org_tree["hz"]) == {"浙江省", "杭州市", "宁波市", "西湖区"}  # its counties
     assert listed(org_tree["xihu"]) == {"浙江省", "杭州市", "宁波市", "西湖区"}  # it and its siblings
+
+
+def test_bad_recompute_requests_get_a_message_and_queue_nothing_twice(app, db, client_as, org_tree, people, last_month):
+    from inspect_app.jobs.models import Job
+
+    manager = client_as(people["manager"])
+    hz = org_tree["hz"].id
+
+    def jobs():
+        db.expire_all()
+        return db.exec(select(Job).where(Job.name == kept.JOB)).all()
+
+    url = f"/bulletins/recompose?kind=month&date={last_month.isoformat()}&unit={hz}"
+    stale = manager.post(url, csrf=False)  # a stale form: no token
+    assert stale.status_code == 400 and "表单已过期" in stale.get_data(as_text=True) and jobs() == []
+    assert manager.get(url).status_code == 405
+    assert manager.post(f"/bulletins/recompose?kind=month&date=2026-13-45&unit={hz}").status_code == 302  # last month
+    assert manager.post(f"/bulletins/recompose?kind=year&date=x&unit={hz}").status_code == 302  # the month, again
+    assert manager.post("/bulletins/recompose?kind=month&unit=999999").status_code == 404
+    assert client_as(people["admin"]).get("/bulletins?kind=month&unit=999999").status_code == 404
+    assert manager.post(f"/bulletins/recompose?kind=month&unit={org_tree['nb'].id}").status_code == 404
+    (job,) = jobs()  # double submits while one waits: one job
+    assert job.params == {"node": hz, "kind": "month", "start": last_month.replace(day=1).isoformat()}
