@@ -254,7 +254,7 @@ def bulletin():
     recompose = ActionForm() if finished and b.computed_at is not None and indicator_services.may_refresh(
         db, current_user, b.node) else None
     return render_template("reports/bulletin.html", b=b, title=title, args=args, units=units, previous=previous,
-                           recompose=recompose, recomposing=recomposing,
+                           recompose=recompose, recomposing=recomposing, all_units=permissions.is_admin(current_user),
                            kinds=[("day", _("Daily bulletin")), ("week", _("Weekly analysis")), ("month", _("Monthly summary"))],
                            img=lambda p: url_for("evidence.photo", photo_id=p.id, variant="thumb"),
                            published=published, may_publish=may_publish, form=ActionForm(),

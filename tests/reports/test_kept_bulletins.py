@@ -172,6 +172,10 @@ def test_the_unit_picker_lists_cities_and_the_counties_near_the_one_shown(client
     assert listed(org_tree["province"]) == {"浙江省", "杭州市", "宁波市"}
     assert listed(org_tree["hz"]) == {"浙江省", "杭州市", "宁波市", "西湖区"}  # its counties
     assert listed(org_tree["xihu"]) == {"浙江省", "杭州市", "宁波市", "西湖区"}  # it and its siblings
+    # an administrator's bulletin of every unit is chosen as 全部单位, not shown under the first province
+    page = client_as(people["admin"]).get("/bulletins?kind=month").get_data(as_text=True)
+    assert '<option value="" selected>全部单位</option>' in page
+    assert '<option value="">全部单位</option>' not in director.get("/bulletins?kind=month").get_data(as_text=True)
 
 
 def test_bad_recompute_requests_get_a_message_and_queue_nothing_twice(app, db, client_as, org_tree, people, last_month):
