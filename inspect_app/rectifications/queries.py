@@ -192,10 +192,10 @@ def _per_child(session: Session, user: User, table, figures: dict, filters: Boar
     of the board, and joining the units before grouping sorted 70,000 rows."""
     per_county = select(table.unit_id, *[inner(getattr(table, name)).label(name)
                                          for name, (inner, _outer) in figures.items()]).group_by(table.unit_id)
-    if filters.since:
-        per_county = per_county.where(table.month >= filters.since.date().replace(day=1))
+    if filters.since:  # the months of the period where the network is (the kept months are local)
+        per_county = per_county.where(table.month >= clock.month_start(clock.local_date(filters.since)))
     if filters.until:
-        per_county = per_county.where(table.month < filters.until.date())
+        per_county = per_county.where(table.month < clock.local_date(filters.until))
     if filters.kind:
         per_county = per_county.where(table.checklist_kind == filters.kind)
     if filters.severity:

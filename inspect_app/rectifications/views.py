@@ -329,7 +329,9 @@ def _filters() -> tuple[queries.BoardFilters, dict]:
     start, end = month(args["from"]), month(args["to"])
     if end is not None:
         end = (end + dt.timedelta(days=32)).replace(day=1)
-    as_moment = (lambda d: dt.datetime.combine(d, dt.time(), dt.timezone.utc) if d else None)
+    # a month starts at midnight where the network is (Shanghai), not in UTC: a line issued at
+    # 03:00 on the 1st belongs to that month on the board, in its lists and in its kept totals
+    as_moment = (lambda d: clock.day_start(d, clock.default_zone()) if d else None)
     return queries.BoardFilters(since=as_moment(start), until=as_moment(end), kind=args["kind"] or None,
                                 severity=args["severity"] or None), args
 
