@@ -20,6 +20,7 @@ from inspect_app import backup, clock, demo, worker
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import create_user
 from inspect_app.checklists.definition import ChecklistError, load_directory
+from inspect_app.complaints import stats as complaint_stats
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.db import alembic_config, get_engine, migrate, writing
 from inspect_app.demo_large import load_large
@@ -92,6 +93,7 @@ def demo_command(scale: str) -> None:
             except NeedsPostgres as exc:
                 raise click.ClickException(str(exc)) from None
         rebuild(session)  # the demo back-dates its lines; totals are computed from them at the end
+        complaint_stats.rebuild(session)  # and the national one writes its complaints with COPY
         session.commit()
         if scale == "national" and counts:
             session.execute(sa.text("ANALYZE"))
@@ -257,11 +259,12 @@ def stats_group() -> None:
 @stats_group.command("rebuild")
 @with_appcontext
 def stats_rebuild() -> None:
-    """Recompute the board's running totals from the rectification lines."""
+    """Recompute the board's running totals from the rectification lines and the complaints."""
     with writing(), Session(get_engine()) as session:
         rows = rebuild(session)
+        complaint_rows = complaint_stats.rebuild(session)
         session.commit()
-    click.echo(f"Running totals rebuilt: {rows} rows.")
+    click.echo(f"Running totals rebuilt: {rows} rows of lines, {complaint_rows} rows of complaints.")
 
 
 @click.command("backup")

@@ -3,7 +3,15 @@ from inspect_app.audit.models import AuditEvent  # noqa: F401
 from inspect_app.auth.models import LoginAttempt, User, UserOutlet, UserSession  # noqa: F401
 from inspect_app.channels.models import Channel, Delivery, NotificationPreference  # noqa: F401
 from inspect_app.checklists.models import ChecklistVersion, ConfigDraft  # noqa: F401
-from inspect_app.complaints.models import Accountability, Callback, Commendation, Complaint, ComplaintEvent, KeyCustomer  # noqa: F401
+from inspect_app.complaints.models import (  # noqa: F401
+    Accountability,
+    Callback,
+    Commendation,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatsMonth,
+    KeyCustomer,
+)
 from inspect_app.downloads.models import GeneratedFile  # noqa: F401
 from inspect_app.evidence.models import Photo, PhotoMarkup, Signature  # noqa: F401
 from inspect_app.guides.models import TourSeen  # noqa: F401

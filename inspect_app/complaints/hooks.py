@@ -6,7 +6,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
-from inspect_app.complaints import queries, settings
+from inspect_app.complaints import queries, settings, stats  # noqa: F401 (stats: its flush listeners keep the counts)
 from inspect_app.complaints.lifecycle import COMPLAINT
 from inspect_app.complaints.models import Complaint
 from inspect_app.errors import PermissionDenied

@@ -108,6 +108,29 @@ class Complaint(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _COMPLAINT_ROW_VERSION}
 
 
+class ComplaintStatsMonth(SQLModel, table=True):
+    """Complaints counted per unit, category and month where the network is (``clock.default_zone``):
+    received, at fault and appeals in the month they were received; concluded and resolved at first
+    contact in the month they were concluded. A unit's rows count its whole subtree (a complaint
+    counts for its outlet's county and every unit above it), so the board reads its children's few
+    rows for whole months instead of grouping tens of thousands of complaints by their outlets'
+    units in every request. Kept in the transaction that changes a complaint (``complaints.stats``);
+    ``inspect-app stats rebuild`` counts them again from the complaints (after a bulk load, an
+    outlet or unit moved, or ``DEFAULT_TIMEZONE`` changed)."""
+
+    __tablename__ = "complaint_stats_month"
+    __table_args__ = (sa.Index("ix_complaint_stats_month_month", "month", "unit_id"),)
+
+    unit_id: int = Field(primary_key=True)
+    month: dt.date = Field(primary_key=True)
+    category: str = Field(max_length=32, primary_key=True)
+    received: int = 0
+    at_fault: int = 0
+    appeals: int = 0
+    concluded: int = 0
+    first_contact: int = 0
+
+
 class ComplaintEvent(SQLModel, table=True):
     """The complaint's history: who did what, when, with which words."""
 
