@@ -28,3 +28,9 @@ notified = _signals.signal("notified")
 #: was printed. Sender: the notice's id; keyword argument ``session``. Reports makes the outlet
 #: side's PDF ahead, in the worker.
 notice_changed = _signals.signal("notice-changed")
+
+#: Outlets moved to another unit (an outlet edited, or the outlet import). Sender: ``"org"``; keyword
+#: arguments ``session`` and ``moves`` ({outlet id: (unit before, unit now)}), sent once the outlets
+#: are written. The running totals kept per unit (lines, complaints) move what those outlets
+#: counted with them.
+outlets_moved = _signals.signal("outlets-moved")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlmodel import Session, select
 
-from inspect_app import clock, permissions
-from inspect_app.complaints import queries, settings, stats  # noqa: F401 (stats: its flush listeners keep the counts)
+from inspect_app import clock, permissions, signals
+from inspect_app.complaints import queries, settings, stats  # stats: its flush listeners keep the counts
 from inspect_app.complaints.lifecycle import COMPLAINT
 from inspect_app.complaints.models import Complaint
 from inspect_app.errors import PermissionDenied
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         raise SystemExit(f"Complaint settings: {exc}") from None
     evidence.register_owner(app, "complaint", evidence.PhotoOwner(may_view=_may_view, check_remove=_check_remove))
     register_board_panel(app, _board_panel)
+    signals.outlets_moved.connect(stats.move_outlets)
 
 
 def _board_panel(session: Session, user, node, filters):

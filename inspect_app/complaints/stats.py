@@ -114,19 +114,24 @@ def _note_changes(session, _flush_context, _instances) -> None:
 @event.listens_for(OrmSession, "after_flush")
 def _apply_changes(session, _flush_context) -> None:
     """Add the changes noted before the flush, once its rows are written (a flush that failed
-    added nothing); in key order, so two transactions lock the same rows in the same order."""
+    added nothing)."""
     deltas = session.info.pop(_PENDING, None)
-    if not deltas:
-        return
-    for key in sorted(deltas):
-        counts = {name: value for name, value in deltas[key].items() if value}
-        if counts:
-            _upsert(session.connection(), dict(zip(("unit_id", "month", "category"), key)), counts)
+    if deltas:
+        _add(session.connection(), deltas)
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _forget_changes(session, _previous_transaction) -> None:
     session.info.pop(_PENDING, None)
+
+
+def _add(connection, deltas: dict[tuple, Counter]) -> None:
+    """Add each (unit, month, category)'s changes, in key order (two transactions lock the same rows
+    in the same order)."""
+    for key in sorted(deltas):
+        counts = {name: value for name, value in deltas[key].items() if value}
+        if counts:
+            _upsert(connection, dict(zip(("unit_id", "month", "category"), key)), counts)
 
 
 def _upsert(connection, key: dict, deltas: dict[str, int]) -> None:
@@ -161,6 +166,25 @@ CROSS JOIN LATERAL unnest(string_to_array(trim(both '/' from u.path), '/')::int[
 GROUP BY up.unit_id, month, category
 """
 assert set(AT_FAULT) == {"substantiated", "partly"}, "_REBUILD_SQL names the verdicts at fault"
+
+
+def move_outlets(_sender, *, session: Session, moves: dict[int, tuple[int, int]]) -> None:
+    """Outlets moved to another unit (``signals.outlets_moved``): what their complaints counted goes
+    from the units above the old unit to those above the new one."""
+    paths = dict(session.execute(select(Unit.id, Unit.path).where(
+        Unit.id.in_({unit for pair in moves.values() for unit in pair}))).all())
+    zone = clock.default_zone()
+    deltas: dict[tuple, Counter] = {}
+    for row in session.execute(select(*[getattr(Complaint, name) for name in FIELDS])
+                               .where(Complaint.outlet_id.in_(list(moves)))):
+        state = dict(zip(FIELDS, row))
+        before, after = moves[state["outlet_id"]]
+        for sign, unit_id in ((-1, before), (1, after)):
+            for key, counts in contributions(state, paths[unit_id], zone):
+                total = deltas.setdefault(key, Counter())
+                for name, value in counts.items():
+                    total[name] += sign * value
+    _add(session.connection(), deltas)
 
 
 def rebuild(session: Session) -> int:

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from inspect_app import clock, permissions
+from inspect_app import clock, permissions, signals
 from inspect_app.actors import Actor
 from inspect_app.audit.services import record_many, snapshot
 from inspect_app.csv_import import BATCH_ROWS, CheckedRow, ImportFailed, ImportResult, read_rows
@@ -108,6 +108,7 @@ class OutletImporter:
         existing = {o.code: o for o in session.exec(select(Outlet).where(Outlet.code.in_(list(values_by_code))))}
         result = ImportResult()
         created, updates, events = [], [], []
+        moves: dict[int, tuple[int, int]] = {}
         now = clock.now()
         for code, values in values_by_code.items():
             fields = {"code": code, "name": values.name, "address": values.address, "lat": values.lat,
@@ -123,6 +124,8 @@ class OutletImporter:
             if after != before:
                 updates.append({"id": outlet.id, **fields})
                 events.append(("outlet.updated", outlet.id, before, after))
+                if after["unit_id"] != before["unit_id"]:
+                    moves[outlet.id] = (before["unit_id"], after["unit_id"])
         ids = {o.code: o.id for o in existing.values()}
         if created:
             made = session.execute(sa.insert(Outlet).returning(Outlet.id, Outlet.code), created).all()
@@ -131,6 +134,8 @@ class OutletImporter:
                         {f: row[f] for f in services.OUTLET_FIELDS}) for row in created]
         if updates:
             session.execute(sa.update(Outlet), updates)
+        if moves:
+            signals.outlets_moved.send("org", session=session, moves=moves)
         record_many(session, actor=actor, object_type=Outlet.__tablename__, events=events)
         have: dict[int, set[str]] = {}
         if existing:

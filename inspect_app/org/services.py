@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
-from inspect_app import permissions
+from inspect_app import permissions, signals
 from inspect_app.actors import Actor
 from inspect_app.audit.services import record, snapshot
 from inspect_app.errors import DomainError, PermissionDenied
@@ -159,6 +159,8 @@ def save_outlet(
     if before != after:
         record(session, actor=actor, action="outlet.created" if before is None else "outlet.updated",
                obj=outlet, before=before, after=after)
+    if before is not None and before["unit_id"] != after["unit_id"]:
+        signals.outlets_moved.send("org", session=session, moves={outlet.id: (before["unit_id"], after["unit_id"])})
     return outlet
 
 

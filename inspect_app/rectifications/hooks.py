@@ -13,6 +13,7 @@ from inspect_app.evidence import signatures
 from inspect_app.rectifications.repeats import issue_notice_on_release, past_findings
 from inspect_app.rectifications.selfcheck import marks_of_visit
 from inspect_app.rectifications.services import ACKNOWLEDGED, PHOTO_OWNER, VERIFIED_ON_SITE, may_view_signature
+from inspect_app.rectifications.stats import move_outlets
 from inspect_app.visits.views import register_past_findings, register_self_check_marks
 
 
@@ -22,5 +23,6 @@ def init_app(app: Flask) -> None:
     signatures.register_owner(app, VERIFIED_ON_SITE, may_view_signature)
     # a module-level function: blinker keeps a weak reference, and connecting it again is a no-op
     signals.visit_released.connect(issue_notice_on_release)
+    signals.outlets_moved.connect(move_outlets)
     register_past_findings(app, past_findings)
     register_self_check_marks(app, marks_of_visit)

@@ -88,14 +88,18 @@ def rebuild(session: Session) -> int:
     return count
 
 
-def totals_from_lines(session: Session) -> list[dict]:
-    """The rows of ``line_stats`` computed in Python (SQLite has no time zones)."""
+def totals_from_lines(session: Session, units: dict[int, int] | None = None) -> list[dict]:
+    """The rows of ``line_stats`` computed in Python (SQLite has no time zones): of every line, or
+    of the lines of the outlets in ``units`` ({outlet id: the unit to count them for})."""
     zones = dict(session.execute(select(Outlet.id, Outlet.timezone)).all())
-    units = dict(session.execute(select(Outlet.id, Outlet.unit_id)).all())
-    totals: dict[tuple, dict] = {}
     query = select(RectificationLine.outlet_id, RectificationLine.issued_at, RectificationLine.checklist_kind,
                    RectificationLine.severity, RectificationLine.status, RectificationLine.acknowledged_at,
                    RectificationLine.answered_at, RectificationLine.closed_at, RectificationLine.extensions)
+    if units is None:
+        units = dict(session.execute(select(Outlet.id, Outlet.unit_id)).all())
+    else:
+        query = query.where(RectificationLine.outlet_id.in_(list(units)))
+    totals: dict[tuple, dict] = {}
     for outlet_id, issued, kind, severity, status, ack, answered, closed, extensions in session.execute(
             query.execution_options(yield_per=50_000)):
         if issued.tzinfo is None:
@@ -113,6 +117,18 @@ def totals_from_lines(session: Session) -> list[dict]:
         row["withdrawn"] += status == LineStatus.withdrawn
         row["extended"] += extensions or 0
     return [{"unit_id": k[0], "month": k[1], "checklist_kind": k[2], "severity": k[3], **v} for k, v in totals.items()]
+
+
+def move_outlets(_sender, *, session: Session, moves: dict[int, tuple[int, int]]) -> None:
+    """Outlets moved to another unit (``signals.outlets_moved``): what their lines counted goes from
+    the old unit's rows to the new one's (the late-line counts follow at the next sweep)."""
+    for sign, side in ((-1, 0), (1, 1)):
+        for row in totals_from_lines(session, {outlet_id: pair[side] for outlet_id, pair in moves.items()}):
+            deltas = {name: sign * row[name] for name in COUNTERS}
+            month = {"unit_id": row["unit_id"], "month": row["month"]}
+            _upsert(session, LineStats, {**month, "checklist_kind": row["checklist_kind"], "severity": row["severity"]},
+                    deltas)
+            _upsert(session, LineStatsMonth, month, deltas)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

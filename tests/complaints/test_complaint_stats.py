@@ -129,3 +129,51 @@ def test_kept_counts_refuse_a_period_that_is_not_whole_months(app, db, history, 
     with pytest.raises(ValueError):
         queries.by_child_units(db, people["admin"], list(db.exec(select(Unit).where(Unit.parent_id.is_(None)))),
                                since=since, until=since + dt.timedelta(days=30), kept=True)
+
+
+def _line_stats(db):
+    """The lines' running totals as rows (read from the table, not through the session's objects)."""
+    from inspect_app.rectifications.models import LineStats, LineStatsMonth
+
+    return tuple(sorted(tuple(row) for row in db.execute(select(model.__table__)).all() if row.issued)
+                 for model in (LineStats, LineStatsMonth))
+
+
+def _recounted_the_same(app, db, people, org_tree):
+    """The kept counts (complaints and lines) after the move are what a full recount finds."""
+    from inspect_app.rectifications import stats as line_stats
+
+    _check(app, db, people, org_tree)
+    kept = _line_stats(db)
+    assert kept[0] and kept[1], "no lines counted"
+    line_stats.rebuild(db)
+    db.flush()
+    assert _line_stats(db) == kept, "the lines' running totals differ from a recount after the move"
+    db.rollback()
+
+
+def test_an_outlet_moved_to_another_unit_takes_its_counts_along(app, db, history, people, org_tree, client_as):
+    """xihu1 (杭州市) has complaints and, from a released visit, lines: edited into 海曙区 (宁波市)
+    by an administrator, then moved back by the outlet import; every kept count follows."""
+    from inspect_app.org import services as org
+    from tests.org.test_org import upload
+    from tests.visit_helpers import release_mini_visit
+
+    outlet = org_tree["xihu1"]
+    release_mini_visit(app, db, people["inspector"], outlet, {"B-03": dict(result="fail", note="坏了")})
+    before = _figures(db, people["admin"], [org_tree["hz"], org_tree["nb"]], kept=False)
+    with app.test_request_context():
+        org.save_outlet(db, actor=people["admin"], outlet=outlet, code=outlet.code, name=outlet.name,
+                        address=outlet.address, lat=outlet.lat, lon=outlet.lon, unit_id=org_tree["haishu"].id,
+                        timezone=outlet.timezone)
+    db.commit()
+    moved = _figures(db, people["admin"], [org_tree["hz"], org_tree["nb"]], kept=True)
+    assert moved != before and moved == _figures(db, people["admin"], [org_tree["hz"], org_tree["nb"]], kept=False)
+    _recounted_the_same(app, db, people, org_tree)
+
+    csv = f"code,name,address,lat,lon,unit_code,timezone,windows\n{outlet.code},{outlet.name},{outlet.address},,,330106,,\n"
+    assert upload(client_as(people["admin"]), "/admin/outlets/import", csv).status_code == 302
+    db.expire_all()
+    assert db.get(type(outlet), outlet.id).unit_id == org_tree["xihu"].id
+    assert _figures(db, people["admin"], [org_tree["hz"], org_tree["nb"]], kept=True) == before
+    _recounted_the_same(app, db, people, org_tree)
