@@ -45,10 +45,11 @@ def manager_summary(session: Session, user: User, *, today: dt.date, since: dt.d
     checked per row (``unindexed``) rather than driving the query.
     """
     scope = permissions.visits_clause(session, user)
-    few = org.few_outlets(session.execute(select(Outlet.id).where(permissions.outlets_clause(session, user))
-                                          .limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
     # a small scope's released visits through its outlets; a large one's newest first by release
-    # (the admin's scope is every outlet: nothing to check)
+    # (the admin's scope is every outlet: nothing to check, nor to read first)
+    few = None if permissions.is_admin(user) else org.few_outlets(session.execute(
+        select(Outlet.id).where(permissions.outlets_clause(session, user)).limit(org.SCOPE_FIRST_OUTLETS + 1)
+    ).scalars().all())
     in_scope = (in_ids(session, Visit.outlet_id, few) if few is not None else sa.true() if permissions.is_admin(user)
                 else unindexed(Visit.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user))))
     open_states = [VisitStatus.scheduled, VisitStatus.in_progress, VisitStatus.in_review, VisitStatus.returned]

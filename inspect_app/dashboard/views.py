@@ -55,9 +55,9 @@ def home():
         }
     if role in (Role.manager, Role.inspector, Role.reviewer, Role.admin, Role.handler):
         context["scope_unit"] = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
-        context["outlet_count"] = db.exec(
+        context["outlet_count"] = context["counts"]["outlets"] if role == Role.admin else db.exec(
             select(sa.func.count()).select_from(Outlet).where(permissions.outlets_clause(db, current_user))
-        ).one()
+        ).one()  # an administrator's scope is every outlet, just counted
     if role in (Role.inspector, Role.shopper):
         context.update(queries.inspector_home(db, current_user, today=_today()))
     if role in (Role.manager, Role.admin, Role.reviewer):
@@ -107,11 +107,7 @@ def _complaint_summary(db):
     since, until = clock.day_start(first, zone), clock.day_start(clock.add_months(first, 1), zone)
     unit = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
     roots = [unit] if unit else db.exec(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).all()
-    rows = complaint_queries.by_child_units(db, current_user, list(roots), since=since, until=until)
-    totals = complaint_queries.UnitComplaints(unit)
-    for row in rows:
-        for name in ("received", "at_fault", "appeals", "open", "overdue", "concluded", "first_contact"):
-            setattr(totals, name, getattr(totals, name) + getattr(row, name))
+    totals = complaint_queries.scope_totals(db, current_user, list(roots), since=since, until=until)
     # the whole scope's 零投诉 streak: the shortest of its units', i.e. since the last one in any
     return {"totals": totals, "streak": complaint_queries.unit_streak(db, list(roots)), "month": first}
 

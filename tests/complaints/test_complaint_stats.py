@@ -31,6 +31,20 @@ def _figures(db, user, children, *, kept):
     return out
 
 
+def _scope_totals(db, user, units):
+    zone = clock.default_zone()
+    out = {}
+    for y1, m1, y2, m2 in MONTHS:
+        since, until = clock.day_start(dt.date(y1, m1, 1), zone), clock.day_start(dt.date(y2, m2, 1), zone)
+        t = queries.scope_totals(db, user, units, since=since, until=until)
+        out[(y1, m1, y2, m2)] = (t.received, t.at_fault, t.appeals, t.open, t.overdue, t.concluded, t.first_contact)
+    return out
+
+
+def _summed(figures):
+    return {period: tuple(sum(row[i] for row in rows) for i in range(1, 8)) for period, rows in figures.items()}
+
+
 def _stored(db):
     return sorted((r.unit_id, r.month, r.category, r.received, r.at_fault, r.appeals, r.concluded, r.first_contact)
                   for r in db.exec(select(ComplaintStatsMonth)).all() if any(
@@ -47,6 +61,10 @@ def _check(app, db, people, org_tree):
         for user, children in ((people["admin"], tops), (people["director"], cities), (people["manager"], own),
                                (people["director"], counties)):
             assert _figures(db, user, children, kept=True) == _figures(db, user, children, kept=False)
+        # home's figures of a whole scope (no split by child) are the children's, added up
+        for user, units in ((people["admin"], tops), (people["director"], [org_tree["province"]]),
+                            (people["manager"], [org_tree["hz"]]), (people["manager"], counties)):
+            assert _scope_totals(db, user, units) == _summed(_figures(db, user, units, kept=False))
         # counties the manager sees only in part (the other city's): counted live, not from whole units
         assert _figures(db, people["manager"], counties, kept=None) == _figures(db, people["manager"], counties,
                                                                                 kept=False)
