@@ -57,6 +57,14 @@ def contributions(state: dict, path: str, zone: str) -> list[tuple[tuple[int, dt
     return out
 
 
+def _count(deltas: dict[tuple, Counter], sign: int, state: dict, path: str, zone: str) -> None:
+    """Add (``sign`` 1) or take off (-1) what a complaint counts into ``deltas``."""
+    for key, counts in contributions(state, path, zone):
+        total = deltas.setdefault(key, Counter())
+        for name, value in counts.items():
+            total[name] += sign * value
+
+
 def _before(complaint: Complaint) -> dict | None:
     """The complaint's columns as last flushed, from the ORM's history; None where one is unknown
     (set without being loaded) and must be read from the database."""
@@ -102,13 +110,8 @@ def _note_changes(session, _flush_context, _instances) -> None:
     deltas: dict[tuple, Counter] = session.info.setdefault(_PENDING, {})
     for sign, states in ((-1, befores), (1, afters)):
         for state in states:
-            path = paths.get(state["outlet_id"])
-            if path is None:
-                continue
-            for key, counts in contributions(state, path, zone):
-                total = deltas.setdefault(key, Counter())
-                for name, value in counts.items():
-                    total[name] += sign * value
+            if state["outlet_id"] in paths:
+                _count(deltas, sign, state, paths[state["outlet_id"]], zone)
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -179,11 +182,8 @@ def move_outlets(_sender, *, session: Session, moves: dict[int, tuple[int, int]]
                                .where(Complaint.outlet_id.in_(list(moves)))):
         state = dict(zip(FIELDS, row))
         before, after = moves[state["outlet_id"]]
-        for sign, unit_id in ((-1, before), (1, after)):
-            for key, counts in contributions(state, paths[unit_id], zone):
-                total = deltas.setdefault(key, Counter())
-                for name, value in counts.items():
-                    total[name] += sign * value
+        _count(deltas, -1, state, paths[before], zone)
+        _count(deltas, 1, state, paths[after], zone)
     _add(session.connection(), deltas)
 
 
@@ -198,8 +198,7 @@ def rebuild(session: Session) -> int:
     for row in session.execute(select(*[getattr(Complaint, name) for name in FIELDS])
                                .execution_options(yield_per=50_000)):
         state = dict(zip(FIELDS, row))
-        for key, counts in contributions(state, paths[state["outlet_id"]], zone):
-            totals.setdefault(key, Counter()).update(counts)
+        _count(totals, 1, state, paths[state["outlet_id"]], zone)
     rows = [{"unit_id": k[0], "month": k[1], "category": k[2], **{n: c.get(n, 0) for n in COUNTERS}}
             for k, c in totals.items()]
     for start in range(0, len(rows), 10_000):
