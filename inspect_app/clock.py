@@ -87,5 +87,20 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+#: The years a month typed into a filter may name: a typing slip (0001, 9999) is no month, and no
+#: date arithmetic is done at the ends of the calendar.
+MONTH_YEARS = (2000, 2100)
+
+
+def month_named(text: str | None) -> dt.date | None:
+    """The first day of the month ``text`` names (``2026-11``; a full date counts as its month), or
+    None when it names none (malformed, or a year outside ``MONTH_YEARS``)."""
+    try:
+        first = dt.date.fromisoformat(f"{(text or '')[:7]}-01")
+    except ValueError:
+        return None
+    return first if MONTH_YEARS[0] <= first.year <= MONTH_YEARS[1] else None
+
+
 def is_beijing_time(name: str) -> bool:
     return name in BEIJING_TIME_ZONES

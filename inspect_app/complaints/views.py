@@ -76,11 +76,9 @@ def _outlet_by_code(code: str | None) -> Outlet | None:
 
 def _month_bounds(value: str | None, zone: str) -> tuple[dt.date, dt.datetime, dt.datetime, dt.datetime]:
     """The month asked for (``2026-11``, default this month) as UTC instants, and the month before."""
-    today = clock.today(zone)
-    try:
-        first = dt.date.fromisoformat(f"{value}-01") if value else today.replace(day=1)
-    except ValueError:
-        first = today.replace(day=1)
+    first = clock.month_named(value) if value else None
+    if first is None or len(value) != 7:  # not a month (``2026-11``): this month
+        first = clock.today(zone).replace(day=1)
     start, end = clock.day_start(first, zone), clock.day_start(clock.add_months(first, 1), zone)
     return first, start, end, clock.day_start(clock.add_months(first, -1), zone)
 
@@ -446,11 +444,7 @@ def accountability_filters() -> tuple[queries.AccountabilityFilters, dict]:
 
 
 def _is_month(value: str | None) -> bool:
-    try:
-        dt.date.fromisoformat(f"{value}-01")
-    except (TypeError, ValueError):
-        return False
-    return True
+    return value is not None and len(value) == 7 and clock.month_named(value) is not None
 
 
 @bp.route("/accountability")

@@ -37,11 +37,14 @@ class Period:
         text = (text or "").strip().upper()
         if "-Q" in text:
             year, quarter = text.split("-Q")
-            if not (year.isdigit() and quarter in ("1", "2", "3", "4")):
+            if not (year.isdigit() and quarter in ("1", "2", "3", "4")
+                    and clock.MONTH_YEARS[0] <= int(year) <= clock.MONTH_YEARS[1]):
                 raise ValueError(text)
             start = dt.date(int(year), 3 * int(quarter) - 2, 1)
             return cls("quarter", start, clock.add_months(start, 3))
-        start = dt.date.fromisoformat(f"{text}-01")
+        start = clock.month_named(text) if len(text) == 7 else None
+        if start is None:
+            raise ValueError(text)
         return cls("month", start, clock.add_months(start, 1))
 
     @property

@@ -320,13 +320,7 @@ def _filters() -> tuple[queries.BoardFilters, dict]:
     """Period filters by month (``2026-11``; a full date counts as its month), kind, severity."""
     args = {k: request.args.get(k) or "" for k in ("from", "to", "kind", "severity")}
 
-    def month(value):
-        try:
-            return dt.date.fromisoformat(value[:7] + "-01") if value else None
-        except ValueError:
-            return None
-
-    start, end = month(args["from"]), month(args["to"])
+    start, end = clock.month_named(args["from"]), clock.month_named(args["to"])
     if end is not None:
         end = (end + dt.timedelta(days=32)).replace(day=1)
     # a month starts at midnight where the network is (Shanghai), not in UTC: a line issued at

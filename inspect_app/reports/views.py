@@ -213,7 +213,7 @@ def _bulletin_scope():
         day = dt.date.fromisoformat(request.args["date"]) if request.args.get("date") else None
     except ValueError:
         day = None
-    if day is None:
+    if day is None or not clock.MONTH_YEARS[0] <= day.year <= clock.MONTH_YEARS[1]:  # no slip to year 9999
         day = bulletins.latest_complete(kind, clock.today(zone))
     node_id = request.args.get("unit", type=int) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
