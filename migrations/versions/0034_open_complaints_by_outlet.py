@@ -15,7 +15,7 @@ down_revision = '0033'
 branch_labels = None
 depends_on = None
 
-OPEN = "status IN ('registered', 'handling')"
+OPEN = "status = 'registered' OR status = 'handling'"  # ORs: PostgreSQL writes IN back differently
 
 
 def upgrade() -> None:
