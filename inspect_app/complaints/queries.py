@@ -22,6 +22,7 @@ from inspect_app.complaints.models import (
     KeyCustomer,
 )
 from inspect_app.complaints.services import next_due
+from inspect_app.complaints.stats import COUNTERS
 from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
@@ -273,7 +274,7 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
     scope: one read grouped by child and category, however many children there are.
 
     Whole months (where the network is: the board's periods) are read from the counts kept per
-    county and month (``ComplaintStatsMonth``) and only what is open now from the complaints; other
+    unit and month (``ComplaintStatsMonth``) and only what is open now from the complaints; other
     periods (a bulletin's week) from the complaints. ``kept`` forces one way or the other (the tests
     compare them)."""
     now = now or clock.now()
@@ -286,7 +287,6 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
         kept = whole
     elif kept and not whole:
         raise ValueError("kept counts are whole months of units the viewer sees whole")
-    names = FIGURES
     if kept:
         figures = _kept_figures(session, user, children, months, now)
     else:
@@ -294,7 +294,7 @@ def by_child_units(session: Session, user: User, children: list[Unit], *, since:
     for n, category, *values in figures:
         row = rows[n] if n is not None else None
         if row is not None:
-            for name, value in zip(names, values):
+            for name, value in zip(FIGURES, values):
                 setattr(row, name, getattr(row, name) + int(value or 0))
             if values[0]:  # received in the period
                 row.categories[category] = row.categories.get(category, 0) + int(values[0])
@@ -315,7 +315,7 @@ def scope_totals(session: Session, user: User, units: list[Unit], *, since: dt.d
                 setattr(total, name, getattr(total, name) + getattr(row, name))
         return total
     first, end = months
-    kept = session.execute(select(*[sa.func.sum(getattr(ComplaintStatsMonth, name)) for name in _KEPT]).where(
+    kept = session.execute(select(*[sa.func.sum(getattr(ComplaintStatsMonth, name)) for name in COUNTERS]).where(
         ComplaintStatsMonth.unit_id.in_([u.id for u in units]), ComplaintStatsMonth.month >= first,
         ComplaintStatsMonth.month < end)).one()
     is_open, overdue = _open_clauses(now)
@@ -324,13 +324,10 @@ def scope_totals(session: Session, user: User, units: list[Unit], *, since: dt.d
         opened = opened.join(Outlet, Outlet.id == Complaint.outlet_id).join(Unit, Unit.id == Outlet.unit_id).where(
             _children_clause(units))
     open_count, overdue_count = session.execute(opened).one()
-    for name, value in zip(_KEPT, kept):
+    for name, value in zip(COUNTERS, kept):
         setattr(total, name, int(value or 0))
     total.open, total.overdue = int(open_count or 0), int(overdue_count or 0)
     return total
-
-
-_KEPT = ("received", "at_fault", "appeals", "concluded", "first_contact")
 
 
 def _whole_months(since: dt.datetime, until: dt.datetime) -> tuple[dt.date, dt.date] | None:
@@ -370,7 +367,6 @@ def _live_figures(session: Session, user: User, children: list[Unit], since: dt.
     in_period = sa.and_(Complaint.received_at >= since, Complaint.received_at < until)
     concluded_in = sa.and_(Complaint.concluded_at >= since, Complaint.concluded_at < until)
     is_open, overdue = _open_clauses(now)
-    names = FIGURES
     # summed per unit holding outlets and category first, then per child in the database (a few
     # dozen children, a CASE over their paths): the CASE on each complaint's row, and the scope
     # checked apart from the outlet joined, cost the nation's board 100 ms of its 90 days
@@ -390,7 +386,7 @@ def _live_figures(session: Session, user: User, children: list[Unit], since: dt.
         .group_by(Outlet.unit_id, Complaint.category)).subquery()
     child = _child_case(children)
     return session.execute(
-        select(child, per_unit.c.category, *[sa.func.sum(per_unit.c[name]) for name in names])
+        select(child, per_unit.c.category, *[sa.func.sum(per_unit.c[name]) for name in FIGURES])
         .select_from(per_unit).join(Unit, Unit.id == per_unit.c.unit_id)
         .where(_children_clause(children))
         .group_by(child, per_unit.c.category)).all()  # one read: the categories are its groups
