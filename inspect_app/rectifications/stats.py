@@ -91,14 +91,16 @@ def rebuild(session: Session) -> int:
 def totals_from_lines(session: Session, units: dict[int, int] | None = None) -> list[dict]:
     """The rows of ``line_stats`` computed in Python (SQLite has no time zones): of every line, or
     of the lines of the outlets in ``units`` ({outlet id: the unit to count them for})."""
-    zones = dict(session.execute(select(Outlet.id, Outlet.timezone)).all())
     query = select(RectificationLine.outlet_id, RectificationLine.issued_at, RectificationLine.checklist_kind,
                    RectificationLine.severity, RectificationLine.status, RectificationLine.acknowledged_at,
                    RectificationLine.answered_at, RectificationLine.closed_at, RectificationLine.extensions)
+    outlets = select(Outlet.id, Outlet.timezone)
     if units is None:
         units = dict(session.execute(select(Outlet.id, Outlet.unit_id)).all())
-    else:
+    else:  # only those outlets' lines, and their zones
         query = query.where(RectificationLine.outlet_id.in_(list(units)))
+        outlets = outlets.where(Outlet.id.in_(list(units)))
+    zones = dict(session.execute(outlets).all())
     totals: dict[tuple, dict] = {}
     for outlet_id, issued, kind, severity, status, ack, answered, closed, extensions in session.execute(
             query.execution_options(yield_per=50_000)):
@@ -122,10 +124,11 @@ def totals_from_lines(session: Session, units: dict[int, int] | None = None) -> 
 def move_outlets(_sender, *, session: Session, moves: dict[int, tuple[int, int]]) -> None:
     """Outlets moved to another unit (``signals.outlets_moved``): what their lines counted goes from
     the old unit's rows to the new one's (the late-line counts follow at the next sweep)."""
-    for sign, side in ((-1, 0), (1, 1)):
-        for row in totals_from_lines(session, {outlet_id: pair[side] for outlet_id, pair in moves.items()}):
+    # the lines read once, counted per outlet (keyed by the outlet's own id), then moved unit to unit
+    for row in totals_from_lines(session, {outlet_id: outlet_id for outlet_id in moves}):
+        for sign, unit_id in zip((-1, 1), moves[row["unit_id"]]):
             deltas = {name: sign * row[name] for name in COUNTERS}
-            month = {"unit_id": row["unit_id"], "month": row["month"]}
+            month = {"unit_id": unit_id, "month": row["month"]}
             _upsert(session, LineStats, {**month, "checklist_kind": row["checklist_kind"], "severity": row["severity"]},
                     deltas)
             _upsert(session, LineStatsMonth, month, deltas)
