@@ -8,15 +8,17 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from inspect_app import clock, permissions
-from inspect_app.auth.models import User
+from inspect_app.auth.models import Role, User
 from inspect_app.db import get_engine, in_ids, unindexed, writing
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import services, stats
 from inspect_app.rectifications.models import (
+    OPEN_STATUSES,
     OUTLET_TURN,
     KeptFigures,
     LineOverdue,
@@ -338,6 +340,24 @@ def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] 
     return org.few_outlets(session.execute(query.limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
 
 
+#: The closed lines are nearly all of them (they stay, the open ones pass): a scope reads its own
+#: closed lines through its outlets only when this much smaller than ``org.SCOPE_FIRST_OUTLETS``
+#: (sorting a province's quarter of a million took seconds; walking the country's in deadline
+#: order finds a province's page in a few thousand, a county's would take a hundred thousand).
+DENSE_SCOPE_SHARE = 20
+
+
+def _statuses(state: str | None) -> tuple:
+    """The statuses a line list's state takes (a list by status reads each in its own range)."""
+    if state in ("overdue", "due_soon"):
+        return OUTLET_TURN
+    if state == "open":
+        return OPEN_STATUSES
+    if state in {s.value for s in LineStatus}:
+        return (LineStatus(state),)
+    return tuple(LineStatus)
+
+
 def line_queries(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
                  outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
                  keys_only: bool = False) -> list:
@@ -345,53 +365,60 @@ def line_queries(session: Session, user: User, *, filters: BoardFilters, node: U
     rows merged in that order are the list. ``keys_only``: each row is (deadline, id), read from
     the indexes without the notice.
 
+    One outlet's list is one query (ix_line_outlet_deadline). Any other list is one ordered range
+    per status, merged by the caller, each planned by the scope: a small one reads its own
+    outlets' lines of the status (ix_line_outlet_deadline), a large one walks the country's in
+    deadline order (ix_line_status_deadline) and stops at the page's end. The closed lines (most
+    of them) are read through the outlets only for a scope ``DENSE_SCOPE_SHARE`` times smaller.
+
     Lines exist only for released visits (a notice is issued at release), so whoever may see the
     outlet may see its lines: the outlet scope is the whole check, secret visits included.
     """
     now = now or clock.now()
-    timed = state in ("overdue", "due_soon") and not outlet_id
-    in_scope = scope_outlets(session, user, node) if timed else None
-    # A large scope fills a page quickly walking the country's late lines in deadline order; a
-    # small one (a county, a city) reads its own outlets' late lines instead (ix_line_outlet_deadline).
-    by_time = timed and in_scope is None
-    outlet_key = unindexed(RectificationLine.outlet_id) if by_time else RectificationLine.outlet_id
     if keys_only:
-        query = select(RectificationLine.deadline_at, RectificationLine.id)
+        base = select(RectificationLine.deadline_at, RectificationLine.id)
     else:
-        query = (select(RectificationLine, RectificationNotice, Outlet)
-                 .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id))
-    if not (keys_only and in_scope is not None):  # the scope's outlet ids carry both checks already
-        query = query.join(Outlet, Outlet.id == outlet_key).where(permissions.outlets_clause(session, user))
-        if outlet_id:
-            query = query.where(RectificationLine.outlet_id == outlet_id)
-        elif node is not None:
-            query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
-    query = filters.apply(query)
+        base = (select(RectificationLine, RectificationNotice, Outlet)
+                .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id))
     order = (RectificationLine.deadline_at, RectificationLine.id)
-    if timed:
-        # One ordered range per status, merged by the caller: by deadline through the country (a
-        # sort of every late line in it would be the alternative), or the scope's outlets' own.
-        if in_scope is not None:
-            query = query.where(RectificationLine.outlet_id.in_(in_scope))
-        queries = []
-        for status in OUTLET_TURN:
-            q = query.where(RectificationLine.status == status)
-            if state == "overdue":
-                q = q.where(RectificationLine.deadline_at <= now)
-            else:
-                q = q.where(RectificationLine.deadline_at > now, RectificationLine.deadline_at <= now + dt.timedelta(days=1))
-            queries.append(q.order_by(*order))
-        return queries
+    if outlet_id:
+        query = (base.join(Outlet, Outlet.id == RectificationLine.outlet_id)
+                 .where(permissions.outlets_clause(session, user), RectificationLine.outlet_id == outlet_id))
+        query = filters.apply(query)
+        if state in ("overdue", "due_soon"):
+            query = _timed(query, state, now)
+        if state is not None:
+            query = query.where(RectificationLine.status.in_(_statuses(state)))
+        return [query.order_by(*order)]
+    in_scope = scope_outlets(session, user, node)
+    queries = []
+    for status in _statuses(state):
+        few = in_scope
+        if few is not None and status == LineStatus.closed and len(few) > org.SCOPE_FIRST_OUTLETS // DENSE_SCOPE_SHARE:
+            few = None
+        # A large scope walks the country's lines of the status in deadline order (joined on an
+        # unindexed outlet column, so the planner keeps to that order); a small one reads its own
+        # outlets' lines (the scope's outlet ids carry both checks when only the keys are read).
+        query = base
+        if not (keys_only and few is not None):
+            outlet_key = RectificationLine.outlet_id if few is not None else unindexed(RectificationLine.outlet_id)
+            query = query.join(Outlet, Outlet.id == outlet_key).where(permissions.outlets_clause(session, user))
+            if node is not None:
+                query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path))))
+        if few is not None:
+            query = query.where(in_ids(session, RectificationLine.outlet_id, few))
+        query = filters.apply(query).where(RectificationLine.status == status)
+        if state in ("overdue", "due_soon"):
+            query = _timed(query, state, now)
+        queries.append(query.order_by(*order))
+    return queries
+
+
+def _timed(query, state: str, now: dt.datetime):
+    """Late (deadline passed) or due within a day (statuses apart)."""
     if state == "overdue":
-        query = query.where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= now)
-    elif state == "open":
-        query = query.where(RectificationLine.status.not_in([LineStatus.closed, LineStatus.withdrawn]))
-    elif state == "due_soon":
-        query = query.where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at > now,
-                            RectificationLine.deadline_at <= now + dt.timedelta(days=1))
-    elif state in {s.value for s in LineStatus}:
-        query = query.where(RectificationLine.status == state)
-    return [query.order_by(*order)]
+        return query.where(RectificationLine.deadline_at <= now)
+    return query.where(RectificationLine.deadline_at > now, RectificationLine.deadline_at <= now + dt.timedelta(days=1))
 
 
 def _line_key(row) -> tuple:
@@ -401,10 +428,10 @@ def _line_key(row) -> tuple:
 def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
               outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
               limit: int = 200, offset: int = 0):
-    """Lines with notice and outlet, for drill-down lists: one query, or for the late and the due
-    lines one ordered range per status read as keys only (each stopping at the page's end), merged,
-    and then the page's rows by id."""
-    if state not in ("overdue", "due_soon") or outlet_id:
+    """Lines with notice and outlet, for drill-down lists: one query for one outlet's, else one
+    ordered range per status read as keys only (each stopping at the page's end), merged, and then
+    the page's rows by id."""
+    if outlet_id:
         query = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)[0]
         return [tuple(r) for r in session.execute(query.offset(offset).limit(limit)).all()]
     keys = []
@@ -527,24 +554,167 @@ class _OutletSeen:
     unit_id: int
 
 
-def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int = 100):
-    """Notices the user may see, newest first, with their outlet and line counts."""
+#: Notices on a page of the notice list.
+NOTICES_PER_PAGE = 100
+#: The lines awaiting the inspection side (to verify, or a dispute to decide): open, but the
+#: deadline does not run against the outlet.
+AWAITING_INSPECTION = tuple(s for s in OPEN_STATUSES if s not in OUTLET_TURN)
+
+
+@dataclass(frozen=True)
+class NoticeCursor:
+    """Where a page of the notice list starts (keyset): after the notice shown last, by its place
+    in the list's order: (part, deadline, notice id) in parts 1 and 2, (3, None, notice id)."""
+
+    part: int
+    deadline: dt.datetime | None
+    key: int
+
+    def token(self) -> str:
+        if self.deadline is None:
+            return f"{self.part}.{self.key}"
+        micros = (self.deadline - _EPOCH) // dt.timedelta(microseconds=1)
+        return f"{self.part}.{micros}.{self.key}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> NoticeCursor | None:
+        """The cursor a link carries; None (the first page) for anything else."""
+        parts = (text or "").split(".")
+        try:
+            numbers = [int(p) for p in parts]
+            if len(numbers) == 3 and numbers[0] in (1, 2):
+                return cls(numbers[0], _EPOCH + dt.timedelta(microseconds=numbers[1]), numbers[2])
+            if len(numbers) == 2 and numbers[0] == 3:
+                return cls(3, None, numbers[1])
+        except (ValueError, OverflowError):
+            pass
+        return None
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _open_notices(session: Session, user: User, few: list[int] | None, part: int, after: NoticeCursor | None,
+                  need: int) -> list[tuple]:
+    """Part 1 (2) of the notice list: the notices with lines in the outlet's turn (with open lines
+    all awaiting the inspection side), by the earliest deadline among those lines, then notice
+    id, as (deadline, notice id), up to ``need`` of them after ``after``.
+
+    A small scope (``few``) groups its outlets' open lines by notice (ix_line_outlet_deadline); a
+    large one walks the country's lines of each status in deadline order (ix_line_status_deadline),
+    keeping each notice's first line (by deadline, then id) among the part's lines and each row's
+    outlet in scope, the walks merged in the statement and stopped at the page's end."""
+    line = RectificationLine
+    group = OUTLET_TURN if part == 1 else AWAITING_INSPECTION
+    cursor = after if after is not None and after.part == part else None
+    if few is not None:
+        first = sa.func.min(line.deadline_at)
+        # driven by the outlets, one probe of (outlet, status) each (the ids put on the lines'
+        # column made PostgreSQL AND two bitmaps of a quarter of a million lines, a province)
+        query = (select(first.label("deadline_at"), line.notice_id).select_from(Outlet)
+                 .join(line, line.outlet_id == Outlet.id)
+                 .where(in_ids(session, Outlet.id, few), line.status.in_(OPEN_STATUSES if part == 2 else group))
+                 .group_by(line.notice_id))
+        if part == 2:  # none in the outlet's turn
+            query = query.having(sa.func.sum(sa.case((line.status.in_(OUTLET_TURN), 1), else_=0)) == 0)
+        if cursor is not None:
+            query = query.having(sa.or_(first > cursor.deadline,
+                                        sa.and_(first == cursor.deadline, line.notice_id > cursor.key)))
+        query = _complaint_lines_only(user, query)
+        return session.execute(query.order_by(first, line.notice_id).limit(need)).all()
+    other = aliased(RectificationLine)
+    earlier = sa.and_(other.status.in_(group), sa.or_(other.deadline_at < line.deadline_at,
+                                                       sa.and_(other.deadline_at == line.deadline_at, other.id < line.id)))
+    if part == 2:
+        earlier = sa.or_(other.status.in_(OUTLET_TURN), earlier)
+    arms = []
+    for status in group:
+        arm = (select(line.deadline_at, line.notice_id).join(Outlet, Outlet.id == unindexed(line.outlet_id))
+               .where(line.status == status, permissions.outlets_clause(session, user),
+                      ~sa.exists().where(other.notice_id == line.notice_id, earlier)))
+        if cursor is not None:
+            arm = arm.where(line.deadline_at >= cursor.deadline,
+                            sa.or_(line.deadline_at > cursor.deadline, line.notice_id > cursor.key))
+        arm = _complaint_lines_only(user, arm).order_by(line.deadline_at, line.notice_id).limit(need).subquery()
+        arms.append(select(arm.c.deadline_at, arm.c.notice_id))
+    merged = sa.union_all(*arms).subquery()
+    return session.execute(select(merged.c.deadline_at, merged.c.notice_id)
+                           .order_by(merged.c.deadline_at, merged.c.notice_id).limit(need)).all()
+
+
+def _complaint_lines_only(user: User, query):
+    """A complaint handler's notices are the complaints' (no visit): so are their lines."""
+    return query.where(RectificationLine.visit_id.is_(None)) if user.role == Role.handler else query
+
+
+def _settled_notices(session: Session, user: User, few: list[int] | None, after: NoticeCursor | None,
+                     need: int) -> list[int]:
+    """Part 3 of the notice list: notices with lines, none open, newest first (the notices' ids
+    in descending order), up to ``need`` after ``after``: through the scope's outlets when few,
+    else the country's notices from the newest, each checked for its scope."""
+    notice, line = RectificationNotice, RectificationLine
+    query = select(notice.id).where(sa.exists().where(line.notice_id == notice.id),
+                                    ~sa.exists().where(line.notice_id == notice.id, line.status.in_(OPEN_STATUSES)))
+    if few is not None:
+        query = query.where(in_ids(session, notice.outlet_id, few))
+    else:
+        query = (query.join(Outlet, Outlet.id == unindexed(notice.outlet_id))
+                 .where(permissions.outlets_clause(session, user)))
+    if user.role == Role.handler:
+        query = query.where(notice.visit_id.is_(None))
+    if after is not None and after.part == 3:
+        query = query.where(notice.id < after.key)
+    return session.execute(query.order_by(notice.id.desc()).limit(need)).scalars().all()
+
+
+def notice_page(session: Session, user: User, *, open_only: bool = False, after: NoticeCursor | None = None,
+                limit: int = NOTICES_PER_PAGE) -> tuple[list[tuple], NoticeCursor | None]:
+    """A page of the notices the user may see, most urgent first, with their outlet and line
+    counts, as (notice, outlet, lines, open, overdue, next deadline), and the next page's cursor
+    (None on the last page).
+
+    The order, in three parts: the notices with lines in the outlet's turn by their earliest
+    deadline among them (so the late ones first, the longest late first, then by next deadline);
+    then the notices whose open lines all await the inspection side (verification, a dispute),
+    by their earliest deadline; then (not with ``open_only``) the notices with nothing open,
+    newest first. Each part is read in its own index order and stops at the page's end: a page
+    is a fixed handful of statements however many notices there are (grouping every line by
+    notice to sort the notices took 7 to 16 seconds at ten million lines)."""
+    few = scope_outlets(session, user, None)
+    keys: list[tuple] = []  # (part, deadline, key, notice id)
+    for part in (1, 2) if open_only else (1, 2, 3):
+        if after is not None and part < after.part:
+            continue
+        need = limit + 1 - len(keys)
+        if need <= 0:
+            break
+        if part == 3:
+            keys.extend((3, None, nid, nid) for nid in _settled_notices(session, user, few, after, need))
+            continue
+        keys.extend((part, _aware(deadline), nid, nid)
+                    for deadline, nid in _open_notices(session, user, few, part, after, need))
+    page = keys[:limit]
+    following = NoticeCursor(*page[-1][:3]) if len(keys) > limit else None
+    ids = [k[3] for k in page]
+    if not ids:
+        return [], None
     now = clock.now()
-    counts = (select(RectificationLine.notice_id.label("nid"),
-                     sa.func.count().label("lines"),
-                     sa.func.sum(sa.case((RectificationLine.status.not_in([LineStatus.closed, LineStatus.withdrawn]), 1),
-                                         else_=0)).label("open"),
-                     sa.func.sum(sa.case((sa.and_(RectificationLine.status.in_(OUTLET_TURN),
-                                                  RectificationLine.deadline_at <= now), 1), else_=0)).label("overdue"),
-                     sa.func.min(sa.case((RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at),
-                                         else_=None)).label("next_deadline"))
-              .group_by(RectificationLine.notice_id).subquery())
-    query = (select(RectificationNotice, Outlet, counts.c.lines, counts.c.open, counts.c.overdue, counts.c.next_deadline)
-             .join(Outlet, Outlet.id == RectificationNotice.outlet_id)
-             .join(counts, counts.c.nid == RectificationNotice.id)
-             .where(permissions.notices_clause(session, user)))  # notices exist only for released visits
-    if open_only:
-        query = query.where(counts.c.open > 0)
-    query = query.order_by(counts.c.overdue.desc(), (counts.c.open > 0).desc(), counts.c.next_deadline,
-                           RectificationNotice.id.desc()).limit(limit)
-    return session.execute(query).all()
+    line = RectificationLine
+    counts = (select(line.notice_id.label("nid"), sa.func.count().label("lines"),
+                     sa.func.sum(sa.case((line.status.in_(OPEN_STATUSES), 1), else_=0)).label("open"),
+                     sa.func.sum(sa.case((sa.and_(line.status.in_(OUTLET_TURN), line.deadline_at <= now), 1),
+                                         else_=0)).label("overdue"),
+                     sa.func.min(sa.case((line.status.in_(OUTLET_TURN), line.deadline_at), else_=None))
+                     .label("next_deadline"))
+              .where(line.notice_id.in_(ids)).group_by(line.notice_id).subquery())
+    rows = session.execute(
+        select(RectificationNotice, Outlet, counts.c.lines, counts.c.open, counts.c.overdue, counts.c.next_deadline)
+        .join(Outlet, Outlet.id == RectificationNotice.outlet_id).join(counts, counts.c.nid == RectificationNotice.id)
+        .where(RectificationNotice.id.in_(ids))).all()
+    place = {nid: k for k, nid in enumerate(ids)}
+    return sorted(rows, key=lambda r: place[r[0].id]), following
+
+
+def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int = NOTICES_PER_PAGE):
+    """The first page of ``notice_page`` (its rows only)."""
+    return notice_page(session, user, open_only=open_only, limit=limit)[0]

@@ -58,12 +58,18 @@ def load_line(line_id: int) -> RectificationLine:
 @bp.route("/notices")
 @login_required
 def notices():
+    """The notices in the viewer's reach, most urgent first: those with items in the outlet's turn
+    by their earliest deadline (the overdue ones first, the longest overdue first), then those
+    waiting for the inspection side (to verify, a dispute to decide) by their earliest deadline,
+    then (not with ``open=1``) the settled ones, newest first. A page of 100; ``after`` (the
+    link's cursor) goes on from the last notice shown."""
     if not permissions.can_see_notices(current_user):
         abort(403)
-    db = get_session()
-    rows = queries.notices_for(db, current_user, open_only=request.args.get("open") == "1")
-    return render_template("rectifications/notices.html", rows=rows, now=clock.now(),
-                           open_only=request.args.get("open") == "1")
+    open_only = request.args.get("open") == "1"
+    after = queries.NoticeCursor.parse(request.args.get("after"))
+    rows, following = queries.notice_page(get_session(), current_user, open_only=open_only, after=after)
+    return render_template("rectifications/notices.html", rows=rows, now=clock.now(), open_only=open_only,
+                           following=following, first_page=after is None)
 
 
 def _line_bundle(db, lines):
