@@ -474,11 +474,19 @@ def board_lines():
 @bp.route("/reminders")
 @login_required
 def reminders():
-    """Lines due within a day (and the ones already late) in the user's reach."""
+    """Lines due within a day (and the ones already late) in the user's reach: the first
+    ``REMINDERS_SHOWN`` of each by deadline, and a link to the whole list (paged) when there are
+    more (a province's 200 and 200 took half a second to show and were too many to read)."""
     if not permissions.can_see_notices(current_user):
         abort(403)
     db = get_session()
     filters = queries.BoardFilters()
-    due = queries.line_rows(db, current_user, filters=filters, state="due_soon")
-    late = queries.line_rows(db, current_user, filters=filters, state="overdue")
-    return render_template("rectifications/reminders.html", due=due, late=late, now=clock.now())
+    due = queries.line_rows(db, current_user, filters=filters, state="due_soon", limit=REMINDERS_SHOWN + 1)
+    late = queries.line_rows(db, current_user, filters=filters, state="overdue", limit=REMINDERS_SHOWN + 1)
+    return render_template("rectifications/reminders.html", due=due[:REMINDERS_SHOWN], late=late[:REMINDERS_SHOWN],
+                           more_due=len(due) > REMINDERS_SHOWN, more_late=len(late) > REMINDERS_SHOWN,
+                           lists=permissions.can_see_line_lists(current_user), now=clock.now())
+
+
+#: Lines of each kind the reminders show (the rest in the line lists, by page).
+REMINDERS_SHOWN = 50
