@@ -694,7 +694,7 @@ def _settled_notices(session: Session, user: User, few: list[int] | None, after:
 
 
 def notice_page(session: Session, user: User, *, open_only: bool = False, after: NoticeCursor | None = None,
-                limit: int = NOTICES_PER_PAGE) -> tuple[list[tuple], NoticeCursor | None]:
+                limit: int | None = None) -> tuple[list[tuple], NoticeCursor | None]:
     """A page of the notices the user may see, most urgent first, with their outlet and line
     counts, as (notice, outlet, lines, open, overdue, next deadline), and the next page's cursor
     (None on the last page).
@@ -706,6 +706,7 @@ def notice_page(session: Session, user: User, *, open_only: bool = False, after:
     newest first. Each part is read in its own index order and stops at the page's end: a page
     is a fixed handful of statements however many notices there are (grouping every line by
     notice to sort the notices took 7 to 16 seconds at ten million lines)."""
+    limit = limit or NOTICES_PER_PAGE
     few = scope_outlets(session, user, None)
     keys: list[tuple] = []  # (part, deadline, key, notice id)
     for part in (1, 2) if open_only else (1, 2, 3):
@@ -741,6 +742,6 @@ def notice_page(session: Session, user: User, *, open_only: bool = False, after:
     return sorted(rows, key=lambda r: place[r[0].id]), following
 
 
-def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int = NOTICES_PER_PAGE):
+def notices_for(session: Session, user: User, *, open_only: bool = False, limit: int | None = None):
     """The first page of ``notice_page`` (its rows only)."""
     return notice_page(session, user, open_only=open_only, limit=limit)[0]

@@ -10,8 +10,8 @@ from tests.jobs_helpers import keep_composite
 from tests.visit_helpers import release_mini_visit
 
 PAGES = ["/board", "/board?from=2026-01&to=2030-12&severity=minor", "/board/lines?state=overdue", "/board/lines?state=open",
-         "/stars", "/bulletins?kind=month", "/home", "/visits", "/notices", "/reminders", "/board/repeats",
-         "/board/self-checks"]
+         "/stars", "/bulletins?kind=month", "/home", "/visits", "/notices", "/notices?open=1", "/reminders",
+         "/board/lines", "/board/lines?state=closed", "/board/repeats", "/board/self-checks"]
 
 
 def statements(app, client, url):

@@ -10,7 +10,8 @@ from inspect_app.org import services as org
 from tests.dashboard.test_query_counts import forget_kept_bulletins, grow, statements
 
 PAGES = ["/board", "/board?from=2026-01&to=2030-12", "/board/lines?state=overdue", "/board/lines?state=due_soon",
-         "/board?unit={xihu}", "/bulletins?kind=month", "/bulletins?kind=week", "/home"]
+         "/board?unit={xihu}", "/bulletins?kind=month", "/bulletins?kind=week", "/home", "/notices", "/notices?open=1",
+         "/board/lines", "/board/lines?state=open", "/board/lines?state=closed", "/reminders"]
 
 
 AS_OF = re.compile(r'<p class="muted small" data-overdue-as-of>[^<]*</p>')
