@@ -154,3 +154,16 @@ def test_reminders_show_the_first_and_link_to_the_rest(notices, client_as, peopl
     assert len(re.findall(r'href="/lines/\d+"', due)) == 2
     assert re.findall(r'href="/lines/(\d+)"', late)[0] == db_first[0]  # the most late first
     assert len(re.findall(r'href="/lines/\d+"', late)) == 2
+
+
+def test_a_large_share_of_a_large_country_walks_the_country(notices, app, db, people, org_tree, monkeypatch):
+    """11 outlets in all: past ``SCOPE_FIRST_OUTLETS`` (10) a scope of ten walks the country's
+    rows (more than a tenth of it), a scope of one still reads its own outlet; a country within
+    the threshold is always read through the scope's outlets."""
+    monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 10)
+    with app.test_request_context():
+        assert queries.list_scope(db, people["manager"], None) is None  # Hangzhou: 10 of 11
+        assert queries.list_scope(db, people["other_manager"], None) == [org_tree["haishu1"].id]
+    monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 11)
+    with app.test_request_context():
+        assert len(queries.list_scope(db, people["manager"], None)) == 10
