@@ -382,14 +382,11 @@ def list_scope(session: Session, user: User, node: Unit | None) -> list[int] | N
     few = scope_outlets(session, user, node)
     if few is None:
         return None
-    def count():
-        return session.execute(select(sa.func.count()).select_from(Outlet)).scalar_one()
-
-    country = g.setdefault("_country_outlets", None) if has_request_context() else None
+    country = g.get("_country_outlets") if has_request_context() else None
     if country is None:
-        country = count()
+        country = session.execute(select(sa.func.count()).select_from(Outlet)).scalar_one()
         if has_request_context():
-            g._country_outlets = country
+            g._country_outlets = country  # once a request, as the scope's outlets
     if country > org.SCOPE_FIRST_OUTLETS and len(few) * WALK_SHARE > country:
         return None
     return few
@@ -476,9 +473,9 @@ def _line_key(row) -> tuple:
 def line_rows(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
               outlet_id: int | None = None, state: str | None = None, now: dt.datetime | None = None,
               limit: int = 200, offset: int = 0):
-    """Lines with notice and outlet, for drill-down lists: one query for one outlet's, else one
-    ordered range per status read as keys only (each stopping at the page's end), merged, and then
-    the page's rows by id."""
+    """Lines with notice and outlet, for drill-down lists: one query for one outlet's, else the
+    list's ranges (``line_queries``) read as keys only, merged in one statement (each range
+    stopping at the page's end), and then the page's rows by id."""
     if outlet_id:
         query = line_queries(session, user, filters=filters, node=node, outlet_id=outlet_id, state=state, now=now)[0]
         return [tuple(r) for r in session.execute(query.offset(offset).limit(limit)).all()]
