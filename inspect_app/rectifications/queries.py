@@ -334,20 +334,10 @@ def _under(node: Unit | None):
 def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] | None:
     """The outlets of the viewer's scope (under ``node``) when few enough to plan by
     (``org.SCOPE_FIRST_OUTLETS``); else None."""
-    def read():
-        query = select(Outlet.id).where(permissions.outlets_clause(session, user))
-        if node is not None:
-            query = query.where(_under(node))
-        return org.few_outlets(session.execute(query.limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
-
-    if not has_request_context():
-        return read()
-    # once a request (the reminders read two lists of the same scope; a nation's is 5,001 ids)
-    memo = g.setdefault("_scope_outlets", {})
-    key = (user.id, node.id if node is not None else None, org.SCOPE_FIRST_OUTLETS)
-    if key not in memo:
-        memo[key] = read()
-    return memo[key]
+    query = select(Outlet.id).where(permissions.outlets_clause(session, user))
+    if node is not None:
+        query = query.where(_under(node))
+    return org.few_outlets(session.execute(query.limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
 
 
 #: The closed lines are nearly all of them (they stay, the open ones pass): a scope reads its own
@@ -376,20 +366,28 @@ WALK_SHARE = 10
 
 
 def list_scope(session: Session, user: User, node: Unit | None) -> list[int] | None:
-    """The scope's outlets to plan a list by (``scope_outlets``), or None when the scope is large:
-    more than ``org.SCOPE_FIRST_OUTLETS`` outlets, or more than a ``WALK_SHARE``-th of a country
-    that has more (its outlets counted: one statement)."""
-    few = scope_outlets(session, user, node)
-    if few is None:
-        return None
-    country = g.get("_country_outlets") if has_request_context() else None
-    if country is None:
-        country = session.execute(select(sa.func.count()).select_from(Outlet)).scalar_one()
-        if has_request_context():
-            g._country_outlets = country  # once a request, as the scope's outlets
-    if country > org.SCOPE_FIRST_OUTLETS and len(few) * WALK_SHARE > country:
-        return None
-    return few
+    """The scope's outlets to plan a list by, or None when the scope is large: more than
+    ``org.SCOPE_FIRST_OUTLETS`` outlets (as ``scope_outlets``), or more than a ``WALK_SHARE``-th
+    of a country that has more. The country's outlets are counted in the same statement; once a
+    request (the reminders read two lists of the same scope)."""
+    def read():
+        country = select(sa.func.count()).select_from(Outlet).scalar_subquery()
+        query = select(Outlet.id, country).where(permissions.outlets_clause(session, user))
+        if node is not None:
+            query = query.where(_under(node))
+        rows = session.execute(query.limit(org.SCOPE_FIRST_OUTLETS + 1)).all()
+        few = org.few_outlets([outlet_id for outlet_id, _n in rows])
+        if few is not None and rows and rows[0][1] > org.SCOPE_FIRST_OUTLETS and len(few) * WALK_SHARE > rows[0][1]:
+            return None
+        return few
+
+    if not has_request_context():
+        return read()
+    memo = g.setdefault("_list_scope", {})
+    key = (user.id, node.id if node is not None else None, org.SCOPE_FIRST_OUTLETS, WALK_SHARE)
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 def line_queries(session: Session, user: User, *, filters: BoardFilters, node: Unit | None = None,
