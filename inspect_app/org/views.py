@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from inspect_app import permissions
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session, lock_on_write_only
+from inspect_app.errors import DomainError
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, StaffForm, UnitForm, UnitRenameForm, WindowForm
@@ -36,15 +37,27 @@ def units():
     db = get_session()
     form = UnitForm()
     if form.validate_on_submit():
-        parent = db.get(Unit, int(form.parent_id.data)) if form.parent_id.data else None
         unit = run_service(lambda db: services.create_unit(db, actor=current_user, code=form.code.data,
-                                                            name=form.name.data, parent=parent),
+                                                            name=form.name.data, parent=_parent(db, form.parent_id.data)),
                            lambda unit: _("Unit %(name)s created.", name=unit.name))
         if unit is not REFUSED:
             return redirect(url_for("org.units"))
     counts = services.outlet_counts_by_unit(db)
     return render_template("org/units.html", tree=services.unit_tree_labels(db), form=form, counts=counts,
                            rename_form=UnitRenameForm())
+
+
+def _parent(db, typed: str | None) -> Unit | None:
+    """The unit a sub-unit goes under, from the hidden field of its row; a value no row of the
+    page sends (a word, a number past the database's range, a unit that is gone) is refused, not
+    read as "no parent" (that made a new top-level unit) nor left to ``int()`` (a 500)."""
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    parent = db.get(Unit, int(typed)) if typed.isascii() and typed.isdigit() and int(typed) < 2 ** 63 else None
+    if parent is None:
+        raise DomainError(_("The parent unit does not exist. Reload the page and try again."))
+    return parent
 
 
 @bp.route("/admin/units/<int:unit_id>", methods=["POST"])
