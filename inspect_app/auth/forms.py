@@ -6,7 +6,7 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import EqualTo, Length, Optional, Regexp
 
 from inspect_app.auth.models import ROLE_LABELS, Role
-from inspect_app.forms_common import Required
+from inspect_app.forms_common import Required, record_id
 
 
 def role_choices():
@@ -27,7 +27,7 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[Required(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[], validators=[Required()])
     unit_id = SelectField(_l("Unit (scope)"), choices=[], coerce=str, validators=[Optional()])
-    outlet_ids = SelectMultipleField(_l("Outlets (branch chief)"), choices=[], coerce=int, validate_choice=False)
+    outlet_ids = SelectMultipleField(_l("Outlets (branch chief)"), choices=[], coerce=record_id, validate_choice=False)
     code_name = StringField(_l("Code name (mystery shopper)"), validators=[Optional(), Length(max=32)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=200)])
