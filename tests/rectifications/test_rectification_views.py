@@ -125,3 +125,18 @@ def test_a_responsible_person_past_the_databases_range_is_refused_not_a_500(noti
                                               follow_redirects=True)
     assert page.status_code == 200 and "请选择" in page.get_data(as_text=True)
     assert db.get(RectificationLine, line.id).responsible_id == line.responsible_id
+
+
+@pytest.mark.parametrize("typed", ["9" * 23, "abc", "1e999", "-1"])
+def test_a_notification_id_no_page_sends_marks_nothing_read(notice, client_as, people, db, typed):
+    """``id`` past 64 bits was a 500 from SQLite's driver; a word was read as "no id" and marked
+    every notification read."""
+    from inspect_app.notifications.models import Notification
+
+    chief = client_as(people["chief"])
+    response = chief.post("/notifications/read", {"id": typed})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notifications")
+    unread = db.exec(select(Notification).where(Notification.user_id == people["chief"].id,
+                                                Notification.read_at.is_(None))).all()
+    assert len(unread) == 1
+    assert 'class="count" data-unread>1<' in chief.get("/home").get_data(as_text=True)
