@@ -93,6 +93,7 @@ def test_handing_over(app, db, planned, people, org_tree, client_as, create_user
     refused = chief.post(f"/visits/{today.id}/hand-over", {"user_id": people["inspector"].id}, follow_redirects=True)
     assert "只能交给本网点的负责人" in refused.get_data(as_text=True)
     assert chief.post(f"/visits/{today.id}/hand-over", {"user_id": "abc"}).status_code == 302  # refused in words
+    assert chief.post(f"/visits/{today.id}/hand-over", {"user_id": "9" * 23}).status_code == 302  # was a 500
     assert chief.post(f"/visits/{today.id}/hand-over", {"user_id": deputy.id}).location.endswith("/home")
     today = db.get(type(today), today.id)
     assert today.assignee_id == deputy.id

@@ -63,3 +63,12 @@ def test_a_check_in_position_that_is_not_a_number_is_refused(client_as, people, 
     assert page.status_code == 200 and "不是数字" in page.get_data(as_text=True)
     db.expire_all()
     assert db.get(Visit, visit.id).checkin_at is None
+
+
+
+def test_an_outlet_named_past_64_bits_is_refused_not_a_500(client_as, people, db):
+    """The outlet of a new visit, tampered with a number past 64 bits: the query's driver raised
+    OverflowError (a 500); now the select's "invalid choice", and no visit."""
+    page = client_as(people["inspector"]).post("/visits/new", {"outlet_id": "9" * 23, "checklist": "open_inspection"},
+                                               follow_redirects=True)
+    assert page.status_code == 200 and not db.exec(select(Visit)).all()
