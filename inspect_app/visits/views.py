@@ -19,7 +19,7 @@ from inspect_app.evidence import markup as markups
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.storage import get_storage
-from inspect_app.forms_common import flash_form_errors
+from inspect_app.forms_common import flash_form_errors, record_id
 from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service, wants_json
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
@@ -402,7 +402,7 @@ def mark_up_photo(visit_id: int):
     if data is None:
         return jsonify(error=_("No marked copy was received. Try again.")), 400
     form = request.form
-    photo_id = form.get("photo_id", type=int)
+    photo_id = form.get("photo_id", type=record_id)  # past 64 bits: no photo (was an OverflowError)
     visit_id, user_id = visit.id, current_user.id
     return evidence_views.upload_outside_the_lock(lambda db, plan_only, prepared: onsite.mark_up_photo(
         db, get_storage(), actor=db.get(User, user_id), visit=db.get(Visit, visit_id), data=data,
