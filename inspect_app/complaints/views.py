@@ -48,7 +48,7 @@ from inspect_app.errors import DomainError
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
-from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, flash_form_errors, record_id
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_timezone
 from inspect_app.org.models import Outlet, StaffMember, Unit
@@ -96,10 +96,10 @@ def list_filters() -> tuple[queries.ComplaintFilters, dict]:
     outlet = _outlet_by_code(args.get("outlet")) if args.get("outlet") else None
     if outlet is not None:
         filters.outlet_id = outlet.id
-    unit = get_session().get(Unit, args.get("unit", type=int)) if args.get("unit", type=int) else None
+    unit = get_session().get(Unit, args.get("unit", type=record_id)) if args.get("unit", type=record_id) else None
     if unit is not None and permissions.unit_in_scope(get_session(), current_user, unit):
         filters.unit_path = unit.path
-    staff_id = args.get("staff", type=int)
+    staff_id = args.get("staff", type=record_id)
     if staff_id:
         filters.staff_id = staff_id
     month = args.get("month", "")
@@ -113,7 +113,7 @@ def list_filters() -> tuple[queries.ComplaintFilters, dict]:
 def index():
     filters, args = list_filters()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows = queries.complaint_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     total = queries.count(db, current_user, filters)
     return render_template("complaints/index.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
@@ -405,7 +405,7 @@ def streaks():
     sort, outlet_code = streak_selection()
     db = get_session()
     rows = queries.outlet_streaks(db, current_user, sort=sort, outlet_code=outlet_code)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     start = queries.register_start(db)
     return render_template("complaints/streaks.html", rows=rows[(page - 1) * STREAKS_PER_PAGE:page * STREAKS_PER_PAGE],
                            total=len(rows), page=page, per_page=STREAKS_PER_PAGE, sort=sort, sorts=queries.STREAK_SORTS,
@@ -452,7 +452,7 @@ def _is_month(value: str | None) -> bool:
 def accountability_list():
     filters, args = accountability_filters()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows = queries.accountability_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template("complaints/accountability_list.html", rows=rows, page=page, per_page=PER_PAGE,
                            total=queries.accountability_count(db, current_user, filters), args=args,
@@ -613,7 +613,7 @@ def callback_selection() -> bool:
 def callbacks():
     show_all = callback_selection()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     return render_template("complaints/callbacks.html", due=queries.callbacks_due(db, current_user, include_later=show_all),
                            complaints=queries.complaints_to_call_back(db, current_user),
                            log=queries.callback_log(db, current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE),

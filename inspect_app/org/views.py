@@ -9,6 +9,7 @@ from inspect_app import permissions
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.errors import DomainError
+from inspect_app.forms_common import record_id
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, StaffForm, UnitForm, UnitRenameForm, WindowForm
@@ -79,8 +80,8 @@ def outlets():
         abort(403)
     db = get_session()
     q = (request.args.get("q") or "").strip()
-    unit_id = request.args.get("unit", type=int)
-    page = max(1, request.args.get("page", 1, type=int))
+    unit_id = request.args.get("unit", type=record_id)
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows, total = services.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=page)
     shown = db.get(Unit, unit_id) if unit_id else None
     units = services.unit_tree_labels(db, sa.and_(permissions.units_clause(db, current_user), services.picker_units(shown)))
@@ -148,7 +149,7 @@ def staff_selection() -> tuple[str, str]:
 @login_required
 def staff():
     q, outlet_code = staff_selection()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows, total = services.search_staff(get_session(), user=current_user, q=q, outlet_code=outlet_code, page=page)
     return render_template("org/staff.html", rows=rows, total=total, page=page, per_page=30, q=q,
                            outlet_code=outlet_code)
