@@ -28,8 +28,10 @@ def test_accounts_a_page_at_a_time_with_their_filters(client_as, people, org_tre
     assert len(set(every)) == total  # each once, none lost between the pages
     inspectors = admin.get("/admin/users?role=inspector&page=2").get_data(as_text=True)
     assert "36 个账号" in inspectors and inspectors.count('class="list-link"') == 6 and "role=inspector" in inspectors
-    found = admin.get("/admin/users?q=insp0").get_data(as_text=True)
-    assert "10 个账号" in found
+    found = admin.get("/admin/users?q=INSP0").get_data(as_text=True)  # in any case
+    assert "10 个账号" in found and found.count('class="list-link"') == 10
+    past = admin.get("/admin/users?q=insp&page=3").get_data(as_text=True)  # past the last page: still counted
+    assert "36 个账号" in past and 'class="list-link"' not in past
     # a unit: the accounts scoped to it or below and the chiefs of its outlets
     hz = admin.get(f"/admin/users?unit={org_tree['hz'].id}").get_data(as_text=True)
     assert "40 个账号" in hz and f"unit={org_tree['hz'].id}&amp;page=2" in hz
