@@ -54,6 +54,11 @@ def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, 
     else:
         query = (select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
                  .where(permissions.complaints_clause(session, user)))
+    return _filtered(query, user, filters, now)
+
+
+def _filtered(query, user: User, filters: ComplaintFilters, now: dt.datetime):
+    """``query`` limited by the register's filters (clauses on ``Complaint`` alone)."""
     if filters.status == "open":
         query = query.where(Complaint.status.in_(OPEN_COMPLAINT))
     elif filters.status == "overdue":
@@ -75,9 +80,9 @@ def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, 
         query = query.where(Complaint.received_at < filters.until)
     if filters.mine:
         query = query.where(Complaint.owner_id == user.id)
-    if filters.unit_path:
-        query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(filters.unit_path,
-                                                                                            autoescape=True))))
+    if filters.unit_path:  # on the complaint's outlet column: a count needs no outlet joined
+        query = query.where(Complaint.outlet_id.in_(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(
+            Unit.path.startswith(filters.unit_path, autoescape=True))))
     return query
 
 
@@ -98,9 +103,9 @@ def complaint_page(session: Session, user: User, filters: ComplaintFilters, *, l
     nation's register sort its 300,000 complaints for each page (550 ms)."""
     query = complaint_query(session, user, filters, planned=True)
     is_open = Complaint.status.in_(OPEN_COMPLAINT)
-    counted = query.with_only_columns(Complaint.id, Complaint.status).subquery()
-    total, opened = session.execute(select(sa.func.count(), sa.func.sum(sa.case(
-        (counted.c.status.in_(OPEN_COMPLAINT), 1), else_=0))).select_from(counted)).one()
+    counted = _filtered(select(sa.func.count(), sa.func.sum(sa.case((is_open, 1), else_=0))).select_from(Complaint)
+                        .where(complaint_scope(session, user)), user, filters, clock.now())
+    total, opened = session.execute(counted).one()
     opened = int(opened or 0)
     first = session.execute(query.where(is_open).order_by(Complaint.resolve_due_at, Complaint.received_at.desc(),
                                                            Complaint.id.desc())
@@ -135,22 +140,26 @@ def _hot_rows(session: Session, user: User, column, label, since, until, before,
     within it by (now, change), ties included (the caller orders ties by label)."""
     current = sa.func.sum(sa.case((Complaint.received_at >= since, 1), else_=0))
     earlier = sa.func.sum(sa.case((Complaint.received_at < since, 1), else_=0))
-    query = (select(column.label("key"), current.label("now"), earlier.label("before"))
-             .select_from(Complaint).join(Outlet, Outlet.id == Complaint.outlet_id)
-             .where(permissions.complaints_clause(session, user), Complaint.received_at >= before,
-                    Complaint.received_at < until, column.is_not(None)).group_by(column))
+    query = (select(column.label("key"), current.label("now"), earlier.label("before")).select_from(Complaint)
+             .where(complaint_scope(session, user), Complaint.received_at >= before, Complaint.received_at < until,
+                    column.is_not(None)).group_by(column))
     if within is not None:
-        query = query.join(Unit, Unit.id == Outlet.unit_id).where(Unit.path.startswith(within.path, autoescape=True))
+        query = query.where(Complaint.outlet_id.in_(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(
+            Unit.path.startswith(within.path, autoescape=True))))
     if at_fault_only:
         query = query.where(Complaint.verdict.in_(AT_FAULT))
     counts = query.subquery()
     rank = sa.func.rank().over(order_by=(counts.c.now.desc(), (counts.c.now - counts.c.before).desc())).label("rank")
     ranked = select(counts.c.key, counts.c.now, counts.c.before, rank).subquery()
-    rows = select(ranked.c.key, label(ranked.c.key) if label is not None else ranked.c.key, ranked.c.now,
-                  ranked.c.before)
+    top_rows = select(ranked.c.key, ranked.c.now, ranked.c.before)
     if top is not None:
-        rows = rows.where(ranked.c.rank <= top)
-    return session.execute(rows).all()
+        top_rows = top_rows.where(ranked.c.rank <= top)
+    top_rows = top_rows.subquery()
+    if label is None:
+        return session.execute(select(top_rows.c.key, top_rows.c.key, top_rows.c.now, top_rows.c.before)).all()
+    table, key, text = label
+    return session.execute(select(top_rows.c.key, text, top_rows.c.now, top_rows.c.before).select_from(top_rows)
+                           .outerjoin(table, key == top_rows.c.key)).all()
 
 
 def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.datetime, before: dt.datetime,
@@ -160,9 +169,8 @@ def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.date
     counts only substantiated ones. Three reads whatever the data: each dimension counted, ranked
     and named in the database (the nation's 12,000 outlets of two months were read back to name
     them, and a dimension without keys skipped its names: the count moved with the data)."""
-    outlet_name = lambda key: select(Outlet.name).where(Outlet.id == key).scalar_subquery()  # noqa: E731
-    staff_name = lambda key: (select(StaffMember.name + "(" + StaffMember.job_number + ")")  # noqa: E731
-                              .where(StaffMember.id == key).scalar_subquery())
+    outlet_name = (Outlet, Outlet.id, Outlet.name)
+    staff_name = (StaffMember, StaffMember.id, StaffMember.name + "(" + StaffMember.job_number + ")")
     result: dict[str, list[Hotspot]] = {}
     for name, column, label, at_fault in (("category", Complaint.category, None, False),
                                           ("outlet", Complaint.outlet_id, outlet_name, False),
@@ -190,7 +198,7 @@ def first_contact_rate(session: Session, user: User, *, since: dt.datetime, unti
     first owner, never handed on, never reopened)."""
     concluded, fcr = session.execute(
         select(sa.func.count(), sa.func.sum(sa.case((sa.and_(Complaint.handed_on == 0, Complaint.reopened == 0), 1), else_=0)))
-        .select_from(Complaint).where(permissions.complaints_clause(session, user), Complaint.concluded_at >= since,
+        .select_from(Complaint).where(complaint_scope(session, user), Complaint.concluded_at >= since,
                                       Complaint.concluded_at < until)).one()
     return Rate(concluded or 0, int(fcr or 0))
 
@@ -295,7 +303,7 @@ def streak_page(session: Session, user: User, *, sort: str = "longest", outlet_c
     now = now or clock.now()
     start = register_start(session)
     few = scope_outlets(session, user)
-    at_fault = Complaint.verdict.in_(AT_FAULT)
+    at_fault = AT_FAULT_INDEXED
     if few is not None:
         at_fault = sa.and_(at_fault, in_ids(session, Complaint.outlet_id, few))
     last = (select(Complaint.outlet_id.label("outlet_id"), sa.func.max(Complaint.received_at).label("last"))
@@ -428,7 +436,7 @@ def recent_at_fault(session: Session, user: User, *, limit: int = 15) -> list[in
         scope = unindexed(Complaint.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user)))
     if not permissions.can_see_complaints(user):
         scope = sa.false()
-    at_fault = sa.and_(scope, Complaint.verdict.in_(AT_FAULT))
+    at_fault = sa.and_(scope, AT_FAULT_INDEXED)
     window = (select(Complaint.outlet_id, Complaint.received_at).where(at_fault)
               .order_by(Complaint.received_at.desc()).limit(RECENT_WINDOW).subquery())
     bound = select(sa.case((sa.func.count(sa.distinct(window.c.outlet_id)) >= limit, sa.func.min(window.c.received_at)),
@@ -746,6 +754,11 @@ def callbacks_due(session: Session, user: User, *, now: dt.datetime | None = Non
     return rows
 
 
+#: At fault, written as ``ix_complaint_at_fault_outlet``'s predicate (literal ORs) so that both
+#: databases see the partial index applies: a bound IN proves nothing to SQLite.
+AT_FAULT_INDEXED = sa.or_(*[Complaint.verdict == sa.literal_column(f"'{v}'") for v in AT_FAULT])
+
+
 def scope_outlets(session: Session, user: User) -> list[int] | None:
     """The viewer's outlets when few enough to plan by (``org.SCOPE_FIRST_OUTLETS``), else None:
     a small scope's complaints and callbacks are read outlet by outlet (their outlet indexes), a
@@ -756,22 +769,43 @@ def scope_outlets(session: Session, user: User) -> list[int] | None:
                         .limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all()))
 
 
+def complaint_scope(session: Session, user: User):
+    """``permissions.complaints_clause`` planned by scope: a small scope's outlet ids (the outlet
+    indexes), nothing to check for an administrator (every outlet: no join nor semi-join of the
+    country's 50,000 outlets), else the clause itself."""
+    if not permissions.can_see_complaints(user):
+        return sa.false()
+    if permissions.is_admin(user):
+        return sa.true()
+    few = scope_outlets(session, user)
+    return in_ids(session, Complaint.outlet_id, few) if few is not None else permissions.complaints_clause(session, user)
+
+
 def _by_scope(session: Session, user: User, column, few: list[int] | None):
     """(join condition on ``Outlet``, where clause) for a table's ``column`` naming its outlet,
     planned by scope: through the few outlet ids, or the table's own order with the scope
     checked per row (``unindexed``: the planner must not drive it from the outlet index)."""
     if few is not None:
         return Outlet.id == column, in_ids(session, column, few)
-    return Outlet.id == unindexed(column), permissions.outlets_clause(session, user)
+    return Outlet.id == unindexed(column), sa.true() if permissions.is_admin(user) else permissions.outlets_clause(
+        session, user)
 
 
 def complaints_to_call_back(session: Session, user: User, *, limit: int = 50):
     """Concluded complaints whose customer has not been called back yet, the oldest first."""
     if not permissions.can_see_complaints(user):
         return []
-    join, scope = _by_scope(session, user, Complaint.outlet_id, scope_outlets(session, user))
-    return session.execute(select(Complaint, Outlet).join(Outlet, join)
-                           .where(scope, Complaint.status == "closed")
+    few = scope_outlets(session, user)
+    if few is None:  # the country's closed ones by the status index
+        return session.execute(select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
+                               .where(complaint_scope(session, user), Complaint.status == "closed")
+                               .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
+    # a small scope's closed ones through its outlets, behind a fence (OFFSET 0): PostgreSQL walked
+    # the country's concluded index for a province's 50 (120,000 rows passed over, 170 ms)
+    mine = (select(Complaint.id.label("id")).where(in_ids(session, Complaint.outlet_id, few),
+                                                   Complaint.status == "closed").offset(0).subquery())
+    return session.execute(select(Complaint, Outlet).join(mine, mine.c.id == Complaint.id)
+                           .join(Outlet, Outlet.id == Complaint.outlet_id)
                            .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
 
 
@@ -799,6 +833,8 @@ def callback_count(session: Session, user: User) -> int:
     if few is not None:
         return session.exec(select(sa.func.count()).select_from(Callback)
                             .where(in_ids(session, Callback.outlet_id, few))).one()
+    if permissions.is_admin(user):  # every callback: nothing to join
+        return session.exec(select(sa.func.count()).select_from(Callback)).one()
     query = (select(sa.func.count()).select_from(Callback).join(Outlet, Outlet.id == Callback.outlet_id)
              .where(permissions.outlets_clause(session, user)))
     return session.exec(query).one()
