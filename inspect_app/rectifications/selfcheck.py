@@ -30,8 +30,10 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.checklists import services as checklists
 from inspect_app.checklists.scoring import PASS
+from inspect_app.db import in_ids
 from inspect_app.notifications.services import notify
 from inspect_app.numbers import half_up
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.plans import coverage
 from inspect_app.rectifications import services
@@ -156,27 +158,28 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
                                              self_inspection=True)
     rows = {r.key: SelfCheckRow(r.key, r.name, r.kind, r.code, r.planned, r.done, r.missed) for r in planned}
     result = SelfCheckRow(total.key, total.name, "total", "", total.planned, total.done, total.missed)
-    units = {u.id: u for u in session.exec(select(Unit)).all()}
     by_outlet = node is not None and node.level == "county"
+    paths, children = coverage.unit_paths(session, node)
     depth = node.path.count("/") - 1 if node is not None else 0
-    outlets = {o.id: o for o in session.exec(select(Outlet).where(Outlet.id.in_(
-        list(allowed)))).all()} if by_outlet else {}
-    for outlet_id, n in false_by_outlet(session, since=clock.day_start(first, zone),
-                                        until=clock.day_start(end, zone)).items():
+    outlets = {o: (name, code) for o, name, code in session.execute(select(Outlet.id, Outlet.name, Outlet.code).where(
+        Outlet.unit_id == node.id)).all()} if by_outlet else {}
+    # a small scope's lines through its outlets (the outlet indexes)
+    few = org.few_outlets(allowed)
+    for outlet_id, n in false_by_outlet(session, since=clock.day_start(first, zone), until=clock.day_start(end, zone),
+                                        where=in_ids(session, RectificationLine.outlet_id, few) if few is not None
+                                        else None).items():
         unit_id = allowed.get(outlet_id)
         if unit_id is None:
             continue
         if by_outlet:
             if unit_id != node.id:
                 continue
-            outlet = outlets[outlet_id]
-            row = rows.setdefault(outlet_id, SelfCheckRow(outlet_id, outlet.name, "outlet", outlet.code))
+            name, code = outlets[outlet_id]
+            row = rows.setdefault(outlet_id, SelfCheckRow(outlet_id, name, "outlet", code))
         else:
-            unit = units[unit_id]
-            if node is not None and not unit.path.startswith(node.path):
+            child = coverage.child_of(paths, children, depth, unit_id)
+            if child is None:
                 continue
-            parts = [int(p) for p in unit.path.strip("/").split("/")]
-            child = units[parts[depth]] if len(parts) > depth else unit
             row = rows.setdefault(child.id, SelfCheckRow(child.id, child.name, "unit", child.code))
         row.false_checks += n
         result.false_checks += n
