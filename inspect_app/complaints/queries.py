@@ -405,18 +405,19 @@ def unit_streaks(session: Session, units: list[Unit], *, now: dt.datetime | None
     if not units:
         return {}
     in_units = sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units])
-    child = sa.case(*[(Unit.path.startswith(u.path, autoescape=True), n) for n, u in enumerate(units)], else_=None)
     few = org.few_outlets(session.exec(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(in_units)
                                        .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
     moments: dict[int, dt.datetime | None] = {}
-    if few is not None:  # a small scope: its outlets' own complaints (by outlet and time)
-        for n, moment in session.execute(
-                select(child, sa.func.max(Complaint.received_at)).select_from(Complaint)
+    if few is not None:  # a small scope: its outlets' own complaints (by outlet and time), per unit held
+        for path, moment in session.execute(
+                select(Unit.path, sa.func.max(Complaint.received_at)).select_from(Complaint)
                 .join(Outlet, Outlet.id == Complaint.outlet_id).join(Unit, Unit.id == Outlet.unit_id)
                 .where(in_ids(session, Complaint.outlet_id, few), Complaint.verdict.in_(AT_FAULT))
-                .group_by(child)).all():
-            if n is not None:
-                moments[n] = moment
+                .group_by(Unit.path)).all():
+            moment = _aware(moment)
+            for n, unit in enumerate(units):  # units may hold one another
+                if path.startswith(unit.path) and (moments.get(n) is None or moment > moments[n]):
+                    moments[n] = moment
     else:  # the nation: each unit's newest at fault, near the newest through the received index
         newest = [select(Complaint.received_at).join(Outlet, Outlet.id == unindexed(Complaint.outlet_id))
                   .join(Unit, Unit.id == Outlet.unit_id)
