@@ -64,17 +64,20 @@ def visit_state(visit: Visit, outlet: Outlet, now: dt.datetime | None = None) ->
 
 
 def outlet_rows(session: Session, first: dt.date, end: dt.date, *, now: dt.datetime | None = None,
-                where=None, self_inspection: bool = False) -> list[tuple[int, int, int, int]]:
+                where=None, self_inspection: bool = False, unit_of: dict | None = None) -> list[tuple[int, int, int, int]]:
     """``(outlet id, planned, done, missed)`` per outlet for windows ending in [first, end), in one
-    read (the zone of each outlet decides its days)."""
+    read (the zone of each outlet decides its days); ``unit_of`` gets each outlet's unit."""
     now = now or clock.now()
-    query = (select(Visit.outlet_id, Visit.status, Visit.submitted_at, Visit.due_until, Outlet.timezone)
+    query = (select(Visit.outlet_id, Visit.status, Visit.submitted_at, Visit.due_until, Outlet.timezone,
+                    Outlet.unit_id)
              .join(Outlet, Outlet.id == Visit.outlet_id)
              .where(planned_clause(first, end, self_inspection=self_inspection)))
     if where is not None:
         query = query.where(where)
     sums: dict[int, list[int]] = {}
-    for outlet_id, status, submitted, due, zone in session.execute(query).all():
+    for outlet_id, status, submitted, due, zone, unit_id in session.execute(query).all():
+        if unit_of is not None:
+            unit_of[outlet_id] = unit_id
         state = state_of(status, submitted, due, zone, now)
         acc = sums.setdefault(outlet_id, [0, 0, 0])
         acc[0] += 1
@@ -134,11 +137,12 @@ def child_of(paths: dict[int, str], children: dict[int, Unit], depth: int, unit_
     return children.get(parts[depth] if len(parts) > depth else unit_id)
 
 
-def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int], first: dt.date, end: dt.date,
-                   now: dt.datetime | None = None,
+def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int] | None, first: dt.date,
+                   end: dt.date, now: dt.datetime | None = None,
                    self_inspection: bool = False) -> tuple[list[UnitCoverage], UnitCoverage]:
     """Coverage per child unit of ``node`` (per outlet below a county, per top unit without a
-    node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope), and the total."""
+    node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope; None: every
+    outlet, their units read with their visits), and the total."""
     by_outlet = node is not None and node.level == "county"
     paths, children = unit_paths(session, node)
     names = {o: (name, code) for o, name, code in session.execute(
@@ -148,10 +152,13 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
     total = UnitCoverage(node.id if node else 0, node.name if node else "")
     # a small scope's planned visits through its outlets; the country's all of them (the outlets'
     # own ids would be 50,000 parameters)
-    few = org.few_outlets(allowed)
+    few = org.few_outlets(allowed) if allowed is not None else None
     where = in_ids(session, Visit.outlet_id, few) if few is not None else None
-    for outlet_id, planned, done, missed in outlet_rows(session, first, end, now=now, where=where,
-                                                        self_inspection=self_inspection):
+    unit_of: dict[int, int] = {}
+    visited = outlet_rows(session, first, end, now=now, where=where, self_inspection=self_inspection,
+                          unit_of=unit_of if allowed is None else None)
+    allowed = unit_of if allowed is None else allowed
+    for outlet_id, planned, done, missed in visited:
         unit_id = allowed.get(outlet_id)
         if unit_id is None:
             continue
