@@ -138,27 +138,31 @@ def child_of(paths: dict[int, str], children: dict[int, Unit], depth: int, unit_
 
 
 def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int] | None, first: dt.date,
-                   end: dt.date, now: dt.datetime | None = None,
-                   self_inspection: bool = False) -> tuple[list[UnitCoverage], UnitCoverage]:
+                   end: dt.date, now: dt.datetime | None = None, self_inspection: bool = False,
+                   rows: list[tuple[int, int, int, int]] | None = None) -> tuple[list[UnitCoverage], UnitCoverage]:
     """Coverage per child unit of ``node`` (per outlet below a county, per top unit without a
     node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope; None: every
-    outlet, their units read with their visits), and the total."""
+    outlet, their units read with their visits), and the total. ``rows``: ``outlet_rows`` of the
+    period when the caller read them already (with ``allowed`` given)."""
     by_outlet = node is not None and node.level == "county"
     paths, children = unit_paths(session, node)
     names = {o: (name, code) for o, name, code in session.execute(
         select(Outlet.id, Outlet.name, Outlet.code).where(Outlet.unit_id == node.id)).all()} if by_outlet else {}
     depth = node.path.count("/") - 1 if node is not None else 0
-    rows: dict[int, UnitCoverage] = {}
+    if rows is None:
+        # a small scope's planned visits through its outlets; the country's all of them (the
+        # outlets' own ids would be 50,000 parameters)
+        few = org.few_outlets(allowed) if allowed is not None else None
+        where = in_ids(session, Visit.outlet_id, few) if few is not None else None
+        unit_of: dict[int, int] = {}
+        rows = outlet_rows(session, first, end, now=now, where=where, self_inspection=self_inspection,
+                           unit_of=unit_of if allowed is None else None)
+        allowed = unit_of if allowed is None else allowed
+    elif allowed is None:
+        raise ValueError("rows read before come with the outlets allowed")
+    by_key: dict[int, UnitCoverage] = {}
     total = UnitCoverage(node.id if node else 0, node.name if node else "")
-    # a small scope's planned visits through its outlets; the country's all of them (the outlets'
-    # own ids would be 50,000 parameters)
-    few = org.few_outlets(allowed) if allowed is not None else None
-    where = in_ids(session, Visit.outlet_id, few) if few is not None else None
-    unit_of: dict[int, int] = {}
-    visited = outlet_rows(session, first, end, now=now, where=where, self_inspection=self_inspection,
-                          unit_of=unit_of if allowed is None else None)
-    allowed = unit_of if allowed is None else allowed
-    for outlet_id, planned, done, missed in visited:
+    for outlet_id, planned, done, missed in rows:
         unit_id = allowed.get(outlet_id)
         if unit_id is None:
             continue
@@ -166,15 +170,15 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
             if unit_id != node.id:
                 continue
             name, code = names.get(outlet_id, ("?", ""))
-            row = rows.setdefault(outlet_id, UnitCoverage(outlet_id, name, "outlet", code))
+            row = by_key.setdefault(outlet_id, UnitCoverage(outlet_id, name, "outlet", code))
         else:
             child = child_of(paths, children, depth, unit_id)
             if child is None:
                 continue
-            row = rows.setdefault(child.id, UnitCoverage(child.id, child.name, "unit", child.code))
+            row = by_key.setdefault(child.id, UnitCoverage(child.id, child.name, "unit", child.code))
         row.add(planned, done, missed)
         total.add(planned, done, missed)
-    return sorted(rows.values(), key=lambda r: r.code), total
+    return sorted(by_key.values(), key=lambda r: r.code), total
 
 
 def planned_visits(session: Session, *, first: dt.date, end: dt.date, outlet_ids: Iterable[int] | None = None,
