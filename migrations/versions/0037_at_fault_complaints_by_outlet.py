@@ -4,14 +4,14 @@ outlet's last one at fault, the nation's 50,000 of them, from this index alone (
 database may have been given it beforehand with CREATE INDEX CONCURRENTLY.
 
 Revision ID: 0037
-Revises: 0034
+Revises: 0038
 Create Date: 2026-12-06 20:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0037'
-down_revision = '0034'
+down_revision = '0038'
 branch_labels = None
 depends_on = None
 
