@@ -312,8 +312,6 @@ def streak_page(session: Session, user: User, *, sort: str = "longest", outlet_c
     last = (select(Complaint.outlet_id.label("outlet_id"), sa.func.max(Complaint.received_at).label("last"))
             .where(at_fault).group_by(Complaint.outlet_id).subquery())
     where = [permissions.outlets_clause(session, user), Outlet.active.is_(True)]
-    if few is not None:
-        where.append(in_ids(session, Outlet.id, few))
     if outlet_code:
         where.append(Outlet.code == outlet_code)
     base = select(Outlet, last.c.last).outerjoin(last, last.c.outlet_id == Outlet.id).where(*where)
