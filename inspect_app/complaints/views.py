@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -114,8 +113,7 @@ def index():
     filters, args = list_filters()
     db = get_session()
     page = max(1, request.args.get("page", 1, type=record_id))
-    rows = queries.complaint_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    total = queries.count(db, current_user, filters)
+    rows, total = queries.complaint_page(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template("complaints/index.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            args=args, sources=settings.SOURCE_LABELS, categories=settings.categories(),
                            statuses=COMPLAINT_STATUS_LABELS, now=clock.now())
@@ -376,12 +374,10 @@ def hotspots():
     now = clock.now()
     units = queries.by_child_units(db, current_user, list(children) or ([node] if node else []), since=since,
                                    until=until, now=now)
-    streaks = {u.unit.id: queries.unit_streak(db, u.unit, now=now) for u in units}
-    last = db.execute(select(Complaint.outlet_id, sa.func.max(Complaint.received_at).label("last"))
-                      .where(permissions.complaints_clause(db, current_user), Complaint.verdict.in_(AT_FAULT))
-                      .group_by(Complaint.outlet_id).order_by(sa.desc("last")).limit(15)).all()
-    by_id = {o.id: o for o in db.exec(select(Outlet).where(Outlet.id.in_([r[0] for r in last]))).all()}
-    recent = [by_id[r[0]] for r in last]
+    streaks = queries.unit_streaks(db, [u.unit for u in units], now=now)
+    last = queries.recent_at_fault(db, current_user, limit=15)
+    by_id = {o.id: o for o in db.exec(select(Outlet).where(Outlet.id.in_(last))).all()}
+    recent = [by_id[outlet_id] for outlet_id in last]
     return render_template("complaints/hotspots.html", month=first, hot=queries.hotspots(
         db, current_user, since=since, until=until, before=before), units=units, streaks=streaks,
         outlet_streaks=queries.streaks(db, current_user, outlets=recent, now=now),
@@ -404,13 +400,13 @@ def streaks():
     """零投诉: every outlet in scope with the days since its last substantiated complaint."""
     sort, outlet_code = streak_selection()
     db = get_session()
-    rows = queries.outlet_streaks(db, current_user, sort=sort, outlet_code=outlet_code)
     page = max(1, request.args.get("page", 1, type=record_id))
-    start = queries.register_start(db)
-    return render_template("complaints/streaks.html", rows=rows[(page - 1) * STREAKS_PER_PAGE:page * STREAKS_PER_PAGE],
-                           total=len(rows), page=page, per_page=STREAKS_PER_PAGE, sort=sort, sorts=queries.STREAK_SORTS,
+    rows, total, never, start = queries.streak_page(db, current_user, sort=sort, outlet_code=outlet_code,
+                                                    limit=STREAKS_PER_PAGE, offset=(page - 1) * STREAKS_PER_PAGE)
+    return render_template("complaints/streaks.html", rows=rows, total=total, page=page, per_page=STREAKS_PER_PAGE,
+                           sort=sort, sorts=queries.STREAK_SORTS,
                            start=clock.local_date(start, select_timezone()) if start else None,
-                           never=sum(1 for r in rows if r.never), args=request.args)
+                           never=never, args=request.args)
 
 
 # --- accountability ------------------------------------------------------------------------------------

@@ -441,7 +441,9 @@ def self_checks_page():
         month = PlanPeriod.around("month", month.start)
     where = Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path, autoescape=True))) \
         if node is not None else None
-    allowed = org.outlets_in(db, current_user, where)
+    # every outlet (an administrator's country): their units come with the rows counted, not as
+    # a map of the 50,000 read first
+    allowed = None if node is None and permissions.is_admin(current_user) else org.outlets_in(db, current_user, where)
     zone = clock.default_zone()
     rows, total = selfcheck.by_child_units(db, node=node, allowed=allowed, first=month.start, end=month.end, zone=zone)
     lines = selfcheck.false_lines(db, current_user, node=node, since=clock.day_start(month.start, zone),
