@@ -465,12 +465,19 @@ def self_checks_page():
 @bp.route("/board/lines")
 @login_required
 def board_lines():
+    """The lines of a unit, an outlet or a state, by deadline, 100 a page up to ``LINE_PAGES``
+    pages (each page reads every range up to its end: a page number past them would read the
+    country's lines; the export has them all)."""
     filters, args, node, outlet, state = line_selection()
-    page = max(1, request.args.get("page", 1, type=record_id))
+    page = min(max(1, request.args.get("page", 1, type=record_id)), LINE_PAGES)
     rows = queries.line_rows(get_session(), current_user, filters=filters, node=node,
                              outlet_id=outlet.id if outlet else None, state=state, limit=101, offset=(page - 1) * 100)
-    return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100, page=page, args=args,
-                           state=state, node=node, outlet=outlet, now=clock.now())
+    return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100 and page < LINE_PAGES,
+                           page=page, args=args, state=state, node=node, outlet=outlet, now=clock.now())
+
+
+#: Pages of a line list (of 100 lines).
+LINE_PAGES = 50
 
 
 @bp.route("/reminders")

@@ -167,3 +167,16 @@ def test_a_large_share_of_a_large_country_walks_the_country(notices, app, db, pe
     monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 11)
     with app.test_request_context():
         assert len(queries.list_scope(db, people["manager"], None)) == 10
+
+
+def test_line_pages_stop_at_their_bound(notices, client_as, people, monkeypatch):
+    """A page past ``LINE_PAGES`` is the last one, without a next page (16 lines, pages of 100:
+    with a bound of 1 the first page is the last)."""
+    director = client_as(people["director"])
+    first = director.get("/board/lines").get_data(as_text=True)
+    far = director.get("/board/lines?page=99999999").get_data(as_text=True)
+    assert "/lines/" not in far.split('class="list"')[1].split("</ul>")[0]  # past the end: nothing, no 500
+    monkeypatch.setattr(rect_views, "LINE_PAGES", 1)
+    bounded = director.get("/board/lines?page=99999999").get_data(as_text=True)
+    ids = re.findall(r'href="/lines/(\d+)"', bounded)
+    assert ids == re.findall(r'href="/lines/(\d+)"', first) and len(ids) == 16
