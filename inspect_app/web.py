@@ -62,7 +62,7 @@ from inspect_app.plans.models import (
     PLAN_STATUS_LABELS,
 )
 from inspect_app.rectifications.models import EVENT_LABELS, EXTENSION_STATUS_LABELS, LINE_STATUS_LABELS
-from inspect_app.rectifications.services import days_left, is_overdue
+from inspect_app.rectifications.services import days_left, deadline_day_of, is_overdue
 from inspect_app.reports.pdf import print_photo
 from inspect_app.visits.models import VISIT_STATUS_LABELS
 from inspect_app.visits.services import CHECKIN_FLAG_LABELS, star_last_day, window_flag
@@ -120,6 +120,7 @@ def init_app(app: Flask) -> None:
         severities=list(SEVERITY_LABELS),
         line_days_left=days_left,
         line_overdue=is_overdue,
+        line_deadline_day=deadline_day_of,
         complaint_status_label=lambda status: COMPLAINT_STATUS_LABELS.get(status, status),
         complaint_event_label=lambda action: COMPLAINT_EVENT_LABELS.get(action, action),
         complaint_contact_late=complaint_services.contact_overdue,

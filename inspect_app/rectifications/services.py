@@ -54,6 +54,12 @@ def deadline_instant(day: dt.date, zone: str) -> dt.datetime:
     return clock.day_end(day, zone)
 
 
+def deadline_day_of(instant: dt.datetime, zone: str) -> dt.date:
+    """The deadline day an instant made by ``deadline_instant`` ends: its local date is the day
+    after (the instant is the midnight that closes the day)."""
+    return clock.local_date(instant, zone) - dt.timedelta(days=1)
+
+
 def local_today(outlet: Outlet, now: dt.datetime | None = None) -> dt.date:
     return clock.local_date(now or clock.now(), outlet.timezone)
 

@@ -180,3 +180,13 @@ def test_line_pages_stop_at_their_bound(notices, client_as, people, monkeypatch)
     bounded = director.get("/board/lines?page=99999999").get_data(as_text=True)
     ids = re.findall(r'href="/lines/(\d+)"', bounded)
     assert ids == re.findall(r'href="/lines/(\d+)"', first) and len(ids) == 16
+
+
+def test_the_next_deadline_is_the_deadline_day_itself(app, db, notices, people, client_as):
+    """A deadline is stored as the midnight that closes its day: the list names the day, not the
+    day after (notice 1's earliest open deadline is 8 days ago, notice 0's 3 days ago)."""
+    today = clock.today(ZONE)
+    _ids, _next, text = _listed(client_as(people["director"]), "/notices?open=1")
+    for days in (-8, -3, 0):
+        assert f"最近期限 {(today + dt.timedelta(days=days)):%m-%d}" in text
+    assert f"最近期限 {(today + dt.timedelta(days=-7)):%m-%d}" not in text  # the day after notice 1's
