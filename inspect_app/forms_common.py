@@ -8,8 +8,22 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import fields
+from markupsafe import Markup, escape
+from wtforms import fields, widgets
 from wtforms.validators import DataRequired, StopValidation
+
+
+class LongSelect(widgets.Select):
+    """A select of thousands of options (the people an administrator may give a visit to): each
+    option written as WTForms writes it, without its general attribute writer (0.1 ms an option,
+    400 ms for the nation's 4,000 people)."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(choice.value)}">{escape(choice.label or choice.value)}</option>')
 
 
 class Required(DataRequired):

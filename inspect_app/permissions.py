@@ -172,6 +172,11 @@ def _held_clause(session: Session, user: User):
     return sa.and_(Visit.assignee_id == user.id, Visit.status.in_(HELD_STATUSES))
 
 
+def held_clause(session: Session, user: User):
+    """The visits the user holds (assigned and not done), wherever they are: a WHERE clause on ``Visit``."""
+    return _held_clause(session, user)
+
+
 def can_view_outlet(session: Session, user: User, outlet: Outlet) -> bool:
     """An outlet's page: the outlets in scope, and for an inspector the outlets of the visits they
     hold outside their unit (a cross-inspection), only while they hold one there that is started

@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -23,7 +22,7 @@ from inspect_app.forms_common import flash_form_errors
 from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service, wants_json
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
-from inspect_app.org.models import Outlet, Unit, Window
+from inspect_app.org.models import Outlet, Window
 from inspect_app.visits import onsite, photo_checks, queries, secret, services, timers
 from inspect_app.visits.forms import (
     AdhocForm,
@@ -61,8 +60,9 @@ def index():
     db = get_session()
     page = max(1, request.args.get("page", 1, type=int))
     filters = list_filters()
-    rows, total = queries.list_visits(db, current_user, page=page, **filters)
-    return render_template("visits/index.html", rows=rows, total=total, page=page, per_page=queries.PER_PAGE,
+    listed = queries.list_visits(db, current_user, page=page, **filters)
+    return render_template("visits/index.html", rows=listed.rows, total=listed.total, more=listed.more, page=page,
+                           per_page=queries.PER_PAGE,
                            statuses=list(VisitStatus), kinds=checklists.KIND_ORDER, **filters)
 
 
@@ -76,20 +76,6 @@ def list_filters() -> dict:
 
 # --- scheduling ----------------------------------------------------------------------------------
 
-def _assignable(db, kind_secret: bool | None = None) -> list[User]:
-    roles = [Role.inspector, Role.shopper, Role.manager]
-    people = db.exec(select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.role, User.display_name)).all()
-    result = []
-    for person in people:
-        if person.role == Role.shopper or permissions.is_admin(current_user):
-            result.append(person)
-        elif person.unit_id is not None:
-            unit = db.get(Unit, person.unit_id)
-            if unit is not None and permissions.unit_in_scope(db, current_user, unit) or person.id == current_user.id:
-                result.append(person)
-    return result
-
-
 @bp.route("/schedule", methods=["GET", "POST"])
 @login_required
 def schedule():
@@ -101,8 +87,8 @@ def schedule():
     outlets, total = org.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=1, per_page=500)
     form = ScheduleForm()
     form.checklist.choices = checklist_choices()
-    people = _assignable(db)
-    form.assignee_id.choices = [(p.id, f"{p.display_name}" + (f" · {p.code_name}" if p.code_name else "")) for p in people]
+    people = queries.assignable_people(db, current_user)
+    form.assignee_id.choices = [(pid, name + (f" · {code_name}" if code_name else "")) for pid, name, code_name in people]
     preset = _outlet_in_scope(db, request.args.get("outlet", type=int))
     windows = org.windows_of(db, preset, active_only=True) if preset else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
@@ -121,7 +107,7 @@ def schedule():
         if scheduled is not REFUSED:
             return redirect(url_for("visits.index", status="scheduled"))
     return render_template("visits/schedule.html", form=form, outlets=outlets, total=total, q=q, unit_id=unit_id,
-                           units=org.unit_tree_labels(db, permissions.units_clause(db, current_user)),
+                           units=org.unit_choices(db, permissions.units_clause(db, current_user)),
                            windows=windows, preset=preset)
 
 
@@ -630,13 +616,10 @@ def checkin_flag_selection() -> dict:
 def checkin_flags():
     """Visits whose check-in was far from the outlet or without a location, per inspector."""
     selection = checkin_flag_selection()
-    db = get_session()
-    people = queries.flagged_checkins_by_person(db, current_user, since=selection["since"], until=selection["until"])
-    query = queries.flagged_checkins_query(db, current_user, since=selection["since"], until=selection["until"],
-                                           assignee_id=selection["assignee_id"])
     page = max(1, request.args.get("page", 1, type=int))
-    total = db.execute(select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar()
-    rows = queries.visit_rows(db, query.limit(queries.PER_PAGE).offset((page - 1) * queries.PER_PAGE))
-    return render_template("visits/checkin_flags.html", people=people, rows=rows, total=total, page=page,
+    flagged = queries.flagged_checkins_page(get_session(), current_user, since=selection["since"],
+                                            until=selection["until"], assignee_id=selection["assignee_id"], page=page)
+    return render_template("visits/checkin_flags.html", people=flagged.people, rows=flagged.rows, total=flagged.total,
+                           page=page,
                            per_page=queries.PER_PAGE, selection=selection, flag_labels=services.CHECKIN_FLAG_LABELS,
                            radius=services.checkin_radius())
