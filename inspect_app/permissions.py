@@ -348,12 +348,13 @@ def notice_sides(session: Session, user: User, notice) -> set[str]:
 
 
 def can_view_notice(session: Session, user: User, notice: RectificationNotice) -> bool:
-    """A visit's notice: whoever may see the visit. A complaint's notice: the outlet's side and the
-    region's people (never shoppers); nothing in it is secret."""
-    if notice.visit_id is not None:
-        return can_view_visit(session, user, session.get(Visit, notice.visit_id))
+    """A visit's notice: whoever may see the visit, but never a mystery shopper (not even of their
+    own visit: the notice carries the outlet side's work, its answers and people, as the lists
+    say). A complaint's notice: the outlet's side and the region's people; nothing in it is secret."""
     if not user.is_authenticated or user.role == Role.shopper:
         return False
+    if notice.visit_id is not None:
+        return can_view_visit(session, user, session.get(Visit, notice.visit_id))
     return outlet_in_scope(session, user, session.get(Outlet, notice.outlet_id))
 
 

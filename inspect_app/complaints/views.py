@@ -479,6 +479,7 @@ def accountability(record_id: int):
         {e.actor_id for e in history if e.actor_id}))).all()}
     return render_template(
         "complaints/accountability.html", record=record_, staff=staff, outlet=outlet, complaint=complaint, line=line,
+        line_link=bool(line and permissions.can_view_line(db, current_user, line)),
         history=history, names=names, actions=ACCOUNTABILITY.available(db, current_user, record_), decide_form=decide_form,
         drop_form=DropForm(), appeal_form=AppealForm(), appeal_decision=appeal_decision, action_form=ActionForm(),
         amounts=dict(zip([n for n, _label in grades], settings.amounts(), strict=True)))

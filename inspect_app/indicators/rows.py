@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.complaints.models import AT_FAULT, Callback, Complaint
+from inspect_app.checklists import services as checklists
+from inspect_app.complaints.models import AT_FAULT, SATISFACTION_LABELS, VERDICT_LABELS, Callback, Complaint
 from inspect_app.db import unindexed
+from inspect_app.i18n import select_locale
 from inspect_app.indicators.definition import Indicator
 from inspect_app.indicators.models import OperatingValue
 from inspect_app.indicators.sources import Period
@@ -35,6 +37,17 @@ class Rows:
     total: int = 0
     #: Rows that count (the numerator) are marked; the others are the denominator's rest.
     counted: list[bool] = field(default_factory=list)
+
+
+def _checklist_title(code: str) -> str:
+    """A checklist by its title in the reader's language, as every page names it (not its file's code)."""
+    checklist = checklists.registry().get(code)
+    return checklist.title(select_locale()) if checklist else code
+
+
+def _word(labels: dict, value: str | None) -> str:
+    """A stored code (a verdict, a satisfaction) as the reader's word; a plain string for the export too."""
+    return str(labels.get(value, value)) if value else ""
 
 
 def _outlets(session: Session, unit: Unit) -> dict[int, sa.Row]:
@@ -121,8 +134,8 @@ def _visit_rows(session, indicator, outlets, ids, since, until, period, zone, li
                 _l("Red line")], total=total)
     for visit in visits:
         value = (visit.section_scores or {}).get(section) if section else visit.score
-        out.rows.append([_local(visit.released_at, zone), outlets[visit.outlet_id].name, visit.checklist_code,
-                         value, visit.red_line])
+        out.rows.append([_local(visit.released_at, zone), outlets[visit.outlet_id].name,
+                         _checklist_title(visit.checklist_code), value, visit.red_line])
         out.counted.append(value is not None)
         out.links.append(("visits.detail", {"visit_id": visit.id}))
     return out
@@ -205,7 +218,7 @@ def _complaint_rows(session, indicator, outlets, ids, since, until, zone, limit)
     for row in found:
         counted = counts(row)
         out.rows.append([row.number, _local(row.received_at, zone), outlets[row.outlet_id].name, row.category,
-                         row.verdict or "", _local(row.concluded_at, zone), counted])
+                         _word(VERDICT_LABELS, row.verdict), _local(row.concluded_at, zone), counted])
         out.counted.append(counted)
         out.links.append(("complaints.detail", {"complaint_id": row.id}))
     return out
@@ -219,7 +232,8 @@ def _callback_rows(session, outlets, ids, since, until, zone, limit) -> Rows:
     out = Rows([_l("Called"), _l("Outlet"), _l("Satisfaction"), _l("Counted")], total=total)
     for row in found:
         counted = row.satisfaction in ("satisfied", "basic")
-        out.rows.append([_local(row.at, zone), outlets[row.outlet_id].name, row.satisfaction, counted])
+        out.rows.append([_local(row.at, zone), outlets[row.outlet_id].name, _word(SATISFACTION_LABELS, row.satisfaction),
+                         counted])
         out.counted.append(counted)
         out.links.append(("complaints.detail", {"complaint_id": row.complaint_id}) if row.complaint_id else None)
     return out

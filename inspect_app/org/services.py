@@ -98,8 +98,20 @@ def _tree_labels(units) -> list[tuple]:
     return [(u, "\u3000" * (u.path.count("/") - 2) + u.name) for u in units]
 
 
-def unit_names(session: Session) -> dict[int, str]:
-    return {u.id: u.name for u in session.exec(select(Unit)).all()}
+def picker_units(node: Unit | None):
+    """A WHERE clause on ``Unit`` for a unit picker: provinces and cities, and the counties beside
+    and below ``node`` (the one shown): the nation's 2,800 counties made a select no one scrolls
+    (and a fifth of a page's time)."""
+    near = [Unit.parent_id == node.id, Unit.parent_id == node.parent_id] if node is not None else []
+    return sa.or_(Unit.level != UnitLevel.county, *near)
+
+
+def unit_names(session: Session, ids=None) -> dict[int, str]:
+    """Unit id → name, of ``ids`` only when given."""
+    query = select(Unit.id, Unit.name)
+    if ids is not None:
+        query = query.where(Unit.id.in_(sorted(set(ids))))
+    return dict(session.execute(query).all())
 
 
 def all_outlets(session: Session) -> list[Outlet]:
@@ -209,15 +221,25 @@ def windows_of(session: Session, outlet_id: int, active_only: bool = False) -> l
 
 def search_outlets(session: Session, *, user: Actor, q: str = "", unit_id: int | None = None,
                    page: int = 1, per_page: int = 30) -> tuple[list[Outlet], int]:
-    """Outlets the user may see, filtered and paged; returns (rows, total)."""
+    """Outlets the user may see, filtered and paged; returns (rows, total).
+
+    A unit's outlets are selected by the ids of the units under it, read first: given the path
+    condition instead, the database cannot tell a county's 14 outlets from a province's 1,300 and
+    walked all 50,000 outlets in code order to find a county's page (60 ms on the national data)."""
     query = select(Outlet).where(permissions.outlets_clause(session, user))
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.where(Outlet.code.ilike(like) | Outlet.name.ilike(like) | Outlet.address.ilike(like))
+    paths = [path for path in (permissions.scope_path(session, user),) if path is not None]
     if unit_id:
         unit = session.get(Unit, unit_id)
         if unit is not None:
-            query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+            paths.append(unit.path)
+    if paths:
+        units = select(Unit.id)
+        for path in paths:
+            units = units.where(Unit.path.startswith(path, autoescape=True))
+        query = query.where(Outlet.unit_id.in_(session.exec(units).all()))
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(Outlet.code.ilike(like) | Outlet.name.ilike(like) | Outlet.address.ilike(like))
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Outlet.code).offset((page - 1) * per_page).limit(per_page)).all()
     return list(rows), total

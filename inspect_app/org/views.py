@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -68,9 +69,10 @@ def outlets():
     unit_id = request.args.get("unit", type=int)
     page = max(1, request.args.get("page", 1, type=int))
     rows, total = services.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=page)
-    units = services.unit_tree_labels(db, permissions.units_clause(db, current_user))
+    shown = db.get(Unit, unit_id) if unit_id else None
+    units = services.unit_tree_labels(db, sa.and_(permissions.units_clause(db, current_user), services.picker_units(shown)))
     return render_template("org/outlets.html", outlets=rows, total=total, page=page, per_page=30, q=q,
-                           unit_id=unit_id, units=units, unit_names=services.unit_names(db))
+                           unit_id=unit_id, units=units, unit_names=services.unit_names(db, [o.unit_id for o in rows]))
 
 
 def _outlet_form(outlet: Outlet | None) -> OutletForm:

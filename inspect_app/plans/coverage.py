@@ -112,19 +112,21 @@ class UnitCoverage:
 
 
 def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int], first: dt.date, end: dt.date,
-                   now: dt.datetime | None = None,
-                   self_inspection: bool = False) -> tuple[list[UnitCoverage], UnitCoverage]:
+                   now: dt.datetime | None = None, self_inspection: bool = False,
+                   rows: list[tuple[int, int, int, int]] | None = None) -> tuple[list[UnitCoverage], UnitCoverage]:
     """Coverage per child unit of ``node`` (per outlet below a county, per top unit without a
-    node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope), and the total."""
-    units = {u.id: u for u in session.exec(select(Unit)).all()}
+    node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope), and the total.
+    ``rows``: ``outlet_rows`` of the period when the caller read them already."""
+    units = {u.id: u for u in session.execute(select(Unit.id, Unit.name, Unit.code, Unit.path)).all()}
     by_outlet = node is not None and node.level == "county"
     names = {o: (name, code) for o, name, code in session.execute(
         select(Outlet.id, Outlet.name, Outlet.code).where(Outlet.unit_id == node.id)).all()} if by_outlet else {}
     depth = node.path.count("/") - 1 if node is not None else 0
-    rows: dict[int, UnitCoverage] = {}
+    if rows is None:
+        rows = outlet_rows(session, first, end, now=now, self_inspection=self_inspection)
+    by_key: dict[int, UnitCoverage] = {}
     total = UnitCoverage(node.id if node else 0, node.name if node else "")
-    for outlet_id, planned, done, missed in outlet_rows(session, first, end, now=now,
-                                                        self_inspection=self_inspection):
+    for outlet_id, planned, done, missed in rows:
         unit_id = allowed.get(outlet_id)
         if unit_id is None:
             continue
@@ -132,17 +134,17 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
             if units[unit_id].id != node.id:
                 continue
             name, code = names.get(outlet_id, ("?", ""))
-            row = rows.setdefault(outlet_id, UnitCoverage(outlet_id, name, "outlet", code))
+            row = by_key.setdefault(outlet_id, UnitCoverage(outlet_id, name, "outlet", code))
         else:
             unit = units[unit_id]
             if node is not None and not unit.path.startswith(node.path):
                 continue
             parts = [int(p) for p in unit.path.strip("/").split("/")]
             child = units[parts[depth]] if len(parts) > depth else unit
-            row = rows.setdefault(child.id, UnitCoverage(child.id, child.name, "unit", child.code))
+            row = by_key.setdefault(child.id, UnitCoverage(child.id, child.name, "unit", child.code))
         row.add(planned, done, missed)
         total.add(planned, done, missed)
-    return sorted(rows.values(), key=lambda r: r.code), total
+    return sorted(by_key.values(), key=lambda r: r.code), total
 
 
 def planned_visits(session: Session, *, first: dt.date, end: dt.date, outlet_ids: Iterable[int] | None = None,

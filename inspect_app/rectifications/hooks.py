@@ -10,11 +10,12 @@ from flask import Flask
 from inspect_app import signals
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import signatures
+from inspect_app.rectifications.queries import notice_of_visit
 from inspect_app.rectifications.repeats import issue_notice_on_release, past_findings
 from inspect_app.rectifications.selfcheck import marks_of_visit
 from inspect_app.rectifications.services import ACKNOWLEDGED, PHOTO_OWNER, VERIFIED_ON_SITE, may_view_signature
 from inspect_app.rectifications.stats import move_outlets
-from inspect_app.visits.views import register_past_findings, register_self_check_marks
+from inspect_app.visits.views import register_past_findings, register_self_check_marks, register_visit_notice
 
 
 def init_app(app: Flask) -> None:
@@ -26,3 +27,4 @@ def init_app(app: Flask) -> None:
     signals.outlets_moved.connect(move_outlets)
     register_past_findings(app, past_findings)
     register_self_check_marks(app, marks_of_visit)
+    register_visit_notice(app, notice_of_visit)

@@ -548,3 +548,12 @@ def notices_for(session: Session, user: User, *, open_only: bool = False, limit:
     query = query.order_by(counts.c.overdue.desc(), (counts.c.open > 0).desc(), counts.c.next_deadline,
                            RectificationNotice.id.desc()).limit(limit)
     return session.execute(query).all()
+
+
+def notice_of_visit(session: Session, user: User, visit) -> RectificationNotice | None:
+    """The notice a released visit's failures became, when the viewer may open it (the visit's page
+    links to it); never to a shopper, who does not follow the outlet side's work."""
+    if not permissions.can_see_notices(user):
+        return None
+    notice = session.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).first()
+    return notice if notice is not None and permissions.can_view_notice(session, user, notice) else None

@@ -23,7 +23,7 @@ from inspect_app.http import REFUSED, public_url, run_service
 from inspect_app.i18n import duration_words
 from inspect_app.indicators import services as indicator_services
 from inspect_app.org import services as org
-from inspect_app.org.models import Outlet, Unit, UnitLevel, Window
+from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications import services as rect_services
 from inspect_app.rectifications.models import RectificationEvent, RectificationLine
 from inspect_app.rectifications.views import load_notice
@@ -222,13 +222,6 @@ def _bulletin_scope():
     return db, node, kind, day, zone
 
 
-def _picker_units(node: Unit | None):
-    """The unit picker lists provinces and cities, and the counties beside and below the one shown:
-    the nation's 2,800 counties made a select no one scrolls (and a fifth of the page's time)."""
-    near = [Unit.parent_id == node.id, Unit.parent_id == node.parent_id] if node is not None else []
-    return sa.or_(Unit.level != UnitLevel.county, *near)
-
-
 def _bulletin_args():
     db, node, kind, day, zone = _bulletin_scope()
     b, title = publishing.compose(db, current_user, node=node, kind=kind, day=day, zone=zone)
@@ -240,7 +233,7 @@ def _bulletin_args():
 @login_required
 def bulletin():
     db, b, title, args = _bulletin_args()
-    units = org.unit_tree_labels(db, sa.and_(permissions.units_clause(db, current_user), _picker_units(b.node)))
+    units = org.unit_tree_labels(db, sa.and_(permissions.units_clause(db, current_user), org.picker_units(b.node)))
     previous = b.period.previous().start.isoformat()
     published = None
     if b.node is not None:

@@ -531,6 +531,7 @@ def detail(visit_id: int):
         evidence=evidence, place_labels={f"_{k}": v for k, v in photo_checks.PLACE_LABELS.items()},
         photos_by_id={p.id: p for group in by_item.values() for p in group},
         self_check_false=self_check_marks(db, visit) if visit.status == VisitStatus.released else {},
+        notice=visit_notice(db, visit) if visit.status == VisitStatus.released else None,
     )
 
 
@@ -544,6 +545,17 @@ def register_self_check_marks(app, provider) -> None:
 def self_check_marks(db, visit: Visit) -> dict:
     provider = current_app.extensions.get("self_check_marks")
     return provider(db, visit) if provider else {}
+
+
+def register_visit_notice(app, provider) -> None:
+    """A higher domain tells the visit page the notice its failures became (rectification issues
+    it on release): ``provider(session, user, visit)`` gives the notice the viewer may open, or None."""
+    app.extensions["visit_notice"] = provider
+
+
+def visit_notice(db, visit: Visit):
+    provider = current_app.extensions.get("visit_notice")
+    return provider(db, current_user, visit) if provider else None
 
 
 def _version(db, visit: Visit):

@@ -9,13 +9,15 @@
   var lat = form.querySelector("#lat"), lon = form.querySelector("#lon"), acc = form.querySelector("#accuracy");
   var farBox = form.querySelector("[data-geo-far]");
   var texts = {
-    zh: { asking: "正在获取位置…", ok: "已定位:精度约 {a} 米", denied: "无法获取位置({e})。请在下方说明原因后签到。" },
-    en: { asking: "Getting your position…", ok: "Position found: accurate to about {a} m", denied: "No position ({e}). Say why below, then check in." }
+    zh: { asking: "正在获取位置…", ok: "已定位:精度约 {a} 米", denied: "无法获取位置({e})。请在下方说明原因后签到。",
+          why: { 1: "未允许定位", 2: "位置不可用", 3: "定位超时", unsupported: "浏览器不支持定位" } },
+    en: { asking: "Getting your position…", ok: "Position found: accurate to about {a} m", denied: "No position ({e}). Say why below, then check in.",
+          why: { 1: "location not allowed", 2: "position unavailable", 3: "timed out", unsupported: "not supported by this browser" } }
   };
   var t = texts[document.documentElement.lang === "en" ? "en" : "zh"];
 
   function ask() {
-    if (!navigator.geolocation) { fail("unsupported"); return; }
+    if (!navigator.geolocation) { fail(t.why.unsupported); return; }
     status.textContent = t.asking;
     navigator.geolocation.getCurrentPosition(function (pos) {
       lat.value = pos.coords.latitude.toFixed(6);
@@ -25,7 +27,7 @@
       status.className = "geo-status ok";
       reasonBox.hidden = true;
       showFar(window.checkinPlace(form, parseFloat(lat.value), parseFloat(lon.value), parseFloat(acc.value)));
-    }, function (err) { fail(err && err.message ? err.message : "denied"); },
+    }, function (err) { fail(t.why[err && err.code] || t.why[2]); },  // err.message is the browser's English
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   }
   // Far from the outlet: say so and ask why (the server refuses the check-in without a reason).

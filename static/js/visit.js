@@ -1088,7 +1088,9 @@
         queueCheckin();
       }, function (err) {
         reasonBox.hidden = false;
-        status.textContent = msg("GeoFail").replace("{e}", (err && err.message) || "denied");
+        // err.message is the browser's own English: the page says why in its language, by the code
+        var why = { 1: "GeoDenied", 2: "GeoUnavailable", 3: "GeoTimeout" }[err && err.code] || "GeoUnavailable";
+        status.textContent = msg("GeoFail").replace("{e}", msg(why));
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
   }

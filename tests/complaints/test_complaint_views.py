@@ -345,6 +345,24 @@ def test_a_red_line_line_page_opens_accountability_for_managers_only(app, db, or
                                                    {"staff_id": staff["clerk"].id, "reason": "x x"}).status_code == 404
 
 
+def test_a_red_line_records_source_is_a_link_only_for_who_may_open_the_line(app, db, org_tree, people, staff, client_as):
+    """A complaint handler reads accountability records but never a visit's lines: the record of a
+    red-line finding names its source without a link that would answer 404."""
+    from tests.visit_helpers import release_mini_visit
+    release_mini_visit(app, db, people["inspector"], org_tree["xihu1"], {"B-02": dict(result="fail", note="辱骂顾客")})
+    red = db.exec(select(RectificationLine).where(RectificationLine.item_code == "B-02")).one()
+    client_as(people["manager"]).post(f"/lines/{red.id}/accountability", {"staff_id": staff["clerk"].id, "reason": "辱骂顾客"})
+    record_ = db.exec(select(Accountability)).one()
+    link = f'href="/lines/{red.id}"'
+    for role, linked in (("manager", True), ("chief", True), ("handler", False)):
+        page = client_as(people[role]).get(f"/accountability/{record_.id}").get_data(as_text=True)
+        assert "B-02" in page and (link in page) is linked, role
+        if linked:
+            assert client_as(people[role]).get(f"/lines/{red.id}").status_code == 200
+        else:
+            assert client_as(people[role]).get(f"/lines/{red.id}").status_code == 404
+
+
 def test_the_complaint_page_lists_every_notice_raised_from_it(app, db, org_tree, people, client_as):
     with app.test_request_context():
         complaint = concluded(db, people, org_tree, requirements=["营业员服务规范复训"])

@@ -127,3 +127,18 @@ def test_the_rows_page_and_its_export_by_role(app, db, org_tree, people, client_
     for role in ("chief", "inspector", "handler"):
         assert client_as(people[role]).get(url).status_code == 403
     assert director.get(f"/indicators/units/{org_tree['hz'].id}/NOPE?period=2026-11").status_code == 404
+
+
+def test_the_rows_name_checklists_verdicts_and_satisfaction_in_words(app, db, org_tree, people, client_as, november):
+    """A manager reading the rows on a Chinese page reads 测试星级表, 有理 and 满意, not the codes
+    ``mini``, ``substantiated`` and ``satisfied`` kept in the database; the export says the same."""
+    keep_composite(app)
+    director = client_as(people["director"])
+    base = f"/indicators/units/{org_tree['hz'].id}"
+    for code, words, raw in (("AV", "测试星级表", "<td>mini</td>"), ("SU", "<td>有理</td>", "substantiated"),
+                             ("SA", "<td>满意</td>", "satisfied")):
+        page = director.get(f"{base}/{code}?period=2026-11").get_data(as_text=True)
+        assert words in page and raw not in page, code
+        csv = director.get(f"{base}/{code}/export.csv?period=2026-11").get_data(as_text=True)
+        assert words.removeprefix("<td>").removesuffix("</td>") in csv and raw.removeprefix("<td>").removesuffix("</td>") + "," not in csv, code
+        assert director.get(f"{base}/{code}/export.xlsx?period=2026-11").status_code == 200

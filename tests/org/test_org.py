@@ -171,3 +171,20 @@ def test_outlet_list_is_scoped(client_as, people, org_tree):
     assert "西湖区文三路邮政营业所" in page and "西湖区古荡邮政支局" not in page
     page = client_as(people["director"]).get("/outlets?q=海曙").get_data(as_text=True)
     assert "海曙区鼓楼邮政营业所" in page and "西湖区文三路邮政营业所" not in page
+
+
+def test_outlet_list_by_unit_stays_in_scope_and_its_picker_skips_far_counties(client_as, people, org_tree, create_unit):
+    """A unit's outlets are found by the ids of the units under it, within the viewer's own scope;
+    the unit picker lists provinces and cities, and counties only beside and below the one shown."""
+    t = org_tree
+    manager = client_as(people["manager"])  # 杭州市
+    page = manager.get(f"/outlets?unit={t['xihu'].id}").get_data(as_text=True)
+    assert "西湖区文三路邮政营业所" in page and "西湖区古荡邮政支局" in page
+    page = manager.get(f"/outlets?unit={t['haishu'].id}").get_data(as_text=True)  # 宁波's county: not his
+    assert "海曙区鼓楼邮政营业所" not in page and "西湖区文三路邮政营业所" not in page
+    admin = client_as(people["admin"])
+    page = admin.get("/outlets").get_data(as_text=True)
+    assert f'<option value="{t["hz"].id}"' in page and f'<option value="{t["xihu"].id}"' not in page
+    page = admin.get(f"/outlets?unit={t['haishu'].id}").get_data(as_text=True)
+    assert "海曙区鼓楼邮政营业所" in page and "西湖区文三路邮政营业所" not in page
+    assert f'<option value="{t["haishu"].id}" selected' in page and f'<option value="{t["xihu"].id}"' not in page

@@ -182,3 +182,29 @@ def test_a_period_typed_wrong_shows_this_month_never_an_error(app, db, people, c
     assert manager.get(f"/plans/coverage?period={period}").status_code == 200
     assert manager.get(f"/plans/missed?period={period}").status_code == 200
     assert manager.get(f"/plans/coverage/export.csv?period={period}").status_code == 200
+
+
+def test_the_form_lists_what_its_unit_holds(app, db, pinned, people, org_tree, client_as, create_user):
+    """The administrator (the whole nation) chooses the plan's unit first; the form then lists that
+    unit's outlets and people (shoppers always) and, for cross-inspection, the units below it.
+    A manager's form starts at their own unit; an edited plan keeps its pool listed."""
+    t = org_tree
+    nb_inspector = create_user(Role.inspector, unit=t["nb"], username="inspector.nb")
+    admin = client_as(people["admin"])
+    step = admin.get("/plans/new").get_data(as_text=True)
+    assert 'name="unit"' in step and 'name="member_ids"' not in step
+    assert f'<option value="{t["hz"].id}"' in step and f'<option value="{t["xihu"].id}"' not in step  # no counties
+    page = admin.get(f"/plans/new?unit={t['hz'].id}").get_data(as_text=True)
+    members = re.findall(r'name="member_ids" value="(\d+)"', page)
+    assert str(people["inspector"].id) in members and str(people["shopper"].id) in members
+    assert str(nb_inspector.id) not in members
+    assert "西湖区文三路邮政营业所" in page and "海曙区鼓楼邮政营业所" not in page
+    pairs = re.search(r'<select name="pair_source-0".*?</select>', page, re.S).group(0)
+    assert f'value="{t["xihu"].id}"' in pairs and f'value="{t["hz"].id}"' not in pairs and f'value="{t["nb"].id}"' not in pairs
+    director = client_as(people["director"])  # 浙江省: his own unit without a first step
+    page = director.get("/plans/new").get_data(as_text=True)
+    assert str(nb_inspector.id) in re.findall(r'name="member_ids" value="(\d+)"', page)
+    manager = client_as(people["manager"])
+    made, _result = make_plan(app, db, people["manager"], t["xihu"], member_ids=[people["inspector"].id])
+    page = manager.get(f"/plans/{made.id}/edit").get_data(as_text=True)
+    assert re.search(rf'name="member_ids" value="{people["inspector"].id}" checked', page)

@@ -33,6 +33,14 @@ def test_who_sees_the_notice(notice, client_as, people):
     assert notice.number not in listed
 
 
+
+def test_the_visit_page_leads_to_its_notice(notice, client_as, people):
+    """Submitted with failures, the visit's page says a notice was issued and links to it, for
+    whoever may open the notice; a visit without failures has none to show."""
+    for role in ("inspector", "chief", "manager"):
+        page = client_as(people[role]).get(f"/visits/{notice.visit_id}").get_data(as_text=True)
+        assert f'href="/notices/{notice.id}"' in page and notice.number in page, role
+
 def test_chief_acknowledges_and_answers_through_forms(notice, client_as, people, db):
     chief = client_as(people["chief"])
     line = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).one()

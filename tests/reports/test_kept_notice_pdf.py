@@ -188,6 +188,12 @@ def test_a_viewer_named_differently_never_gets_another_viewers_copy(app, db, org
     assert len(_kept(db, notice)) == 2  # two audiences, one copy each
     assert chief.get(f"/notices/{notice.id}/pdf").data == outside.data and renders["n"] == 2
     assert client_as(people["reviewer"]).get(f"/notices/{notice.id}/pdf").data == inside.data and renders["n"] == 2
+    # the shopper who made the visit sees neither the notice nor its lines: they are the outlet's work
+    shopper = client_as(people["shopper"])
+    line = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).first()
+    for url in (f"/notices/{notice.id}", f"/notices/{notice.id}/pdf", f"/lines/{line.id}"):
+        assert shopper.get(url).status_code == 404, url
+    assert shopper.get(f"/visits/{visit.id}").status_code == 200 and renders["n"] == 2
 
 
 def test_a_kept_copy_is_never_served_out_of_scope(app, db, notice, org_tree, people, client_as, renders):

@@ -68,3 +68,28 @@ def test_far_check_in_asks_why_online_and_offline(browser, live_server, app, db,
     arrived = db.get(Visit, second.id)
     assert (arrived.checkin_flag, arrived.checkin_far_reason) == ("far", "在马路对面停车签到")
     context.close()
+
+
+def test_a_refused_position_is_told_in_the_pages_language(browser, live_server, app, db, org_tree, people):
+    """A phone that refuses the position: the browser's own English error ("User denied
+    Geolocation") is not what a Chinese inspector reads, on the check-in page or the fill page."""
+    with app.test_request_context():
+        first = services.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu1"],
+                                           checklist_code="open_inspection")
+        second = services.start_adhoc_visit(db, actor=people["inspector"], outlet=org_tree["xihu2"],
+                                            checklist_code="open_inspection")
+    db.commit()
+    context, page = phone(browser)  # no geolocation permission: the position is refused
+    browser_login(page, live_server, "inspector")
+    page.goto(f"{live_server}/visits/{first.id}/checkin")
+    page.wait_for_selector("[data-geo-status].warn")
+    status = page.locator("[data-geo-status]").inner_text()
+    assert "未允许" in status and not re.search(r"[A-Za-z]", status), status
+
+    page.goto(f"{live_server}/visits/{second.id}/fill")
+    page.wait_for_function("() => document.getElementById('visit').dataset.ready === '1'")
+    page.locator("[data-checkin-go]").tap()
+    page.wait_for_selector("[data-checkin-card] [data-geo-reason]:not([hidden])")
+    status = page.locator("[data-checkin-card] [data-geo-status]").inner_text()
+    assert "未允许" in status and not re.search(r"[A-Za-z]", status), status
+    context.close()
