@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -22,7 +23,7 @@ from inspect_app.forms_common import flash_form_errors
 from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service, wants_json
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
-from inspect_app.org.models import Outlet, Window
+from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.visits import onsite, photo_checks, queries, secret, services, timers
 from inspect_app.visits.forms import (
     AdhocForm,
@@ -76,6 +77,14 @@ def list_filters() -> dict:
 
 # --- scheduling ----------------------------------------------------------------------------------
 
+def _unit_picker(db, unit_id: int | None) -> list[tuple[int, str]]:
+    """The schedule's unit filter as the other pickers list units (``org.picker_units``): provinces,
+    cities and the counties beside and below the unit shown (the one filtered by, else the user's
+    own); the nation's 2,800 counties made a select of 3,200 units no one scrolls."""
+    node = db.get(Unit, unit_id or current_user.unit_id) if (unit_id or current_user.unit_id) else None
+    return org.unit_choices(db, sa.and_(permissions.units_clause(db, current_user), org.picker_units(node)))
+
+
 @bp.route("/schedule", methods=["GET", "POST"])
 @login_required
 def schedule():
@@ -107,7 +116,7 @@ def schedule():
         if scheduled is not REFUSED:
             return redirect(url_for("visits.index", status="scheduled"))
     return render_template("visits/schedule.html", form=form, outlets=outlets, total=total, q=q, unit_id=unit_id,
-                           units=org.unit_choices(db, permissions.units_clause(db, current_user)),
+                           units=_unit_picker(db, unit_id),
                            windows=windows, preset=preset)
 
 

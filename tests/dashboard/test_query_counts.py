@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -132,3 +133,21 @@ def test_budget_fails_loudly(app, client_as, people):
     app.config["QUERY_BUDGET"] = 2
     with pytest.raises(QueryBudgetExceeded):
         client_as(people["manager"]).get("/home")
+
+
+def test_schedule_unit_filter_lists_units_as_the_other_pickers(org_tree, people, create_user, client_as):
+    """Provinces and cities, and the counties beside and below the unit shown (the filtered one,
+    else the viewer's own): the nation's 2,800 counties are not one select."""
+    from inspect_app.auth.models import Role
+
+    def options(client, url="/schedule"):
+        body = client.get(url).get_data(as_text=True)
+        return {name.strip("\u3000") for name in re.findall(r'<option value="\d+"(?: selected)?>([^<]+)</option>',
+                                                              body.split('name="unit"')[1].split("</select>")[0])}
+
+    assert options(client_as(people["admin"])) == {"浙江省", "杭州市", "宁波市"}
+    assert options(client_as(people["admin"]), f"/schedule?unit={org_tree['hz'].id}") == {
+        "浙江省", "杭州市", "宁波市", "西湖区"}
+    assert options(client_as(people["manager"])) == {"杭州市", "西湖区"}
+    county = create_user(Role.manager, unit=org_tree["xihu"], username="mgr.xihu")
+    assert options(client_as(county)) == {"西湖区"}
