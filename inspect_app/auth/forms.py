@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import EqualTo, Length, Optional, Regexp
 
 from inspect_app.auth.models import ROLE_LABELS, Role
@@ -26,8 +26,10 @@ class UserForm(FlaskForm):
     )
     display_name = StringField(_l("Name"), validators=[Required(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[], validators=[Required()])
-    unit_id = SelectField(_l("Unit (scope)"), choices=[], coerce=str, validators=[Optional()])
-    outlet_ids = SelectMultipleField(_l("Outlets (branch chief)"), choices=[], coerce=int, validate_choice=False)
+    #: Units and outlets are named by their codes: selects of the nation's 3,182 units and 50,060
+    #: outlets weighed 3.7 MB and could not be used on a phone. The service checks every code.
+    unit_code = StringField(_l("Unit code (scope)"), validators=[Optional(), Length(max=32)])
+    outlet_codes = TextAreaField(_l("Outlet codes (branch chief)"), validators=[Optional(), Length(max=2000)])
     code_name = StringField(_l("Code name (mystery shopper)"), validators=[Optional(), Length(max=32)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=200)])

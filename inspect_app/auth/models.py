@@ -40,6 +40,8 @@ UNIT_SCOPED_ROLES = {Role.manager, Role.inspector, Role.reviewer, Role.handler}
 
 class User(UserMixin, SQLModel, table=True):
     __tablename__ = "user_account"
+    #: The admin's list of accounts, a page at a time in this order.
+    __table_args__ = (sa.Index("ix_user_account_role_username", "role", "username"),)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)

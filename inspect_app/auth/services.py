@@ -427,3 +427,45 @@ def end_other_sessions(session: Session, *, actor: User, keep: UserSession | Non
             end_session(session, actor=actor, row=row)
             ended += 1
     return ended
+
+
+def search_users(session: Session, *, role: str | None = None, q: str = "", unit: Unit | None = None,
+                 page: int = 1, per_page: int = 30) -> tuple[list[User], int]:
+    """Accounts by role and username, filtered and paged; (rows, total). ``unit`` keeps the
+    accounts scoped to it or below and the branch chiefs of its outlets. All 54,000 accounts of
+    the nation on one page took 13 s and 12 MB.
+
+    Unfiltered (or by role), a page is read in the order of ix_user_account_role_username and
+    counted apart. A search or a unit reads its matches once, counted beside the page (a window
+    count): the search is a scan of every account, twice was 300 ms. A unit's account ids are
+    read first (its units', then its outlets' chiefs): as a condition on the list's order the
+    database walked all 54,000 accounts for a county's 15."""
+    query = select(User)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == role)
+    if q:
+        # Usernames are stored in lower case; lower() LIKE is what ILIKE is on SQLite, and on
+        # PostgreSQL a third of ILIKE's time on Chinese names.
+        like = f"%{q.lower()}%"
+        query = query.where(User.username.like(like) | sa.func.lower(User.display_name).like(like))
+    if unit is not None:
+        below = session.exec(select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))).all()
+        ids = set(session.exec(select(User.id).where(User.unit_id.in_(below))).all())
+        ids |= set(session.exec(select(UserOutlet.user_id).join(Outlet, Outlet.id == UserOutlet.outlet_id)
+                                .where(Outlet.unit_id.in_(below))).all())
+        query = query.where(User.id.in_(sorted(ids)))
+    ordered = query.order_by(User.role, User.username).offset((page - 1) * per_page).limit(per_page)
+    if not q and unit is None:
+        total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+        return list(session.exec(ordered).all()), total
+    rows = session.execute(ordered.add_columns(sa.func.count().over())).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    return [], session.exec(select(sa.func.count()).select_from(query.subquery())).one()  # past the last page
+
+
+def outlet_codes_of(session: Session, user: User) -> list[tuple[str, str]]:
+    """(code, name) of the outlets a branch chief answers for, by code."""
+    query = (select(Outlet.code, Outlet.name).join(UserOutlet, UserOutlet.outlet_id == Outlet.id)
+             .where(UserOutlet.user_id == user.id).order_by(Outlet.code))
+    return [tuple(row) for row in session.execute(query).all()]

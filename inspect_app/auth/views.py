@@ -3,19 +3,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlmodel import select
 
 from inspect_app import permissions
 from inspect_app.auth import services
 from inspect_app.auth.forms import LoginForm, OwnPasswordForm, PasswordForm, UserForm, role_choices
 from inspect_app.auth.importing import ACCOUNTS
-from inspect_app.auth.models import Role, User, UserOutlet, UserSession
+from inspect_app.auth.models import User, UserSession
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.forms_common import ActionForm, flash_form_errors
 from inspect_app.http import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
+from inspect_app.org.models import Unit
 
 bp = Blueprint("auth", __name__)
 
@@ -167,27 +167,31 @@ def users():
     _require_admin()
     db = get_session()
     role = request.args.get("role") or None
-    q = (request.args.get("q") or "").strip()
-    query = select(User).order_by(User.role, User.username)
-    if role in {r.value for r in Role}:
-        query = query.where(User.role == role)
-    if q:
-        like = f"%{q}%"
-        query = query.where(User.username.ilike(like) | User.display_name.ilike(like))
-    rows = db.exec(query).all()
-    return render_template("auth/users.html", users=rows, role=role, q=q, roles=role_choices(),
-                           units=org_services.unit_names(db))
+    q = (request.args.get("q") or "").strip()[:100]
+    unit_id = request.args.get("unit", type=int)
+    shown = db.get(Unit, unit_id) if unit_id else None
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = services.search_users(db, role=role, q=q, unit=shown, page=page)
+    return render_template("auth/users.html", users=rows, total=total, page=page, per_page=30, role=role, q=q,
+                           roles=role_choices(), unit_id=shown.id if shown else None,
+                           units=org_services.unit_tree_labels(db, org_services.picker_units(shown)),
+                           unit_names=org_services.unit_names(db, [u.unit_id for u in rows if u.unit_id]))
 
 
-def _fill_choices(form: UserForm) -> None:
+def _scope(db, form: UserForm) -> dict:
+    """The unit and outlets the form names by code, checked (a code that names nothing is refused
+    with the code in the message)."""
+    code = (form.unit_code.data or "").strip()
+    return {"unit_id": org_services.unit_by_code(db, code).id if code else None,
+            "outlet_ids": [o.id for o in org_services.outlets_by_codes(db, form.outlet_codes.data)]}
+
+
+def _form_page(form: UserForm, user: User | None, **extra):
+    """The account form with what its codes name now (the unit's name, the outlets' names)."""
     db = get_session()
-    form.role.choices = role_choices()
-    form.unit_id.choices = [("", "—")] + [(str(u.id), label) for u, label in org_services.unit_tree_labels(db)]
-    form.outlet_ids.choices = [(o.id, f"{o.code} {o.name}") for o in org_services.all_outlets(db)]
-
-
-def _unit_id(form: UserForm) -> int | None:
-    return int(form.unit_id.data) if form.unit_id.data else None
+    unit = db.get(Unit, user.unit_id) if user is not None and user.unit_id else None
+    outlets = services.outlet_codes_of(db, user) if user is not None else []
+    return render_template("auth/user_form.html", form=form, user=user, unit=unit, outlets=outlets, **extra)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -195,16 +199,16 @@ def _unit_id(form: UserForm) -> int | None:
 def user_new():
     _require_admin()
     form = UserForm()
-    _fill_choices(form)
+    form.role.choices = role_choices()
     if form.validate_on_submit():
         user = run_service(lambda db: services.create_user(
             db, actor=current_user, username=form.username.data, display_name=form.display_name.data,
-            password=form.password.data or "", role=form.role.data, unit_id=_unit_id(form),
-            outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data, phone=form.phone.data or "",
+            password=form.password.data or "", role=form.role.data, **_scope(db, form),
+            code_name=form.code_name.data, phone=form.phone.data or "",
         ), lambda user: _("Account %(name)s created.", name=user.username))
         if user is not REFUSED:
             return redirect(url_for("auth.user_edit", user_id=user.id))
-    return render_template("auth/user_form.html", form=form, user=None)
+    return _form_page(form, None)
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -214,22 +218,20 @@ def user_edit(user_id: int):
     db = get_session()
     user = get_or_404(User, user_id)
     form = UserForm(obj=user)
-    _fill_choices(form)
+    form.role.choices = role_choices()
     del form.password
     if request.method == "GET":
-        form.unit_id.data = str(user.unit_id) if user.unit_id else ""
-        form.outlet_ids.data = list(db.exec(select(UserOutlet.outlet_id).where(UserOutlet.user_id == user.id)).all())
+        form.unit_code.data = db.get(Unit, user.unit_id).code if user.unit_id else ""
+        form.outlet_codes.data = " ".join(code for code, _name in services.outlet_codes_of(db, user))
     form.username.data = user.username  # not editable: it is the login and the audit identity
     if form.validate_on_submit():
         updated = run_service(lambda db: services.update_user(
             db, actor=current_user, user=user, display_name=form.display_name.data, role=form.role.data,
-            unit_id=_unit_id(form), outlet_ids=form.outlet_ids.data or [], code_name=form.code_name.data,
-            phone=form.phone.data or "",
+            **_scope(db, form), code_name=form.code_name.data, phone=form.phone.data or "",
         ), _("Saved."))
         if updated is not REFUSED:
             return redirect(url_for("auth.user_edit", user_id=user.id))
-    return render_template("auth/user_form.html", form=form, user=user, action_form=ActionForm(),
-                           password_form=PasswordForm(prefix="pw"))
+    return _form_page(form, user, action_form=ActionForm(), password_form=PasswordForm(prefix="pw"))
 
 
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from inspect_app.forms_common import FloatField, Required
@@ -24,7 +24,7 @@ class OutletForm(FlaskForm):
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
     lat = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
     lon = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
-    unit_id = SelectField(_l("Unit"), coerce=int, choices=[])
+    unit_code = StringField(_l("County code"), validators=[Required(), Length(max=32)])
     timezone = StringField(_l("Time zone"), default="Asia/Shanghai", validators=[Required(), Length(max=64)])
     active = BooleanField(_l("In service"), default=True)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -114,8 +115,65 @@ def unit_names(session: Session, ids=None) -> dict[int, str]:
     return dict(session.execute(query).all())
 
 
-def all_outlets(session: Session) -> list[Outlet]:
-    return list(session.exec(select(Outlet).order_by(Outlet.code)).all())
+def unit_by_code(session: Session, code: str | None) -> Unit:
+    """The unit with this code; a form names a unit by its code (a select of the nation's 3,182
+    units was most of a form's weight and unusable on a phone)."""
+    code = (code or "").strip()
+    unit = session.exec(select(Unit).where(Unit.code == code)).first() if code else None
+    if unit is None:
+        raise DomainError(_("There is no unit with the code %(code)s.", code=code) if code
+                          else _("Give the code of the unit."))
+    return unit
+
+
+def county_by_code(session: Session, code: str | None) -> Unit:
+    """The county or district with this code: an outlet belongs to one (the form's check; an
+    import keeps its own)."""
+    unit = unit_by_code(session, code)
+    if unit.level != UnitLevel.county:
+        raise DomainError(_("%(name)s (%(code)s) is not a county or district: an outlet belongs to a county or "
+                            "district.", name=unit.name, code=unit.code))
+    return unit
+
+
+def outlets_by_codes(session: Session, text: str | None) -> list[Outlet]:
+    """The outlets named by their codes in ``text`` (separated by spaces, commas or new lines), in
+    the order given, each once; every unknown code is named in one message."""
+    codes = list(dict.fromkeys(c for c in re.split(r"[\s,，;；、]+", text or "") if c))
+    if not codes:
+        return []
+    found = {o.code: o for o in session.exec(select(Outlet).where(Outlet.code.in_(codes)))}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise DomainError(_("There is no outlet with the code %(codes)s.", codes="、".join(unknown[:10])))
+    return [found[c] for c in codes]
+
+
+def unit_level(session: Session, node: Unit | None) -> tuple[list[Unit], list[tuple[Unit, int, int]]]:
+    """One level of the tree for the units page: the ancestors of ``node`` (root first) and its
+    children (the provinces when None) by code, each with its outlets and direct sub-units
+    counted through its whole subtree. Four statements whatever the tree's size: the nation's
+    3,182 units on one page took 2.6 s and 2.3 MB."""
+    ancestor_ids = [int(i) for i in node.path.strip("/").split("/")[:-1]] if node is not None else []
+    ancestors = {u.id: u for u in session.exec(select(Unit).where(Unit.id.in_(ancestor_ids)))} if ancestor_ids else {}
+    parent_clause = Unit.parent_id == node.id if node is not None else Unit.parent_id.is_(None)
+    children = list(session.exec(select(Unit).where(parent_clause).order_by(Unit.code)).all())
+    below = select(Unit.id, Unit.path, Unit.parent_id)
+    outlets = select(Outlet.unit_id, sa.func.count()).group_by(Outlet.unit_id)
+    if node is not None:
+        below = below.where(Unit.path.startswith(node.path, autoescape=True), Unit.id != node.id)
+        outlets = outlets.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(node.path, autoescape=True))))
+    depth = len(ancestor_ids) + 1 if node is not None else 0  # index of the child's id in a path
+    counts = dict(session.execute(outlets).all())
+    n_outlets: dict[int, int] = {}
+    n_units: dict[int, int] = {}
+    for unit_id, path, parent_id in session.execute(below).all():
+        child = int(path.strip("/").split("/")[depth])
+        n_outlets[child] = n_outlets.get(child, 0) + counts.get(unit_id, 0)
+        if parent_id == child:
+            n_units[child] = n_units.get(child, 0) + 1
+    return ([ancestors[i] for i in ancestor_ids if i in ancestors],
+            [(u, n_outlets.get(u.id, 0), n_units.get(u.id, 0)) for u in children])
 
 
 @functools.cache
@@ -243,11 +301,6 @@ def search_outlets(session: Session, *, user: Actor, q: str = "", unit_id: int |
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Outlet.code).offset((page - 1) * per_page).limit(per_page)).all()
     return list(rows), total
-
-
-def outlet_counts_by_unit(session: Session) -> dict[int, int]:
-    rows = session.exec(select(Outlet.unit_id, sa.func.count()).group_by(Outlet.unit_id)).all()
-    return dict(rows)
 
 
 #: Planning by scope: a viewer with at most this many outlets in view has their outlets' rows read

@@ -33,18 +33,22 @@ def load_outlet(outlet_id: int) -> Outlet:
 @bp.route("/admin/units", methods=["GET", "POST"])
 @login_required
 def units():
+    """The tree one level at a time: the children of ``?unit=`` (the provinces without it) with
+    their counts, each a link one level down; a sub-unit is added to the unit shown."""
     _require_admin()
     db = get_session()
+    node = get_or_404(Unit, request.args.get("unit", type=int)) if request.args.get("unit") else None
     form = UnitForm()
     if form.validate_on_submit():
-        parent = db.get(Unit, int(form.parent_id.data)) if form.parent_id.data else None
+        parent_id = (form.parent_id.data or "").strip()
+        parent = get_or_404(Unit, int(parent_id)) if parent_id.isdigit() else None
         unit = run_service(lambda db: services.create_unit(db, actor=current_user, code=form.code.data,
                                                             name=form.name.data, parent=parent),
                            lambda unit: _("Unit %(name)s created.", name=unit.name))
         if unit is not REFUSED:
-            return redirect(url_for("org.units"))
-    counts = services.outlet_counts_by_unit(db)
-    return render_template("org/units.html", tree=services.unit_tree_labels(db), form=form, counts=counts,
+            return redirect(url_for("org.units", unit=parent.id if parent else None))
+    ancestors, children = services.unit_level(db, node)
+    return render_template("org/units.html", node=node, ancestors=ancestors, children=children, form=form,
                            rename_form=UnitRenameForm())
 
 
@@ -56,7 +60,7 @@ def unit_rename(unit_id: int):
     form = UnitRenameForm()
     if form.validate_on_submit():
         run_service(lambda db: services.rename_unit(db, actor=current_user, unit=unit, name=form.name.data), _("Saved."))
-    return redirect(url_for("org.units"))
+    return redirect(url_for("org.units", unit=unit.parent_id))
 
 
 @bp.route("/outlets")
@@ -75,28 +79,27 @@ def outlets():
                            unit_id=unit_id, units=units, unit_names=services.unit_names(db, [o.unit_id for o in rows]))
 
 
-def _outlet_form(outlet: Outlet | None) -> OutletForm:
-    form = OutletForm(obj=outlet)
-    form.unit_id.choices = [(u.id, label) for u, label in services.unit_tree_labels(get_session())]
-    return form
-
-
 @bp.route("/admin/outlets/new", methods=["GET", "POST"])
 @bp.route("/admin/outlets/<int:outlet_id>/edit", methods=["GET", "POST"])
 @login_required
 def outlet_edit(outlet_id: int | None = None):
     _require_admin()
+    db = get_session()
     outlet = get_or_404(Outlet, outlet_id) if outlet_id else None
-    form = _outlet_form(outlet)
+    unit = db.get(Unit, outlet.unit_id) if outlet is not None else None
+    form = OutletForm(obj=outlet)
+    if unit is not None and not form.is_submitted():
+        form.unit_code.data = unit.code
     if form.validate_on_submit():
         saved = run_service(lambda db: services.save_outlet(
             db, actor=current_user, outlet=outlet, code=form.code.data, name=form.name.data,
-            address=form.address.data or "", lat=form.lat.data, lon=form.lon.data, unit_id=form.unit_id.data,
+            address=form.address.data or "", lat=form.lat.data, lon=form.lon.data,
+            unit_id=services.county_by_code(db, form.unit_code.data).id,
             timezone=form.timezone.data, active=form.active.data,
         ), _("Saved."))
         if saved is not REFUSED:
             return redirect(url_for("dashboard.outlet", outlet_id=saved.id))
-    return render_template("org/outlet_form.html", form=form, outlet=outlet)
+    return render_template("org/outlet_form.html", form=form, outlet=outlet, unit=unit)
 
 
 @bp.route("/admin/outlets/<int:outlet_id>/windows", methods=["POST"])

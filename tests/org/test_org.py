@@ -38,16 +38,16 @@ def test_outlet_create_edit_and_window(client_as, people, org_tree, db):
     admin = client_as(people["admin"])
     response = admin.post("/admin/outlets/new", {
         "code": "330106099", "name": "西湖区新网点", "address": "文二路 8 号", "lat": "30.28", "lon": "120.12",
-        "unit_id": str(org_tree["xihu"].id), "timezone": "Asia/Shanghai", "active": "y"})
+        "unit_code": "330106", "timezone": "Asia/Shanghai", "active": "y"})
     assert response.status_code == 302
     outlet = db.exec(select(Outlet).where(Outlet.code == "330106099")).one()
     response = admin.post(f"/admin/outlets/{outlet.id}/edit", {
         "code": "330106099", "name": "西湖区新网点", "address": "文二路 8 号", "lat": "30.28", "lon": "",
-        "unit_id": str(org_tree["xihu"].id), "timezone": "Asia/Shanghai", "active": "y"})
+        "unit_code": "330106", "timezone": "Asia/Shanghai", "active": "y"})
     assert "经纬度须同时填写" in response.get_data(as_text=True)
     response = admin.post(f"/admin/outlets/{outlet.id}/edit", {
         "code": "330106099", "name": "西湖区新网点", "address": "", "lat": "", "lon": "",
-        "unit_id": str(org_tree["xihu"].id), "timezone": "Mars/Olympus", "active": "y"})
+        "unit_code": "330106", "timezone": "Mars/Olympus", "active": "y"})
     assert "未知时区" in response.get_data(as_text=True)
     admin.post(f"/admin/outlets/{outlet.id}/windows", {"number": "1", "name": "综合"})
     response = admin.post(f"/admin/outlets/{outlet.id}/windows", {"number": "1", "name": "重复"}, follow_redirects=True)
@@ -140,14 +140,14 @@ def test_user_csv_errors_are_line_numbered_and_nothing_written(client_as, people
 def test_admin_creates_and_rescopes_user(client_as, people, org_tree, db):
     admin = client_as(people["admin"])
     response = admin.post("/admin/users/new", {
-        "username": "new.chief", "display_name": "新负责人", "role": "branch_chief", "unit_id": "",
-        "outlet_ids": [str(org_tree["xihu1"].id)], "code_name": "", "phone": "", "password": "Chief-2026"})
+        "username": "new.chief", "display_name": "新负责人", "role": "branch_chief", "unit_code": "",
+        "outlet_codes": "330106001", "code_name": "", "phone": "", "password": "Chief-2026"})
     assert response.status_code == 302
     user = db.exec(select(User).where(User.username == "new.chief")).one()
     version = user.session_version
     response = admin.post(f"/admin/users/{user.id}", {
-        "username": "ignored", "display_name": "新负责人", "role": "branch_chief", "unit_id": "",
-        "outlet_ids": [str(org_tree["xihu2"].id)], "code_name": "", "phone": ""})
+        "username": "ignored", "display_name": "新负责人", "role": "branch_chief", "unit_code": "",
+        "outlet_codes": "330106002", "code_name": "", "phone": ""})
     assert response.status_code == 302
     db.expire_all()
     user = db.get(User, user.id)
@@ -159,7 +159,7 @@ def test_admin_creates_and_rescopes_user(client_as, people, org_tree, db):
 def test_manager_without_unit_refused(client_as, people, org_tree):
     admin = client_as(people["admin"])
     response = admin.post("/admin/users/new", {
-        "username": "m2", "display_name": "经理", "role": "manager", "unit_id": "", "code_name": "", "phone": "",
+        "username": "m2", "display_name": "经理", "role": "manager", "unit_code": "", "code_name": "", "phone": "",
         "password": "Manager-2026"})
     assert "必须指定所属单位" in response.get_data(as_text=True)
 

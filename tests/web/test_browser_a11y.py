@@ -81,7 +81,7 @@ def pages(world) -> dict[str, list[str]]:
     v, line, outlet = world["released"].id, world["line"], world["outlet"].id
     common = ["/home", "/notifications", "/account/password", "/files", "/account/notifications"]
     return {
-        "admin": common + ["/admin/units", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
+        "admin": common + ["/admin/units", f"/admin/units?unit={world['hz'].id}", "/outlets", f"/outlets/{outlet}", f"/admin/outlets/{outlet}/edit",
                            "/admin/outlets/new", "/admin/outlets/import", "/admin/users", "/admin/users/new",
                            "/admin/users/import", "/admin/audit", "/admin/system", "/help/admin",
                            "/admin/channels", "/admin/channels/new", "/admin/deliveries", "/admin/jobs",
