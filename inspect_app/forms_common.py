@@ -110,6 +110,20 @@ class IntegerField(_SaysWhatItCannotRead, fields.IntegerField):
         return _("“%(field)s” is not a whole number: %(value)s.", field=self.label.text, value=typed)
 
 
+#: SQLite's INTEGER (and PostgreSQL's BIGINT) hold 64 bits: a longer number is no row's id.
+LARGEST_ID = 2 ** 63 - 1
+
+
+def record_id(value) -> int:
+    """``coerce`` of a field that names a row by id (a select a page fills): a number past the
+    database's range is refused like a word (the field's "invalid choice"), where ``int`` let it
+    through to the query and the driver failed (a 500)."""
+    number = int(value)
+    if not 0 < number <= LARGEST_ID:
+        raise ValueError(value)
+    return number
+
+
 def error_messages(form) -> list[str]:
     """Every error of a form, each naming its field unless the message already does."""
     messages = []

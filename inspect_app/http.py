@@ -14,10 +14,21 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
 
 from inspect_app.db import get_session
 from inspect_app.errors import DomainError
-from inspect_app.forms_common import error_messages
+from inspect_app.forms_common import LARGEST_ID, error_messages
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id no row can have (past 64 bits, the width of SQLite's
+    INTEGER and PostgreSQL's BIGINT) matches no route, a 404 like any unknown id; werkzeug's own
+    converter took it and the query's driver failed (an OverflowError, a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def get_or_404(model, object_id):

@@ -51,7 +51,7 @@ from inspect_app.db import get_engine, get_session, wants_write_lock, writing
 from inspect_app.errors import DomainError
 from inspect_app.evidence.views import photo_url
 from inspect_app.extensions import login_manager
-from inspect_app.http import export_url, page_url, wants_json
+from inspect_app.http import RowIdConverter, export_url, page_url, wants_json
 from inspect_app.i18n import duration_words, format_local, select_locale, zone_note
 from inspect_app.notifications.services import unread_count
 from inspect_app.plans.models import (
@@ -77,6 +77,8 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    # before any blueprint's rules are added: they take their converters when added
+    app.url_map.converters["int"] = RowIdConverter
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"

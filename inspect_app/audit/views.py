@@ -8,6 +8,7 @@ from sqlmodel import select
 from inspect_app import permissions
 from inspect_app.audit.models import AuditEvent
 from inspect_app.db import get_session
+from inspect_app.forms_common import record_id
 
 bp = Blueprint("audit", __name__)
 
@@ -20,7 +21,7 @@ def events():
     if not permissions.is_admin(current_user):
         abort(403)
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     object_type = request.args.get("type") or None
     query = select(AuditEvent)
     if object_type:

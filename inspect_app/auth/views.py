@@ -11,7 +11,7 @@ from inspect_app.auth.importing import ACCOUNTS
 from inspect_app.auth.models import User, UserSession
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session, lock_on_write_only
-from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, flash_form_errors, record_id
 from inspect_app.http import REFUSED, get_or_404, is_safe_next, redirect_back, run_service
 from inspect_app.i18n import SUPPORTED
 from inspect_app.org import services as org_services
@@ -168,9 +168,9 @@ def users():
     db = get_session()
     role = request.args.get("role") or None
     q = (request.args.get("q") or "").strip()[:100]
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=record_id)
     shown = db.get(Unit, unit_id) if unit_id else None
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows, total = services.search_users(db, role=role, q=q, unit=shown, page=page)
     return render_template("auth/users.html", users=rows, total=total, page=page, per_page=30, role=role, q=q,
                            roles=role_choices(), unit_id=shown.id if shown else None,

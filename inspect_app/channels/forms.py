@@ -7,11 +7,11 @@ from wtforms.validators import Length, Optional
 
 from inspect_app.channels.events import TOPICS
 from inspect_app.channels.models import CHANNEL_KIND_LABELS, DigestMode
-from inspect_app.forms_common import Required
+from inspect_app.forms_common import Required, record_id
 
 
 class ChannelForm(FlaskForm):
-    unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=False)
+    unit_id = SelectField(_l("Unit"), coerce=record_id, validate_choice=False)
     name = StringField(_l("Name (the group it posts to)"), validators=[Required(), Length(max=64)])
     kind = SelectField(_l("Kind"), choices=[(k.value, v) for k, v in CHANNEL_KIND_LABELS.items()],
                        validate_choice=False)

@@ -9,7 +9,7 @@ from inspect_app.channels import events, services
 from inspect_app.channels.forms import ChannelForm, PreferenceForm
 from inspect_app.channels.models import CHANNEL_KIND_LABELS, DELIVERY_STATUS_LABELS, Channel
 from inspect_app.db import get_session
-from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, flash_form_errors, record_id
 from inspect_app.http import REFUSED, run_service
 from inspect_app.org import services as org
 
@@ -75,7 +75,7 @@ def deliveries():
     """Every attempt to send outside the app: event, channel, status, error, attempts, time."""
     _admin_only()
     status = request.args.get("status") if request.args.get("status") in DELIVERY_STATUS_LABELS else None
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows, total = services.deliveries_listed(get_session(), status=status, page=page)
     return render_template("channels/deliveries.html", rows=rows, total=total, page=page, per_page=50,
                            status=status, status_labels=DELIVERY_STATUS_LABELS, title=events.title)

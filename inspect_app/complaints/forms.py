@@ -7,7 +7,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField, fields
 from wtforms.validators import Length, Optional
 
 from inspect_app.complaints.models import SATISFACTION_LABELS, TIER_LABELS, VERDICT_LABELS
-from inspect_app.forms_common import DateField, Required, _SaysWhatItCannotRead
+from inspect_app.forms_common import DateField, Required, _SaysWhatItCannotRead, record_id
 from inspect_app.rectifications.forms import VersionedForm
 
 
@@ -50,7 +50,7 @@ class NoteForm(VersionedForm):
 
 
 class HandOnForm(VersionedForm):
-    to_user_id = SelectField(_l("Hand on to"), coerce=int, validators=[Required()], validate_choice=False)
+    to_user_id = SelectField(_l("Hand on to"), coerce=record_id, validators=[Required()], validate_choice=False)
     reason = TextAreaField(_l("Why you hand it on"), validators=[Required(), Length(max=2000)])
 
 
@@ -76,7 +76,7 @@ class CallbackForm(FlaskForm):
 
 
 class OpenAccountabilityForm(FlaskForm):
-    staff_id = SelectField(_l("Staff member"), coerce=int, validators=[Required()], validate_choice=False)
+    staff_id = SelectField(_l("Staff member"), coerce=record_id, validators=[Required()], validate_choice=False)
     reason = TextAreaField(_l("What the person is held accountable for"), validators=[Required(), Length(max=2000)])
 
 

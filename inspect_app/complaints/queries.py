@@ -4,6 +4,7 @@ bulletins print. Every query is limited by ``permissions.complaints_clause``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from inspect_app.complaints.models import (
 )
 from inspect_app.complaints.services import next_due
 from inspect_app.complaints.stats import COUNTERS
-from inspect_app.db import in_ids, unindexed
+from inspect_app.db import UTCDateTime, in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, StaffMember, Unit
 from inspect_app.rectifications.models import RectificationLine
@@ -42,10 +43,22 @@ class ComplaintFilters:
     unit_path: str | None = None  # a unit's subtree
 
 
-def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, now: dt.datetime | None = None):
+def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, now: dt.datetime | None = None,
+                    planned: bool = False):
+    """The register's selection; ``planned``: a small scope through its outlets (``scope_outlets``),
+    a large one by the complaints' own indexes with the scope checked per row."""
     now = now or clock.now()
-    query = (select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
-             .where(permissions.complaints_clause(session, user)))
+    if planned and permissions.can_see_complaints(user):
+        join, scope = _by_scope(session, user, Complaint.outlet_id, scope_outlets(session, user))
+        query = select(Complaint, Outlet).join(Outlet, join).where(scope)
+    else:
+        query = (select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
+                 .where(permissions.complaints_clause(session, user)))
+    return _filtered(query, user, filters, now)
+
+
+def _filtered(query, user: User, filters: ComplaintFilters, now: dt.datetime):
+    """``query`` limited by the register's filters (clauses on ``Complaint`` alone)."""
     if filters.status == "open":
         query = query.where(Complaint.status.in_(OPEN_COMPLAINT))
     elif filters.status == "overdue":
@@ -67,9 +80,9 @@ def complaint_query(session: Session, user: User, filters: ComplaintFilters, *, 
         query = query.where(Complaint.received_at < filters.until)
     if filters.mine:
         query = query.where(Complaint.owner_id == user.id)
-    if filters.unit_path:
-        query = query.where(Outlet.unit_id.in_(select(Unit.id).where(Unit.path.startswith(filters.unit_path,
-                                                                                            autoescape=True))))
+    if filters.unit_path:  # on the complaint's outlet column: a count needs no outlet joined
+        query = query.where(Complaint.outlet_id.in_(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(
+            Unit.path.startswith(filters.unit_path, autoescape=True))))
     return query
 
 
@@ -80,6 +93,26 @@ def complaint_rows(session: Session, user: User, filters: ComplaintFilters, *, l
     return session.execute(query.order_by(is_open, sa.case((is_open == 0, Complaint.resolve_due_at), else_=None),
                                           Complaint.received_at.desc(), Complaint.id.desc())
                            .offset(offset).limit(limit)).all()
+
+
+def complaint_page(session: Session, user: User, filters: ComplaintFilters, *, limit: int,
+                   offset: int = 0) -> tuple[list, int]:
+    """A page of the register in ``complaint_rows``' order and how many there are, in three reads
+    whatever the page: the counts (all, open), the open ones of the page by their deadline (the
+    status index) and the others newest first (the received index). One order over both made the
+    nation's register sort its 300,000 complaints for each page (550 ms)."""
+    query = complaint_query(session, user, filters, planned=True)
+    is_open = Complaint.status.in_(OPEN_COMPLAINT)
+    counted = _filtered(select(sa.func.count(), sa.func.sum(sa.case((is_open, 1), else_=0))).select_from(Complaint)
+                        .where(complaint_scope(session, user)), user, filters, clock.now())
+    total, opened = session.execute(counted).one()
+    opened = int(opened or 0)
+    first = session.execute(query.where(is_open).order_by(Complaint.resolve_due_at, Complaint.received_at.desc(),
+                                                           Complaint.id.desc())
+                            .offset(min(offset, opened)).limit(max(0, min(limit, opened - offset)))).all()
+    rest = session.execute(query.where(sa.not_(is_open)).order_by(Complaint.received_at.desc(), Complaint.id.desc())
+                           .offset(max(0, offset - opened)).limit(limit - len(first))).all()
+    return list(first) + list(rest), total
 
 
 def count(session: Session, user: User, filters: ComplaintFilters) -> int:
@@ -100,37 +133,56 @@ class Hotspot:
         return self.now - self.before
 
 
-def _by(session: Session, user: User, column, since, until, at_fault_only: bool, within: Unit | None = None):
-    query = (select(column, sa.func.count()).select_from(Complaint).join(Outlet, Outlet.id == Complaint.outlet_id)
-             .where(permissions.complaints_clause(session, user), Complaint.received_at >= since,
-                    Complaint.received_at < until).group_by(column))
+def _hot_rows(session: Session, user: User, column, since, until, before, at_fault_only: bool,
+              within: Unit | None, top: int | None):
+    """(key, now, before) of one hotspot dimension in one read: the complaints of [before,
+    until) counted per key into the period and the one before; with ``top``, only the keys ranked
+    within it by (now, change), ties included (the caller orders ties by label)."""
+    current = sa.func.sum(sa.case((Complaint.received_at >= since, 1), else_=0))
+    earlier = sa.func.sum(sa.case((Complaint.received_at < since, 1), else_=0))
+    query = (select(column.label("key"), current.label("now"), earlier.label("before")).select_from(Complaint)
+             .where(complaint_scope(session, user), Complaint.received_at >= before, Complaint.received_at < until,
+                    column.is_not(None)).group_by(column))
     if within is not None:
-        query = query.join(Unit, Unit.id == Outlet.unit_id).where(Unit.path.startswith(within.path, autoescape=True))
+        query = query.where(Complaint.outlet_id.in_(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(
+            Unit.path.startswith(within.path, autoescape=True))))
     if at_fault_only:
         query = query.where(Complaint.verdict.in_(AT_FAULT))
-    return dict(session.execute(query).all())
+    counts = query.subquery()
+    rank = sa.func.rank().over(order_by=(counts.c.now.desc(), (counts.c.now - counts.c.before).desc())).label("rank")
+    ranked = select(counts.c.key, counts.c.now, counts.c.before, rank).subquery()
+    top_rows = select(ranked.c.key, ranked.c.now, ranked.c.before)
+    if top is not None:
+        top_rows = top_rows.where(ranked.c.rank <= top)
+    return session.execute(top_rows).all()
 
 
 def hotspots(session: Session, user: User, *, since: dt.datetime, until: dt.datetime, before: dt.datetime,
              top: int | None = 10, within: Unit | None = None) -> dict[str, list[Hotspot]]:
     """Complaints by category, by outlet and by staff member in [since, until), against the period
     before it ([before, since)), in the viewer's scope (and ``within`` a unit's subtree). Staff
-    counts only substantiated ones."""
+    counts only substantiated ones. Four reads whatever the data: each dimension counted and ranked
+    in the database, then the names of the few ranked (the nation's 12,000 outlets of two months
+    were read back to name them, and a dimension without keys skipped its names: the count moved
+    with the data)."""
+    counted = {name: _hot_rows(session, user, column, since, until, before, at_fault, within, top)
+               for name, column, at_fault in (("category", Complaint.category, False),
+                                              ("outlet", Complaint.outlet_id, False),
+                                              ("staff", Complaint.staff_id, True))}
+    # the outlets' and the people's names in one read (after ranking: the planner joined the whole
+    # staff register to the ranked rows, 200 ms), run even when there is nobody to name
+    names = session.execute(sa.union_all(
+        select(sa.literal("outlet"), Outlet.id, Outlet.name)
+        .where(Outlet.id.in_([key for key, _n, _b in counted["outlet"]])),
+        select(sa.literal("staff"), StaffMember.id, StaffMember.name + "(" + StaffMember.job_number + ")")
+        .where(StaffMember.id.in_([key for key, _n, _b in counted["staff"]])))).all()
+    labels = {(kind, key): text for kind, key, text in names}
     result: dict[str, list[Hotspot]] = {}
-    for name, column, at_fault in (("category", Complaint.category, False), ("outlet", Complaint.outlet_id, False),
-                                   ("staff", Complaint.staff_id, True)):
-        current = _by(session, user, column, since, until, at_fault, within)
-        earlier = _by(session, user, column, before, since, at_fault, within)
-        keys = [k for k in set(current) | set(earlier) if k is not None]
-        labels: dict = {k: str(k) for k in keys}
-        if name == "outlet" and keys:
-            labels = {o.id: f"{o.name}" for o in session.exec(select(Outlet).where(Outlet.id.in_(keys))).all()}
-        if name == "staff" and keys:
-            labels = {s.id: f"{s.name}({s.job_number})" for s in session.exec(
-                select(StaffMember).where(StaffMember.id.in_(keys))).all()}
-        rows = [Hotspot(str(k), labels.get(k, str(k)), current.get(k, 0), earlier.get(k, 0)) for k in keys]
-        rows.sort(key=lambda h: (-h.now, -h.change, h.label))
-        result[name] = rows[:top]
+    for name, rows in counted.items():
+        hot = [Hotspot(str(key), labels.get((name, key), str(key)), int(now or 0), int(earlier or 0))
+               for key, now, earlier in rows]
+        hot.sort(key=lambda h: (-h.now, -h.change, h.label))
+        result[name] = hot[:top]
     return result
 
 
@@ -149,7 +201,7 @@ def first_contact_rate(session: Session, user: User, *, since: dt.datetime, unti
     first owner, never handed on, never reopened)."""
     concluded, fcr = session.execute(
         select(sa.func.count(), sa.func.sum(sa.case((sa.and_(Complaint.handed_on == 0, Complaint.reopened == 0), 1), else_=0)))
-        .select_from(Complaint).where(permissions.complaints_clause(session, user), Complaint.concluded_at >= since,
+        .select_from(Complaint).where(complaint_scope(session, user), Complaint.concluded_at >= since,
                                       Complaint.concluded_at < until)).one()
     return Rate(concluded or 0, int(fcr or 0))
 
@@ -196,6 +248,11 @@ def streaks(session: Session, user: User, *, outlets: list[Outlet], now: dt.date
     last = dict(session.execute(select(Complaint.outlet_id, sa.func.max(Complaint.received_at)).where(
         Complaint.outlet_id.in_(ids), Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id)).all()) if ids else {}
     start = start or register_start(session)
+    return streaks_from(outlets=outlets, last=last, now=now, start=start)
+
+
+def streaks_from(*, outlets: list[Outlet], last: dict, now: dt.datetime, start: dt.datetime | None) -> list[Streak]:
+    """``streaks`` from each outlet's last substantiated complaint already read."""
     result = []
     for outlet in outlets:
         moment = _aware(last.get(outlet.id))
@@ -221,6 +278,97 @@ def outlet_streaks(session: Session, user: User, *, sort: str = "longest", now: 
     return rows
 
 
+@functools.lru_cache(maxsize=64)
+def _fixed_offset(zone_name: str, first_year: int, last_year: int) -> int | None:
+    """The zone's UTC offset in seconds when it did not change from ``first_year`` to ``last_year``
+    (Asia/Shanghai since 1992), else None: a local day is then a whole number of days from the
+    epoch after shifting by it, which both databases can compute."""
+    zone = clock.zone(zone_name)
+    offsets = {dt.datetime(year, month, day, tzinfo=dt.timezone.utc).astimezone(zone).utcoffset()
+               for year in range(first_year, last_year + 1) for month in range(1, 13) for day in (1, 15)}
+    return int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
+
+
+def _epoch_seconds(session: Session, column):
+    """Whole seconds since 1970 of a UTC instant (both databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
+    return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
+
+
+def streak_page(session: Session, user: User, *, sort: str = "longest", outlet_code: str = "", limit: int,
+                offset: int = 0, now: dt.datetime | None = None) -> tuple[list[Streak], int, int, dt.datetime | None]:
+    """A page of ``outlet_streaks`` (the same rows in the same order), how many outlets there are,
+    how many never had one, and the register's start: ordered, counted and cut in the database
+    (local days in each outlet's zone on PostgreSQL; on SQLite from the zones' offsets, when fixed
+    over the register's years, else ordered in Python as before), the page's streaks then made as
+    ``streaks`` makes them. Building all 50,000 of the nation's to show 50 took 2.6 s."""
+    now = now or clock.now()
+    start = register_start(session)
+    few = scope_outlets(session, user)
+    at_fault = AT_FAULT_INDEXED
+    if few is not None:
+        at_fault = sa.and_(at_fault, in_ids(session, Complaint.outlet_id, few))
+    last = (select(Complaint.outlet_id.label("outlet_id"), sa.func.max(Complaint.received_at).label("last"))
+            .where(at_fault).group_by(Complaint.outlet_id).subquery())
+    where = [permissions.outlets_clause(session, user), Outlet.active.is_(True)]
+    if outlet_code:
+        where.append(Outlet.code == outlet_code)
+    base = select(Outlet, last.c.last).outerjoin(last, last.c.outlet_id == Outlet.id).where(*where)
+    origin = sa.func.coalesce(last.c.last, _later(session, sa.literal(start, UTCDateTime) if start else None,
+                                                   Outlet.created_at))
+    if session.get_bind().dialect.name == "postgresql":  # local dates in each outlet's own zone
+        local = lambda moment: sa.cast(sa.func.timezone(Outlet.timezone, moment), sa.Date)  # noqa: E731
+        raw = sa.type_coerce(local(sa.literal(now, UTCDateTime)) - local(origin), sa.Integer)
+    else:  # SQLite knows no zones: their offsets, when fixed over the register's years
+        zones = session.execute(select(Outlet.timezone).where(*where).distinct()).scalars().all()
+        first_year = min((start or now).year, now.year)
+        offsets = {z: _fixed_offset(z, first_year, now.year + 1) for z in zones}
+        if None in offsets.values() or not zones:  # ordered here, as outlet_streaks does
+            rows = streaks(session, user, now=now, start=start, outlets=[
+                o for o, _l in session.execute(base.order_by(Outlet.code)).all()])
+            if sort == "shortest":
+                rows.sort(key=lambda r: (r.days, r.outlet.code))
+            elif sort != "code":
+                rows.sort(key=lambda r: (-r.days, r.outlet.code))
+            return rows[offset:offset + limit], len(rows), sum(1 for r in rows if r.never), start
+        shift = sa.case({z: off for z, off in offsets.items()}, value=Outlet.timezone)
+        today = sa.case({z: (clock.local_date(now, z) - EPOCH_DAY).days for z in zones}, value=Outlet.timezone)
+        raw = today - (_epoch_seconds(session, origin) + shift) // 86400  # whole local days since 1970
+    days = sa.case((raw < 0, 0), else_=raw).label("days")
+    # ordered and counted on narrow rows (id, code, days), the page's outlets joined after: the
+    # counts over all the nation's rows carried each outlet's every column through the window
+    ranked = (select(Outlet.id.label("id"), Outlet.code.label("code"), last.c.last.label("last"), days,
+                     sa.func.count().over().label("total"),
+                     sa.func.sum(sa.case((last.c.last.is_(None), 1), else_=0)).over().label("never"))
+              .select_from(Outlet).outerjoin(last, last.c.outlet_id == Outlet.id).where(*where))
+    order = {"shortest": lambda t: (t.c.days, t.c.code), "code": lambda t: (t.c.code,)}.get(
+        sort, lambda t: (t.c.days.desc(), t.c.code))
+    ranked = ranked.subquery()
+    cut = select(ranked).order_by(*order(ranked)).offset(offset).limit(limit).subquery()
+    found = session.execute(select(Outlet, cut.c.last, cut.c.total, cut.c.never).join(cut, cut.c.id == Outlet.id)
+                            .order_by(*order(cut))).all()
+    if not found:  # no outlet, or a page past the last: counted apart
+        total, never = session.execute(select(sa.func.count(), sa.func.sum(sa.case((last.c.last.is_(None), 1), else_=0)))
+                                       .select_from(Outlet).outerjoin(last, last.c.outlet_id == Outlet.id)
+                                       .where(*where)).one() if offset else (0, 0)
+        return [], int(total or 0), int(never or 0), start
+    last_of = {o.id: moment for o, moment, _t, _n in found}
+    rows = streaks_from(outlets=[o for o, *_rest in found], last=last_of, now=now, start=start)
+    return rows, int(found[0][2]), int(found[0][3] or 0), start
+
+
+def _later(session: Session, a, b):
+    """The later of two instants (either may be missing)."""
+    if a is None:
+        return b
+    b = sa.func.coalesce(b, a)
+    return sa.func.greatest(a, b) if session.get_bind().dialect.name == "postgresql" else sa.func.max(a, b)
+
+
+EPOCH_DAY = dt.date(1970, 1, 1)
+
+
 def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime | None = None) -> int | None:
     """Days since the last substantiated complaint anywhere in the unit's subtree (or the units':
     the shortest of their streaks, in one read)."""
@@ -244,6 +392,73 @@ def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime |
         moment = moment.replace(tzinfo=dt.timezone.utc)
     zone = clock.default_zone()
     return (clock.local_date(now, zone) - clock.local_date(moment, zone)).days
+
+
+def unit_streaks(session: Session, units: list[Unit], *, now: dt.datetime | None = None) -> dict[int, int | None]:
+    """``unit_streak`` of each unit (unit id → days, None without any), in two reads however many
+    units: their outlets, then a small scope's complaints by outlet grouped per unit, or for the
+    nation each unit's newest one at fault through the received index (one subquery per unit in
+    one statement); a read per unit made the nation's hotspots 80 statements, a city's 36."""
+    now = now or clock.now()
+    if not units:
+        return {}
+    in_units = sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units])
+    few = org.few_outlets(session.exec(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(in_units)
+                                       .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
+    moments: dict[int, dt.datetime | None] = {}
+    if few is not None:  # a small scope: its outlets' own complaints (by outlet and time), per unit held
+        for path, moment in session.execute(
+                select(Unit.path, sa.func.max(Complaint.received_at)).select_from(Complaint)
+                .join(Outlet, Outlet.id == Complaint.outlet_id).join(Unit, Unit.id == Outlet.unit_id)
+                .where(in_ids(session, Complaint.outlet_id, few), Complaint.verdict.in_(AT_FAULT))
+                .group_by(Unit.path)).all():
+            moment = _aware(moment)
+            for n, unit in enumerate(units):  # units may hold one another
+                if path.startswith(unit.path) and (moments.get(n) is None or moment > moments[n]):
+                    moments[n] = moment
+    else:  # the nation: each unit's newest at fault, near the newest through the received index
+        newest = [select(Complaint.received_at).join(Outlet, Outlet.id == unindexed(Complaint.outlet_id))
+                  .join(Unit, Unit.id == Outlet.unit_id)
+                  .where(Unit.path.startswith(u.path, autoescape=True), Complaint.verdict.in_(AT_FAULT))
+                  .order_by(Complaint.received_at.desc()).limit(1).scalar_subquery().label(f"u{n}")
+                  for n, u in enumerate(units)]
+        moments = dict(enumerate(session.execute(select(*newest)).one()))
+    zone = clock.default_zone()
+    result: dict[int, int | None] = {}
+    for n, unit in enumerate(units):
+        moment = _aware(moments.get(n))
+        result[unit.id] = None if moment is None else (clock.local_date(now, zone) - clock.local_date(moment, zone)).days
+    return result
+
+
+RECENT_WINDOW = 300
+EPOCH = sa.literal(dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), UTCDateTime)
+
+
+def recent_at_fault(session: Session, user: User, *, limit: int = 15) -> list[int]:
+    """The outlets of the viewer's scope with the newest substantiated complaints (by their last
+    one, the newest first), in one read: bounded by the newest ``RECENT_WINDOW`` such complaints
+    when they hold ``limit`` outlets (the outlets' last ones are all there), else over all of them.
+    Grouping all of the nation's 190,000 took 600 ms."""
+    few = scope_outlets(session, user)
+    if not permissions.can_see_complaints(user):
+        scope = sa.false()
+    elif permissions.is_admin(user):
+        scope = sa.true()
+    elif few is not None:
+        scope = in_ids(session, Complaint.outlet_id, few)
+    else:
+        scope = unindexed(Complaint.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user)))
+    at_fault = sa.and_(scope, AT_FAULT_INDEXED)
+    window = (select(Complaint.outlet_id, Complaint.received_at).where(at_fault)
+              .order_by(Complaint.received_at.desc()).limit(RECENT_WINDOW).subquery())
+    bound = select(sa.case((sa.func.count(sa.distinct(window.c.outlet_id)) >= limit, sa.func.min(window.c.received_at)),
+                           else_=None)).scalar_subquery()
+    last = sa.func.max(Complaint.received_at)
+    rows = session.execute(select(Complaint.outlet_id, last)
+                           .where(at_fault, Complaint.received_at >= sa.func.coalesce(bound, EPOCH))
+                           .group_by(Complaint.outlet_id).order_by(last.desc(), Complaint.outlet_id).limit(limit)).all()
+    return [outlet_id for outlet_id, _last in rows]
 
 
 # --- per unit, for the board and the bulletins -----------------------------------------------------------
@@ -552,27 +767,87 @@ def callbacks_due(session: Session, user: User, *, now: dt.datetime | None = Non
     return rows
 
 
+#: At fault, written as ``ix_complaint_at_fault_outlet``'s predicate (literal ORs) so that both
+#: databases see the partial index applies: a bound IN proves nothing to SQLite.
+AT_FAULT_INDEXED = sa.or_(*[Complaint.verdict == sa.literal_column(f"'{v}'") for v in AT_FAULT])
+
+
+def scope_outlets(session: Session, user: User) -> list[int] | None:
+    """The viewer's outlets when few enough to plan by (``org.SCOPE_FIRST_OUTLETS``), else None:
+    a small scope's complaints and callbacks are read outlet by outlet (their outlet indexes), a
+    large one's walk the country's rows in time order with the scope checked per row. One read,
+    once a request."""
+    return permissions._memo(("complaint_scope_outlets", user.id, org.SCOPE_FIRST_OUTLETS), lambda: org.few_outlets(
+        session.execute(select(Outlet.id).where(permissions.outlets_clause(session, user))
+                        .limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all()))
+
+
+def complaint_scope(session: Session, user: User):
+    """``permissions.complaints_clause`` planned by scope: a small scope's outlet ids (the outlet
+    indexes), nothing to check for an administrator (every outlet: no join nor semi-join of the
+    country's 50,000 outlets), else the clause itself."""
+    if not permissions.can_see_complaints(user):
+        return sa.false()
+    if permissions.is_admin(user):
+        return sa.true()
+    few = scope_outlets(session, user)
+    return in_ids(session, Complaint.outlet_id, few) if few is not None else permissions.complaints_clause(session, user)
+
+
+def _by_scope(session: Session, user: User, column, few: list[int] | None):
+    """(join condition on ``Outlet``, where clause) for a table's ``column`` naming its outlet,
+    planned by scope: through the few outlet ids, or the table's own order with the scope
+    checked per row (``unindexed``: the planner must not drive it from the outlet index)."""
+    if few is not None:
+        return Outlet.id == column, in_ids(session, column, few)
+    return Outlet.id == unindexed(column), sa.true() if permissions.is_admin(user) else permissions.outlets_clause(
+        session, user)
+
+
 def complaints_to_call_back(session: Session, user: User, *, limit: int = 50):
     """Concluded complaints whose customer has not been called back yet, the oldest first."""
-    return session.execute(select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
-                           .where(permissions.complaints_clause(session, user), Complaint.status == "closed")
+    if not permissions.can_see_complaints(user):
+        return []
+    few = scope_outlets(session, user)
+    if few is None:  # the country's closed ones by the status index
+        return session.execute(select(Complaint, Outlet).join(Outlet, Outlet.id == Complaint.outlet_id)
+                               .where(complaint_scope(session, user), Complaint.status == "closed")
+                               .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
+    # a small scope's closed ones through its outlets, behind a fence (OFFSET 0): PostgreSQL walked
+    # the country's concluded index for a province's 50 (120,000 rows passed over, 170 ms)
+    mine = (select(Complaint.id.label("id")).where(in_ids(session, Complaint.outlet_id, few),
+                                                   Complaint.status == "closed").offset(0).subquery())
+    return session.execute(select(Complaint, Outlet).join(mine, mine.c.id == Complaint.id)
+                           .join(Outlet, Outlet.id == Complaint.outlet_id)
                            .order_by(Complaint.concluded_at, Complaint.id).limit(limit)).all()
 
 
-def callback_log_query(session: Session, user: User):
-    """(callback, outlet, key customer or None, complaint or None) in the viewer's scope, the newest first."""
+def callback_log_query(session: Session, user: User, *, few: list[int] | None = None, planned: bool = False):
+    """(callback, outlet, key customer or None, complaint or None) in the viewer's scope, the newest
+    first; ``planned``: through ``few`` outlets (``scope_outlets``) or the callbacks' time order."""
+    join, scope = (_by_scope(session, user, Callback.outlet_id, few) if planned
+                   else (Outlet.id == Callback.outlet_id, permissions.outlets_clause(session, user)))
     return (select(Callback, Outlet, KeyCustomer, Complaint)
-            .join(Outlet, Outlet.id == Callback.outlet_id)
+            .join(Outlet, join)
             .outerjoin(KeyCustomer, KeyCustomer.id == Callback.key_customer_id)
             .outerjoin(Complaint, Complaint.id == Callback.complaint_id)
-            .where(permissions.outlets_clause(session, user))
+            .where(scope)
             .order_by(Callback.at.desc(), Callback.id.desc()))
 
 
 def callback_log(session: Session, user: User, *, limit: int = 100, offset: int = 0):
-    return session.execute(callback_log_query(session, user).offset(offset).limit(limit)).all()
+    # a county's 14 outlets walked the country's 290,000 callbacks newest first for its 30 (800 ms)
+    query = callback_log_query(session, user, few=scope_outlets(session, user), planned=True)
+    return session.execute(query.offset(offset).limit(limit)).all()
 
 
 def callback_count(session: Session, user: User) -> int:
-    query = callback_log_query(session, user).order_by(None)
-    return session.exec(select(sa.func.count()).select_from(query.subquery())).one()
+    few = scope_outlets(session, user)
+    if few is not None:
+        return session.exec(select(sa.func.count()).select_from(Callback)
+                            .where(in_ids(session, Callback.outlet_id, few))).one()
+    if permissions.is_admin(user):  # every callback: nothing to join
+        return session.exec(select(sa.func.count()).select_from(Callback)).one()
+    query = (select(sa.func.count()).select_from(Callback).join(Outlet, Outlet.id == Callback.outlet_id)
+             .where(permissions.outlets_clause(session, user)))
+    return session.exec(query).one()

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -48,7 +47,7 @@ from inspect_app.errors import DomainError
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
-from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, flash_form_errors, record_id
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_timezone
 from inspect_app.org.models import Outlet, StaffMember, Unit
@@ -96,10 +95,10 @@ def list_filters() -> tuple[queries.ComplaintFilters, dict]:
     outlet = _outlet_by_code(args.get("outlet")) if args.get("outlet") else None
     if outlet is not None:
         filters.outlet_id = outlet.id
-    unit = get_session().get(Unit, args.get("unit", type=int)) if args.get("unit", type=int) else None
+    unit = get_session().get(Unit, args.get("unit", type=record_id)) if args.get("unit", type=record_id) else None
     if unit is not None and permissions.unit_in_scope(get_session(), current_user, unit):
         filters.unit_path = unit.path
-    staff_id = args.get("staff", type=int)
+    staff_id = args.get("staff", type=record_id)
     if staff_id:
         filters.staff_id = staff_id
     month = args.get("month", "")
@@ -113,9 +112,8 @@ def list_filters() -> tuple[queries.ComplaintFilters, dict]:
 def index():
     filters, args = list_filters()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
-    rows = queries.complaint_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    total = queries.count(db, current_user, filters)
+    page = max(1, request.args.get("page", 1, type=record_id))
+    rows, total = queries.complaint_page(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template("complaints/index.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            args=args, sources=settings.SOURCE_LABELS, categories=settings.categories(),
                            statuses=COMPLAINT_STATUS_LABELS, now=clock.now())
@@ -376,12 +374,10 @@ def hotspots():
     now = clock.now()
     units = queries.by_child_units(db, current_user, list(children) or ([node] if node else []), since=since,
                                    until=until, now=now)
-    streaks = {u.unit.id: queries.unit_streak(db, u.unit, now=now) for u in units}
-    last = db.execute(select(Complaint.outlet_id, sa.func.max(Complaint.received_at).label("last"))
-                      .where(permissions.complaints_clause(db, current_user), Complaint.verdict.in_(AT_FAULT))
-                      .group_by(Complaint.outlet_id).order_by(sa.desc("last")).limit(15)).all()
-    by_id = {o.id: o for o in db.exec(select(Outlet).where(Outlet.id.in_([r[0] for r in last]))).all()}
-    recent = [by_id[r[0]] for r in last]
+    streaks = queries.unit_streaks(db, [u.unit for u in units], now=now)
+    last = queries.recent_at_fault(db, current_user, limit=15)
+    by_id = {o.id: o for o in db.exec(select(Outlet).where(Outlet.id.in_(last))).all()}
+    recent = [by_id[outlet_id] for outlet_id in last]
     return render_template("complaints/hotspots.html", month=first, hot=queries.hotspots(
         db, current_user, since=since, until=until, before=before), units=units, streaks=streaks,
         outlet_streaks=queries.streaks(db, current_user, outlets=recent, now=now),
@@ -404,13 +400,13 @@ def streaks():
     """零投诉: every outlet in scope with the days since its last substantiated complaint."""
     sort, outlet_code = streak_selection()
     db = get_session()
-    rows = queries.outlet_streaks(db, current_user, sort=sort, outlet_code=outlet_code)
-    page = max(1, request.args.get("page", 1, type=int))
-    start = queries.register_start(db)
-    return render_template("complaints/streaks.html", rows=rows[(page - 1) * STREAKS_PER_PAGE:page * STREAKS_PER_PAGE],
-                           total=len(rows), page=page, per_page=STREAKS_PER_PAGE, sort=sort, sorts=queries.STREAK_SORTS,
+    page = max(1, request.args.get("page", 1, type=record_id))
+    rows, total, never, start = queries.streak_page(db, current_user, sort=sort, outlet_code=outlet_code,
+                                                    limit=STREAKS_PER_PAGE, offset=(page - 1) * STREAKS_PER_PAGE)
+    return render_template("complaints/streaks.html", rows=rows, total=total, page=page, per_page=STREAKS_PER_PAGE,
+                           sort=sort, sorts=queries.STREAK_SORTS,
                            start=clock.local_date(start, select_timezone()) if start else None,
-                           never=sum(1 for r in rows if r.never), args=request.args)
+                           never=never, args=request.args)
 
 
 # --- accountability ------------------------------------------------------------------------------------
@@ -452,7 +448,7 @@ def _is_month(value: str | None) -> bool:
 def accountability_list():
     filters, args = accountability_filters()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows = queries.accountability_rows(db, current_user, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template("complaints/accountability_list.html", rows=rows, page=page, per_page=PER_PAGE,
                            total=queries.accountability_count(db, current_user, filters), args=args,
@@ -613,7 +609,7 @@ def callback_selection() -> bool:
 def callbacks():
     show_all = callback_selection()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     return render_template("complaints/callbacks.html", due=queries.callbacks_due(db, current_user, include_later=show_all),
                            complaints=queries.complaints_to_call_back(db, current_user),
                            log=queries.callback_log(db, current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE),

@@ -16,7 +16,7 @@ from inspect_app.checklists.config import ConfigError
 from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS, from_dict
 from inspect_app.checklists.models import ChecklistVersion, ConfigDraft
 from inspect_app.db import get_session
-from inspect_app.forms_common import ActionForm
+from inspect_app.forms_common import ActionForm, record_id
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_locale
 from inspect_app.indicators import config, services
@@ -72,7 +72,7 @@ def _checklist_version(code: str):
     history = versions.history(db, ChecklistVersion, code)
     if not history:
         abort(404)
-    wanted = request.args.get("version", type=int)
+    wanted = request.args.get("version", type=record_id)
     row = next((r for r in history if r.version == wanted), None) if wanted else history[0]
     if row is None:
         abort(404)
@@ -102,7 +102,7 @@ def _tree_version():
     db = get_session()
     services.current_ref(db)
     history = versions.history(db, IndicatorTreeVersion, services.tree_file().code)
-    wanted = request.args.get("version", type=int)
+    wanted = request.args.get("version", type=record_id)
     row = next((r for r in history if r.version == wanted), None) if wanted else history[0]
     if row is None:
         abort(404)

@@ -11,7 +11,7 @@ from inspect_app.db import get_session, lock_on_write_only, not_a_page
 from inspect_app.downloads import views as downloads
 from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.errors import DomainError
-from inspect_app.forms_common import ActionForm, CsvUploadForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, CsvUploadForm, flash_form_errors, record_id
 from inspect_app.http import get_or_404, is_safe_next, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.indicators import importing, rows, services
@@ -26,7 +26,7 @@ def _selection():
     if not permissions.can_see_indicators(current_user):
         abort(403)
     db = get_session()
-    node_id = request.args.get("unit", type=int) or current_user.unit_id
+    node_id = request.args.get("unit", type=record_id) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
     if node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from inspect_app import permissions
 from inspect_app.db import get_session
-from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, flash_form_errors, record_id
 from inspect_app.http import run_service
 from inspect_app.jobs import queue, services
 from inspect_app.jobs.models import JobStatus
@@ -23,7 +23,7 @@ def index():
     if not permissions.is_admin(current_user):
         abort(403)
     status = request.args.get("status") if request.args.get("status") in STATUSES else "dead"
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     db = get_session()
     rows, total = services.listed(db, status=status, page=page)
     return render_template("jobs/index.html", rows=rows, total=total, page=page, per_page=services.PER_PAGE,

@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 from inspect_app import permissions
 from inspect_app.csv_import import import_page
 from inspect_app.db import get_session, lock_on_write_only
+from inspect_app.errors import DomainError
+from inspect_app.forms_common import record_id
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.org import services
 from inspect_app.org.forms import OutletForm, StaffForm, UnitForm, UnitRenameForm, WindowForm
@@ -37,19 +39,31 @@ def units():
     their counts, each a link one level down; a sub-unit is added to the unit shown."""
     _require_admin()
     db = get_session()
-    node = get_or_404(Unit, request.args.get("unit", type=int)) if request.args.get("unit") else None
+    # a unit no link names (a word, a number past 64 bits) is not found, never a 500 from the query
+    node = get_or_404(Unit, request.args.get("unit", type=record_id) or 0) if request.args.get("unit") else None
     form = UnitForm()
     if form.validate_on_submit():
-        parent_id = (form.parent_id.data or "").strip()
-        parent = get_or_404(Unit, int(parent_id)) if parent_id.isdigit() else None
         unit = run_service(lambda db: services.create_unit(db, actor=current_user, code=form.code.data,
-                                                            name=form.name.data, parent=parent),
+                                                            name=form.name.data, parent=_parent(db, form.parent_id.data)),
                            lambda unit: _("Unit %(name)s created.", name=unit.name))
         if unit is not REFUSED:
-            return redirect(url_for("org.units", unit=parent.id if parent else None))
+            return redirect(url_for("org.units", unit=unit.parent_id))
     ancestors, children = services.unit_level(db, node)
     return render_template("org/units.html", node=node, ancestors=ancestors, children=children, form=form,
                            rename_form=UnitRenameForm())
+
+
+def _parent(db, typed: str | None) -> Unit | None:
+    """The unit a sub-unit goes under, from the hidden field of its row; a value no row of the
+    page sends (a word, a number past the database's range, a unit that is gone) is refused, not
+    read as "no parent" (that made a new top-level unit) nor left to ``int()`` (a 500)."""
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    parent = db.get(Unit, int(typed)) if typed.isascii() and typed.isdigit() and int(typed) < 2 ** 63 else None
+    if parent is None:
+        raise DomainError(_("The parent unit does not exist. Reload the page and try again."))
+    return parent
 
 
 @bp.route("/admin/units/<int:unit_id>", methods=["POST"])
@@ -70,8 +84,8 @@ def outlets():
         abort(403)
     db = get_session()
     q = (request.args.get("q") or "").strip()
-    unit_id = request.args.get("unit", type=int)
-    page = max(1, request.args.get("page", 1, type=int))
+    unit_id = request.args.get("unit", type=record_id)
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows, total = services.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=page)
     shown = db.get(Unit, unit_id) if unit_id else None
     units = services.unit_tree_labels(db, sa.and_(permissions.units_clause(db, current_user), services.picker_units(shown)))
@@ -138,7 +152,7 @@ def staff_selection() -> tuple[str, str]:
 @login_required
 def staff():
     q, outlet_code = staff_selection()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     rows, total = services.search_staff(get_session(), user=current_user, q=q, outlet_code=outlet_code, page=page)
     return render_template("org/staff.html", rows=rows, total=total, page=page, per_page=30, q=q,
                            outlet_code=outlet_code)

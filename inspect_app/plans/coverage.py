@@ -26,7 +26,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from inspect_app import clock
+from inspect_app.db import in_ids
 from inspect_app.numbers import half_up
+from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.visits.models import SELF_KIND, Visit, VisitStatus
 from inspect_app.visits.queries import inspection_visits
@@ -62,17 +64,20 @@ def visit_state(visit: Visit, outlet: Outlet, now: dt.datetime | None = None) ->
 
 
 def outlet_rows(session: Session, first: dt.date, end: dt.date, *, now: dt.datetime | None = None,
-                where=None, self_inspection: bool = False) -> list[tuple[int, int, int, int]]:
+                where=None, self_inspection: bool = False, unit_of: dict | None = None) -> list[tuple[int, int, int, int]]:
     """``(outlet id, planned, done, missed)`` per outlet for windows ending in [first, end), in one
-    read (the zone of each outlet decides its days)."""
+    read (the zone of each outlet decides its days); ``unit_of`` gets each outlet's unit."""
     now = now or clock.now()
-    query = (select(Visit.outlet_id, Visit.status, Visit.submitted_at, Visit.due_until, Outlet.timezone)
+    query = (select(Visit.outlet_id, Visit.status, Visit.submitted_at, Visit.due_until, Outlet.timezone,
+                    Outlet.unit_id)
              .join(Outlet, Outlet.id == Visit.outlet_id)
              .where(planned_clause(first, end, self_inspection=self_inspection)))
     if where is not None:
         query = query.where(where)
     sums: dict[int, list[int]] = {}
-    for outlet_id, status, submitted, due, zone in session.execute(query).all():
+    for outlet_id, status, submitted, due, zone, unit_id in session.execute(query).all():
+        if unit_of is not None:
+            unit_of[outlet_id] = unit_id
         state = state_of(status, submitted, due, zone, now)
         acc = sums.setdefault(outlet_id, [0, 0, 0])
         acc[0] += 1
@@ -111,19 +116,50 @@ class UnitCoverage:
         self.outlets_visited += 1 if done else 0
 
 
-def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int], first: dt.date, end: dt.date,
-                   now: dt.datetime | None = None, self_inspection: bool = False,
+def unit_paths(session: Session, node: Unit | None) -> tuple[dict[int, str], dict[int, Unit]]:
+    """The paths of the units under ``node`` (every unit without one), and the node's children
+    and the node itself as objects: what a row per child needs (the nation's 3,200 units made
+    objects twice took most of a county's self-inspection page)."""
+    under = Unit.path.startswith(node.path, autoescape=True) if node is not None else sa.true()
+    paths = dict(session.execute(select(Unit.id, Unit.path).where(under)).all())
+    named = (sa.or_(Unit.parent_id == node.id, Unit.id == node.id) if node is not None
+             else Unit.parent_id.is_(None))
+    return paths, {u.id: u for u in session.exec(select(Unit).where(named)).all()}
+
+
+def child_of(paths: dict[int, str], children: dict[int, Unit], depth: int, unit_id: int) -> Unit | None:
+    """The child (of the node at ``depth``) holding the unit, the node itself for its own outlets;
+    None outside the node."""
+    path = paths.get(unit_id)
+    if path is None:
+        return None
+    parts = [int(p) for p in path.strip("/").split("/")]
+    return children.get(parts[depth] if len(parts) > depth else unit_id)
+
+
+def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, int] | None, first: dt.date,
+                   end: dt.date, now: dt.datetime | None = None, self_inspection: bool = False,
                    rows: list[tuple[int, int, int, int]] | None = None) -> tuple[list[UnitCoverage], UnitCoverage]:
     """Coverage per child unit of ``node`` (per outlet below a county, per top unit without a
-    node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope), and the total.
-    ``rows``: ``outlet_rows`` of the period when the caller read them already."""
-    units = {u.id: u for u in session.execute(select(Unit.id, Unit.name, Unit.code, Unit.path)).all()}
+    node), over the outlets ``allowed`` (outlet id → unit id: the viewer's scope; None: every
+    outlet, their units read with their visits), and the total. ``rows``: ``outlet_rows`` of the
+    period when the caller read them already (with ``allowed`` given)."""
     by_outlet = node is not None and node.level == "county"
+    paths, children = unit_paths(session, node)
     names = {o: (name, code) for o, name, code in session.execute(
         select(Outlet.id, Outlet.name, Outlet.code).where(Outlet.unit_id == node.id)).all()} if by_outlet else {}
     depth = node.path.count("/") - 1 if node is not None else 0
     if rows is None:
-        rows = outlet_rows(session, first, end, now=now, self_inspection=self_inspection)
+        # a small scope's planned visits through its outlets; the country's all of them (the
+        # outlets' own ids would be 50,000 parameters)
+        few = org.few_outlets(allowed) if allowed is not None else None
+        where = in_ids(session, Visit.outlet_id, few) if few is not None else None
+        unit_of: dict[int, int] = {}
+        rows = outlet_rows(session, first, end, now=now, where=where, self_inspection=self_inspection,
+                           unit_of=unit_of if allowed is None else None)
+        allowed = unit_of if allowed is None else allowed
+    elif allowed is None:
+        raise ValueError("rows read before come with the outlets allowed")
     by_key: dict[int, UnitCoverage] = {}
     total = UnitCoverage(node.id if node else 0, node.name if node else "")
     for outlet_id, planned, done, missed in rows:
@@ -131,16 +167,14 @@ def by_child_units(session: Session, *, node: Unit | None, allowed: dict[int, in
         if unit_id is None:
             continue
         if by_outlet:
-            if units[unit_id].id != node.id:
+            if unit_id != node.id:
                 continue
             name, code = names.get(outlet_id, ("?", ""))
             row = by_key.setdefault(outlet_id, UnitCoverage(outlet_id, name, "outlet", code))
         else:
-            unit = units[unit_id]
-            if node is not None and not unit.path.startswith(node.path):
+            child = child_of(paths, children, depth, unit_id)
+            if child is None:
                 continue
-            parts = [int(p) for p in unit.path.strip("/").split("/")]
-            child = units[parts[depth]] if len(parts) > depth else unit
             row = by_key.setdefault(child.id, UnitCoverage(child.id, child.name, "unit", child.code))
         row.add(planned, done, missed)
         total.add(planned, done, missed)

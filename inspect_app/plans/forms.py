@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
-from inspect_app.forms_common import DateField, IntegerField, Required
+from inspect_app.forms_common import DateField, IntegerField, Required, record_id
 from inspect_app.plans.models import ASSIGN_MODE_LABELS, OUTLET_RULE_LABELS, PERIOD_LABELS
 
 #: Rows of "this unit inspects that unit" the form offers.
@@ -19,9 +19,9 @@ class PlanEditForm(FlaskForm):
     name = StringField(_l("Plan name"), validators=[Required(), Length(max=120)])
     ends_on = DateField(_l("Until"), validators=[Required()])
     outlet_rule = SelectField(_l("Which outlets"), choices=list(OUTLET_RULE_LABELS.items()), validate_choice=False)
-    outlet_ids = SelectMultipleField(_l("Outlets"), coerce=int, validate_choice=False)
+    outlet_ids = SelectMultipleField(_l("Outlets"), coerce=record_id, validate_choice=False)
     red_line_days = IntegerField(_l("Red line within the last days"), validators=[Optional(), NumberRange(min=1, max=366)])
-    member_ids = SelectMultipleField(_l("Pool"), coerce=int, validate_choice=False)
+    member_ids = SelectMultipleField(_l("Pool"), coerce=record_id, validate_choice=False)
     max_per_person = IntegerField(_l("At most per person and period"),
                                   validators=[Optional(), NumberRange(min=1, max=1000)])
     blackouts = TextAreaField(_l("Blackout days"), validators=[Optional(), Length(max=4000)])
@@ -30,7 +30,7 @@ class PlanEditForm(FlaskForm):
 class PlanForm(PlanEditForm):
     """A new plan: what it is as well."""
 
-    unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=False)
+    unit_id = SelectField(_l("Unit"), coerce=record_id, validate_choice=False)
     checklist = SelectField(_l("Checklist"), validators=[Required()], validate_choice=False)
     starts_on = DateField(_l("From"), validators=[Required()])
     per_period = IntegerField(_l("Visits per outlet"), validators=[Required(), NumberRange(min=1, max=60)])
@@ -60,4 +60,4 @@ class MoveForm(FlaskForm):
 
 
 class ReassignForm(FlaskForm):
-    assignee_id = SelectField(_l("Assigned to"), coerce=int, validators=[Required()], validate_choice=False)
+    assignee_id = SelectField(_l("Assigned to"), coerce=record_id, validators=[Required()], validate_choice=False)

@@ -14,7 +14,7 @@ from inspect_app import clock, permissions
 from inspect_app.auth.models import User
 from inspect_app.checklists import services as checklists
 from inspect_app.db import get_session, not_a_page
-from inspect_app.forms_common import flash_form_errors
+from inspect_app.forms_common import flash_form_errors, record_id
 from inspect_app.http import REFUSED, get_or_404, run_service
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
@@ -66,7 +66,7 @@ def _shown_unit(db, form, plan: InspectionPlan | None) -> Unit | None:
     """The unit the form is about: the plan's, the one chosen (posted, or ``?unit=``), else the
     manager's own; None for the administrator before choosing (or for a unit out of scope)."""
     unit_id = plan.unit_id if plan is not None else (
-        getattr(form, "unit_id", None) and form.unit_id.data or request.args.get("unit", type=int)
+        getattr(form, "unit_id", None) and form.unit_id.data or request.args.get("unit", type=record_id)
         or current_user.unit_id)
     unit = db.get(Unit, unit_id) if unit_id else None
     return unit if unit is not None and permissions.unit_in_scope(db, current_user, unit) else None
@@ -261,7 +261,7 @@ def coverage_selection() -> tuple[Unit | None, PlanPeriod, dict]:
     if not permissions.can_see_coverage(current_user):
         abort(403)
     db = get_session()
-    node_id = request.args.get("unit", type=int) or current_user.unit_id
+    node_id = request.args.get("unit", type=record_id) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
     if node_id and (node is None or not permissions.unit_in_scope(db, current_user, node)):
         abort(404)
@@ -303,7 +303,7 @@ def coverage_page():
 def missed_selection() -> tuple[Unit | None, PlanPeriod, dict, list[tuple]]:
     node, period, args = coverage_selection()
     db = get_session()
-    outlet_id = request.args.get("outlet", type=int)
+    outlet_id = request.args.get("outlet", type=record_id)
     outlet = db.get(Outlet, outlet_id) if outlet_id else None
     if outlet_id and (outlet is None or not permissions.outlet_in_scope(db, current_user, outlet)):
         abort(404)

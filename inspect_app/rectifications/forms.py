@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from inspect_app.forms_common import DateField, Required
+from inspect_app.forms_common import DateField, Required, record_id
 
 
 class VersionedForm(FlaskForm):
@@ -49,7 +49,7 @@ class DeadlineForm(VersionedForm):
 
 
 class ResponsibleForm(FlaskForm):
-    user_id = SelectField(_l("Responsible person"), coerce=int, validate_choice=False)
+    user_id = SelectField(_l("Responsible person"), coerce=record_id, validate_choice=False)
 
 
 class ExtensionRequestForm(VersionedForm):

@@ -18,7 +18,7 @@ from inspect_app.downloads.services import rendering_in_worker
 from inspect_app.evidence import markup, signatures
 from inspect_app.evidence.models import Photo
 from inspect_app.evidence.storage import get_storage
-from inspect_app.forms_common import ActionForm, flash_form_errors
+from inspect_app.forms_common import ActionForm, flash_form_errors, record_id
 from inspect_app.http import REFUSED, public_url, run_service
 from inspect_app.i18n import duration_words
 from inspect_app.indicators import services as indicator_services
@@ -215,7 +215,7 @@ def _bulletin_scope():
         day = None
     if day is None or not clock.MONTH_YEARS[0] <= day.year <= clock.MONTH_YEARS[1]:  # no slip to year 9999
         day = bulletins.latest_complete(kind, clock.today(zone))
-    node_id = request.args.get("unit", type=int) or current_user.unit_id
+    node_id = request.args.get("unit", type=record_id) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
     if (node_id and node is None) or (node is not None and not permissions.unit_in_scope(db, current_user, node)):
         abort(404)  # a unit that is not there is not "every unit"
@@ -299,7 +299,7 @@ def bulletin_publish():
         return redirect(url_for("reports.bulletin", **request.args))
     db = get_session()
     kind = request.args.get("kind", "")
-    node = db.get(Unit, request.args.get("unit", type=int) or 0)
+    node = db.get(Unit, request.args.get("unit", type=record_id) or 0)
     if node is None or not permissions.unit_in_scope(db, current_user, node):
         abort(404)
     try:

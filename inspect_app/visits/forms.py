@@ -5,14 +5,14 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from inspect_app.forms_common import DateField, FloatField, LongSelect, Required
+from inspect_app.forms_common import DateField, FloatField, LongSelect, Required, record_id
 
 
 class ScheduleForm(FlaskForm):
     checklist = SelectField(_l("Checklist"), validators=[Required()])
-    outlet_ids = SelectMultipleField(_l("Outlets"), coerce=int, validate_choice=False)
+    outlet_ids = SelectMultipleField(_l("Outlets"), coerce=record_id, validate_choice=False)
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
-    assignee_id = SelectField(_l("Assigned to"), coerce=int, validators=[Required()], validate_choice=False,
+    assignee_id = SelectField(_l("Assigned to"), coerce=record_id, validators=[Required()], validate_choice=False,
                               widget=LongSelect())
     due_from = DateField(_l("From"), validators=[Required()])
     due_until = DateField(_l("Until"), validators=[Required()])
@@ -21,18 +21,18 @@ class ScheduleForm(FlaskForm):
 class SelfInspectionForm(FlaskForm):
     """A branch chief starts a self-inspection (自查) of one of their outlets."""
 
-    outlet_id = SelectField(_l("Outlet"), coerce=int, validate_choice=False)
+    outlet_id = SelectField(_l("Outlet"), coerce=record_id, validate_choice=False)
     checklist = SelectField(_l("Checklist"), validators=[Required()], validate_choice=False)
 
 
 class HandOverForm(FlaskForm):
     """A self-inspection to another branch chief of the outlet."""
 
-    user_id = SelectField(_l("Hand it to"), coerce=int, validate_choice=False)
+    user_id = SelectField(_l("Hand it to"), coerce=record_id, validate_choice=False)
 
 
 class AdhocForm(FlaskForm):
-    outlet_id = SelectField(_l("Outlet"), coerce=int, validate_choice=False)
+    outlet_id = SelectField(_l("Outlet"), coerce=record_id, validate_choice=False)
     checklist = SelectField(_l("Checklist"), validators=[Required()])
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
     despite_planned = HiddenField()

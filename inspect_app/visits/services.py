@@ -160,6 +160,13 @@ def add_blackout(session: Session, *, actor: User, outlet: Outlet, date_from: dt
     check_date_window(date_from, date_until)
     if date_from > local_today(outlet) + dt.timedelta(days=MAX_DAYS_AHEAD):
         raise DomainError(_("The date window may begin at most %(n)d days from today.", n=MAX_DAYS_AHEAD))
+    covering = session.exec(select(OutletBlackout).where(
+        OutletBlackout.outlet_id == outlet.id, OutletBlackout.date_from <= date_from,
+        OutletBlackout.date_until >= date_until)).first()
+    if covering is not None:
+        # the same form sent twice (a double tap, a reload) wrote the period twice
+        raise DomainError(_("%(outlet)s is already blacked out from %(first)s to %(last)s.", outlet=outlet.name,
+                            first=covering.date_from, last=covering.date_until))
     blackout = OutletBlackout(outlet_id=outlet.id, date_from=date_from, date_until=date_until, reason=reason.strip()[:200])
     session.add(blackout)
     session.flush()

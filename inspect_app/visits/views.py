@@ -19,7 +19,7 @@ from inspect_app.evidence import markup as markups
 from inspect_app.evidence import services as evidence
 from inspect_app.evidence import views as evidence_views
 from inspect_app.evidence.storage import get_storage
-from inspect_app.forms_common import flash_form_errors
+from inspect_app.forms_common import flash_form_errors, record_id
 from inspect_app.http import REFUSED, Payload, get_or_404, run_json, run_service, wants_json
 from inspect_app.i18n import select_locale, select_timezone
 from inspect_app.org import services as org
@@ -59,7 +59,7 @@ def checklist_choices(kinds: set[str] | None = None) -> list[tuple[str, str]]:
 @login_required
 def index():
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     filters = list_filters()
     listed = queries.list_visits(db, current_user, page=page, **filters)
     return render_template("visits/index.html", rows=listed.rows, total=listed.total, more=listed.more, page=page,
@@ -91,14 +91,14 @@ def schedule():
     if not permissions.can_schedule(current_user):
         abort(403)
     db = get_session()
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=record_id)
     q = (request.args.get("q") or "").strip()
     outlets, total = org.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=1, per_page=500)
     form = ScheduleForm()
     form.checklist.choices = checklist_choices()
     people = queries.assignable_people(db, current_user)
     form.assignee_id.choices = [(pid, name + (f" · {code_name}" if code_name else "")) for pid, name, code_name in people]
-    preset = _outlet_in_scope(db, request.args.get("outlet", type=int))
+    preset = _outlet_in_scope(db, request.args.get("outlet", type=record_id))
     windows = org.windows_of(db, preset, active_only=True) if preset else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     if request.method == "GET":
@@ -148,7 +148,7 @@ def new():
     form = AdhocForm()
     form.checklist.choices = checklist_choices({"open", "star", "etiquette", "fives"})
     form.outlet_id.choices = [(o.id, f"{o.name} · {o.code}") for o in outlets]
-    chosen = form.outlet_id.data if request.method == "POST" else request.args.get("outlet", type=int)
+    chosen = form.outlet_id.data if request.method == "POST" else request.args.get("outlet", type=record_id)
     windows = org.windows_of(db, chosen, active_only=True) if _outlet_in_scope(db, chosen) else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
     chosen_outlet = db.get(Outlet, chosen) if chosen else None
@@ -397,7 +397,7 @@ def mark_up_photo(visit_id: int):
     if data is None:
         return jsonify(error=_("No marked copy was received. Try again.")), 400
     form = request.form
-    photo_id = form.get("photo_id", type=int)
+    photo_id = form.get("photo_id", type=record_id)  # past 64 bits: no photo (was an OverflowError)
     visit_id, user_id = visit.id, current_user.id
     return evidence_views.upload_outside_the_lock(lambda db, plan_only, prepared: onsite.mark_up_photo(
         db, get_storage(), actor=db.get(User, user_id), visit=db.get(Visit, visit_id), data=data,
@@ -578,7 +578,7 @@ def _version(db, visit: Visit):
 def stars():
     level = star_filter()
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     now = clock.now()
     scope = queries.star_scope(db, current_user)
     found = queries.star_counts(db, current_user, now=now, scope=scope)
@@ -629,7 +629,7 @@ def checkin_flag_selection() -> dict:
     if last < first:
         first, last = last, first
     return {"since": clock.day_start(first, zone), "until": clock.day_start(last + dt.timedelta(days=1), zone),
-            "first": first, "last": last, "assignee_id": request.args.get("person", type=int)}
+            "first": first, "last": last, "assignee_id": request.args.get("person", type=record_id)}
 
 
 @bp.route("/visits/checkin-flags")
@@ -637,7 +637,7 @@ def checkin_flag_selection() -> dict:
 def checkin_flags():
     """Visits whose check-in was far from the outlet or without a location, per inspector."""
     selection = checkin_flag_selection()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=record_id))
     flagged = queries.flagged_checkins_page(get_session(), current_user, since=selection["since"],
                                             until=selection["until"], assignee_id=selection["assignee_id"], page=page)
     return render_template("visits/checkin_flags.html", people=flagged.people, rows=flagged.rows, total=flagged.total,

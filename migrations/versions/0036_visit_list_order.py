@@ -7,14 +7,14 @@ beforehand with CREATE INDEX CONCURRENTLY. And the flagged check-ins by time (a 
 flagged check-ins page read its scope's every visit of the period to find the few flagged.
 
 Revision ID: 0036
-Revises: 0038
+Revises: 0037
 Create Date: 2026-12-06 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0036'
-down_revision = '0038'
+down_revision = '0037'
 branch_labels = None
 depends_on = None
 

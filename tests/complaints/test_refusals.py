@@ -11,7 +11,7 @@ from inspect_app.audit.models import AuditEvent
 from inspect_app.complaints import services
 from inspect_app.complaints.models import Accountability, AccountabilityStatus, Callback, Complaint, ComplaintEvent
 from inspect_app.rectifications.models import RectificationNotice
-from tests.complaints.helpers import PINNED, concluded
+from tests.complaints.helpers import PINNED, concluded, register
 
 # --- refusals --------------------------------------------------------------------------------------------
 
@@ -99,3 +99,24 @@ def test_a_complaint_out_of_scope_or_unknown_is_404_on_every_get_too(ningbo, cli
     for url in (f"/complaints/{ningbo['open'].id}", "/complaints/999999", "/accountability/999999",
                 "/key-customers/999999/edit", "/complaints/from-notice/999999"):
         assert client.get(url).status_code == 404, url
+
+
+@pytest.mark.parametrize("typed", ["99999999999999999999999", "-1", "abc"])
+def test_a_person_named_by_a_number_past_the_databases_range_is_refused_not_a_500(app, db, org_tree, people, staff,
+                                                                                   client_as, clock_at, typed):
+    """The hand-on and accountability selects, tampered: a number past 64 bits went to the query as it
+    was and SQLite's driver failed (a 500); now it is the select's "invalid choice", nothing written."""
+    clock_at(PINNED)
+    with app.test_request_context():
+        complaint = concluded(db, people, org_tree, staff=staff["clerk"])
+        open_one = register(db, people, org_tree)
+        services.take(db, actor=people["handler"], complaint=open_one)
+    db.commit()
+    before = _state(db)
+    handler = client_as(people["handler"])
+    for url, form in ((f"/complaints/{open_one.id}/hand-on", {"to_user_id": typed, "reason": "转交"}),
+                      (f"/complaints/{complaint.id}/accountability", {"staff_id": typed, "reason": "问责"})):
+        response = handler.post(url, form, follow_redirects=True)
+        assert response.status_code == 200, url
+        assert "无效" in response.get_data(as_text=True), url
+    assert _state(db) == before

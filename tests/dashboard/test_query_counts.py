@@ -151,3 +151,26 @@ def test_schedule_unit_filter_lists_units_as_the_other_pickers(org_tree, people,
     assert options(client_as(people["manager"])) == {"杭州市", "西湖区"}
     county = create_user(Role.manager, unit=org_tree["xihu"], username="mgr.xihu")
     assert options(client_as(county)) == {"西湖区"}
+
+
+COMPLAINT_PAGES = ["/complaints", "/complaints?page=2", "/complaints?status=closed", "/complaints/streaks",
+                   "/complaints/streaks?sort=shortest&page=2", "/complaints/hotspots", "/callbacks",
+                   "/bulletins?kind=day", "/board/self-checks"]
+
+
+@pytest.mark.parametrize("url", COMPLAINT_PAGES)
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_complaint_pages_statement_count_does_not_grow(url, role, app, db, org_tree, people, create_outlet,
+                                                       client_as):
+    """The complaint pages (and the day bulletin, the self-inspections) read as many statements
+    with one outlet's complaints as with seven's: no read per unit, outlet, key or row."""
+    from tests.dashboard.complaint_growth import grow_complaints
+
+    client = client_as(people[role])
+    grow(app, db, org_tree, people, create_outlet, 1)
+    grow_complaints(app, db, org_tree, people, create_outlet, 1)
+    small = statements(app, client, url)
+    grow(app, db, org_tree, people, create_outlet, 6, start=1)
+    grow_complaints(app, db, org_tree, people, create_outlet, 6, start=1)
+    large = statements(app, client, url)
+    assert small == large, f"{url}: {small} statements with 1 outlet's complaints, {large} with 7"

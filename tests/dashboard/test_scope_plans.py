@@ -130,3 +130,30 @@ def test_visit_list_plans_show_the_same_pages(role, app, db, org_tree, people, c
     monkeypatch.setattr(visit_queries, "COUNT_CAP", 3)
     body = _body(client, "/visits")
     assert "1 / 2+" in body and "多于 3 次检查" in body
+
+
+COMPLAINT_PAGES = ["/complaints", "/complaints?page=2", "/complaints?status=open", "/complaints/streaks",
+                   "/complaints/streaks?sort=shortest", "/complaints/streaks?sort=code&page=2",
+                   "/complaints/hotspots", "/callbacks", "/bulletins?kind=day", "/board/self-checks",
+                   "/board/self-checks?unit={xihu}"]
+
+
+@pytest.mark.parametrize("role", ["manager", "director"])
+def test_complaint_pages_show_the_same_by_both_plans(role, app, db, org_tree, people, create_outlet, client_as,
+                                                     monkeypatch):
+    """Complaints, callbacks, streaks and hotspots read through a small scope's outlets or the
+    country's rows in index order: the same page with the same statements."""
+    from tests.dashboard.complaint_growth import grow_complaints
+
+    grow(app, db, org_tree, people, create_outlet, 2)
+    grow_complaints(app, db, org_tree, people, create_outlet, 12)
+    client = client_as(people[role])
+    for url in COMPLAINT_PAGES:
+        url = url.format(xihu=org_tree["xihu"].id)
+        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500)
+        by_outlets, n_outlets = _body(client, url), statements(app, client, url)
+        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)
+        by_country, n_country = _body(client, url), statements(app, client, url)
+        assert by_outlets == by_country, url
+        assert n_outlets == n_country, url
+    assert "大客户3" in _body(client, "/callbacks")  # the callbacks are there to compare

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlmodel import select
 
 from inspect_app.audit.models import AuditEvent
@@ -32,6 +33,18 @@ def test_duplicate_unit_code_refused(client_as, people, org_tree):
     admin = client_as(people["admin"])
     response = admin.post("/admin/units", {"parent_id": "", "code": "33", "name": "重复"})
     assert "单位编码 33 已被使用" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("parent_id", ["abc", "1e999", "0001-01-01", "99999999999999999999999", "999999", "-1"])
+def test_unknown_parent_unit_is_refused_not_a_new_province(client_as, people, org_tree, db, parent_id):
+    """The hidden parent of a row's "+ 下级单位" form, tampered or stale: a word or a number past
+    the database's range was a 500; an id of no unit made a new top-level unit."""
+    admin = client_as(people["admin"])
+    units_before = len(db.exec(select(Unit)).all())
+    response = admin.post("/admin/units", {"parent_id": parent_id, "code": "X9", "name": "子单位"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "上级单位不存在，请刷新页面" in response.get_data(as_text=True)
+    assert len(db.exec(select(Unit)).all()) == units_before
 
 
 def test_outlet_create_edit_and_window(client_as, people, org_tree, db):

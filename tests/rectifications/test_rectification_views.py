@@ -123,3 +123,28 @@ def test_an_unreadable_deadline_is_said_to_be_no_date(notice, client_as, people,
     assert f"“新的整改期限”不是有效日期：{typed}" in text
     assert "请填写“新的整改期限”" not in text
     assert db.get(RectificationLine, line.id).deadline_date == line.deadline_date
+
+
+def test_a_responsible_person_past_the_databases_range_is_refused_not_a_500(notice, client_as, people, db):
+    """The responsible-person select, tampered with a number past 64 bits: was an OverflowError from
+    SQLite's driver (a 500); now "choose a person", and the line keeps its responsible person."""
+    line = db.exec(select(RectificationLine).where(RectificationLine.notice_id == notice.id)).one()
+    page = client_as(people["manager"]).post(f"/lines/{line.id}/responsible", {"user_id": "9" * 23},
+                                              follow_redirects=True)
+    assert page.status_code == 200 and "请选择" in page.get_data(as_text=True)
+    assert db.get(RectificationLine, line.id).responsible_id == line.responsible_id
+
+
+@pytest.mark.parametrize("typed", ["9" * 23, "abc", "1e999", "-1"])
+def test_a_notification_id_no_page_sends_marks_nothing_read(notice, client_as, people, db, typed):
+    """``id`` past 64 bits was a 500 from SQLite's driver; a word was read as "no id" and marked
+    every notification read."""
+    from inspect_app.notifications.models import Notification
+
+    chief = client_as(people["chief"])
+    response = chief.post("/notifications/read", {"id": typed})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notifications")
+    unread = db.exec(select(Notification).where(Notification.user_id == people["chief"].id,
+                                                Notification.read_at.is_(None))).all()
+    assert len(unread) == 1
+    assert 'class="count" data-unread>1<' in chief.get("/home").get_data(as_text=True)

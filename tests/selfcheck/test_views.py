@@ -50,6 +50,8 @@ def test_starting_a_self_inspection(app, db, planned, people, org_tree, client_a
     assert chief.post("/self-checks/start", {"outlet_id": org_tree["xihu2"].id, "checklist": "daily_opening"}).status_code == 404
     assert chief.post("/self-checks/start", {"outlet_id": 999999, "checklist": "daily_opening"}).status_code == 404
     assert chief.post("/self-checks/start", {"outlet_id": "x", "checklist": "daily_opening"}).status_code in (302, 404)
+    # a number past 64 bits was an OverflowError from SQLite's driver
+    assert chief.post("/self-checks/start", {"outlet_id": "9" * 23, "checklist": "daily_opening"}).status_code in (302, 404)
     refused = chief.post("/self-checks/start", {"outlet_id": org_tree["xihu1"].id, "checklist": "open_inspection"},
                          follow_redirects=True)
     assert refused.status_code == 200 and "请选择自查表" in refused.get_data(as_text=True)
@@ -91,6 +93,7 @@ def test_handing_over(app, db, planned, people, org_tree, client_as, create_user
     refused = chief.post(f"/visits/{today.id}/hand-over", {"user_id": people["inspector"].id}, follow_redirects=True)
     assert "只能交给本网点的负责人" in refused.get_data(as_text=True)
     assert chief.post(f"/visits/{today.id}/hand-over", {"user_id": "abc"}).status_code == 302  # refused in words
+    assert chief.post(f"/visits/{today.id}/hand-over", {"user_id": "9" * 23}).status_code == 302  # was a 500
     assert chief.post(f"/visits/{today.id}/hand-over", {"user_id": deputy.id}).location.endswith("/home")
     today = db.get(type(today), today.id)
     assert today.assignee_id == deputy.id

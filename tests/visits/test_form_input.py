@@ -53,6 +53,22 @@ def test_a_blackout_in_9999_is_refused(client_as, people, org_tree, db):
     assert not db.exec(select(OutletBlackout)).all()
 
 
+def test_a_blackout_sent_twice_is_kept_once(client_as, people, org_tree, db):
+    """A double tap (or a reload of the POST) wrote the same period twice; a period inside one already
+    listed is refused in words, a longer one is still added."""
+    outlet = org_tree["xihu1"]
+    manager = client_as(people["manager"])
+    start = clock.today("Asia/Shanghai") + dt.timedelta(days=10)
+    form = {"date_from": start.isoformat(), "date_until": (start + dt.timedelta(days=2)).isoformat(), "reason": "盘点"}
+    assert manager.post(f"/outlets/{outlet.id}/blackouts", form).status_code == 302
+    again = manager.post(f"/outlets/{outlet.id}/blackouts", form, follow_redirects=True)
+    assert f"{outlet.name} 在 {start} 至 {start + dt.timedelta(days=2)} 已不安排检查" in again.get_data(as_text=True)
+    assert len(db.exec(select(OutletBlackout)).all()) == 1
+    longer = {**form, "date_until": (start + dt.timedelta(days=5)).isoformat()}
+    assert manager.post(f"/outlets/{outlet.id}/blackouts", longer).status_code == 302
+    assert len(db.exec(select(OutletBlackout)).all()) == 2
+
+
 @pytest.mark.parametrize("field, value", [("accuracy", "nan"), ("accuracy", "inf"), ("lat", "nan"), ("lon", "-inf")])
 def test_a_check_in_position_that_is_not_a_number_is_refused(client_as, people, org_tree, db, field, value):
     inspector = client_as(people["inspector"])
@@ -63,3 +79,12 @@ def test_a_check_in_position_that_is_not_a_number_is_refused(client_as, people, 
     assert page.status_code == 200 and "不是数字" in page.get_data(as_text=True)
     db.expire_all()
     assert db.get(Visit, visit.id).checkin_at is None
+
+
+
+def test_an_outlet_named_past_64_bits_is_refused_not_a_500(client_as, people, db):
+    """The outlet of a new visit, tampered with a number past 64 bits: the query's driver raised
+    OverflowError (a 500); now the select's "invalid choice", and no visit."""
+    page = client_as(people["inspector"]).post("/visits/new", {"outlet_id": "9" * 23, "checklist": "open_inspection"},
+                                               follow_redirects=True)
+    assert page.status_code == 200 and not db.exec(select(Visit)).all()

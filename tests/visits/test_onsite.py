@@ -239,3 +239,13 @@ def test_a_marked_copy_that_is_no_image_of_this_photo_is_refused_and_nothing_is_
     assert "标注" in response.get_json()["error"] or "照片" in response.get_json()["error"]
     assert db.exec(select(PhotoMarkup)).all() == [] and files(media, "markups") == []
     assert db.get(Photo, photo_id).markup_id is None
+
+
+@pytest.mark.parametrize("photo_id", ["9" * 23, "abc"])
+def test_a_photo_id_no_phone_sends_is_no_photo_and_nothing_is_written(visit, inspector, db, media, photo_id):
+    """``photo_id`` past 64 bits went to the query as it was and SQLite's driver failed (a 500)."""
+    original = images.jpeg((800, 600), seed=8)
+    upload_photo(inspector, visit, original, item_code="ENV-01", client_id="ph-1")
+    response = mark(inspector, visit, images.marked_copy(original), CIRCLE, photo_id=photo_id)
+    assert response.status_code == 404 and "照片" in response.get_json()["error"]
+    assert db.exec(select(PhotoMarkup)).all() == [] and files(media, "markups") == []
