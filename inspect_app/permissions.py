@@ -172,6 +172,11 @@ def _held_clause(session: Session, user: User):
     return sa.and_(Visit.assignee_id == user.id, Visit.status.in_(HELD_STATUSES))
 
 
+def held_clause(session: Session, user: User):
+    """The visits the user holds (assigned and not done), wherever they are: a WHERE clause on ``Visit``."""
+    return _held_clause(session, user)
+
+
 def can_view_outlet(session: Session, user: User, outlet: Outlet) -> bool:
     """An outlet's page: the outlets in scope, and for an inspector the outlets of the visits they
     hold outside their unit (a cross-inspection), only while they hold one there that is started
@@ -255,15 +260,18 @@ def sees_shopper_identity(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.admin, Role.manager, Role.reviewer)
 
 
-def visits_clause(session: Session, user: User):
-    """A WHERE clause on ``Visit`` matching ``can_view_visit`` for lists and counts."""
+def visits_clause(session: Session, user: User, *, outlet_key=None):
+    """A WHERE clause on ``Visit`` matching ``can_view_visit`` for lists and counts. ``outlet_key``:
+    the visit's outlet as the scope checks it (``db.unindexed(Visit.outlet_id)`` for rows another
+    index chooses: the planners otherwise read the scope's every visit by outlet)."""
     if is_admin(user):
         return sa.true()
     if user.role == Role.shopper:
         return Visit.assignee_id == user.id
     if user.role == Role.handler:
         return _held_clause(session, user)
-    in_scope = Visit.outlet_id.in_(select(Outlet.id).where(outlets_clause(session, user)))
+    in_scope = (Visit.outlet_id if outlet_key is None else outlet_key).in_(
+        select(Outlet.id).where(outlets_clause(session, user)))
     if user.role == Role.branch_chief:
         return sa.and_(in_scope, sa.or_(Visit.status == VisitStatus.released, Visit.kind == SELF_KIND))
     if user.role == Role.inspector:

@@ -5,14 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from inspect_app.forms_common import DateField, FloatField, Required, record_id
+from inspect_app.forms_common import DateField, FloatField, LongSelect, Required, record_id
 
 
 class ScheduleForm(FlaskForm):
     checklist = SelectField(_l("Checklist"), validators=[Required()])
     outlet_ids = SelectMultipleField(_l("Outlets"), coerce=record_id, validate_choice=False)
     window_id = SelectField(_l("Window"), coerce=str, validators=[Optional()], validate_choice=False)
-    assignee_id = SelectField(_l("Assigned to"), coerce=record_id, validators=[Required()], validate_choice=False)
+    assignee_id = SelectField(_l("Assigned to"), coerce=record_id, validators=[Required()], validate_choice=False,
+                              widget=LongSelect())
     due_from = DateField(_l("From"), validators=[Required()])
     due_until = DateField(_l("Until"), validators=[Required()])
 

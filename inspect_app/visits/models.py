@@ -37,6 +37,12 @@ EDITABLE = {VisitStatus.in_progress, VisitStatus.returned}
 _VISIT_ROW_VERSION = sa.Column("row_version", sa.Integer, nullable=False, default=1)
 
 
+#: The visit list's order key as its indexes spell it (``queries.list_key`` is the same in SQL)
+LIST_KEY = "coalesce(submitted_at, started_at, created_at)"
+#: A flagged check-in (far from the outlet, or without a location): ``ix_visit_flagged_checkin``'s rows
+FLAGGED = "checkin_flag <> ''"
+
+
 class Visit(SQLModel, table=True):
     """One inspection of one outlet (or one of its windows) with one checklist version."""
 
@@ -57,6 +63,15 @@ class Visit(SQLModel, table=True):
         sa.Index("ix_visit_outlet_due", "outlet_id", "due_until", "status"),
         # managers' list of flagged check-ins per inspector
         sa.Index("ix_visit_checkin_flag", "checkin_flag", "assignee_id", "checkin_at"),
+        # the flagged check-ins of a period, whoever made them (few, where most check in at the
+        # outlet), newest first; counted per person and scope from the index alone
+        sa.Index("ix_visit_flagged_checkin", "checkin_at", "id", "assignee_id", "checkin_flag", "outlet_id",
+                 "status", sqlite_where=sa.text(FLAGGED),
+                 postgresql_where=sa.text(FLAGGED)),
+        # the managing side's visit list in its order (``queries.list_key``): the country's walked
+        # newest first (a large scope), or each outlet's newest (a small one)
+        sa.Index("ix_visit_list_order", sa.text(LIST_KEY), "id"),
+        sa.Index("ix_visit_outlet_list_order", "outlet_id", sa.text(LIST_KEY), "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

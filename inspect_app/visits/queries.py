@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from inspect_app import permissions
-from inspect_app.auth.models import User
+from inspect_app.auth.models import Role, User
 from inspect_app.db import in_ids, unindexed
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
@@ -29,6 +31,20 @@ def inspection_visits():
     bulletins, the indicators' inspection sources): not the outlets' own self-inspections, unless
     the network counts them in."""
     return sa.true() if counts_self_inspections() else Visit.kind != SELF_KIND
+
+
+def assignable_people(session: Session, user: User) -> list[tuple[int, str, str | None]]:
+    """Who a visit may be given to (the schedule's picker) as (id, display name, code name), in one
+    statement: mystery shoppers anywhere; the active inspectors and managers of the units in the
+    user's scope (an admin's: everyone), and the user. Each person's unit was read and checked one
+    by one before: 3,600 statements for a county's manager on a national network; and the nation's
+    4,000 people are read as values, not as accounts (150 ms)."""
+    query = select(User.id, User.display_name, User.code_name).where(User.active.is_(True), User.role.in_([Role.inspector, Role.shopper, Role.manager]))
+    if not permissions.is_admin(user):
+        in_scope = User.unit_id.in_(select(Unit.id).where(permissions.units_clause(session, user)))
+        query = query.where(sa.or_(User.role == Role.shopper, in_scope,
+                                   sa.and_(User.id == user.id, User.unit_id.is_not(None))))
+    return [tuple(r) for r in session.execute(query.order_by(User.role, User.display_name)).all()]
 
 
 def visit_rows(session: Session, query) -> list[tuple[Visit, Outlet, Window | None, User]]:
@@ -58,20 +74,130 @@ def visits_query(session: Session, user: User, *, status: str | None = None, kin
     return query
 
 
+def list_key():
+    """The managing side's list order, newest work first: submitted, else started, else made (the
+    expression ``ix_visit_list_order`` and ``ix_visit_outlet_list_order`` index)."""
+    return sa.func.coalesce(Visit.submitted_at, Visit.started_at, Visit.created_at)
+
+
 def visit_order(user: User):
     # The outlet side sees released visits in the order they were released: the order of
     # submission would tell it which secret visit came when in the day.
     order = (sa.func.coalesce(Visit.released_at, Visit.created_at) if permissions.is_outlet_side(user)
-             else sa.func.coalesce(Visit.submitted_at, Visit.started_at, Visit.created_at))
+             else list_key())
     return order.desc(), Visit.id.desc()
 
 
+#: The visit list counts at most this many visits of its selection and says "more than" beyond:
+#: the nation's 4,000,000 took 250 ms to count and a province's 100,000 40 ms (growing with every
+#: month kept); a city's 10,000 are still counted in full.
+COUNT_CAP = 20_000
+
+#: A scope of at most this many outlets (and ``org.SCOPE_FIRST_OUTLETS``) reads its visit list
+#: outlet by outlet: each outlet's newest visits down to the page's end, then those sorted (a city's
+#: 128 outlets: 4,000 index entries for the first page). A larger one walks the country's visits in
+#: list order and keeps its own, stopping at the page's end: a province (1/40 of the country) finds
+#: the first page among ~1,200, where its 1,264 outlets' newest would be 38,000.
+LIST_BY_OUTLETS = 400
+
+
+@dataclass
+class VisitPage:
+    rows: list[tuple]
+    #: visits in the selection, counted up to ``COUNT_CAP`` (``more``: there are more than that)
+    total: int
+    more: bool = False
+
+
+def _outlet_matches(q: str):
+    like = f"%{q.strip()}%"
+    return Outlet.name.ilike(like) | Outlet.code.ilike(like)
+
+
 def list_visits(session: Session, user: User, *, status: str | None = None, kind: str | None = None,
-                q: str = "", mine: bool = False, page: int = 1) -> tuple[list, int]:
+                q: str = "", mine: bool = False, page: int = 1) -> VisitPage:
+    offset = (page - 1) * PER_PAGE
+    if user.role in (Role.admin, Role.manager, Role.reviewer) and not (mine or status or kind):
+        return _scope_page(session, user, q=q, offset=offset)
     query = visits_query(session, user, status=status, kind=kind, q=q, mine=mine)
-    total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
-    rows = visit_rows(session, query.order_by(*visit_order(user)).offset((page - 1) * PER_PAGE).limit(PER_PAGE))
-    return rows, total
+    total = _capped_count(session, query.with_only_columns(sa.literal(1)))
+    rows = visit_rows(session, query.order_by(*visit_order(user)).offset(offset).limit(PER_PAGE))
+    return VisitPage(rows=rows, total=min(total, COUNT_CAP), more=total > COUNT_CAP)
+
+
+def _capped_count(session: Session, query) -> int:
+    """Rows of ``query`` (a select of anything), counted up to one past ``COUNT_CAP``."""
+    return session.execute(select(sa.func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())).scalar()
+
+
+def _scope_page(session: Session, user: User, *, q: str, offset: int) -> VisitPage:
+    """The managing side's unfiltered list (or searched by outlet): the scope's visits and those the
+    user holds elsewhere (``permissions.visits_clause``), newest first, planned by scope. The page's
+    keys (list key, id) come from each part (the held ones by assignee; the scope's by its outlets
+    or by the country's walk), merged; then the page's rows by id. Five statements either way."""
+    n, key = offset + PER_PAGE, list_key()
+    outlets = select(Outlet.id).where(permissions.outlets_clause(session, user))
+    if q:
+        outlets = outlets.where(_outlet_matches(q))
+    few = org.few_outlets(session.execute(outlets.limit(org.SCOPE_FIRST_OUTLETS + 1)).scalars().all())
+    admin = permissions.is_admin(user)
+    held = sa.false() if admin else permissions.held_clause(session, user)
+    if q:
+        held = sa.and_(held, Visit.outlet_id.in_(select(Outlet.id).where(_outlet_matches(q))))
+    keys = select(key.label("key"), Visit.id)
+    if few is None:
+        scope = sa.true() if admin and not q else Visit.outlet_id.in_(outlets)
+        total = _capped_count(session, select(Visit.id).where(sa.or_(held, scope)))
+        in_scope = sa.true() if admin and not q else unindexed(Visit.outlet_id).in_(outlets)
+        parts = [keys.where(in_scope)]
+    else:
+        counted = (select(sa.func.count()).select_from(
+            select(Visit.id).where(in_ids(session, Visit.outlet_id, few)).limit(COUNT_CAP + 1).subquery())
+            .scalar_subquery())
+        elsewhere = select(sa.func.count()).where(held, sa.not_(in_ids(session, Visit.outlet_id, few))).scalar_subquery()
+        total = sum(session.execute(select(counted, elsewhere)).one())
+        if len(few) <= min(LIST_BY_OUTLETS, org.SCOPE_FIRST_OUTLETS):
+            parts = [_newest_by_outlet(session, few, n)]
+        else:
+            parts = [keys.where(in_ids(session, unindexed(Visit.outlet_id), few))]
+    if not admin:
+        parts.append(keys.where(held))
+    found = {}
+    for part in parts:
+        for row_key, visit_id in session.execute(part.order_by(key.desc(), Visit.id.desc()).limit(n)).all():
+            found[visit_id] = _aware(row_key)
+    ids = sorted(found, key=lambda i: (found[i], i), reverse=True)[offset:n]
+    rows = visit_rows(session, select(Visit).where(Visit.id.in_(ids))) if ids else []
+    order = {visit_id: k for k, visit_id in enumerate(ids)}
+    return VisitPage(rows=sorted(rows, key=lambda r: order[r[0].id]), total=min(total, COUNT_CAP),
+                     more=total > COUNT_CAP)
+
+
+def _newest_by_outlet(session: Session, outlet_ids: list[int], n: int):
+    """(list key, id) of each outlet's newest ``n`` visits (and ties), unordered: per outlet, its
+    n-th newest key through ``ix_visit_outlet_list_order``, then the range down to it."""
+    other = aliased(Visit)
+    other_key = sa.func.coalesce(other.submitted_at, other.started_at, other.created_at)
+    nth = (select(other_key).where(other.outlet_id == Outlet.id).order_by(other_key.desc(), other.id.desc())
+           .offset(n - 1).limit(1).scalar_subquery())
+    # OFFSET 0: each outlet's threshold computed once, not per visit row (PostgreSQL and SQLite
+    # would otherwise pull the subquery up into the join and run it for every visit)
+    since = (select(Outlet.id.label("outlet_id"), sa.func.coalesce(nth, EARLIEST).label("since"))
+             .where(in_ids(session, Outlet.id, outlet_ids)).offset(0).subquery())
+    return (select(list_key().label("key"), Visit.id).join(since, Visit.outlet_id == since.c.outlet_id)
+            .where(list_key() >= since.c.since))
+
+
+#: before any visit: the threshold of an outlet with fewer visits than a page's end
+EARLIEST = sa.literal(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), sa.DateTime(timezone=True))
+
+
+def _aware(moment):
+    if isinstance(moment, str):  # SQLite hands back an expression's datetime as text
+        moment = dt.datetime.fromisoformat(moment)
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment
 
 
 def visit_batches(session: Session, user: User, *, batch: int = 1000, **filters) -> Iterator[list[tuple]]:
@@ -235,20 +361,45 @@ def flagged_checkins_query(session: Session, user: User, *, since: dt.datetime |
     return query.order_by(Visit.checkin_at.desc(), Visit.id.desc())
 
 
-def flagged_checkins_by_person(session: Session, user: User, *, since: dt.datetime | None,
-                               until: dt.datetime | None) -> list[tuple[User, int, int, int]]:
-    """Per inspector (or shopper): check-ins in the period, how many far, how many without a location."""
+@dataclass
+class FlaggedCheckins:
+    """The flagged check-ins page: per person (check-ins, far, without a location), the flagged
+    visits' keys newest first, and the page's rows."""
+    people: list[tuple[User, int, int, int]]
+    total: int
+    rows: list[tuple]
+
+
+def flagged_checkins_page(session: Session, user: User, *, since: dt.datetime, until: dt.datetime,
+                          assignee_id: int | None = None, page: int = 1) -> FlaggedCheckins:
+    """The flagged check-ins of the user's reach in a period, in four statements whatever the
+    scope: the flagged ones of the period (``ix_visit_flagged_checkin``: flagged check-ins by time,
+    few where check-ins are mostly at their outlet), then the flagged people's other check-ins of
+    the period counted (each person's range of ``ix_visit_checkin_flag``), the people, and the
+    page's rows by id. The scope is checked on each of those rows, off the outlet indexes: the
+    period and the flag choose them (the scope's every visit was read before: a province's
+    100,000, or the nation's 160,000 check-ins of a month, for six flagged)."""
+    reach = permissions.visits_clause(session, user, outlet_key=unindexed(Visit.outlet_id))
+    period = sa.and_(Visit.checkin_at >= since, Visit.checkin_at < until)
+    # the partial index's own predicate, as a literal (a bound '' would not match it on SQLite)
+    flagged = sa.and_(Visit.checkin_flag != sa.literal_column("''"), period, reach)
     far = sa.func.sum(sa.case((Visit.checkin_flag == "far", 1), else_=0))
-    none = sa.func.sum(sa.case((Visit.checkin_flag == "no_location", 1), else_=0))
-    query = (select(Visit.assignee_id, sa.func.count(), far, none)
-             .where(permissions.visits_clause(session, user), Visit.checkin_at.is_not(None))
-             .group_by(Visit.assignee_id))
-    if since is not None:
-        query = query.where(Visit.checkin_at >= since)
-    if until is not None:
-        query = query.where(Visit.checkin_at < until)
-    counts = {row[0]: (int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in session.execute(query).all()}
-    flagged = [i for i, (_n, f, n) in counts.items() if f or n]
-    people = {u.id: u for u in session.exec(select(User).where(User.id.in_(flagged))).all()} if flagged else {}
-    rows = [(people[i], *counts[i]) for i in flagged if i in people]
-    return sorted(rows, key=lambda r: (-(r[2] + r[3]), r[0].display_name))
+    counts = {person: [int(n), int(f or 0), int(n) - int(f or 0)] for person, n, f in session.execute(
+        select(Visit.assignee_id, sa.func.count(), far).where(flagged).group_by(Visit.assignee_id)).all()}
+    total = sum(n for person, (n, _f, _none) in counts.items() if not assignee_id or person == assignee_id)
+    people = {}
+    if counts:
+        for person, plain in session.execute(select(Visit.assignee_id, sa.func.count())
+                                             .where(Visit.checkin_flag == "", in_ids(session, Visit.assignee_id, counts),
+                                                    period, reach).group_by(Visit.assignee_id)).all():
+            counts[person][0] += plain
+        people = {u.id: u for u in session.exec(select(User).where(User.id.in_(list(counts)))).all()}
+    by_person = sorted(((people[i], *counts[i]) for i in counts if i in people),
+                       key=lambda r: (-(r[2] + r[3]), r[0].display_name))
+    # the page's rows walking the flagged check-ins newest first, stopping at the page's end
+    listed = select(Visit).where(flagged)
+    if assignee_id:
+        listed = listed.where(Visit.assignee_id == assignee_id)
+    rows = visit_rows(session, listed.order_by(Visit.checkin_at.desc(), Visit.id.desc())
+                      .offset((page - 1) * PER_PAGE).limit(PER_PAGE)) if total else []
+    return FlaggedCheckins(people=by_person, total=total, rows=rows)

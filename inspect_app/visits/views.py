@@ -61,8 +61,9 @@ def index():
     db = get_session()
     page = max(1, request.args.get("page", 1, type=record_id))
     filters = list_filters()
-    rows, total = queries.list_visits(db, current_user, page=page, **filters)
-    return render_template("visits/index.html", rows=rows, total=total, page=page, per_page=queries.PER_PAGE,
+    listed = queries.list_visits(db, current_user, page=page, **filters)
+    return render_template("visits/index.html", rows=listed.rows, total=listed.total, more=listed.more, page=page,
+                           per_page=queries.PER_PAGE,
                            statuses=list(VisitStatus), kinds=checklists.KIND_ORDER, **filters)
 
 
@@ -76,18 +77,12 @@ def list_filters() -> dict:
 
 # --- scheduling ----------------------------------------------------------------------------------
 
-def _assignable(db, kind_secret: bool | None = None) -> list[User]:
-    roles = [Role.inspector, Role.shopper, Role.manager]
-    people = db.exec(select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.role, User.display_name)).all()
-    result = []
-    for person in people:
-        if person.role == Role.shopper or permissions.is_admin(current_user):
-            result.append(person)
-        elif person.unit_id is not None:
-            unit = db.get(Unit, person.unit_id)
-            if unit is not None and permissions.unit_in_scope(db, current_user, unit) or person.id == current_user.id:
-                result.append(person)
-    return result
+def _unit_picker(db, unit_id: int | None) -> list[tuple[int, str]]:
+    """The schedule's unit filter as the other pickers list units (``org.picker_units``): provinces,
+    cities and the counties beside and below the unit shown (the one filtered by, else the user's
+    own); the nation's 2,800 counties made a select of 3,200 units no one scrolls."""
+    node = db.get(Unit, unit_id or current_user.unit_id) if (unit_id or current_user.unit_id) else None
+    return org.unit_choices(db, sa.and_(permissions.units_clause(db, current_user), org.picker_units(node)))
 
 
 @bp.route("/schedule", methods=["GET", "POST"])
@@ -101,8 +96,8 @@ def schedule():
     outlets, total = org.search_outlets(db, user=current_user, q=q, unit_id=unit_id, page=1, per_page=500)
     form = ScheduleForm()
     form.checklist.choices = checklist_choices()
-    people = _assignable(db)
-    form.assignee_id.choices = [(p.id, f"{p.display_name}" + (f" · {p.code_name}" if p.code_name else "")) for p in people]
+    people = queries.assignable_people(db, current_user)
+    form.assignee_id.choices = [(pid, name + (f" · {code_name}" if code_name else "")) for pid, name, code_name in people]
     preset = _outlet_in_scope(db, request.args.get("outlet", type=record_id))
     windows = org.windows_of(db, preset, active_only=True) if preset else []
     form.window_id.choices = [("", "—")] + [(str(w.id), _("Window %(n)s", n=w.number)) for w in windows]
@@ -121,7 +116,7 @@ def schedule():
         if scheduled is not REFUSED:
             return redirect(url_for("visits.index", status="scheduled"))
     return render_template("visits/schedule.html", form=form, outlets=outlets, total=total, q=q, unit_id=unit_id,
-                           units=org.unit_tree_labels(db, permissions.units_clause(db, current_user)),
+                           units=_unit_picker(db, unit_id),
                            windows=windows, preset=preset)
 
 
@@ -642,13 +637,10 @@ def checkin_flag_selection() -> dict:
 def checkin_flags():
     """Visits whose check-in was far from the outlet or without a location, per inspector."""
     selection = checkin_flag_selection()
-    db = get_session()
-    people = queries.flagged_checkins_by_person(db, current_user, since=selection["since"], until=selection["until"])
-    query = queries.flagged_checkins_query(db, current_user, since=selection["since"], until=selection["until"],
-                                           assignee_id=selection["assignee_id"])
     page = max(1, request.args.get("page", 1, type=record_id))
-    total = db.execute(select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar()
-    rows = queries.visit_rows(db, query.limit(queries.PER_PAGE).offset((page - 1) * queries.PER_PAGE))
-    return render_template("visits/checkin_flags.html", people=people, rows=rows, total=total, page=page,
+    flagged = queries.flagged_checkins_page(get_session(), current_user, since=selection["since"],
+                                            until=selection["until"], assignee_id=selection["assignee_id"], page=page)
+    return render_template("visits/checkin_flags.html", people=flagged.people, rows=flagged.rows, total=flagged.total,
+                           page=page,
                            per_page=queries.PER_PAGE, selection=selection, flag_labels=services.CHECKIN_FLAG_LABELS,
                            radius=services.checkin_radius())

@@ -11,7 +11,8 @@ from tests.dashboard.test_query_counts import forget_kept_bulletins, grow, state
 
 PAGES = ["/board", "/board?from=2026-01&to=2030-12", "/board/lines?state=overdue", "/board/lines?state=due_soon",
          "/board?unit={xihu}", "/bulletins?kind=month", "/bulletins?kind=week", "/home", "/notices", "/notices?open=1",
-         "/board/lines", "/board/lines?state=open", "/board/lines?state=closed", "/reminders"]
+         "/board/lines", "/board/lines?state=open", "/board/lines?state=closed", "/reminders", "/visits",
+         "/visits?q=90000", "/visits/checkin-flags", "/schedule"]
 
 
 AS_OF = re.compile(r'<p class="muted small" data-overdue-as-of>[^<]*</p>')
@@ -81,6 +82,55 @@ def test_star_board_by_levels_shows_the_same_pages(role, app, db, org_tree, peop
         assert by_outlets == by_levels, url
         assert n_outlets == n_levels, url
     assert len(levels) >= 3, levels  # the pages cross the levels' edges
+
+
+@pytest.mark.parametrize("role", ["manager", "director", "admin"])
+def test_visit_list_plans_show_the_same_pages(role, app, db, org_tree, people, create_outlet, client_as, monkeypatch):
+    """The visit list, newest first by (submitted, started, made): by the scope's outlets (each
+    outlet's newest), by the country's walk kept to the scope's outlet ids, or to its clause; plus
+    the visits the viewer holds outside the scope. Every page the same with the same statements,
+    and the same as the list sorted whole; the count stops at ``COUNT_CAP`` and says so."""
+    import datetime as dt
+
+    from inspect_app import clock
+    from inspect_app.visits import queries as visit_queries
+    from inspect_app.visits import services as visit_services
+    from inspect_app.visits.models import Visit
+
+    grow(app, db, org_tree, people, create_outlet, 4)
+    today = clock.today("Asia/Shanghai")
+    with app.test_request_context():  # scheduled: listed by when they were made
+        for outlet, person in ((org_tree["xihu1"], people["inspector"]), (org_tree["haishu1"], people["other_manager"])):
+            visit = visit_services.schedule_visits(db, actor=people["admin"], checklist_code="mini", outlet_ids=[outlet.id],
+                                                   assignee=person, due_from=today,
+                                                   due_until=today + dt.timedelta(days=3))[0]
+    visit.assignee_id = people["manager"].id  # 宁波's visit held by 杭州's manager (a cross-inspection)
+    db.add(visit)
+    db.commit()
+    user = people[role]
+    monkeypatch.setattr(visit_queries, "PER_PAGE", 2)
+    client = client_as(user)
+    with app.test_request_context():
+        reference = [v.id for v in db.exec(visit_queries.visits_query(db, user).order_by(
+            *visit_queries.visit_order(user))).all()]
+    # the newest: 宁波's visit, in the province's and the nation's scope, held by 杭州's manager
+    assert db.get(Visit, reference[0]).assignee_id == people["manager"].id
+    pages = (len(reference) + 1) // 2
+    for url in [f"/visits?page={n}" for n in range(1, pages + 2)] + ["/visits?q=9000&page=2"]:
+        seen = []
+        for first, by_outlets in ((500, 400), (500, 0), (0, 400)):
+            monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", first)
+            monkeypatch.setattr(visit_queries, "LIST_BY_OUTLETS", by_outlets)
+            seen.append((_body(client, url), statements(app, client, url)))
+        assert seen[0] == seen[1] == seen[2], url
+    listed = []
+    for n in range(1, pages + 1):
+        body = _body(client, f"/visits?page={n}")
+        listed += [int(i) for i in re.findall(r'href="/visits/(\d+)"', body)]
+    assert listed == reference
+    monkeypatch.setattr(visit_queries, "COUNT_CAP", 3)
+    body = _body(client, "/visits")
+    assert "1 / 2+" in body and "多于 3 次检查" in body
 
 
 COMPLAINT_PAGES = ["/complaints", "/complaints?page=2", "/complaints?status=open", "/complaints/streaks",
