@@ -7,6 +7,7 @@ import re
 
 import pytest
 from sqlmodel import select
+from werkzeug.routing import IntegerConverter
 
 from inspect_app import clock
 from inspect_app.evidence.models import Photo
@@ -30,7 +31,7 @@ def urls(app, method: str):
             continue
         if rule.endpoint in ("auth.logout", "auth.set_language", "auth.end_device", "auth.end_other_devices"):
             continue
-        ints = [a for a, conv in rule._converters.items() if conv.__class__.__name__ == "IntegerConverter"]
+        ints = [a for a, conv in rule._converters.items() if isinstance(conv, IntegerConverter)]
         others = {a: conv for a, conv in rule._converters.items() if a not in ints}
         values = {}
         for arg, conv in others.items():
