@@ -377,8 +377,11 @@ def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime |
     if not units:
         return None
     in_units = sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units])
-    few = org.few_outlets(session.exec(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(in_units)
-                                       .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
+    # the units under them first (a few thousand rows at most), then their outlets by the unit index:
+    # the outlets joined to the paths' ORs read 5,000 rows through 31 LIKEs each for the nation
+    few = org.few_outlets(session.exec(
+        select(Outlet.id).where(Outlet.unit_id.in_(session.exec(select(Unit.id).where(in_units)).all()))
+        .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
     if few is not None:  # a small scope: its outlets' own complaints (by outlet and time)
         moment = session.exec(select(sa.func.max(Complaint.received_at))
                               .where(in_ids(session, Complaint.outlet_id, few), Complaint.verdict.in_(AT_FAULT))).one()
@@ -394,7 +397,8 @@ def unit_streak(session: Session, unit: Unit | list[Unit], *, now: dt.datetime |
     return (clock.local_date(now, zone) - clock.local_date(moment, zone)).days
 
 
-def unit_streaks(session: Session, units: list[Unit], *, now: dt.datetime | None = None) -> dict[int, int | None]:
+def unit_streaks(session: Session, units: list[Unit], *, now: dt.datetime | None = None,
+                 whole_country: bool = False) -> dict[int, int | None]:
     """``unit_streak`` of each unit (unit id → days, None without any), in two reads however many
     units: their outlets, then a small scope's complaints by outlet grouped per unit, or for the
     nation each unit's newest one at fault through the received index (one subquery per unit in
@@ -403,8 +407,12 @@ def unit_streaks(session: Session, units: list[Unit], *, now: dt.datetime | None
     if not units:
         return {}
     in_units = sa.or_(*[Unit.path.startswith(u.path, autoescape=True) for u in units])
-    few = org.few_outlets(session.exec(select(Outlet.id).join(Unit, Unit.id == Outlet.unit_id).where(in_units)
-                                       .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
+    # the units under them first (a few thousand rows at most), then their outlets by the unit index:
+    # the outlets joined to the paths' ORs read 5,000 rows through 31 LIKEs each for the nation
+    # (``whole_country``: the units are the country's top ones, nothing to count)
+    few = None if whole_country else org.few_outlets(session.exec(
+        select(Outlet.id).where(Outlet.unit_id.in_(session.exec(select(Unit.id).where(in_units)).all()))
+        .limit(org.SCOPE_FIRST_OUTLETS + 1)).all())
     moments: dict[int, dt.datetime | None] = {}
     if few is not None:  # a small scope: its outlets' own complaints (by outlet and time), per unit held
         for path, moment in session.execute(
