@@ -92,6 +92,10 @@ class RectificationLine(SQLModel, table=True):
         sa.UniqueConstraint("notice_id", "item_code", name="uq_line_notice_item"),
         # the repeats page (屡查屡犯): only repeat lines, by issue time
         sa.Index("ix_line_repeat", "repeat_of_id", "issued_at"),
+        # a scope's repeat lines by its outlets (the repeats page of a county or a province): only
+        # those, where ix_line_outlet_deadline read each outlet's every line to find them
+        sa.Index("ix_line_outlet_repeat", "outlet_id", "issued_at",
+                 sqlite_where=sa.text("repeat_of_id IS NOT NULL"), postgresql_where=sa.text("repeat_of_id IS NOT NULL")),
         # lines closed after an instant, by outlet: what was still overdue at a period's end (the
         # indicator's rows), without reading every line ever closed
         sa.Index("ix_line_closed_outlet", "closed_at", "outlet_id"),

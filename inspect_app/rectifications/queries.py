@@ -129,8 +129,8 @@ def late_lines(session: Session, user: User, node: Unit | None, filters: BoardFi
         # a county's board lists its outlets: always counted live, however many
         few = sorted(session.execute(select(Outlet.id).where(permissions.outlets_clause(session, user),
                                                              _under(node))).scalars().all())
-    else:
-        few = scope_outlets(session, user, node)
+    else:  # a large scope (or a large share of a large country: ``list_scope``) reads the kept counts
+        few = list_scope(session, user, node)
     if few is None:
         return LateLines(now=now, few=None, lines=None)
     until = now if escalation_days is None else max(now, now - dt.timedelta(days=escalation_days - 1))
