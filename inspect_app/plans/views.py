@@ -140,7 +140,7 @@ def _defaults(db, form: PlanForm) -> None:
     today = clock.today(services.plan_zone())
     form.starts_on.data = today
     form.ends_on.data = dt.date(today.year, 12, 31) if today.month < 10 else dt.date(today.year + 1, 12, 31)
-    form.per_period.data = 1
+    form.per_period.data, form.period_kind.data = 1, "month"
     unit = _shown_unit(db, form, None)
     if unit is not None:
         form.unit_id.data = unit.id

@@ -208,3 +208,10 @@ def test_the_form_lists_what_its_unit_holds(app, db, pinned, people, org_tree, c
     made, _result = make_plan(app, db, people["manager"], t["xihu"], member_ids=[people["inspector"].id])
     page = manager.get(f"/plans/{made.id}/edit").get_data(as_text=True)
     assert re.search(rf'name="member_ids" value="{people["inspector"].id}" checked', page)
+
+
+def test_a_new_plan_starts_once_a_month(app, db, pinned, people, org_tree, client_as):
+    """The form's defaults say what the docstring promised: once per outlet each month."""
+    page = client_as(people["manager"]).get("/plans/new").get_data(as_text=True)
+    assert re.search(r'<option selected value="month">|<option value="month" selected>', page), \
+        re.findall(r'<option[^>]*value="(?:day|month)"[^>]*>', page)
