@@ -110,8 +110,10 @@ class IntegerField(_SaysWhatItCannotRead, fields.IntegerField):
         return _("“%(field)s” is not a whole number: %(value)s.", field=self.label.text, value=typed)
 
 
-#: SQLite's INTEGER (and PostgreSQL's BIGINT) hold 64 bits: a longer number is no row's id.
-LARGEST_ID = 2 ** 63 - 1
+#: The ids are PostgreSQL INTEGER columns (32 bits, signed): a larger number is no row's id, and
+#: PostgreSQL refuses to compare one with them (a DataError, a 500), as SQLite's driver refuses to
+#: bind a number past 64 bits.
+LARGEST_ID = 2 ** 31 - 1
 
 
 def record_id(value) -> int:

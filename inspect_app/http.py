@@ -190,6 +190,8 @@ class Payload:
             raise BadPayload() from None
         if isinstance(number, float) and not math.isfinite(number):
             raise BadPayload()  # "nan", "inf", 1e999
+        if isinstance(number, int) and not -LARGEST_ID - 1 <= number <= LARGEST_ID:
+            raise BadPayload()  # past an INTEGER column's 32 bits: PostgreSQL refuses it (a 500)
         return number
 
     def int(self, key: str) -> int | None:

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
 from inspect_app.db import get_engine, in_ids, unindexed, writing
+from inspect_app.forms_common import LARGEST_ID
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications import services, stats
@@ -630,6 +631,8 @@ class NoticeCursor:
         parts = (text or "").split(".")
         try:
             numbers = [int(p) for p in parts]
+            if not 0 <= numbers[-1] <= LARGEST_ID:  # no notice's id (PostgreSQL refuses to compare it)
+                return None
             if len(numbers) == 3 and numbers[0] in (1, 2):
                 return cls(numbers[0], _EPOCH + dt.timedelta(microseconds=numbers[1]), numbers[2])
             if len(numbers) == 2 and numbers[0] == 3:
@@ -736,9 +739,9 @@ def notice_page(session: Session, user: User, *, open_only: bool = False, after:
     for part in (1, 2) if open_only else (1, 2, 3):
         if after is not None and part < after.part:
             continue
-        need = limit + 1 - len(keys)
-        if need <= 0:
-            break
+        # every part read even when the page is full (one row then), and the counts even for no
+        # notice: the same statements whatever the data holds
+        need = max(1, limit + 1 - len(keys))
         if part == 3:
             keys.extend((3, None, nid, nid) for nid in _settled_notices(session, user, few, after, need))
             continue
@@ -747,8 +750,6 @@ def notice_page(session: Session, user: User, *, open_only: bool = False, after:
     page = keys[:limit]
     following = NoticeCursor(*page[-1][:3]) if len(keys) > limit else None
     ids = [k[3] for k in page]
-    if not ids:
-        return [], None
     now = clock.now()
     line = RectificationLine
     counts = (select(line.notice_id.label("nid"), sa.func.count().label("lines"),
