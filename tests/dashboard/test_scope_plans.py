@@ -31,19 +31,24 @@ def _body(client, url, *, kept: bool = False) -> str:
     return AS_OF.sub("", text)
 
 
+def _same_by_both_plans(app, client, monkeypatch, url: str, *, kept: bool = False) -> None:
+    """The page read through the scope's outlets and through the country's rows (``kept``: the
+    country's plan reads the kept late counts): the same page with the same statements."""
+    monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500)
+    by_outlets, n_outlets = _body(client, url), statements(app, client, url)
+    monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)
+    by_country, n_country = _body(client, url, kept=kept), statements(app, client, url)
+    assert by_outlets == by_country, url
+    assert n_outlets == n_country, url
+
+
 @pytest.mark.parametrize("role", ["manager", "director"])
 def test_both_plans_show_the_same_with_the_same_statements(role, app, db, org_tree, people, create_outlet,
                                                            client_as, monkeypatch):
     grow(app, db, org_tree, people, create_outlet, 4)
     client = client_as(people[role])
     for url in PAGES:
-        url = url.format(xihu=org_tree["xihu"].id)
-        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500)
-        by_outlets, n_outlets = _body(client, url), statements(app, client, url)
-        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)
-        by_country, n_country = _body(client, url, kept=True), statements(app, client, url)
-        assert by_outlets == by_country, url
-        assert n_outlets == n_country, url
+        _same_by_both_plans(app, client, monkeypatch, url.format(xihu=org_tree["xihu"].id), kept=True)
     late = _body(client, "/board/lines?state=overdue")
     assert late.count("逾期 10 天") == 8  # the late lines are there to compare (4 outlets, 2 each)
 
@@ -75,12 +80,7 @@ def test_star_board_by_levels_shows_the_same_pages(role, app, db, org_tree, peop
     levels = set(db.exec(select(StarRating.stars).where(StarRating.ended_at.is_(None))).all())
     urls = [f"/stars?page={n}" for n in range(1, 6)] + [f"/stars?stars={n}&page={p}" for n in range(1, 6) for p in (1, 2)]
     for url in urls:
-        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500)
-        by_outlets, n_outlets = _body(client, url), statements(app, client, url)
-        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)
-        by_levels, n_levels = _body(client, url), statements(app, client, url)
-        assert by_outlets == by_levels, url
-        assert n_outlets == n_levels, url
+        _same_by_both_plans(app, client, monkeypatch, url)
     assert len(levels) >= 3, levels  # the pages cross the levels' edges
 
 
@@ -150,11 +150,5 @@ def test_complaint_pages_show_the_same_by_both_plans(role, app, db, org_tree, pe
     grow_complaints(app, db, org_tree, people, create_outlet, 12)
     client = client_as(people[role])
     for url in COMPLAINT_PAGES:
-        url = url.format(xihu=org_tree["xihu"].id)
-        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500)
-        by_outlets, n_outlets = _body(client, url), statements(app, client, url)
-        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)
-        by_country, n_country = _body(client, url), statements(app, client, url)
-        assert by_outlets == by_country, url
-        assert n_outlets == n_country, url
+        _same_by_both_plans(app, client, monkeypatch, url.format(xihu=org_tree["xihu"].id))
     assert "大客户3" in _body(client, "/callbacks")  # the callbacks are there to compare
