@@ -8,6 +8,12 @@ at first contact. Every flush that adds, changes or deletes complaints takes off
 added before and adds what it adds now (one upsert per unit, month and category touched, by
 increment, so two transactions changing the same unit's month both count). Statements that
 write complaints without the ORM (the national demo's COPY) are followed by ``rebuild``.
+
+The same flushes keep each outlet's and each unit's newest complaint at fault
+(``ComplaintLastFault``, ``ComplaintLastFaultUnit``: the 零投诉 streaks): an outlet whose at-fault
+complaints a flush touches is read again from its own complaints (one indexed read); a unit above
+it takes the newer moment by upsert, and is counted again from its outlets' rows only when one of
+them went back (a verdict changed to unfounded, a complaint deleted) or an outlet moved.
 """
 from __future__ import annotations
 
@@ -20,13 +26,20 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.complaints.models import AT_FAULT, Complaint, ComplaintStatsMonth
+from inspect_app.complaints.models import (
+    AT_FAULT,
+    Complaint,
+    ComplaintLastFault,
+    ComplaintLastFaultUnit,
+    ComplaintStatsMonth,
+)
 from inspect_app.org.models import Outlet, Unit
 
 #: The columns a complaint's counts depend on.
 FIELDS = ("outlet_id", "received_at", "category", "verdict", "source", "concluded_at", "handed_on", "reopened")
 COUNTERS = ("received", "at_fault", "appeals", "concluded", "first_contact")
 _PENDING = "complaint_stats_deltas"
+_LAST_PENDING = "complaint_last_fault_outlets"
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -106,6 +119,8 @@ def _note_changes(session, _flush_context, _instances) -> None:
     outlets = {s["outlet_id"] for s in (*befores, *afters)}
     paths = dict(session.connection().execute(select(Outlet.id, Unit.path).join(Unit, Unit.id == Outlet.unit_id)
                                               .where(Outlet.id.in_(outlets))).all())
+    session.info.setdefault(_LAST_PENDING, set()).update(
+        s["outlet_id"] for s in (*befores, *afters) if s["verdict"] in AT_FAULT)
     zone = clock.default_zone()
     deltas: dict[tuple, Counter] = session.info.setdefault(_PENDING, {})
     for sign, states in ((-1, befores), (1, afters)):
@@ -121,11 +136,15 @@ def _apply_changes(session, _flush_context) -> None:
     deltas = session.info.pop(_PENDING, None)
     if deltas:
         _add(session.connection(), deltas)
+    outlets = session.info.pop(_LAST_PENDING, None)
+    if outlets:
+        keep_last(session.connection(), outlets)
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _forget_changes(session, _previous_transaction) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_LAST_PENDING, None)
 
 
 def _add(connection, deltas: dict[tuple, Counter]) -> None:
@@ -137,11 +156,16 @@ def _add(connection, deltas: dict[tuple, Counter]) -> None:
             _upsert(connection, dict(zip(("unit_id", "month", "category"), key)), counts)
 
 
-def _upsert(connection, key: dict, deltas: dict[str, int]) -> None:
+def _insert(connection):
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _upsert(connection, key: dict, deltas: dict[str, int]) -> None:
+    insert = _insert(connection)
     table = ComplaintStatsMonth.__table__
     statement = insert(table).values(**key, **{name: deltas.get(name, 0) for name in COUNTERS})
     connection.execute(statement.on_conflict_do_update(
@@ -185,10 +209,119 @@ def move_outlets(_sender, *, session: Session, moves: dict[int, tuple[int, int]]
         _count(deltas, -1, state, paths[before], zone)
         _count(deltas, 1, state, paths[after], zone)
     _add(session.connection(), deltas)
+    move_last(session, moves)
+
+
+# --- the newest complaint at fault, per outlet and per unit ------------------------------------------
+
+def _newest(connection, outlets: list[int]) -> dict[int, dt.datetime]:
+    """The outlets' newest complaints at fault, from their complaints (the at-fault index by outlet)."""
+    return {outlet_id: _aware(moment) for outlet_id, moment in connection.execute(
+        select(Complaint.outlet_id, sa.func.max(Complaint.received_at))
+        .where(Complaint.outlet_id.in_(outlets), Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id))}
+
+
+def _set_last(connection, model, key: str, rows: dict[int, dt.datetime], *, newer_only: bool) -> None:
+    """Write ``rows`` (id → moment) into ``model``'s table, in id order; ``newer_only``: a row kept
+    keeps its moment when it is newer (two transactions raising the same unit)."""
+    if not rows:
+        return
+    table = model.__table__
+    insert = _insert(connection)
+    statement = insert(table).values([{key: ident, "last_at": rows[ident]} for ident in sorted(rows)])
+    moment = statement.excluded.last_at
+    if newer_only:
+        newer = sa.func.greatest if connection.dialect.name == "postgresql" else sa.func.max
+        moment = newer(table.c.last_at, statement.excluded.last_at)
+    connection.execute(statement.on_conflict_do_update(index_elements=[table.c[key]], set_={"last_at": moment}))
+
+
+def _recount_units(connection, units: set[int]) -> None:
+    """Count units' newest at fault again from the rows of the outlets under them."""
+    if not units:
+        return
+    paths = dict(connection.execute(select(Unit.id, Unit.path).where(Unit.id.in_(units))).all())
+    found = {}
+    for unit_id, path in paths.items():
+        moment = connection.execute(
+            select(sa.func.max(ComplaintLastFault.last_at)).join(Outlet, Outlet.id == ComplaintLastFault.outlet_id)
+            .join(Unit, Unit.id == Outlet.unit_id).where(Unit.path.startswith(path, autoescape=True))).scalar()
+        if moment is not None:
+            found[unit_id] = moment
+    if set(paths) - set(found):
+        connection.execute(sa.delete(ComplaintLastFaultUnit).where(
+            ComplaintLastFaultUnit.unit_id.in_(set(paths) - set(found))))
+    _set_last(connection, ComplaintLastFaultUnit, "unit_id", found, newer_only=False)
+
+
+def keep_last(connection, outlets: set[int]) -> None:
+    """The outlets' newest at fault read again, and the units above each one that changed: raised by
+    upsert, counted again when it went back or went away."""
+    ids = sorted(outlets)
+    now_last = _newest(connection, ids)
+    kept = {outlet_id: _aware(moment) for outlet_id, moment in connection.execute(
+        select(ComplaintLastFault.outlet_id, ComplaintLastFault.last_at).where(ComplaintLastFault.outlet_id.in_(ids)))}
+    changed = [outlet_id for outlet_id in ids if now_last.get(outlet_id) != kept.get(outlet_id)]
+    if not changed:
+        return
+    gone = [outlet_id for outlet_id in changed if outlet_id not in now_last]
+    if gone:
+        connection.execute(sa.delete(ComplaintLastFault).where(ComplaintLastFault.outlet_id.in_(gone)))
+    _set_last(connection, ComplaintLastFault, "outlet_id", {o: now_last[o] for o in changed if o in now_last},
+              newer_only=False)
+    paths = dict(connection.execute(select(Outlet.id, Unit.path).join(Unit, Unit.id == Outlet.unit_id)
+                                    .where(Outlet.id.in_(changed))).all())
+    raised: dict[int, dt.datetime] = {}
+    lowered: set[int] = set()
+    for outlet_id in changed:
+        moment, before = now_last.get(outlet_id), kept.get(outlet_id)
+        for unit_id in units_on(paths.get(outlet_id, "")):
+            if moment is not None and (before is None or moment > before):
+                raised[unit_id] = max(moment, raised.get(unit_id, moment))
+            else:
+                lowered.add(unit_id)
+    _set_last(connection, ComplaintLastFaultUnit, "unit_id",
+              {unit_id: moment for unit_id, moment in raised.items() if unit_id not in lowered}, newer_only=True)
+    _recount_units(connection, lowered)
+
+
+def move_last(session: Session, moves: dict[int, tuple[int, int]]) -> None:
+    """Outlets moved: the units above their old and new units counted again (those with a row)."""
+    held = session.execute(select(ComplaintLastFault.outlet_id).where(
+        ComplaintLastFault.outlet_id.in_(list(moves)))).scalars().all()
+    if not held:
+        return
+    paths = session.execute(select(Unit.path).where(
+        Unit.id.in_({unit for outlet_id in held for unit in moves[outlet_id]}))).scalars().all()
+    _recount_units(session.connection(), {unit_id for path in paths for unit_id in units_on(path)})
+
+
+def rebuild_last(session: Session) -> int:
+    """Every outlet's and unit's newest at fault again from the complaints; returns the rows written."""
+    session.execute(sa.delete(ComplaintLastFaultUnit))
+    session.execute(sa.delete(ComplaintLastFault))
+    outlets = session.execute(sa.insert(ComplaintLastFault.__table__).from_select(
+        ["outlet_id", "last_at"], select(Complaint.outlet_id, sa.func.max(Complaint.received_at))
+        .where(Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id))).rowcount
+    units: dict[int, dt.datetime] = {}
+    for path, moment in session.execute(
+            select(Unit.path, sa.func.max(ComplaintLastFault.last_at)).join(Outlet, Outlet.unit_id == Unit.id)
+            .join(ComplaintLastFault, ComplaintLastFault.outlet_id == Outlet.id).group_by(Unit.path)):
+        for unit_id in units_on(path):
+            units[unit_id] = max(moment, units.get(unit_id, moment))
+    rows = [{"unit_id": unit_id, "last_at": moment} for unit_id, moment in sorted(units.items())]
+    for start in range(0, len(rows), 10_000):
+        session.execute(sa.insert(ComplaintLastFaultUnit.__table__), rows[start:start + 10_000])
+    return outlets + len(rows)
 
 
 def rebuild(session: Session) -> int:
-    """Count every row again from the complaints; returns how many rows it wrote."""
+    """Count every row again from the complaints (the month counts and the newest at fault); returns
+    how many rows it wrote."""
+    return _rebuild_months(session) + rebuild_last(session)
+
+
+def _rebuild_months(session: Session) -> int:
     session.execute(sa.delete(ComplaintStatsMonth))
     zone = clock.default_zone()
     if session.get_bind().dialect.name == "postgresql":

@@ -374,7 +374,7 @@ def hotspots():
     now = clock.now()
     units = queries.by_child_units(db, current_user, list(children) or ([node] if node else []), since=since,
                                    until=until, now=now)
-    streaks = queries.unit_streaks(db, [u.unit for u in units], now=now, whole_country=node is None)
+    streaks = queries.unit_streaks(db, [u.unit for u in units], now=now)
     last = queries.recent_at_fault(db, current_user, limit=15)
     by_id = {o.id: o for o in db.exec(select(Outlet).where(Outlet.id.in_(last))).all()}
     recent = [by_id[outlet_id] for outlet_id in last]

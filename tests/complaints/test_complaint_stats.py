@@ -1,7 +1,8 @@
 """The complaint counts kept per county and month (``ComplaintStatsMonth``) are the live counts: the
 board reads them for whole months, and they must say what the complaints say after every kind of
 change — registered, taken, handed on, concluded, reopened, a verdict changed, a complaint moved to
-another outlet or deleted, a column set without being read — and after a full recount. Periods are
+another outlet or deleted, a column set without being read — and after a full recount. So must each
+outlet's and unit's newest complaint at fault (``ComplaintLastFault``, the 零投诉 streaks). Periods are
 months where the network is: a complaint received at 00:10 on 2 December in Shanghai (16:10 UTC on
 the 1st) is December's."""
 from __future__ import annotations
@@ -13,8 +14,14 @@ from sqlmodel import Session, select
 
 from inspect_app import clock
 from inspect_app.complaints import queries, stats
-from inspect_app.complaints.models import Complaint, ComplaintStatsMonth
-from inspect_app.org.models import Unit
+from inspect_app.complaints.models import (
+    AT_FAULT,
+    Complaint,
+    ComplaintLastFault,
+    ComplaintLastFaultUnit,
+    ComplaintStatsMonth,
+)
+from inspect_app.org.models import Outlet, Unit
 from tests.complaints.test_complaint_figures import table_after
 
 MONTHS = [(2026, 10, 2026, 11), (2026, 11, 2026, 12), (2026, 12, 2027, 1), (2026, 10, 2027, 1), (2026, 9, 2026, 10)]
@@ -51,8 +58,28 @@ def _stored(db):
                       (r.received, r.at_fault, r.appeals, r.concluded, r.first_contact)))
 
 
+def _stored_last(db):
+    """The kept newest at fault: (outlet id → moment), (unit id → moment)."""
+    return tuple({key: moment for key, moment in db.execute(select(model.__table__)).all()}
+                 for model in (ComplaintLastFault, ComplaintLastFaultUnit))
+
+
+def _live_last(db):
+    """The same, from the complaints themselves."""
+    outlets, units = {}, {}
+    for outlet_id, path, moment in db.execute(select(Complaint.outlet_id, Unit.path, Complaint.received_at)
+                                              .join(Outlet, Outlet.id == Complaint.outlet_id)
+                                              .join(Unit, Unit.id == Outlet.unit_id)
+                                              .where(Complaint.verdict.in_(AT_FAULT))).all():
+        outlets[outlet_id] = max(moment, outlets.get(outlet_id, moment))
+        for unit_id in stats.units_on(path):
+            units[unit_id] = max(moment, units.get(unit_id, moment))
+    return outlets, units
+
+
 def _check(app, db, people, org_tree):
     db.expire_all()
+    assert _stored_last(db) == _live_last(db), "the kept newest at fault is not the complaints' newest"
     tops = list(db.exec(select(Unit).where(Unit.parent_id.is_(None))).all())
     cities = list(db.exec(select(Unit).where(Unit.parent_id == org_tree["province"].id).order_by(Unit.code)).all())
     counties = list(db.exec(select(Unit).where(Unit.level == "county").order_by(Unit.code)).all())
@@ -68,10 +95,10 @@ def _check(app, db, people, org_tree):
         # counties the manager sees only in part (the other city's): counted live, not from whole units
         assert _figures(db, people["manager"], counties, kept=None) == _figures(db, people["manager"], counties,
                                                                                 kept=False)
-    kept = _stored(db)
+    kept = _stored(db), _stored_last(db)
     stats.rebuild(db)
     db.flush()
-    assert _stored(db) == kept, "a full recount differs from the counts kept change by change"
+    assert (_stored(db), _stored_last(db)) == kept, "a full recount differs from the counts kept change by change"
     db.rollback()
 
 
