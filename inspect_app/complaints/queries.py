@@ -318,6 +318,14 @@ def streak_page(session: Session, user: User, *, sort: str = "longest", outlet_c
     if session.get_bind().dialect.name == "postgresql":  # local dates in each outlet's own zone
         local = lambda moment: sa.cast(sa.func.timezone(Outlet.timezone, moment), sa.Date)  # noqa: E731
         raw = sa.type_coerce(local(sa.literal(now, UTCDateTime)) - local(origin), sa.Integer)
+        # the network's zone, when its offset held over the register's years, by whole seconds: two
+        # zone conversions per outlet were half the nation's 50,000-row sort (others stay exact)
+        zone = clock.default_zone()
+        shift = _fixed_offset(zone, min((start or now).year, now.year), now.year + 1)
+        if shift is not None:
+            fixed = (clock.local_date(now, zone) - EPOCH_DAY).days - (_epoch_seconds(session, origin) + shift) // 86400
+            raw = sa.case((Outlet.timezone == zone, fixed), else_=raw)
+        days = sa.func.greatest(raw, 0).label("days")
     else:  # SQLite knows no zones: their offsets, when fixed over the register's years
         zones = session.execute(select(Outlet.timezone).where(*where).distinct()).scalars().all()
         first_year = min((start or now).year, now.year)
@@ -333,7 +341,7 @@ def streak_page(session: Session, user: User, *, sort: str = "longest", outlet_c
         shift = sa.case({z: off for z, off in offsets.items()}, value=Outlet.timezone)
         today = sa.case({z: (clock.local_date(now, z) - EPOCH_DAY).days for z in zones}, value=Outlet.timezone)
         raw = today - (_epoch_seconds(session, origin) + shift) // 86400  # whole local days since 1970
-    days = sa.case((raw < 0, 0), else_=raw).label("days")
+        days = sa.func.max(raw, 0).label("days")
     # ordered and counted on narrow rows (id, code, days), the page's outlets joined after: the
     # counts over all the nation's rows carried each outlet's every column through the window
     ranked = (select(Outlet.id.label("id"), Outlet.code.label("code"), last.c.last.label("last"), days,
