@@ -150,6 +150,8 @@ class ComplaintLastFault(SQLModel, table=True):
     request."""
 
     __tablename__ = "complaint_last_fault"
+    #: the newest first (the hotspots' recent outlets at fault)
+    __table_args__ = (sa.Index("ix_complaint_last_fault_last", "last_at", "outlet_id"),)
 
     outlet_id: int = Field(primary_key=True)
     last_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -399,34 +399,20 @@ def unit_streaks(session: Session, units: list[Unit], *, now: dt.datetime | None
             for u in units}
 
 
-RECENT_WINDOW = 300
-EPOCH = sa.literal(dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), UTCDateTime)
-
-
 def recent_at_fault(session: Session, user: User, *, limit: int = 15) -> list[int]:
     """The outlets of the viewer's scope with the newest substantiated complaints (by their last
-    one, the newest first), in one read: bounded by the newest ``RECENT_WINDOW`` such complaints
-    when they hold ``limit`` outlets (the outlets' last ones are all there), else over all of them.
-    Grouping all of the nation's 190,000 took 600 ms."""
-    few = scope_outlets(session, user)
+    one, the newest first), from each outlet's last one kept (``ComplaintLastFault``) read newest
+    first: the nation's newest 300 complaints at fault were read and grouped (25 ms), all of its
+    190,000 before that (600 ms)."""
     if not permissions.can_see_complaints(user):
-        scope = sa.false()
-    elif permissions.is_admin(user):
-        scope = sa.true()
-    elif few is not None:
-        scope = in_ids(session, Complaint.outlet_id, few)
-    else:
-        scope = unindexed(Complaint.outlet_id).in_(select(Outlet.id).where(permissions.outlets_clause(session, user)))
-    at_fault = sa.and_(scope, AT_FAULT_INDEXED)
-    window = (select(Complaint.outlet_id, Complaint.received_at).where(at_fault)
-              .order_by(Complaint.received_at.desc()).limit(RECENT_WINDOW).subquery())
-    bound = select(sa.case((sa.func.count(sa.distinct(window.c.outlet_id)) >= limit, sa.func.min(window.c.received_at)),
-                           else_=None)).scalar_subquery()
-    last = sa.func.max(Complaint.received_at)
-    rows = session.execute(select(Complaint.outlet_id, last)
-                           .where(at_fault, Complaint.received_at >= sa.func.coalesce(bound, EPOCH))
-                           .group_by(Complaint.outlet_id).order_by(last.desc(), Complaint.outlet_id).limit(limit)).all()
-    return [outlet_id for outlet_id, _last in rows]
+        return []
+    last = ComplaintLastFault
+    query = select(last.outlet_id).order_by(last.last_at.desc(), last.outlet_id).limit(limit)
+    if not permissions.is_admin(user):
+        few = scope_outlets(session, user)
+        query = query.where(in_ids(session, last.outlet_id, few) if few is not None else
+                            last.outlet_id.in_(select(Outlet.id).where(permissions.outlets_clause(session, user))))
+    return list(session.execute(query).scalars().all())
 
 
 # --- per unit, for the board and the bulletins -----------------------------------------------------------

@@ -67,20 +67,23 @@ def test_streaks_in_a_zone_whose_offset_moved_are_ordered_as_before(grown, db, p
     assert total == len(whole)
 
 
-@pytest.mark.parametrize("window", [1, 3, 300])
-def test_recent_outlets_at_fault_whatever_the_window(window, grown, db, people, ctx, monkeypatch):
-    """The newest at-fault outlets: bounded by the newest complaints when they hold enough outlets,
-    else counted over all of them; the same list either way."""
+@pytest.mark.parametrize("small", [True, False])
+@pytest.mark.parametrize("who", ["manager", "director", "admin"])
+def test_recent_outlets_at_fault_are_the_newest_of_the_scope(small, who, grown, db, people, ctx, monkeypatch):
+    """The newest at-fault outlets of the viewer's scope, read from the kept last ones, are those
+    the complaints say, whether the scope is read by its outlets or by the clause."""
     import sqlalchemy as sa
 
+    from inspect_app import permissions
     from inspect_app.complaints.models import AT_FAULT, Complaint
 
-    user = people["manager"]
+    monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 500 if small else 0)
+    user = people[who]
+    seen = select(Outlet.id).where(permissions.outlets_clause(db, user))
     expected = [outlet_id for outlet_id, _last in db.execute(
         select(Complaint.outlet_id, sa.func.max(Complaint.received_at).label("last"))
-        .where(Complaint.verdict.in_(AT_FAULT)).group_by(Complaint.outlet_id)
+        .where(Complaint.verdict.in_(AT_FAULT), Complaint.outlet_id.in_(seen)).group_by(Complaint.outlet_id)
         .order_by(sa.desc("last"), Complaint.outlet_id).limit(5)).all()]
-    monkeypatch.setattr(queries, "RECENT_WINDOW", window)
     assert queries.recent_at_fault(db, user, limit=5) == expected
     assert len(expected) == 5
 
