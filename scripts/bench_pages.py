@@ -22,6 +22,9 @@ full collection walking the app's ~230,000 start-up objects lands in about one r
 (165–215 ms measured on the nation's home), which a served process does not pay.
 What it leaves out: the network, the browser's rendering, concurrent users, the worker running
 beside the pages.
+The machine's own speed is printed before and after the pages (``cpu_reference``: one core's time for
+a fixed piece of pure Python, best of three): the same code measured on a host whose core is twice
+as slow takes about twice as long, so compare tables from different days through it.
 Targets (issue 22): median ≤ 150 ms, p95 ≤ 300 ms at every scope, query count the same at every scope.
 """
 from __future__ import annotations
@@ -51,6 +54,18 @@ from inspect_app.org.models import Unit  # noqa: E402
 SCOPES = (("county", "mgr410101"), ("city", "mgr4101"), ("province", "mgr41"), ("nation", "admin"))
 MEDIAN_MS, P95_MS = 150, 300
 ZONE = "Asia/Shanghai"
+
+
+def cpu_reference() -> float:
+    """Milliseconds one core takes for a fixed pure-Python workload (best of three): ten million
+    additions in a loop, about what a request's Python does with rows and templates."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.process_time(), 0
+        for n in range(10_000_000):
+            total += n
+        best = min(best, time.process_time() - started)
+    return best * 1000
 
 
 def keep_composite(app) -> None:
@@ -268,7 +283,8 @@ def main() -> int:
         gc.collect()
         gc.freeze()  # as `inspect-app serve` does once the app is loaded
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-        print(f"{engine.dialect.name}: {counts}, {args.runs} runs per page; load average at start {load}")
+        print(f"{engine.dialect.name}: {counts}, {args.runs} runs per page; load average at start {load}; "
+              f"CPU reference {cpu_reference():.0f} ms")
         results = {}
         for scope, username in scopes:
             results[scope] = (outlets_of(engine, username), measure(app, username, args.runs, args.page))
@@ -277,7 +293,8 @@ def main() -> int:
                 if median is not None), flush=True)
         ok = report(results)
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-        print(f"\nload average at the end {load}; '!' marks a page over median {MEDIAN_MS} ms or p95 {P95_MS} ms")
+        print(f"\nCPU reference at the end {cpu_reference():.0f} ms")
+        print(f"load average at the end {load}; '!' marks a page over median {MEDIAN_MS} ms or p95 {P95_MS} ms")
         print("statements: a page's count differs between scope levels by what it shows (a county lists outlets, a "
               "city or province its units and their escalations, the nation has no unit above it); it does not "
               "grow with the data (tests/dashboard/test_query_counts.py) nor with the plan (test_scope_plans.py)")
