@@ -36,6 +36,11 @@ def _insert(session: Session, model: type[SQLModel], rows: list[dict]) -> None:
         session.execute(sa.insert(table), rows[start:start + BATCH])
 
 
+#: The outlets opened years before the two years of records (as ``demo.OUTLETS_OPENED``, a sibling
+#: layer this module may not import).
+OUTLETS_OPENED = dt.timedelta(days=3 * 365)
+
+
 def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, lines: int = 1_000_000,
                seed: int = 1, echo=print) -> dict[str, int]:
     rng = random.Random(seed)
@@ -79,7 +84,7 @@ def load_large(session: Session, *, outlets: int = 5000, visits: int = 200_000, 
                 break
             outlet_rows.append(dict(id=oid, code=f"{kcode}{n + 1:03d}", name=f"{kname}第{n + 1}营业所", address=f"{kname}{n + 1}号",
                                     lat=30 + rng.random(), lon=113 + rng.random(), unit_id=kid, timezone="Asia/Shanghai",
-                                    active=True, created_at=now))
+                                    active=True, created_at=now - OUTLETS_OPENED))
             for w in range(1, 4):
                 window_rows.append(dict(id=wid, outlet_id=oid, number=str(w), name="综合业务", active=True))
                 wid += 1

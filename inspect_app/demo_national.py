@@ -61,6 +61,7 @@ from inspect_app.demo import (
     DEMO_METRICS,
     DEMO_NOTES,
     DEMO_PASSWORD,
+    OUTLETS_OPENED,
     STAFF_GIVEN,
     STAFF_POSTS,
     STAFF_SURNAMES,
@@ -287,6 +288,7 @@ def load_national(session: Session, *, size: Size = NATIONAL, seed: int = 1, ech
     zone = "Asia/Shanghai"
     tm = _Time(zone, first_day_s - 86400, now_s)
     now_text = tm.ts(now_s)
+    opened_text = tm.ts(now_s - int(OUTLETS_OPENED.total_seconds()))  # years before any record
     conn = session.connection()
     raw = conn.connection.driver_connection
     conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
@@ -360,7 +362,7 @@ def load_national(session: Session, *, size: Size = NATIONAL, seed: int = 1, ech
             place = rng.choice(PLACES)
             olat, olon = round(lat + rng.uniform(-.1, .1), 6), round(lon + rng.uniform(-.1, .1), 6)
             out.add("outlet", f"{oid}\t{code}\t{kname}{place}{KINDS[n % 4]}\t{cities[ci][2]}{kname}{place}"
-                              f"{rng.randint(1, 400)}号\t{olat}\t{olon}\t{kid}\t{zone}\tt\t{now_text}\n")
+                              f"{rng.randint(1, 400)}号\t{olat}\t{olon}\t{kid}\t{zone}\tt\t{opened_text}\n")
             wfirst, wcount = ids["window"], rng.randint(2, 5)
             for w in range(1, wcount + 1):
                 out.add("window", f"{new_id('window')}\t{oid}\t{w}\t{WINDOW_NAMES[w - 1]}\tt\n")

@@ -478,3 +478,18 @@ def test_zero_complaint_streaks_list_every_outlet_by_its_calendar(app, db, org_t
     assert "零投诉天数" not in client_as(people["inspector"]).get(f"/outlets/{org_tree['xihu1'].id}").get_data(as_text=True)
     assert client_as(people["chief"]).get("/complaints/streaks").status_code == 403
     assert client_as(people["chief"]).get("/complaints/streaks/export.csv").status_code == 403
+
+
+def test_a_page_past_the_last_offers_the_way_back(app, db, org_tree, people, client_as, monkeypatch):
+    """/complaints/streaks?page=3 of a two-page list (an old link, or the list shrank) said "3 / 2"
+    with only a Previous link: it says where the last page is, and links to it."""
+    from inspect_app.complaints import views
+
+    monkeypatch.setattr(views, "STREAKS_PER_PAGE", 2)
+    director = client_as(people["director"])
+    first = director.get("/complaints/streaks").get_data(as_text=True)
+    assert "1 / 2" in first and "返回最后一页" not in first
+    past = director.get("/complaints/streaks?page=3&sort=code")
+    text = past.get_data(as_text=True)
+    assert past.status_code == 200 and "3 / 2" not in text and "返回最后一页(第 2 页)" in text
+    assert "page=2" in text and "sort=code" in text

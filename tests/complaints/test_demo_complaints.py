@@ -73,3 +73,26 @@ def test_the_demo_complaints_cover_every_state_and_hide_contacts_from_the_demo_c
     pdf = client.get(f"/notices/{notices[0]}/pdf")
     text = "".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert text.strip() and not any(secret in text for secret in secrets)
+
+
+def test_demo_outlets_never_at_fault_count_their_streak_from_the_register_start(app, clock_at):
+    """The demo's outlets opened years before its records: one never found at fault has been free
+    of complaints since the register began (its first complaint), not since the demo was loaded
+    (a walk at 360 px found 44 outlets at "0 天", after outlets found at fault days ago)."""
+    from inspect_app import clock
+    from inspect_app.complaints import queries
+
+    clock_at(PINNED, tick=True)
+    engine = app.extensions["db_engine"]
+    with app.test_request_context(), Session(engine) as session:
+        demo.load_demo(session)
+        demo.load_demo_visits(session, per_city=3)
+        demo.load_demo_complaints(session)
+        session.commit()
+        admin = session.exec(select(User).where(User.username == "admin")).one()
+        rows = queries.outlet_streaks(session, admin)
+        start = queries.register_start(session)
+        never = [r for r in rows if r.never]
+        assert never and all(r.since == clock.local_date(start, r.outlet.timezone) for r in never)
+        assert all(r.days == (clock.local_date(clock.now(), r.outlet.timezone) - r.since).days > 0 for r in never)
+        assert min(r.days for r in never) >= max(r.days for r in rows if not r.never)
