@@ -105,9 +105,12 @@ def complaint_page(session: Session, user: User, filters: ComplaintFilters, *, l
     nation's register sort its 300,000 complaints for each page (550 ms)."""
     query = complaint_query(session, user, filters, planned=True)
     is_open = Complaint.status.in_(OPEN_COMPLAINT)
-    counted = _filtered(select(sa.func.count(), sa.func.sum(sa.case((is_open, 1), else_=0))).select_from(Complaint)
-                        .where(complaint_scope(session, user)), user, filters, clock.now())
-    total, opened = session.execute(counted).one()
+    # all and the open ones counted apart, each from an index alone (by outlet; the open ones' partial
+    # index): one count with the open ones summed read every row, a province's 7,800 by a scan of
+    # the country's 300,000 (70 ms → 10 ms)
+    counted = [_filtered(select(sa.func.count()).select_from(Complaint).where(complaint_scope(session, user), *where),
+                         user, filters, clock.now()).scalar_subquery() for where in ((), (OPEN_INDEXED,))]
+    total, opened = session.execute(select(*counted)).one()
     opened = int(opened or 0)
     first = session.execute(query.where(is_open).order_by(Complaint.resolve_due_at, Complaint.received_at.desc(),
                                                            Complaint.id.desc())
@@ -723,6 +726,8 @@ def callbacks_due(session: Session, user: User, *, now: dt.datetime | None = Non
 
 #: At fault, written as ``ix_complaint_at_fault_outlet``'s predicate (literal ORs) so that both
 #: databases see the partial index applies: a bound IN proves nothing to SQLite.
+#: The open ones as ``ix_complaint_open_outlet``'s predicate says it (so the planner takes that index).
+OPEN_INDEXED = sa.or_(*[Complaint.status == sa.literal_column(f"'{s.value}'") for s in OPEN_COMPLAINT])
 AT_FAULT_INDEXED = sa.or_(*[Complaint.verdict == sa.literal_column(f"'{v}'") for v in AT_FAULT])
 
 
