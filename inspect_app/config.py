@@ -78,6 +78,10 @@ def from_environment(instance: Path) -> dict:
         "LOGIN_WINDOW_MINUTES": _int("LOGIN_WINDOW_MINUTES", 15),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 30),
         "SQL_ECHO": os.environ.get("SQL_ECHO", "") == "1",
+        # PostgreSQL: parallel workers per statement for the app's connections (its
+        # max_parallel_workers_per_gather). 0: the pages' short reads never fork workers, which on a
+        # few shared cores under concurrent requests cost more than they gain (the server's default 2).
+        "PG_PARALLEL_WORKERS": _int("PG_PARALLEL_WORKERS", 0),
         # A late line climbs one unit up per this many days past its deadline.
         "ESCALATION_DAYS": _int("ESCALATION_DAYS", 3),
         # Secret visits: the same shopper not at the same outlet within this many days.

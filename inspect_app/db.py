@@ -69,14 +69,19 @@ def migrate(url: str) -> None:
     alembic_command.upgrade(alembic_config(url), "head")
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, parallel_workers: int | None = None) -> Engine:
+    """``parallel_workers`` (PostgreSQL): the connections' ``max_parallel_workers_per_gather``;
+    None leaves the server's setting."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        options = {} if parallel_workers is None else {
+            "options": f"-c max_parallel_workers_per_gather={int(parallel_workers)}"}
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                               connect_args=options)
     return engine
 
 
@@ -163,7 +168,8 @@ class QueryBudgetExceeded(RuntimeError):
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False),
+                         parallel_workers=app.config.get("PG_PARALLEL_WORKERS"))
     app.extensions["db_engine"] = engine
     app.teardown_appcontext(_close_session)
 
