@@ -22,14 +22,20 @@ from inspect_app.rectifications.models import RectificationLine, RectificationNo
 from tests.complaints.helpers import PINNED
 
 
-def test_the_demo_complaints_cover_every_state_and_hide_contacts_from_the_demo_chief(app, client_as, clock_at):
+def _demo_with_complaints(app, clock_at) -> int:
+    """The demo organisation, its visits and its complaints (how many), at the pinned moment."""
     clock_at(PINNED, tick=True)
-    engine = app.extensions["db_engine"]
-    with app.test_request_context(), Session(engine) as session:
+    with app.test_request_context(), Session(app.extensions["db_engine"]) as session:
         demo.load_demo(session)
         demo.load_demo_visits(session, per_city=3)
-        assert demo.load_demo_complaints(session) > 40
+        made = demo.load_demo_complaints(session)
         session.commit()
+    return made
+
+
+def test_the_demo_complaints_cover_every_state_and_hide_contacts_from_the_demo_chief(app, client_as, clock_at):
+    assert _demo_with_complaints(app, clock_at) > 40
+    engine = app.extensions["db_engine"]
     with Session(engine) as db:
         complaints = db.exec(select(Complaint)).all()
         assert {c.status for c in complaints} == set(ComplaintStatus)
@@ -82,13 +88,8 @@ def test_demo_outlets_never_at_fault_count_their_streak_from_the_register_start(
     from inspect_app import clock
     from inspect_app.complaints import queries
 
-    clock_at(PINNED, tick=True)
-    engine = app.extensions["db_engine"]
-    with app.test_request_context(), Session(engine) as session:
-        demo.load_demo(session)
-        demo.load_demo_visits(session, per_city=3)
-        demo.load_demo_complaints(session)
-        session.commit()
+    _demo_with_complaints(app, clock_at)
+    with app.test_request_context(), Session(app.extensions["db_engine"]) as session:
         admin = session.exec(select(User).where(User.username == "admin")).one()
         rows = queries.outlet_streaks(session, admin)
         start = queries.register_start(session)
