@@ -94,6 +94,10 @@ def test_the_callback_log_pages_and_exports_contacts_for_handlers_only(app, db, 
     # the due list: what the page lists (due, or the whole plan)
     due = records(handler.get("/callbacks/due/export.csv"), "csv")
     assert [r["大客户"] for r in due] == []  # called yesterday: next due in six days
+    # nothing due: no buttons to export an empty list (they were labelled "上表" above the list)
+    assert "/callbacks/due/export" not in page and "上表" not in page
+    whole = handler.get("/callbacks?all=1").get_data(as_text=True)
+    assert "本列表" in whole and "/callbacks/due/export.csv?all=1" in whole
     plan = records(handler.get("/callbacks/due/export.csv?all=1"), "csv")
     assert {r["大客户"] for r in plan} == {"浙江大学后勤集团", "西湖区法院"}
     assert plan[0]["联系电话"] in ("0571-87654321", "")
