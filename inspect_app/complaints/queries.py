@@ -724,11 +724,9 @@ def callbacks_due(session: Session, user: User, *, now: dt.datetime | None = Non
     return rows
 
 
-#: At fault, written as ``ix_complaint_at_fault_outlet``'s predicate (literal ORs) so that both
-#: databases see the partial index applies: a bound IN proves nothing to SQLite.
-#: The open ones as ``ix_complaint_open_outlet``'s predicate says it (so the planner takes that index).
+#: Open, written as ``ix_complaint_open_outlet``'s predicate (literal ORs) so that both databases see
+#: the partial index applies: a bound IN proves nothing to SQLite.
 OPEN_INDEXED = sa.or_(*[Complaint.status == sa.literal_column(f"'{s.value}'") for s in OPEN_COMPLAINT])
-AT_FAULT_INDEXED = sa.or_(*[Complaint.verdict == sa.literal_column(f"'{v}'") for v in AT_FAULT])
 
 
 def scope_outlets(session: Session, user: User) -> list[int] | None:
