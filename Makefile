@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs the suite in this one process
+TEST_WORKERS ?= auto
 
 .PHONY: run test system-deps system-deps-test serve demo clean
 
@@ -20,7 +22,7 @@ run: system-deps $(VENV)/.installed
 test: system-deps-test $(VENV)/.installed-test
 	$(BIN)/ruff check inspect_app tests scripts
 	$(BIN)/lint-imports
-	TEST_REDIS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_REDIS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 system-deps:
 	@scripts/system-deps.sh run

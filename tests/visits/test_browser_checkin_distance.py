@@ -59,6 +59,9 @@ def test_far_check_in_asks_why_online_and_offline(browser, live_server, app, db,
     page.locator("#checkin-far-reason").fill("在马路对面停车签到")
     page.locator("[data-checkin-go]").tap()
     page.wait_for_selector("[data-checkin-card]", state="hidden")
+    # the card hides at the tap, the outbox write lands a moment later: wait for it to be counted
+    # (going online before it, the wait for "nothing pending" below passed at once on a busy host)
+    page.wait_for_function("() => document.getElementById('visit').dataset.pending === '1'")
     db.expire_all()
     assert db.get(Visit, second.id).checkin_at is None  # still on the phone
     context.set_offline(False)
