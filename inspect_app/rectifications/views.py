@@ -35,7 +35,7 @@ from inspect_app.rectifications.forms import (
     VerifyForm,
 )
 from inspect_app.rectifications.lifecycle import LINE, NOTICE
-from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
+from inspect_app.rectifications.models import LineStatus, RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit
 
 bp = Blueprint("rectifications", __name__)
@@ -344,8 +344,8 @@ def board_selection() -> tuple[Unit | None, queries.BoardFilters, dict]:
     db = get_session()
     node_id = request.args.get("unit", type=record_id) or current_user.unit_id
     node = db.get(Unit, node_id) if node_id else None
-    if node is not None and not permissions.unit_in_scope(db, current_user, node):
-        abort(404)
+    if node_id and node is None or node is not None and not permissions.unit_in_scope(db, current_user, node):
+        abort(404)  # a unit that is not there, like one out of scope (it showed 全部单位 before)
     filters, args = _filters()
     return node, filters, args
 
@@ -357,14 +357,17 @@ def line_selection() -> tuple[queries.BoardFilters, dict, Unit | None, Outlet | 
         abort(403)
     db = get_session()
     filters, args = _filters()
-    node = db.get(Unit, request.args.get("unit", type=record_id)) if request.args.get("unit") else None
-    if node is not None and not permissions.unit_in_scope(db, current_user, node):
+    node_id = request.args.get("unit", type=record_id)
+    node = db.get(Unit, node_id) if node_id else None
+    if node_id and node is None or node is not None and not permissions.unit_in_scope(db, current_user, node):
         abort(404)
     outlet_id = request.args.get("outlet", type=record_id)
     outlet = db.get(Outlet, outlet_id) if outlet_id else None
     if outlet_id and (outlet is None or not permissions.outlet_in_scope(db, current_user, outlet)):
         abort(404)  # never name an outlet the viewer may not see
-    return filters, args, node, outlet, request.args.get("state") or None
+    state = request.args.get("state") or None
+    # a state the list does not know lists every state, as no state does (never echoed back)
+    return filters, args, node, outlet, state if state in LINE_STATES else None
 
 
 @bp.route("/board")
@@ -475,6 +478,9 @@ def board_lines():
     return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100 and page < LINE_PAGES,
                            page=page, args=args, state=state, node=node, outlet=outlet, now=clock.now())
 
+
+#: The states a line list takes: when late or due, open, or a status.
+LINE_STATES = frozenset({"overdue", "due_soon", "open", *(s.value for s in LineStatus)})
 
 #: Pages of a line list (of 100 lines).
 LINE_PAGES = 50

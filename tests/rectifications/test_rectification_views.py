@@ -1,6 +1,7 @@
 """Rectification pages through the client: who sees what, forms refusing stale or bad input."""
 from __future__ import annotations
 
+import html
 import io
 
 import pytest
@@ -112,6 +113,20 @@ def test_board_drill_down_and_filters(notice, client_as, people, org_tree):
     filtered = director.get(f"/board/lines?outlet={org_tree['xihu1'].id}&severity=urgent").get_data(as_text=True)
     assert "A-02" not in filtered
     assert client_as(people["other_manager"]).get(f"/board?unit={org_tree['xihu'].id}").status_code == 404
+    # a unit that does not exist is refused as one out of scope (it showed the board of 全部单位),
+    # on the board, its pages and its exports alike
+    for url in ("/board?unit=99999999", "/board/repeats?unit=99999999", "/board/lines?unit=99999999"):
+        assert director.get(url).status_code == 404, url
+    assert director.get("/board?unit=abc").status_code == 200  # unreadable: the viewer's own unit
+
+
+def test_a_line_list_state_it_does_not_know_lists_every_state_without_echoing_it(notice, client_as, people):
+    director = client_as(people["director"])
+    every = director.get("/board/lines").get_data(as_text=True)
+    for state in ("<script>", "closedx", "OVERDUE"):
+        page = director.get("/board/lines", query_string={"state": state}).get_data(as_text=True)
+        assert "A-02" in page and "A-02" in every
+        assert f"· {html.escape(state)}" not in page
 
 
 @pytest.mark.parametrize("typed", ["2026-02-30", "31/12/2026", "明天"])
