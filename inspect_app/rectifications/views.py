@@ -35,7 +35,7 @@ from inspect_app.rectifications.forms import (
     VerifyForm,
 )
 from inspect_app.rectifications.lifecycle import LINE, NOTICE
-from inspect_app.rectifications.models import LineStatus, RectificationEvent, RectificationLine, RectificationNotice
+from inspect_app.rectifications.models import RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits.models import Visit
 
 bp = Blueprint("rectifications", __name__)
@@ -342,10 +342,7 @@ def board_selection() -> tuple[Unit | None, queries.BoardFilters, dict]:
     if not permissions.can_see_board(current_user):
         abort(403)
     db = get_session()
-    node_id = request.args.get("unit", type=record_id) or current_user.unit_id
-    node = db.get(Unit, node_id) if node_id else None
-    if node_id and node is None or node is not None and not permissions.unit_in_scope(db, current_user, node):
-        abort(404)  # a unit that is not there, like one out of scope (it showed 全部单位 before)
+    node = _unit_or_404(db, request.args.get("unit", type=record_id) or current_user.unit_id)
     filters, args = _filters()
     return node, filters, args
 
@@ -357,17 +354,23 @@ def line_selection() -> tuple[queries.BoardFilters, dict, Unit | None, Outlet | 
         abort(403)
     db = get_session()
     filters, args = _filters()
-    node_id = request.args.get("unit", type=record_id)
-    node = db.get(Unit, node_id) if node_id else None
-    if node_id and node is None or node is not None and not permissions.unit_in_scope(db, current_user, node):
-        abort(404)
+    node = _unit_or_404(db, request.args.get("unit", type=record_id))
     outlet_id = request.args.get("outlet", type=record_id)
     outlet = db.get(Outlet, outlet_id) if outlet_id else None
     if outlet_id and (outlet is None or not permissions.outlet_in_scope(db, current_user, outlet)):
         abort(404)  # never name an outlet the viewer may not see
     state = request.args.get("state") or None
     # a state the list does not know lists every state, as no state does (never echoed back)
-    return filters, args, node, outlet, state if state in LINE_STATES else None
+    return filters, args, node, outlet, state if state in queries.LINE_STATES else None
+
+
+def _unit_or_404(db, node_id: int | None) -> Unit | None:
+    """The unit asked for (None when none is): 404 when it is not there or out of the viewer's
+    scope, alike (a unit that was not there showed the board of 全部单位)."""
+    node = db.get(Unit, node_id) if node_id else None
+    if node_id and (node is None or not permissions.unit_in_scope(db, current_user, node)):
+        abort(404)
+    return node
 
 
 @bp.route("/board")
@@ -478,9 +481,6 @@ def board_lines():
     return render_template("rectifications/lines.html", rows=rows[:100], more=len(rows) > 100 and page < LINE_PAGES,
                            page=page, args=args, state=state, node=node, outlet=outlet, now=clock.now())
 
-
-#: The states a line list takes: when late or due, open, or a status.
-LINE_STATES = frozenset({"overdue", "due_soon", "open", *(s.value for s in LineStatus)})
 
 #: Pages of a line list (of 100 lines).
 LINE_PAGES = 50
