@@ -23,11 +23,14 @@ from inspect_app.rectifications.models import (
     OUTLET_TURN,
     KeptFigures,
     LineOverdue,
+    LineOverdueBelow,
     LineStats,
+    LineStatsBelow,
     LineStatsMonth,
     LineStatus,
     RectificationLine,
     RectificationNotice,
+    in_outlet_turn,
 )
 
 
@@ -95,36 +98,56 @@ class BoardRow:
 @dataclass
 class LateLines:
     """The late lines of a board's scope (the viewer's outlets under its unit), read once for the
-    board's late counts and for the lines escalated to the unit: a small scope's own, as
-    (outlet id, unit id, unit path, deadline, line id), in ``lines``; a large scope (more than
-    ``org.SCOPE_FIRST_OUTLETS`` outlets) reads none here (``lines`` None): its board takes the
-    kept counts, its escalation walks the country's late lines in deadline order."""
+    board's late counts and for the lines escalated to the unit, counted in the database: a small
+    scope's late lines per outlet as (outlet id, unit id, how many, the oldest deadline) in
+    ``outlets`` (the outlet None above a county: per unit), and, when asked with the escalation's
+    days, how many have climbed to the unit and the ids of the most late (``escalated``); a large
+    scope (more than ``org.SCOPE_FIRST_OUTLETS`` outlets) reads none here (``outlets`` None): its
+    board takes the kept counts, its escalation walks the country's late lines in deadline order."""
 
     now: dt.datetime
     few: list[int] | None
-    lines: list[tuple] | None
+    outlets: list[tuple] | None
+    escalated: tuple[int, list[int]] | None = None
 
     def overdue(self, key) -> dict[int, tuple[int, dt.datetime | None]]:
         """Late lines (deadline passed) per ``key(outlet id, unit id)`` with the oldest deadline;
-        a key of None leaves the line out."""
+        a key of None leaves the outlet out."""
         result: dict[int, tuple[int, dt.datetime | None]] = {}
-        for outlet_id, unit_id, _path, deadline, _id in self.lines:
-            if deadline > self.now:
-                continue
+        for outlet_id, unit_id, count, oldest in self.outlets:
             group = key(outlet_id, unit_id)
-            if group is None:
+            if group is None or not count:
                 continue
             n, first = result.get(group, (0, None))
-            result[group] = (n + 1, deadline if first is None or deadline < first else first)
+            result[group] = (n + count, oldest if first is None or oldest < first else first)
         return result
 
 
+def _escalation_thresholds(node: Unit, now: dt.datetime, escalation_days: int) -> dict[int, dt.datetime]:
+    """The deadline a late line below ``node`` must be at or before to have climbed to it, by the
+    depth of its outlet's unit: d units below, its deadline day ended at least d × N days ago."""
+    base = node.path.count("/")
+    return {base + d: now - dt.timedelta(days=d * escalation_days - 1) for d in range(1, UNIT_DEPTHS + 1)}
+
+
+def _has_climbed(thresholds: dict[int, dt.datetime]):
+    """SQL: the line (joined to its outlet's unit) has climbed to the node of ``thresholds``."""
+    depth = sa.func.length(Unit.path) - sa.func.length(sa.func.replace(Unit.path, "/", ""))
+    deadline_type = RectificationLine.deadline_at.type
+    threshold = sa.case({k: sa.bindparam(f"esc_{k}", v, type_=deadline_type) for k, v in thresholds.items()},
+                        value=depth, else_=None)
+    # the loosest threshold first (the nearest unit's): a range on the deadline an index can take
+    return sa.and_(RectificationLine.deadline_at <= max(thresholds.values()), RectificationLine.deadline_at <= threshold)
+
+
 def late_lines(session: Session, user: User, node: Unit | None, filters: BoardFilters, *,
-               now: dt.datetime | None = None, escalation_days: int | None = None) -> LateLines:
+               now: dt.datetime | None = None, escalation_days: int | None = None, show: int = 20) -> LateLines:
     """The scope's late lines (``LateLines``): its outlets (few or not), then a small scope's open
     lines past their deadline (or past the first escalation step's, when ``escalation_days`` is
-    under one) through (outlet, status, deadline): one read for the board's late counts, the
-    escalated count and the most late of them (three reads of the same lines before)."""
+    under one) through its outlets, counted per outlet and, with ``escalation_days``, those that
+    have climbed to the node, with the ``show`` most late: one statement for the board's late
+    counts, the escalated count and the most late of them (three reads of the same lines before;
+    then the lines themselves, read into Python, a province's 4,047 on national data)."""
     now = now or clock.now()
     if node is not None and node.level == "county":
         # a county's board lists its outlets: always counted live, however many
@@ -133,18 +156,40 @@ def late_lines(session: Session, user: User, node: Unit | None, filters: BoardFi
     else:  # a large scope (or a large share of a large country: ``list_scope``) reads the kept counts
         few = list_scope(session, user, node)
     if few is None:
-        return LateLines(now=now, few=None, lines=None)
-    until = now if escalation_days is None else max(now, now - dt.timedelta(days=escalation_days - 1))
-    # driven by the outlets (one probe of (outlet, status, deadline) each): the ids put on the
-    # lines' outlet column made PostgreSQL scan the country's late lines (50 ms → 20 ms, a province)
-    query = (select(RectificationLine.outlet_id, Outlet.unit_id, Unit.path, RectificationLine.deadline_at,
-                    RectificationLine.id).select_from(Outlet)
-             .join(RectificationLine, RectificationLine.outlet_id == Outlet.id).join(Unit, Unit.id == Outlet.unit_id)
-             .where(in_ids(session, Outlet.id, few), RectificationLine.status.in_(OUTLET_TURN),
-                    RectificationLine.deadline_at <= until))
-    lines = [(outlet_id, unit_id, path, _aware(deadline), line_id)
-             for outlet_id, unit_id, path, deadline, line_id in session.execute(filters.apply(query)).all()]
-    return LateLines(now=now, few=few, lines=lines)
+        return LateLines(now=now, few=None, outlets=None)
+    climb = escalation_days is not None and node is not None
+    until = now if not climb else max(now, now - dt.timedelta(days=escalation_days - 1))
+    climbed = _has_climbed(_escalation_thresholds(node, now, escalation_days)) if climb else sa.false()
+    # driven by the outlets, one probe of ix_line_late_outlet each (only the lines waiting on the
+    # outlet, no row read): the ids put on the lines' outlet column made PostgreSQL scan the
+    # country's late lines (50 ms → 20 ms, a province); probing (outlet, status, deadline) once per
+    # status read the rows too (national data, a province's 4,047: 30 → 11 ms in PostgreSQL)
+    late = filters.apply(
+        select(RectificationLine.id, RectificationLine.outlet_id, Outlet.unit_id, RectificationLine.deadline_at,
+               sa.case((climbed, 1), else_=0).label("up")).select_from(Outlet)
+        .join(RectificationLine, RectificationLine.outlet_id == Outlet.id).join(Unit, Unit.id == Outlet.unit_id)
+        .where(in_ids(session, Outlet.id, few), in_outlet_turn(RectificationLine.status),
+               RectificationLine.deadline_at <= until)).cte("late")
+    past = late.c.deadline_at <= now
+    # per outlet (a county's board lists them) or per unit, then the most late that climbed (id
+    # only) below them: a CTE read twice is kept
+    per_outlet = [late.c.outlet_id] if node is not None and node.level == "county" else []
+    query = select(*(per_outlet or [sa.null()]), late.c.unit_id,
+                   sa.func.sum(sa.case((past, 1), else_=0)).label("overdue"),
+                   sa.func.min(sa.case((past, late.c.deadline_at), else_=None)).label("oldest"),
+                   sa.func.sum(late.c.up).label("up"), sa.null().label("id")).group_by(late.c.unit_id, *per_outlet)
+    if climb:
+        most = (select(late.c.id).where(late.c.up == 1).order_by(late.c.deadline_at, late.c.id).limit(show)
+                .subquery("most_late"))
+        query = query.union_all(select(sa.null(), sa.null(), sa.null(), sa.null(), sa.null(), most.c.id))
+    outlets, ids, count = [], [], 0
+    for outlet_id, unit_id, overdue, oldest, up, line_id in session.execute(query).all():
+        if line_id is not None:
+            ids.append(line_id)
+        else:
+            outlets.append((outlet_id, unit_id, int(overdue or 0), _aware(oldest)))
+            count += int(up or 0)
+    return LateLines(now=now, few=few, outlets=outlets, escalated=(count, ids) if climb else None)
 
 
 def _aware(moment):
@@ -178,11 +223,46 @@ _FLOWS = ("issued", "acknowledged", "answered", "closed", "withdrawn", "extended
 
 def _stats_by_unit(session: Session, user: User, filters: BoardFilters, node: Unit | None, children: list):
     """The node's children (and the node itself, for outlets held directly by it), from the
-    running totals: the month's sums (``LineStatsMonth``) unless a kind or severity is asked for
-    (``LineStats``)."""
+    running totals: the month's sums below each child and its own (``LineStatsBelow``,
+    ``LineStatsMonth``) unless a kind or severity is asked for (``LineStats``, per county)."""
+    figures = {name: (sa.func.sum, sa.func.sum) for name in _FLOWS}
+    if _sums_below(session, user, filters, node):
+        return session.execute(_per_child_below(LineStatsBelow, LineStatsMonth, figures, filters, node,
+                                                children)).all()
     table = LineStats if filters.kind or filters.severity else LineStatsMonth
-    return session.execute(_per_child(session, user, table, {name: (sa.func.sum, sa.func.sum) for name in _FLOWS},
-                                      filters, node, children)).all()
+    return session.execute(_per_child(session, user, table, figures, filters, node, children)).all()
+
+
+def _sums_below(session: Session, user: User, filters: BoardFilters, node: Unit | None) -> bool:
+    """Whether a board may take its children's figures from the sums kept below each unit: they
+    are kept per month only (no kind or severity), and they count every outlet below a child, so
+    the viewer must see the whole of each (an administrator, or a node in the viewer's scope)."""
+    if filters.kind or filters.severity:
+        return False
+    return permissions.is_admin(user) or node is not None and permissions.unit_in_scope(session, user, node)
+
+
+def _months(query, table, filters: BoardFilters):
+    """A kept table's rows within the filters' period, by month (the kept months are local)."""
+    if filters.since:
+        query = query.where(table.month >= clock.month_start(clock.local_date(filters.since)))
+    if filters.until:
+        query = query.where(table.month < clock.local_date(filters.until))
+    return query
+
+
+def _per_child_below(below, own, figures: dict, filters: BoardFilters, node: Unit | None, children: list):
+    """``figures`` (as ``_per_child``) per child of the node: the sums kept below each child
+    (``below``) and the child's own rows (``own``), and the node's own under its id; a few rows
+    per child and month (the nation's 31 provinces: 744 for two years)."""
+    ids = [c.id for c in children]
+    names = list(figures)
+    parts = [_months(select(table.unit_id.label("key"), *[getattr(table, n).label(n) for n in names])
+                     .where(table.unit_id.in_(units)), table, filters)
+             for table, units in ((below, ids), (own, ids + ([node.id] if node is not None else [])))]
+    rows = sa.union_all(*parts).subquery()
+    return (select(rows.c.key, *[outer(rows.c[n]).label(n) for n, (_inner, outer) in figures.items()])
+            .group_by(rows.c.key))
 
 
 def _per_child(session: Session, user: User, table, figures: dict, filters: BoardFilters, node: Unit | None,
@@ -195,10 +275,7 @@ def _per_child(session: Session, user: User, table, figures: dict, filters: Boar
     of the board, and joining the units before grouping sorted 70,000 rows."""
     per_county = select(table.unit_id, *[inner(getattr(table, name)).label(name)
                                          for name, (inner, _outer) in figures.items()]).group_by(table.unit_id)
-    if filters.since:  # the months of the period where the network is (the kept months are local)
-        per_county = per_county.where(table.month >= clock.month_start(clock.local_date(filters.since)))
-    if filters.until:
-        per_county = per_county.where(table.month < clock.local_date(filters.until))
+    per_county = _months(per_county, table, filters)  # the months of the period where the network is
     if filters.kind:
         per_county = per_county.where(table.checklist_kind == filters.kind)
     if filters.severity:
@@ -240,9 +317,10 @@ def kept_overdue(session: Session, user: User, filters: BoardFilters, node: Unit
 def _kept_overdue_by_child(session: Session, user: User, filters: BoardFilters, node: Unit | None, children: list):
     """When the worker last counted the late lines (``LineOverdue``; None if never) and its counts
     per child of the node, in one statement (the moment beside each child's row, or alone)."""
-    counts = _per_child(session, user, LineOverdue, {"overdue": (sa.func.sum, sa.func.sum),
-                                                     "oldest_deadline_at": (sa.func.min, sa.func.min)},
-                        filters, node, children).subquery()
+    figures = {"overdue": (sa.func.sum, sa.func.sum), "oldest_deadline_at": (sa.func.min, sa.func.min)}
+    counts = (_per_child_below(LineOverdueBelow, LineOverdue, figures, filters, node, children)
+              if _sums_below(session, user, filters, node)
+              else _per_child(session, user, LineOverdue, figures, filters, node, children)).subquery()
     query = (select(KeptFigures.computed_at, counts.c.key, counts.c.overdue, counts.c.oldest_deadline_at)
              .select_from(KeptFigures).outerjoin(counts, sa.true()).where(KeptFigures.name == "line_overdue"))
     rows = session.execute(query).all()
@@ -286,7 +364,7 @@ def board(session: Session, user: User, *, node: Unit | None, filters: BoardFilt
                                                   else columns).all()}
         depth = node.path.count("/") if node else 1
         children = [u for u in units.values() if u.path.count("/") == depth + 1]
-        if late.lines is None:
+        if late.outlets is None:
             # too many outlets to count their late lines live: the counts kept by the worker
             total.extra["overdue_as_of"], overdue = kept_overdue(session, user, filters, node, now, children)
         else:
@@ -516,32 +594,21 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
     """Late lines below ``node`` that have climbed to it (one unit up per ``escalation_days``
     late): how many, and the most late of them. An outlet ``d`` units below the node reaches it
     after ``d × escalation_days`` days, so each line's threshold is a deadline chosen by the depth
-    of its outlet's unit. A small scope picks them from its late lines (``late``, read with the
-    board's counts) and reads their rows; a large one walks the country's late lines in deadline
+    of its outlet's unit. A small scope counts them with its late lines (``late``, read with the
+    board's counts) and reads the rows of the most late; a large one walks the country's late lines in deadline
     order, the count beside the rows: one statement either way, however deep or wide the scope."""
     if node is None:
         return 0, []
-    if late is None:
-        late = late_lines(session, user, node, filters, now=now, escalation_days=escalation_days)
+    if late is None or late.few is not None and late.escalated is None:
+        late = late_lines(session, user, node, filters, now=now, escalation_days=escalation_days, show=show)
     now = late.now
-    base = node.path.count("/")
-    # deadline day ended at least d × N days ago: late by ≥ that many local days
-    thresholds = {base + d: now - dt.timedelta(days=d * escalation_days - 1) for d in range(1, UNIT_DEPTHS + 1)}
     rows_query = (select(RectificationLine, RectificationNotice, Outlet)
                   .join(RectificationNotice, RectificationNotice.id == RectificationLine.notice_id)
                   .join(Outlet, Outlet.id == RectificationLine.outlet_id))
-    if late.lines is not None:
-        first = thresholds[base + 1]
-        escalated = [(deadline, line_id) for _outlet, _unit, path, deadline, line_id in late.lines
-                     if deadline <= first and deadline <= thresholds.get(path.count("/"), deadline - dt.timedelta(1))]
-        count = len(escalated)
-        ids = [line_id for _deadline, line_id in sorted(escalated)[:show]]
-        rows = [tuple(r) for r in session.execute(rows_query.where(RectificationLine.id.in_(ids))).all()]
+    if late.escalated is not None:
+        count, ids = late.escalated
+        rows = [tuple(r) for r in session.execute(rows_query.where(RectificationLine.id.in_(ids[:show]))).all()]
     else:
-        depth = sa.func.length(Unit.path) - sa.func.length(sa.func.replace(Unit.path, "/", ""))
-        deadline_type = RectificationLine.deadline_at.type
-        threshold = sa.case({k: sa.bindparam(f"esc_{k}", v, type_=deadline_type) for k, v in thresholds.items()},
-                            value=depth, else_=None)
         # the late lines walked in deadline order, their outlets checked per row: walked once (a
         # CTE read twice is materialized, by SQLite and PostgreSQL alike), counted and the most late
         # taken from what it kept; the count and the page each walked them before (SQLite, large
@@ -549,9 +616,9 @@ def escalated_to(session: Session, user: User, node: Unit | None, *, filters: Bo
         late_below = (select(RectificationLine.id, RectificationLine.deadline_at).select_from(RectificationLine)
                       .join(Outlet, Outlet.id == unindexed(RectificationLine.outlet_id))
                       .join(Unit, Unit.id == Outlet.unit_id)
-                      .where(RectificationLine.status.in_(OUTLET_TURN), RectificationLine.deadline_at <= thresholds[base + 1],
-                             RectificationLine.deadline_at <= threshold, permissions.outlets_clause(session, user),
-                             Unit.path.startswith(node.path)))
+                      .where(RectificationLine.status.in_(OUTLET_TURN),
+                             _has_climbed(_escalation_thresholds(node, now, escalation_days)),
+                             permissions.outlets_clause(session, user), Unit.path.startswith(node.path)))
         late_below = filters.apply(late_below).cte("late_below")
         count_of = select(sa.func.count()).select_from(late_below).scalar_subquery()
         most_late = select(late_below.c.id).order_by(late_below.c.deadline_at, late_below.c.id).limit(show)
@@ -583,13 +650,18 @@ def unacknowledged_escalated_to(session: Session, user: User, node: Unit | None,
         .where(RectificationNotice.acknowledged_at.is_(None), Outlet.unit_id.in_(list(units)),
                permissions.notices_clause(session, user),
                RectificationNotice.issued_at <= now - dt.timedelta(days=services.ack_working_days()))).all()
-    found = []
+    found, todays = [], {}
     for row in rows:
         notice = _NoticeSeen(row.id, row.number, row.issued_at, row.acknowledged_at)
         outlet = _OutletSeen(row.outlet_id, row.name, row.timezone, row.unit_id)
         distance = units[outlet.unit_id].path.count("/") - base_depth
-        if distance >= 1 and services.ack_escalation_steps(notice, outlet, now) >= distance:
-            found.append((notice, outlet, services.ack_late_days(notice, outlet, now)))
+        if distance < 1:
+            continue
+        # the day once per zone (a province's notices are in one or two)
+        today = todays.get(outlet.timezone) or todays.setdefault(outlet.timezone, clock.local_date(now, outlet.timezone))
+        late = services.ack_late_days(notice, outlet, today=today)
+        if services.ack_steps(late) >= distance:
+            found.append((notice, outlet, late))
     return sorted(found, key=lambda r: (-r[2], r[0].id))
 
 

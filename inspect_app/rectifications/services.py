@@ -8,6 +8,7 @@ closed (verified) or returned (again); or disputed → upheld (back to the outle
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
@@ -664,7 +665,11 @@ def ack_working_days() -> int:
 def ack_due_day(notice: RectificationNotice, outlet: Outlet) -> dt.date:
     """The last day to acknowledge (签收) a notice: N working days (Monday to Friday) after the
     day it was issued, in the outlet's calendar (``NOTICE_ACK_WORKING_DAYS``, 2 by default)."""
-    day, left = local_today(outlet, notice.issued_at), ack_working_days()
+    return _working_days_after(local_today(outlet, notice.issued_at), ack_working_days())
+
+
+@functools.lru_cache(maxsize=4096)
+def _working_days_after(day: dt.date, left: int) -> dt.date:
     while left > 0:
         day += dt.timedelta(days=1)
         if day.weekday() < 5:
@@ -672,17 +677,24 @@ def ack_due_day(notice: RectificationNotice, outlet: Outlet) -> dt.date:
     return day
 
 
-def ack_late_days(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None) -> int:
-    """Whole local days since the acknowledgement was due (0 while it is not late; 1 the day after)."""
+def ack_late_days(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None, *,
+                  today: dt.date | None = None) -> int:
+    """Whole local days since the acknowledgement was due (0 while it is not late; 1 the day after);
+    ``today`` the outlet's day at ``now`` when the caller knows it (a list of many notices)."""
     if notice.acknowledged_at is not None:
         return 0
-    return max(0, (local_today(outlet, now) - ack_due_day(notice, outlet)).days)
+    return max(0, ((today or local_today(outlet, now)) - ack_due_day(notice, outlet)).days)
 
 
 def ack_escalation_steps(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None) -> int:
     """How many units above the outlet's own an unacknowledged notice is shown to: as a late line,
     one level per ``ESCALATION_DAYS`` days late."""
-    return ack_late_days(notice, outlet, now) // escalation_days()
+    return ack_steps(ack_late_days(notice, outlet, now))
+
+
+def ack_steps(late_days: int) -> int:
+    """The levels a notice ``late_days`` late (``ack_late_days``) has climbed."""
+    return late_days // escalation_days()
 
 
 def _sweep_unacknowledged(session: Session, now: dt.datetime, managers: list[User], sent: dict[str, int]) -> None:

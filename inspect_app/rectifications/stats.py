@@ -7,12 +7,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.org.models import Outlet
+from inspect_app.org.models import Outlet, Unit
 from inspect_app.rectifications.models import (
     OUTLET_TURN,
     KeptFigures,
     LineOverdue,
+    LineOverdueBelow,
     LineStats,
+    LineStatsBelow,
     LineStatsMonth,
     LineStatus,
     RectificationLine,
@@ -43,19 +45,46 @@ def _upsert(session: Session, model, key: dict, deltas: dict) -> None:
 
 def bump(session: Session, line: RectificationLine, outlet: Outlet, **deltas) -> None:
     """Add ``deltas`` (e.g. closed=1, close_seconds=…) to the line's rows (by kind and severity,
-    and the month's sum)."""
+    the month's sum, and the month's sum below each unit above the outlet's)."""
     month = {"unit_id": outlet.unit_id, "month": month_of(line.issued_at, outlet.timezone)}
     _upsert(session, LineStats, {**month, "checklist_kind": line.checklist_kind, "severity": line.severity}, deltas)
+    _bump_month(session, month, deltas)
+
+
+def _bump_month(session: Session, month: dict, deltas: dict) -> None:
     _upsert(session, LineStatsMonth, month, deltas)
+    for unit_id in _units_above(session, month["unit_id"]):
+        _upsert(session, LineStatsBelow, {**month, "unit_id": unit_id}, deltas)
+
+
+def _units_above(session: Session, unit_id: int) -> list[int]:
+    """The units above a unit, from its path (units never move; read once per session)."""
+    known = session.info.setdefault("units_above", {})
+    if unit_id not in known:
+        path = session.execute(select(Unit.path).where(Unit.id == unit_id)).scalar_one_or_none() or ""
+        known[unit_id] = [int(part) for part in path.strip("/").split("/")[:-1] if part]
+    return known[unit_id]
+
+
+#: Each unit with every unit above it (``up.unit_id`` below ``up.above_id``), from the units'
+#: parents: the sums below a unit from the rows of the units under it, on SQLite and PostgreSQL.
+_UNITS_ABOVE = ("WITH RECURSIVE up (unit_id, above_id) AS (SELECT id, parent_id FROM unit WHERE parent_id IS NOT NULL"
+                " UNION ALL SELECT up.unit_id, unit.parent_id FROM up JOIN unit ON unit.id = up.above_id"
+                " WHERE unit.parent_id IS NOT NULL) ")
 
 
 def sum_months(session: Session) -> int:
-    """``line_stats_month`` from ``line_stats``, in the database."""
+    """``line_stats_month`` from ``line_stats``, and ``line_stats_below`` from it, in the database."""
     session.execute(sa.delete(LineStatsMonth))
     columns = ", ".join(COUNTERS)
     sums = ", ".join(f"sum({c})" for c in COUNTERS)
-    return session.execute(sa.text(f"INSERT INTO line_stats_month (unit_id, month, {columns}) "
-                                    f"SELECT unit_id, month, {sums} FROM line_stats GROUP BY unit_id, month")).rowcount
+    count = session.execute(sa.text(f"INSERT INTO line_stats_month (unit_id, month, {columns}) "
+                                     f"SELECT unit_id, month, {sums} FROM line_stats GROUP BY unit_id, month")).rowcount
+    session.execute(sa.delete(LineStatsBelow))
+    session.execute(sa.text(f"{_UNITS_ABOVE}INSERT INTO line_stats_below (unit_id, month, {columns}) "
+                            f"SELECT up.above_id, month, {sums} FROM line_stats_month "
+                            f"JOIN up ON up.unit_id = line_stats_month.unit_id GROUP BY up.above_id, month"))
+    return count
 
 
 #: The totals by SQL on PostgreSQL, which knows the outlets' zones: one pass over the lines (the
@@ -131,7 +160,7 @@ def move_outlets(_sender, *, session: Session, moves: dict[int, tuple[int, int]]
             month = {"unit_id": unit_id, "month": row["month"]}
             _upsert(session, LineStats, {**month, "checklist_kind": row["checklist_kind"], "severity": row["severity"]},
                     deltas)
-            _upsert(session, LineStatsMonth, month, deltas)
+            _bump_month(session, month, deltas)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -140,7 +169,8 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def keep_overdue(session: Session, now: dt.datetime | None = None) -> int:
     """Count the late lines again into ``LineOverdue`` (one pass over the open lines past their
-    deadline, streamed) and note when; returns how many rows it wrote."""
+    deadline, streamed), sum them below each unit (``LineOverdueBelow``) and note when; returns
+    how many rows it wrote."""
     now = now or clock.now()
     zones = dict(session.execute(select(Outlet.id, Outlet.timezone)).all())
     units = dict(session.execute(select(Outlet.id, Outlet.unit_id)).all())
@@ -163,6 +193,10 @@ def keep_overdue(session: Session, now: dt.datetime | None = None) -> int:
              "oldest_deadline_at": oldest} for k, (n, oldest) in totals.items()]
     for start in range(0, len(rows), 10_000):
         session.execute(sa.insert(LineOverdue.__table__), rows[start:start + 10_000])
+    session.execute(sa.delete(LineOverdueBelow))
+    session.execute(sa.text(f"{_UNITS_ABOVE}INSERT INTO line_overdue_below (unit_id, month, overdue, oldest_deadline_at) "
+                            "SELECT up.above_id, month, sum(overdue), min(oldest_deadline_at) FROM line_overdue "
+                            "JOIN up ON up.unit_id = line_overdue.unit_id GROUP BY up.above_id, month"))
     kept = session.get(KeptFigures, "line_overdue")
     if kept is None:
         session.add(KeptFigures(name="line_overdue", computed_at=now))

@@ -11,7 +11,8 @@ from sqlmodel import select
 from inspect_app import worker
 from inspect_app.checklists.definition import SEVERITY_DAYS
 from inspect_app.org import services as org
-from inspect_app.rectifications.models import LineOverdue, RectificationLine
+from inspect_app.org.models import Unit
+from inspect_app.rectifications.models import LineOverdue, LineOverdueBelow, RectificationLine
 from tests.dashboard.test_query_counts import grow
 
 AS_OF = re.compile(r"data-overdue-as-of>逾期数统计于 ([0-9-]+ [0-9:]+)")
@@ -22,6 +23,19 @@ def _board(client):
     body = client.get("/board").get_data(as_text=True)
     as_of = AS_OF.search(body)
     return int(OVERDUE.search(body).group(1)), as_of.group(1) if as_of else None
+
+
+def _summed_below(db) -> None:
+    """The kept late counts below each unit are the counties' summed over the units below it."""
+    paths = {u.id: u.path for u in db.exec(select(Unit)).all()}
+    below: dict = {}
+    for row in db.exec(select(LineOverdue)).all():
+        for above_id, path in paths.items():
+            if above_id != row.unit_id and paths[row.unit_id].startswith(path):
+                n, oldest = below.get((above_id, row.month), (0, row.oldest_deadline_at))
+                below[(above_id, row.month)] = (n + row.overdue, min(oldest, row.oldest_deadline_at))
+    kept = {(r.unit_id, r.month): (r.overdue, r.oldest_deadline_at) for r in db.exec(select(LineOverdueBelow)).all()}
+    assert below and kept == below
 
 
 def _close_one(db) -> None:
@@ -41,6 +55,7 @@ def test_the_nations_board_reads_kept_counts_and_says_when(app, db, org_tree, pe
     monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", 0)  # now the scope counts as the nation's
     assert _board(director) == (6, "12-07 00:30")  # no counts kept yet: the page counted them
     assert sum(r.overdue for r in db.exec(select(LineOverdue))) == 6
+    _summed_below(db)
 
     _close_one(db)
     clock_at(dt.datetime(2026, 12, 6, 16, 40, tzinfo=dt.timezone.utc))
@@ -48,6 +63,8 @@ def test_the_nations_board_reads_kept_counts_and_says_when(app, db, org_tree, pe
     with app.app_context():
         worker.run_sweep()  # the worker's sweep counts again
     assert _board(director) == (5, "12-07 00:40")
+    db.expire_all()
+    _summed_below(db)
 
     _close_one(db)
     clock_at(dt.datetime(2026, 12, 6, 16, 54, tzinfo=dt.timezone.utc))

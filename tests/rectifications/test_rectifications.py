@@ -12,6 +12,7 @@ from inspect_app.audit.models import AuditEvent
 from inspect_app.errors import Conflict, DomainError, PermissionDenied
 from inspect_app.evidence.storage import get_storage
 from inspect_app.notifications.models import Notification
+from inspect_app.org.models import Unit
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.models import LineStatus, RectificationEvent, RectificationLine, RectificationNotice
 from inspect_app.visits import services as visits
@@ -280,9 +281,11 @@ def test_deadlines_count_in_the_outlet_zone(ctx, db, create_unit, create_outlet)
 
 def test_the_months_sums_follow_every_transition_and_a_rebuild(released, db, people):
     """``line_stats_month`` (what the board reads without a kind or severity filter) is
-    ``line_stats`` summed over kinds and severities, after each transition and after a rebuild."""
+    ``line_stats`` summed over kinds and severities, and ``line_stats_below`` (what a large scope's
+    board reads) those summed over the units below each unit, after each transition and after a
+    rebuild."""
     from inspect_app.rectifications import stats
-    from inspect_app.rectifications.models import LineStats, LineStatsMonth
+    from inspect_app.rectifications.models import LineStats, LineStatsBelow, LineStatsMonth
 
     def sums():
         detailed: dict = {}
@@ -293,6 +296,17 @@ def test_the_months_sums_follow_every_transition_and_a_rebuild(released, db, peo
         months = {(r.unit_id, r.month): {n: getattr(r, n) for n in stats.COUNTERS}
                   for r in db.exec(select(LineStatsMonth)).all()}
         assert months == detailed
+        paths = {u.id: u.path for u in db.exec(select(Unit)).all()}
+        below: dict = {}
+        for (unit_id, month), figures in months.items():
+            for above_id, path in paths.items():
+                if paths[unit_id].startswith(path) and above_id != unit_id:
+                    acc = below.setdefault((above_id, month), dict.fromkeys(stats.COUNTERS, 0))
+                    for name in stats.COUNTERS:
+                        acc[name] += figures[name]
+        kept = {(r.unit_id, r.month): {n: getattr(r, n) for n in stats.COUNTERS}
+                for r in db.exec(select(LineStatsBelow)).all()}
+        assert below and kept == below
         return months
 
     chief, inspector = people["chief"], people["inspector"]
