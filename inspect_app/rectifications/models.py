@@ -211,7 +211,21 @@ class LineStats(SQLModel, table=True):
     close_seconds: float = 0.0
 
 
-class LineStatsMonth(SQLModel, table=True):
+class _MonthCounts(SQLModel):
+    """The line counts of a unit and issue month (``LineStatsMonth``, ``LineStatsBelow``)."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    month: dt.date = Field(primary_key=True)
+    issued: int = 0
+    acknowledged: int = 0
+    answered: int = 0
+    closed: int = 0
+    withdrawn: int = 0
+    extended: int = 0
+    close_seconds: float = 0.0
+
+
+class LineStatsMonth(_MonthCounts, table=True):
     """``LineStats`` summed over checklist kinds and severities: per county and issue month. The
     board without a kind or severity filter reads these (2,800 counties × 24 months on a national
     network, where ``line_stats`` holds a million rows); kept by the same upserts."""
@@ -219,34 +233,14 @@ class LineStatsMonth(SQLModel, table=True):
     __tablename__ = "line_stats_month"
     __table_args__ = (sa.Index("ix_line_stats_month_month", "month", "unit_id"),)
 
-    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
-    month: dt.date = Field(primary_key=True)
-    issued: int = 0
-    acknowledged: int = 0
-    answered: int = 0
-    closed: int = 0
-    withdrawn: int = 0
-    extended: int = 0
-    close_seconds: float = 0.0
 
-
-class LineStatsBelow(SQLModel, table=True):
+class LineStatsBelow(_MonthCounts, table=True):
     """``LineStatsMonth`` summed over the units below each unit (its own outlets' rows are not in
     it), per month: a board of a large scope sums its children from these (the nation's 31
     provinces × 24 months) where summing 70,000 county rows up to them took a fifth of the page.
     Kept by the same upserts, for every unit above the outlet's."""
 
     __tablename__ = "line_stats_below"
-
-    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
-    month: dt.date = Field(primary_key=True)
-    issued: int = 0
-    acknowledged: int = 0
-    answered: int = 0
-    closed: int = 0
-    withdrawn: int = 0
-    extended: int = 0
-    close_seconds: float = 0.0
 
 
 class LineOverdue(SQLModel, table=True):
