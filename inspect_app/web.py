@@ -62,6 +62,7 @@ from inspect_app.plans.models import (
     PLAN_STATUS_LABELS,
 )
 from inspect_app.rectifications.models import EVENT_LABELS, EXTENSION_STATUS_LABELS, LINE_STATUS_LABELS
+from inspect_app.rectifications.queries import BOARD_KINDS
 from inspect_app.rectifications.services import days_left, deadline_day_of, is_overdue
 from inspect_app.reports.pdf import print_photo
 from inspect_app.visits.models import VISIT_STATUS_LABELS
@@ -118,6 +119,7 @@ def init_app(app: Flask) -> None:
         event_label=lambda action: EVENT_LABELS.get(action, action),
         extension_status_label=lambda status: EXTENSION_STATUS_LABELS.get(status, status),
         severities=list(SEVERITY_LABELS),
+        board_kinds=BOARD_KINDS,
         line_days_left=days_left,
         line_overdue=is_overdue,
         line_deadline_day=deadline_day_of,

@@ -426,6 +426,10 @@ def scope_outlets(session: Session, user: User, node: Unit | None) -> list[int] 
 DENSE_SCOPE_SHARE = 20
 
 
+#: The checklist kinds a board or line list filters its lines by (a complaint's lines included).
+BOARD_KINDS = ("open", "secret", "star", "etiquette", "fives", "complaint")
+
+
 #: The states a line list takes (``_statuses``): late or due within a day, open, or a status.
 LINE_STATES = frozenset({"overdue", "due_soon", "open", *(s.value for s in LineStatus)})
 

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from inspect_app import clock, permissions
 from inspect_app.auth.models import User
+from inspect_app.checklists.definition import SEVERITY_LABELS
 from inspect_app.db import get_session, lock_on_write_only
 from inspect_app.errors import DomainError
 from inspect_app.evidence import signatures
@@ -323,10 +324,17 @@ def line_photo(line_id: int):
 # --- managers ------------------------------------------------------------------------------------
 
 def _filters() -> tuple[queries.BoardFilters, dict]:
-    """Period filters by month (``2026-11``; a full date counts as its month), kind, severity."""
+    """Period filters by month (``2026-11``; a full date counts as its month), kind, severity. A
+    value the board does not know filters nothing and is not echoed back (an unknown severity
+    showed 0 lines under 全部等级)."""
     args = {k: request.args.get(k) or "" for k in ("from", "to", "kind", "severity")}
+    if args["kind"] not in queries.BOARD_KINDS:
+        args["kind"] = ""
+    if args["severity"] not in SEVERITY_LABELS:
+        args["severity"] = ""
 
     start, end = clock.month_named(args["from"]), clock.month_named(args["to"])
+    args["from"], args["to"] = (args[k] if month else "" for k, month in (("from", start), ("to", end)))
     if end is not None:
         end = (end + dt.timedelta(days=32)).replace(day=1)
     # a month starts at midnight where the network is (Shanghai), not in UTC: a line issued at

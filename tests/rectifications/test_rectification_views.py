@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import html
 import io
+import re
+import urllib.parse
 
 import pytest
 from PIL import Image
@@ -127,6 +129,28 @@ def test_a_line_list_state_it_does_not_know_lists_every_state_without_echoing_it
         page = director.get("/board/lines", query_string={"state": state}).get_data(as_text=True)
         assert "A-02" in page and "A-02" in every
         assert f"· {html.escape(state)}" not in page
+
+
+def test_a_board_filter_it_does_not_know_filters_nothing_and_is_not_echoed(notice, client_as, people):
+    """An unknown severity or kind showed 0 lines under 全部等级 / 全部类型 (and was written back into
+    the drill-down links); a month that is none stayed in the form. Now each counts as not given:
+    the board and the line list show what they show unfiltered."""
+    director = client_as(people["director"])
+    figures = _figures(director.get("/board").get_data(as_text=True))
+    assert figures[0] != "0"  # lines issued: an empty board would prove nothing
+    for query in ({"severity": "<x>"}, {"kind": "nope"}, {"severity": "URGENT", "kind": "Open"},
+                  {"from": "2026-13", "to": "x"}):
+        page = director.get("/board", query_string=query).get_data(as_text=True)
+        assert _figures(page) == figures, query
+        links = " ".join(link for link in re.findall(r'href="([^"]*)"', page) if "/export." not in link)
+        for key, value in query.items():  # not in the drill-down links, not in the form
+            assert f"{key}={urllib.parse.quote(value)}" not in links and f'value="{html.escape(value)}"' not in page
+        assert "A-02" in director.get("/board/lines", query_string=query).get_data(as_text=True)
+
+
+def _figures(page: str) -> list[str]:
+    """The board's figure tiles, in order (issued, open, overdue, extensions, close rate, days)."""
+    return re.findall(r'class="stat[^"]*"[^>]*><b>([^<]+)</b>', page)
 
 
 @pytest.mark.parametrize("typed", ["2026-02-30", "31/12/2026", "明天"])
