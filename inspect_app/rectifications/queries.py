@@ -31,6 +31,7 @@ from inspect_app.rectifications.models import (
     RectificationLine,
     RectificationNotice,
     in_outlet_turn,
+    status_in,
 )
 
 
@@ -517,10 +518,11 @@ def line_queries(session: Session, user: User, *, filters: BoardFilters, node: U
     own = [s for s in statuses if s not in walked]
     queries = []
     if own:
-        # the scope's own outlets, one probe of (outlet, status, deadline) each (ids put on the
-        # lines' outlet column made PostgreSQL AND two bitmaps of the country's lines)
+        # the scope's own outlets, one probe each of ix_line_open_outlet (or of (outlet, status,
+        # deadline) per status for the closed ones); ids put on the lines' outlet column made
+        # PostgreSQL AND two bitmaps of the country's lines
         query = (base.join(Outlet, Outlet.id == RectificationLine.outlet_id)
-                 .where(in_ids(session, Outlet.id, in_scope), RectificationLine.status.in_(own)))
+                 .where(in_ids(session, Outlet.id, in_scope), status_in(RectificationLine.status, own)))
         queries.append(query)
     for status in walked:
         # the country's lines of the status in deadline order, each row's outlet checked (joined on
