@@ -33,7 +33,7 @@ from inspect_app.complaints.models import (
     ComplaintLastFaultUnit,
     ComplaintStatsMonth,
 )
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.models import Outlet, Unit, units_on
 
 #: The columns a complaint's counts depend on.
 FIELDS = ("outlet_id", "received_at", "category", "verdict", "source", "concluded_at", "handed_on", "reopened")
@@ -48,11 +48,6 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def month_of(moment: dt.datetime, zone: str) -> dt.date:
     return clock.month_start(clock.local_date(_aware(moment), zone))
-
-
-def units_on(path: str) -> list[int]:
-    """The unit ids of a unit's path (``/1/13/130/``): the unit and every unit above it."""
-    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 def contributions(state: dict, path: str, zone: str) -> list[tuple[tuple[int, dt.date, str], dict[str, int]]]:

@@ -19,6 +19,11 @@ class UnitLevel(StrEnum):
 LEVEL_ORDER = [UnitLevel.province, UnitLevel.city, UnitLevel.county]
 
 
+def units_on(path: str) -> list[int]:
+    """The unit ids of a unit's path (``/1/13/130/``): the unit and every unit above it, top first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 class Unit(SQLModel, table=True):
     """An organisational unit (省/市/县区). ``path`` is the materialised path ``/1/4/12/`` so a
     whole subtree is one indexed prefix match."""

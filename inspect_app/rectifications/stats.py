@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from inspect_app import clock
-from inspect_app.org.models import Outlet, Unit
+from inspect_app.org.models import Outlet, Unit, units_on
 from inspect_app.rectifications.models import (
     OUTLET_TURN,
     KeptFigures,
@@ -62,7 +62,7 @@ def _units_above(session: Session, unit_id: int) -> list[int]:
     known = session.info.setdefault("units_above", {})
     if unit_id not in known:
         path = session.execute(select(Unit.path).where(Unit.id == unit_id)).scalar_one_or_none() or ""
-        known[unit_id] = [int(part) for part in path.strip("/").split("/")[:-1] if part]
+        known[unit_id] = units_on(path)[:-1]
     return known[unit_id]
 
 
