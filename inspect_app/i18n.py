@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -52,7 +54,9 @@ def compile_catalogues(directory: Path) -> list[Path]:
     """Compile each ``.po`` to ``.mo`` when the ``.mo`` is missing or older.
 
     The ``.po`` files are the source of truth in git; compiling here means a plain checkout runs
-    without a separate ``pybabel compile`` step.
+    without a separate ``pybabel compile`` step. Several processes may start at once on a fresh
+    checkout (web workers, test workers): each writes its own temporary file and renames it over
+    the ``.mo``, so the last rename wins with a whole catalogue and none finds its file gone.
     """
     written = []
     for po_path in directory.glob("*/LC_MESSAGES/*.po"):
@@ -61,10 +65,14 @@ def compile_catalogues(directory: Path) -> list[Path]:
             continue
         with po_path.open("rb") as f:
             catalog = read_po(f, locale=po_path.parts[-3])
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as f:
-            write_mo(f, catalog)
-        tmp.replace(mo_path)
+        fd, tmp = tempfile.mkstemp(prefix=mo_path.name + ".", suffix=".tmp", dir=mo_path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write_mo(f, catalog)
+            os.replace(tmp, mo_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         written.append(mo_path)
     return written
 

@@ -64,3 +64,27 @@ def test_every_template_compiles(app):
     assert len(names) > 20
     for name in names:
         app.jinja_env.get_template(name)
+
+
+def test_catalogues_compiled_by_many_processes_at_once(tmp_path):
+    """A fresh checkout's first start: test workers or web workers compile the same catalogues at
+    the same moment. Every one finishes, and the ``.mo`` left is whole (CI once failed here: two
+    writers shared one temporary name and the second found it renamed away)."""
+    import shutil
+    from concurrent.futures import ProcessPoolExecutor
+
+    from babel.messages.mofile import read_mo
+
+    from inspect_app.i18n import compile_catalogues
+
+    source = ROOT / "inspect_app" / "translations"
+    for round_ in range(3):
+        target = tmp_path / f"round{round_}"
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.mo"))
+        with ProcessPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(compile_catalogues, [target] * 12))
+        assert any(results)
+        for mo in target.glob("*/LC_MESSAGES/*.mo"):
+            with mo.open("rb") as f:
+                assert len(read_mo(f)) > 100
+        assert not list(target.glob("*/LC_MESSAGES/*.tmp"))
