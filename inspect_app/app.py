@@ -28,7 +28,7 @@ from inspect_app.evidence import storage
 from inspect_app.evidence.views import bp as evidence_bp
 from inspect_app.extensions import babel, compress, csrf, login_manager
 from inspect_app.guides import views as guides_views
-from inspect_app.i18n import compile_catalogues, select_locale, select_timezone
+from inspect_app.i18n import compile_catalogues, install_template_gettext, select_locale, select_timezone
 from inspect_app.indicators import services as indicator_services
 from inspect_app.indicators.config_views import bp as config_bp
 from inspect_app.indicators.views import bp as indicators_bp
@@ -107,6 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
     compress.init_app(app)
     compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_template_gettext(app)
     login_manager.init_app(app)
     web.init_app(app)
 

@@ -6,11 +6,14 @@ import os
 import tempfile
 from pathlib import Path
 
+import flask_babel
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, g, has_app_context, session
+from flask import Flask, current_app, g, has_app_context, session
 from flask_babel import gettext
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from inspect_app import clock
 
@@ -24,6 +27,51 @@ def select_locale() -> str:
     if lang in SUPPORTED:
         return lang
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def install_template_gettext(app: Flask) -> None:
+    """Give the templates' ``_()`` the catalogue of the request's locale in one lookup.
+
+    Flask-Babel's template callables find the catalogue anew on every call (the context through
+    ``g``, the domain, the locale turned into a string for the cache key): about 20 µs a call, and
+    a list page calls it hundreds of times (the notice list: ~450 calls, ~10 ms of a 70 ms page).
+    These callables read the locale Flask-Babel has already chosen for the request and keep one
+    catalogue per locale. A locale forced for a message (``force_locale``) is read on each call, so
+    a message rendered in its recipient's language inside a request still gets that language.
+
+    ``_()`` and ``gettext()`` (what ``{% trans %}`` calls) are one function, not Jinja's alias
+    that calls a wrapper that calls the callable (three context calls a string); it keeps the
+    i18n extension's new-style rule: the translation is markup-safe under autoescape and always a
+    format string, its variables escaped.
+    """
+    catalogues: dict = {}
+
+    def translations():
+        if has_app_context():
+            locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+            if locale is not None:
+                found = catalogues.get(locale)
+                if found is None:
+                    found = catalogues[locale] = flask_babel.get_translations()
+                return found
+        return flask_babel.get_translations()  # the first call of a request chooses the locale
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+    @pass_eval_context
+    def template_gettext(eval_ctx, string: str, **variables):
+        text = translations().ugettext(string)
+        if eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables if variables or "%" in text else text  # the same string when nothing to format
+
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
 
 
 def select_timezone() -> str:

@@ -88,3 +88,27 @@ def test_catalogues_compiled_by_many_processes_at_once(tmp_path):
             with mo.open("rb") as f:
                 assert len(read_mo(f)) > 100
         assert not list(target.glob("*/LC_MESSAGES/*.tmp"))
+
+
+def test_template_strings_follow_the_request_and_a_forced_locale(app):
+    """The templates' ``_()`` keeps one catalogue per locale: a message rendered in its
+    recipient's language inside a request (``force_locale``) still gets that language, and the
+    i18n extension's new-style rule holds (variables escaped, ``%%`` formatted)."""
+    from flask_babel import force_locale
+
+    page = app.jinja_env.from_string("{{ _('Log in') }}|{{ _('Hi %(name)s', name='<b>') }}|{{ _('100%%') }}")
+    with app.test_request_context("/"):
+        assert page.render() == "登录|Hi &lt;b&gt;|100%"
+        with force_locale("en"):
+            assert page.render().startswith("Log in|")
+        assert page.render().startswith("登录|")
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert page.render().startswith("Log in|")
+        assert page.render().startswith("登录|")
+    plain = app.jinja_env.from_string("{{ _('Log in') }}")
+    with app.app_context():  # the worker: no request, each message in its recipient's language
+        with force_locale("en"):
+            assert plain.render() == "Log in"
+        with force_locale("zh_CN"):
+            assert plain.render() == "登录"
