@@ -288,9 +288,15 @@ def in_ids(session, column, ids):
     """``column IN ids`` for a scope's outlet ids (up to ``org.SCOPE_FIRST_OUTLETS``): on
     PostgreSQL ``column = ANY(:ids)``, one array parameter, the same plan. A province's 1,300 ids
     as as many parameters cost more in the client (rendering and sending them) than the
-    statement in the server: 10 to 20 ms a statement, four of them on a page."""
+    statement in the server: 10 to 20 ms a statement, four of them on a page.
+
+    The array goes as its text (``'{61,62,…}'::integer[]``): psycopg dumps a Python list element
+    by element, each checked against a quoting pattern (0.7 ms for a province's 1,264 ids, the
+    join 0.14 ms), and a star board sends eight. The server casts the text once and plans as for
+    an array; the ids are made integers first, so nothing else can reach the literal."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer)))
+        literal = "{" + ",".join(map(str, map(int, ids))) + "}"
+        return column == sa.any_(sa.cast(sa.bindparam(None, literal, type_=sa.Text), ARRAY(sa.Integer)))
     return column.in_(ids)
