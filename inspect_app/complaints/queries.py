@@ -794,8 +794,17 @@ def callback_log_query(session: Session, user: User, *, few: list[int] | None = 
 
 def callback_log(session: Session, user: User, *, limit: int = 100, offset: int = 0):
     # a county's 14 outlets walked the country's 290,000 callbacks newest first for its 30 (800 ms)
-    query = callback_log_query(session, user, few=scope_outlets(session, user), planned=True)
-    return session.execute(query.offset(offset).limit(limit)).all()
+    few = scope_outlets(session, user)
+    query = callback_log_query(session, user, few=few, planned=True)
+    if few is None:
+        return session.execute(query.offset(offset).limit(limit)).all()
+    # the page's callbacks chosen among the scope's own, behind a fence (OFFSET 0), then joined:
+    # PostgreSQL still walked the country's callbacks newest first for a county's 172 when it
+    # costed the joins of all 172 (123,584 rows passed over, 42 ms)
+    mine = (select(Callback.id.label("id"), Callback.at.label("at"))
+            .where(in_ids(session, Callback.outlet_id, few)).offset(0).subquery())
+    page = select(mine.c.id).order_by(mine.c.at.desc(), mine.c.id.desc()).offset(offset).limit(limit).subquery()
+    return session.execute(query.join(page, page.c.id == Callback.id)).all()
 
 
 def callback_count(session: Session, user: User) -> int:

@@ -135,7 +135,7 @@ def test_visit_list_plans_show_the_same_pages(role, app, db, org_tree, people, c
 
 COMPLAINT_PAGES = ["/complaints", "/complaints?page=2", "/complaints?status=open", "/complaints/streaks",
                    "/complaints/streaks?sort=shortest", "/complaints/streaks?sort=code&page=2",
-                   "/complaints/hotspots", "/callbacks", "/bulletins?kind=day", "/board/self-checks",
+                   "/complaints/hotspots", "/callbacks", "/callbacks?page=2", "/bulletins?kind=day", "/board/self-checks",
                    "/board/self-checks?unit={xihu}"]
 
 
@@ -149,6 +149,11 @@ def test_complaint_pages_show_the_same_by_both_plans(role, app, db, org_tree, pe
     grow(app, db, org_tree, people, create_outlet, 2)
     grow_complaints(app, db, org_tree, people, create_outlet, 12)
     client = client_as(people[role])
+    assert "大客户3" in _body(client, "/callbacks")  # the callbacks are there to compare
+    from inspect_app.complaints import views as complaint_views
+
+    monkeypatch.setattr(complaint_views, "PER_PAGE", 2)  # the callbacks' second page holds some
+    log = _body(client, "/callbacks?page=2").split('class="section-title"')[-1]
+    assert log.count('<li class="list-item">') == 2
     for url in COMPLAINT_PAGES:
         _same_by_both_plans(app, client, monkeypatch, url.format(xihu=org_tree["xihu"].id))
-    assert "大客户3" in _body(client, "/callbacks")  # the callbacks are there to compare
