@@ -56,8 +56,12 @@ def install_template_gettext(app: Flask) -> None:
                 return found
         return flask_babel.get_translations()  # the first call of a request chooses the locale
 
+    def ugettext(string: str) -> str:
+        return translations().ugettext(string)
+
+    # the plural and context forms through Jinja's wrappers; ``gettext`` and ``_`` replaced below
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: translations().ugettext(s),
+        gettext=ugettext,
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
@@ -66,7 +70,7 @@ def install_template_gettext(app: Flask) -> None:
 
     @pass_eval_context
     def template_gettext(eval_ctx, string: str, **variables):
-        text = translations().ugettext(string)
+        text = ugettext(string)
         if eval_ctx.autoescape:
             text = Markup(text)
         return text % variables if variables or "%" in text else text  # the same string when nothing to format
