@@ -345,18 +345,20 @@ def streak_page(session: Session, user: User, *, sort: str = "longest", outlet_c
         today = sa.case({z: (clock.local_date(now, z) - EPOCH_DAY).days for z in zones}, value=Outlet.timezone)
         raw = today - (_epoch_seconds(session, origin) + shift) // 86400  # whole local days since 1970
         days = sa.func.max(raw, 0).label("days")
-    # ordered and counted on narrow rows (id, code, days), the page's outlets joined after: the
-    # counts over all the nation's rows carried each outlet's every column through the window
-    ranked = (select(Outlet.id.label("id"), Outlet.code.label("code"), last.c.last.label("last"), days,
-                     sa.func.count().over().label("total"),
-                     sa.func.sum(sa.case((last.c.last.is_(None), 1), else_=0)).over().label("never"))
-              .select_from(Outlet).outerjoin(last, last.c.outlet_id == Outlet.id).where(*where))
+    # ordered and counted on narrow rows (id, code, days) kept once, the page's outlets joined after:
+    # the counts over all the nation's rows carried each outlet's every column through the window,
+    # and a window over them still spooled 50,000 rows to hand each the same two numbers (a kept
+    # set read twice, for the page and for the counts: the nation's statement 101 → 84 ms median on
+    # PostgreSQL, alternated 40 times; 19–23 → 15 ms on SQLite's large dataset)
+    ranked = (select(Outlet.id.label("id"), Outlet.code.label("code"), last.c.last.label("last"), days)
+              .select_from(Outlet).outerjoin(last, last.c.outlet_id == Outlet.id).where(*where)).cte("ranked")
     order = {"shortest": lambda t: (t.c.days, t.c.code), "code": lambda t: (t.c.code,)}.get(
         sort, lambda t: (t.c.days.desc(), t.c.code))
-    ranked = ranked.subquery()
+    counts = select(sa.func.count().label("total"),
+                    sa.func.sum(sa.case((ranked.c.last.is_(None), 1), else_=0)).label("never")).subquery()
     cut = select(ranked).order_by(*order(ranked)).offset(offset).limit(limit).subquery()
-    found = session.execute(select(Outlet, cut.c.last, cut.c.total, cut.c.never).join(cut, cut.c.id == Outlet.id)
-                            .order_by(*order(cut))).all()
+    found = session.execute(select(Outlet, cut.c.last, counts.c.total, counts.c.never).join(cut, cut.c.id == Outlet.id)
+                            .join(counts, sa.true()).order_by(*order(cut))).all()
     if not found:  # no outlet, or a page past the last: counted apart
         total, never = session.execute(select(sa.func.count(), sa.func.sum(sa.case((last.c.last.is_(None), 1), else_=0)))
                                        .select_from(Outlet).outerjoin(last, last.c.outlet_id == Outlet.id)
