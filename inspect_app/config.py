@@ -149,7 +149,7 @@ def from_environment(instance: Path) -> dict:
         # Big files made by the worker and kept a day for the one who asked: exports of more rows,
         # notices of more lines, PDFs of more photos than these.
         "EXPORT_INLINE_ROWS": _int("EXPORT_INLINE_ROWS", 5000),
-        "PDF_INLINE_LINES": _int("PDF_INLINE_LINES", 20),
+        "PDF_INLINE_LINES": _int("PDF_INLINE_LINES", 200),
         "PDF_INLINE_PHOTOS": _int("PDF_INLINE_PHOTOS", 12),
         "FILE_KEEP_HOURS": float(os.environ.get("FILE_KEEP_HOURS", 24)),
         # 0 switches off making a changed notice's PDF ahead in the worker (reports.hooks)

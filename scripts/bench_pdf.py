@@ -25,7 +25,7 @@ What it leaves out: the network and the browser's download; the first render of 
 (fonts found, templates compiled, printed copies made) is reported once, not in the medians;
 photos are synthetic (noise and shapes), so JPEG sizes are close to, not equal to, real ones.
 
-Prints the font subsetter WeasyPrint uses, the load average, median and max render times and
+Prints the renderers (notices: Typst; the other papers: WeasyPrint and its font subsetter), the load average, median and max render times and
 sizes; exits 1 when a target is missed (a 100-line notice with 100 photos ≤ 0.5 s median; the 40-line
 notice ≤ 0.5 s and ≤ 3 MB; a visit report with 60 photos ≤ 5 MB and ≤ 50 MB more memory; the
 bulletin ≤ 2 s).
@@ -47,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import typst  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
@@ -305,6 +306,7 @@ def timed(client, url: str, runs: int, app=None) -> tuple[list[float], int, list
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--save", metavar="DIR", help="write the notices' PDFs there, to look at them")
     args = parser.parse_args()
     import logging
 
@@ -329,7 +331,8 @@ def main() -> int:
             with client.session_transaction() as sess:
                 sess["_user_id"], sess["_fresh"], sess[SESSION_KEY] = token, True, sid
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-        print(f"WeasyPrint font subsetter: {pdf.subsetter()}; load average at start {load} on {os.cpu_count()} CPUs")
+        print(f"Notices typeset by Typst {typst.__version__}; other papers by WeasyPrint (font subsetter: "
+              f"{pdf.subsetter()}); load average at start {load} on {os.cpu_count()} CPUs")
         ok = True
 
         # the same person downloading as a web request (not the worker's replay): served kept copies
@@ -354,6 +357,8 @@ def main() -> int:
             # per added line from CPU time, which other work on the cores inflates far less than wall time
             per_line = (cpu_of[count] - cpu_of[10]) / (count - 10) * 1000 if count > 10 else float("nan")
             rendered = client.get(url).data  # kept by this render
+            if args.save:
+                Path(args.save, f"notice-{count}.pdf").write_bytes(rendered)
             kept_times, kept_size, kept_cpu = timed(web, url, max(10, args.runs))
             assert kept_size == len(rendered), "the kept copy differs from the render"
             print(f"{count:6d} {count:7d} {first:8.3f} {statistics.median(times):9.3f} {max(times):7.3f} "
@@ -364,6 +369,8 @@ def main() -> int:
 
         client.get(f"/notices/{notice_id}/pdf")
         notice_times, notice_size, cpu = timed(client, f"/notices/{notice_id}/pdf", args.runs, app)
+        if args.save:
+            Path(args.save, "notice-real.pdf").write_bytes(client.get(f"/notices/{notice_id}/pdf").data)
         print(f"\nnotice of a real visit: {lines} lines, 20 photos: median {statistics.median(notice_times):.3f} s "
               f"(CPU {statistics.median(cpu):.3f} s), max {max(notice_times):.3f} s, size {notice_size / 1e6:.2f} MB")
         ok = ok and statistics.median(notice_times) <= 0.5 and notice_size <= 3e6

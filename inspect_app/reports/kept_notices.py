@@ -4,12 +4,12 @@ A 100-line notice costs its renderer over a second of CPU; the same notice is do
 again (the chief, the inspector, the manager chasing it) while it changes a few times in its life.
 Each render is kept with a digest of everything that decides its bytes:
 
-- the viewer's own HTML, which already holds what differs between viewers (a shopper's code name
+- the viewer's own paper data (``notice_paper``), which already holds what differs between viewers (a shopper's code name
   or name) and what changes with time (days late, statuses, acknowledgement, reviews);
 - the stored files it prints: photos, their current markups and the signatures (ids, storage
   keys and checksums: a new markup or signature is a new row, a new file a new key);
-- the renderer: the print stylesheet, the templates, this package's PDF code and WeasyPrint's
-  version (``renderer_version``).
+- the renderer: the Typst template, this package's notice and PDF code and Typst's version
+  (``renderer_version``).
 
 A download whose digest is kept gets the kept bytes; any other renders (or, when long, is made by
 the worker) and is kept. Since the digest is of the viewer's own HTML, a copy is never served to a
@@ -25,7 +25,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
-import weasyprint
+import typst
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -38,23 +38,22 @@ from inspect_app.reports.models import KeptNoticePdf
 log = logging.getLogger(__name__)
 
 #: Raise when the rendering changes in a way the files hashed by ``renderer_version`` do not show.
-FORMAT = "1"
-_RENDERER_FILES = ("static/css/print.css", "templates/reports/_print_base.html",
-                   "templates/reports/notice_pdf.html", "inspect_app/reports/pdf.py")
+FORMAT = "2"
+_RENDERER_FILES = ("templates/reports/notice.typ", "inspect_app/reports/notice_paper.py", "inspect_app/reports/pdf.py")
 
 
 @functools.cache
 def renderer_version() -> str:
-    """What turns the HTML into bytes, as a digest: read once per process (a deploy restarts it)."""
-    digest = hashlib.sha256(f"{FORMAT}\0{weasyprint.__version__}\0".encode())
+    """What turns the paper's data into bytes, as a digest: read once per process (a deploy restarts it)."""
+    digest = hashlib.sha256(f"{FORMAT}\0{typst.__version__}\0".encode())
     for name in _RENDERER_FILES:
         digest.update(name.encode() + b"\0" + (PROJECT_ROOT / name).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def digest_of(html: str, *, photos: Iterable, markups: Iterable, signatures: Iterable) -> str:
-    """The digest of a notice's PDF for one viewer: their HTML and the stored files it prints."""
-    digest = hashlib.sha256(renderer_version().encode() + b"\0" + html.encode() + b"\0")
+def digest_of(source: str, *, photos: Iterable, markups: Iterable, signatures: Iterable) -> str:
+    """The digest of a notice's PDF for one viewer: their paper data and the stored files it prints."""
+    digest = hashlib.sha256(renderer_version().encode() + b"\0" + source.encode() + b"\0")
     for kind, rows in (("photo", photos), ("markup", markups), ("signature", signatures)):
         for row in sorted(rows, key=lambda r: r.id):
             digest.update(f"{kind}\0{row.id}\0{row.storage_key or ''}\0{row.sha256 or ''}\0".encode())

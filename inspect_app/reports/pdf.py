@@ -43,6 +43,23 @@ def box_pixels(box: str) -> tuple[int, int]:
     return round(width / 25.4 * PRINT_DPI), round(height / 25.4 * PRINT_DPI)
 
 
+def photo_bytes(storage, photo, variant: str, box: str | None) -> bytes:
+    """A photo's JPEG as a paper prints it: with ``box`` resized to it, else the stored copy."""
+    return sized_copy(storage, photo, variant, box_pixels(box)) if box else storage.get(key(photo, variant))
+
+
+def marked_bytes(storage, found, variant: str, box: str | None) -> bytes:
+    """A marked-up copy's JPEG (``evidence.markup``) as a paper prints it."""
+    source = markup.key(found, variant)
+    return (sized_copy_of(storage, source, found.storage_key, found.sha256, variant, box_pixels(box))
+            if box else storage.get(source))
+
+
+def signature_bytes(storage, found) -> bytes:
+    """A handwritten signature's PNG."""
+    return storage.get(signatures.key(found))
+
+
 _fonts = FontConfiguration()  # kept per process: fonts are found once, renders stay warm
 
 
@@ -124,25 +141,20 @@ class RestrictedFetcher(URLFetcher):
             photo = self._photos.get(int(match.group(1)))
             box = match.group(3)
             if photo is not None and (box is None or box in BOXES_MM):
-                variant = match.group(2)
-                data = (sized_copy(self._storage, photo, variant, box_pixels(box)) if box
-                        else self._storage.get(key(photo, variant)))
+                data = photo_bytes(self._storage, photo, match.group(2), box)
                 return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
         match = MARKED_URL.match(url)
         if match:
             found = self._markups.get(int(match.group(1)))
             box = match.group(3)
             if found is not None and (box is None or box in BOXES_MM):
-                variant = match.group(2)
-                source = markup.key(found, variant)
-                data = (sized_copy_of(self._storage, source, found.storage_key, found.sha256, variant, box_pixels(box))
-                        if box else self._storage.get(source))
+                data = marked_bytes(self._storage, found, match.group(2), box)
                 return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
         match = SIGNATURE_URL.match(url)
         if match:
             found = self._signatures.get(int(match.group(1)))
             if found is not None and found.storage_key:
-                return URLFetcherResponse(url, self._storage.get(signatures.key(found)), {"Content-Type": "image/png"})
+                return URLFetcherResponse(url, signature_bytes(self._storage, found), {"Content-Type": "image/png"})
         log.warning("blocked a resource in a PDF: %s", url[:200])
         raise BlockedResource(url)
 

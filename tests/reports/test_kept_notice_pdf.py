@@ -1,5 +1,5 @@
 """Notice PDFs kept once rendered: served again while nothing they print changed, rendered again
-when anything did (reports.kept_notices). Real WeasyPrint, real storage; renders are counted, not faked."""
+when anything did (reports.kept_notices). Real Typst, real storage; renders are counted, not faked."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +15,7 @@ from inspect_app.evidence.services import VARIANTS
 from inspect_app.evidence.storage import get_storage, new_prefix
 from inspect_app.rectifications import services as rect
 from inspect_app.rectifications.models import RectificationLine, RectificationNotice
-from inspect_app.reports import pdf
+from inspect_app.reports import notice_paper
 from inspect_app.reports.models import KeptNoticePdf
 from inspect_app.visits import services as visits_services
 from tests import images
@@ -26,15 +26,15 @@ from tests.visit_helpers import release_mini_visit
 
 @pytest.fixture
 def renders(monkeypatch):
-    """How many times a paper went through WeasyPrint (each call renders for real)."""
+    """How many times a notice was typeset (each call renders for real)."""
     count = {"n": 0}
-    real = pdf.render
+    real = notice_paper.render
 
     def counting(*args, **kwargs):
         count["n"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pdf, "render", counting)
+    monkeypatch.setattr(notice_paper, "render", counting)
     return count
 
 

@@ -46,6 +46,23 @@ def test_notice_pdf_content_and_headers(notice, client_as, people):
     assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)  # A4
 
 
+def test_notice_text_that_looks_like_typst_markup_prints_as_written(app, db, org_tree, people, client_as):
+    """The notice is typeset by Typst (reports.notice_paper): what users typed is data the template
+    places as text, so markup, code and file reads in it stay letters on the paper."""
+    typed = ('#image("/etc/passwd") #read("/etc/hostname") *粗体* _斜体_ $x^2$ @ref <label> '
+             '`raw` \\ [#text(red)[红]] // 注释 /* 块 */ = 标题')
+    visit = release_mini_visit(app, db, people["inspector"], org_tree["xihu1"],
+                               {"A-01": dict(result="fail", note=typed)})
+    notice = db.exec(select(RectificationNotice).where(RectificationNotice.visit_id == visit.id)).one()
+    response = client_as(people["chief"]).get(f"/notices/{notice.id}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = " ".join(text_of(response.data).replace("\u200b", "").split())  # long runs may break
+    for piece in ('#image("/etc/passwd")', '#read("/etc/hostname")', "*粗体*", "_斜体_", "$x^2$", "@ref", "<label>",
+                  "`raw`", "[#text(red)[红]]", "// 注释", "/* 块 */", "= 标题"):
+        assert piece in text, piece
+    assert "root:" not in text
+
+
 def test_notice_pdf_refused_out_of_scope(notice, client_as, people):
     for role in ("other_chief", "other_manager", "shopper"):
         assert client_as(people[role]).get(f"/notices/{notice.id}/pdf").status_code == 404, role
