@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -367,6 +367,9 @@ def hotspot_selection() -> tuple[dt.date, dt.datetime, dt.datetime, dt.datetime]
 @login_required
 def hotspots():
     first, since, until, before = hotspot_selection()
+    asked = request.args.get("month")
+    if asked and first.strftime("%Y-%m") != asked:  # said, not silently replaced
+        flash(_("That is not a month (write it like 2026-11): this month is shown."), "warning")
     db = get_session()
     node = db.get(Unit, current_user.unit_id) if current_user.unit_id else None
     children = db.exec(select(Unit).where(Unit.parent_id == node.id).order_by(Unit.code)).all() if node else \

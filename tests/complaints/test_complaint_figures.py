@@ -62,6 +62,10 @@ def test_hotspots_by_outlet_and_staff_against_the_month_before(history, client_a
     director = client_as(people["director"])
     page = director.get("/complaints/hotspots?month=2026-11").get_data(as_text=True)
     assert "首问解决率" in page and "66.7 %" in page  # A and C by their takers, B handed on: 2 of 3
+    assert "这不是一个月份" not in page
+    for wrong in ("2026-13", "2026-1", "<b>", "2026-11-01"):  # this month instead, and said so
+        shown = director.get(f"/complaints/hotspots?month={wrong}").get_data(as_text=True)
+        assert "这不是一个月份(应写作 2026-11),已显示本月。" in shown and "<b>" not in shown, wrong
     rows = records(director.get("/complaints/hotspots/export.csv?month=2026-11"), "csv")
     figures = {(r["统计维度"], r["类别/网点/员工"]): (r["本月"], r["上月"], r["较上月"]) for r in rows}
     outlet = {o: org_tree[o].name for o in ("xihu1", "xihu2", "haishu1")}
