@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -35,6 +36,10 @@ from inspect_app.visits.models import Visit
 from inspect_app.visits.views import load_visit
 
 bp = Blueprint("reports", __name__)
+
+#: The papers people sign (整改通知书, 检查报告) are Chinese whatever language the viewer reads the
+#: site in: their labels (kinds, severities, statuses, people) too.
+PAPER_LOCALE = "zh_CN"
 
 
 
@@ -75,7 +80,8 @@ def notice_pdf(notice_id: int):
     long, and kept."""
     notice = load_notice(notice_id)  # 404 unless the viewer may see the visit (secrecy included)
     db = get_session()
-    paper = _notice_print(db, notice)
+    with force_locale(PAPER_LOCALE):
+        paper = _notice_print(db, notice)
     digest = kept_notices.digest_of(paper.document.source, photos=paper.photos.values(), markups=paper.markups.values(),
                                     signatures=paper.signatures.values())
     filename = f"整改通知书-{notice.number}-{paper.outlet_name}.pdf"
@@ -180,9 +186,19 @@ def visit_pdf(visit_id: int):
     photos = _visit_photos(db, visit)
     if is_long(photos=sum(len(group) for code, group in photos.items() if not code.startswith("_"))):
         return downloads.defer(f"检查报告-{outlet.name}")
-    show_times = permissions.sees_visit_times(current_user, visit)
     confirmation = onsite.confirmation_of(db, visit) if visit.kind != "secret" else None
-    html = render_template(
+    with force_locale(PAPER_LOCALE):
+        html = _visit_report_html(db, visit, checklist, answers, result, outlet, failed, photos, confirmation)
+    allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
+    data = pdf.render(html, photos=allowed, storage=get_storage(), markups=markup.current_of(db, list(allowed.values())),
+                      signatures={confirmation.id: confirmation} if confirmation else {})
+    day = clock.local_date(visit.checkin_at, outlet.timezone).strftime("%Y%m%d") if visit.checkin_at else ""
+    return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
+
+
+def _visit_report_html(db, visit, checklist, answers, result, outlet, failed, photos, confirmation) -> str:
+    show_times = permissions.sees_visit_times(current_user, visit)
+    return render_template(
         "reports/visit_pdf.html", visit=visit, checklist=checklist, answers=answers, result=result, outlet=outlet,
         window=db.get(Window, visit.window_id) if visit.window_id else None, failed=failed, photos=photos,
         person=person_label(current_user, db.get(User, visit.assignee_id)),
@@ -196,11 +212,6 @@ def visit_pdf(visit_id: int):
         # for those who judge the evidence only (the outlet side downloads this report too)
         evidence=photo_checks.visit_checks(db, current_user, visit, [p for group in photos.values() for p in group]),
     )
-    allowed = {p.id: p for code, group in photos.items() if not code.startswith("_") for p in group}
-    data = pdf.render(html, photos=allowed, storage=get_storage(), markups=markup.current_of(db, list(allowed.values())),
-                      signatures={confirmation.id: confirmation} if confirmation else {})
-    day = clock.local_date(visit.checkin_at, outlet.timezone).strftime("%Y%m%d") if visit.checkin_at else ""
-    return pdf.pdf_response(data, f"检查报告-{outlet.name}-{day}.pdf")
 
 
 def _bulletin_scope():

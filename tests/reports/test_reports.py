@@ -63,6 +63,21 @@ def test_notice_text_that_looks_like_typst_markup_prints_as_written(app, db, org
     assert "root:" not in text
 
 
+def test_papers_are_chinese_for_a_viewer_reading_the_site_in_english(notice, client_as, people):
+    """The notice's kind, severity and status labels and the report's are the paper's language, not
+    the viewer's: a chief who reads the site in English still signs a Chinese paper."""
+    chief = client_as(people["chief"])
+    chief.post("/language", {"lang": "en"})
+    assert '<html lang="en">' in chief.get("/notices").get_data(as_text=True)  # the site speaks English now
+    text = text_of(chief.get(f"/notices/{notice.id}/pdf").data)
+    assert "已下发" in text and "Issued" not in text, text[:400]
+    assert "Star rating" not in text and "Open inspection" not in text
+    manager = client_as(people["manager"])
+    manager.post("/language", {"lang": "en"})
+    report = text_of(manager.get(f"/visits/{notice.visit_id}/pdf").data)
+    assert "不合格项" in report
+
+
 def test_notice_pdf_refused_out_of_scope(notice, client_as, people):
     for role in ("other_chief", "other_manager", "shopper"):
         assert client_as(people[role]).get(f"/notices/{notice.id}/pdf").status_code == 404, role
