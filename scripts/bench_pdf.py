@@ -12,6 +12,8 @@ What it measures:
   time of the same download served from its kept copy (``reports.kept_notices``: the notice unchanged
   since it was rendered) through the real view, test client signed in as the manager, as a web
   request (not the worker's replay), with ``load`` the 1-minute load average while it ran;
+- the process's memory before the first notice and after them (Typst keeps its fonts and caches),
+  and what one more 100-line notice adds at its peak;
 - the visit report (检查报告) with 20 and 60 photos: time, PDF size and the memory one render adds
   (peak RSS during the request above RSS before it, VmHWM reset per render; Linux);
 - the monthly bulletin for 200 outlets.
@@ -249,10 +251,13 @@ def vm(field: str) -> int:
     return 0
 
 
-def render_memory(client, url: str) -> float:
-    """MB one render adds at its peak: VmHWM reset to the current RSS, then peak − RSS before."""
+def render_memory(client, url: str, app=None) -> float:
+    """MB one render adds at its peak: VmHWM reset to the current RSS, then peak − RSS before; with
+    ``app``, the kept copies are dropped first, so it renders."""
     import gc
 
+    if app is not None:
+        forget_kept(app)
     gc.collect()
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -345,6 +350,7 @@ def main() -> int:
         print(f"{'lines':>6} {'photos':>7} {'first s':>8} {'median s':>9} {'max s':>7} {'CPU s':>7} {'MB':>6} "
               f"{'CPU ms/line':>12} {'kept ms':>8} {'kept CPU ms':>12} {'load':>5}")
         growth, cpu_of = {}, {}
+        rss_before = vm("VmRSS") / 1024
         for count in (10, 40, 100):
             nid = long_notice(app, visit_id, copies, count)
             url = f"/notices/{nid}/pdf"
@@ -366,6 +372,10 @@ def main() -> int:
                   f"{statistics.median(kept_times) * 1000:8.1f} {statistics.median(kept_cpu) * 1000:12.1f} "
                   f"{os.getloadavg()[0]:5.2f}")
         ok = ok and growth[100] <= 0.5
+        notice_url = f"/notices/{nid}/pdf"
+        print(f"process RSS {rss_before:.0f} MB before the first notice, {vm('VmRSS') / 1024:.0f} MB after them "
+              f"(Typst keeps its fonts and caches in the process); one more 100-line render adds "
+              f"{max(render_memory(client, notice_url, app) for _ in range(3)):.1f} MB at its peak")
 
         client.get(f"/notices/{notice_id}/pdf")
         notice_times, notice_size, cpu = timed(client, f"/notices/{notice_id}/pdf", args.runs, app)
