@@ -24,8 +24,10 @@ from pathlib import Path
 import typst
 
 from inspect_app import clock
+from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.i18n import format_local
+from inspect_app.rectifications.models import LINE_STATUS_LABELS
 from inspect_app.reports import pdf
 
 TEMPLATE = PROJECT_ROOT / "templates" / "reports" / "notice.typ"
@@ -48,23 +50,26 @@ def _signed(files: dict, sig, zone: str) -> dict:
     return {"file": name, "caption": f"{sig.signer_name}{post} · {_at(sig.signed_at or sig.received_at, zone)}"}
 
 
+def _label(labels: dict, key: str) -> str:
+    return str(labels.get(key, key))
+
+
 def _at(moment, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return format_local(moment, zone, fmt)
 
 
 def document(*, notice, visit, outlet, rows: list[dict], photos: dict, link: str, person: str,
-             acknowledged_by: str, confirmation, acknowledgement, kind_label, severity_label,
-             status_label) -> NoticeDocument:
+             acknowledged_by: str, confirmation, acknowledgement) -> NoticeDocument:
     """The paper's data from what the view gathered (``rows``: a dict per line, see
     ``reports.views._notice_print``); ``photos`` by item code, already limited to what the viewer may
-    see; the labels as the viewer's request gives them."""
+    see. Labels in the locale in force (the view makes papers in Chinese)."""
     zone = outlet.timezone
     files: dict[str, tuple[str, object]] = {}
     meta = [{"label": "网点", "text": f"{outlet.name}({outlet.code})", "signature": None},
             {"label": "地址", "text": outlet.address or "", "signature": None}]
     if visit:
         day = _at(visit.checkin_at or visit.released_at, zone, "%Y年%m月%d日")
-        meta.append({"label": "检查", "text": f"{kind_label(visit.kind)} · {day} · {person}", "signature": None})
+        meta.append({"label": "检查", "text": f"{_label(KIND_LABELS, visit.kind)} · {day} · {person}", "signature": None})
     else:
         meta.append({"label": "来源", "text": notice.origin or "", "signature": None})
     meta.append({"label": "下发时间", "text": _at(notice.issued_at, zone), "signature": None})
@@ -111,9 +116,9 @@ def document(*, notice, visit, outlet, rows: list[dict], photos: dict, link: str
                 review_signature = _signed(files, row["review_signature"], zone)["file"]
         lines.append({
             "no": str(number), "code": line.item_code,
-            "head": f"期限 {line.deadline_date.strftime('%Y-%m-%d')}({severity_label(line.severity)})",
+            "head": f"期限 {line.deadline_date.strftime('%Y-%m-%d')}({_label(SEVERITY_LABELS, line.severity)})",
             "late": f"逾期 {row['late']} 天" if row["late"] else "",
-            "tail": f" · 责任人 {row['responsible']} · {status_label(line.status)}",
+            "tail": f" · 责任人 {row['responsible']} · {_label(LINE_STATUS_LABELS, line.status)}",
             "photos": shown, "red_line": bool(line.red_line),
             "found": ("【红线】" if line.red_line else "") + (row["found"] or ""),
             "warnings": warnings, "standard": row["standard"] if visit else None,

@@ -117,12 +117,10 @@ def print_photo(photo, variant: str, box: str | None = None) -> str:
 class RestrictedFetcher(URLFetcher):
     """Serves ``inspect:`` URLs from our static files and the allowed photos, marked copies and
     signatures; refuses all else."""
-    def __init__(self, photos: dict[int, object], storage, extra: dict[str, tuple[bytes, str]] | None = None,
-                 markups: dict[int, object] | None = None, signatures: dict[int, object] | None = None):
+    def __init__(self, photos: dict[int, object], storage, markups: dict[int, object] | None = None, signatures: dict[int, object] | None = None):
         super().__init__(allowed_protocols=["inspect"], allow_redirects=False)
         self._photos = photos
         self._storage = storage
-        self._extra = extra or {}
         self._markups = markups or {}
         self._signatures = signatures or {}
 
@@ -133,9 +131,6 @@ class RestrictedFetcher(URLFetcher):
             if name in ALLOWED_STATIC:
                 mime = "text/css" if name.endswith(".css") else "image/svg+xml"
                 return URLFetcherResponse(url, (STATIC / name).read_bytes(), {"Content-Type": mime})
-        if url in self._extra:  # made for this document (the QR code)
-            data, mime = self._extra[url]
-            return URLFetcherResponse(url, data, {"Content-Type": mime})
         match = PHOTO_URL.match(url)
         if match:
             photo = self._photos.get(int(match.group(1)))
@@ -192,11 +187,11 @@ def collector_paused() -> Iterator[None]:
 
 
 def render(html: str, *, photos: dict[int, object] | None = None, storage=None,
-           extra: dict[str, tuple[bytes, str]] | None = None, markups: dict[int, object] | None = None,
+           markups: dict[int, object] | None = None,
            signatures: dict[int, object] | None = None) -> bytes:
     """``photos``, ``markups``, ``signatures``: by id, what the viewer may see and the document
     may therefore load."""
-    fetcher = RestrictedFetcher(photos or {}, storage, extra, markups=markups, signatures=signatures)
+    fetcher = RestrictedFetcher(photos or {}, storage, markups=markups, signatures=signatures)
     document = HTML(string=html, base_url="inspect:", url_fetcher=fetcher)
     with collector_paused():
         # Content streams uncompressed: ~45 ms less per notice (zlib on every page), files ~2.5× larger

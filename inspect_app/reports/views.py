@@ -13,7 +13,6 @@ from sqlmodel import select
 from inspect_app import clock, permissions
 from inspect_app.auth.models import Role, User
 from inspect_app.auth.services import person_label
-from inspect_app.checklists.definition import KIND_LABELS, SEVERITY_LABELS
 from inspect_app.db import get_session
 from inspect_app.downloads import views as downloads
 from inspect_app.downloads.services import rendering_in_worker
@@ -27,7 +26,7 @@ from inspect_app.indicators import services as indicator_services
 from inspect_app.org import services as org
 from inspect_app.org.models import Outlet, Unit, Window
 from inspect_app.rectifications import services as rect_services
-from inspect_app.rectifications.models import LINE_STATUS_LABELS, RectificationEvent, RectificationLine
+from inspect_app.rectifications.models import RectificationEvent, RectificationLine
 from inspect_app.rectifications.views import load_notice
 from inspect_app.reports import bulletins, kept, kept_notices, notice_paper, pdf, publishing
 from inspect_app.reports.models import PublishedBulletin
@@ -89,7 +88,7 @@ def notice_pdf(notice_id: int):
     data = kept_notices.read(get_storage(), found) if found is not None else None
     if data is not None:
         return pdf.pdf_response(data, filename)
-    # by its lines alone: Typst sets a 100-line notice with 100 photos in about 0.2 s
+    # by its lines alone: Typst sets a 100-line notice with 100 photos in about 0.1 s
     if is_long(lines=paper.lines):
         return downloads.defer(f"整改通知书-{notice.number}")
     data = notice_paper.render(paper.document, storage=get_storage(), qr=pdf.qr_png(paper.link), markups=paper.markups)
@@ -160,9 +159,7 @@ def _notice_print(db, notice) -> NoticePrint:
     document = notice_paper.document(
         notice=notice, visit=visit, outlet=outlet, rows=rows, photos=photos, link=link, person=person,
         acknowledged_by=acknowledged_by.display_name if acknowledged_by else "", confirmation=confirmation,
-        acknowledgement=acknowledgement, kind_label=lambda kind: str(KIND_LABELS.get(kind, kind)),
-        severity_label=lambda severity: str(SEVERITY_LABELS.get(severity, severity)),
-        status_label=lambda status: str(LINE_STATUS_LABELS.get(status, status)))
+        acknowledgement=acknowledgement)
     allowed = {p.id: p for group in photos.values() for p in group}
     signed = [s for s in (confirmation, acknowledgement, *verified_on_site.values()) if s is not None]
     audience = _audience(current_user)
