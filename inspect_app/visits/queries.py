@@ -238,15 +238,22 @@ def _stars_in(session: Session, user: User, query, scope):
     return query.join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(permissions.outlets_clause(session, user))
 
 
+def _ratings_in(session: Session, user: User, query, scope):
+    """``query`` (on StarRating, reading no outlet column) limited to the viewer's ratings, joining
+    no outlet where none is needed: a small scope by its outlets' ids, the admin not at all (every
+    outlet is theirs: the nation's 123,000 ratings hashed against 50,000 outlets took 120 ms of the
+    star board), another nation-wide viewer each rating checked against the scope."""
+    if scope is not None:
+        return query.where(in_ids(session, StarRating.outlet_id, scope))
+    if permissions.is_admin(user):
+        return query
+    return query.join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(permissions.outlets_clause(session, user))
+
+
 def star_counts(session: Session, user: User, *, now: dt.datetime, scope=_WHOLE) -> dict[int, int]:
     if scope is _WHOLE:
         scope = star_scope(session, user)
-    if scope is None and permissions.is_admin(user):
-        # every outlet is the admin's: the current ratings alone, no outlet to join (the nation's
-        # 123,000 ratings hashed against 50,000 outlets took 120 ms of the star board)
-        query = select(StarRating.stars, sa.func.count()).select_from(StarRating)
-    else:
-        query = _stars_in(session, user, select(StarRating.stars, sa.func.count()).select_from(StarRating), scope)
+    query = _ratings_in(session, user, select(StarRating.stars, sa.func.count()).select_from(StarRating), scope)
     query = query.where(StarRating.ended_at.is_(None), StarRating.valid_until > now).group_by(StarRating.stars)
     return dict(session.execute(query).all())
 
@@ -313,14 +320,25 @@ def star_rows(session: Session, user: User, *, stars: int | None = None, now: dt
 
 
 def star_changes(session: Session, user: User, *, since: dt.datetime, limit: int = 30, scope=_WHOLE) -> list[tuple]:
-    """Stars awarded or removed since a moment, newest first: (rating, outlet, window)."""
-    base = _stars_in(session, user, select(StarRating, Outlet, Window).select_from(StarRating), scope).join(
-        Window, Window.id == StarRating.window_id, isouter=True)
-    # two index ranges (awarded, ended), newest first, instead of an OR over the whole table
-    awarded = session.execute(base.where(StarRating.awarded_at >= since).order_by(StarRating.awarded_at.desc()).limit(limit)).all()
-    ended = session.execute(base.where(StarRating.ended_at >= since).order_by(StarRating.ended_at.desc()).limit(limit)).all()
-    rows = list({r[0].id: tuple(r) for r in [*awarded, *ended]}.values())
-    return sorted(rows, key=lambda r: max(r[0].awarded_at, r[0].ended_at or r[0].awarded_at), reverse=True)[:limit]
+    """Stars awarded or removed since a moment, newest first: (rating, outlet, window).
+
+    One statement: the newest ``limit`` ratings awarded and the newest ``limit`` ended, each a
+    narrow walk of its own time index (two ranges, not an OR over the whole table), then only those
+    rows joined to their outlets and windows (a province's 1,345 awarded and 981 ended ratings of
+    90 days were joined whole and sorted: 21 + 17 ms). The newest ``limit`` changes are among them:
+    a change's moment is the later of its award and its end, and either list holds every rating
+    newer by its own time than the last it keeps."""
+    if scope is _WHOLE:
+        scope = star_scope(session, user)
+    newest = [_ratings_in(session, user, select(StarRating.id).select_from(StarRating), scope)
+              .where(moment >= since).order_by(moment.desc()).limit(limit)
+              for moment in (StarRating.awarded_at, StarRating.ended_at)]
+    picked = sa.union(*[part.subquery().select() for part in newest]).subquery()
+    rows = session.execute(select(StarRating, Outlet, Window).join(Outlet, Outlet.id == StarRating.outlet_id)
+                           .join(Window, Window.id == StarRating.window_id, isouter=True)
+                           .where(StarRating.id.in_(select(picked.c.id)))).all()
+    return sorted((tuple(r) for r in rows), key=lambda r: (max(r[0].awarded_at, r[0].ended_at or r[0].awarded_at), r[0].id),
+                  reverse=True)[:limit]
 
 
 def visit_stats(session: Session, since, until, outlet_ids: list[int] | None = None) -> list[tuple]:

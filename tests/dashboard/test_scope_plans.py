@@ -157,3 +157,53 @@ def test_complaint_pages_show_the_same_by_both_plans(role, app, db, org_tree, pe
     assert log.count('<li class="list-item">') == 2
     for url in COMPLAINT_PAGES:
         _same_by_both_plans(app, client, monkeypatch, url.format(xihu=org_tree["xihu"].id))
+
+
+@pytest.mark.parametrize("role", ["manager", "director", "admin"])
+def test_star_changes_are_the_newest_awards_and_ends(role, app, db, org_tree, people, create_outlet, create_user,
+                                                    monkeypatch):
+    """The star board's changes: the newest ``limit`` ratings by the later of their award and
+    end, since a moment, in the viewer's outlets; read from the two time indexes at once, the
+    same as every rating sorted whole, by either plan, at every cut."""
+    import datetime as dt
+
+    from sqlmodel import select
+
+    from inspect_app import clock
+    from inspect_app.auth.models import Role
+    from inspect_app.visits import queries as visit_queries
+    from inspect_app.visits.models import StarRating
+    from tests.visit_helpers import release_mini_visit
+
+    inspector = create_user(Role.inspector, unit=org_tree["province"], username="inspector.zj")
+    outlets = [create_outlet(org_tree["xihu" if k % 3 else "haishu"], code=f"7{k:05d}") for k in range(8)]
+    for k, outlet in enumerate(outlets):  # 杭州 and 宁波: the manager sees some
+        release_mini_visit(app, db, inspector, outlet, STAR_ANSWERS[k])
+    for outlet in outlets[::2]:  # a second rating replaces the first: ended
+        release_mini_visit(app, db, inspector, outlet, {})
+    now = clock.now()
+    ratings = db.exec(select(StarRating).order_by(StarRating.id)).all()
+    for k, rating in enumerate(ratings):  # every moment its own, some before the period, ends after awards
+        rating.awarded_at = now - dt.timedelta(days=(k * 37) % 120, hours=k)
+        if rating.ended_at is not None:
+            rating.ended_at = rating.awarded_at + dt.timedelta(days=(k * 11) % 50)
+        db.add(rating)
+    db.commit()
+    since = now - dt.timedelta(days=90)
+    user = people[role]
+    mine = set(db.exec(select(visit_queries.Outlet.id).where(
+        visit_queries.permissions.outlets_clause(db, user))).all())
+
+    def moment(r):
+        return max(r.awarded_at, r.ended_at or r.awarded_at)
+
+    changed = [r for r in ratings if r.outlet_id in mine
+               and (r.awarded_at >= since or (r.ended_at is not None and r.ended_at >= since))]
+    reference = [r.id for r in sorted(changed, key=lambda r: (moment(r), r.id), reverse=True)]
+    assert any(r.ended_at for r in changed) and len(reference) < len([r for r in ratings if r.outlet_id in mine])
+    for first in (500, 0):
+        monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", first)
+        for limit in (1, 2, 3, 5, 30):
+            rows = visit_queries.star_changes(db, user, since=since, limit=limit)
+            assert [r[0].id for r in rows] == reference[:limit], (first, limit)
+            assert all(outlet.id == rating.outlet_id for rating, outlet, _window in rows)
