@@ -456,14 +456,19 @@ WALK_SHARE = 10
 def list_scope(session: Session, user: User, node: Unit | None) -> list[int] | None:
     """The scope's outlets to plan a list by, or None when the scope is large: more than
     ``org.SCOPE_FIRST_OUTLETS`` outlets (as ``scope_outlets``), or more than a ``WALK_SHARE``-th
-    of a country that has more. The country's outlets are counted in the same statement; once a
-    request (the reminders read two lists of the same scope)."""
+    of a country that has more. The country's outlets are counted in the same statement, as far as
+    that rule needs; once a request (the reminders read two lists of the same scope)."""
     def read():
-        country = select(sa.func.count()).select_from(Outlet).scalar_subquery()
-        query = select(Outlet.id, country).where(permissions.outlets_clause(session, user))
+        mine = select(Outlet.id).where(permissions.outlets_clause(session, user))
         if node is not None:
-            query = query.where(_under(node))
-        rows = session.execute(query.limit(org.SCOPE_FIRST_OUTLETS + 1)).all()
+            mine = mine.where(_under(node))
+        mine = mine.limit(org.SCOPE_FIRST_OUTLETS + 1).cte("mine")
+        # the country counted only as far as the rule below looks: to ten times the scope, none
+        # past a large scope (the nation's 50,060 counted whole took 10 of a province's 13 ms)
+        size = select(sa.func.count()).select_from(mine).scalar_subquery()
+        enough = sa.case((size > org.SCOPE_FIRST_OUTLETS, 0), else_=size * WALK_SHARE + 1)
+        country = select(sa.func.count()).select_from(select(Outlet.id).limit(enough).subquery()).scalar_subquery()
+        rows = session.execute(select(mine.c.id, country)).all()
         few = org.few_outlets([outlet_id for outlet_id, _n in rows])
         if few is not None and rows and rows[0][1] > org.SCOPE_FIRST_OUTLETS and len(few) * WALK_SHARE > rows[0][1]:
             return None
@@ -657,17 +662,20 @@ def unacknowledged_escalated_to(session: Session, user: User, node: Unit | None,
                permissions.notices_clause(session, user),
                RectificationNotice.issued_at <= now - dt.timedelta(days=services.ack_working_days()))).all()
     found, todays = [], {}
+    # the rule's settings read once, and the rule run on the rows themselves (they have the
+    # notice's and the outlet's fields): a province's 338 candidates took 8 ms of its board
+    working, step = services.ack_working_days(), services.escalation_days()
+    depth = {unit_id: unit.path.count("/") - base_depth for unit_id, unit in units.items()}
     for row in rows:
-        notice = _NoticeSeen(row.id, row.number, row.issued_at, row.acknowledged_at)
-        outlet = _OutletSeen(row.outlet_id, row.name, row.timezone, row.unit_id)
-        distance = units[outlet.unit_id].path.count("/") - base_depth
+        distance = depth[row.unit_id]
         if distance < 1:
             continue
         # the day once per zone (a province's notices are in one or two)
-        today = todays.get(outlet.timezone) or todays.setdefault(outlet.timezone, clock.local_date(now, outlet.timezone))
-        late = services.ack_late_days(notice, outlet, today=today)
-        if services.ack_steps(late) >= distance:
-            found.append((notice, outlet, late))
+        today = todays.get(row.timezone) or todays.setdefault(row.timezone, clock.local_date(now, row.timezone))
+        late = services.ack_late_days(row, row, today=today, working_days=working)
+        if services.ack_steps(late, step=step) >= distance:
+            found.append((_NoticeSeen(row.id, row.number, row.issued_at, row.acknowledged_at),
+                          _OutletSeen(row.outlet_id, row.name, row.timezone, row.unit_id), late))
     return sorted(found, key=lambda r: (-r[2], r[0].id))
 
 

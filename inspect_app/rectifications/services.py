@@ -662,10 +662,11 @@ def ack_working_days() -> int:
     return current_app.config.get("NOTICE_ACK_WORKING_DAYS", 2) if has_app_context() else 2
 
 
-def ack_due_day(notice: RectificationNotice, outlet: Outlet) -> dt.date:
+def ack_due_day(notice: RectificationNotice, outlet: Outlet, *, working_days: int | None = None) -> dt.date:
     """The last day to acknowledge (签收) a notice: N working days (Monday to Friday) after the
-    day it was issued, in the outlet's calendar (``NOTICE_ACK_WORKING_DAYS``, 2 by default)."""
-    return _working_days_after(local_today(outlet, notice.issued_at), ack_working_days())
+    day it was issued, in the outlet's calendar (``NOTICE_ACK_WORKING_DAYS``, 2 by default;
+    ``working_days`` when the caller read it once for many notices)."""
+    return _working_days_after(local_today(outlet, notice.issued_at), working_days or ack_working_days())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -678,12 +679,12 @@ def _working_days_after(day: dt.date, left: int) -> dt.date:
 
 
 def ack_late_days(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None, *,
-                  today: dt.date | None = None) -> int:
+                  today: dt.date | None = None, working_days: int | None = None) -> int:
     """Whole local days since the acknowledgement was due (0 while it is not late; 1 the day after);
     ``today`` the outlet's day at ``now`` when the caller knows it (a list of many notices)."""
     if notice.acknowledged_at is not None:
         return 0
-    return max(0, ((today or local_today(outlet, now)) - ack_due_day(notice, outlet)).days)
+    return max(0, ((today or local_today(outlet, now)) - ack_due_day(notice, outlet, working_days=working_days)).days)
 
 
 def ack_escalation_steps(notice: RectificationNotice, outlet: Outlet, now: dt.datetime | None = None) -> int:
@@ -692,9 +693,10 @@ def ack_escalation_steps(notice: RectificationNotice, outlet: Outlet, now: dt.da
     return ack_steps(ack_late_days(notice, outlet, now))
 
 
-def ack_steps(late_days: int) -> int:
-    """The levels a notice ``late_days`` late (``ack_late_days``) has climbed."""
-    return late_days // escalation_days()
+def ack_steps(late_days: int, *, step: int | None = None) -> int:
+    """The levels a notice ``late_days`` late (``ack_late_days``) has climbed (one per ``step``
+    days, ``ESCALATION_DAYS`` unless the caller read it once for many notices)."""
+    return late_days // (step or escalation_days())
 
 
 def _sweep_unacknowledged(session: Session, now: dt.datetime, managers: list[User], sent: dict[str, int]) -> None:
