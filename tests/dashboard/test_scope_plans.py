@@ -207,3 +207,33 @@ def test_star_changes_are_the_newest_awards_and_ends(role, app, db, org_tree, pe
             rows = visit_queries.star_changes(db, user, since=since, limit=limit)
             assert [r[0].id for r in rows] == reference[:limit], (first, limit)
             assert all(outlet.id == rating.outlet_id for rating, outlet, _window in rows)
+
+
+def test_list_scope_follows_its_rule_whatever_the_sizes(app, db, org_tree, people, create_outlet, monkeypatch):
+    """A list is planned through the scope's outlets when they are at most ``SCOPE_FIRST_OUTLETS``
+    and, in a country of more, no more than a ``WALK_SHARE``-th of it; the statement counts the
+    country only as far as that rule looks, and sends the ids back only for a small scope. Every
+    limit and share around the sizes at hand, their edges included."""
+    from sqlmodel import select
+
+    from inspect_app.org.models import Outlet
+    from inspect_app.rectifications import queries as rect_queries
+
+    for k in range(3):
+        create_outlet(org_tree["xihu"], code=f"6{k:05d}")
+    country = len(db.exec(select(Outlet.id)).all())
+    scopes = []
+    for role in ("manager", "director", "admin", "other_manager"):
+        user = people[role]
+        scopes.append((user, None, sorted(db.exec(select(Outlet.id).where(
+            rect_queries.permissions.outlets_clause(db, user))).all())))
+    xihu = org_tree["xihu"]
+    scopes.append((people["manager"], xihu, sorted(db.exec(select(Outlet.id).where(Outlet.unit_id == xihu.id)).all())))
+    assert sorted({len(ids) for _u, _n, ids in scopes}) == [1, 5, 6] and country == 6
+    for first in range(country + 2):
+        for share in range(1, country + 2):
+            monkeypatch.setattr(org, "SCOPE_FIRST_OUTLETS", first)
+            monkeypatch.setattr(rect_queries, "WALK_SHARE", share)
+            for user, node, ids in scopes:
+                large = len(ids) > first or (country > first and len(ids) * share > country)
+                assert rect_queries.list_scope(db, user, node) == (None if large else ids), (first, share, len(ids))
