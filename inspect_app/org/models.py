@@ -29,6 +29,9 @@ class Unit(SQLModel, table=True):
     whole subtree is one indexed prefix match."""
 
     __tablename__ = "unit"
+    #: a unit's path by its id from the index alone (an outlet's unit's path, per row of a few
+    #: thousand: the open complaints of the nation's board, 9 → 3 µs each with the outlet's below)
+    __table_args__ = (sa.Index("ix_unit_id_path", "id", "path"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
@@ -43,6 +46,8 @@ class Outlet(SQLModel, table=True):
     """A postal or express-delivery outlet (营业网点)."""
 
     __tablename__ = "outlet"
+    #: an outlet's unit by its id from the index alone (the table's rows are wide: name, address)
+    __table_args__ = (sa.Index("ix_outlet_id_unit", "id", "unit_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
