@@ -247,7 +247,7 @@ def _ratings_in(session: Session, user: User, query, scope):
         return query.where(in_ids(session, StarRating.outlet_id, scope))
     if permissions.is_admin(user):
         return query
-    return query.join(Outlet, Outlet.id == unindexed(StarRating.outlet_id)).where(permissions.outlets_clause(session, user))
+    return _stars_in(session, user, query, None)
 
 
 def star_counts(session: Session, user: User, *, now: dt.datetime, scope=_WHOLE) -> dict[int, int]:
